@@ -1,0 +1,65 @@
+// createApp wires one Herald from a frozen config: the store, the config's
+// resources reconciled into it, the engine, the tokens and the HTTP server.
+import type { Config } from "./config/schema.ts";
+import { reconcile } from "./config/reconcile.ts";
+import { jsonLogger, type EngineDeps } from "./engine/deps.ts";
+import { Engine } from "./engine/engine.ts";
+import { createAuthenticator } from "./http/auth.ts";
+import { trackAttempts } from "./http/metrics.ts";
+import { createHttpApp } from "./http/server.ts";
+import { SqliteStore } from "./store/sqlite-store.ts";
+
+export interface AppOptions extends Partial<EngineDeps> {
+  /** Shown the admin token Herald generates when none is configured (printed once). */
+  onGeneratedToken?: (token: string) => void;
+}
+
+export type Herald = ReturnType<typeof createApp>;
+
+export function createApp(config: Config, options: AppOptions = {}) {
+  const deps: EngineDeps = {
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    fetch: options.fetch ?? fetch,
+    log: options.log ?? jsonLogger,
+  };
+  const store = new SqliteStore(config.storage.path, config.storage.synchronous);
+  let ready = false;
+  let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;
+  try {
+    reconcile(config, store, deps.now());
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const engine = new Engine(store, config, deps);
+  trackAttempts(engine);
+  const auth = createAuthenticator(config, store, deps.now(), options.onGeneratedToken ?? (() => {}));
+  const http = createHttpApp({ engine, auth, config, isReady: () => ready });
+
+  return {
+    config,
+    store,
+    engine,
+    http,
+    /** Starts sending and listening. `port` overrides the config (0 = any free port); `sweeps: false` leaves the timers off. */
+    start(overrides: { port?: number; sweeps?: boolean } = {}): { url: string; port: number } {
+      engine.start({ sweeps: overrides.sweeps });
+      server = http.listen({
+        hostname: config.server.host,
+        port: overrides.port ?? config.server.port,
+        maxRequestBodySize: config.server.max_body + 1024,
+      });
+      ready = true;
+      const port = http.server!.port!;
+      return { url: `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`, port };
+    },
+    /** Drains: stops listening, lets sends under way finish and be recorded, closes the store. */
+    async stop(): Promise<void> {
+      ready = false;
+      await server?.stop();
+      await engine.stop();
+      store.close();
+    },
+  };
+}

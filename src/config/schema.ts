@@ -1,0 +1,372 @@
+// The configuration schema: every key with its type, default and rules (arktype), and
+// validateConfig(), which turns a plain object (the parsed YAML) into a frozen Config.
+import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import { type } from "arktype";
+import { Cron } from "croner";
+import { formatDuration, formatSize, parseDuration, parseSize } from "./durations.ts";
+
+export type ConfigError = { path: string; message: string };
+
+// ---- building blocks ---------------------------------------------------------------------
+
+const HOUR = 3_600_000;
+const ID = /^[a-zA-Z0-9_-]{1,64}$/;
+const EVENT_TYPE_NAME = /^(?=.{1,128}$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
+const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*(\.\*)?)$/;
+// Labels as RFC 1123 allows, plus "_", which Docker and Compose service names use.
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 "token"
+// Herald sets these itself; letting a destination override them would break signatures or framing.
+const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host"];
+
+const Id = type(ID).describe("an id of 1 to 64 letters, digits, _ or -");
+const Tenant = type(ID).describe("a tenant name of 1 to 64 letters, digits, _ or -");
+const EventTypeName = type(EVENT_TYPE_NAME).describe("an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters)");
+const EventTypePattern = type(EVENT_TYPE_PATTERN).describe('"*", an event type name, or a name followed by ".*"');
+const Sha256Hex = type(/^[0-9a-fA-F]{64}$/)
+  .describe("64 hexadecimal digits (a SHA-256 hash)")
+  .pipe((hex) => hex.toLowerCase());
+const StringMap = type({ "[string]": "string" });
+
+/** A duration string ("5s") as milliseconds, within [min, max]. */
+function duration(min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return type("unknown").pipe((value, ctx) => {
+    const ms = typeof value === "string" ? parseDuration(value) : undefined;
+    if (ms === undefined) return ctx.error("a duration such as 500ms, 5s, 10m, 2h or 5d");
+    if (ms < min) return ctx.error(`at least ${formatDuration(min)}`);
+    if (ms > max) return ctx.error(`at most ${formatDuration(max)}`);
+    return ms;
+  });
+}
+
+/** A size ("1MiB", "4096") as bytes, at least min. */
+function size(min = 0) {
+  return type("unknown").pipe((value, ctx) => {
+    const bytes = typeof value === "string" || typeof value === "number" ? parseSize(value) : undefined;
+    if (bytes === undefined) return ctx.error("a size such as 4096, 512KiB, 1MiB or 10MB");
+    if (bytes < min) return ctx.error(`at least ${formatSize(min)}`);
+    return bytes;
+  });
+}
+
+/** A croner pattern, checked by building the job the way the engine will (paused, so no timer). */
+const CronSchedule = type("string").narrow((pattern, ctx) => {
+  try {
+    // Two upcoming runs: a pattern that never matches ("0 0 31 2 *") or a one-off date is no schedule.
+    if (new Cron(pattern, { paused: true }).nextRuns(2).length === 2) return true;
+    return ctx.reject({ problem: "is not a repeating schedule" });
+  } catch (error) {
+    const reason = String((error as Error).message ?? error).replace(/^CronPattern: /, "");
+    return ctx.reject({ problem: `is not a valid cron pattern: ${reason}` });
+  }
+});
+
+const Host = type("string")
+  .narrow((host, ctx) => {
+    const problem = hostProblem(host);
+    return problem === undefined || ctx.reject({ problem });
+  })
+  .pipe((host) => host.toLowerCase());
+
+function hostProblem(host: string): string | undefined {
+  const slash = host.indexOf("/");
+  if (slash < 0) return isIP(host) || HOSTNAME.test(host) ? undefined : "must be a hostname, an IP address or a CIDR such as 10.0.0.0/8";
+  const version = isIP(host.slice(0, slash));
+  const bits = host.slice(slash + 1);
+  if (version && /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)) return undefined;
+  return "must be a CIDR such as 10.0.0.0/8 or fd00::/8";
+}
+
+const HttpUrl = type("string").narrow((url, ctx) => {
+  const protocol = URL.canParse(url) ? new URL(url).protocol : "";
+  return protocol === "http:" || protocol === "https:" || ctx.reject({ expected: "an http:// or https:// URL" });
+});
+
+// Standard Webhooks secrets; the value is never echoed in the message.
+const Secret = type("string").narrow((secret, ctx) => {
+  const base64 = secret.startsWith("whsec_") ? secret.slice(6) : "";
+  const valid = /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length % 4 === 0;
+  const bytes = valid ? Buffer.from(base64, "base64").length : 0;
+  return (bytes >= 24 && bytes <= 64) || ctx.reject({ expected: "whsec_ followed by the base64 of 24 to 64 random bytes", actual: "" });
+});
+
+// Header values may hold credentials, so they are never echoed either.
+const Headers = StringMap.narrow((headers, ctx) => {
+  const seen = new Map<string, string>();
+  let ok = true;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    // One problem per header: arktype merges several at one path into an unreadable one.
+    const problem = !HEADER_NAME.test(name)
+      ? "is not a valid HTTP header name"
+      : RESERVED_HEADERS.includes(lower)
+        ? "is set by Herald and cannot be overridden"
+        : seen.has(lower)
+          ? `repeats the header ${seen.get(lower)} (names are case-insensitive)`
+          : /[\r\n\0]/.test(value)
+            ? "must not contain line breaks or NUL characters"
+            : undefined;
+    if (problem) ok = ctx.reject({ path: [...ctx.path, name], problem });
+    seen.set(lower, name);
+  }
+  return ok;
+});
+
+const JsonSchema = type({ "[string]": "unknown" }).narrow(
+  (schema, ctx) => !Array.isArray(schema) || ctx.reject({ expected: "a JSON Schema object" }),
+);
+
+// ---- the sections ------------------------------------------------------------------------
+
+/** An API token. Exactly one of token / token_sha256; tenant iff role is "tenant". */
+export type TokenConfig = { name: string; role: "admin" | "tenant"; tenant?: string } & (
+  | { token: string; token_sha256?: never }
+  | { token_sha256: string; token?: never }
+);
+
+const Token = type({
+  "+": "reject",
+  name: Id,
+  role: "'admin' | 'tenant'",
+  "tenant?": Tenant,
+  "token?": "string >= 16",
+  "token_sha256?": Sha256Hex,
+  // The rules that tie these keys together are checked in checkRelations(), so that they are
+  // reported even when another key is wrong; the cast is safe once both passes agree.
+}).pipe((token) => token as TokenConfig);
+
+const EventType = type({
+  "+": "reject",
+  name: EventTypeName,
+  description: "string = ''",
+  "schema?": JsonSchema,
+  "example?": "unknown",
+});
+
+const Destination = type({
+  "+": "reject",
+  id: Id,
+  url: HttpUrl,
+  tenant: Tenant.default("default"),
+  description: "string = ''",
+  "secret?": Secret,
+  headers: Headers.default(() => ({})),
+  "timeout?": duration(1, HOUR),
+  "rate_limit?": "number.integer >= 1",
+  enabled: "boolean = true",
+  metadata: StringMap.default(() => ({})),
+});
+
+const Subscription = type({
+  "+": "reject",
+  id: Id,
+  destination: Id,
+  event_types: EventTypePattern.array().atLeastLength(1),
+  enabled: "boolean = true",
+  description: "string = ''",
+});
+
+const ConfigSchema = type({
+  "+": "reject",
+  server: type({
+    "+": "reject",
+    host: "string > 0 = '127.0.0.1'",
+    port: "0 <= number.integer <= 65535 = 8080",
+    max_body: size(1).default("1MiB"),
+  }).default(() => ({})),
+  storage: type({
+    "+": "reject",
+    path: "string > 0 = './data/herald.db'",
+    // "full" so that an accepted event survives a power cut, not just a crash.
+    synchronous: "'off' | 'normal' | 'full' | 'extra' = 'full'",
+  }).default(() => ({})),
+  auth: type({
+    "+": "reject",
+    tokens: Token.array().default(() => []),
+  }).default(() => ({})),
+  delivery: type({
+    "+": "reject",
+    // Capped at an hour: a receiver slower than that is down, and leases must stay bounded.
+    timeout: duration(1, HOUR).default("15s"),
+    concurrency: "number.integer >= 1 = 256",
+    retry_schedule: duration().array().default(() => ["5s", "5m", "30m", "2h", "5h", "10h", "10h"]),
+    https_only: "boolean = true",
+    allow_private_networks: "boolean = false",
+    allow_hosts: Host.array().default(() => []),
+    disable_after: duration(1).default("5d"),
+    keep_response_bytes: size().default(4096),
+    jitter: "0 <= number <= 1 = 0.2",
+  }).default(() => ({})),
+  sweep: type({
+    "+": "reject",
+    schedule: CronSchedule.default("*/5 * * * * *"),
+  }).default(() => ({})),
+  retention: type({
+    "+": "reject",
+    keep: duration(1).default("30d"),
+    schedule: CronSchedule.default("0 3 * * *"),
+  }).default(() => ({})),
+  event_types: EventType.array().default(() => []),
+  destinations: Destination.array().default(() => []),
+  subscriptions: Subscription.array().default(() => []),
+});
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The parsed configuration: durations in milliseconds, sizes in bytes, defaults filled in, frozen. */
+export type Config = DeepReadonly<typeof ConfigSchema.infer>;
+export type EventTypeConfig = Config["event_types"][number];
+export type DestinationConfig = Config["destinations"][number];
+export type SubscriptionConfig = Config["subscriptions"][number];
+
+// ---- validation --------------------------------------------------------------------------
+
+export type ValidationResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+/** Checks a plain object against the schema and the rules between keys, reporting every problem. */
+export function validateConfig(input: unknown): ValidationResult {
+  if (!isRecord(input)) return { ok: false, errors: [{ path: "", message: "the configuration must be a mapping of settings" }] };
+  const errors = checkRelations(input);
+  const out = ConfigSchema(input);
+  if (out instanceof type.errors) {
+    errors.unshift(
+      ...out.map((error) => ({
+        path: formatPath(error.path),
+        // arktype names undeclared keys "must be removed" (arktype issue #1403: no own error code).
+        message:
+          error.code === "predicate" && error.expected === "removed"
+            ? "is not a known key"
+            : withoutPath(error.problem, error.propString),
+      })),
+    );
+  }
+  if (errors.length > 0) return { ok: false, errors: inFileOrder(errors, input) };
+  return { ok: true, config: deepFreeze(out as Config) };
+}
+
+/**
+ * Sorts errors in the order their values appear in the input (YAML keeps the file's order),
+ * so `herald check` reads top to bottom. A missing key ranks with its parent.
+ */
+export function inFileOrder(errors: ConfigError[], input: unknown): ConfigError[] {
+  const rank = new Map<string, number>();
+  const walk = (value: unknown, path: (string | number)[]) => {
+    rank.set(formatPath(path), rank.size);
+    if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
+    else if (isRecord(value)) for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
+  };
+  walk(input, []);
+  const rankOf = (path: string): number => {
+    for (;;) {
+      const found = rank.get(path);
+      if (found !== undefined) return found;
+      const parent = path.replace(/(\[[^\]]*\]|\.?[^.[]+)$/, "");
+      if (parent === path) return 0;
+      path = parent;
+    }
+  };
+  // toSorted is stable, so errors on one value keep their order.
+  return errors.toSorted((a, b) => rankOf(a.path) - rankOf(b.path));
+}
+
+/**
+ * Rules that span several keys or list items, read from the raw input so they are reported
+ * together with the schema's errors. Anything of the wrong shape is skipped: the schema reports it.
+ */
+function checkRelations(input: Record<string, unknown>): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const items = (section: unknown, key: string) => {
+    const list = isRecord(section) ? section[key] : undefined;
+    return Array.isArray(list) ? list.map((item) => (isRecord(item) ? item : {})) : [];
+  };
+  const tokens = items(input.auth, "tokens");
+  const eventTypes = items(input, "event_types");
+  const destinations = items(input, "destinations");
+  const subscriptions = items(input, "subscriptions");
+
+  tokens.forEach((token, i) => {
+    if (("token" in token) === ("token_sha256" in token)) {
+      errors.push({ path: `auth.tokens[${i}]`, message: "must have exactly one of token or token_sha256" });
+    }
+    if (token.role === "tenant" && !("tenant" in token)) {
+      errors.push({ path: `auth.tokens[${i}]`, message: "must name a tenant, since its role is tenant" });
+    }
+    if (token.role === "admin" && "tenant" in token) {
+      errors.push({ path: `auth.tokens[${i}].tenant`, message: "is only allowed when role is tenant (an admin token sees every tenant)" });
+    }
+  });
+  // Compare hashes, so a plain token and another's token_sha256 that match are caught too.
+  const hashes = tokens.map((token) =>
+    typeof token.token === "string"
+      ? createHash("sha256").update(token.token).digest("hex")
+      : typeof token.token_sha256 === "string"
+        ? token.token_sha256.toLowerCase()
+        : undefined,
+  );
+  checkUnique(hashes, (i, j) => ({ path: `auth.tokens[${i}]`, message: `has the same token as auth.tokens[${j}]` }), errors);
+  checkUnique(tokens.map((t) => t.name), (i, j) => duplicate("auth.tokens", "name", i, j), errors);
+  checkUnique(eventTypes.map((t) => t.name), (i, j) => duplicate("event_types", "name", i, j), errors);
+  checkUnique(destinations.map((d) => d.id), (i, j) => duplicate("destinations", "id", i, j), errors);
+  checkUnique(subscriptions.map((s) => s.id), (i, j) => duplicate("subscriptions", "id", i, j), errors);
+
+  const destinationIds = new Set(destinations.map((d) => d.id));
+  subscriptions.forEach((subscription, i) => {
+    const target = subscription.destination;
+    if (typeof target === "string" && !destinationIds.has(target)) {
+      errors.push({ path: `subscriptions[${i}].destination`, message: `names no destination in this file (no destination has id "${target}")` });
+    }
+  });
+  return errors;
+}
+
+// arktype's problem for a union repeats the path in front ("s.f must be boolean").
+function withoutPath(problem: string, propString: string): string {
+  return propString && problem.startsWith(`${propString} `) ? problem.slice(propString.length + 1) : problem;
+}
+
+function duplicate(list: string, key: string, i: number, j: number): ConfigError {
+  return { path: `${list}[${i}].${key}`, message: `is already used by ${list}[${j}]` };
+}
+
+/** Reports every string value that an earlier item already has. */
+function checkUnique(values: unknown[], report: (i: number, first: number) => ConfigError, errors: ConfigError[]) {
+  const first = new Map<string, number>();
+  values.forEach((value, i) => {
+    if (typeof value !== "string") return;
+    const j = first.get(value);
+    if (j === undefined) first.set(value, i);
+    else errors.push(report(i, j));
+  });
+}
+
+// ---- helpers shared with load.ts ---------------------------------------------------------
+
+/** ["delivery", "retry_schedule", 2] → "delivery.retry_schedule[2]"; odd keys are quoted. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = "";
+  for (const key of path) {
+    if (typeof key === "number") text += `[${key}]`;
+    else if (typeof key === "string" && /^[A-Za-z_][\w-]*$/.test(key)) text += text ? `.${key}` : key;
+    else text += `[${JSON.stringify(String(key))}]`;
+  }
+  return text;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Freezes a value and everything reachable from it. */
+export function deepFreeze<T>(value: T): T {
+  // Typed arrays (a YAML !!binary example) cannot be frozen; nothing reads them as config.
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,187 @@
+// The dispatcher: a bounded in-memory ready queue of leased deliveries, drained
+// by up to `concurrency` sends at once. Publishes hand their deliveries straight
+// in (no wait for a sweep); when the queue runs low and the job table may hold
+// more due rows, it claims a batch. It holds no SQL: it is handed the store.
+import type { Store } from "../store/store.ts";
+import type { DeliveryJob } from "../store/types.ts";
+import type { Catalog } from "./catalog.ts";
+import { errorMessage, type EngineDeps } from "./deps.ts";
+import { decide, type RetrySettings } from "./retry-policy.ts";
+import { send, type SendOptions, type SendResult } from "./sender.ts";
+
+export interface DispatcherSettings extends RetrySettings {
+  concurrency: number;
+  /** How long a claimed delivery stays leased before the sweep may hand it out again. */
+  lease_ms: number;
+}
+
+/** Told about every attempt, after it is recorded (metrics, operational events). */
+export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string) => void;
+
+export class Dispatcher {
+  private ready: DeliveryJob[] = [];
+  private head = 0;
+  private inFlight = 0;
+  private reserved = 0;
+  /** The job table may hold due pending rows that are not in memory. */
+  private backlog = true;
+  private claiming = false;
+  private running = false;
+  private readonly capacity: number;
+  private idleWaiters: (() => void)[] = [];
+  /** Attempt records not yet committed: stop() waits for them. */
+  private pendingRecords = new Set<Promise<void>>();
+  private listeners: AttemptListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly deps: EngineDeps,
+    private readonly settings: DispatcherSettings,
+    private readonly sendOptions: Omit<SendOptions, "fetch" | "now">,
+  ) {
+    // Enough queued work to keep every sender busy between claims, and no more:
+    // the backlog stays on disk, not in memory.
+    this.capacity = Math.max(settings.concurrency * 4, 256);
+  }
+
+  start(): void {
+    this.running = true;
+    this.pump();
+  }
+
+  /** Stops taking new work; resolves when every send under way has been recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.idle();
+  }
+
+  onAttempt(listener: AttemptListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Reserves room for up to `n` deliveries a publish is about to lease; returns how many fit. */
+  reserve(n: number): number {
+    if (!this.running) return 0;
+    const free = this.capacity - (this.ready.length - this.head) - this.inFlight - this.reserved;
+    const granted = Math.max(0, Math.min(n, free));
+    this.reserved += granted;
+    return granted;
+  }
+
+  /** Gives back a reservation that was not used (the publish failed or was a repeat). */
+  release(n: number): void {
+    this.reserved -= n;
+  }
+
+  /** Takes leased deliveries, using `reservedCount` of the reservation. */
+  accept(jobs: DeliveryJob[], reservedCount = 0): void {
+    this.reserved -= reservedCount;
+    for (const job of jobs) this.ready.push(job);
+    this.pump();
+  }
+
+  /** The job table has due rows (a publish beyond capacity, a sweep, a recover). */
+  noteBacklog(): void {
+    this.backlog = true;
+    this.pump();
+  }
+
+  get queued(): number {
+    return this.ready.length - this.head;
+  }
+
+  get sending(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves once nothing is queued or being sent. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    if (!this.running) return this.checkIdle();
+    while (this.inFlight < this.settings.concurrency && this.head < this.ready.length) {
+      const job = this.ready[this.head]!;
+      this.ready[this.head++] = undefined as unknown as DeliveryJob;
+      this.inFlight++;
+      void this.deliver(job);
+    }
+    if (this.head > 1024 && this.head * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.head);
+      this.head = 0;
+    }
+    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency) this.claim();
+    this.checkIdle();
+  }
+
+  /** Claims due rows from the job table, in batches, while there is room. */
+  private claim(): void {
+    this.claiming = true;
+    try {
+      const room = this.capacity - this.queued - this.inFlight - this.reserved;
+      if (room <= 0) return;
+      const now = this.deps.now();
+      const jobs = this.store.claimDue(now, now + this.settings.lease_ms, Math.min(room, 1000));
+      if (jobs.length < Math.min(room, 1000)) this.backlog = false;
+      for (const job of jobs) this.ready.push(job);
+    } catch (error) {
+      this.deps.log.error("claiming deliveries failed", { error: errorMessage(error) });
+      this.backlog = false;
+    } finally {
+      this.claiming = false;
+    }
+    if (this.queued > 0) queueMicrotask(() => this.pump());
+  }
+
+  private async deliver(job: DeliveryJob): Promise<void> {
+    try {
+      const destination = this.catalog.destinations.get(job.delivery.destination_id);
+      if (!destination) return; // deleted meanwhile: its delivery is already cancelled
+      if (!destination.enabled) {
+        // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
+        this.store.releaseLease(job.delivery.id, this.deps.now());
+        return;
+      }
+      const result = await send(job, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });
+      const now = this.deps.now();
+      const decision = decide(result, job.delivery, this.settings, now, this.deps.random);
+      const record = this.store.recordAttempt(
+        { delivery_id: job.delivery.id, attempt: result.attempt, outcome: decision.outcome, disable_destination: decision.disable_destination },
+        now,
+      );
+      // The slot is free once the answer is in; the record commits with its batch.
+      record.then(
+        () => {
+          if (decision.disable_destination) this.catalog.reload();
+          for (const listener of this.listeners) listener(job, result, decision.outcome.status);
+        },
+        (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
+      );
+      this.pendingRecords.add(record);
+      void record.finally(() => {
+        this.pendingRecords.delete(record);
+        this.checkIdle();
+      });
+    } catch (error) {
+      // A bug here must not kill the loop; the lease returns the delivery to pending later.
+      this.deps.log.error("delivering failed", { delivery: job.delivery.id, error: errorMessage(error) });
+    } finally {
+      this.inFlight--;
+      this.pump();
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.inFlight === 0 && this.pendingRecords.size === 0 && (this.queued === 0 || !this.running);
+  }
+
+  private checkIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

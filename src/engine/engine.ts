@@ -1,0 +1,113 @@
+// The engine: catalogue, publisher, dispatcher, sweeps and operational events,
+// wired once from the frozen config. HTTP handlers talk only to this.
+import type { Config } from "../config/schema.ts";
+import type { Store } from "../store/store.ts";
+import type { DeliveryJob } from "../store/types.ts";
+import { createAddressGuard } from "./address-guard.ts";
+import { Catalog } from "./catalog.ts";
+import type { EngineDeps } from "./deps.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { OperationalEvents } from "./operational-events.ts";
+import { Publisher } from "./publisher.ts";
+import { Retention } from "./retention.ts";
+import type { SendResult } from "./sender.ts";
+import { Sweeper } from "./sweeper.ts";
+import { VERSION } from "../version.ts";
+
+/** Consecutive failures after which `herald.delivery.failing` is published. */
+const FAILING_AFTER = 4;
+
+export class Engine {
+  readonly catalog: Catalog;
+  readonly dispatcher: Dispatcher;
+  readonly publisher: Publisher;
+  readonly sweeper: Sweeper;
+  readonly retention: Retention;
+  readonly operational: OperationalEvents;
+  /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
+  readonly lease_ms: number;
+
+  constructor(
+    readonly store: Store,
+    readonly config: Config,
+    readonly deps: EngineDeps,
+  ) {
+    const d = config.delivery;
+    this.lease_ms = d.timeout * 8 + 60_000;
+    this.catalog = new Catalog(store);
+    this.dispatcher = new Dispatcher(
+      store,
+      this.catalog,
+      deps,
+      { concurrency: d.concurrency, lease_ms: this.lease_ms, retry_schedule: d.retry_schedule, jitter: d.jitter },
+      {
+        guard: createAddressGuard(d),
+        timeout_ms: d.timeout,
+        keep_response_bytes: d.keep_response_bytes,
+        user_agent: `Herald/${VERSION}`,
+      },
+    );
+    this.operational = new OperationalEvents(store, this.catalog, deps);
+    this.publisher = new Publisher(store, this.catalog, this.dispatcher, deps, this.lease_ms);
+    this.operational.attach(this.publisher);
+    this.sweeper = new Sweeper(store, this.catalog, this.dispatcher, this.operational, deps, {
+      schedule: config.sweep.schedule,
+      disable_after: d.disable_after,
+    });
+    this.retention = new Retention(store, deps, config.retention);
+    this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
+  }
+
+  /** Recovers leases left by a previous run and starts sending; `sweeps: false` leaves the timers off (tests). */
+  start(options: { sweeps?: boolean } = {}): void {
+    const now = this.deps.now();
+    this.store.releaseAllLeases(now);
+    this.operational.register(now);
+    this.dispatcher.start();
+    if (options.sweeps !== false) {
+      this.sweeper.start();
+      this.retention.start();
+    }
+  }
+
+  /** Stops the timers, lets sends under way finish and be recorded, and commits. */
+  async stop(): Promise<void> {
+    this.sweeper.stop();
+    this.retention.stop();
+    await this.dispatcher.stop();
+    this.store.flush();
+  }
+
+  /** Sends one delivery again now with a fresh schedule and the same webhook-id. */
+  retryNow(deliveryId: string): { ok: true } | { ok: false; error: "not_found" | "in_flight" } {
+    const now = this.deps.now();
+    const leased = this.store.leaseForRetry(deliveryId, now, now + this.lease_ms);
+    if ("error" in leased) return { ok: false, error: leased.error };
+    this.dispatcher.accept([leased.job]);
+    return { ok: true };
+  }
+
+  /** Resolves once nothing is queued or being sent (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
+  }
+
+  private afterAttempt(job: DeliveryJob, result: SendResult, status: string): void {
+    const d = job.delivery;
+    const destination = this.catalog.destinations.get(d.destination_id);
+    if (!destination) return;
+    if (result.status === 410) this.operational.destinationDisabled(destination.id, "the endpoint answered 410 Gone");
+    // Deliveries of Herald's own events report nothing further, or a failing
+    // subscriber of herald.delivery.* would feed itself forever.
+    if (d.event_type.startsWith("herald.")) return;
+    const attempts = d.attempts + 1;
+    const base = { delivery_id: d.id, event_id: d.event_id, destination_id: d.destination_id, attempts };
+    if (status === "failed") {
+      this.operational.emit("herald.delivery.exhausted", destination.tenant, { ...base, last_error: result.attempt.error });
+    } else if (status === "pending" && attempts - d.schedule_start === FAILING_AFTER) {
+      this.operational.emit("herald.delivery.failing", destination.tenant, { ...base, last_error: result.attempt.error });
+    } else if (status === "succeeded" && attempts > 1) {
+      this.operational.emit("herald.delivery.recovered", destination.tenant, base);
+    }
+  }
+}

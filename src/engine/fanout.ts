@@ -1,0 +1,27 @@
+// Fan-out: which destinations an event goes to. Only the event's tenant's
+// enabled subscriptions count; a destination reached by several subscriptions
+// gets the event once.
+import type { Destination, HeraldEvent, Subscription } from "../store/types.ts";
+import type { Catalog } from "./catalog.ts";
+import { matchesFilter } from "./filter.ts";
+import { matchesPattern } from "./patterns.ts";
+
+export interface Route {
+  destination: Destination;
+  subscription: Subscription;
+}
+
+export function routesFor(catalog: Catalog, event: Pick<HeraldEvent, "type" | "tenant" | "data">): Route[] {
+  const routes: Route[] = [];
+  const seen = new Set<string>();
+  for (const subscription of catalog.subscriptionsOf(event.tenant)) {
+    if (!subscription.enabled || seen.has(subscription.destination_id)) continue;
+    if (!subscription.event_types.some((p) => matchesPattern(p, event.type))) continue;
+    if (subscription.filter && !matchesFilter(subscription.filter, event)) continue;
+    const destination = catalog.destinations.get(subscription.destination_id);
+    if (!destination) continue;
+    seen.add(destination.id);
+    routes.push({ destination, subscription });
+  }
+  return routes;
+}

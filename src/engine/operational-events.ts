@@ -1,0 +1,61 @@
+// Operational events: Herald's own events (a destination disabled, a delivery
+// exhausted, …) published through the same pipeline to whoever subscribes.
+// They belong to the tenant of the destination they are about.
+import type { Store } from "../store/store.ts";
+import type { EventType } from "../store/types.ts";
+import type { Catalog } from "./catalog.ts";
+import { errorMessage, type EngineDeps } from "./deps.ts";
+import type { Publisher } from "./publisher.ts";
+
+export const OPERATIONAL_EVENT_TYPES: readonly { name: string; description: string; example: unknown }[] = [
+  { name: "herald.destination.created", description: "A destination was created.", example: { destination_id: "dst_…", url: "https://example.com/hooks" } },
+  { name: "herald.destination.updated", description: "A destination was changed.", example: { destination_id: "dst_…", url: "https://example.com/hooks" } },
+  { name: "herald.destination.deleted", description: "A destination was deleted; its unfinished deliveries were cancelled.", example: { destination_id: "dst_…" } },
+  { name: "herald.destination.disabled", description: "A destination was disabled, by hand, by a 410 Gone, or after failing too long.", example: { destination_id: "dst_…", reason: "the endpoint answered 410 Gone" } },
+  { name: "herald.destination.enabled", description: "A destination was enabled again; its pending deliveries resume.", example: { destination_id: "dst_…" } },
+  { name: "herald.subscription.created", description: "A subscription was created.", example: { subscription_id: "sub_…", destination_id: "dst_…", event_types: ["order.*"] } },
+  { name: "herald.delivery.failing", description: "A delivery failed for the 4th time in a row and is still being retried.", example: { delivery_id: "dlv_…", event_id: "evt_…", destination_id: "dst_…", attempts: 4, last_error: "HTTP 500" } },
+  { name: "herald.delivery.exhausted", description: "A delivery ran out of retries (or met 410 Gone) and is failed.", example: { delivery_id: "dlv_…", event_id: "evt_…", destination_id: "dst_…", attempts: 8, last_error: "HTTP 500" } },
+  { name: "herald.delivery.recovered", description: "A delivery succeeded after earlier failed attempts.", example: { delivery_id: "dlv_…", event_id: "evt_…", destination_id: "dst_…", attempts: 3 } },
+];
+
+export class OperationalEvents {
+  private publisher: Publisher | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly deps: EngineDeps,
+  ) {}
+
+  /** Puts Herald's own event types in the catalogue (owned by Herald, like config). */
+  register(now: number): void {
+    for (const t of OPERATIONAL_EVENT_TYPES) {
+      const current = this.catalog.eventTypes.get(t.name);
+      const record: EventType = {
+        name: t.name, description: t.description, schema: null, example: t.example, managed_by: "config",
+        created_at: current?.created_at ?? now, updated_at: now,
+      };
+      if (!current || current.description !== t.description) this.store.upsertEventType(record);
+    }
+    this.catalog.reload();
+  }
+
+  attach(publisher: Publisher): void {
+    this.publisher = publisher;
+  }
+
+  emit(type: string, tenant: string, data: Record<string, unknown>): void {
+    if (!this.publisher) return;
+    const subscribed = this.catalog.subscriptionsOf(tenant).length > 0;
+    if (!subscribed) return; // nobody listens: skip the write
+    this.publisher.publish({ type, tenant, data }).catch((error) =>
+      this.deps.log.error("publishing an operational event failed", { type, error: errorMessage(error) }),
+    );
+  }
+
+  destinationDisabled(destinationId: string, reason: string): void {
+    const d = this.catalog.destinations.get(destinationId);
+    if (d) this.emit("herald.destination.disabled", d.tenant, { destination_id: d.id, url: d.url, reason });
+  }
+}

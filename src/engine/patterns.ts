@@ -1,0 +1,13 @@
+// Subscription patterns: an exact event type name, `prefix.*` (any depth below
+// the prefix) or `*` (every event type of the product). Herald's own
+// operational events (`herald.*`) are only matched by patterns that name them,
+// so a catch-all endpoint does not start receiving Herald's internals.
+
+export function matchesPattern(pattern: string, type: string): boolean {
+  if (pattern === "*") return !type.startsWith("herald.");
+  if (pattern.endsWith(".*")) return type.startsWith(pattern.slice(0, -1));
+  return pattern === type;
+}
+
+export const PATTERN_RE = /^(\*|[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*(\.\*)?)$/;
+export const EVENT_TYPE_NAME_RE = /^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;

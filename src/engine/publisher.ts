@@ -1,0 +1,126 @@
+// Publishing: check an event against the catalogue, fan it out, and write the
+// event with one delivery per destination in one (group-committed) transaction.
+// Deliveries that fit in the dispatcher's queue are leased at once and handed
+// over after the commit, so a fresh event is sent without waiting for a sweep.
+import type { Store } from "../store/store.ts";
+import { newId } from "../store/ids.ts";
+import type { Delivery, DeliveryJob, HeraldEvent, NewEvent } from "../store/types.ts";
+import type { Catalog } from "./catalog.ts";
+import type { EngineDeps } from "./deps.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import { routesFor } from "./fanout.ts";
+import { validateData } from "./data-schema.ts";
+
+export interface PublishInput {
+  type: string;
+  data: unknown;
+  tenant: string;
+  id?: string;
+  idempotency_key?: string;
+}
+
+export interface PublishProblem {
+  code: "unknown_event_type" | "invalid_data";
+  message: string;
+  details?: { path: string; message: string }[];
+}
+
+export type PublishOutcome =
+  | { ok: true; created: boolean; event: HeraldEvent; deliveries: Delivery[] }
+  | { ok: false; status: 409; code: "idempotency_conflict"; message: string };
+
+export class Publisher {
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly dispatcher: Dispatcher,
+    private readonly deps: EngineDeps,
+    private readonly lease_ms: number,
+  ) {}
+
+  /** Checks an input against the catalogue without writing anything. */
+  check(input: PublishInput): PublishProblem | null {
+    const eventType = this.catalog.eventTypes.get(input.type);
+    if (!eventType) {
+      return { code: "unknown_event_type", message: `event type "${input.type}" is not in the catalogue; create it first` };
+    }
+    if (eventType.schema) {
+      const problems = validateData(eventType.schema, input.data);
+      if (problems.length) {
+        return { code: "invalid_data", message: `data does not match the schema of "${input.type}"`, details: problems };
+      }
+    }
+    return null;
+  }
+
+  /** Writes a checked input. Resolves after the commit: a created event is on disk. */
+  async publish(input: PublishInput): Promise<PublishOutcome> {
+    const now = this.deps.now();
+    const event: HeraldEvent = {
+      id: input.id ?? newId("evt", now),
+      type: input.type,
+      tenant: input.tenant,
+      data: input.data === undefined ? null : input.data,
+      created_at: now,
+    };
+    const data_json = JSON.stringify(event.data);
+    const routes = routesFor(this.catalog, event);
+    const sendable = routes.filter((r) => r.destination.enabled).length;
+    const granted = this.dispatcher.reserve(sendable);
+    let leased = 0;
+    const deliveries = routes.map((route): Delivery => {
+      const lease = route.destination.enabled && leased < granted;
+      if (lease) leased++;
+      return {
+        id: newId("dlv", now),
+        event_id: event.id,
+        destination_id: route.destination.id,
+        subscription_id: route.subscription.id,
+        tenant: event.tenant,
+        event_type: event.type,
+        status: lease ? "delivering" : "pending",
+        attempts: 0,
+        schedule_start: 0,
+        next_attempt_at: lease ? null : now,
+        lease_until: lease ? now + this.lease_ms : null,
+        last_status: null,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+        finalized_at: null,
+      };
+    });
+    const item: NewEvent = {
+      event,
+      data_json,
+      idempotency_key: input.idempotency_key ?? null,
+      request_hash: String(Bun.hash(`${event.type}\n${event.tenant}\n${data_json}`)),
+      deliveries,
+    };
+    let result;
+    try {
+      result = await this.store.publish(item);
+    } catch (error) {
+      this.dispatcher.release(granted);
+      throw error;
+    }
+    if (!result.created) {
+      this.dispatcher.release(granted);
+      if (!result.same_request) {
+        return {
+          ok: false,
+          status: 409,
+          code: "idempotency_conflict",
+          message: `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`,
+        };
+      }
+      return { ok: true, created: false, event: result.event, deliveries: result.deliveries };
+    }
+    const jobs: DeliveryJob[] = deliveries
+      .filter((d) => d.status === "delivering")
+      .map((delivery) => ({ delivery, event: { id: event.id, type: event.type, created_at: now, data_json } }));
+    this.dispatcher.accept(jobs, granted);
+    if (leased < sendable) this.dispatcher.noteBacklog();
+    return { ok: true, created: true, event, deliveries };
+  }
+}

@@ -1,0 +1,138 @@
+// Sends one delivery over HTTP exactly as DESIGN §3 says and describes what
+// happened as a value (never an exception): status, kept body, error, Retry-After.
+import type { Attempt, DeliveryJob, Destination } from "../store/types.ts";
+import type { AddressGuard } from "./address-guard.ts";
+import { signatureHeader } from "./signing.ts";
+
+export interface SendResult {
+  ok: boolean;
+  /** False when trying again cannot help (the address is forbidden by policy). */
+  retryable: boolean;
+  status: number | null;
+  retry_after_ms: number | null;
+  attempt: Omit<Attempt, "id" | "delivery_id" | "number">;
+}
+
+export interface SendOptions {
+  fetch: typeof fetch;
+  now: () => number;
+  /** Resolves and checks the destination's address (SSRF guard). */
+  guard: AddressGuard;
+  timeout_ms: number;
+  keep_response_bytes: number;
+  user_agent: string;
+}
+
+const REDACTED = "[redacted]";
+
+/** The body every destination receives: the event envelope, with `data` spliced in as stored. */
+export function envelope(job: DeliveryJob): string {
+  const e = job.event;
+  return `{"type":${JSON.stringify(e.type)},"timestamp":"${new Date(e.created_at).toISOString()}","data":${e.data_json}}`;
+}
+
+export async function send(job: DeliveryJob, destination: Destination, options: SendOptions): Promise<SendResult> {
+  const startedAt = options.now();
+  const timestamp = Math.floor(startedAt / 1000);
+  const body = envelope(job);
+  const secrets = destination.secrets.filter((s) => s.expires_at === null || s.expires_at > startedAt).map((s) => s.secret);
+  const headers: Record<string, string> = {
+    ...destination.headers,
+    "content-type": "application/json",
+    "user-agent": options.user_agent,
+    "webhook-id": job.event.id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": signatureHeader(secrets, job.event.id, timestamp, body),
+  };
+  // The log keeps header names but never the signature or the static headers'
+  // values, which often carry credentials (x-auth-token).
+  const logged: Record<string, string> = { ...headers, "webhook-signature": REDACTED };
+  for (const name of Object.keys(destination.headers)) logged[name] = REDACTED;
+
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const failure = (error: string, retryable: boolean): SendResult => ({
+    ok: false,
+    retryable,
+    status: null,
+    retry_after_ms: null,
+    attempt: {
+      started_at: startedAt, duration_ms: elapsed(), request_url: destination.url, request_headers: logged,
+      response_status: null, response_headers: null, response_body: null, error,
+    },
+  });
+
+  const target = await options.guard.target(destination.url);
+  if (!target.ok) return failure(target.message, target.retryable);
+  const timeout = destination.timeout_ms ?? options.timeout_ms;
+  try {
+    const response = await options.fetch(target.url, {
+      method: "POST",
+      headers: { ...headers, host: target.host },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeout),
+      tls: target.servername ? { serverName: target.servername } : undefined,
+    } as RequestInit);
+    const kept = await readPrefix(response, options.keep_response_bytes);
+    const status = response.status;
+    const ok = status >= 200 && status < 300;
+    return {
+      ok,
+      retryable: !ok,
+      status,
+      retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
+      attempt: {
+        started_at: startedAt, duration_ms: elapsed(), request_url: destination.url, request_headers: logged,
+        response_status: status, response_headers: Object.fromEntries(response.headers), response_body: kept,
+        error: ok ? null : statusError(status, response.headers.get("location")),
+      },
+    };
+  } catch (error) {
+    return failure(describeFetchError(error, timeout), true);
+  }
+}
+
+function statusError(status: number, location: string | null): string {
+  if (status >= 300 && status < 400) return `redirect ${status} to ${location ?? "(no location)"} not followed`;
+  return `HTTP ${status}`;
+}
+
+function describeFetchError(error: unknown, timeout: number): string {
+  const name = (error as { name?: string })?.name;
+  if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeout} ms`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reads at most `limit` bytes of the body, then stops reading: a huge answer costs nothing. */
+async function readPrefix(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return null;
+  if (limit === 0) {
+    await response.body.cancel();
+    return null;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    if (size >= limit) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, limit);
+  return new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}

@@ -1,0 +1,59 @@
+// The sweep (croner schedule from the config): returns expired leases to
+// pending, tells the dispatcher to claim due retries, and disables destinations
+// that have failed for longer than `disable_after`. Tests call runOnce(now).
+import { Cron } from "croner";
+import type { Store } from "../store/store.ts";
+import type { Catalog } from "./catalog.ts";
+import { errorMessage, type EngineDeps } from "./deps.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { OperationalEvents } from "./operational-events.ts";
+
+export class Sweeper {
+  private cron: Cron | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly dispatcher: Dispatcher,
+    private readonly operational: OperationalEvents,
+    private readonly deps: EngineDeps,
+    private readonly settings: { schedule: string; disable_after: number },
+  ) {}
+
+  start(): void {
+    this.cron = new Cron(this.settings.schedule, { protect: true }, () => {
+      this.runOnce(this.deps.now());
+    });
+  }
+
+  stop(): void {
+    this.cron?.stop();
+    this.cron = null;
+  }
+
+  runOnce(now: number): { released: number; disabled: string[] } {
+    try {
+      const released = this.store.releaseExpiredLeases(now);
+      const disabled = this.disableLongFailing(now);
+      this.dispatcher.noteBacklog();
+      return { released, disabled };
+    } catch (error) {
+      this.deps.log.error("sweep failed", { error: errorMessage(error) });
+      return { released: 0, disabled: [] };
+    }
+  }
+
+  private disableLongFailing(now: number): string[] {
+    const failing = this.store.destinationsFailingSince(now - this.settings.disable_after);
+    for (const destination of failing) {
+      const reason = `failing since ${new Date(destination.failing_since!).toISOString()}`;
+      this.store.setDestinationEnabled(destination.id, false, reason, now);
+      this.deps.log.warn("destination disabled", { destination: destination.id, reason });
+    }
+    if (failing.length) {
+      this.catalog.reload();
+      for (const d of failing) this.operational.destinationDisabled(d.id, `failing since ${new Date(d.failing_since!).toISOString()}`);
+    }
+    return failing.map((d) => d.id);
+  }
+}

@@ -1,0 +1,68 @@
+// What every route module is given: the engine, the authenticator and the
+// config, plus the small request helpers they share (auth, tenant scope, times).
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import type { Config } from "../config/schema.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Authenticator, Principal } from "./auth.ts";
+import { ApiError, forbidden, invalid } from "./errors.ts";
+
+export interface HttpContext {
+  engine: Engine;
+  auth: Authenticator;
+  config: Config;
+  /** False while starting or draining: /readyz answers 503. */
+  isReady: () => boolean;
+}
+
+/** Adds `principal` to every route after it; no or a bad token is a 401. */
+export function authenticated(auth: Authenticator) {
+  return new Elysia().resolve({ as: "scoped" }, ({ headers }) => {
+    const principal = auth.authenticate(headers.authorization);
+    if (!principal) throw new ApiError(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
+    return { principal };
+  });
+}
+
+/**
+ * The tenant a request acts in. A tenant token is held to its own tenant (asking
+ * for another is a 403); an admin may name any tenant or none.
+ */
+export function scopeTenant(principal: Principal, requested: string | undefined): string | undefined {
+  if (principal.tenant === null) return requested;
+  if (requested !== undefined && requested !== principal.tenant) {
+    throw forbidden(`this token is limited to tenant "${principal.tenant}"`);
+  }
+  return principal.tenant;
+}
+
+/** A 404 (not a 403) for another tenant's resource: its existence is not revealed. */
+export function visibleTo(principal: Principal, tenant: string): boolean {
+  return principal.tenant === null || principal.tenant === tenant;
+}
+
+export function requireAdmin(principal: Principal, action: string): void {
+  if (principal.role !== "admin") throw forbidden(`only an admin token may ${action}`);
+}
+
+export function parseTime(value: string | undefined, path: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw invalid(`${path} is not a valid ISO 8601 time`, [{ path, message: "must be an ISO 8601 time such as 2026-01-31T12:00:00Z" }]);
+  return ms;
+}
+
+/** `limit` in list queries: 1 to 1000, default 100. */
+export const Limit = type("string.integer.parse").to("1 <= number <= 1000");
+export const DEFAULT_LIMIT = 100;
+
+export const security = [{ bearer: [] as string[] }];
+
+export const ErrorBody = type({
+  error: "string",
+  message: "string",
+  "details?": type({ path: "string", message: "string" }).array(),
+});
+
+/** The error answers every authenticated route may give. */
+export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } as const;

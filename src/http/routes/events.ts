@@ -1,0 +1,125 @@
+// /v1/events: publish one or a batch (202 once on disk), list, and read one
+// event with its deliveries.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import type { PublishInput } from "../../engine/publisher.ts";
+import { EVENT_TYPE_NAME_RE } from "../../engine/patterns.ts";
+import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
+import { presentDelivery, presentEvent } from "../present.ts";
+import type { Principal } from "../auth.ts";
+
+const MAX_BATCH = 1000;
+const ID_RE = /^[a-zA-Z0-9_.:-]{1,128}$/;
+
+const PublishBody = type({
+  type: "string",
+  "data?": "unknown",
+  "tenant?": "string",
+  "id?": "string",
+  "+": "reject",
+});
+const BatchBody = type({ events: PublishBody.array(), "+": "reject" });
+const ListQuery = type({
+  "type?": "string",
+  "tenant?": "string",
+  "since?": "string",
+  "until?": "string",
+  "limit?": Limit,
+  "cursor?": "string",
+  "+": "reject",
+});
+
+/** Checks one publish request and turns it into engine input; problems carry `prefix` in their paths. */
+function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBody.infer, key: string | undefined, prefix: string): PublishInput | ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  if (!EVENT_TYPE_NAME_RE.test(body.type)) problems.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
+  if (body.id !== undefined && !ID_RE.test(body.id)) problems.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
+  if (body.tenant !== undefined && !ID_RE.test(body.tenant)) problems.push({ path: `${prefix}tenant`, message: "must be 1 to 128 letters, digits or _ . : -" });
+  if (problems.length) return problems;
+  const tenant = scopeTenant(principal, body.tenant) ?? "default";
+  const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
+  const problem = ctx.engine.publisher.check(input);
+  if (problem) {
+    return problem.details?.map((d) => ({ path: `${prefix}${d.path}`, message: d.message })) ?? [{ path: `${prefix}type`, message: problem.message }];
+  }
+  return input;
+}
+
+export function eventRoutes(ctx: HttpContext) {
+  return new Elysia({ prefix: "/v1/events" })
+    .use(authenticated(ctx.auth))
+    .post(
+      "",
+      async ({ body, headers, principal, set }) => {
+        const key = headers["idempotency-key"];
+        if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalid("Idempotency-Key must be 1 to 256 characters", [{ path: "Idempotency-Key", message: "must be 1 to 256 characters" }]);
+        const input = toInput(ctx, principal, body, key, "");
+        if (Array.isArray(input)) throw invalid(input[0]!.message.startsWith("event type") ? input[0]!.message : "the event is invalid", input);
+        const outcome = await ctx.engine.publisher.publish(input);
+        if (!outcome.ok) throw conflict(outcome.message, outcome.code);
+        set.status = outcome.created ? 202 : 200;
+        return { id: outcome.event.id, deliveries: outcome.deliveries.length };
+      },
+      {
+        body: PublishBody,
+        detail: {
+          summary: "Publish an event",
+          description: "Writes the event and one delivery per matching subscription, then answers 202. A repeat with the same `Idempotency-Key` or `id` answers 200 with the original; the same key with another body is a 409.",
+          tags: ["Events"],
+          security,
+        },
+        response: { 200: type({ id: "string", deliveries: "number" }), 202: type({ id: "string", deliveries: "number" }), ...errorResponses, 409: errorResponses[400] },
+      },
+    )
+    .post(
+      "/batch",
+      async ({ body, principal, set }) => {
+        if (body.events.length === 0 || body.events.length > MAX_BATCH) {
+          throw invalid(`a batch holds 1 to ${MAX_BATCH} events`, [{ path: "events", message: `must hold 1 to ${MAX_BATCH} events (had ${body.events.length})` }]);
+        }
+        // Every event is checked before any is written: a bad batch writes nothing.
+        const inputs: PublishInput[] = [];
+        const problems: ErrorDetail[] = [];
+        body.events.forEach((event, i) => {
+          const input = toInput(ctx, principal, event, undefined, `events[${i}].`);
+          if (Array.isArray(input)) problems.push(...input);
+          else inputs.push(input);
+        });
+        if (problems.length) throw invalid("some events in the batch are invalid; none were published", problems);
+        const outcomes = await Promise.all(inputs.map((input) => ctx.engine.publisher.publish(input)));
+        set.status = 202;
+        return {
+          data: outcomes.map((o) => (o.ok ? { id: o.event.id, deliveries: o.deliveries.length, created: o.created } : { error: o.code, message: o.message })),
+        };
+      },
+      {
+        body: BatchBody,
+        detail: { summary: "Publish up to 1000 events", description: "All events are validated first; an invalid batch publishes nothing.", tags: ["Events"], security },
+      },
+    )
+    .get(
+      "",
+      ({ query, principal }) => {
+        const page = ctx.engine.store.listEvents({
+          type: query.type,
+          tenant: scopeTenant(principal, query.tenant),
+          since: parseTime(query.since, "since"),
+          until: parseTime(query.until, "until"),
+          cursor: query.cursor,
+          limit: query.limit ?? DEFAULT_LIMIT,
+        });
+        return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
+      },
+      { query: ListQuery, detail: { summary: "List events, newest first", tags: ["Events"], security } },
+    )
+    .get(
+      "/:id",
+      ({ params, principal }) => {
+        const event = ctx.engine.store.getEvent(params.id);
+        if (!event || !visibleTo(principal, event.tenant)) throw notFound("event", params.id);
+        return { ...presentEvent(event), deliveries: ctx.engine.store.deliveriesOfEvent(event.id).map(presentDelivery) };
+      },
+      { params: type({ id: "string" }), detail: { summary: "Get an event with its deliveries", tags: ["Events"], security } },
+    );
+}

@@ -1,0 +1,60 @@
+// The Elysia application: routes, the OpenAPI document and Swagger UI, and the
+// one error handler that turns anything thrown into DESIGN §4's error shape.
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import { VERSION } from "../version.ts";
+import type { HttpContext } from "./context.ts";
+import { ApiError, errorBody, validationDetails } from "./errors.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
+import { errorMessage } from "../engine/deps.ts";
+
+export function createHttpApp(ctx: HttpContext) {
+  const maxBody = ctx.config.server.max_body;
+  return new Elysia()
+    .onRequest(({ request }) => {
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > maxBody) {
+        return Response.json(errorBody("payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`), { status: 413 });
+      }
+    })
+    .onError(({ code, error, request }) => {
+      if (error instanceof ApiError) return Response.json(error.toJSON(), { status: error.status });
+      switch (code) {
+        case "VALIDATION":
+          return Response.json(errorBody("invalid_request", "the request is invalid", validationDetails(error)), { status: 400 });
+        case "PARSE":
+          return Response.json(errorBody("invalid_json", "the request body is not valid JSON"), { status: 400 });
+        case "NOT_FOUND":
+          return Response.json(errorBody("not_found", `no route for ${request.method} ${new URL(request.url).pathname}`), { status: 404 });
+      }
+      const status = (error as { status?: number }).status;
+      if (status === 413) return Response.json(errorBody("payload_too_large", "the request body is too large"), { status: 413 });
+      ctx.engine.deps.log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
+      return Response.json(errorBody("internal_error", "Herald could not complete the request; see its log"), { status: 500 });
+    })
+    .use(
+      openapi({
+        provider: "swagger-ui",
+        path: "/docs",
+        specPath: "/openapi.json",
+        documentation: {
+          info: {
+            title: "Herald",
+            version: VERSION,
+            description: "Self-hosted webhook dispatcher: publish events, manage destinations and subscriptions, read every delivery and attempt.",
+          },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        },
+        swagger: { cdn: SWAGGER_BUNDLE_URL, theme: SWAGGER_CSS_URL, persistAuthorization: true } as never,
+        exclude: { paths: [SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, "/", "/ui", "/ui/*"] },
+      }),
+    )
+    .use(swaggerAssetRoutes())
+    .get("/", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
+    .use(healthRoutes(ctx))
+    .use(eventRoutes(ctx))
+    .use(deliveryRoutes(ctx));
+}

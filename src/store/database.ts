@@ -1,0 +1,38 @@
+// Opens Herald's SQLite file: every pragma is set here, in one place, and the
+// embedded migrations are applied before anything else touches the schema.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { MIGRATIONS } from "./migrations.ts";
+
+export type Synchronous = "off" | "normal" | "full" | "extra";
+
+export function openDatabase(path: string, synchronous: Synchronous): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  // WAL lets readers run beside the single writer; busy_timeout rides out a
+  // `herald backup` or an operator's sqlite3 shell holding a lock briefly.
+  db.run("PRAGMA journal_mode = WAL");
+  db.run(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
+  db.run("PRAGMA busy_timeout = 5000");
+  db.run("PRAGMA foreign_keys = ON");
+  // 64 MiB of page cache keeps the claim index and recent rows hot.
+  db.run("PRAGMA cache_size = -65536");
+  db.run("PRAGMA temp_store = MEMORY");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Database): void {
+  const row = db.query("PRAGMA user_version").get() as { user_version: number };
+  const current = row.user_version;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`the database is at schema version ${current}, newer than this Herald (${MIGRATIONS.length}); upgrade Herald`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.run(MIGRATIONS[version]!);
+      db.run(`PRAGMA user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

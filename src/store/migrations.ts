@@ -1,0 +1,115 @@
+// Versioned schema migrations, embedded in the binary as code. Each entry runs
+// once, in order, inside a transaction; `PRAGMA user_version` records progress.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the whole initial schema.
+  `
+  CREATE TABLE event_types (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    schema      TEXT,
+    example     TEXT,
+    managed_by  TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE destinations (
+    id              TEXT PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    secrets         TEXT NOT NULL,
+    headers         TEXT NOT NULL DEFAULT '{}',
+    timeout_ms      INTEGER,
+    rate_limit      INTEGER,
+    enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    disabled_reason TEXT,
+    metadata        TEXT NOT NULL DEFAULT '{}',
+    failing_since   INTEGER,
+    managed_by      TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX destinations_tenant ON destinations (tenant, id);
+
+  CREATE TABLE subscriptions (
+    id             TEXT PRIMARY KEY,
+    destination_id TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    tenant         TEXT NOT NULL,
+    event_types    TEXT NOT NULL,
+    filter         TEXT,
+    enabled        INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    description    TEXT NOT NULL DEFAULT '',
+    managed_by     TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX subscriptions_destination ON subscriptions (destination_id);
+  CREATE INDEX subscriptions_tenant ON subscriptions (tenant, id);
+
+  CREATE TABLE events (
+    id              TEXT PRIMARY KEY,
+    type            TEXT NOT NULL,
+    tenant          TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    idempotency_key TEXT,
+    request_hash    TEXT NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX events_idempotency ON events (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX events_created ON events (created_at);
+
+  -- The job table. The CHECKs are the state machine of DESIGN §2: a final state
+  -- has finalized_at, a pending row knows when it is due, a delivering row holds a lease.
+  CREATE TABLE deliveries (
+    id              TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    destination_id  TEXT NOT NULL,
+    subscription_id TEXT,
+    tenant          TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivering', 'succeeded', 'failed', 'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    schedule_start  INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_until     INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    finalized_at    INTEGER,
+    CHECK ((status IN ('succeeded', 'failed', 'cancelled')) = (finalized_at IS NOT NULL)),
+    CHECK (status <> 'pending' OR next_attempt_at IS NOT NULL),
+    CHECK (status <> 'delivering' OR lease_until IS NOT NULL)
+  ) STRICT;
+  -- Shaped like the claim query: due pending rows in order.
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE status = 'delivering';
+  CREATE INDEX deliveries_event ON deliveries (event_id);
+  CREATE INDEX deliveries_destination ON deliveries (destination_id, status, id);
+  CREATE INDEX deliveries_status ON deliveries (status, id);
+
+  CREATE TABLE attempts (
+    id               TEXT PRIMARY KEY,
+    delivery_id      TEXT NOT NULL,
+    number           INTEGER NOT NULL,
+    started_at       INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    request_url      TEXT NOT NULL,
+    request_headers  TEXT NOT NULL,
+    response_status  INTEGER,
+    response_headers TEXT,
+    response_body    TEXT,
+    error            TEXT
+  ) STRICT;
+  CREATE INDEX attempts_delivery ON attempts (delivery_id, number);
+
+  -- Admin tokens Herald generated itself; only the SHA-256 of each is kept.
+  CREATE TABLE generated_tokens (
+    name       TEXT PRIMARY KEY,
+    sha256     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+];

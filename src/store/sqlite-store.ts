@@ -1,0 +1,502 @@
+// The SQLite store: the only SQL in Herald. One connection, prepared statements,
+// and group commit (WriteBatcher) for the two hot write streams — publishes and
+// attempt results. Management writes are rare and run as short transactions.
+import type { Database } from "bun:sqlite";
+import { openDatabase, type Synchronous } from "./database.ts";
+import { newId } from "./ids.ts";
+import {
+  deliveryParams, destinationParams, subscriptionParams, toAttempt, toDelivery, toDestination, toEvent,
+  toEventType, toSubscription,
+} from "./rows.ts";
+import type {
+  Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
+  HeraldEvent, NewEvent, Page, PublishResult, Subscription,
+} from "./types.ts";
+import { WriteBatcher } from "./write-batcher.ts";
+import type { Store } from "./store.ts";
+
+const FINAL = "('succeeded', 'failed', 'cancelled')";
+
+export class SqliteStore implements Store {
+  readonly db: Database;
+  private readonly batcher: WriteBatcher;
+
+  constructor(path: string, synchronous: Synchronous) {
+    this.db = openDatabase(path, synchronous);
+    this.batcher = new WriteBatcher(this.db);
+  }
+
+  close(): void {
+    this.batcher.flush();
+    this.db.close();
+  }
+
+  flush(): void {
+    this.batcher.flush();
+  }
+
+  /** True when a write transaction can be taken: the readiness probe. */
+  isWritable(): boolean {
+    try {
+      this.db.run("BEGIN IMMEDIATE");
+      this.db.run("ROLLBACK");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** An online, consistent copy of the database (VACUUM INTO reads one snapshot). */
+  backup(path: string): void {
+    this.db.run("VACUUM INTO ?", [path]);
+  }
+
+  // ── event types ──────────────────────────────────────────────────────────
+
+  listEventTypes(): EventType[] {
+    return this.db.query("SELECT * FROM event_types ORDER BY name").all().map(toEventType);
+  }
+
+  getEventType(name: string): EventType | null {
+    const row = this.db.query("SELECT * FROM event_types WHERE name = ?").get(name);
+    return row ? toEventType(row ) : null;
+  }
+
+  upsertEventType(t: EventType): void {
+    this.db
+      .query(
+        `INSERT INTO event_types (name, description, schema, example, managed_by, created_at, updated_at)
+         VALUES ($name, $description, $schema, $example, $managed_by, $created_at, $updated_at)
+         ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
+           example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
+      )
+      .run({
+        name: t.name,
+        description: t.description,
+        schema: t.schema === null ? null : JSON.stringify(t.schema),
+        example: t.example === undefined ? null : JSON.stringify(t.example),
+        managed_by: t.managed_by,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+      });
+  }
+
+  deleteEventType(name: string): boolean {
+    return this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0;
+  }
+
+  // ── destinations ─────────────────────────────────────────────────────────
+
+  listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Page<Destination> {
+    const { where, params } = conditions([
+      ["tenant = $tenant", "tenant", filter.tenant],
+      ["id > $cursor", "cursor", filter.cursor],
+    ]);
+    const rows = this.db.query(`SELECT * FROM destinations ${where} ORDER BY id LIMIT ${filter.limit + 1}`).all(params);
+    return page(rows.map(toDestination), filter.limit, (d) => d.id);
+  }
+
+  allDestinations(): Destination[] {
+    return this.db.query("SELECT * FROM destinations ORDER BY id").all().map(toDestination);
+  }
+
+  getDestination(id: string): Destination | null {
+    const row = this.db.query("SELECT * FROM destinations WHERE id = ?").get(id);
+    return row ? toDestination(row ) : null;
+  }
+
+  /** Inserts or replaces a destination (keyed by id). */
+  saveDestination(d: Destination): void {
+    this.db
+      .query(
+        `INSERT INTO destinations (id, tenant, url, description, secrets, headers, timeout_ms, rate_limit, enabled,
+           disabled_reason, metadata, failing_since, managed_by, created_at, updated_at)
+         VALUES ($id, $tenant, $url, $description, $secrets, $headers, $timeout_ms, $rate_limit, $enabled,
+           $disabled_reason, $metadata, $failing_since, $managed_by, $created_at, $updated_at)
+         ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
+           description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
+           timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit, enabled = excluded.enabled,
+           disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
+           failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
+      )
+      .run(destinationParams(d));
+  }
+
+  /** Deletes a destination and its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
+  deleteDestination(id: string, now: number): boolean {
+    return this.db.transaction(() => {
+      this.db
+        .query(
+          `UPDATE deliveries SET status = 'cancelled', finalized_at = $now, updated_at = $now, next_attempt_at = NULL,
+             lease_until = NULL, last_error = coalesce(last_error, 'destination deleted')
+           WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
+        )
+        .run({ id, now });
+      return this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0;
+    }).immediate();
+  }
+
+  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE destinations SET enabled = $enabled, disabled_reason = $reason, updated_at = $now,
+             failing_since = CASE WHEN $enabled = 1 THEN NULL ELSE failing_since END
+           WHERE id = $id`,
+        )
+        .run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason, now }).changes > 0
+    );
+  }
+
+  /** Enabled destinations whose failures began before `cutoff`: candidates for disabling. */
+  destinationsFailingSince(cutoff: number): Destination[] {
+    return this.db
+      .query("SELECT * FROM destinations WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since <= ?")
+      .all(cutoff)
+      .map(toDestination);
+  }
+
+  // ── subscriptions ────────────────────────────────────────────────────────
+
+  listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Page<Subscription> {
+    const { where, params } = conditions([
+      ["tenant = $tenant", "tenant", filter.tenant],
+      ["destination_id = $destination_id", "destination_id", filter.destination_id],
+      ["id > $cursor", "cursor", filter.cursor],
+    ]);
+    const rows = this.db.query(`SELECT * FROM subscriptions ${where} ORDER BY id LIMIT ${filter.limit + 1}`).all(params);
+    return page(rows.map(toSubscription), filter.limit, (s) => s.id);
+  }
+
+  allSubscriptions(): Subscription[] {
+    return this.db.query("SELECT * FROM subscriptions ORDER BY id").all().map(toSubscription);
+  }
+
+  getSubscription(id: string): Subscription | null {
+    const row = this.db.query("SELECT * FROM subscriptions WHERE id = ?").get(id);
+    return row ? toSubscription(row ) : null;
+  }
+
+  saveSubscription(s: Subscription): void {
+    this.db
+      .query(
+        `INSERT INTO subscriptions (id, destination_id, tenant, event_types, filter, enabled, description, managed_by,
+           created_at, updated_at)
+         VALUES ($id, $destination_id, $tenant, $event_types, $filter, $enabled, $description, $managed_by,
+           $created_at, $updated_at)
+         ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
+           event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
+           description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
+      )
+      .run(subscriptionParams(s));
+  }
+
+  deleteSubscription(id: string): boolean {
+    return this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0;
+  }
+
+  // ── events ───────────────────────────────────────────────────────────────
+
+  /**
+   * Writes each event with its deliveries (group-committed with other writes).
+   * An event whose idempotency key or id exists already is not written again:
+   * the original comes back, and `same_request` says whether the body matched.
+   */
+  publish(item: NewEvent): Promise<PublishResult> {
+    return this.batcher.submit(() => this.publishNow(item));
+  }
+
+  private publishNow(item: NewEvent): PublishResult {
+    const existing = this.findExisting(item);
+    if (existing) {
+      const row = existing as { id: string; request_hash: string };
+      return {
+        created: false,
+        event: this.getEvent(row.id)!,
+        deliveries: this.deliveriesOfEvent(row.id),
+        same_request: row.request_hash === item.request_hash,
+      };
+    }
+    const e = item.event;
+    this.db
+      .query(
+        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash);
+    const insert = this.db.query(
+      `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
+         schedule_start, next_attempt_at, lease_until, last_status, last_error, created_at, updated_at, finalized_at)
+       VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts,
+         $schedule_start, $next_attempt_at, $lease_until, $last_status, $last_error, $created_at, $updated_at,
+         $finalized_at)`,
+    );
+    for (const d of item.deliveries) insert.run(deliveryParams(d));
+    return { created: true, event: e, deliveries: item.deliveries };
+  }
+
+  private findExisting(item: NewEvent): unknown {
+    const byId = this.db.query("SELECT id, request_hash FROM events WHERE id = ?").get(item.event.id);
+    if (byId || item.idempotency_key === null) return byId;
+    return this.db
+      .query("SELECT id, request_hash FROM events WHERE tenant = ? AND idempotency_key = ?")
+      .get(item.event.tenant, item.idempotency_key);
+  }
+
+  getEvent(id: string): HeraldEvent | null {
+    const row = this.db.query("SELECT id, type, tenant, data, created_at FROM events WHERE id = ?").get(id);
+    return row ? toEvent(row ) : null;
+  }
+
+  listEvents(filter: EventFilter): Page<HeraldEvent> {
+    const { where, params } = conditions([
+      ["type = $type", "type", filter.type],
+      ["tenant = $tenant", "tenant", filter.tenant],
+      ["created_at >= $since", "since", filter.since],
+      ["created_at < $until", "until", filter.until],
+      ["id < $cursor", "cursor", filter.cursor],
+    ]);
+    const rows = this.db
+      .query(`SELECT id, type, tenant, data, created_at FROM events ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`)
+      .all(params);
+    return page(rows.map(toEvent), filter.limit, (e) => e.id);
+  }
+
+  // ── deliveries ───────────────────────────────────────────────────────────
+
+  getDelivery(id: string): Delivery | null {
+    const row = this.db.query("SELECT * FROM deliveries WHERE id = ?").get(id);
+    return row ? toDelivery(row ) : null;
+  }
+
+  deliveriesOfEvent(eventId: string): Delivery[] {
+    return this.db.query("SELECT * FROM deliveries WHERE event_id = ? ORDER BY id").all(eventId).map(toDelivery);
+  }
+
+  listDeliveries(filter: DeliveryFilter): Page<Delivery> {
+    const { where, params } = conditions([
+      ["status = $status", "status", filter.status],
+      ["destination_id = $destination_id", "destination_id", filter.destination_id],
+      ["event_id = $event_id", "event_id", filter.event_id],
+      ["event_type = $event_type", "event_type", filter.event_type],
+      ["tenant = $tenant", "tenant", filter.tenant],
+      ["created_at >= $since", "since", filter.since],
+      ["created_at < $until", "until", filter.until],
+      ["id < $cursor", "cursor", filter.cursor],
+    ]);
+    const rows = this.db.query(`SELECT * FROM deliveries ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`).all(params);
+    return page(rows.map(toDelivery), filter.limit, (d) => d.id);
+  }
+
+  attemptsOf(deliveryId: string): Attempt[] {
+    return this.db.query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY number").all(deliveryId).map(toAttempt);
+  }
+
+  /**
+   * Claims up to `limit` due pending deliveries of enabled destinations in one
+   * statement, leasing them until `leaseUntil`, and reads their events.
+   */
+  claimDue(now: number, leaseUntil: number, limit: number): DeliveryJob[] {
+    const rows = this.db
+      .query(
+        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, updated_at = $now
+         WHERE id IN (
+           SELECT id FROM deliveries
+           WHERE status = 'pending' AND next_attempt_at <= $now
+             AND destination_id NOT IN (SELECT id FROM destinations WHERE enabled = 0)
+           ORDER BY next_attempt_at, id LIMIT $limit)
+         RETURNING *`,
+      )
+      .all({ now, lease: leaseUntil, limit });
+    return this.attachEvents(rows.map(toDelivery));
+  }
+
+  /** Reads the events of these deliveries, for the sender. */
+  attachEvents(deliveries: Delivery[]): DeliveryJob[] {
+    if (deliveries.length === 0) return [];
+    const ids = [...new Set(deliveries.map((d) => d.event_id))];
+    const events = new Map<string, { id: string; type: string; created_at: number; data_json: string }>();
+    const select = this.db.query("SELECT id, type, created_at, data AS data_json FROM events WHERE id = ?");
+    for (const id of ids) {
+      const row = select.get(id) as { id: string; type: string; created_at: number; data_json: string } | null;
+      if (row) events.set(id, row);
+    }
+    return deliveries.flatMap((d) => {
+      const event = events.get(d.event_id);
+      return event ? [{ delivery: d, event }] : [];
+    });
+  }
+
+  /** Returns deliveries whose lease ran out (a crash, a stuck send) to pending, due now. */
+  releaseExpiredLeases(now: number): number {
+    return this.releaseLeases("lease_until <= $now", { now });
+  }
+
+  /**
+   * At start every lease is a leftover of a previous run (one Herald process
+   * owns the file), so all of them go back to pending at once.
+   */
+  releaseAllLeases(now: number): number {
+    return this.releaseLeases("1", { now });
+  }
+
+  /** Hands one leased delivery back to pending without an attempt (its destination was disabled). */
+  releaseLease(id: string, now: number): void {
+    this.releaseLeases("id = $id", { now, id });
+  }
+
+  private releaseLeases(condition: string, params: Record<string, string | number>): number {
+    return this.db
+      .query(
+        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $now, updated_at = $now
+         WHERE status = 'delivering' AND ${condition}`,
+      )
+      .run(params).changes;
+  }
+
+  /** Writes attempt results and the state each delivery moves to (group-committed). */
+  recordAttempt(record: AttemptRecord, now: number): Promise<void> {
+    return this.batcher.submit(() => this.recordAttemptNow(record, now));
+  }
+
+  private recordAttemptNow(r: AttemptRecord, now: number): void {
+    const row = this.db
+      .query(
+        `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
+           last_status = $last_status, last_error = $last_error, updated_at = $now,
+           finalized_at = CASE WHEN $status IN ${FINAL} THEN $now ELSE NULL END
+         WHERE id = $id AND status = 'delivering'
+         RETURNING attempts, destination_id`,
+      )
+      .get({
+        id: r.delivery_id,
+        status: r.outcome.status,
+        next: r.outcome.status === "pending" ? r.outcome.next_attempt_at : null,
+        last_status: r.attempt.response_status,
+        last_error: r.attempt.error,
+        now,
+      }) as { attempts: number; destination_id: string } | null;
+    // A delivery cancelled (destination deleted) while its attempt ran is final:
+    // the attempt is still logged, its state is left alone.
+    const number = row?.attempts ?? this.attemptCount(r.delivery_id) + 1;
+    const a = r.attempt;
+    this.db
+      .query(
+        `INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request_url, request_headers,
+           response_status, response_headers, response_body, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        newId("att", a.started_at), r.delivery_id, number, a.started_at, a.duration_ms, a.request_url,
+        JSON.stringify(a.request_headers), a.response_status,
+        a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
+      );
+    if (!row) return;
+    if (r.outcome.status === "succeeded") {
+      this.db.query("UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL").run(row.destination_id);
+    } else {
+      this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ? AND failing_since IS NULL").run(now, row.destination_id);
+    }
+    if (r.disable_destination) this.setDestinationEnabled(row.destination_id, false, r.disable_destination, now);
+  }
+
+  private attemptCount(deliveryId: string): number {
+    return (this.db.query("SELECT count(*) AS n FROM attempts WHERE delivery_id = ?").get(deliveryId) as { n: number }).n;
+  }
+
+  /**
+   * Leases one delivery for an immediate manual attempt with a fresh schedule.
+   * A final delivery comes back to life; one already being sent is refused.
+   */
+  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" } {
+    const current = this.getDelivery(id);
+    if (!current) return { error: "not_found" };
+    if (current.status === "delivering") return { error: "in_flight" };
+    const row = this.db
+      .query(
+        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, finalized_at = NULL,
+           schedule_start = attempts, updated_at = $now
+         WHERE id = $id AND status <> 'delivering' RETURNING *`,
+      )
+      .get({ id, now, lease: leaseUntil });
+    if (!row) return { error: "in_flight" };
+    const [job] = this.attachEvents([toDelivery(row)]);
+    return job ? { job } : { error: "not_found" };
+  }
+
+  /** Puts a destination's failed deliveries created in [since, until) back to pending with a fresh schedule. */
+  requeueFailed(destinationId: string, since: number, until: number, now: number): number {
+    return this.db
+      .query(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
+           schedule_start = attempts, updated_at = $now
+         WHERE destination_id = $id AND status = 'failed' AND created_at >= $since AND created_at < $until`,
+      )
+      .run({ id: destinationId, since, until, now }).changes;
+  }
+
+  /** Counts deliveries by state, for metrics and the console. */
+  countDeliveriesByStatus(destinationId?: string): Record<string, number> {
+    const rows = destinationId
+      ? this.db.query("SELECT status, count(*) AS n FROM deliveries WHERE destination_id = ? GROUP BY status").all(destinationId)
+      : this.db.query("SELECT status, count(*) AS n FROM deliveries GROUP BY status").all();
+    return Object.fromEntries((rows as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+  }
+
+  // ── retention ────────────────────────────────────────────────────────────
+
+  /**
+   * Deletes events created before `cutoff` whose deliveries are all final, with
+   * their deliveries and attempts. Works in chunks so no transaction runs long.
+   */
+  deleteFinishedBefore(cutoff: number, chunk = 1000): number {
+    let deleted = 0;
+    for (;;) {
+      const n = this.db.transaction(() => {
+        const ids = this.db
+          .query(
+            `SELECT id FROM events e WHERE created_at < ? AND NOT EXISTS (
+               SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status NOT IN ${FINAL}) LIMIT ?`,
+          )
+          .all(cutoff, chunk) as { id: string }[];
+        for (const { id } of ids) {
+          this.db.query("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)").run(id);
+          this.db.query("DELETE FROM deliveries WHERE event_id = ?").run(id);
+          this.db.query("DELETE FROM events WHERE id = ?").run(id);
+        }
+        return ids.length;
+      }).immediate();
+      deleted += n;
+      if (n < chunk) return deleted;
+    }
+  }
+
+  // ── generated tokens ─────────────────────────────────────────────────────
+
+  generatedTokenHashes(): string[] {
+    return (this.db.query("SELECT sha256 FROM generated_tokens").all() as { sha256: string }[]).map((r) => r.sha256);
+  }
+
+  saveGeneratedToken(name: string, sha256: string, now: number): void {
+    this.db.query("INSERT INTO generated_tokens (name, sha256, created_at) VALUES (?, ?, ?)").run(name, sha256, now);
+  }
+}
+
+/** Builds a WHERE clause from the conditions whose value is given. */
+function conditions(list: [sql: string, name: string, value: string | number | undefined][]) {
+  const clauses: string[] = [];
+  const params: Record<string, string | number> = {};
+  for (const [sql, name, value] of list) {
+    if (value === undefined) continue;
+    clauses.push(sql);
+    params[name] = value;
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}
+
+/** Rows were fetched with limit + 1: the extra row only tells that a next page exists. */
+function page<T>(rows: T[], limit: number, idOf: (row: T) => string): Page<T> {
+  if (rows.length <= limit) return { data: rows, next_cursor: null };
+  const data = rows.slice(0, limit);
+  return { data, next_cursor: idOf(data[data.length - 1]!) };
+}

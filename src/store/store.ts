@@ -1,0 +1,57 @@
+// The store interface: everything the engine and the HTTP layer may ask of
+// storage. SQLite implements it today (sqlite-store.ts); the two hot writes
+// (publish, recordAttempt) are already asynchronous so that a networked store
+// such as PostgreSQL can sit behind the same shape.
+import type {
+  Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
+  HeraldEvent, NewEvent, Page, PublishResult, Subscription,
+} from "./types.ts";
+
+export interface Store {
+  close(): void;
+  /** Commits any writes still gathered for group commit. */
+  flush(): void;
+  isWritable(): boolean;
+  backup(path: string): void;
+
+  listEventTypes(): EventType[];
+  getEventType(name: string): EventType | null;
+  upsertEventType(t: EventType): void;
+  deleteEventType(name: string): boolean;
+
+  listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Page<Destination>;
+  allDestinations(): Destination[];
+  getDestination(id: string): Destination | null;
+  saveDestination(d: Destination): void;
+  deleteDestination(id: string, now: number): boolean;
+  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): boolean;
+  destinationsFailingSince(cutoff: number): Destination[];
+
+  listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Page<Subscription>;
+  allSubscriptions(): Subscription[];
+  getSubscription(id: string): Subscription | null;
+  saveSubscription(s: Subscription): void;
+  deleteSubscription(id: string): boolean;
+
+  publish(item: NewEvent): Promise<PublishResult>;
+  getEvent(id: string): HeraldEvent | null;
+  listEvents(filter: EventFilter): Page<HeraldEvent>;
+
+  getDelivery(id: string): Delivery | null;
+  deliveriesOfEvent(eventId: string): Delivery[];
+  listDeliveries(filter: DeliveryFilter): Page<Delivery>;
+  attemptsOf(deliveryId: string): Attempt[];
+  claimDue(now: number, leaseUntil: number, limit: number): DeliveryJob[];
+  releaseExpiredLeases(now: number): number;
+  releaseAllLeases(now: number): number;
+  releaseLease(id: string, now: number): void;
+  recordAttempt(record: AttemptRecord, now: number): Promise<void>;
+  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" };
+  requeueFailed(destinationId: string, since: number, until: number, now: number): number;
+  countDeliveriesByStatus(destinationId?: string): Record<string, number>;
+
+  deleteFinishedBefore(cutoff: number, chunk?: number): number;
+
+  generatedTokenHashes(): string[];
+  saveGeneratedToken(name: string, sha256: string, now: number): void;
+}

@@ -1,0 +1,170 @@
+// The records Herald keeps and the narrow interface every store implements.
+// Glossary (DESIGN §1): an *event* is one published occurrence; a *delivery* is
+// the job of getting one event to one *destination*; an *attempt* is one HTTP
+// try of a delivery; a *subscription* links a destination to event-type patterns.
+
+export type ManagedBy = "config" | "api";
+
+/** pending → delivering → succeeded | failed; pending/delivering → cancelled. */
+export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed" | "cancelled";
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed", "cancelled"];
+
+export interface EventType {
+  name: string;
+  description: string;
+  schema: object | null;
+  example: unknown;
+  managed_by: ManagedBy;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A signing secret; `expires_at` is set on an old secret during a rotation's grace period. */
+export interface SigningSecret {
+  secret: string;
+  expires_at: number | null;
+}
+
+export interface Destination {
+  id: string;
+  tenant: string;
+  url: string;
+  description: string;
+  secrets: SigningSecret[];
+  headers: Record<string, string>;
+  timeout_ms: number | null;
+  rate_limit: number | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  metadata: Record<string, string>;
+  /** When the current run of failures began; null after any success. */
+  failing_since: number | null;
+  managed_by: ManagedBy;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Subscription {
+  id: string;
+  destination_id: string;
+  tenant: string;
+  event_types: string[];
+  filter: object | null;
+  enabled: boolean;
+  description: string;
+  managed_by: ManagedBy;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HeraldEvent {
+  id: string;
+  type: string;
+  tenant: string;
+  data: unknown;
+  created_at: number;
+}
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  destination_id: string;
+  subscription_id: string | null;
+  tenant: string;
+  event_type: string;
+  status: DeliveryStatus;
+  /** Attempts made so far, over the delivery's whole life (manual retries included). */
+  attempts: number;
+  /** `attempts` when the current retry schedule began: a manual retry starts a fresh schedule. */
+  schedule_start: number;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finalized_at: number | null;
+}
+
+export interface Attempt {
+  id: string;
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  request_url: string;
+  request_headers: Record<string, string>;
+  response_status: number | null;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+/** A page of a list: `next_cursor` is the id to continue after, or null at the end. */
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  destination_id?: string;
+  event_id?: string;
+  event_type?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  cursor?: string;
+  limit: number;
+}
+
+export interface EventFilter {
+  type?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  cursor?: string;
+  limit: number;
+}
+
+/** An event as the sender needs it: `data_json` is the stored JSON text, sent as is. */
+export interface EventForDelivery {
+  id: string;
+  type: string;
+  created_at: number;
+  data_json: string;
+}
+
+/** What the dispatcher needs to send one delivery, read in one go. */
+export interface DeliveryJob {
+  delivery: Delivery;
+  event: EventForDelivery;
+}
+
+/** The state a delivery moves to after an attempt, decided by the retry policy. */
+export type AttemptOutcome =
+  | { status: "succeeded" }
+  | { status: "pending"; next_attempt_at: number }
+  | { status: "failed" };
+
+export interface AttemptRecord {
+  delivery_id: string;
+  attempt: Omit<Attempt, "id" | "delivery_id" | "number">;
+  outcome: AttemptOutcome;
+  /** Disable the destination (410 Gone) with this reason. */
+  disable_destination?: string;
+}
+
+/** A published event with its deliveries, ready to write in one transaction. */
+export interface NewEvent {
+  event: HeraldEvent;
+  data_json: string;
+  idempotency_key: string | null;
+  /** Fingerprint of the request, so a reused key with another body is a conflict. */
+  request_hash: string;
+  deliveries: Delivery[];
+}
+
+export type PublishResult =
+  | { created: true; event: HeraldEvent; deliveries: Delivery[] }
+  | { created: false; event: HeraldEvent; deliveries: Delivery[]; same_request: boolean };

@@ -1,0 +1,108 @@
+// Starts a real Herald for a test: its own SQLite file in a temp folder, a real
+// HTTP listener on a free port, an injected clock and random source, and a
+// small client for the API.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setSystemTime } from "bun:test";
+import { Webhook } from "standardwebhooks";
+import { createApp, type Herald } from "../../src/app.ts";
+import { validateConfig, type Config } from "../../src/config/schema.ts";
+import { silentLogger } from "../../src/engine/deps.ts";
+import type { ReceivedRequest } from "./receiver.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/** A clock the test moves by hand. Starts at the real time so signatures are recent. */
+export class TestClock {
+  t = Date.now();
+  now = () => this.t;
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+}
+
+export function tempDir(prefix = "herald-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A valid config for tests: loopback receivers allowed, one admin token, a temp database. */
+export function testConfig(overrides: Record<string, any> = {}, dir = tempDir()): Config {
+  const base: Record<string, any> = {
+    server: { port: 0 },
+    storage: { path: join(dir, "herald.db") },
+    auth: { tokens: [{ name: "admin", token: ADMIN_TOKEN, role: "admin" }] },
+    delivery: { https_only: false, allow_private_networks: true },
+  };
+  const merged = { ...base, ...overrides };
+  merged.delivery = { ...base.delivery, ...overrides.delivery };
+  merged.storage = { ...base.storage, ...overrides.storage };
+  const result = validateConfig(merged);
+  if (!result.ok) throw new Error("test config invalid: " + JSON.stringify(result.errors));
+  return result.config;
+}
+
+export interface TestHerald {
+  app: Herald;
+  url: string;
+  clock: TestClock;
+  api<T = any>(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+/** Starts Herald with the sweeps' timers off: tests run them with runOnce(clock.now()). */
+export function startHerald(config: Config, options: { clock?: TestClock; random?: () => number } = {}): TestHerald {
+  const clock = options.clock ?? new TestClock();
+  const app = createApp(config, { now: clock.now, random: options.random ?? (() => 0.5), log: silentLogger });
+  const { url } = app.start({ sweeps: false });
+  return {
+    app,
+    url,
+    clock,
+    async api(method, path, body, opts = {}) {
+      const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+      const headers: Record<string, string> = { ...opts.headers };
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const response = await fetch(url + path, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+      const text = await response.text();
+      let parsed: any = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: response.status, body: parsed };
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}
+
+/** The secret Herald holds for a destination, read from its store. */
+export function secretOf(herald: TestHerald, destinationId: string): string {
+  return herald.app.store.getDestination(destinationId)!.secrets[0]!.secret;
+}
+
+/**
+ * Verifies a received request with the independent `standardwebhooks` library.
+ * The library checks the timestamp against Date.now(), so the system time is set
+ * to the request's own timestamp for the check: the injected clock may be hours ahead.
+ */
+export function verifyWithStandardWebhooks(secret: string, request: ReceivedRequest): unknown {
+  const timestamp = Number(request.headers["webhook-timestamp"]);
+  setSystemTime(new Date(timestamp * 1000));
+  try {
+    return new Webhook(secret).verify(request.body, {
+      "webhook-id": request.headers["webhook-id"]!,
+      "webhook-timestamp": request.headers["webhook-timestamp"]!,
+      "webhook-signature": request.headers["webhook-signature"]!,
+    });
+  } finally {
+    setSystemTime();
+  }
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
