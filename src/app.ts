@@ -48,7 +48,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
       server = http.listen({
         hostname: config.server.host,
         port: overrides.port ?? config.server.port,
-        maxRequestBodySize: config.server.max_body + 1024,
+        // Above max_body, so Herald itself answers an oversized body with a JSON 413.
+        maxRequestBodySize: config.server.max_body * 2 + 1024 * 1024,
       });
       ready = true;
       const port = http.server!.port!;

@@ -3,7 +3,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { type Config, type ConfigError, deepFreeze, formatPath, inFileOrder, validateConfig } from "./schema.ts";
+import {
+  type Config,
+  type ConfigError,
+  deepFreeze,
+  formatPath,
+  inFileOrder,
+  type ValidationResult,
+  validateConfig,
+} from "./schema.ts";
 
 export type { Config, ConfigError } from "./schema.ts";
 
@@ -32,7 +40,8 @@ export function loadConfig(options: LoadOptions): ConfigResult {
     text = readFileSync(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === "ENOENT" ? "the config file does not exist" : `the config file cannot be read (${code ?? String(error)})`;
+    const message =
+      code === "ENOENT" ? "the config file does not exist" : `the config file cannot be read (${code ?? String(error)})`;
     return deepFreeze({ ok: false, errors: [{ path: shown, message }] });
   }
 
@@ -46,7 +55,9 @@ export function loadConfig(options: LoadOptions): ConfigResult {
   const result = validateConfig(substituted);
   if (result.ok && envErrors.length === 0) return deepFreeze(withSource(result, file));
   // A value whose variable is missing is also invalid; one error for it is enough.
-  const schemaErrors = result.ok ? [] : result.errors.filter((e) => !envErrors.some((env) => isWithin(e.path, env.path)));
+  const schemaErrors = result.ok
+    ? []
+    : result.errors.filter((e) => !envErrors.some((env) => isWithin(e.path, env.path)));
   return deepFreeze({ ok: false, errors: inFileOrder([...envErrors, ...schemaErrors], substituted) });
 }
 
@@ -55,7 +66,7 @@ export function formatConfigErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("\n");
 }
 
-function withSource(result: ReturnType<typeof validateConfig>, source: string): ConfigResult {
+function withSource(result: ValidationResult, source: string): ConfigResult {
   return result.ok ? { ok: true, config: result.config, source } : result;
 }
 
@@ -67,7 +78,9 @@ function parseYaml(text: string, shown: string): { ok: true; value: unknown } | 
   if (problems.length > 0) {
     // The first line reads "<what> at line L, column C:"; the rest is a snippet of the file.
     // One slip can cascade into dozens of errors, and only the first few say anything useful.
-    const errors = problems.slice(0, MAX_YAML_ERRORS).map((p) => ({ path: shown, message: p.message.split("\n")[0]!.replace(/:$/, "") }));
+    const errors = problems
+      .slice(0, MAX_YAML_ERRORS)
+      .map((p) => ({ path: shown, message: p.message.split("\n")[0]!.replace(/:$/, "") }));
     if (problems.length > MAX_YAML_ERRORS) {
       errors.push({ path: shown, message: `${problems.length - MAX_YAML_ERRORS} more YAML errors follow from these` });
     }
@@ -96,7 +109,8 @@ function substitute(
       if (match === "$${") return "${";
       const at = formatPath(path);
       if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        errors.push({ path: at, message: `has "${match}", which is not a \${NAME} reference (write $\${ for a literal \${)` });
+        const message = `has "${match}", which is not a \${NAME} reference (write $\${ for a literal \${)`;
+        errors.push({ path: at, message });
         return match;
       }
       const replacement = env[name];

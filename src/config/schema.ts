@@ -15,14 +15,24 @@ const ID = /^[a-zA-Z0-9_-]{1,64}$/;
 const EVENT_TYPE_NAME = /^(?=.{1,128}$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
 const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*(\.\*)?)$/;
 // Labels as RFC 1123 allows, plus "_", which Docker and Compose service names use.
-const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*$/;
+const LABEL = "[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?";
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(\\.${LABEL})*$`);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 "token"
 // Herald sets these itself; letting a destination override them would break signatures or framing.
-const RESERVED_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host"];
+const RESERVED_HEADERS = [
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "content-type",
+  "content-length",
+  "host",
+];
 
 const Id = type(ID).describe("an id of 1 to 64 letters, digits, _ or -");
 const Tenant = type(ID).describe("a tenant name of 1 to 64 letters, digits, _ or -");
-const EventTypeName = type(EVENT_TYPE_NAME).describe("an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters)");
+const EventTypeName = type(EVENT_TYPE_NAME).describe(
+  "an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters)",
+);
 const EventTypePattern = type(EVENT_TYPE_PATTERN).describe('"*", an event type name, or a name followed by ".*"');
 const Sha256Hex = type(/^[0-9a-fA-F]{64}$/)
   .describe("64 hexadecimal digits (a SHA-256 hash)")
@@ -71,7 +81,9 @@ const Host = type("string")
 
 function hostProblem(host: string): string | undefined {
   const slash = host.indexOf("/");
-  if (slash < 0) return isIP(host) || HOSTNAME.test(host) ? undefined : "must be a hostname, an IP address or a CIDR such as 10.0.0.0/8";
+  if (slash < 0) {
+    return isIP(host) || HOSTNAME.test(host) ? undefined : "must be a hostname, an IP address or a CIDR such as 10.0.0.0/8";
+  }
   const version = isIP(host.slice(0, slash));
   const bits = host.slice(slash + 1);
   if (version && /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)) return undefined;
@@ -88,7 +100,8 @@ const Secret = type("string").narrow((secret, ctx) => {
   const base64 = secret.startsWith("whsec_") ? secret.slice(6) : "";
   const valid = /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length % 4 === 0;
   const bytes = valid ? Buffer.from(base64, "base64").length : 0;
-  return (bytes >= 24 && bytes <= 64) || ctx.reject({ expected: "whsec_ followed by the base64 of 24 to 64 random bytes", actual: "" });
+  const expected = "whsec_ followed by the base64 of 24 to 64 random bytes";
+  return (bytes >= 24 && bytes <= 64) || ctx.reject({ expected, actual: "" });
 });
 
 // Header values may hold credentials, so they are never echoed either.
@@ -230,7 +243,9 @@ export type ValidationResult = { ok: true; config: Config } | { ok: false; error
 
 /** Checks a plain object against the schema and the rules between keys, reporting every problem. */
 export function validateConfig(input: unknown): ValidationResult {
-  if (!isRecord(input)) return { ok: false, errors: [{ path: "", message: "the configuration must be a mapping of settings" }] };
+  if (!isRecord(input)) {
+    return { ok: false, errors: [{ path: "", message: "the configuration must be a mapping of settings" }] };
+  }
   const errors = checkRelations(input);
   const out = ConfigSchema(input);
   if (out instanceof type.errors) {
@@ -297,7 +312,8 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
       errors.push({ path: `auth.tokens[${i}]`, message: "must name a tenant, since its role is tenant" });
     }
     if (token.role === "admin" && "tenant" in token) {
-      errors.push({ path: `auth.tokens[${i}].tenant`, message: "is only allowed when role is tenant (an admin token sees every tenant)" });
+      const message = "is only allowed when role is tenant (an admin token sees every tenant)";
+      errors.push({ path: `auth.tokens[${i}].tenant`, message });
     }
   });
   // Compare hashes, so a plain token and another's token_sha256 that match are caught too.
@@ -308,7 +324,8 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
         ? token.token_sha256.toLowerCase()
         : undefined,
   );
-  checkUnique(hashes, (i, j) => ({ path: `auth.tokens[${i}]`, message: `has the same token as auth.tokens[${j}]` }), errors);
+  const sameToken = (i: number, j: number) => ({ path: `auth.tokens[${i}]`, message: `has the same token as auth.tokens[${j}]` });
+  checkUnique(hashes, sameToken, errors);
   checkUnique(tokens.map((t) => t.name), (i, j) => duplicate("auth.tokens", "name", i, j), errors);
   checkUnique(eventTypes.map((t) => t.name), (i, j) => duplicate("event_types", "name", i, j), errors);
   checkUnique(destinations.map((d) => d.id), (i, j) => duplicate("destinations", "id", i, j), errors);
@@ -318,7 +335,8 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
   subscriptions.forEach((subscription, i) => {
     const target = subscription.destination;
     if (typeof target === "string" && !destinationIds.has(target)) {
-      errors.push({ path: `subscriptions[${i}].destination`, message: `names no destination in this file (no destination has id "${target}")` });
+      const message = `names no destination in this file (no destination has id "${target}")`;
+      errors.push({ path: `subscriptions[${i}].destination`, message });
     }
   });
   return errors;

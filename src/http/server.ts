@@ -11,13 +11,26 @@ import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
 
+const tooLarge = (maxBody: number) =>
+  new ApiError(413, "payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`);
+
 export function createHttpApp(ctx: HttpContext) {
   const maxBody = ctx.config.server.max_body;
   return new Elysia()
     .onRequest(({ request }) => {
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > maxBody) {
-        return Response.json(errorBody("payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`), { status: 413 });
+      if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
+    })
+    .onParse(async ({ request, contentType }) => {
+      // Chunked bodies carry no content-length: their size is checked once read.
+      if (!contentType.startsWith("application/json")) return;
+      const bytes = await request.arrayBuffer();
+      if (bytes.byteLength > maxBody) throw tooLarge(maxBody);
+      if (bytes.byteLength === 0) return undefined;
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes));
+      } catch {
+        throw new ApiError(400, "invalid_json", "the request body is not valid JSON");
       }
     })
     .onError(({ code, error, request }) => {

@@ -11,6 +11,7 @@ import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
 const ID_RE = /^[a-zA-Z0-9_.:-]{1,128}$/;
+const TENANT_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 
 const PublishBody = type({
   type: "string",
@@ -35,7 +36,7 @@ function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBod
   const problems: ErrorDetail[] = [];
   if (!EVENT_TYPE_NAME_RE.test(body.type)) problems.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
   if (body.id !== undefined && !ID_RE.test(body.id)) problems.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
-  if (body.tenant !== undefined && !ID_RE.test(body.tenant)) problems.push({ path: `${prefix}tenant`, message: "must be 1 to 128 letters, digits or _ . : -" });
+  if (body.tenant !== undefined && !TENANT_RE.test(body.tenant)) problems.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
   if (problems.length) return problems;
   const tenant = scopeTenant(principal, body.tenant) ?? "default";
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };

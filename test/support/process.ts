@@ -1,0 +1,28 @@
+// Runs Herald as a real separate process (from source or the compiled binary)
+// and reads the URL it listens on from its start-up log line.
+import type { Subprocess } from "bun";
+
+export interface HeraldProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  url: string;
+  output: () => string;
+}
+
+export async function spawnHerald(cmd: string[], cwd: string, env: Record<string, string> = {}): Promise<HeraldProcess> {
+  const proc = Bun.spawn(cmd, { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += new TextDecoder().decode(chunk);
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const match = output.match(/"message":"herald started".*?"url":"([^"]+)"/);
+    if (match) return { proc, url: match[1]!, output: () => output };
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(20);
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`herald did not start:\n${output}`);
+}
