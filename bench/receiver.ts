@@ -1,5 +1,7 @@
 // A webhook receiver for trying Herald out (`npm run receiver`): prints every
 // webhook it gets and answers 200. PORT and STATUS change its port and answer.
+export {};
+
 const port = Number(process.env.PORT ?? 9000);
 const status = Number(process.env.STATUS ?? 200);
 
