@@ -1,0 +1,194 @@
+// The processes a benchmark runs: the compiled Herald binary in a temp dir with
+// a generated config, and the bench receiver, each in its own process on
+// 127.0.0.1. Also reads their memory from /proc.
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = join(import.meta.dir, "..");
+export const BINARY = join(ROOT, "dist", "herald");
+const BUN = process.execPath;
+export const TOKEN = "bench-admin-token-0123456789";
+
+/** Builds dist/herald when it is missing or older than any file under src/ or ui/. */
+export async function ensureBinary(log: (line: string) => void): Promise<void> {
+  const built = existsSync(BINARY) ? statSync(BINARY).mtimeMs : 0;
+  if (built > newest(join(ROOT, "src")) && built > newest(join(ROOT, "ui"))) return;
+  log("building dist/herald (missing or older than src/) …");
+  const proc = Bun.spawn([BUN, "build", "src/main.ts", "--compile", "--outfile", "dist/herald"], {
+    cwd: ROOT, stdout: "pipe", stderr: "pipe",
+  });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`building dist/herald failed:\n${err}`);
+}
+
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) max = Math.max(max, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return max;
+}
+
+/** Resident and peak resident memory of a process, in MiB (Linux /proc). */
+export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await Bun.file(`/proc/${pid}/status`).text();
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+// ── receiver ─────────────────────────────────────────────────────────────
+
+export interface ReceiverStats {
+  requests: number;
+  ok: number;
+  failed: number;
+  unique: number;
+  first_at: number;
+  last_at: number;
+  latencies: { count: number; p50: number; p99: number; max: number } | null;
+}
+
+export interface Receiver {
+  url: string;
+  port: number;
+  stats(): Promise<ReceiverStats>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startReceiver(env: { FAIL_RATE?: number; LATENCY?: boolean; PORT?: number } = {}): Promise<Receiver> {
+  const proc = Bun.spawn([BUN, join(import.meta.dir, "bench-receiver.ts")], {
+    env: {
+      ...process.env,
+      PORT: String(env.PORT ?? 0),
+      FAIL_RATE: String(env.FAIL_RATE ?? 0),
+      LATENCY: env.LATENCY ? "1" : "0",
+    },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  const deadline = Date.now() + 10_000;
+  while (!text.includes("\n")) {
+    if (Date.now() > deadline) throw new Error("the bench receiver did not start");
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the bench receiver exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const port = JSON.parse(text.split("\n")[0]!).listening as number;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    stats: async () => (await (await fetch(`${url}/__stats`)).json()) as ReceiverStats,
+    reset: async () => void (await fetch(`${url}/__reset`, { method: "POST" })).text(),
+    stop: () => stopProcess(proc),
+  };
+}
+
+// ── Herald ───────────────────────────────────────────────────────────────
+
+export interface BenchConfig {
+  destinations: { id: string; url: string; enabled?: boolean }[];
+  /** Each subscription links one destination to these event types. */
+  subscriptions: { id: string; destination: string; event_types: string[] }[];
+  event_types: string[];
+  retry_schedule?: string[];
+  jitter?: number;
+  sweep?: string;
+}
+
+export interface Herald {
+  url: string;
+  pid: number;
+  dir: string;
+  /** Milliseconds from spawn until /readyz answered 200. */
+  readyMs: number;
+  memory(): Promise<{ rss: number; peak: number }>;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+export function benchDir(): string {
+  return mkdtempSync(join(tmpdir(), "herald-bench-"));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Writes the config (JSON is YAML) into `dir` and starts dist/herald there. */
+export async function startHerald(dir: string, config: BenchConfig): Promise<Herald> {
+  const file = {
+    server: { host: "127.0.0.1", port: 0, max_body: "8MiB" },
+    storage: { path: join(dir, "herald.db"), synchronous: "full" },
+    auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
+    delivery: {
+      https_only: false,
+      allow_hosts: ["127.0.0.1"],
+      timeout: "10s",
+      ...(config.retry_schedule ? { retry_schedule: config.retry_schedule } : {}),
+      ...(config.jitter !== undefined ? { jitter: config.jitter } : {}),
+    },
+    ...(config.sweep ? { sweep: { schedule: config.sweep } } : {}),
+    event_types: config.event_types.map((name) => ({ name, description: "bench" })),
+    destinations: config.destinations.map((d) => ({ id: d.id, url: d.url, enabled: d.enabled ?? true })),
+    subscriptions: config.subscriptions,
+  };
+  writeFileSync(join(dir, "config.yaml"), JSON.stringify(file, null, 1));
+  const started = performance.now();
+  const proc = Bun.spawn([BINARY, "serve", "--config", join(dir, "config.yaml")], {
+    cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore",
+  });
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) output = (output + decoder.decode(chunk)).slice(-20_000);
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  const deadline = Date.now() + 60_000;
+  let url = "";
+  while (!url) {
+    const match = /"message":"herald started".*?"url":"([^"]+)"/.exec(output);
+    if (match) url = match[1]!;
+    else if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`herald did not start:\n${output}`);
+    } else await Bun.sleep(2);
+  }
+  while ((await fetch(`${url}/readyz`).catch(() => null))?.status !== 200) {
+    if (Date.now() > deadline) throw new Error("herald never became ready");
+    await Bun.sleep(2);
+  }
+  const readyMs = performance.now() - started;
+  return {
+    url, pid: proc.pid, dir, readyMs,
+    memory: () => memoryOf(proc.pid),
+    stop: () => stopProcess(proc),
+    output: () => output,
+  };
+}
+
+/** SIGTERM (Herald drains and commits), then SIGKILL if it takes over 30 s. */
+async function stopProcess(proc: Subprocess<any, any, any>): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+/** Polls `check` every `every` ms until it is true; throws after `timeoutMs`. */
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, every = 50): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await Bun.sleep(every);
+  }
+}

@@ -1,0 +1,212 @@
+// The benchmark scenarios (issue 3). Each starts what it needs — the bench
+// receiver and a real dist/herald with its own temp database — measures, checks
+// that nothing was lost, stops everything and returns rows for the table.
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { benchDir, removeDir, startHerald, startReceiver, waitFor, type Herald, type Receiver } from "./harness.ts";
+import { clock, closedLoop, openLoop, percentile, post, publishBatches } from "./load.ts";
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  /** Compare with the issue's target: value must be >= or <= this. */
+  target?: { op: ">=" | "<="; value: number };
+  /** Also show value / baseline requests per second. */
+  vsBaseline?: boolean;
+}
+
+export interface Context {
+  smoke: boolean;
+  log: (line: string) => void;
+}
+
+export type Scenario = (ctx: Context) => Promise<Row[]>;
+
+/** Herald's default delivery.concurrency: the baseline loop uses the same. */
+const CONCURRENCY = 256;
+const TYPE = "bench.event";
+
+function oneDestination(receiver: Receiver, enabled = true) {
+  return {
+    event_types: [TYPE],
+    destinations: [{ id: "sink", url: `${receiver.url}/hooks`, enabled }],
+    subscriptions: [{ id: "sink-all", destination: "sink", event_types: [TYPE] }],
+  };
+}
+
+/** A payload shaped like a small real event, carrying the publish time for the latency scenario. */
+const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: clock() } });
+
+/** Runs `body` with a receiver and a temp dir, and always cleans both up (and any Herald it started). */
+async function withSetup<T>(
+  receiverOptions: Parameters<typeof startReceiver>[0],
+  body: (receiver: Receiver, dir: string, track: (h: Herald) => Herald) => Promise<T>,
+): Promise<T> {
+  const receiver = await startReceiver(receiverOptions);
+  const dir = benchDir();
+  const heralds: Herald[] = [];
+  try {
+    return await body(receiver, dir, (h) => (heralds.push(h), h));
+  } finally {
+    for (const h of heralds) await h.stop();
+    await receiver.stop();
+    removeDir(dir);
+  }
+}
+
+/** Waits until the receiver has `n` distinct deliveries; returns the receiver's time of the last one. */
+async function drained(receiver: Receiver, n: number, timeoutMs: number): Promise<number> {
+  let lastAt = 0;
+  await waitFor(`${n} deliveries at the receiver`, timeoutMs, async () => {
+    const s = await receiver.stats();
+    lastAt = s.last_at;
+    return s.unique >= n;
+  });
+  return lastAt;
+}
+
+// ── scenarios ────────────────────────────────────────────────────────────
+
+/** The machine's limit: plain Bun fetch to the same receiver at Herald's concurrency, no Herald. */
+export const baseline: Scenario = ({ smoke }) =>
+  withSetup({}, async (receiver) => {
+    const body = JSON.stringify({ type: TYPE, timestamp: new Date().toISOString(), data: event(0).data });
+    const headers = {
+      "content-type": "application/json", "user-agent": "Herald/bench", "webhook-timestamp": "1700000000",
+      "webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    };
+    const run = await closedLoop({ concurrency: CONCURRENCY, durationMs: smoke ? 500 : 5000 }, async (i) => {
+      const response = await fetch(`${receiver.url}/hooks`, { method: "POST", headers: { ...headers, "webhook-id": `msg_${i}` }, body });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`baseline: receiver answered ${response.status}`);
+    });
+    return [{ scenario: "baseline", metric: "requests/s", value: (run.calls / run.elapsedMs) * 1000, unit: "req/s" }];
+  });
+
+/** Memory of a started Herald with a small config that has nothing to do. */
+export const idle: Scenario = ({ smoke }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    const herald = track(await startHerald(dir, oneDestination(receiver)));
+    await Bun.sleep(smoke ? 300 : 2000);
+    const { rss } = await herald.memory();
+    return [
+      { scenario: "idle", metric: "RSS", value: rss, unit: "MiB", target: { op: "<=", value: 80 } },
+      { scenario: "idle", metric: "start to ready", value: herald.readyMs, unit: "ms" },
+    ];
+  });
+
+/** Events published in batches to one destination: deliveries/s from the first publish to the last receipt. */
+export const deliver: Scenario = ({ smoke, log }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    const n = smoke ? 2_000 : 200_000;
+    const herald = track(await startHerald(dir, oneDestination(receiver)));
+    const started = clock();
+    const published = await publishBatches(herald.url, n, { perCall: 1000, concurrency: 2, event });
+    log(`  deliver: ${n} events published in ${(published.elapsedMs / 1000).toFixed(1)} s`);
+    const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
+    const { peak } = await herald.memory();
+    return [
+      { scenario: "deliver", metric: "deliveries/s", value: (n / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 15_000 }, vsBaseline: true },
+      { scenario: "deliver", metric: "peak RSS", value: peak, unit: "MiB" },
+    ];
+  });
+
+/** Publishing with delivery paused (destination disabled): single events at concurrency 64, then batches of 1000. */
+export const ingest: Scenario = ({ smoke }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    const herald = track(await startHerald(dir, oneDestination(receiver, false)));
+    const single = await closedLoop({ concurrency: 64, durationMs: smoke ? 500 : 10_000 }, async (i) => {
+      await post(`${herald.url}/v1/events`, event(i));
+    });
+    const sorted = single.times.sort();
+    const batchCount = smoke ? 5_000 : 200_000;
+    const batch = await publishBatches(herald.url, batchCount, { perCall: 1000, concurrency: 4, event });
+    const s = await receiver.stats();
+    if (s.requests !== 0) throw new Error(`ingest: the paused destination received ${s.requests} requests`);
+    return [
+      { scenario: "ingest", metric: "single events/s", value: (single.calls / single.elapsedMs) * 1000, unit: "/s", target: { op: ">=", value: 15_000 } },
+      { scenario: "ingest", metric: "single p50", value: percentile(sorted, 0.5), unit: "ms" },
+      { scenario: "ingest", metric: "single p99", value: percentile(sorted, 0.99), unit: "ms", target: { op: "<=", value: 20 } },
+      { scenario: "ingest", metric: "batch events/s", value: (batchCount / batch.elapsedMs) * 1000, unit: "/s", target: { op: ">=", value: 150_000 } },
+    ];
+  });
+
+/** A steady 1,000 events/s of single publishes: publish-to-received times at the receiver. */
+export const latency: Scenario = ({ smoke }) =>
+  withSetup({ LATENCY: true }, async (receiver, dir, track) => {
+    const herald = track(await startHerald(dir, oneDestination(receiver)));
+    const rate = smoke ? 200 : 1000;
+    const sent = await openLoop(rate, smoke ? 1000 : 30_000, async (i) => {
+      await post(`${herald.url}/v1/events`, event(i));
+    });
+    await drained(receiver, sent, 30_000);
+    const l = (await receiver.stats()).latencies!;
+    return [
+      { scenario: "latency", metric: `p50 @${rate}/s`, value: l.p50, unit: "ms" },
+      { scenario: "latency", metric: `p99 @${rate}/s`, value: l.p99, unit: "ms", target: { op: "<=", value: 25 } },
+      { scenario: "latency", metric: `max @${rate}/s`, value: l.max, unit: "ms" },
+    ];
+  });
+
+/** One event type subscribed by 100 destinations: deliveries/s. */
+export const fanout: Scenario = ({ smoke }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    const fan = 100;
+    const events = smoke ? 20 : 2_000;
+    const ids = Array.from({ length: fan }, (_, i) => `d${i}`);
+    const herald = track(await startHerald(dir, {
+      event_types: [TYPE],
+      destinations: ids.map((id) => ({ id, url: `${receiver.url}/${id}` })),
+      subscriptions: ids.map((id) => ({ id: `s-${id}`, destination: id, event_types: [TYPE] })),
+    }));
+    const started = clock();
+    await publishBatches(herald.url, events, { perCall: 100, concurrency: 2, event });
+    const lastAt = await drained(receiver, events * fan, smoke ? 30_000 : 300_000);
+    return [{ scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 10_000 }, vsBaseline: true }];
+  });
+
+/**
+ * A backlog of pending deliveries, built while the destination is paused (as if
+ * its receiver were down, without the retry schedule pushing them into the
+ * future); then Herald restarts with it enabled: start-to-ready with that
+ * database, drain rate and peak RSS.
+ */
+export const backlog: Scenario = ({ smoke, log }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    const n = smoke ? 5_000 : 1_000_000;
+    const loader = await startHerald(dir, oneDestination(receiver, false));
+    const built = await publishBatches(loader.url, n, { perCall: 1000, concurrency: 4, event });
+    await loader.stop();
+    const dbMiB = statSync(join(dir, "herald.db")).size / 1024 / 1024;
+    log(`  backlog: ${n} pending deliveries written in ${(built.elapsedMs / 1000).toFixed(1)} s (${dbMiB.toFixed(0)} MiB)`);
+    const herald = track(await startHerald(dir, oneDestination(receiver, true)));
+    const readyAt = clock();
+    const lastAt = await drained(receiver, n, smoke ? 30_000 : 600_000);
+    const { peak } = await herald.memory();
+    return [
+      { scenario: "backlog", metric: "start to ready", value: herald.readyMs, unit: "ms", target: { op: "<=", value: 1000 } },
+      { scenario: "backlog", metric: "drain deliveries/s", value: (n / (lastAt - readyAt)) * 1000, unit: "/s", vsBaseline: true },
+      { scenario: "backlog", metric: "peak RSS", value: peak, unit: "MiB", target: { op: "<=", value: 300 } },
+      { scenario: "backlog", metric: "backlog build events/s", value: (n / built.elapsedMs) * 1000, unit: "/s" },
+    ];
+  });
+
+/** 20 % of answers are 500, retried after 1 s: delivered/s and attempts/s until every event got through. */
+export const flaky: Scenario = ({ smoke }) =>
+  withSetup({ FAIL_RATE: 0.2 }, async (receiver, dir, track) => {
+    const n = smoke ? 1_000 : 100_000;
+    const herald = track(await startHerald(dir, { ...oneDestination(receiver), retry_schedule: Array(10).fill("1s"), jitter: 0, sweep: "* * * * * *" }));
+    const started = clock();
+    await publishBatches(herald.url, n, { perCall: 1000, concurrency: 2, event });
+    const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
+    const s = await receiver.stats();
+    const seconds = (lastAt - started) / 1000;
+    return [
+      { scenario: "flaky", metric: "delivered/s", value: n / seconds, unit: "/s", vsBaseline: true },
+      { scenario: "flaky", metric: "attempts/s", value: s.requests / seconds, unit: "/s", vsBaseline: true },
+    ];
+  });
+
+export const SCENARIOS: Record<string, Scenario> = { baseline, idle, deliver, ingest, latency, fanout, backlog, flaky };
