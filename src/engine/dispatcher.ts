@@ -145,7 +145,7 @@ export class Dispatcher {
         this.store.releaseLease(job.delivery.id, this.deps.now());
         return;
       }
-      const result = await send(job, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });
+      const result = await send(job.event, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });
       const now = this.deps.now();
       const decision = decide(result, job.delivery, this.settings, now, this.deps.random);
       const record = this.store.recordAttempt(

@@ -10,7 +10,10 @@ import { Dispatcher } from "./dispatcher.ts";
 import { OperationalEvents } from "./operational-events.ts";
 import { Publisher } from "./publisher.ts";
 import { Retention } from "./retention.ts";
-import type { SendResult } from "./sender.ts";
+import type { SendOptions, SendResult } from "./sender.ts";
+import { DestinationService } from "./destinations.ts";
+import { SubscriptionService } from "./subscriptions.ts";
+import { EventTypeService } from "./event-types.ts";
 import { Sweeper } from "./sweeper.ts";
 import { VERSION } from "../version.ts";
 
@@ -24,8 +27,12 @@ export class Engine {
   readonly sweeper: Sweeper;
   readonly retention: Retention;
   readonly operational: OperationalEvents;
+  readonly destinations: DestinationService;
+  readonly subscriptions: SubscriptionService;
+  readonly eventTypes: EventTypeService;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
   readonly lease_ms: number;
+  readonly sendOptions: Omit<SendOptions, "fetch" | "now">;
 
   constructor(
     readonly store: Store,
@@ -34,18 +41,19 @@ export class Engine {
   ) {
     const d = config.delivery;
     this.lease_ms = d.timeout * 8 + 60_000;
+    this.sendOptions = {
+      guard: createAddressGuard(d),
+      timeout_ms: d.timeout,
+      keep_response_bytes: d.keep_response_bytes,
+      user_agent: `Herald/${VERSION}`,
+    };
     this.catalog = new Catalog(store);
     this.dispatcher = new Dispatcher(
       store,
       this.catalog,
       deps,
       { concurrency: d.concurrency, lease_ms: this.lease_ms, retry_schedule: d.retry_schedule, jitter: d.jitter },
-      {
-        guard: createAddressGuard(d),
-        timeout_ms: d.timeout,
-        keep_response_bytes: d.keep_response_bytes,
-        user_agent: `Herald/${VERSION}`,
-      },
+      this.sendOptions,
     );
     this.operational = new OperationalEvents(store, this.catalog, deps);
     this.publisher = new Publisher(store, this.catalog, this.dispatcher, deps, this.lease_ms);
@@ -55,6 +63,9 @@ export class Engine {
       disable_after: d.disable_after,
     });
     this.retention = new Retention(store, deps, config.retention);
+    this.destinations = new DestinationService(this);
+    this.subscriptions = new SubscriptionService(this);
+    this.eventTypes = new EventTypeService(this);
     this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
   }
 

@@ -1,6 +1,6 @@
 // Sends one delivery over HTTP exactly as DESIGN §3 says and describes what
 // happened as a value (never an exception): status, kept body, error, Retry-After.
-import type { Attempt, DeliveryJob, Destination } from "../store/types.ts";
+import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
 import { signatureHeader } from "./signing.ts";
 
@@ -26,23 +26,22 @@ export interface SendOptions {
 const REDACTED = "[redacted]";
 
 /** The body every destination receives: the event envelope, with `data` spliced in as stored. */
-export function envelope(job: DeliveryJob): string {
-  const e = job.event;
+export function envelope(e: EventForDelivery): string {
   return `{"type":${JSON.stringify(e.type)},"timestamp":"${new Date(e.created_at).toISOString()}","data":${e.data_json}}`;
 }
 
-export async function send(job: DeliveryJob, destination: Destination, options: SendOptions): Promise<SendResult> {
+export async function send(event: EventForDelivery, destination: Destination, options: SendOptions): Promise<SendResult> {
   const startedAt = options.now();
   const timestamp = Math.floor(startedAt / 1000);
-  const body = envelope(job);
+  const body = envelope(event);
   const secrets = destination.secrets.filter((s) => s.expires_at === null || s.expires_at > startedAt).map((s) => s.secret);
   const headers: Record<string, string> = {
     ...destination.headers,
     "content-type": "application/json",
     "user-agent": options.user_agent,
-    "webhook-id": job.event.id,
+    "webhook-id": event.id,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": signatureHeader(secrets, job.event.id, timestamp, body),
+    "webhook-signature": signatureHeader(secrets, event.id, timestamp, body),
   };
   // The log keeps header names but never the signature or the static headers'
   // values, which often carry credentials (x-auth-token).

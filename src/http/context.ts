@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { ApiError, forbidden, invalid } from "./errors.ts";
+import { ErrorBody } from "./schemas.ts";
 
 export interface HttpContext {
   engine: Engine;
@@ -58,11 +59,5 @@ export const DEFAULT_LIMIT = 100;
 
 export const security = [{ bearer: [] as string[] }];
 
-export const ErrorBody = type({
-  error: "string",
-  message: "string",
-  "details?": type({ path: "string", message: "string" }).array(),
-});
-
 /** The error answers every authenticated route may give. */
-export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } as const;
+export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;

@@ -2,10 +2,11 @@
 // included (a destination's secret has its own route).
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../store/types.ts";
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const time = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
 
 export function presentEvent(e: HeraldEvent) {
-  return { id: e.id, type: e.type, tenant: e.tenant, data: e.data, created_at: iso(e.created_at) };
+  return { id: e.id, type: e.type, tenant: e.tenant, data: e.data, created_at: time(e.created_at) };
 }
 
 export function presentDelivery(d: Delivery) {
@@ -13,13 +14,13 @@ export function presentDelivery(d: Delivery) {
     id: d.id, event_id: d.event_id, destination_id: d.destination_id, subscription_id: d.subscription_id,
     tenant: d.tenant, event_type: d.event_type, status: d.status, attempts: d.attempts,
     next_attempt_at: iso(d.next_attempt_at), last_status: d.last_status, last_error: d.last_error,
-    created_at: iso(d.created_at), updated_at: iso(d.updated_at), finalized_at: iso(d.finalized_at),
+    created_at: time(d.created_at), updated_at: time(d.updated_at), finalized_at: iso(d.finalized_at),
   };
 }
 
 export function presentAttempt(a: Attempt) {
   return {
-    id: a.id, delivery_id: a.delivery_id, number: a.number, started_at: iso(a.started_at), duration_ms: a.duration_ms,
+    id: a.id, delivery_id: a.delivery_id, number: a.number, started_at: time(a.started_at), duration_ms: a.duration_ms,
     request: { url: a.request_url, headers: a.request_headers },
     response: a.response_status === null ? null : { status: a.response_status, headers: a.response_headers, body: a.response_body },
     error: a.error,
@@ -31,7 +32,7 @@ export function presentDestination(d: Destination) {
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, headers: d.headers,
     timeout: d.timeout_ms, rate_limit: d.rate_limit, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
-    created_at: iso(d.created_at), updated_at: iso(d.updated_at),
+    created_at: time(d.created_at), updated_at: time(d.updated_at),
   };
 }
 
@@ -39,13 +40,13 @@ export function presentSubscription(s: Subscription) {
   return {
     id: s.id, destination_id: s.destination_id, tenant: s.tenant, event_types: s.event_types, filter: s.filter,
     enabled: s.enabled, description: s.description, managed_by: s.managed_by,
-    created_at: iso(s.created_at), updated_at: iso(s.updated_at),
+    created_at: time(s.created_at), updated_at: time(s.updated_at),
   };
 }
 
 export function presentEventType(t: EventType) {
   return {
     name: t.name, description: t.description, schema: t.schema, example: t.example ?? null, managed_by: t.managed_by,
-    created_at: iso(t.created_at), updated_at: iso(t.updated_at),
+    created_at: time(t.created_at), updated_at: time(t.updated_at),
   };
 }

@@ -6,10 +6,18 @@ import { VERSION } from "../version.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
+import { destinationRoutes } from "./routes/destinations.ts";
+import { eventTypeRoutes } from "./routes/event-types.ts";
+import { statsRoutes } from "./routes/stats.ts";
+import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
+import { Problem } from "../engine/problem.ts";
+
+const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409 } as const;
+const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict" } as const;
 
 const tooLarge = (maxBody: number) =>
   new ApiError(413, "payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`);
@@ -35,6 +43,10 @@ export function createHttpApp(ctx: HttpContext) {
     })
     .onError(({ code, error, request }) => {
       if (error instanceof ApiError) return Response.json(error.toJSON(), { status: error.status });
+      if (error instanceof Problem) {
+        const status = PROBLEM_STATUS[error.kind];
+        return Response.json(errorBody(error.code ?? PROBLEM_CODE[error.kind], error.message, error.details), { status });
+      }
       switch (code) {
         case "VALIDATION":
           return Response.json(errorBody("invalid_request", "the request is invalid", validationDetails(error)), { status: 400 });
@@ -69,5 +81,9 @@ export function createHttpApp(ctx: HttpContext) {
     .get("/", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
     .use(healthRoutes(ctx))
     .use(eventRoutes(ctx))
-    .use(deliveryRoutes(ctx));
+    .use(deliveryRoutes(ctx))
+    .use(destinationRoutes(ctx))
+    .use(subscriptionRoutes(ctx))
+    .use(eventTypeRoutes(ctx))
+    .use(statsRoutes(ctx));
 }

@@ -112,4 +112,6 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: deliveries by creation time, for the console's overview and /v1/stats.
+  `CREATE INDEX deliveries_created ON deliveries (created_at);`,
 ];

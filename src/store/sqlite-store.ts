@@ -10,8 +10,9 @@ import {
 } from "./rows.ts";
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, NewEvent, Page, PublishResult, Subscription,
+  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
 } from "./types.ts";
+import { DELIVERY_STATUSES } from "./types.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { Store } from "./store.ts";
 
@@ -443,6 +444,48 @@ export class SqliteStore implements Store {
     return Object.fromEntries((rows as { status: string; n: number }[]).map((r) => [r.status, r.n]));
   }
 
+  /** Deliveries created in [since, until), optionally of one tenant or destination, by state and by bucket. */
+  deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats {
+    const { where, params } = conditions([
+      ["created_at >= $since", "since", filter.since],
+      ["created_at < $until", "until", filter.until],
+      ["tenant = $tenant", "tenant", filter.tenant],
+      ["destination_id = $destination_id", "destination_id", filter.destination_id],
+    ]);
+    const counts = this.db.query(`SELECT status, count(*) AS n FROM deliveries ${where} GROUP BY status`).all(params) as { status: DeliveryStatus; n: number }[];
+    const series = this.db
+      .query(
+        `SELECT (created_at / $bucket) * $bucket AS start, sum(status = 'succeeded') AS succeeded, sum(status = 'failed') AS failed,
+           sum(status IN ('pending', 'delivering') AND attempts > 0) AS retrying
+         FROM deliveries ${where} GROUP BY 1 ORDER BY 1`,
+      )
+      .all({ ...params, bucket: filter.bucket_ms }) as DeliveryStats["series"];
+    return { counts: statusCounts(counts), series };
+  }
+
+  destinationHealth(id: string, since: number, until: number): DestinationHealth {
+    const counts = this.db
+      .query("SELECT status, count(*) AS n FROM deliveries WHERE destination_id = ? AND created_at >= ? AND created_at < ? GROUP BY status")
+      .all(id, since, until) as { status: DeliveryStatus; n: number }[];
+    // The newest succeeded delivery by id (time-ordered) rides the (destination_id, status, id) index.
+    const success = this.db
+      .query("SELECT finalized_at FROM deliveries WHERE destination_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1")
+      .get(id) as { finalized_at: number } | null;
+    const failure = this.db
+      .query(
+        `SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
+           SELECT id FROM deliveries WHERE destination_id = ? AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
+         AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1`,
+      )
+      .get(id) as { started_at: number; error: string } | null;
+    return {
+      counts: statusCounts(counts),
+      last_success_at: success?.finalized_at ?? null,
+      last_failure_at: failure?.started_at ?? null,
+      last_error: failure?.error ?? null,
+    };
+  }
+
   // ── retention ────────────────────────────────────────────────────────────
 
   /**
@@ -480,6 +523,12 @@ export class SqliteStore implements Store {
   saveGeneratedToken(name: string, sha256: string, now: number): void {
     this.db.query("INSERT INTO generated_tokens (name, sha256, created_at) VALUES (?, ?, ?)").run(name, sha256, now);
   }
+}
+
+function statusCounts(rows: { status: DeliveryStatus; n: number }[]): StatusCounts {
+  const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as StatusCounts;
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
 }
 
 /** Builds a WHERE clause from the conditions whose value is given. */

@@ -4,7 +4,7 @@
 // such as PostgreSQL can sit behind the same shape.
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, NewEvent, Page, PublishResult, Subscription,
+  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth,
 } from "./types.ts";
 
 export interface Store {
@@ -49,6 +49,8 @@ export interface Store {
   leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" };
   requeueFailed(destinationId: string, since: number, until: number, now: number): number;
   countDeliveriesByStatus(destinationId?: string): Record<string, number>;
+  deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats;
+  destinationHealth(id: string, since: number, until: number): DestinationHealth;
 
   deleteFinishedBefore(cutoff: number, chunk?: number): number;
 

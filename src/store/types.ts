@@ -168,3 +168,18 @@ export interface NewEvent {
 export type PublishResult =
   | { created: true; event: HeraldEvent; deliveries: Delivery[] }
   | { created: false; event: HeraldEvent; deliveries: Delivery[]; same_request: boolean };
+
+export type StatusCounts = Record<DeliveryStatus, number>;
+
+/** Deliveries created in a window: counts by state and a series of time buckets. */
+export interface DeliveryStats {
+  counts: StatusCounts;
+  series: { start: number; succeeded: number; failed: number; retrying: number }[];
+}
+
+export interface DestinationHealth {
+  counts: StatusCounts;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  last_error: string | null;
+}

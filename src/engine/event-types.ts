@@ -1,0 +1,77 @@
+// Managing the event-type catalogue: names, descriptions, an optional JSON
+// Schema for `data` and an example (checked against the schema). `herald.*`
+// names are reserved for Herald's own operational events.
+import type { EventType } from "../store/types.ts";
+import { validateData } from "./data-schema.ts";
+import type { Engine } from "./engine.ts";
+import { assertApiManaged, notFound, Problem } from "./problem.ts";
+
+export interface EventTypeInput {
+  name: string;
+  description?: string;
+  schema?: object | null;
+  example?: unknown;
+}
+
+export class EventTypeService {
+  constructor(private readonly engine: Engine) {}
+
+  get(name: string): EventType {
+    const eventType = this.engine.store.getEventType(name);
+    if (!eventType) throw notFound("event type", name);
+    return eventType;
+  }
+
+  create(input: EventTypeInput): EventType {
+    if (input.name.startsWith("herald.")) {
+      throw new Problem("invalid", "event type names starting with herald. are reserved for Herald's own events", [{ path: "name", message: "is reserved" }]);
+    }
+    if (this.engine.store.getEventType(input.name)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
+    const now = this.engine.deps.now();
+    const eventType: EventType = {
+      name: input.name, description: input.description ?? "", schema: input.schema ?? null, example: input.example,
+      managed_by: "api", created_at: now, updated_at: now,
+    };
+    checkExample(eventType);
+    this.engine.store.upsertEventType(eventType);
+    this.engine.catalog.reload();
+    return eventType;
+  }
+
+  update(name: string, patch: Omit<EventTypeInput, "name">): EventType {
+    const current = this.get(name);
+    assertApiManaged(current, "event type", name);
+    const next: EventType = {
+      ...current,
+      description: patch.description ?? current.description,
+      schema: patch.schema === undefined ? current.schema : patch.schema,
+      example: patch.example === undefined ? current.example : patch.example,
+      updated_at: this.engine.deps.now(),
+    };
+    checkExample(next);
+    this.engine.store.upsertEventType(next);
+    this.engine.catalog.reload();
+    return next;
+  }
+
+  /** Events already published keep their type; new ones of it are refused. */
+  remove(name: string): void {
+    assertApiManaged(this.get(name), "event type", name);
+    this.engine.store.deleteEventType(name);
+    this.engine.catalog.reload();
+  }
+}
+
+/** A schema must compile, and an example must satisfy it: consumers copy examples. */
+function checkExample(eventType: EventType): void {
+  if (!eventType.schema) return;
+  let problems;
+  try {
+    problems = eventType.example === undefined ? validateData(eventType.schema, null) && [] : validateData(eventType.schema, eventType.example);
+  } catch (error) {
+    throw new Problem("invalid", `the schema is not a usable JSON Schema: ${(error as Error).message}`, [{ path: "schema", message: "is not a valid JSON Schema" }]);
+  }
+  if (problems.length) {
+    throw new Problem("invalid", "the example does not match the schema", problems.map((p) => ({ path: p.path.replace(/^data/, "example"), message: p.message })));
+  }
+}

@@ -1,0 +1,24 @@
+// A request the engine refuses, described for whoever asked: invalid input,
+// a missing resource, or a conflict (a config-owned resource, a duplicate id).
+// The HTTP layer maps `kind` to a status; the engine never speaks HTTP.
+export type ProblemKind = "invalid" | "not_found" | "conflict";
+
+export class Problem extends Error {
+  constructor(
+    readonly kind: ProblemKind,
+    message: string,
+    readonly details?: { path: string; message: string }[],
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string, id: string) => new Problem("not_found", `${what} ${id} does not exist`);
+
+/** Resources declared in the config file change only through the file. */
+export function assertApiManaged(resource: { managed_by: string }, what: string, id: string): void {
+  if (resource.managed_by === "config") {
+    throw new Problem("conflict", `${what} ${id} is declared in the config file; change it there`, undefined, "managed_by_config");
+  }
+}

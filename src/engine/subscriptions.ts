@@ -1,0 +1,78 @@
+// Managing subscriptions: each links one destination (and so its tenant) to
+// event-type patterns, with an optional payload filter checked on save.
+import type { Subscription } from "../store/types.ts";
+import { newId } from "../store/ids.ts";
+import type { Engine } from "./engine.ts";
+import { validateFilter } from "./filter.ts";
+import { assertApiManaged, notFound, Problem } from "./problem.ts";
+
+export interface SubscriptionInput {
+  id?: string;
+  destination_id: string;
+  event_types: string[];
+  filter?: object | null;
+  enabled?: boolean;
+  description?: string;
+}
+
+export type SubscriptionPatch = Partial<Omit<SubscriptionInput, "id" | "destination_id">>;
+
+export class SubscriptionService {
+  constructor(private readonly engine: Engine) {}
+
+  get(id: string): Subscription {
+    const subscription = this.engine.store.getSubscription(id);
+    if (!subscription) throw notFound("subscription", id);
+    return subscription;
+  }
+
+  /** `tenant` is the destination's: a subscription cannot cross tenants. */
+  create(input: SubscriptionInput): Subscription {
+    const destination = this.engine.store.getDestination(input.destination_id);
+    if (!destination) throw new Problem("invalid", `destination ${input.destination_id} does not exist`, [{ path: "destination_id", message: "does not exist" }]);
+    checkFilter(input.filter);
+    const now = this.engine.deps.now();
+    const id = input.id ?? newId("sub", now);
+    if (this.engine.store.getSubscription(id)) throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    const subscription: Subscription = {
+      id, destination_id: destination.id, tenant: destination.tenant, event_types: input.event_types,
+      filter: input.filter ?? null, enabled: input.enabled ?? true, description: input.description ?? "",
+      managed_by: "api", created_at: now, updated_at: now,
+    };
+    this.engine.store.saveSubscription(subscription);
+    this.engine.catalog.reload();
+    this.engine.operational.emit("herald.subscription.created", subscription.tenant, {
+      subscription_id: id, destination_id: destination.id, event_types: subscription.event_types,
+    });
+    return subscription;
+  }
+
+  update(id: string, patch: SubscriptionPatch): Subscription {
+    const current = this.get(id);
+    assertApiManaged(current, "subscription", id);
+    if (patch.filter !== undefined) checkFilter(patch.filter);
+    const next: Subscription = {
+      ...current,
+      event_types: patch.event_types ?? current.event_types,
+      filter: patch.filter === undefined ? current.filter : patch.filter,
+      enabled: patch.enabled ?? current.enabled,
+      description: patch.description ?? current.description,
+      updated_at: this.engine.deps.now(),
+    };
+    this.engine.store.saveSubscription(next);
+    this.engine.catalog.reload();
+    return next;
+  }
+
+  remove(id: string): void {
+    assertApiManaged(this.get(id), "subscription", id);
+    this.engine.store.deleteSubscription(id);
+    this.engine.catalog.reload();
+  }
+}
+
+function checkFilter(filter: object | null | undefined): void {
+  if (filter === undefined || filter === null) return;
+  const problems = validateFilter(filter);
+  if (problems.length) throw new Problem("invalid", `the filter is invalid: ${problems[0]!.message}`, problems);
+}

@@ -1,0 +1,211 @@
+// /v1/destinations: CRUD, the signing secret and its rotation, test sends,
+// enable/disable, recovery of failed deliveries, and health stats.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import { duration, Headers, HttpUrl, Id, Secret, StringMap, Tenant } from "../../config/fields.ts";
+import type { Principal } from "../auth.ts";
+import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { notFound } from "../errors.ts";
+import { iso, presentAttempt, presentDestination } from "../present.ts";
+import { AttemptBody, Counts, DestinationBody, DestinationList } from "../schemas.ts";
+
+const Timeout = type("1 <= number.integer <= 3600000").describe("milliseconds, 1 to 3600000");
+const RateLimit = type("number.integer >= 1").describe("deliveries per second");
+
+const CreateBody = type({
+  "id?": Id,
+  url: HttpUrl,
+  "description?": "string <= 1000",
+  "tenant?": Tenant,
+  "headers?": Headers,
+  "timeout?": Timeout,
+  "rate_limit?": RateLimit,
+  "enabled?": "boolean",
+  "metadata?": StringMap,
+  "secret?": Secret,
+  "+": "reject",
+});
+const PatchBody = type({
+  "url?": HttpUrl,
+  "description?": "string <= 1000",
+  "headers?": Headers,
+  "timeout?": Timeout.or("null"),
+  "rate_limit?": RateLimit.or("null"),
+  "enabled?": "boolean",
+  "metadata?": StringMap,
+  "+": "reject",
+});
+const ListQuery = type({ "tenant?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
+const IdParams = type({ id: "string" });
+const RotateBody = type({ "secret?": Secret, "grace_period?": duration(0, 7 * 24 * 3_600_000), "+": "reject" });
+const TestBody = type({ "event_type?": "string", "data?": "unknown", "+": "reject" });
+const RecoverBody = type({ since: "string", "until?": "string", "+": "reject" });
+const DisableBody = type({ "reason?": "string <= 500", "+": "reject" });
+const WindowQuery = type({ "since?": "string", "until?": "string", "+": "reject" });
+
+const tags = ["Destinations"];
+const DAY = 24 * 3_600_000;
+
+export function destinationRoutes(ctx: HttpContext) {
+  const service = ctx.engine.destinations;
+  /** A destination the token may see; another tenant's is a 404, as if it did not exist. */
+  const visible = (id: string, principal: Principal) => {
+    const destination = ctx.engine.store.getDestination(id);
+    if (!destination || !visibleTo(principal, destination.tenant)) throw notFound("destination", id);
+    return destination;
+  };
+  const WithSecret = DestinationBody.and({ secret: "string" });
+
+  return new Elysia({ prefix: "/v1/destinations" })
+    .use(authenticated(ctx.auth))
+    .get(
+      "",
+      ({ query, principal }) => {
+        const page = ctx.engine.store.listDestinations({ tenant: scopeTenant(principal, query.tenant), cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
+        return { data: page.data.map(presentDestination), next_cursor: page.next_cursor };
+      },
+      { query: ListQuery, response: { 200: DestinationList, ...errorResponses }, detail: { summary: "List destinations", tags, security } },
+    )
+    .post(
+      "",
+      ({ body, principal, set }) => {
+        const tenant = scopeTenant(principal, body.tenant) ?? "default";
+        const { destination, secret } = service.create({ ...body, tenant });
+        set.status = 201;
+        return { ...presentDestination(destination), secret };
+      },
+      {
+        body: CreateBody,
+        response: { 201: WithSecret, ...errorResponses },
+        detail: { summary: "Create a destination", description: "The signing secret is generated unless given, and shown only in this answer and by GET …/secret.", tags, security },
+      },
+    )
+    .get("/:id", ({ params, principal }) => presentDestination(visible(params.id, principal)), {
+      params: IdParams,
+      response: { 200: DestinationBody, ...errorResponses },
+      detail: { summary: "Get a destination", tags, security },
+    })
+    .patch(
+      "/:id",
+      ({ params, body, principal }) => {
+        visible(params.id, principal);
+        return presentDestination(service.update(params.id, body));
+      },
+      { params: IdParams, body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", tags, security } },
+    )
+    .delete(
+      "/:id",
+      ({ params, principal, set }) => {
+        visible(params.id, principal);
+        service.remove(params.id);
+        set.status = 204;
+        return null;
+      },
+      { params: IdParams, response: { 204: type("null"), ...errorResponses }, detail: { summary: "Delete a destination (its unfinished deliveries are cancelled)", tags, security } },
+    )
+    .get(
+      "/:id/secret",
+      ({ params, principal }) => {
+        visible(params.id, principal);
+        const { secret, previous } = service.secrets(params.id);
+        return { secret, previous: previous.map((p) => ({ secret: p.secret, expires_at: iso(p.expires_at)! })) };
+      },
+      {
+        params: IdParams,
+        response: { 200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }), ...errorResponses },
+        detail: { summary: "Read the signing secret (and any previous one still in its grace period)", tags, security },
+      },
+    )
+    .post(
+      "/:id/rotate-secret",
+      ({ params, body, principal }) => {
+        visible(params.id, principal);
+        const result = service.rotateSecret(params.id, { secret: body?.secret, grace_ms: body?.grace_period });
+        return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
+      },
+      {
+        params: IdParams,
+        body: RotateBody.or("undefined"),
+        response: { 200: type({ secret: "string", previous_expires_at: "string" }), ...errorResponses },
+        detail: { summary: "Rotate the signing secret", description: "During the grace period (default 24h, at most 7d) messages carry a signature for each valid secret.", tags, security },
+      },
+    )
+    .post(
+      "/:id/test",
+      async ({ params, body, principal }) => {
+        visible(params.id, principal);
+        const result = await service.test(params.id, body ?? {});
+        return { ok: result.ok, attempt: presentAttempt({ ...result.attempt, id: "test", delivery_id: "test", number: 1 }) };
+      },
+      {
+        params: IdParams,
+        body: TestBody.or("undefined"),
+        response: { 200: type({ ok: "boolean", attempt: AttemptBody }), ...errorResponses },
+        detail: { summary: "Send a test event now and answer with the attempt", description: "Sends the event type's example (or the given data). Test sends are not kept in the log.", tags, security },
+      },
+    )
+    .post(
+      "/:id/enable",
+      ({ params, principal }) => {
+        visible(params.id, principal);
+        return presentDestination(service.setEnabled(params.id, true));
+      },
+      { params: IdParams, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Enable a destination; its pending deliveries resume", tags, security } },
+    )
+    .post(
+      "/:id/disable",
+      ({ params, body, principal }) => {
+        visible(params.id, principal);
+        return presentDestination(service.setEnabled(params.id, false, body?.reason));
+      },
+      { params: IdParams, body: DisableBody.or("undefined"), response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
+    )
+    .post(
+      "/:id/recover",
+      ({ params, body, principal }) => {
+        visible(params.id, principal);
+        const since = parseTime(body.since, "since")!;
+        const requeued = service.recover(params.id, since, parseTime(body.until, "until"));
+        return { requeued };
+      },
+      {
+        params: IdParams,
+        body: RecoverBody,
+        response: { 200: type({ requeued: "number" }), ...errorResponses },
+        detail: { summary: "Re-queue the failed deliveries created in a window", description: "Each keeps its webhook-id and gets a fresh retry schedule.", tags, security },
+      },
+    )
+    .get(
+      "/:id/stats",
+      ({ params, query, principal }) => {
+        visible(params.id, principal);
+        const now = ctx.engine.deps.now();
+        const since = parseTime(query.since, "since") ?? now - DAY;
+        const until = parseTime(query.until, "until") ?? now + 1;
+        const health = ctx.engine.store.destinationHealth(params.id, since, until);
+        const finished = health.counts.succeeded + health.counts.failed;
+        return {
+          destination_id: params.id,
+          since: iso(since)!,
+          until: iso(until)!,
+          counts: health.counts,
+          success_rate: finished ? health.counts.succeeded / finished : null,
+          last_success_at: iso(health.last_success_at),
+          last_failure_at: iso(health.last_failure_at),
+          last_error: health.last_error,
+        };
+      },
+      {
+        params: IdParams,
+        query: WindowQuery,
+        response: {
+          200: type({
+            destination_id: "string", since: "string", until: "string", counts: Counts, success_rate: "number | null",
+            last_success_at: "string | null", last_failure_at: "string | null", last_error: "string | null",
+          }),
+          ...errorResponses,
+        },
+        detail: { summary: "Delivery counts, success rate, last success and last failure (default window: the last 24 h)", tags, security },
+      },
+    );
+}

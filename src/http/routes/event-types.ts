@@ -1,0 +1,55 @@
+// /v1/event-types: the catalogue consumers browse. Anyone may read it; only
+// admin tokens change it.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import { EventTypeName, JsonSchema } from "../../config/fields.ts";
+import { authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
+import { presentEventType } from "../present.ts";
+import { EventTypeBody, EventTypeList } from "../schemas.ts";
+
+const CreateBody = type({ name: EventTypeName, "description?": "string <= 2000", "schema?": JsonSchema.or("null"), "example?": "unknown", "+": "reject" });
+const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchema.or("null"), "example?": "unknown", "+": "reject" });
+const NameParams = type({ name: "string" });
+const tags = ["Event types"];
+
+export function eventTypeRoutes(ctx: HttpContext) {
+  const service = ctx.engine.eventTypes;
+  return new Elysia({ prefix: "/v1/event-types" })
+    .use(authenticated(ctx.auth))
+    .get("", () => ({ data: ctx.engine.store.listEventTypes().map(presentEventType), next_cursor: null }), {
+      response: { 200: EventTypeList, ...errorResponses },
+      detail: { summary: "List the event-type catalogue", tags, security },
+    })
+    .post(
+      "",
+      ({ body, principal, set }) => {
+        requireAdmin(principal, "change event types");
+        set.status = 201;
+        return presentEventType(service.create(body));
+      },
+      { body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
+    )
+    .get("/:name", ({ params }) => presentEventType(service.get(params.name)), {
+      params: NameParams,
+      response: { 200: EventTypeBody, ...errorResponses },
+      detail: { summary: "Get an event type", tags, security },
+    })
+    .patch(
+      "/:name",
+      ({ params, body, principal }) => {
+        requireAdmin(principal, "change event types");
+        return presentEventType(service.update(params.name, body));
+      },
+      { params: NameParams, body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
+    )
+    .delete(
+      "/:name",
+      ({ params, principal, set }) => {
+        requireAdmin(principal, "change event types");
+        service.remove(params.name);
+        set.status = 204;
+        return null;
+      },
+      { params: NameParams, response: { 204: type("null"), ...errorResponses }, detail: { summary: "Delete an event type (published events keep it)", tags, security } },
+    );
+}

@@ -1,0 +1,44 @@
+// /v1/stats: deliveries in a window by state and over time, for the console's
+// overview. A tenant token counts only its tenant.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import { authenticated, errorResponses, parseTime, scopeTenant, security, type HttpContext } from "../context.ts";
+import { invalid } from "../errors.ts";
+import { iso } from "../present.ts";
+import { Counts } from "../schemas.ts";
+
+const BUCKETS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
+const Query = type({ "since?": "string", "until?": "string", "bucket?": "'1m' | '5m' | '15m' | '1h' | '1d'", "tenant?": "string", "destination_id?": "string", "+": "reject" });
+/** At most this many buckets per answer, so a wide window with small buckets stays cheap. */
+const MAX_BUCKETS = 2000;
+
+export function statsRoutes(ctx: HttpContext) {
+  return new Elysia({ prefix: "/v1/stats" }).use(authenticated(ctx.auth)).get(
+    "",
+    ({ query, principal }) => {
+      const now = ctx.engine.deps.now();
+      const since = parseTime(query.since, "since") ?? now - 86_400_000;
+      const until = parseTime(query.until, "until") ?? now + 1;
+      const bucket_ms = BUCKETS[query.bucket ?? "1h"];
+      if (until <= since) throw invalid("until must be after since", [{ path: "until", message: "must be after since" }]);
+      if ((until - since) / bucket_ms > MAX_BUCKETS) throw invalid(`that window holds more than ${MAX_BUCKETS} buckets; use a larger bucket`, [{ path: "bucket", message: "is too small for the window" }]);
+      const stats = ctx.engine.store.deliveryStats({ tenant: scopeTenant(principal, query.tenant), destination_id: query.destination_id, since, until, bucket_ms });
+      const finished = stats.counts.succeeded + stats.counts.failed;
+      return {
+        since: iso(since)!,
+        until: iso(until)!,
+        counts: stats.counts,
+        success_rate: finished ? stats.counts.succeeded / finished : null,
+        series: stats.series.map((b) => ({ ...b, start: iso(b.start)! })),
+      };
+    },
+    {
+      query: Query,
+      response: {
+        200: type({ since: "string", until: "string", counts: Counts, success_rate: "number | null", series: type({ start: "string", succeeded: "number", failed: "number", retrying: "number" }).array() }),
+        ...errorResponses,
+      },
+      detail: { summary: "Delivery counts by state and over time (default: the last 24 h in 1 h buckets)", tags: ["Deliveries"], security },
+    },
+  );
+}

@@ -1,0 +1,54 @@
+// The shapes of API answers, for the OpenAPI document (and checked by Elysia
+// on the way out). They mirror present.ts.
+import { type } from "arktype";
+
+const Time = type("string").describe("an ISO 8601 time");
+const NullableTime = Time.or("null");
+export const StatusName = type("'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'");
+
+export const ErrorBody = type({
+  error: "string",
+  message: "string",
+  "details?": type({ path: "string", message: "string" }).array(),
+});
+
+export const EventBody = type({ id: "string", type: "string", tenant: "string", data: "unknown", created_at: Time });
+
+export const DeliveryBody = type({
+  id: "string", event_id: "string", destination_id: "string", subscription_id: "string | null", tenant: "string",
+  event_type: "string", status: StatusName, attempts: "number", next_attempt_at: NullableTime, last_status: "number | null",
+  last_error: "string | null", created_at: Time, updated_at: Time, finalized_at: NullableTime,
+});
+
+export const AttemptBody = type({
+  id: "string", delivery_id: "string", number: "number", started_at: Time, duration_ms: "number",
+  request: { url: "string", headers: { "[string]": "string" } },
+  response: type({ status: "number", headers: type({ "[string]": "string" }).or("null"), body: "string | null" }).or("null"),
+  error: "string | null",
+});
+
+export const DestinationBody = type({
+  id: "string", tenant: "string", url: "string", description: "string", headers: { "[string]": "string" },
+  timeout: "number | null", rate_limit: "number | null", enabled: "boolean", disabled_reason: "string | null",
+  metadata: { "[string]": "string" }, failing_since: NullableTime, managed_by: "'config' | 'api'",
+  created_at: Time, updated_at: Time,
+});
+
+export const SubscriptionBody = type({
+  id: "string", destination_id: "string", tenant: "string", event_types: "string[]", filter: "object | null",
+  enabled: "boolean", description: "string", managed_by: "'config' | 'api'", created_at: Time, updated_at: Time,
+});
+
+export const EventTypeBody = type({
+  name: "string", description: "string", schema: "object | null", example: "unknown", managed_by: "'config' | 'api'",
+  created_at: Time, updated_at: Time,
+});
+
+export const Counts = type({ pending: "number", delivering: "number", succeeded: "number", failed: "number", cancelled: "number" });
+
+const page = <T>(data: T) => ({ data, next_cursor: "string | null" }) as const;
+export const EventList = type(page(EventBody.array()));
+export const DeliveryList = type(page(DeliveryBody.array()));
+export const DestinationList = type(page(DestinationBody.array()));
+export const SubscriptionList = type(page(SubscriptionBody.array()));
+export const EventTypeList = type(page(EventTypeBody.array()));
