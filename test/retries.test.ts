@@ -46,7 +46,7 @@ describe("delivery with retries", () => {
 
     let [delivery] = (await herald.api("GET", `/v1/deliveries?status=pending`)).body.data;
     expect(delivery.event_id).toBe(eventId);
-    expect(delivery.attempts).toBe(1);
+    expect(delivery.attempt_count).toBe(1);
     // random() = 0.5 means no jitter: the first retry is due exactly 5 s later.
     expect(Date.parse(delivery.next_attempt_at) - start).toBe(5_000);
 
@@ -108,7 +108,7 @@ describe("delivery with retries", () => {
     await sweepAt(5_000);
     const [delivery] = (await herald.api("GET", "/v1/deliveries")).body.data;
     expect(delivery.status).toBe("failed");
-    expect(delivery.attempts).toBe(2);
+    expect(delivery.attempt_count).toBe(2);
     expect(delivery.finalized_at).not.toBeNull();
   });
 

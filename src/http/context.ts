@@ -59,5 +59,8 @@ export const DEFAULT_LIMIT = 100;
 
 export const security = [{ bearer: [] as string[] }];
 
+/** OpenAPI note for routes that answer 204 with no body. */
+export const deleted = { 204: { description: "Deleted; no content" } };
+
 /** The error answers every authenticated route may give. */
 export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;

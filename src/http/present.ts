@@ -12,7 +12,7 @@ export function presentEvent(e: HeraldEvent) {
 export function presentDelivery(d: Delivery) {
   return {
     id: d.id, event_id: d.event_id, destination_id: d.destination_id, subscription_id: d.subscription_id,
-    tenant: d.tenant, event_type: d.event_type, status: d.status, attempts: d.attempts,
+    tenant: d.tenant, event_type: d.event_type, status: d.status, attempt_count: d.attempts,
     next_attempt_at: iso(d.next_attempt_at), last_status: d.last_status, last_error: d.last_error,
     created_at: time(d.created_at), updated_at: time(d.updated_at), finalized_at: iso(d.finalized_at),
   };

@@ -16,7 +16,7 @@ export const EventBody = type({ id: "string", type: "string", tenant: "string", 
 
 export const DeliveryBody = type({
   id: "string", event_id: "string", destination_id: "string", subscription_id: "string | null", tenant: "string",
-  event_type: "string", status: StatusName, attempts: "number", next_attempt_at: NullableTime, last_status: "number | null",
+  event_type: "string", status: StatusName, attempt_count: "number", next_attempt_at: NullableTime, last_status: "number | null",
   last_error: "string | null", created_at: Time, updated_at: Time, finalized_at: NullableTime,
 });
 

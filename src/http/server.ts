@@ -2,6 +2,7 @@
 // one error handler that turns anything thrown into DESIGN §4's error shape.
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
+import { configure } from "arktype/config";
 import { VERSION } from "../version.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
@@ -9,6 +10,7 @@ import { deliveryRoutes } from "./routes/deliveries.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -19,22 +21,38 @@ import { Problem } from "../engine/problem.ts";
 const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409 } as const;
 const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict" } as const;
 
+// Rules with custom checks (URLs, header names, secrets) and parsing steps
+// (limits, durations) have no JSON Schema form: the document shows their base
+// type, and their descriptions say the rule.
+configure({ toJsonSchema: { fallback: { predicate: (ctx) => ctx.base, morph: (ctx) => ctx.base } } });
+
+/** The methods that do have a route for this path: a wrong method is a 405, not a 404. */
+function methodsFor(routes: { method: string; path: string }[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    const pattern = new RegExp("^" + route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*") + "/?$");
+    if (pattern.test(path) && route.method !== "ALL") methods.add(route.method);
+  }
+  return [...methods].sort();
+}
+
 const tooLarge = (maxBody: number) =>
   new ApiError(413, "payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`);
 
 export function createHttpApp(ctx: HttpContext) {
   const maxBody = ctx.config.server.max_body;
-  return new Elysia()
+  const app = new Elysia()
     .onRequest(({ request }) => {
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
     })
-    .onParse(async ({ request, contentType }) => {
-      // Chunked bodies carry no content-length: their size is checked once read.
-      if (!contentType.startsWith("application/json")) return;
+    .onParse(async ({ request }) => {
+      // Every body is JSON, whatever its content-type says. Chunked bodies carry
+      // no content-length, so their size is checked once read; an empty body
+      // is an empty object (routes whose fields are all optional take none).
       const bytes = await request.arrayBuffer();
       if (bytes.byteLength > maxBody) throw tooLarge(maxBody);
-      if (bytes.byteLength === 0) return undefined;
+      if (bytes.byteLength === 0) return {};
       try {
         return JSON.parse(new TextDecoder().decode(bytes));
       } catch {
@@ -52,8 +70,17 @@ export function createHttpApp(ctx: HttpContext) {
           return Response.json(errorBody("invalid_request", "the request is invalid", validationDetails(error)), { status: 400 });
         case "PARSE":
           return Response.json(errorBody("invalid_json", "the request body is not valid JSON"), { status: 400 });
-        case "NOT_FOUND":
-          return Response.json(errorBody("not_found", `no route for ${request.method} ${new URL(request.url).pathname}`), { status: 404 });
+        case "NOT_FOUND": {
+          const path = new URL(request.url).pathname;
+          const allowed = methodsFor(app.routes, path);
+          if (allowed.length) {
+            return Response.json(errorBody("method_not_allowed", `${request.method} is not allowed on ${path}; use ${allowed.join(", ")}`), {
+              status: 405,
+              headers: { allow: allowed.join(", ") },
+            });
+          }
+          return Response.json(errorBody("not_found", `no route for ${request.method} ${path}`), { status: 404 });
+        }
       }
       const status = (error as { status?: number }).status;
       if (status === 413) return Response.json(errorBody("payload_too_large", "the request body is too large"), { status: 413 });
@@ -79,6 +106,7 @@ export function createHttpApp(ctx: HttpContext) {
     )
     .use(swaggerAssetRoutes())
     .get("/", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
+    .use(uiRoutes())
     .use(healthRoutes(ctx))
     .use(eventRoutes(ctx))
     .use(deliveryRoutes(ctx))
@@ -86,4 +114,5 @@ export function createHttpApp(ctx: HttpContext) {
     .use(subscriptionRoutes(ctx))
     .use(eventTypeRoutes(ctx))
     .use(statsRoutes(ctx));
+  return app;
 }

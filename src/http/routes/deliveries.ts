@@ -2,7 +2,8 @@
 // read one with its attempts; retry one now with the same webhook-id.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { authenticated, DEFAULT_LIMIT, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { AttemptBody, DeliveryBody, DeliveryList } from "../schemas.ts";
+import { authenticated, errorResponses, DEFAULT_LIMIT, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, notFound } from "../errors.ts";
 import { presentAttempt, presentDelivery } from "../present.ts";
 import type { Principal } from "../auth.ts";
@@ -45,7 +46,7 @@ export function deliveryRoutes(ctx: HttpContext) {
         });
         return { data: page.data.map(presentDelivery), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, detail: { summary: "List deliveries, newest first", tags: ["Deliveries"], security } },
+      { query: ListQuery, response: { 200: DeliveryList, ...errorResponses }, detail: { summary: "List deliveries, newest first", tags: ["Deliveries"], security } },
     )
     .get(
       "/:id",
@@ -53,7 +54,11 @@ export function deliveryRoutes(ctx: HttpContext) {
         const delivery = visibleDelivery(params.id, principal);
         return { ...presentDelivery(delivery), attempts: ctx.engine.store.attemptsOf(delivery.id).map(presentAttempt) };
       },
-      { params: type({ id: "string" }), detail: { summary: "Get a delivery with its attempts", tags: ["Deliveries"], security } },
+      {
+        params: type({ id: "string" }),
+        response: { 200: DeliveryBody.and({ attempts: AttemptBody.array() }), ...errorResponses },
+        detail: { summary: "Get a delivery with its attempts", tags: ["Deliveries"], security },
+      },
     )
     .post(
       "/:id/retry",
@@ -67,6 +72,10 @@ export function deliveryRoutes(ctx: HttpContext) {
         set.status = 202;
         return presentDelivery(ctx.engine.store.getDelivery(params.id)!);
       },
-      { params: type({ id: "string" }), detail: { summary: "Attempt a delivery again now (same webhook-id, fresh schedule)", tags: ["Deliveries"], security } },
+      {
+        params: type({ id: "string" }),
+        response: { 202: DeliveryBody, ...errorResponses },
+        detail: { summary: "Attempt a delivery again now (same webhook-id, fresh schedule)", tags: ["Deliveries"], security },
+      },
     );
 }

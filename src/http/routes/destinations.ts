@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { duration, Headers, HttpUrl, Id, Secret, StringMap, Tenant } from "../../config/fields.ts";
 import type { Principal } from "../auth.ts";
-import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { AttemptBody, Counts, DestinationBody, DestinationList } from "../schemas.ts";
@@ -75,6 +75,7 @@ export function destinationRoutes(ctx: HttpContext) {
         return { ...presentDestination(destination), secret };
       },
       {
+        parse: "json",
         body: CreateBody,
         response: { 201: WithSecret, ...errorResponses },
         detail: { summary: "Create a destination", description: "The signing secret is generated unless given, and shown only in this answer and by GET …/secret.", tags, security },
@@ -91,7 +92,7 @@ export function destinationRoutes(ctx: HttpContext) {
         visible(params.id, principal);
         return presentDestination(service.update(params.id, body));
       },
-      { params: IdParams, body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", tags, security } },
     )
     .delete(
       "/:id",
@@ -101,7 +102,7 @@ export function destinationRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: IdParams, response: { 204: type("null"), ...errorResponses }, detail: { summary: "Delete a destination (its unfinished deliveries are cancelled)", tags, security } },
+      { params: IdParams, response: errorResponses, detail: { responses: deleted, summary: "Delete a destination (its unfinished deliveries are cancelled)", tags, security } },
     )
     .get(
       "/:id/secret",
@@ -120,12 +121,13 @@ export function destinationRoutes(ctx: HttpContext) {
       "/:id/rotate-secret",
       ({ params, body, principal }) => {
         visible(params.id, principal);
-        const result = service.rotateSecret(params.id, { secret: body?.secret, grace_ms: body?.grace_period });
+        const result = service.rotateSecret(params.id, { secret: body.secret, grace_ms: body.grace_period });
         return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
       },
       {
         params: IdParams,
-        body: RotateBody.or("undefined"),
+        parse: "json",
+        body: RotateBody,
         response: { 200: type({ secret: "string", previous_expires_at: "string" }), ...errorResponses },
         detail: { summary: "Rotate the signing secret", description: "During the grace period (default 24h, at most 7d) messages carry a signature for each valid secret.", tags, security },
       },
@@ -134,12 +136,13 @@ export function destinationRoutes(ctx: HttpContext) {
       "/:id/test",
       async ({ params, body, principal }) => {
         visible(params.id, principal);
-        const result = await service.test(params.id, body ?? {});
+        const result = await service.test(params.id, body);
         return { ok: result.ok, attempt: presentAttempt({ ...result.attempt, id: "test", delivery_id: "test", number: 1 }) };
       },
       {
         params: IdParams,
-        body: TestBody.or("undefined"),
+        parse: "json",
+        body: TestBody,
         response: { 200: type({ ok: "boolean", attempt: AttemptBody }), ...errorResponses },
         detail: { summary: "Send a test event now and answer with the attempt", description: "Sends the event type's example (or the given data). Test sends are not kept in the log.", tags, security },
       },
@@ -156,9 +159,9 @@ export function destinationRoutes(ctx: HttpContext) {
       "/:id/disable",
       ({ params, body, principal }) => {
         visible(params.id, principal);
-        return presentDestination(service.setEnabled(params.id, false, body?.reason));
+        return presentDestination(service.setEnabled(params.id, false, body.reason));
       },
-      { params: IdParams, body: DisableBody.or("undefined"), response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
+      { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
     )
     .post(
       "/:id/recover",
@@ -170,6 +173,7 @@ export function destinationRoutes(ctx: HttpContext) {
       },
       {
         params: IdParams,
+        parse: "json",
         body: RecoverBody,
         response: { 200: type({ requeued: "number" }), ...errorResponses },
         detail: { summary: "Re-queue the failed deliveries created in a window", description: "Each keeps its webhook-id and gets a fresh retry schedule.", tags, security },

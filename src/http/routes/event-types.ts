@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { EventTypeName, JsonSchema } from "../../config/fields.ts";
-import { authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
+import { deleted, authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
 import { presentEventType } from "../present.ts";
 import { EventTypeBody, EventTypeList } from "../schemas.ts";
 
@@ -27,7 +27,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
         set.status = 201;
         return presentEventType(service.create(body));
       },
-      { body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
+      { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
     )
     .get("/:name", ({ params }) => presentEventType(service.get(params.name)), {
       params: NameParams,
@@ -40,7 +40,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
         requireAdmin(principal, "change event types");
         return presentEventType(service.update(params.name, body));
       },
-      { params: NameParams, body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
+      { params: NameParams, parse: "json", body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
     )
     .delete(
       "/:name",
@@ -50,6 +50,6 @@ export function eventTypeRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: NameParams, response: { 204: type("null"), ...errorResponses }, detail: { summary: "Delete an event type (published events keep it)", tags, security } },
+      { params: NameParams, response: errorResponses, detail: { responses: deleted, summary: "Delete an event type (published events keep it)", tags, security } },
     );
 }

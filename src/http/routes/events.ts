@@ -7,9 +7,11 @@ import { EVENT_TYPE_NAME_RE } from "../../engine/patterns.ts";
 import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
 import { presentDelivery, presentEvent } from "../present.ts";
+import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
 import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
+const Published = type({ id: "string", deliveries: "number" });
 const ID_RE = /^[a-zA-Z0-9_.:-]{1,128}$/;
 const TENANT_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -63,6 +65,7 @@ export function eventRoutes(ctx: HttpContext) {
         return { id: outcome.event.id, deliveries: outcome.deliveries.length };
       },
       {
+        parse: "json",
         body: PublishBody,
         detail: {
           summary: "Publish an event",
@@ -70,7 +73,7 @@ export function eventRoutes(ctx: HttpContext) {
           tags: ["Events"],
           security,
         },
-        response: { 200: type({ id: "string", deliveries: "number" }), 202: type({ id: "string", deliveries: "number" }), ...errorResponses, 409: errorResponses[400] },
+        response: { 200: Published, 202: Published, ...errorResponses, 413: ErrorBody },
       },
     )
     .post(
@@ -95,7 +98,13 @@ export function eventRoutes(ctx: HttpContext) {
         };
       },
       {
+        parse: "json",
         body: BatchBody,
+        response: {
+          202: type({ data: type({ id: "string", deliveries: "number", created: "boolean" }).or({ error: "string", message: "string" }).array() }),
+          ...errorResponses,
+          413: ErrorBody,
+        },
         detail: { summary: "Publish up to 1000 events", description: "All events are validated first; an invalid batch publishes nothing.", tags: ["Events"], security },
       },
     )
@@ -112,7 +121,7 @@ export function eventRoutes(ctx: HttpContext) {
         });
         return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, detail: { summary: "List events, newest first", tags: ["Events"], security } },
+      { query: ListQuery, response: { 200: EventList, ...errorResponses }, detail: { summary: "List events, newest first", tags: ["Events"], security } },
     )
     .get(
       "/:id",
@@ -121,6 +130,10 @@ export function eventRoutes(ctx: HttpContext) {
         if (!event || !visibleTo(principal, event.tenant)) throw notFound("event", params.id);
         return { ...presentEvent(event), deliveries: ctx.engine.store.deliveriesOfEvent(event.id).map(presentDelivery) };
       },
-      { params: type({ id: "string" }), detail: { summary: "Get an event with its deliveries", tags: ["Events"], security } },
+      {
+        params: type({ id: "string" }),
+        response: { 200: EventBody.and({ deliveries: DeliveryBody.array() }), ...errorResponses },
+        detail: { summary: "Get an event with its deliveries", tags: ["Events"], security },
+      },
     );
 }

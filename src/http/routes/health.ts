@@ -2,19 +2,24 @@
 import { Elysia } from "elysia";
 import type { HttpContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
+import { ErrorBody } from "../schemas.ts";
+import { type } from "arktype";
 import { renderMetrics } from "../metrics.ts";
 
 export function healthRoutes(ctx: HttpContext) {
   return new Elysia()
-    .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "Liveness", tags: ["Health"] } })
+    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: type({ status: "'ok'" }) }, detail: { summary: "Liveness", tags: ["Health"], security: [] } })
     .get(
       "/readyz",
       ({ set }) => {
-        if (ctx.isReady() && ctx.engine.store.isWritable()) return { status: "ready" };
+        if (ctx.isReady() && ctx.engine.store.isWritable()) return { status: "ready" as const };
         set.status = 503;
         return errorBody("not_ready", "Herald is starting, draining or cannot write its store");
       },
-      { detail: { summary: "Readiness: the store is writable and Herald is not draining", tags: ["Health"] } },
+      {
+        response: { 200: type({ status: "'ready'" }), 503: ErrorBody },
+        detail: { summary: "Readiness: the store is writable and Herald is not draining", tags: ["Health"], security: [] },
+      },
     )
     .get(
       "/metrics",
@@ -22,6 +27,6 @@ export function healthRoutes(ctx: HttpContext) {
         set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
         return renderMetrics(ctx.engine);
       },
-      { detail: { summary: "Prometheus metrics", tags: ["Health"] } },
+      { response: { 200: type("string") }, detail: { summary: "Prometheus metrics (text format)", tags: ["Health"], security: [] } },
     );
 }

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { EventTypePattern, Id } from "../../config/fields.ts";
 import type { Principal } from "../auth.ts";
-import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { presentSubscription } from "../present.ts";
 import { SubscriptionBody, SubscriptionList } from "../schemas.ts";
@@ -60,7 +60,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
         set.status = 201;
         return presentSubscription(service.create({ ...body, filter: body.filter ?? null }));
       },
-      { body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
+      { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
     )
     .get("/:id", ({ params, principal }) => presentSubscription(visible(params.id, principal)), {
       params: IdParams,
@@ -73,7 +73,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
         visible(params.id, principal);
         return presentSubscription(service.update(params.id, body));
       },
-      { params: IdParams, body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
     )
     .delete(
       "/:id",
@@ -83,6 +83,6 @@ export function subscriptionRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: IdParams, response: { 204: type("null"), ...errorResponses }, detail: { summary: "Delete a subscription", tags, security } },
+      { params: IdParams, response: errorResponses, detail: { responses: deleted, summary: "Delete a subscription", tags, security } },
     );
 }
