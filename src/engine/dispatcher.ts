@@ -6,6 +6,7 @@ import type { Store } from "../store/store.ts";
 import type { DeliveryJob } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
+import { RateLimiter } from "./rate-limiter.ts";
 import { decide, type RetrySettings } from "./retry-policy.ts";
 import { send, type SendOptions, type SendResult } from "./sender.ts";
 
@@ -32,6 +33,9 @@ export class Dispatcher {
   /** Attempt records not yet committed: stop() waits for them. */
   private pendingRecords = new Set<Promise<void>>();
   private listeners: AttemptListener[] = [];
+  private readonly rateLimiter = new RateLimiter();
+  /** Deliveries held back by their destination's rate limit, waiting on a timer. */
+  private deferred = 0;
 
   constructor(
     private readonly store: Store,
@@ -63,7 +67,7 @@ export class Dispatcher {
   /** Reserves room for up to `n` deliveries a publish is about to lease; returns how many fit. */
   reserve(n: number): number {
     if (!this.running) return 0;
-    const free = this.capacity - (this.ready.length - this.head) - this.inFlight - this.reserved;
+    const free = this.capacity - (this.ready.length - this.head) - this.inFlight - this.reserved - this.deferred;
     const granted = Math.max(0, Math.min(n, free));
     this.reserved += granted;
     return granted;
@@ -121,7 +125,7 @@ export class Dispatcher {
   private claim(): void {
     this.claiming = true;
     try {
-      const room = this.capacity - this.queued - this.inFlight - this.reserved;
+      const room = this.capacity - this.queued - this.inFlight - this.reserved - this.deferred;
       if (room <= 0) return;
       const now = this.deps.now();
       const jobs = this.store.claimDue(now, now + this.settings.lease_ms, Math.min(room, 1000));
@@ -144,6 +148,10 @@ export class Dispatcher {
         // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
         this.store.releaseLease(job.delivery.id, this.deps.now());
         return;
+      }
+      if (destination.rate_limit !== null) {
+        const wait = this.rateLimiter.delayFor(destination.id, destination.rate_limit, performance.now());
+        if (wait > 0) return this.defer(job, wait);
       }
       const result = await send(job.event, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });
       const now = this.deps.now();
@@ -174,8 +182,17 @@ export class Dispatcher {
     }
   }
 
+  private defer(job: DeliveryJob, ms: number): void {
+    this.deferred++;
+    setTimeout(() => {
+      this.deferred--;
+      this.ready.push(job);
+      this.pump();
+    }, ms);
+  }
+
   private isIdle(): boolean {
-    return this.inFlight === 0 && this.pendingRecords.size === 0 && (this.queued === 0 || !this.running);
+    return this.deferred === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (this.queued === 0 || !this.running);
   }
 
   private checkIdle(): void {
