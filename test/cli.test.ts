@@ -1,0 +1,153 @@
+// The command line as a user runs it: `check` reports config errors with their
+// paths, `serve` makes and prints an admin token once, `backup` copies the
+// database online, and config resources are reconciled at every start.
+import { afterAll, describe, expect, it } from "bun:test";
+import { Database } from "bun:sqlite";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnHerald } from "./support/process.ts";
+import { removeDir, tempDir } from "./support/herald.ts";
+import { startReceiver } from "./support/receiver.ts";
+
+const MAIN = join(import.meta.dir, "../src/main.ts");
+const dirs: string[] = [];
+const dir = () => {
+  const d = tempDir("herald-cli-");
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach(removeDir));
+
+function run(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const out = Bun.spawnSync([process.execPath, MAIN, ...args], { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  return { code: out.exitCode, stdout: out.stdout.toString(), stderr: out.stderr.toString() };
+}
+
+describe("herald check", () => {
+  it("exits 1 and prints one path: message line per problem", () => {
+    const cwd = dir();
+    writeFileSync(
+      join(cwd, "config.yaml"),
+      `server: { port: "eighty", colour: blue }
+delivery: { retry_schedule: [5s, soon] }
+destinations: [ { id: crm, url: "https://crm.example.com/hooks", secret: "\${CRM_SECRET}" } ]
+subscriptions: [ { id: s, destination: nowhere, event_types: ["*"] } ]
+`,
+    );
+    const result = run(["check"], cwd, { CRM_SECRET: "" });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split("\n");
+    const paths = lines.map((l) => l.split(":")[0]);
+    expect(paths).toEqual(expect.arrayContaining(["server.port", "server.colour", "delivery.retry_schedule[1]", "subscriptions[0].destination"]));
+  });
+
+  it("reports a missing environment variable with its path", () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "herald.yaml"), `auth: { tokens: [ { name: ops, role: admin, token: "\${NOT_SET_ANYWHERE}" } ] }\n`);
+    const result = run(["check", "--config", "herald.yaml"], cwd);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("auth.tokens[0].token: ");
+    expect(result.stderr).toContain("NOT_SET_ANYWHERE");
+  });
+
+  it("exits 0 on a good file and on built-in defaults", () => {
+    const cwd = dir();
+    expect(run(["check"], cwd).code).toBe(0);
+    writeFileSync(join(cwd, "config.yaml"), "delivery: { timeout: 5s }\n");
+    const result = run(["check"], cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("ok");
+  });
+
+  it("herald version prints the version", () => {
+    expect(run(["version"], dir()).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("herald serve without configured tokens", () => {
+  it("prints a generated admin token once and stores only its hash", async () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "config.yaml"), "server: { port: 0 }\n");
+    const first = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    const token = first.output().match(/\b(hrld_[A-Za-z0-9_-]{20,})\b/)?.[1];
+    expect(token).toBeDefined();
+    const ok = await fetch(`${first.url}/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    first.proc.kill("SIGTERM");
+    await first.proc.exited;
+
+    const second = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    expect(second.output()).not.toContain("hrld_");
+    expect((await fetch(`${second.url}/v1/events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    second.proc.kill("SIGTERM");
+    await second.proc.exited;
+    const stored = readFileSync(join(cwd, "data/herald.db"));
+    expect(stored.includes(Buffer.from(token!))).toBe(false);
+  }, 30_000);
+});
+
+describe("herald backup", () => {
+  it("writes a consistent copy while Herald runs", async () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "config.yaml"), `server: { port: 0 }\nauth: { tokens: [ { name: ops, role: admin, token: "backup-token-0123456789" } ] }\nevent_types: [ { name: a.b } ]\n`);
+    const herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    const res = await fetch(`${herald.url}/v1/events`, {
+      method: "POST",
+      headers: { authorization: "Bearer backup-token-0123456789", "content-type": "application/json" },
+      body: JSON.stringify({ type: "a.b", data: { kept: true } }),
+    });
+    const { id } = await res.json();
+    const result = run(["backup", "copy.db"], cwd);
+    herald.proc.kill("SIGTERM");
+    await herald.proc.exited;
+    expect(result.code).toBe(0);
+    const copy = new Database(join(cwd, "copy.db"), { readonly: true });
+    expect(copy.query("SELECT data FROM events WHERE id = ?").get(id)).toEqual({ data: '{"kept":true}' });
+    copy.close();
+  }, 30_000);
+});
+
+describe("reconciling the config at start", () => {
+  it("updates and removes config resources without losing queued deliveries", async () => {
+    const cwd = dir();
+    const down = startReceiver([], { status: 503 });
+    const up = startReceiver();
+    const write = (url: string, extra = "") =>
+      writeFileSync(
+        join(cwd, "config.yaml"),
+        `server: { port: 0 }
+auth: { tokens: [ { name: ops, role: admin, token: "reconcile-token-0123456789" } ] }
+delivery: { https_only: false, allow_private_networks: true, retry_schedule: [1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s] }
+sweep: { schedule: "* * * * * *" }
+event_types: [ { name: a.b } ]
+destinations: [ { id: crm, url: "${url}" }${extra} ]
+subscriptions: [ { id: crm-all, destination: crm, event_types: ["*"] } ]
+`,
+      );
+    const api = (url: string, path: string, init: RequestInit = {}) =>
+      fetch(url + path, { ...init, headers: { authorization: "Bearer reconcile-token-0123456789", "content-type": "application/json" } }).then((r) => r.json());
+
+    write(down.url, `, { id: old, url: "${down.url}" }`);
+    let herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    const { id } = await api(herald.url, "/v1/events", { method: "POST", body: JSON.stringify({ type: "a.b", data: { n: 1 } }) });
+    await down.waitFor(1);
+    herald.proc.kill("SIGTERM");
+    await herald.proc.exited;
+
+    // The URL changes and "old" leaves the file: the queued delivery goes to the new URL.
+    write(up.url);
+    herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    try {
+      const [request] = await up.waitFor(1, 10_000);
+      expect(request!.headers["webhook-id"]).toBe(id);
+      const destinations = await api(herald.url, "/v1/destinations");
+      expect(destinations.data.map((d: any) => d.id)).toEqual(["crm"]);
+      expect(destinations.data[0].managed_by).toBe("config");
+    } finally {
+      herald.proc.kill("SIGTERM");
+      await herald.proc.exited;
+      await down.stop();
+      await up.stop();
+    }
+  }, 30_000);
+});
