@@ -55,7 +55,6 @@ export function uiRoutes() {
       headers: { "content-type": HTML_TYPE, "cache-control": "no-cache", "x-frame-options": "DENY", "referrer-policy": "no-referrer" },
     });
   return new Elysia()
-    .get("/ui", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
     .get("/ui/", index, { detail: { hide: true } })
     .get(
       "/ui/:file",

@@ -1,0 +1,139 @@
+// Destinations with their health over the last 24 hours, and what can be done to
+// them: enable, disable (with a reason), send a test event, recover failed
+// deliveries since a time.
+import { get, post } from "../api.ts";
+import { fill, h } from "../dom.ts";
+import { badge, bodyBlock, duration, errorBox, httpBadge, percent, when } from "../format.ts";
+import type { PageContext } from "../page.ts";
+import type { Attempt, Destination, DestinationStats, ListPage } from "../types.ts";
+
+const DAY_MS = 86_400_000;
+
+/** The value a datetime-local input shows for an instant, in local time. */
+function localInput(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+export function healthBadge(d: Destination): HTMLElement {
+  if (!d.enabled) return badge("disabled", "disabled");
+  if (d.failing_since) return badge("failing", "failing");
+  return badge("enabled", "healthy");
+}
+
+function statsView(stats: DestinationStats | Error): HTMLElement {
+  if (stats instanceof Error) return h("div", { class: "stats" }, errorBox(stats, "Delivery statistics"));
+  const c = stats.counts;
+  return h(
+    "dl",
+    { class: "facts stats" },
+    h("dt", null, "Success rate (24 h)"), h("dd", { class: "big" }, percent(stats.success_rate)),
+    h("dt", null, "Deliveries (24 h)"),
+    h("dd", null, `${c.succeeded} succeeded · ${c.failed} failed · ${c.pending} pending · ${c.delivering} in flight`),
+    h("dt", null, "Last success"), h("dd", null, when(stats.last_success_at, "none")),
+    h("dt", null, "Last failure"), h("dd", null, when(stats.last_failure_at, "none")),
+    stats.last_error ? [h("dt", null, "Last error"), h("dd", { class: "error-text" }, stats.last_error)] : null,
+  );
+}
+
+function testResult(result: { ok: boolean; attempt: Attempt }): HTMLElement {
+  const a = result.attempt;
+  return h(
+    "div",
+    { class: `result ${result.ok ? "result-ok" : "result-error"}`, role: "status" },
+    h("p", null, result.ok ? badge("ok", "test accepted") : badge("error", "test failed"), " ", a.response ? httpBadge(a.response.status) : null, " ", h("span", { class: "muted" }, duration(a.duration_ms))),
+    a.error ? h("p", { class: "error-text" }, a.error) : null,
+    a.response ? bodyBlock(a.response.body, "Response body") : null,
+  );
+}
+
+function destinationCard(d: Destination, stats: DestinationStats | Error, reload: () => void): HTMLElement {
+  const out = h("div", { class: "action-output", "aria-live": "polite" });
+  const busy = async (button: HTMLButtonElement, work: () => Promise<void>) => {
+    button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      fill(out, errorBox(error));
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  const toggle = h("button", { type: "button", class: "secondary", "data-action": d.enabled ? "disable" : "enable" }, d.enabled ? "Disable" : "Enable");
+  const reason = h("input", { id: `reason-${d.id}`, placeholder: "reason (optional)", "aria-label": `Reason for disabling ${d.id}` });
+  toggle.addEventListener("click", () =>
+    busy(toggle, async () => {
+      if (d.enabled) await post(`/v1/destinations/${encodeURIComponent(d.id)}/disable`, reason.value.trim() ? { reason: reason.value.trim() } : {});
+      else await post(`/v1/destinations/${encodeURIComponent(d.id)}/enable`, {});
+      reload();
+    }),
+  );
+
+  const test = h("button", { type: "button", class: "secondary", "data-action": "test" }, "Send test event");
+  test.addEventListener("click", () =>
+    busy(test, async () => {
+      fill(out, h("p", { class: "muted" }, "Sending a test event…"));
+      fill(out, testResult(await post(`/v1/destinations/${encodeURIComponent(d.id)}/test`, {})));
+    }),
+  );
+
+  const since = h("input", { id: `recover-${d.id}`, type: "datetime-local", step: "1", value: localInput(Date.now() - DAY_MS), required: true });
+  const recover = h("button", { type: "submit", class: "secondary", "data-action": "recover" }, "Recover failed");
+  const recoverForm = h("form", { class: "inline-form" }, h("label", { for: `recover-${d.id}` }, "Re-queue failed deliveries since"), h("div", { class: "row" }, since, recover));
+  recoverForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void busy(recover, async () => {
+      if (!since.value) throw new Error("Choose a time to recover from.");
+      const r = await post<{ requeued: number }>(`/v1/destinations/${encodeURIComponent(d.id)}/recover`, { since: new Date(since.value).toISOString() });
+      fill(out, h("p", { role: "status" }, badge("ok", "recovered"), ` ${r.requeued} failed ${r.requeued === 1 ? "delivery" : "deliveries"} re-queued.`));
+    });
+  });
+
+  return h(
+    "section",
+    { class: "card destination", id: `dst-${d.id}`, "data-destination-id": d.id, "aria-labelledby": `h-${d.id}` },
+    h(
+      "div",
+      { class: "card-head" },
+      h("h2", { id: `h-${d.id}` }, d.id),
+      healthBadge(d),
+      d.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
+      d.tenant !== "default" ? h("span", { class: "tag" }, `tenant ${d.tenant}`) : null,
+    ),
+    h("p", { class: "mono break" }, d.url),
+    d.description ? h("p", null, d.description) : null,
+    !d.enabled ? h("p", { class: "alert inline" }, h("strong", null, "Disabled: "), d.disabled_reason ?? "no reason given") : null,
+    d.enabled && d.failing_since ? h("p", { class: "warn inline" }, h("strong", null, "Failing since "), when(d.failing_since)) : null,
+    statsView(stats),
+    h("div", { class: "actions-row" }, h("div", { class: "row" }, d.enabled ? reason : null, toggle), test),
+    recoverForm,
+    out,
+  );
+}
+
+export async function destinationsPage(ctx: PageContext): Promise<void> {
+  const list = h("div", { id: "destination-list", class: "cards" }, h("p", { class: "muted" }, "Loading…"));
+  fill(ctx.main, h("div", { class: "page-head" }, h("h1", null, "Destinations"), h("p", { class: "muted" }, "Where events are sent, and how that is going over the last 24 hours.")), list);
+
+  const load = async () => {
+    const page = await get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
+    const since = new Date(Date.now() - DAY_MS).toISOString();
+    const stats = await Promise.all(
+      page.data.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e)),
+    );
+    if (ctx.signal.aborted) return;
+    if (page.data.length === 0) {
+      fill(list, h("p", { class: "empty" }, "No destinations yet. Declare them in the config file or create them with POST /v1/destinations."));
+      return;
+    }
+    fill(list, page.data.map((d, i) => destinationCard(d, stats[i]!, () => void load().catch((e) => fill(list, errorBox(e))))));
+    const focus = ctx.params.get("focus");
+    if (focus) document.getElementById(`dst-${focus}`)?.scrollIntoView({ block: "start" });
+  };
+  try {
+    await load();
+  } catch (error) {
+    if (!ctx.signal.aborted) fill(list, errorBox(error, "The destinations list"));
+  }
+}

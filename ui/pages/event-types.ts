@@ -1,0 +1,40 @@
+// The catalogue of event types: description, JSON Schema for `data`, example.
+import { get } from "../api.ts";
+import { fill, h } from "../dom.ts";
+import { codeBlock, errorBox, prettyJson } from "../format.ts";
+import type { PageContext } from "../page.ts";
+import type { EventType, ListPage } from "../types.ts";
+
+function typeCard(t: EventType): HTMLElement {
+  return h(
+    "section",
+    { class: "card event-type", "data-event-type": t.name, "aria-labelledby": `h-type-${t.name}` },
+    h(
+      "div",
+      { class: "card-head" },
+      h("h2", { id: `h-type-${t.name}`, class: "mono" }, t.name),
+      t.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
+      h("span", { class: "spacer" }),
+      h("a", { href: `#/events?type=${encodeURIComponent(t.name)}` }, "Events of this type →"),
+    ),
+    h("p", null, t.description || h("span", { class: "muted" }, "No description.")),
+    h(
+      "div",
+      { class: "grid-2" },
+      h("div", null, h("h3", null, "Schema"), t.schema ? codeBlock(prettyJson(t.schema), `Schema of ${t.name}`, 12) : h("p", { class: "muted" }, "No schema: any data is accepted.")),
+      h("div", null, h("h3", null, "Example"), t.example !== null && t.example !== undefined ? codeBlock(prettyJson(t.example), `Example of ${t.name}`, 12) : h("p", { class: "muted" }, "No example.")),
+    ),
+  );
+}
+
+export async function eventTypesPage(ctx: PageContext): Promise<void> {
+  const list = h("div", { id: "event-type-list", class: "cards" }, h("p", { class: "muted" }, "Loading…"));
+  fill(ctx.main, h("div", { class: "page-head" }, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")), list);
+  try {
+    const page = await get<ListPage<EventType>>("/v1/event-types", undefined, ctx.signal);
+    if (ctx.signal.aborted) return;
+    fill(list, page.data.length ? page.data.map(typeCard) : h("p", { class: "empty" }, "No event types yet."));
+  } catch (error) {
+    if (!ctx.signal.aborted) fill(list, errorBox(error, "The event type catalogue"));
+  }
+}
