@@ -67,6 +67,27 @@ it("serves its health probe, OpenAPI document and Swagger UI assets from the bin
   expect((await css.text()).length).toBeGreaterThan(10_000);
 });
 
+it("serves the console, its script and its stylesheet from the binary", async () => {
+  const page = await fetch(`${herald.url}/ui/`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("content-type")).toContain("text/html");
+  const html = await page.text();
+  const script = html.match(/<script[^>]+src="(\/ui\/[^"]+\.js)"/)?.[1];
+  const style = html.match(/<link[^>]+href="(\/ui\/[^"]+\.css)"/)?.[1];
+  expect(script).toBeDefined();
+  expect(style).toBeDefined();
+  const js = await fetch(herald.url + script);
+  expect(js.headers.get("content-type")).toContain("javascript");
+  // The bundled TypeScript, not the source: it talks to /v1 and has no import of a .ts file left.
+  const code = await js.text();
+  expect(code).toContain("/v1/events");
+  expect(code).not.toMatch(/from\s*["'][^"']+\.ts["']/);
+  const css = await fetch(herald.url + style);
+  expect(css.headers.get("content-type")).toContain("text/css");
+  expect(await css.text()).toContain(".badge");
+  expect((await fetch(`${herald.url}/`, { redirect: "manual" })).headers.get("location")).toBe("/ui/");
+});
+
 it("answers SIGTERM by draining and exiting 0", async () => {
   herald.proc.kill("SIGTERM");
   expect(await herald.proc.exited).toBe(0);
