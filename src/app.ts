@@ -1,7 +1,7 @@
 // createApp wires one Herald from a frozen config: the store, the config's
 // resources reconciled into it, the engine, the tokens and the HTTP server.
 import type { Config } from "./config/schema.ts";
-import { reconcile } from "./config/reconcile.ts";
+import { reconcile, type ReconcileReport } from "./config/reconcile.ts";
 import { jsonLogger, type EngineDeps } from "./engine/deps.ts";
 import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
@@ -54,6 +54,16 @@ export function createApp(config: Config, options: AppOptions = {}) {
       ready = true;
       const port = http.server!.port!;
       return { url: `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`, port };
+    },
+    /**
+     * Re-reads the resources a changed config file declares (event types,
+     * destinations, subscriptions). Other settings take effect at the next start.
+     */
+    reload(next: Config): ReconcileReport {
+      const report = reconcile(next, store, deps.now());
+      engine.catalog.reload();
+      engine.dispatcher.noteBacklog();
+      return report;
     },
     /** Drains: stops listening, lets sends under way finish and be recorded, closes the store. */
     async stop(): Promise<void> {

@@ -90,6 +90,21 @@ async function serve(configPath: string | undefined): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  // SIGHUP re-reads the file's event types, destinations and subscriptions;
+  // a file with errors is reported and ignored, and Herald keeps running.
+  process.on("SIGHUP", () => {
+    const result = loadConfig({ path: configPath, env: process.env, cwd: process.cwd() });
+    if (!result.ok) {
+      jsonLogger.error("config reload refused", { errors: result.errors.map((e) => `${e.path}: ${e.message}`) });
+      return;
+    }
+    try {
+      const report = herald.reload(result.config);
+      jsonLogger.info("config reloaded", { ...report });
+    } catch (error) {
+      jsonLogger.error("config reload failed", { error: errorMessage(error) });
+    }
+  });
 }
 
 main().catch((error) => {

@@ -151,3 +151,39 @@ subscriptions: [ { id: crm-all, destination: crm, event_types: ["*"] } ]
     }
   }, 30_000);
 });
+
+describe("SIGHUP", () => {
+  it("reloads the resources of a changed config file, and ignores a broken one", async () => {
+    const cwd = dir();
+    const head = `server: { port: 0 }\nauth: { tokens: [ { name: ops, role: admin, token: "reload-token-0123456789" } ] }\n`;
+    writeFileSync(join(cwd, "config.yaml"), head + "event_types: [ { name: first.type } ]\n");
+    const herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    const names = async () =>
+      (await (await fetch(`${herald.url}/v1/event-types`, { headers: { authorization: "Bearer reload-token-0123456789" } })).json()).data
+        .map((t: any) => t.name)
+        .filter((n: string) => !n.startsWith("herald."));
+    try {
+      expect(await names()).toEqual(["first.type"]);
+      writeFileSync(join(cwd, "config.yaml"), head + "event_types: [ { name: second.type } ]\n");
+      herald.proc.kill("SIGHUP");
+      await waitUntil(() => herald.output().includes("config reloaded"));
+      expect(await names()).toEqual(["second.type"]);
+      writeFileSync(join(cwd, "config.yaml"), head + "event_types: [ { name: 42 } ]\n");
+      herald.proc.kill("SIGHUP");
+      await waitUntil(() => herald.output().includes("config reload refused"));
+      expect(await names()).toEqual(["second.type"]);
+    } finally {
+      herald.proc.kill("SIGTERM");
+      await herald.proc.exited;
+    }
+  }, 30_000);
+});
+
+/** Polls a condition on a process's output (log lines arrive asynchronously). */
+async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}

@@ -159,3 +159,26 @@ describe("stats", () => {
     expect(res.body.counts.succeeded).toBe(0);
   });
 });
+
+describe("secure by default", () => {
+  it("refuses plain-HTTP and private destinations unless the config allows them", async () => {
+    const strict = startHerald(testConfig({ delivery: { https_only: true, allow_private_networks: false } }));
+    try {
+      const refused = [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://10.1.2.3/x",
+        "https://[::1]/x",
+        "https://localhost/x",
+        "https://user:pw@hooks.example.com/x",
+      ];
+      for (const url of refused) {
+        const res = await strict.api("POST", "/v1/destinations", { url });
+        expect({ url, status: res.status, path: res.body.details?.[0]?.path }).toEqual({ url, status: 400, path: "url" });
+      }
+      expect((await strict.api("POST", "/v1/destinations", { url: "https://hooks.example.com/x" })).status).toBe(201);
+    } finally {
+      await strict.stop();
+    }
+  });
+});
