@@ -1,27 +1,26 @@
 // Retention (croner schedule from the config): deletes events older than
 // `retention.keep` whose deliveries are all finished, with their attempts.
-import { Cron } from "croner";
 import type { Store } from "../store/store.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
+import { Schedule } from "./schedule.ts";
 
 export class Retention {
-  private cron: Cron | null = null;
+  private readonly schedule: Schedule;
 
   constructor(
     private readonly store: Store,
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
-  ) {}
+  ) {
+    this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
+  }
 
   start(): void {
-    this.cron = new Cron(this.settings.schedule, { protect: true }, () => {
-      this.runOnce(this.deps.now());
-    });
+    this.schedule.start();
   }
 
   stop(): void {
-    this.cron?.stop();
-    this.cron = null;
+    this.schedule.stop();
   }
 
   runOnce(now: number): number {

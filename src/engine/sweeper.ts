@@ -1,15 +1,15 @@
 // The sweep (croner schedule from the config): returns expired leases to
 // pending, tells the dispatcher to claim due retries, and disables destinations
 // that have failed for longer than `disable_after`. Tests call runOnce(now).
-import { Cron } from "croner";
 import type { Store } from "../store/store.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
+import { Schedule } from "./schedule.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { OperationalEvents } from "./operational-events.ts";
 
 export class Sweeper {
-  private cron: Cron | null = null;
+  private readonly schedule: Schedule;
 
   constructor(
     private readonly store: Store,
@@ -18,17 +18,16 @@ export class Sweeper {
     private readonly operational: OperationalEvents,
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; disable_after: number },
-  ) {}
+  ) {
+    this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
+  }
 
   start(): void {
-    this.cron = new Cron(this.settings.schedule, { protect: true }, () => {
-      this.runOnce(this.deps.now());
-    });
+    this.schedule.start();
   }
 
   stop(): void {
-    this.cron?.stop();
-    this.cron = null;
+    this.schedule.stop();
   }
 
   runOnce(now: number): { released: number; disabled: string[] } {
