@@ -242,3 +242,20 @@ describe("reading what happened", () => {
     expect(res.body.data.every((d: any) => d.destination_id === "acme" && d.status === "succeeded")).toBe(true);
   });
 });
+
+describe("probes and metrics", () => {
+  it("/healthz and /readyz answer without a token", async () => {
+    expect((await herald.api("GET", "/healthz", undefined, { token: null })).body).toEqual({ status: "ok" });
+    expect((await herald.api("GET", "/readyz", undefined, { token: null })).body).toEqual({ status: "ready" });
+  });
+
+  it("/metrics counts deliveries by status and attempts by outcome in Prometheus text", async () => {
+    const res = await fetch(herald.url + "/metrics");
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    const succeeded = Number(text.match(/^herald_deliveries\{status="succeeded"\} (\d+)$/m)?.[1]);
+    const listed = (await herald.api("GET", "/v1/deliveries?status=succeeded&limit=1000")).body.data.length;
+    expect(succeeded).toBe(listed);
+    expect(Number(text.match(/^herald_attempts_total\{outcome="success"\} (\d+)$/m)?.[1])).toBeGreaterThanOrEqual(listed);
+  });
+});
