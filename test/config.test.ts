@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDuration, formatSize, parseDuration, parseSize } from "../src/config/durations.ts";
 import { type ConfigResult, formatConfigErrors, loadConfig } from "../src/config/load.ts";
+import { validateConfig } from "../src/config/schema.ts";
 
 const root = mkdtempSync(join(tmpdir(), "herald-config-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -455,5 +456,19 @@ describe("config.example.yaml", () => {
   it("references only the environment variables these tests supply", () => {
     const names = [...example.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
     expect(new Set(names)).toEqual(new Set([...Object.keys(env), "NAME"]));
+  });
+});
+
+describe("subscription filters in the config", () => {
+  it("accepts a valid filter and reports a bad operator with its path", () => {
+    const base = {
+      destinations: [{ id: "d", url: "https://example.com/h" }],
+      subscriptions: [{ id: "s", destination: "d", event_types: ["*"], filter: { "data.status": "failed" } }],
+    };
+    const good = validateConfig(base);
+    expect(good.ok && good.config.subscriptions[0]!.filter).toEqual({ "data.status": "failed" });
+    const bad = validateConfig({ ...base, subscriptions: [{ ...base.subscriptions[0], filter: { "data.n": { $near: 1 } } }] });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.errors.map((e) => e.path)).toEqual(["subscriptions[0].filter.data.n.$near"]);
   });
 });

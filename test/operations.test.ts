@@ -190,3 +190,22 @@ describe("operational events", () => {
     expect(all.requests.map((q) => JSON.parse(q.body).type)).toEqual(["order.paid"]);
   });
 });
+
+describe("payload filters", () => {
+  it("delivers only the events whose payload matches the subscription's filter", async () => {
+    const r = receiver();
+    start({ event_types: [{ name: "sync.completed" }] });
+    const d = await herald.api("POST", "/v1/destinations", { url: r.url });
+    const sub = await herald.api("POST", "/v1/subscriptions", {
+      destination_id: d.body.id,
+      event_types: ["sync.*"],
+      filter: { type: "sync.completed", "data.status": "failed", "data.rows": { $gte: 10 } },
+    });
+    expect(sub.status).toBe(201);
+    for (const data of [{ status: "ok", rows: 50 }, { status: "failed", rows: 5 }, { status: "failed", rows: 12 }]) {
+      await herald.api("POST", "/v1/events", { type: "sync.completed", data });
+    }
+    await herald.app.engine.idle();
+    expect(r.requests.map((q) => JSON.parse(q.body).data)).toEqual([{ status: "failed", rows: 12 }]);
+  });
+});

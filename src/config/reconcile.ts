@@ -49,7 +49,7 @@ export function reconcile(config: Config, store: Store, now: number): ReconcileR
     const current = store.getSubscription(s.id);
     const tenant = declaredDestinations.get(s.destination)!.tenant;
     const subscription: Subscription = {
-      id: s.id, destination_id: s.destination, tenant, event_types: [...s.event_types], filter: null,
+      id: s.id, destination_id: s.destination, tenant, event_types: [...s.event_types], filter: s.filter ? { ...s.filter } : null,
       enabled: s.enabled, description: s.description, managed_by: "config",
       created_at: current?.created_at ?? now, updated_at: now,
     };

@@ -1,6 +1,7 @@
 // The configuration schema: every key with its type, default and rules (arktype), and
 // validateConfig(), which turns a plain object (the parsed YAML) into a frozen Config.
 import { createHash } from "node:crypto";
+import { validateFilter } from "../engine/filter.ts";
 import { type } from "arktype";
 import {
   CronSchedule, duration, EventTypeName, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, Secret,
@@ -55,6 +56,8 @@ const Subscription = type({
   id: Id,
   destination: Id,
   event_types: EventTypePattern.array().atLeastLength(1),
+  // Checked operator by operator in checkRelations(), so each problem gets its own path.
+  "filter?": type({ "[string]": "unknown" }),
   enabled: "boolean = true",
   description: "string = ''",
 });
@@ -216,6 +219,9 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
     if (typeof target === "string" && !destinationIds.has(target)) {
       const message = `names no destination in this file (no destination has id "${target}")`;
       errors.push({ path: `subscriptions[${i}].destination`, message });
+    }
+    if (isRecord(subscription.filter)) {
+      for (const problem of validateFilter(subscription.filter)) errors.push({ ...problem, path: `subscriptions[${i}].${problem.path}` });
     }
   });
   return errors;
