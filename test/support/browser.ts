@@ -36,6 +36,8 @@ export async function signIn(page: Page, baseUrl: string, token: string): Promis
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}-${page.viewportSize()?.width ?? 0}.png`);
+  // The pointer rests where the last click was; park it so no hover style shows.
+  await page.mouse.move(0, 0);
   await page.screenshot({ path, fullPage: true });
   return path;
 }

@@ -21,8 +21,8 @@ function typeCard(t: EventType): HTMLElement {
     h(
       "div",
       { class: "grid-2" },
-      h("div", null, h("h3", null, "Schema"), t.schema ? codeBlock(prettyJson(t.schema), `Schema of ${t.name}`, 12) : h("p", { class: "muted" }, "No schema: any data is accepted.")),
-      h("div", null, h("h3", null, "Example"), t.example !== null && t.example !== undefined ? codeBlock(prettyJson(t.example), `Example of ${t.name}`, 12) : h("p", { class: "muted" }, "No example.")),
+      h("div", null, h("h3", null, "Schema"), t.schema ? codeBlock(prettyJson(t.schema), `Schema of ${t.name}`, 24) : h("p", { class: "muted" }, "No schema: any data is accepted.")),
+      h("div", null, h("h3", null, "Example"), t.example !== null && t.example !== undefined ? codeBlock(prettyJson(t.example), `Example of ${t.name}`, 24) : h("p", { class: "muted" }, "No example.")),
     ),
   );
 }
@@ -33,7 +33,22 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
   try {
     const page = await get<ListPage<EventType>>("/v1/event-types", undefined, ctx.signal);
     if (ctx.signal.aborted) return;
-    fill(list, page.data.length ? page.data.map(typeCard) : h("p", { class: "empty" }, "No event types yet."));
+    // Herald's own operational types (herald.*) are listed apart and folded, after the application's.
+    const own = page.data.filter((t) => !t.name.startsWith("herald."));
+    const operational = page.data.filter((t) => t.name.startsWith("herald."));
+    fill(
+      list,
+      own.length ? own.map(typeCard) : h("p", { class: "empty" }, "No event types yet. Declare them in the config file or create them with POST /v1/event-types."),
+      operational.length
+        ? h(
+            "details",
+            { class: "fold operational" },
+            h("summary", null, `Herald's operational events (${operational.length})`),
+            h("p", { class: "muted" }, "Herald publishes these itself. They reach only subscriptions that name them."),
+            operational.map(typeCard),
+          )
+        : null,
+    );
   } catch (error) {
     if (!ctx.signal.aborted) fill(list, errorBox(error, "The event type catalogue"));
   }

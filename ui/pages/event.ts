@@ -32,7 +32,7 @@ function attemptView(a: Attempt, open: boolean): HTMLElement {
       "div",
       { class: "attempt-body" },
       h("p", null, h("span", { class: "label" }, "POST "), h("span", { class: "mono break" }, a.request.url)),
-      a.error ? h("p", { class: "alert inline" }, h("strong", null, "Error: "), a.error) : null,
+      a.error && !(a.response && a.error === `HTTP ${a.response.status}`) ? h("p", { class: "alert inline" }, h("strong", null, "Error: "), a.error) : null,
       headerTable(a.request.headers, "Request headers"),
       a.response
         ? [headerTable(a.response.headers, "Response headers"), h("h4", null, "Response body"), bodyBlock(a.response.body, "Response body")]

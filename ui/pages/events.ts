@@ -136,7 +136,8 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     ctx.main,
     h("div", { class: "page-head" }, h("h1", null, "Event log"), h("p", { class: "muted" }, byDelivery ? "Deliveries, newest first." : "Events, newest first, with the state of each delivery.")),
     findForm,
-    h("details", { class: "filter-box", open: true }, h("summary", null, "Filters"), filterForm),
+    // On a phone the filters start folded unless one is set, so the log is on the first screen.
+    h("details", { class: "filter-box", open: FILTERS.some((k) => filters[k]) || matchMedia("(min-width: 721px)").matches }, h("summary", null, "Filters"), filterForm),
     h("div", { class: "toolbar" }, cursor ? h("span", { class: "muted small" }, "Older page: auto-refresh is off.") : [pauseButton, " ", updated], " "),
     results,
     pager,
