@@ -16,6 +16,9 @@ export interface DispatcherSettings extends RetrySettings {
   lease_ms: number;
 }
 
+/** Rate-limited sends due later than this wait in the job table, not in memory. */
+const MAX_WAIT_IN_MEMORY_MS = 5_000;
+
 /** Told about every attempt, after it is recorded (metrics, operational events). */
 export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string) => void;
 
@@ -151,6 +154,12 @@ export class Dispatcher {
       }
       if (destination.rate_limit !== null) {
         const wait = this.rateLimiter.delayFor(destination.id, destination.rate_limit, performance.now());
+        if (wait > MAX_WAIT_IN_MEMORY_MS) {
+          // A long wait goes back to the job table, due when its slot comes,
+          // so one slow destination cannot fill the in-memory queue.
+          this.store.releaseLease(job.delivery.id, this.deps.now(), this.deps.now() + wait);
+          return;
+        }
         if (wait > 0) return this.defer(job, wait);
       }
       const result = await send(job.event, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });

@@ -341,15 +341,16 @@ export class SqliteStore implements Store {
     return this.releaseLeases("1", { now });
   }
 
-  /** Hands one leased delivery back to pending without an attempt (its destination was disabled). */
-  releaseLease(id: string, now: number): void {
-    this.releaseLeases("id = $id", { now, id });
+  /** Hands one leased delivery back to pending without an attempt, due at `dueAt` (a disabled or rate-limited destination). */
+  releaseLease(id: string, now: number, dueAt = now): void {
+    this.releaseLeases("id = $id", { now, id, due: dueAt });
   }
 
   private releaseLeases(condition: string, params: Record<string, string | number>): number {
     return this.db
       .query(
-        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $now, updated_at = $now
+        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ${"due" in params ? "$due" : "$now"},
+           updated_at = $now
          WHERE status = 'delivering' AND ${condition}`,
       )
       .run(params).changes;

@@ -44,7 +44,7 @@ export interface Store {
   claimDue(now: number, leaseUntil: number, limit: number): DeliveryJob[];
   releaseExpiredLeases(now: number): number;
   releaseAllLeases(now: number): number;
-  releaseLease(id: string, now: number): void;
+  releaseLease(id: string, now: number, dueAt?: number): void;
   recordAttempt(record: AttemptRecord, now: number): Promise<void>;
   leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" };
   requeueFailed(destinationId: string, since: number, until: number, now: number): number;
