@@ -5,6 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { EventType } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
+import { routesFor } from "./fanout.ts";
 import type { Publisher } from "./publisher.ts";
 
 export const OPERATIONAL_EVENT_TYPES: readonly { name: string; description: string; example: unknown }[] = [
@@ -47,8 +48,8 @@ export class OperationalEvents {
 
   emit(type: string, tenant: string, data: Record<string, unknown>): void {
     if (!this.publisher) return;
-    const subscribed = this.catalog.subscriptionsOf(tenant).length > 0;
-    if (!subscribed) return; // nobody listens: skip the write
+    // Nobody subscribed to this one: skip the write, and keep the event log for the product's events.
+    if (routesFor(this.catalog, { type, tenant, data }).length === 0) return;
     this.publisher.publish({ type, tenant, data }).catch((error) =>
       this.deps.log.error("publishing an operational event failed", { type, error: errorMessage(error) }),
     );
