@@ -302,7 +302,9 @@ export class SqliteStore implements Store {
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, updated_at = $now
          WHERE id IN (
-           SELECT id FROM deliveries
+           -- Without INDEXED BY the planner (no ANALYZE statistics) prefers deliveries_status
+           -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
+           SELECT id FROM deliveries INDEXED BY deliveries_due
            WHERE status = 'pending' AND next_attempt_at <= $now
              AND destination_id NOT IN (SELECT id FROM destinations WHERE enabled = 0)
            ORDER BY next_attempt_at, id LIMIT $limit)
