@@ -1,7 +1,10 @@
 // Group commit: writes submitted while the event loop is busy are run together
 // in one transaction, so `synchronous=full` costs one sync per batch, not per
-// request. Each write runs in its own savepoint, so one failing write (say, a
-// duplicate id) fails alone and the rest of the batch still commits.
+// request. One failing write (say, a duplicate id) must fail alone while the
+// rest of the batch still commits: the batch first runs optimistically with no
+// savepoints, and only if a write throws is it rolled back and replayed with a
+// savepoint around each write. Savepoints cost ~6 µs a write (a third of a
+// publish), and writes practically never fail.
 import type { Database } from "bun:sqlite";
 
 interface QueuedWrite {
@@ -10,13 +13,15 @@ interface QueuedWrite {
   reject: (error: unknown) => void;
 }
 
+type Result = { ok: boolean; value: unknown };
+
 export class WriteBatcher {
   private queue: QueuedWrite[] = [];
   private scheduled = false;
 
   constructor(private readonly db: Database) {}
 
-  /** Runs `run` inside the next batch transaction; settles after the commit. */
+  /** Runs `run` inside the next batch transaction; settles after the commit. `run` may run twice (a replay). */
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
@@ -35,21 +40,9 @@ export class WriteBatcher {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const results: { ok: boolean; value: unknown }[] = [];
+    let results: Result[];
     try {
-      this.db.run("BEGIN IMMEDIATE");
-      for (const write of batch) {
-        this.db.run("SAVEPOINT write");
-        try {
-          results.push({ ok: true, value: write.run() });
-          this.db.run("RELEASE write");
-        } catch (error) {
-          this.db.run("ROLLBACK TO write");
-          this.db.run("RELEASE write");
-          results.push({ ok: false, value: error });
-        }
-      }
-      this.db.run("COMMIT");
+      results = this.runBatch(batch, false) ?? this.runBatch(batch, true)!;
     } catch (error) {
       if (this.db.inTransaction) this.db.run("ROLLBACK");
       for (const write of batch) write.reject(error);
@@ -60,6 +53,39 @@ export class WriteBatcher {
       if (result.ok) write.resolve(result.value);
       else write.reject(result.value);
     });
+  }
+
+  /**
+   * One transaction over the batch. Without savepoints, the first failing write
+   * rolls everything back and answers null (replay with savepoints); with them,
+   * a failing write is undone alone and reported in its result.
+   */
+  private runBatch(batch: QueuedWrite[], savepoints: boolean): Result[] | null {
+    const results: Result[] = [];
+    this.db.run("BEGIN IMMEDIATE");
+    for (const write of batch) {
+      if (!savepoints) {
+        try {
+          results.push({ ok: true, value: write.run() });
+        } catch {
+          // (An I/O error may already have ended the transaction.)
+          if (this.db.inTransaction) this.db.run("ROLLBACK");
+          return null;
+        }
+        continue;
+      }
+      this.db.run("SAVEPOINT write");
+      try {
+        results.push({ ok: true, value: write.run() });
+        this.db.run("RELEASE write");
+      } catch (error) {
+        this.db.run("ROLLBACK TO write");
+        this.db.run("RELEASE write");
+        results.push({ ok: false, value: error });
+      }
+    }
+    this.db.run("COMMIT");
+    return results;
   }
 
   get pending(): number {

@@ -1,0 +1,53 @@
+// Group commit on a real SQLite file: writes submitted in one turn share one
+// transaction, a failing write fails alone, and nothing settles before the commit.
+import { afterEach, describe, expect, it } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { openDatabase } from "../src/store/database.ts";
+import { WriteBatcher } from "../src/store/write-batcher.ts";
+import { tempDir } from "./support/herald.ts";
+
+let dir = "";
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function open() {
+  dir = tempDir("herald-batcher-");
+  const path = join(dir, "herald.db");
+  const db = openDatabase(path, "full");
+  db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  return { db, path, batcher: new WriteBatcher(db) };
+}
+
+const insert = (db: Database, id: number, v = "x") => () => db.query("INSERT INTO t (id, v) VALUES (?, ?)").run(id, v).changes;
+
+describe("write batcher", () => {
+  it("gathers the writes of one turn and commits them before any of them settles", async () => {
+    const { db, path, batcher } = open();
+    const writes = [1, 2, 3].map((id) => batcher.submit(insert(db, id)));
+    expect(batcher.pending).toBe(3);
+    await Promise.all(writes);
+    // Another connection sees all three rows: they were committed before the promises settled.
+    const other = new Database(path, { readonly: true });
+    expect((other.query("SELECT count(*) AS n FROM t").get() as { n: number }).n).toBe(3);
+    other.close();
+    db.close();
+  });
+
+  it("fails a write that throws on its own and still commits the rest of the batch", async () => {
+    const { db, batcher } = open();
+    await batcher.submit(insert(db, 1));
+    // Two statements in one write: its first insert must be undone with it.
+    const twoStep = () => {
+      db.query("INSERT INTO t (id, v) VALUES (10, 'half')").run();
+      return insert(db, 1)(); // duplicate primary key
+    };
+    const results = await Promise.allSettled([batcher.submit(insert(db, 2)), batcher.submit(twoStep), batcher.submit(insert(db, 3))]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason.message).toContain("UNIQUE");
+    const ids = (db.query("SELECT id FROM t ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+    expect(ids).toEqual([1, 2, 3]);
+    expect(db.inTransaction).toBe(false);
+    db.close();
+  });
+});
