@@ -85,7 +85,10 @@ export async function startReceiver(env: { FAIL_RATE?: number; LATENCY?: boolean
   return {
     url,
     port,
-    stats: async () => (await (await fetch(`${url}/__stats`)).json()) as ReceiverStats,
+    stats: async () => {
+      if (proc.exitCode !== null || proc.signalCode) throw new Error(`the bench receiver died (${proc.signalCode ?? `exit ${proc.exitCode}`})`);
+      return (await (await fetch(`${url}/__stats`)).json()) as ReceiverStats;
+    },
     reset: async () => void (await fetch(`${url}/__reset`, { method: "POST" })).text(),
     stop: () => stopProcess(proc),
   };
@@ -142,7 +145,13 @@ export async function startHerald(dir: string, config: BenchConfig): Promise<Her
   };
   writeFileSync(join(dir, "config.yaml"), JSON.stringify(file, null, 1));
   const started = performance.now();
-  const proc = Bun.spawn([BINARY, "serve", "--config", join(dir, "config.yaml")], {
+  // HERALD_BENCH_PROFILE=DIR runs Herald from source under Bun's CPU profiler instead
+  // (a .cpuprofile per Herald lands in DIR when it stops; see bench/profile-summary.ts).
+  const profileDir = process.env.HERALD_BENCH_PROFILE;
+  const command = profileDir
+    ? [BUN, "--cpu-prof", `--cpu-prof-dir=${profileDir}`, join(ROOT, "src", "main.ts")]
+    : [BINARY];
+  const proc = Bun.spawn([...command, "serve", "--config", join(dir, "config.yaml")], {
     cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore",
   });
   let output = "";
