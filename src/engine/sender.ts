@@ -110,6 +110,10 @@ async function readPrefix(response: Response, limit: number): Promise<string | n
     await response.body.cancel();
     return null;
   }
+  // The common case, a short answer of known length, skips the stream reader
+  // (getReader/read/releaseLock were ~4 % of the deliver bench's CPU).
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length <= limit) return await response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
