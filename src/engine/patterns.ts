@@ -8,6 +8,3 @@ export function matchesPattern(pattern: string, type: string): boolean {
   if (pattern.endsWith(".*")) return type.startsWith(pattern.slice(0, -1));
   return pattern === type;
 }
-
-export const PATTERN_RE = /^(\*|[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*(\.\*)?)$/;
-export const EVENT_TYPE_NAME_RE = /^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;

@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import type { PublishInput } from "../../engine/publisher.ts";
-import { EVENT_TYPE_NAME_RE } from "../../engine/patterns.ts";
+import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
 import { presentDelivery, presentEvent } from "../present.ts";
@@ -12,8 +12,8 @@ import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
 const Published = type({ id: "string", deliveries: "number" });
-const ID_RE = /^[a-zA-Z0-9_.:-]{1,128}$/;
-const TENANT_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Producers may bring their own event ids (their own primary keys, say). */
+const EVENT_ID = /^[a-zA-Z0-9_.:-]{1,128}$/;
 
 const PublishBody = type({
   type: "string",
@@ -33,20 +33,21 @@ const ListQuery = type({
   "+": "reject",
 });
 
+type Checked = { ok: true; input: PublishInput } | { ok: false; message: string; details: ErrorDetail[] };
+
 /** Checks one publish request and turns it into engine input; problems carry `prefix` in their paths. */
-function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBody.infer, key: string | undefined, prefix: string): PublishInput | ErrorDetail[] {
-  const problems: ErrorDetail[] = [];
-  if (!EVENT_TYPE_NAME_RE.test(body.type)) problems.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
-  if (body.id !== undefined && !ID_RE.test(body.id)) problems.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
-  if (body.tenant !== undefined && !TENANT_RE.test(body.tenant)) problems.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
-  if (problems.length) return problems;
+function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBody.infer, key: string | undefined, prefix: string): Checked {
+  const details: ErrorDetail[] = [];
+  if (!EVENT_TYPE_NAME.test(body.type)) details.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
+  if (body.id !== undefined && !EVENT_ID.test(body.id)) details.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
+  if (body.tenant !== undefined && !ID.test(body.tenant)) details.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
+  if (details.length) return { ok: false, message: "the event is invalid", details };
   const tenant = scopeTenant(principal, body.tenant) ?? "default";
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
   const problem = ctx.engine.publisher.check(input);
-  if (problem) {
-    return problem.details?.map((d) => ({ path: `${prefix}${d.path}`, message: d.message })) ?? [{ path: `${prefix}type`, message: problem.message }];
-  }
-  return input;
+  if (!problem) return { ok: true, input };
+  const found = problem.details ?? [{ path: "type", message: problem.message }];
+  return { ok: false, message: problem.message, details: found.map((d) => ({ path: `${prefix}${d.path}`, message: d.message })) };
 }
 
 export function eventRoutes(ctx: HttpContext) {
@@ -57,9 +58,9 @@ export function eventRoutes(ctx: HttpContext) {
       async ({ body, headers, principal, set }) => {
         const key = headers["idempotency-key"];
         if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalid("Idempotency-Key must be 1 to 256 characters", [{ path: "Idempotency-Key", message: "must be 1 to 256 characters" }]);
-        const input = toInput(ctx, principal, body, key, "");
-        if (Array.isArray(input)) throw invalid(input[0]!.message.startsWith("event type") ? input[0]!.message : "the event is invalid", input);
-        const outcome = await ctx.engine.publisher.publish(input);
+        const checked = toInput(ctx, principal, body, key, "");
+        if (!checked.ok) throw invalid(checked.message, checked.details);
+        const outcome = await ctx.engine.publisher.publish(checked.input);
         if (!outcome.ok) throw conflict(outcome.message, outcome.code);
         set.status = outcome.created ? 202 : 200;
         return { id: outcome.event.id, deliveries: outcome.deliveries.length };
@@ -86,9 +87,9 @@ export function eventRoutes(ctx: HttpContext) {
         const inputs: PublishInput[] = [];
         const problems: ErrorDetail[] = [];
         body.events.forEach((event, i) => {
-          const input = toInput(ctx, principal, event, undefined, `events[${i}].`);
-          if (Array.isArray(input)) problems.push(...input);
-          else inputs.push(input);
+          const checked = toInput(ctx, principal, event, undefined, `events[${i}].`);
+          if (checked.ok) inputs.push(checked.input);
+          else problems.push(...checked.details);
         });
         if (problems.length) throw invalid("some events in the batch are invalid; none were published", problems);
         const outcomes = await Promise.all(inputs.map((input) => ctx.engine.publisher.publish(input)));
