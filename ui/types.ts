@@ -1,6 +1,12 @@
-// The shapes the /v1 API answers with (see src/http/present.ts): times are ISO strings.
+// The shapes the /v1 API answers with, taken from the server's own response
+// schemas (src/http/schemas.ts), so the console and the API cannot drift apart.
+// Type-only imports: nothing of the server reaches the browser bundle.
+import type {
+  AttemptBody, Counts as CountsBody, DeliveryBody, DestinationBody, DestinationStatsBody, EventBody, EventTypeBody,
+  StatsBody, StatusName,
+} from "../src/http/schemas.ts";
 
-export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed" | "cancelled";
+export type DeliveryStatus = typeof StatusName.infer;
 export const DELIVERY_STATUSES: DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed", "cancelled"];
 
 export interface ListPage<T> {
@@ -8,90 +14,13 @@ export interface ListPage<T> {
   next_cursor: string | null;
 }
 
-export interface HeraldEvent {
-  id: string;
-  type: string;
-  tenant: string;
-  data: unknown;
-  created_at: string;
-}
-
-export interface Delivery {
-  id: string;
-  event_id: string;
-  destination_id: string;
-  subscription_id: string | null;
-  tenant: string;
-  event_type: string;
-  status: DeliveryStatus;
-  /** Attempts made so far, manual retries included. */
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  finalized_at: string | null;
-}
-
+export type HeraldEvent = typeof EventBody.infer;
+export type Delivery = typeof DeliveryBody.infer;
+export type Attempt = typeof AttemptBody.infer;
 /** GET /v1/deliveries/{id}: the delivery with every attempt, oldest first. */
 export type DeliveryWithAttempts = Delivery & { attempts: Attempt[] };
-
-export interface Attempt {
-  id: string;
-  delivery_id?: string;
-  number: number;
-  started_at: string;
-  duration_ms: number;
-  request: { url: string; headers: Record<string, string> };
-  response: { status: number; headers: Record<string, string> | null; body: string | null } | null;
-  error: string | null;
-}
-
-export interface Destination {
-  id: string;
-  tenant: string;
-  url: string;
-  description: string;
-  headers: Record<string, string>;
-  timeout: number | null;
-  rate_limit: number | null;
-  enabled: boolean;
-  disabled_reason: string | null;
-  metadata: Record<string, string>;
-  failing_since: string | null;
-  managed_by: "config" | "api";
-  created_at: string;
-  updated_at: string;
-}
-
-export type Counts = Record<DeliveryStatus, number>;
-
-export interface DestinationStats {
-  destination_id: string;
-  since: string;
-  until: string;
-  counts: Counts;
-  success_rate: number | null;
-  last_success_at: string | null;
-  last_failure_at: string | null;
-  last_error: string | null;
-}
-
-export interface Stats {
-  since: string;
-  until: string;
-  counts: Counts;
-  success_rate: number | null;
-  series: { start: string; succeeded: number; failed: number; retrying: number }[];
-}
-
-export interface EventType {
-  name: string;
-  description: string;
-  schema: object | null;
-  example: unknown;
-  managed_by: "config" | "api";
-  created_at: string;
-  updated_at: string;
-}
+export type Destination = typeof DestinationBody.infer;
+export type Counts = typeof CountsBody.infer;
+export type DestinationStats = typeof DestinationStatsBody.infer;
+export type Stats = typeof StatsBody.infer;
+export type EventType = typeof EventTypeBody.infer;

@@ -52,3 +52,13 @@ export const DeliveryList = type(page(DeliveryBody.array()));
 export const DestinationList = type(page(DestinationBody.array()));
 export const SubscriptionList = type(page(SubscriptionBody.array()));
 export const EventTypeList = type(page(EventTypeBody.array()));
+
+export const DestinationStatsBody = type({
+  destination_id: "string", since: "string", until: "string", counts: Counts, success_rate: "number | null",
+  last_success_at: "string | null", last_failure_at: "string | null", last_error: "string | null",
+});
+
+export const StatsBody = type({
+  since: "string", until: "string", counts: Counts, success_rate: "number | null",
+  series: type({ start: "string", succeeded: "number", failed: "number", retrying: "number" }).array(),
+});

@@ -7,7 +7,7 @@ import type { Principal } from "../auth.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
-import { AttemptBody, Counts, DestinationBody, DestinationList } from "../schemas.ts";
+import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody } from "../schemas.ts";
 
 const Timeout = type("1 <= number.integer <= 3600000").describe("milliseconds, 1 to 3600000");
 const RateLimit = type("number.integer >= 1").describe("deliveries per second");
@@ -203,10 +203,7 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         query: WindowQuery,
         response: {
-          200: type({
-            destination_id: "string", since: "string", until: "string", counts: Counts, success_rate: "number | null",
-            last_success_at: "string | null", last_failure_at: "string | null", last_error: "string | null",
-          }),
+          200: DestinationStatsBody,
           ...errorResponses,
         },
         detail: { summary: "Delivery counts, success rate, last success and last failure (default window: the last 24 h)", tags, security },

@@ -5,7 +5,7 @@ import { type } from "arktype";
 import { authenticated, errorResponses, parseTime, scopeTenant, security, type HttpContext } from "../context.ts";
 import { invalid } from "../errors.ts";
 import { iso } from "../present.ts";
-import { Counts } from "../schemas.ts";
+import { StatsBody } from "../schemas.ts";
 
 const BUCKETS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
 const Query = type({ "since?": "string", "until?": "string", "bucket?": "'1m' | '5m' | '15m' | '1h' | '1d'", "tenant?": "string", "destination_id?": "string", "+": "reject" });
@@ -35,7 +35,7 @@ export function statsRoutes(ctx: HttpContext) {
     {
       query: Query,
       response: {
-        200: type({ since: "string", until: "string", counts: Counts, success_rate: "number | null", series: type({ start: "string", succeeded: "number", failed: "number", retrying: "number" }).array() }),
+        200: StatsBody,
         ...errorResponses,
       },
       detail: { summary: "Delivery counts by state and over time (default: the last 24 h in 1 h buckets)", tags: ["Deliveries"], security },
