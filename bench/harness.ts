@@ -7,12 +7,18 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 export const ROOT = join(import.meta.dir, "..");
-export const BINARY = join(ROOT, "dist", "herald");
+export const BUILT = join(ROOT, "dist", "herald");
+/**
+ * HERALD_BENCH_BINARY=FILE runs another build instead of dist/herald (say, one of
+ * the previous commit), so two versions can be compared on the same machine minutes apart.
+ */
+export const BINARY = process.env.HERALD_BENCH_BINARY ?? BUILT;
 const BUN = process.execPath;
 export const TOKEN = "bench-admin-token-0123456789";
 
 /** Builds dist/herald when it is missing or older than any file under src/ or ui/. */
 export async function ensureBinary(log: (line: string) => void): Promise<void> {
+  if (BINARY !== BUILT) return log(`using ${BINARY} (HERALD_BENCH_BINARY)`);
   const built = existsSync(BINARY) ? statSync(BINARY).mtimeMs : 0;
   if (built > newest(join(ROOT, "src")) && built > newest(join(ROOT, "ui"))) return;
   log("building dist/herald (missing or older than src/) …");

@@ -1,0 +1,80 @@
+// `bun bench/store-bench.ts [N] [--sync=full|normal|off]`: the SQLite store alone, no HTTP
+// and no Herald process: microseconds per delivery for each hot-path write,
+// group-committed in batches of 500 as under load. Used to weigh schema and
+// pragma changes (bench/README.md), not part of `npm run bench`.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newId } from "../src/store/ids.ts";
+import { SqliteStore } from "../src/store/sqlite-store.ts";
+import type { Synchronous } from "../src/store/database.ts";
+import type { Delivery, NewEvent } from "../src/store/types.ts";
+
+const total = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100_000);
+const sync = (process.argv.find((a) => a.startsWith("--sync="))?.slice(7) ?? "full") as Synchronous;
+const BATCH = 500;
+const dir = mkdtempSync(join(tmpdir(), "herald-store-bench-"));
+const store = new SqliteStore(join(dir, "herald.db"), sync);
+const now = Date.now();
+store.saveDestination({
+  id: "dst_bench", tenant: "default", url: "http://127.0.0.1:9/hook", description: "", secrets: [], headers: {},
+  timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+  managed_by: "api", created_at: now, updated_at: now,
+} as never);
+
+function item(status: "delivering" | "pending"): NewEvent {
+  const t = Date.now();
+  const event = { id: newId("evt", t), type: "bench.event", tenant: "default", data: { n: 1 }, created_at: t };
+  const delivery: Delivery = {
+    id: newId("dlv", t), event_id: event.id, destination_id: "dst_bench", subscription_id: "sub_bench", tenant: "default",
+    event_type: "bench.event", status, attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? t : null,
+    lease_until: status === "delivering" ? t + 60_000 : null, last_status: null, last_error: null, created_at: t,
+    updated_at: t, finalized_at: null,
+  };
+  return { event, data_json: '{"n":1,"payload":"' + "x".repeat(200) + '"}', idempotency_key: null, request_hash: "h", deliveries: [delivery] };
+}
+
+function record(id: string) {
+  const t = Date.now();
+  return store.recordAttempt({
+    delivery_id: id,
+    attempt: {
+      started_at: t, duration_ms: 1, request_url: "http://127.0.0.1:9/hook",
+      request_headers: { "content-type": "application/json", "user-agent": "Herald/0.1.0", "webhook-id": "evt_x", "webhook-timestamp": "1", "webhook-signature": "[redacted]" },
+      response_status: 200, response_headers: { "content-length": "2", "content-type": "text/plain", date: new Date().toUTCString() },
+      response_body: "ok", error: null,
+    },
+    outcome: { status: "succeeded" },
+  }, t);
+}
+
+const times = { publish: 0, claim: 0, record: 0, publishPending: 0 };
+let done = 0;
+while (done < total) {
+  // Half the rounds lease at publish (the fast path), half go through a claim.
+  const leased = (done / BATCH) % 2 === 0;
+  const items = Array.from({ length: BATCH }, () => item(leased ? "delivering" : "pending"));
+  let t0 = performance.now();
+  await Promise.all(items.map((i) => store.publish(i)));
+  times[leased ? "publish" : "publishPending"] += performance.now() - t0;
+  let ids = items.map((i) => i.deliveries[0]!.id);
+  if (!leased) {
+    t0 = performance.now();
+    const t = Date.now();
+    ids = store.claimDue(t + 1, t + 60_000, BATCH).map((j) => j.delivery.id);
+    times.claim += performance.now() - t0;
+  }
+  t0 = performance.now();
+  await Promise.all(ids.map(record));
+  times.record += performance.now() - t0;
+  done += BATCH;
+}
+const per = (ms: number, n: number) => ((ms * 1000) / n).toFixed(1);
+const half = total / 2;
+console.log(
+  `sync=${sync} deliveries=${total}: publish ${per(times.publish, half)} µs, publish pending ${per(times.publishPending, half)} µs, ` +
+    `claim ${per(times.claim, half)} µs, record ${per(times.record, total)} µs, ` +
+    `all ${per(times.publish + times.publishPending + times.claim + times.record, total)} µs per delivery`,
+);
+store.close();
+rmSync(dir, { recursive: true, force: true });
