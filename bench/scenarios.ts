@@ -1,9 +1,9 @@
 // The benchmark scenarios (issue 3). Each starts what it needs — the bench
 // receiver and a real dist/herald with its own temp database — measures, checks
 // that nothing was lost, stops everything and returns rows for the table.
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { benchDir, removeDir, startHerald, startReceiver, waitFor, type Herald, type Receiver } from "./harness.ts";
+import { TOKEN, benchDir, removeDir, startHerald, startReceiver, waitFor, type Herald, type Receiver } from "./harness.ts";
 import { clock, closedLoop, openLoop, percentile, post, publishBatches } from "./load.ts";
 
 export interface Row {
@@ -209,4 +209,57 @@ export const flaky: Scenario = ({ smoke }) =>
     ];
   });
 
-export const SCENARIOS: Record<string, Scenario> = { baseline, idle, deliver, ingest, latency, fanout, backlog, flaky };
+/** Where the console scenario finds Chromium (Debian's package, driven by playwright-core as in the UI tests). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * The console's first render: signed in, the event log (#/events) with 1,000
+ * delivered events behind it, reloaded N times in one headless Chromium. Each
+ * load reports the page's own `herald:rendered` mark (navigation start to the
+ * first page's content on screen). Skipped, with a row saying so, without Chromium.
+ */
+export const consoleRender: Scenario = ({ smoke, log }) =>
+  withSetup({}, async (receiver, dir, track) => {
+    if (!existsSync(CHROMIUM)) {
+      log(`  console: skipped, no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+      return [{ scenario: "console", metric: "skipped: no Chromium", value: NaN, unit: "" }];
+    }
+    const { chromium } = await import("playwright-core");
+    const n = smoke ? 50 : 1_000;
+    const herald = track(await startHerald(dir, oneDestination(receiver)));
+    await publishBatches(herald.url, n, { perCall: 1000, concurrency: 1, event });
+    await drained(receiver, n, 60_000);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 })).newPage();
+      page.on("pageerror", (error) => log(`  console: [browser] ${error.message}`));
+      await page.goto(`${herald.url}/ui/`);
+      await page.fill("#token", TOKEN);
+      await page.click("form.sign-in button[type=submit]");
+      await page.waitForSelector("header.top:not([hidden])");
+      await page.goto(`${herald.url}/ui/#/events`);
+      await page.waitForSelector("#log-table");
+      const loads = smoke ? 3 : 20;
+      const times: number[] = [];
+      for (let i = 0; i < loads; i++) {
+        await page.reload();
+        await page.waitForSelector("#log-table");
+        const mark = await page.evaluate(() => performance.getEntriesByName("herald:rendered")[0]?.startTime ?? null);
+        if (mark === null) throw new Error("console: the page never marked herald:rendered");
+        times.push(mark);
+      }
+      const sorted = Float64Array.from(times).sort();
+      return [
+        { scenario: "console", metric: `first render p50 (${loads} loads)`, value: percentile(sorted, 0.5), unit: "ms", target: { op: "<=", value: 200 } },
+        { scenario: "console", metric: "first render best", value: sorted[0]!, unit: "ms" },
+        { scenario: "console", metric: "first render worst", value: sorted[sorted.length - 1]!, unit: "ms" },
+      ];
+    } finally {
+      await browser.close();
+    }
+  });
+
+export const SCENARIOS: Record<string, Scenario> = { baseline, idle, deliver, ingest, latency, fanout, backlog, flaky, console: consoleRender };

@@ -264,19 +264,4 @@ describe("the console", () => {
     await page.waitForSelector("#log-pause");
     await page.context().close();
   }, UI_TIMEOUT);
-
-  it("renders the first signed-in page in under 200 ms", async () => {
-    const page = await openPage(browser);
-    await signIn(page, herald.url, ADMIN_TOKEN);
-    await page.goto(`${herald.url}/ui/#/events`);
-    // From navigation start to the log on screen, best of five loads: other work may share the CPU.
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await page.reload();
-      await page.waitForSelector("#log-table");
-      times.push(await page.evaluate(() => performance.getEntriesByName("herald:rendered")[0]?.startTime ?? Infinity));
-    }
-    expect(Math.min(...times)).toBeLessThan(200);
-    await page.context().close();
-  }, UI_TIMEOUT);
 });
