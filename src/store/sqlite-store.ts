@@ -2,6 +2,7 @@
 // and group commit (WriteBatcher) for the two hot write streams — publishes and
 // attempt results. Management writes are rare and run as short transactions.
 import type { Database } from "bun:sqlite";
+import { Checkpointer } from "./checkpointer.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
 import { newId } from "./ids.ts";
 import {
@@ -22,13 +23,18 @@ export class SqliteStore implements Store {
   readonly db: Database;
   private readonly batcher: WriteBatcher;
 
+  private readonly checkpointer: Checkpointer | null;
+
   constructor(path: string, synchronous: Synchronous) {
-    this.db = openDatabase(path, synchronous);
+    const file = path !== ":memory:" && path !== "";
+    this.db = openDatabase(path, synchronous, file);
+    this.checkpointer = file ? new Checkpointer(path, synchronous) : null;
     this.batcher = new WriteBatcher(this.db);
   }
 
   close(): void {
     this.batcher.flush();
+    this.checkpointer?.stop();
     this.db.close();
   }
 
@@ -208,8 +214,21 @@ export class SqliteStore implements Store {
   }
 
   private publishNow(item: NewEvent): PublishResult {
-    const existing = this.findExisting(item);
-    if (existing) {
+    const e = item.event;
+    // Insert first, look for the original only when the id or idempotency key is
+    // taken: a repeat is rare, and the lookup cost every publish a search. A failed
+    // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
+    try {
+      this.db
+        .query(
+          `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(e.id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const existing = code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE" ? this.findExisting(item) : null;
+      if (!existing) throw error;
       const row = existing as { id: string; request_hash: string };
       return {
         created: false,
@@ -218,13 +237,6 @@ export class SqliteStore implements Store {
         same_request: row.request_hash === item.request_hash,
       };
     }
-    const e = item.event;
-    this.db
-      .query(
-        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(e.id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash);
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
          schedule_start, next_attempt_at, lease_until, last_status, last_error, created_at, updated_at, finalized_at)
