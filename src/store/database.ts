@@ -7,18 +7,26 @@ import { MIGRATIONS } from "./migrations.ts";
 
 export type Synchronous = "off" | "normal" | "full" | "extra";
 
-export function openDatabase(path: string, synchronous: Synchronous): Database {
+/**
+ * `checkpointsElsewhere`: a Checkpointer (checkpointer.ts) keeps the WAL short
+ * from a worker thread, so the writer's own automatic checkpoint, which runs
+ * inside a COMMIT, is only a backstop for a worker that falls behind.
+ */
+export function openDatabase(path: string, synchronous: Synchronous, checkpointsElsewhere = false): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   // WAL lets readers run beside the single writer; busy_timeout rides out a
   // `herald backup` or an operator's sqlite3 shell holding a lock briefly.
+  // (busy_timeout first: setting journal_mode already needs a lock.)
+  db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA journal_mode = WAL");
   db.run(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
-  db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA foreign_keys = ON");
   // 64 MiB of page cache keeps the claim index and recent rows hot.
   db.run("PRAGMA cache_size = -65536");
   db.run("PRAGMA temp_store = MEMORY");
+  // 1000 pages (4 MiB, SQLite's default) otherwise; 16384 pages (64 MiB) as a backstop.
+  if (checkpointsElsewhere) db.run("PRAGMA wal_autocheckpoint = 16384");
   migrate(db);
   return db;
 }
