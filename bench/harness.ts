@@ -1,6 +1,6 @@
 // The processes a benchmark runs: the compiled Herald binary in a temp dir with
 // a generated config, and the bench receiver, each in its own process on
-// 127.0.0.1. Also reads their memory from /proc.
+// 127.0.0.1. Also reads their memory and CPU time from /proc.
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +37,20 @@ function newest(dir: string): number {
   }
   return max;
 }
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in ms. On a
+ * shared machine this moves far less from run to run than throughput does: the
+ * CPU cost per delivery is the figure to compare two versions by.
+ */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  // Fields after the command name in parentheses (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+/** Linux's USER_HZ: /proc counts CPU time in these ticks. */
+const TICKS_PER_SECOND = 100;
 
 /** Resident and peak resident memory of a process, in MiB (Linux /proc). */
 export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
@@ -119,6 +133,8 @@ export interface Herald {
   /** Milliseconds from spawn until /readyz answered 200. */
   readyMs: number;
   memory(): Promise<{ rss: number; peak: number }>;
+  /** CPU time used so far, ms (see cpuMsOf). */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -185,6 +201,7 @@ export async function startHerald(dir: string, config: BenchConfig): Promise<Her
   return {
     url, pid: proc.pid, dir, readyMs,
     memory: () => memoryOf(proc.pid),
+    cpuMs: () => cpuMsOf(proc.pid),
     stop: () => stopProcess(proc),
     output: () => output,
   };

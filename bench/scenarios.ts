@@ -102,13 +102,16 @@ export const deliver: Scenario = ({ smoke, log }) =>
   withSetup({}, async (receiver, dir, track) => {
     const n = smoke ? 2_000 : 200_000;
     const herald = track(await startHerald(dir, oneDestination(receiver)));
+    const cpu0 = await herald.cpuMs();
     const started = clock();
     const published = await publishBatches(herald.url, n, { perCall: 1000, concurrency: 2, event });
     log(`  deliver: ${n} events published in ${(published.elapsedMs / 1000).toFixed(1)} s`);
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
+    const cpu = (await herald.cpuMs()) - cpu0;
     const { peak } = await herald.memory();
     return [
       { scenario: "deliver", metric: "deliveries/s", value: (n / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 15_000 }, vsBaseline: true },
+      { scenario: "deliver", metric: "Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs" },
       { scenario: "deliver", metric: "peak RSS", value: peak, unit: "MiB" },
     ];
   });
@@ -161,10 +164,15 @@ export const fanout: Scenario = ({ smoke }) =>
       destinations: ids.map((id) => ({ id, url: `${receiver.url}/${id}` })),
       subscriptions: ids.map((id) => ({ id: `s-${id}`, destination: id, event_types: [TYPE] })),
     }));
+    const cpu0 = await herald.cpuMs();
     const started = clock();
     await publishBatches(herald.url, events, { perCall: 100, concurrency: 2, event });
     const lastAt = await drained(receiver, events * fan, smoke ? 30_000 : 300_000);
-    return [{ scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 10_000 }, vsBaseline: true }];
+    const cpu = (await herald.cpuMs()) - cpu0;
+    return [
+      { scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 10_000 }, vsBaseline: true },
+      { scenario: "fanout", metric: "Herald CPU per delivery", value: (cpu * 1000) / (events * fan), unit: "µs" },
+    ];
   });
 
 /**
@@ -183,11 +191,14 @@ export const backlog: Scenario = ({ smoke, log }) =>
     log(`  backlog: ${n} pending deliveries written in ${(built.elapsedMs / 1000).toFixed(1)} s (${dbMiB.toFixed(0)} MiB)`);
     const herald = track(await startHerald(dir, oneDestination(receiver, true)));
     const readyAt = clock();
+    const cpu0 = await herald.cpuMs();
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 600_000);
+    const cpu = (await herald.cpuMs()) - cpu0;
     const { peak } = await herald.memory();
     return [
       { scenario: "backlog", metric: "start to ready", value: herald.readyMs, unit: "ms", target: { op: "<=", value: 1000 } },
       { scenario: "backlog", metric: "drain deliveries/s", value: (n / (lastAt - readyAt)) * 1000, unit: "/s", vsBaseline: true },
+      { scenario: "backlog", metric: "drain Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs" },
       { scenario: "backlog", metric: "peak RSS", value: peak, unit: "MiB", target: { op: "<=", value: 300 } },
       { scenario: "backlog", metric: "backlog build events/s", value: (n / built.elapsedMs) * 1000, unit: "/s" },
     ];
