@@ -7,12 +7,7 @@ import { MIGRATIONS } from "./migrations.ts";
 
 export type Synchronous = "off" | "normal" | "full" | "extra";
 
-/**
- * `checkpointsElsewhere`: a Checkpointer (checkpointer.ts) keeps the WAL short
- * from a worker thread, so the writer's own automatic checkpoint, which runs
- * inside a COMMIT, is only a backstop for a worker that falls behind.
- */
-export function openDatabase(path: string, synchronous: Synchronous, checkpointsElsewhere = false): Database {
+export function openDatabase(path: string, synchronous: Synchronous): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   // WAL lets readers run beside the single writer; busy_timeout rides out a
@@ -25,8 +20,6 @@ export function openDatabase(path: string, synchronous: Synchronous, checkpoints
   // 64 MiB of page cache keeps the claim index and recent rows hot.
   db.run("PRAGMA cache_size = -65536");
   db.run("PRAGMA temp_store = MEMORY");
-  // 1000 pages (4 MiB, SQLite's default) otherwise; 16384 pages (64 MiB) as a backstop.
-  if (checkpointsElsewhere) db.run("PRAGMA wal_autocheckpoint = 16384");
   migrate(db);
   return db;
 }

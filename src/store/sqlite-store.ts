@@ -2,7 +2,6 @@
 // and group commit (WriteBatcher) for the two hot write streams — publishes and
 // attempt results. Management writes are rare and run as short transactions.
 import type { Database } from "bun:sqlite";
-import { Checkpointer } from "./checkpointer.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
 import { newId } from "./ids.ts";
 import {
@@ -23,18 +22,13 @@ export class SqliteStore implements Store {
   readonly db: Database;
   private readonly batcher: WriteBatcher;
 
-  private readonly checkpointer: Checkpointer | null;
-
   constructor(path: string, synchronous: Synchronous) {
-    const file = path !== ":memory:" && path !== "";
-    this.db = openDatabase(path, synchronous, file);
-    this.checkpointer = file ? new Checkpointer(path, synchronous) : null;
+    this.db = openDatabase(path, synchronous);
     this.batcher = new WriteBatcher(this.db);
   }
 
   close(): void {
     this.batcher.flush();
-    this.checkpointer?.stop();
     this.db.close();
   }
 
