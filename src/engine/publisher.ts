@@ -116,9 +116,9 @@ export class Publisher {
       }
       return { ok: true, created: false, event: result.event, deliveries: result.deliveries };
     }
-    const jobs: DeliveryJob[] = deliveries
-      .filter((d) => d.status === "delivering")
-      .map((delivery) => ({ delivery, event: { id: event.id, type: event.type, created_at: now, data_json } }));
+    // One event object for all its jobs: the sender builds the body once per event (fan-out).
+    const forDelivery = { id: event.id, type: event.type, created_at: now, data_json };
+    const jobs: DeliveryJob[] = deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);
     if (leased < sendable) this.dispatcher.noteBacklog();
     return { ok: true, created: true, event, deliveries };
