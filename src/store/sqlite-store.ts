@@ -375,9 +375,9 @@ export class SqliteStore implements Store {
   private recordAttemptNow(r: AttemptRecord, now: number): void {
     const row = this.db
       .query(
+        // (finalized_at comes decided: an IN list in a statement costs a temporary B-tree per run.)
         `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
-           last_status = $last_status, last_error = $last_error, updated_at = $now,
-           finalized_at = CASE WHEN $status IN ${FINAL} THEN $now ELSE NULL END
+           last_status = $last_status, last_error = $last_error, updated_at = $now, finalized_at = $finalized
          WHERE id = $id AND status = 'delivering'
          RETURNING attempts, destination_id`,
       )
@@ -385,6 +385,7 @@ export class SqliteStore implements Store {
         id: r.delivery_id,
         status: r.outcome.status,
         next: r.outcome.status === "pending" ? r.outcome.next_attempt_at : null,
+        finalized: r.outcome.status === "pending" ? null : now,
         last_status: r.attempt.response_status,
         last_error: r.attempt.error,
         now,
