@@ -1,7 +1,8 @@
 // The console in a real browser (headless Chromium) against a real Herald with
 // real receivers: sign-in, the log, a delivery that fails then succeeds, retry,
 // tenant scope, every page at desktop and phone width (screenshots saved to
-// test-artifacts/ui/), keyboard use and the first render time.
+// test-artifacts/ui/) and keyboard use. First-render time is a benchmark
+// (`npm run bench -- console`), not a test.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
