@@ -82,10 +82,13 @@ describe("errors everywhere keep DESIGN §4's shape", () => {
     expect(put.headers.get("allow")).toBe("DELETE, GET, PATCH");
   });
 
-  it("/readyz answers 503 while draining", async () => {
+  it("/readyz answers 503 once Herald is draining", async () => {
     const other = startHerald(testConfig());
     expect((await fetch(other.url + "/readyz")).status).toBe(200);
     await other.stop();
-    expect(other.app.engine.dispatcher.sending).toBe(0);
+    // The listener is closed now; ask the app in-process, as a probe racing the shutdown would.
+    const res = await other.app.http.handle(new Request("http://localhost/readyz"));
+    expect(res.status).toBe(503);
+    expect((await res.json()).error).toBe("not_ready");
   });
 });

@@ -11,8 +11,8 @@ afterEach(async () => {
   await receiver?.stop();
 });
 
-function setup(script: Parameters<typeof startReceiver>[0], delivery: Record<string, unknown> = {}) {
-  receiver = startReceiver(script);
+function setup(script: Parameters<typeof startReceiver>[0], delivery: Record<string, unknown> = {}, fallback?: Parameters<typeof startReceiver>[1]) {
+  receiver = startReceiver(script, fallback);
   herald = startHerald(
     testConfig({
       delivery: { retry_schedule: ["5s", "5m", "30m"], ...delivery },
@@ -97,11 +97,7 @@ describe("delivery with retries", () => {
   });
 
   it("fails the delivery when the schedule is exhausted", async () => {
-    setup([], { retry_schedule: ["5s"] });
-    await receiver.stop();
-    receiver = startReceiver([], { status: 503 });
-    herald.app.store.saveDestination({ ...herald.app.store.getDestination("shop")!, url: receiver.url });
-    herald.app.engine.catalog.reload();
+    setup([], { retry_schedule: ["5s"] }, { status: 503 });
     await publish();
     await receiver.waitFor(1);
     await herald.app.engine.idle();

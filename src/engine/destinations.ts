@@ -133,7 +133,7 @@ export class DestinationService {
     const data = options.data !== undefined ? options.data : example !== undefined ? example : { message: "a test event from Herald" };
     const now = engine.deps.now();
     const event = { id: newId("evt", now), type, created_at: now, data_json: JSON.stringify(data ?? null) };
-    return send(event, destination, { ...engine.sendOptions, fetch: engine.deps.fetch, now: engine.deps.now });
+    return send(event, destination, engine.sendOptions);
   }
 
   /** Re-queues the destination's failed deliveries created in [since, until). */

@@ -60,7 +60,7 @@ export class Dispatcher {
     private readonly catalog: Catalog,
     private readonly deps: EngineDeps,
     private readonly settings: DispatcherSettings,
-    private readonly sendOptions: Omit<SendOptions, "fetch" | "now">,
+    private readonly sendOptions: SendOptions,
   ) {
     // Room for a few batch publishes (1000 events each) to be leased as they are
     // written: a delivery that goes to disk as pending costs a claim later (an
@@ -90,8 +90,7 @@ export class Dispatcher {
   /** Reserves room for up to `n` deliveries a publish is about to lease; returns how many fit. */
   reserve(n: number): number {
     if (!this.running) return 0;
-    const free = this.capacity - (this.ready.length - this.head) - this.inFlight - this.reserved - this.deferred;
-    const granted = Math.max(0, Math.min(n, free));
+    const granted = Math.max(0, Math.min(n, this.room));
     this.reserved += granted;
     return granted;
   }
@@ -122,6 +121,11 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
+  private get room(): number {
+    return this.capacity - this.queued - this.inFlight - this.reserved - this.deferred;
+  }
+
   /** Resolves once nothing is queued or being sent. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -148,7 +152,7 @@ export class Dispatcher {
   private claim(): void {
     this.claiming = true;
     try {
-      const room = this.capacity - this.queued - this.inFlight - this.reserved - this.deferred;
+      const room = this.room;
       if (room <= 0) return;
       const now = this.deps.now();
       const jobs = this.store.claimDue(now, now + this.settings.lease_ms, Math.min(room, 1000));
@@ -177,12 +181,13 @@ export class Dispatcher {
         if (wait > MAX_WAIT_IN_MEMORY_MS) {
           // A long wait goes back to the job table, due when its slot comes,
           // so one slow destination cannot fill the in-memory queue.
-          this.store.releaseLease(job.delivery.id, this.deps.now(), this.deps.now() + wait);
+          const now = this.deps.now();
+        this.store.releaseLease(job.delivery.id, now, now + wait);
           return;
         }
         if (wait > 0) return this.defer(job, wait);
       }
-      const result = await send(job.event, destination, { ...this.sendOptions, fetch: this.deps.fetch, now: this.deps.now });
+      const result = await send(job.event, destination, this.sendOptions);
       const now = this.deps.now();
       const decision = decide(result, job.delivery, this.settings, now, this.deps.random);
       const record = this.store.recordAttempt(

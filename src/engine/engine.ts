@@ -32,7 +32,8 @@ export class Engine {
   readonly eventTypes: EventTypeService;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
   readonly lease_ms: number;
-  readonly sendOptions: Omit<SendOptions, "fetch" | "now">;
+  /** How every send is made (the dispatcher's and test sends'), built once. */
+  readonly sendOptions: SendOptions;
 
   constructor(
     readonly store: Store,
@@ -42,6 +43,8 @@ export class Engine {
     const d = config.delivery;
     this.lease_ms = d.timeout * 8 + 60_000;
     this.sendOptions = {
+      fetch: deps.fetch,
+      now: deps.now,
       guard: createAddressGuard(d),
       timeout_ms: d.timeout,
       keep_response_bytes: d.keep_response_bytes,

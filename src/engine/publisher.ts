@@ -27,7 +27,7 @@ export interface PublishProblem {
 
 export type PublishOutcome =
   | { ok: true; created: boolean; event: HeraldEvent; deliveries: Delivery[] }
-  | { ok: false; status: 409; code: "idempotency_conflict"; message: string };
+  | { ok: false; code: "idempotency_conflict"; message: string };
 
 export class Publisher {
   constructor(
@@ -109,14 +109,13 @@ export class Publisher {
       if (!result.same_request) {
         return {
           ok: false,
-          status: 409,
           code: "idempotency_conflict",
           message: `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`,
         };
       }
       return { ok: true, created: false, event: result.event, deliveries: result.deliveries };
     }
-    // One event object for all its jobs: the sender builds the body once per event (fan-out).
+    // One event object for all its jobs, so the sender builds its body once (fan-out).
     const forDelivery = { id: event.id, type: event.type, created_at: now, data_json };
     const jobs: DeliveryJob[] = deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);

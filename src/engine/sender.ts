@@ -25,9 +25,17 @@ export interface SendOptions {
 
 const REDACTED = "[redacted]";
 
+/** Bodies already built, per event object: a fan-out to many destinations builds one. */
+const bodies = new WeakMap<EventForDelivery, string>();
+
 /** The body every destination receives: the event envelope, with `data` spliced in as stored. */
 export function envelope(e: EventForDelivery): string {
-  return `{"type":${JSON.stringify(e.type)},"timestamp":"${new Date(e.created_at).toISOString()}","data":${e.data_json}}`;
+  let body = bodies.get(e);
+  if (body === undefined) {
+    body = `{"type":${JSON.stringify(e.type)},"timestamp":"${new Date(e.created_at).toISOString()}","data":${e.data_json}}`;
+    bodies.set(e, body);
+  }
+  return body;
 }
 
 export async function send(event: EventForDelivery, destination: Destination, options: SendOptions): Promise<SendResult> {
@@ -49,16 +57,17 @@ export async function send(event: EventForDelivery, destination: Destination, op
   for (const name of Object.keys(destination.headers)) logged[name] = REDACTED;
 
   const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
+  type Answer = Pick<SendResult["attempt"], "response_status" | "response_headers" | "response_body" | "error">;
+  const attempt = (answer: Answer): SendResult["attempt"] => ({
+    started_at: startedAt, duration_ms: Math.round(performance.now() - started), request_url: destination.url,
+    request_headers: logged, ...answer,
+  });
   const failure = (error: string, retryable: boolean): SendResult => ({
     ok: false,
     retryable,
     status: null,
     retry_after_ms: null,
-    attempt: {
-      started_at: startedAt, duration_ms: elapsed(), request_url: destination.url, request_headers: logged,
-      response_status: null, response_headers: null, response_body: null, error,
-    },
+    attempt: attempt({ response_status: null, response_headers: null, response_body: null, error }),
   });
 
   const target = await options.guard.target(destination.url);
@@ -81,11 +90,10 @@ export async function send(event: EventForDelivery, destination: Destination, op
       retryable: !ok,
       status,
       retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
-      attempt: {
-        started_at: startedAt, duration_ms: elapsed(), request_url: destination.url, request_headers: logged,
+      attempt: attempt({
         response_status: status, response_headers: Object.fromEntries(response.headers), response_body: kept,
         error: ok ? null : statusError(status, response.headers.get("location")),
-      },
+      }),
     };
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);

@@ -46,6 +46,17 @@ export function requireAdmin(principal: Principal, action: string): void {
   if (principal.role !== "admin") throw forbidden(`only an admin token may ${action}`);
 }
 
+/** What newest-first lists (events, deliveries) share: tenant scope, time window, cursor, limit. */
+export function timeWindowPage(principal: Principal, query: { tenant?: string; since?: string; until?: string; cursor?: string; limit?: number }) {
+  return {
+    tenant: scopeTenant(principal, query.tenant),
+    since: parseTime(query.since, "since"),
+    until: parseTime(query.until, "until"),
+    cursor: query.cursor,
+    limit: query.limit ?? DEFAULT_LIMIT,
+  };
+}
+
 export function parseTime(value: string | undefined, path: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);

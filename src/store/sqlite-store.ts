@@ -60,7 +60,7 @@ export class SqliteStore implements Store {
 
   getEventType(name: string): EventType | null {
     const row = this.db.query("SELECT * FROM event_types WHERE name = ?").get(name);
-    return row ? toEventType(row ) : null;
+    return row ? toEventType(row) : null;
   }
 
   upsertEventType(t: EventType): void {
@@ -103,7 +103,7 @@ export class SqliteStore implements Store {
 
   getDestination(id: string): Destination | null {
     const row = this.db.query("SELECT * FROM destinations WHERE id = ?").get(id);
-    return row ? toDestination(row ) : null;
+    return row ? toDestination(row) : null;
   }
 
   /** Inserts or replaces a destination (keyed by id). */
@@ -175,7 +175,7 @@ export class SqliteStore implements Store {
 
   getSubscription(id: string): Subscription | null {
     const row = this.db.query("SELECT * FROM subscriptions WHERE id = ?").get(id);
-    return row ? toSubscription(row ) : null;
+    return row ? toSubscription(row) : null;
   }
 
   saveSubscription(s: Subscription): void {
@@ -252,7 +252,7 @@ export class SqliteStore implements Store {
 
   getEvent(id: string): HeraldEvent | null {
     const row = this.db.query("SELECT id, type, tenant, data, created_at FROM events WHERE id = ?").get(id);
-    return row ? toEvent(row ) : null;
+    return row ? toEvent(row) : null;
   }
 
   listEvents(filter: EventFilter): Page<HeraldEvent> {
@@ -273,7 +273,7 @@ export class SqliteStore implements Store {
 
   getDelivery(id: string): Delivery | null {
     const row = this.db.query("SELECT * FROM deliveries WHERE id = ?").get(id);
-    return row ? toDelivery(row ) : null;
+    return row ? toDelivery(row) : null;
   }
 
   deliveriesOfEvent(eventId: string): Delivery[] {
@@ -341,7 +341,7 @@ export class SqliteStore implements Store {
 
   /** Returns deliveries whose lease ran out (a crash, a stuck send) to pending, due now. */
   releaseExpiredLeases(now: number): number {
-    return this.releaseLeases("lease_until <= $now", { now });
+    return this.releaseLeases("lease_until <= $now", now);
   }
 
   /**
@@ -349,22 +349,22 @@ export class SqliteStore implements Store {
    * owns the file), so all of them go back to pending at once.
    */
   releaseAllLeases(now: number): number {
-    return this.releaseLeases("1", { now });
+    return this.releaseLeases("1", now);
   }
 
   /** Hands one leased delivery back to pending without an attempt, due at `dueAt` (a disabled or rate-limited destination). */
   releaseLease(id: string, now: number, dueAt = now): void {
-    this.releaseLeases("id = $id", { now, id, due: dueAt });
+    this.releaseLeases("id = $id", now, dueAt, { id });
   }
 
-  private releaseLeases(condition: string, params: Record<string, string | number>): number {
+  /** Leased deliveries matching `condition` go back to pending, due at `due` (now unless given). */
+  private releaseLeases(condition: string, now: number, due = now, params: Record<string, string> = {}): number {
     return this.db
       .query(
-        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = ${"due" in params ? "$due" : "$now"},
-           updated_at = $now
+        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $due, updated_at = $now
          WHERE status = 'delivering' AND ${condition}`,
       )
-      .run(params).changes;
+      .run({ ...params, now, due }).changes;
   }
 
   /** Writes attempt results and the state each delivery moves to (group-committed). */

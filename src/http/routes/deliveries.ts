@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { AttemptBody, DeliveryBody, DeliveryList } from "../schemas.ts";
-import { authenticated, errorResponses, DEFAULT_LIMIT, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { authenticated, errorResponses, Limit, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, notFound } from "../errors.ts";
 import { presentAttempt, presentDelivery } from "../present.ts";
 import type { Principal } from "../auth.ts";
@@ -38,11 +38,7 @@ export function deliveryRoutes(ctx: HttpContext) {
           destination_id: query.destination_id ?? query.destination,
           event_id: query.event_id,
           event_type: query.event_type,
-          tenant: scopeTenant(principal, query.tenant),
-          since: parseTime(query.since, "since"),
-          until: parseTime(query.until, "until"),
-          cursor: query.cursor,
-          limit: query.limit ?? DEFAULT_LIMIT,
+          ...timeWindowPage(principal, query),
         });
         return { data: page.data.map(presentDelivery), next_cursor: page.next_cursor };
       },

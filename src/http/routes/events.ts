@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import type { PublishInput } from "../../engine/publisher.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
-import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
+import { authenticated, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
 import { presentDelivery, presentEvent } from "../present.ts";
 import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
@@ -114,11 +114,7 @@ export function eventRoutes(ctx: HttpContext) {
       ({ query, principal }) => {
         const page = ctx.engine.store.listEvents({
           type: query.type,
-          tenant: scopeTenant(principal, query.tenant),
-          since: parseTime(query.since, "since"),
-          until: parseTime(query.until, "until"),
-          cursor: query.cursor,
-          limit: query.limit ?? DEFAULT_LIMIT,
+          ...timeWindowPage(principal, query),
         });
         return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
       },
