@@ -1,11 +1,13 @@
 // Group commit on a real SQLite file: writes submitted in one turn share one
 // transaction, a failing write fails alone, and nothing settles before the commit.
 import { afterEach, describe, expect, it } from "bun:test";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { openDatabase } from "../src/store/database.ts";
 import { WriteBatcher } from "../src/store/write-batcher.ts";
+import { WalSync } from "../src/store/wal-sync.ts";
+import { SqliteStore } from "../src/store/sqlite-store.ts";
 import { tempDir } from "./support/herald.ts";
 
 let dir = "";
@@ -49,5 +51,41 @@ describe("write batcher", () => {
     expect(ids).toEqual([1, 2, 3]);
     expect(db.inTransaction).toBe(false);
     db.close();
+  });
+
+  it("with synchronous full, commits on a NORMAL connection and settles after syncing the WAL aside", async () => {
+    dir = tempDir("herald-batcher-");
+    const path = join(dir, "herald.db");
+    const store = new SqliteStore(path, "full");
+    // 1 = NORMAL: COMMIT no longer waits for the disk on the event loop.
+    expect((store.db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous).toBe(1);
+    const walSync = new WalSync(`${path}-wal`);
+    const batcher = new WriteBatcher(store.db, walSync);
+    store.db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    const writes = [1, 2, 3].map((id) => batcher.submit(insert(store.db, id)));
+    expect(await Promise.all(writes)).toEqual([1, 1, 1]);
+    const other = new Database(path, { readonly: true });
+    expect((other.query("SELECT count(*) AS n FROM t").get() as { n: number }).n).toBe(3);
+    other.close();
+    walSync.close();
+    store.close();
+  });
+
+  it("shares one WAL sync among the commits made while another runs, and closes its file after the last", async () => {
+    dir = tempDir("herald-batcher-");
+    const walPath = join(dir, "herald.db-wal");
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    const walSync = new WalSync(walPath);
+    expect(openFiles()).toBe(before + 1);
+    const first = walSync.sync();
+    const during = Array.from({ length: 50 }, () => walSync.sync());
+    // The first starts at once; everything asked while it runs waits for one more.
+    expect(new Set(during).size).toBe(1);
+    expect(during[0]).not.toBe(first);
+    walSync.close();
+    expect(openFiles()).toBe(before + 1); // still syncing: the file stays open
+    await Promise.all([first, ...during]);
+    expect(openFiles()).toBe(before);
   });
 });

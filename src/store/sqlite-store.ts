@@ -13,6 +13,7 @@ import type {
   HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
 } from "./types.ts";
 import { DELIVERY_STATUSES } from "./types.ts";
+import { WalSync } from "./wal-sync.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { Store } from "./store.ts";
 
@@ -22,14 +23,21 @@ export class SqliteStore implements Store {
   readonly db: Database;
   private readonly batcher: WriteBatcher;
 
+  private readonly walSync: WalSync | null;
+
   constructor(path: string, synchronous: Synchronous) {
-    this.db = openDatabase(path, synchronous);
-    this.batcher = new WriteBatcher(this.db);
+    // `full` is kept by syncing the WAL off the event loop after each group
+    // commit (see WalSync): the same guarantee for every acknowledged write.
+    const syncAside = synchronous === "full" && path !== ":memory:";
+    this.db = openDatabase(path, syncAside ? "normal" : synchronous);
+    this.walSync = syncAside ? new WalSync(`${path}-wal`) : null;
+    this.batcher = new WriteBatcher(this.db, this.walSync);
   }
 
   close(): void {
     this.batcher.flush();
     this.db.close();
+    this.walSync?.close();
   }
 
   flush(): void {

@@ -4,8 +4,11 @@
 // rest of the batch still commits: the batch first runs optimistically with no
 // savepoints, and only if a write throws is it rolled back and replayed with a
 // savepoint around each write. Savepoints cost ~6 µs a write (a third of a
-// publish), and writes practically never fail.
+// publish), and writes practically never fail. With a WalSync (synchronous =
+// full), the writes settle after the WAL is synced off the event loop, and the
+// next batch can be gathered and committed meanwhile.
 import type { Database } from "bun:sqlite";
+import type { WalSync } from "./wal-sync.ts";
 
 interface QueuedWrite {
   run: () => unknown;
@@ -19,9 +22,12 @@ export class WriteBatcher {
   private queue: QueuedWrite[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly walSync: WalSync | null = null,
+  ) {}
 
-  /** Runs `run` inside the next batch transaction; settles after the commit. `run` may run twice (a replay). */
+  /** Runs `run` inside the next batch transaction; settles after the commit (and its sync). `run` may run twice (a replay). */
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
@@ -48,10 +54,15 @@ export class WriteBatcher {
       for (const write of batch) write.reject(error);
       return;
     }
-    batch.forEach((write, i) => {
-      const result = results[i]!;
-      if (result.ok) write.resolve(result.value);
-      else write.reject(result.value);
+    const settle = () =>
+      batch.forEach((write, i) => {
+        const result = results[i]!;
+        if (result.ok) write.resolve(result.value);
+        else write.reject(result.value);
+      });
+    if (!this.walSync) return settle();
+    this.walSync.sync().then(settle, (error) => {
+      for (const write of batch) write.reject(error);
     });
   }
 
