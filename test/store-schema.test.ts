@@ -1,12 +1,14 @@
-// The slimmer hot-path schema (migration 3) on real SQLite files: a database
-// written by the previous schema upgrades with every delivery and attempt kept,
-// and the queries that lost a full status index still answer the same.
+// The slimmer hot-path schema (migrations 3 and 4) on real SQLite files: a
+// database written by the previous schema upgrades with every delivery and
+// attempt kept, the queries that lost a full status index still answer the
+// same, and time windows on deliveries ride their ids.
 import { afterEach, describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { newId } from "../src/store/ids.ts";
 import type { Delivery, DeliveryStatus } from "../src/store/types.ts";
 import { tempDir } from "./support/herald.ts";
 
@@ -90,6 +92,37 @@ describe("migration 3", () => {
     expect(page.data.map((d) => d.id)).toEqual([delivery(6, "succeeded").id]);
     expect(store.listDeliveries({ status: "succeeded", destination_id: "dst_b", limit: 1, cursor: page.next_cursor! }).data.map((d) => d.id))
       .toEqual([delivery(2, "succeeded").id]);
+    store.close();
+  });
+});
+
+describe("migration 4", () => {
+  it("finds deliveries by creation time through their ids, with the window's ends exact", async () => {
+    dir = tempDir("herald-schema-");
+    const store = new SqliteStore(join(dir, "herald.db"), "full");
+    const indexes = (store.db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).not.toContain("deliveries_created");
+    // Two deliveries in each millisecond from T0 - 2 to T0 + 3, ids made as the publisher makes them.
+    const made: Delivery[] = [];
+    for (let t = T0 - 2; t <= T0 + 3; t++) {
+      for (const destination of ["dst_a", "dst_b"]) {
+        const d: Delivery = { ...delivery(0, "failed", destination), id: newId("dlv", t), event_id: newId("evt", t), created_at: t, updated_at: t, finalized_at: t };
+        made.push(d);
+        await store.publish({
+          event: { id: d.event_id, type: d.event_type, tenant: d.tenant, data: null, created_at: t },
+          data_json: "null", idempotency_key: null, request_hash: "h", deliveries: [d],
+        });
+      }
+    }
+    const within = (since: number, until: number, destination?: string) =>
+      made.filter((d) => d.created_at >= since && d.created_at < until && (!destination || d.destination_id === destination));
+    const listed = store.listDeliveries({ since: T0, until: T0 + 2, limit: 50 }).data;
+    expect(listed.map((d) => d.id)).toEqual(within(T0, T0 + 2).map((d) => d.id).sort().reverse());
+    // A fractional bound means the same as the next whole millisecond.
+    expect(store.listDeliveries({ since: T0 - 0.5, until: T0 + 0.5, limit: 50 }).data.length).toBe(within(T0, T0 + 1).length);
+    expect(store.deliveryStats({ since: T0 - 1, until: T0 + 3, bucket_ms: 1000 }).counts.failed).toBe(within(T0 - 1, T0 + 3).length);
+    expect(store.destinationHealth("dst_a", T0, T0 + 4).counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
+    expect(store.requeueFailed("dst_b", T0 - 2, T0, T0 + 10)).toBe(within(T0 - 2, T0, "dst_b").length);
     store.close();
   });
 });

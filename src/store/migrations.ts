@@ -182,4 +182,8 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE attempts;
   ALTER TABLE attempts_v3 RENAME TO attempts;
   `,
+  // 4: delivery ids are UUIDv7 made from the delivery's created_at, so they sort
+  // by creation time and a time window is an id range (ids.ts: idFloor). The
+  // created_at index repeated that order at ~1.5 µs per delivery written.
+  `DROP INDEX deliveries_created;`,
 ];

@@ -3,7 +3,7 @@
 // attempt results. Management writes are rare and run as short transactions.
 import type { Database } from "bun:sqlite";
 import { openDatabase, type Synchronous } from "./database.ts";
-import { newId } from "./ids.ts";
+import { idFloor, newId } from "./ids.ts";
 import {
   deliveryParams, destinationParams, subscriptionParams, toAttempt, toDelivery, toDestination, toEvent,
   toEventType, toSubscription,
@@ -295,8 +295,7 @@ export class SqliteStore implements Store {
       ["event_id = $event_id", "event_id", filter.event_id],
       ["event_type = $event_type", "event_type", filter.event_type],
       ["tenant = $tenant", "tenant", filter.tenant],
-      ["created_at >= $since", "since", filter.since],
-      ["created_at < $until", "until", filter.until],
+      ...createdWithin(filter.since, filter.until),
       ["id < $cursor", "cursor", filter.cursor],
     ]);
     // Delivering rows are few (leased, at most the dispatcher's capacity) but may be
@@ -452,9 +451,9 @@ export class SqliteStore implements Store {
       .query(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
            schedule_start = attempts, updated_at = $now
-         WHERE destination_id = $id AND status = 'failed' AND created_at >= $since AND created_at < $until`,
+         WHERE destination_id = $id AND status = 'failed' AND ${WINDOW}`,
       )
-      .run({ id: destinationId, since, until, now }).changes;
+      .run({ id: destinationId, ...windowParams(since, until), now }).changes;
   }
 
   /** Counts deliveries by state, for metrics and the console. */
@@ -482,8 +481,7 @@ export class SqliteStore implements Store {
   /** Deliveries created in [since, until), optionally of one tenant or destination, by state and by bucket. */
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats {
     const { where, params } = conditions([
-      ["created_at >= $since", "since", filter.since],
-      ["created_at < $until", "until", filter.until],
+      ...createdWithin(filter.since, filter.until),
       ["tenant = $tenant", "tenant", filter.tenant],
       ["destination_id = $destination_id", "destination_id", filter.destination_id],
     ]);
@@ -500,9 +498,9 @@ export class SqliteStore implements Store {
 
   destinationHealth(id: string, since: number, until: number): DestinationHealth {
     const counts = this.db
-      .query("SELECT status, count(*) AS n FROM deliveries WHERE destination_id = ? AND created_at >= ? AND created_at < ? GROUP BY status")
-      .all(id, since, until) as { status: DeliveryStatus; n: number }[];
-    // The newest succeeded delivery by id (time-ordered) rides the (destination_id, status, id) index.
+      .query(`SELECT status, count(*) AS n FROM deliveries WHERE destination_id = $id AND ${WINDOW} GROUP BY status`)
+      .all({ id, ...windowParams(since, until) }) as { status: DeliveryStatus; n: number }[];
+    // The newest succeeded delivery by id (time-ordered) walks the (destination_id, id) index backwards.
     const success = this.db
       .query("SELECT finalized_at FROM deliveries WHERE destination_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1")
       .get(id) as { finalized_at: number } | null;
@@ -577,8 +575,30 @@ function statusCounts(rows: { status: DeliveryStatus; n: number }[]): StatusCoun
   return counts;
 }
 
+/**
+ * Deliveries created in [since, until). Their ids are made from created_at and
+ * sort by it (migration 4 dropped the created_at index), so the id range finds
+ * the rows and the created_at terms keep the window exact.
+ */
+function createdWithin(since: number | undefined, until: number | undefined): Condition[] {
+  return [
+    ["id >= $id_since", "id_since", since === undefined ? undefined : idFloor("dlv", since)],
+    ["id < $id_until", "id_until", until === undefined ? undefined : idFloor("dlv", until)],
+    ["created_at >= $since", "since", since],
+    ["created_at < $until", "until", until],
+  ];
+}
+
+/** createdWithin with both ends given, for statements written out in full. */
+const WINDOW = "id >= $id_since AND id < $id_until AND created_at >= $since AND created_at < $until";
+const windowParams = (since: number, until: number) => ({
+  since, until, id_since: idFloor("dlv", since), id_until: idFloor("dlv", until),
+});
+
+type Condition = [sql: string, name: string, value: string | number | undefined];
+
 /** Builds a WHERE clause from the conditions whose value is given. */
-function conditions(list: [sql: string, name: string, value: string | number | undefined][]) {
+function conditions(list: Condition[]) {
   const clauses: string[] = [];
   const params: Record<string, string | number> = {};
   for (const [sql, name, value] of list) {
