@@ -31,7 +31,8 @@ export class SqliteStore implements Store {
     const syncAside = synchronous === "full" && path !== ":memory:";
     this.db = openDatabase(path, syncAside ? "normal" : synchronous);
     this.walSync = syncAside ? new WalSync(`${path}-wal`) : null;
-    this.batcher = new WriteBatcher(this.db, this.walSync);
+    const walSync = this.walSync;
+    this.batcher = new WriteBatcher(this.db, walSync ? () => walSync.sync() : null);
   }
 
   close(): void {

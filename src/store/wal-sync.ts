@@ -7,13 +7,13 @@
 // sync it; still always consistent) and this class syncs the WAL on Bun's I/O
 // thread pool; the group commit settles its writes only after that sync, so an
 // acknowledged write is on disk exactly as with FULL. Checkpoints still sync the
-// WAL before copying it and the database after, as they do in every mode.
+// WAL before copying it and the database after, as they do in every mode, and a
+// WAL restart only ever overwrites frames a checkpoint has already made durable.
 import { closeSync, fdatasync, openSync } from "node:fs";
 
 export class WalSync {
   private readonly fd: number;
-  private running: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
+  private running = 0;
   private closing = false;
 
   /** `walPath` is the database path plus `-wal`; it is created if SQLite has not created it yet. */
@@ -25,32 +25,20 @@ export class WalSync {
 
   /** Resolves once everything committed before this call is on disk. */
   sync(): Promise<void> {
-    if (!this.running) return this.start();
-    // The running sync may have begun before the caller's commit: wait for the
-    // next one. Every commit made meanwhile shares that one sync.
-    this.queued ??= this.running.then(noop, noop).then(() => {
-      this.queued = null;
-      return this.start();
-    });
-    return this.queued;
+    this.running++;
+    return new Promise<void>((resolve, reject) =>
+      fdatasync(this.fd, (error) => {
+        this.running--;
+        if (this.closing && this.running === 0) closeSync(this.fd);
+        if (error) reject(error);
+        else resolve();
+      }),
+    );
   }
 
   /** Closes the file once the syncs under way are done (closing under them would fail them). */
   close(): void {
     this.closing = true;
-    if (!this.running && !this.queued) closeSync(this.fd);
-  }
-
-  private start(): Promise<void> {
-    const run = new Promise<void>((resolve, reject) => fdatasync(this.fd, (error) => (error ? reject(error) : resolve())));
-    this.running = run;
-    const done = () => {
-      if (this.running === run) this.running = null;
-      if (this.closing && !this.running && !this.queued) closeSync(this.fd);
-    };
-    run.then(done, done);
-    return run;
+    if (this.running === 0) closeSync(this.fd);
   }
 }
-
-function noop(): void {}
