@@ -22,7 +22,6 @@ const FINAL = "('succeeded', 'failed', 'cancelled')";
 export class SqliteStore implements Store {
   readonly db: Database;
   private readonly batcher: WriteBatcher;
-
   private readonly walSync: WalSync | null;
 
   constructor(path: string, synchronous: Synchronous) {
@@ -30,9 +29,9 @@ export class SqliteStore implements Store {
     // commit (see WalSync): the same guarantee for every acknowledged write.
     const syncAside = synchronous === "full" && path !== ":memory:";
     this.db = openDatabase(path, syncAside ? "normal" : synchronous);
-    this.walSync = syncAside ? new WalSync(`${path}-wal`) : null;
-    const walSync = this.walSync;
-    this.batcher = new WriteBatcher(this.db, walSync ? () => walSync.sync() : null);
+    const walSync = syncAside ? new WalSync(`${path}-wal`) : null;
+    this.walSync = walSync;
+    this.batcher = new WriteBatcher(this.db, walSync && (() => walSync.sync()));
   }
 
   close(): void {
