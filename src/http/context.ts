@@ -75,3 +75,19 @@ export const deleted = { 204: { description: "Deleted; no content" } };
 
 /** The error answers every authenticated route may give. */
 export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;
+
+/**
+ * OpenAPI responses written straight into the document, for an answer Elysia
+ * should not check at run time: it checks every answer against its `response`
+ * schema, and for the 1,000 results of a batch publish that cost ~2 µs per
+ * event (~6 % of batch ingest). The document reads as if they were `response`
+ * schemas (the OpenAPI plugin drops these when a route also has `response`).
+ */
+export function documentedResponses(responses: Record<number, { toJsonSchema(): object }>) {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, schema]) => [
+      status,
+      { description: `Response for status ${status}`, content: { "application/json": { schema: schema.toJsonSchema() } } },
+    ]),
+  );
+}

@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import type { PublishInput } from "../../engine/publisher.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
-import { authenticated, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
+import { authenticated, documentedResponses, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
 import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
 import { presentDelivery, presentEvent } from "../present.ts";
 import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
@@ -12,6 +12,7 @@ import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
 const Published = type({ id: "string", deliveries: "number" });
+const BatchPublished = type({ data: type({ id: "string", deliveries: "number", created: "boolean" }).or({ error: "string", message: "string" }).array() });
 /** Producers may bring their own event ids (their own primary keys, say). */
 const EVENT_ID = /^[a-zA-Z0-9_.:-]{1,128}$/;
 
@@ -101,12 +102,13 @@ export function eventRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: BatchBody,
-        response: {
-          202: type({ data: type({ id: "string", deliveries: "number", created: "boolean" }).or({ error: "string", message: "string" }).array() }),
-          ...errorResponses,
-          413: ErrorBody,
+        detail: {
+          summary: "Publish up to 1000 events",
+          description: "All events are validated first; an invalid batch publishes nothing.",
+          tags: ["Events"],
+          security,
+          responses: documentedResponses({ 202: BatchPublished, ...errorResponses, 413: ErrorBody }),
         },
-        detail: { summary: "Publish up to 1000 events", description: "All events are validated first; an invalid batch publishes nothing.", tags: ["Events"], security },
       },
     )
     .get(
