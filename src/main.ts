@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // Herald's command line: argv → command, and signals. Nothing else lives here.
-import "./validation-mode.ts";
+import "./arktype-settings.ts";
 import { createApp } from "./app.ts";
 import { formatConfigErrors, loadConfig } from "./config/load.ts";
 import { SqliteStore } from "./store/sqlite-store.ts";

@@ -2,7 +2,7 @@
 // one error handler that turns anything thrown into DESIGN §4's error shape.
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import { configure } from "arktype/config";
+import "../arktype-settings.ts";
 import { VERSION } from "../version.ts";
 import type { HttpContext } from "./context.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
@@ -20,11 +20,6 @@ import { Problem } from "../engine/problem.ts";
 
 const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409 } as const;
 const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict" } as const;
-
-// Rules with custom checks (URLs, header names, secrets) and parsing steps
-// (limits, durations) have no JSON Schema form: the document shows their base
-// type, and their descriptions say the rule.
-configure({ toJsonSchema: { fallback: { predicate: (ctx) => ctx.base, morph: (ctx) => ctx.base } } });
 
 /** The methods that do have a route for this path: a wrong method is a 405, not a 404. */
 function methodsFor(routes: { method: string; path: string }[], path: string): string[] {

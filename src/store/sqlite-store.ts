@@ -451,13 +451,17 @@ export class SqliteStore implements Store {
 
   /** Puts a destination's failed deliveries created in [since, until) back to pending with a fresh schedule. */
   requeueFailed(destinationId: string, since: number, until: number, now: number): number {
+    const { where, params } = conditions([
+      ["destination_id = $destination_id", "destination_id", destinationId],
+      [statusTerm("failed"), "", "failed"],
+      ...createdWithin(since, until),
+    ]);
     return this.db
       .query(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
-           schedule_start = attempts, updated_at = $now
-         WHERE destination_id = $id AND status = 'failed' AND ${WINDOW}`,
+           schedule_start = attempts, updated_at = $now ${where}`,
       )
-      .run({ id: destinationId, ...windowParams(since, until), now }).changes;
+      .run({ ...params, now }).changes;
   }
 
   /** Counts deliveries by state, for metrics and the console. */
@@ -501,9 +505,10 @@ export class SqliteStore implements Store {
   }
 
   destinationHealth(id: string, since: number, until: number): DestinationHealth {
+    const { where, params } = conditions([["destination_id = $destination_id", "destination_id", id], ...createdWithin(since, until)]);
     const counts = this.db
-      .query(`SELECT status, count(*) AS n FROM deliveries WHERE destination_id = $id AND ${WINDOW} GROUP BY status`)
-      .all({ id, ...windowParams(since, until) }) as { status: DeliveryStatus; n: number }[];
+      .query(`SELECT status, count(*) AS n FROM deliveries ${where} GROUP BY status`)
+      .all(params) as { status: DeliveryStatus; n: number }[];
     // The newest succeeded delivery by id (time-ordered) walks the (destination_id, id) index backwards.
     const success = this.db
       .query("SELECT finalized_at FROM deliveries WHERE destination_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1")
@@ -592,12 +597,6 @@ function createdWithin(since: number | undefined, until: number | undefined): Co
     ["created_at < $until", "until", until],
   ];
 }
-
-/** createdWithin with both ends given, for statements written out in full. */
-const WINDOW = "id >= $id_since AND id < $id_until AND created_at >= $since AND created_at < $until";
-const windowParams = (since: number, until: number) => ({
-  since, until, id_since: idFloor("dlv", since), id_until: idFloor("dlv", until),
-});
 
 type Condition = [sql: string, name: string, value: string | number | undefined];
 
