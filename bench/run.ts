@@ -37,11 +37,18 @@ for (const name of chosen) {
 
 const base = rows.find((r) => r.scenario === "baseline")?.value;
 const fmt = (v: number) => (Number.isNaN(v) ? "-" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
+/** Whether a row meets its target; a target "of baseline" compares value / baseline. */
+function meets(r: Row, base: number | undefined): boolean {
+  const t = r.target!;
+  const value = t.of ? (base ? r.value / base : Number.NaN) : r.value;
+  return t.op === ">=" ? value >= t.value : value <= t.value;
+}
+
 const table = [["scenario", "metric", "value", "unit", "vs baseline", "target", ""]];
 for (const r of rows) {
   const ratio = r.vsBaseline && base ? `${((r.value / base) * 100).toFixed(0)} %` : "";
-  const target = r.target ? `${r.target.op} ${fmt(r.target.value)}` : "";
-  const met = r.target && !smoke ? ((r.target.op === ">=" ? r.value >= r.target.value : r.value <= r.target.value) ? "met" : "MISSED") : "";
+  const target = !r.target ? "" : r.target.of ? `${r.target.op} ${r.target.value * 100} % of baseline` : `${r.target.op} ${fmt(r.target.value)}`;
+  const met = r.target && !smoke ? (meets(r, base) ? "met" : "MISSED") : "";
   table.push([r.scenario, r.metric, fmt(r.value), r.unit, ratio, target, met]);
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
