@@ -38,9 +38,9 @@ for (const name of chosen) {
 const base = rows.find((r) => r.scenario === "baseline")?.value;
 const fmt = (v: number) => (Number.isNaN(v) ? "-" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
 /** Whether a row meets its target; a target "of baseline" compares value / baseline. */
-function meets(r: Row, base: number | undefined): boolean {
+function meets(r: Row, baseline: number | undefined): boolean {
   const t = r.target!;
-  const value = t.of ? (base ? r.value / base : Number.NaN) : r.value;
+  const value = t.of ? (baseline ? r.value / baseline : Number.NaN) : r.value;
   return t.op === ">=" ? value >= t.value : value <= t.value;
 }
 
