@@ -21,6 +21,16 @@ function open() {
   return { db, path, batcher: new WriteBatcher(db) };
 }
 
+/** Rows of `table` as another connection sees them: only what was committed. */
+function committedRows(path: string, table: string): number {
+  const other = new Database(path, { readonly: true });
+  try {
+    return (other.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    other.close();
+  }
+}
+
 const insert = (db: Database, id: number, v = "x") => () => db.query("INSERT INTO t (id, v) VALUES (?, ?)").run(id, v).changes;
 
 describe("write batcher", () => {
@@ -30,9 +40,7 @@ describe("write batcher", () => {
     expect(batcher.pending).toBe(3);
     await Promise.all(writes);
     // Another connection sees all three rows: they were committed before the promises settled.
-    const other = new Database(path, { readonly: true });
-    expect((other.query("SELECT count(*) AS n FROM t").get() as { n: number }).n).toBe(3);
-    other.close();
+    expect(committedRows(path, "t")).toBe(3);
     db.close();
   });
 
@@ -69,9 +77,7 @@ describe("write batcher", () => {
       ),
     );
     expect(published.map((p) => p.created)).toEqual([true, true, true]);
-    const other = new Database(path, { readonly: true });
-    expect((other.query("SELECT count(*) AS n FROM events").get() as { n: number }).n).toBe(3);
-    other.close();
+    expect(committedRows(path, "events")).toBe(3);
     store.close();
   });
 
@@ -90,19 +96,17 @@ describe("write batcher", () => {
     await turn();
     expect(batcher.pending).toBe(2); // waiting for the sync, not committed
     expect(settled).toBe(0); // nothing answers before its sync
-    const other = new Database(path, { readonly: true });
-    expect((other.query("SELECT count(*) AS n FROM t").get() as { n: number }).n).toBe(1);
+    expect(committedRows(path, "t")).toBe(1);
     syncs[0]!();
     await first;
     await turn();
     expect(syncs.length).toBe(2); // rows 2 and 3: one commit, one sync
     expect(batcher.pending).toBe(0);
-    expect((other.query("SELECT count(*) AS n FROM t").get() as { n: number }).n).toBe(3);
+    expect(committedRows(path, "t")).toBe(3);
     expect(settled).toBe(1);
     syncs[1]!();
     await Promise.all(others);
     expect(settled).toBe(3);
-    other.close();
     db.close();
   });
 

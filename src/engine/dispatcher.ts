@@ -182,7 +182,7 @@ export class Dispatcher {
           // A long wait goes back to the job table, due when its slot comes,
           // so one slow destination cannot fill the in-memory queue.
           const now = this.deps.now();
-        this.store.releaseLease(job.delivery.id, now, now + wait);
+          this.store.releaseLease(job.delivery.id, now, now + wait);
           return;
         }
         if (wait > 0) return this.defer(job, wait);

@@ -21,7 +21,6 @@ export function isValidSecret(secret: string): boolean {
 /** The `webhook-signature` header value: one `v1,<sig>` per secret, space-separated. */
 export function signatureHeader(secrets: readonly string[], id: string, timestamp: number, body: string): string {
   const content = `${id}.${timestamp}.${body}`;
-  if (secrets.length === 1) return "v1," + hmac(secrets[0]!, content);
   return secrets.map((secret) => "v1," + hmac(secret, content)).join(" ");
 }
 
