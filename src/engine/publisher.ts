@@ -94,6 +94,7 @@ export class Publisher {
       event,
       data_json,
       idempotency_key: input.idempotency_key ?? null,
+      producer_id: input.id ?? null,
       request_hash: String(Bun.hash(`${event.type}\n${event.tenant}\n${data_json}`)),
       deliveries,
     };
@@ -115,11 +116,13 @@ export class Publisher {
       }
       return { ok: true, created: false, event: result.event, deliveries: result.deliveries };
     }
+    // The store's event and deliveries: it may have given the event another id
+    // (a producer id that another tenant's event holds).
     // One event object for all its jobs, so the sender builds its body once (fan-out).
-    const forDelivery = { id: event.id, type: event.type, created_at: now, data_json };
-    const jobs: DeliveryJob[] = deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
+    const forDelivery = { id: result.event.id, type: event.type, created_at: now, data_json };
+    const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);
     if (leased < sendable) this.dispatcher.noteBacklog();
-    return { ok: true, created: true, event, deliveries };
+    return { ok: true, created: true, event: result.event, deliveries: result.deliveries };
   }
 }

@@ -186,4 +186,14 @@ export const MIGRATIONS: readonly string[] = [
   // by creation time and a time window is an id range (ids.ts: idFloor). The
   // created_at index repeated that order at ~1.5 µs per delivery written.
   `DROP INDEX deliveries_created;`,
+  // 5: a producer-chosen event id belongs to its tenant (DESIGN §4), like an
+  // Idempotency-Key. The stored id stays globally unique: it is the producer's
+  // id when no other event holds it, else a generated one; producer_id keeps what
+  // the producer sent. Events written before this migration have no producer_id
+  // and are found by (id, tenant) instead, so no existing row changes. The index
+  // holds only events published with an id: generated-id publishes pay nothing.
+  `
+  ALTER TABLE events ADD COLUMN producer_id TEXT;
+  CREATE UNIQUE INDEX events_producer_id ON events (tenant, producer_id) WHERE producer_id IS NOT NULL;
+  `,
 ];

@@ -17,6 +17,9 @@ import { WalSync } from "./wal-sync.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { Store } from "./store.ts";
 
+/** A NewEvent with its producer id settled (null when Herald made the id). */
+type ProducerEvent = NewEvent & { producer_id: string | null };
+
 const FINAL = "('succeeded', 'failed', 'cancelled')";
 
 export class SqliteStore implements Store {
@@ -208,37 +211,47 @@ export class SqliteStore implements Store {
 
   /**
    * Writes each event with its deliveries (group-committed with other writes).
-   * An event whose idempotency key or id exists already is not written again:
-   * the original comes back, and `same_request` says whether the body matched.
+   * An event whose idempotency key or producer id its tenant has used already is
+   * not written again: the original comes back, and `same_request` says whether
+   * the body matched. A producer id that another tenant's event holds as its id
+   * is still this tenant's to use: the event gets a generated id instead.
    */
   publish(item: NewEvent): Promise<PublishResult> {
     return this.batcher.submit(() => this.publishNow(item));
   }
 
-  private publishNow(item: NewEvent): PublishResult {
-    const e = item.event;
+  private publishNow(input: NewEvent): PublishResult {
+    const item = { ...input, producer_id: input.producer_id ?? null };
     // Insert first, look for the original only when the id or idempotency key is
     // taken: a repeat is rare, and the lookup cost every publish a search. A failed
     // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
     try {
-      this.db
-        .query(
-          `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(e.id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash);
+      this.insertEvent(item, item.event.id);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      const existing = code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE" ? this.findExisting(item) : null;
-      if (!existing) throw error;
-      const row = existing as { id: string; request_hash: string };
-      return {
-        created: false,
-        event: this.getEvent(row.id)!,
-        deliveries: this.deliveriesOfEvent(row.id),
-        same_request: row.request_hash === item.request_hash,
-      };
+      if (code !== "SQLITE_CONSTRAINT_PRIMARYKEY" && code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
+      const existing = this.findExisting(item);
+      if (existing) {
+        return {
+          created: false,
+          event: this.getEvent(existing.id)!,
+          deliveries: this.deliveriesOfEvent(existing.id),
+          same_request: existing.request_hash === item.request_hash,
+        };
+      }
+      // Not this tenant's: another tenant's event holds the id. The answer names
+      // the generated id, and nothing of the other event is read or shown.
+      if (item.producer_id === null || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
+      return this.insertWithId(item, newId("evt", item.event.created_at));
     }
+    return this.insertWithId(item, null);
+  }
+
+  /** Writes the event's deliveries (under `id` when the event was stored under a generated id). */
+  private insertWithId(item: ProducerEvent, id: string | null): PublishResult {
+    if (id !== null) this.insertEvent(item, id);
+    const event = id === null ? item.event : { ...item.event, id };
+    const deliveries = id === null ? item.deliveries : item.deliveries.map((d) => ({ ...d, event_id: id }));
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
          schedule_start, next_attempt_at, lease_until, last_status, last_error, created_at, updated_at, finalized_at)
@@ -246,16 +259,35 @@ export class SqliteStore implements Store {
          $schedule_start, $next_attempt_at, $lease_until, $last_status, $last_error, $created_at, $updated_at,
          $finalized_at)`,
     );
-    for (const d of item.deliveries) insert.run(deliveryParams(d));
-    return { created: true, event: e, deliveries: item.deliveries };
+    for (const d of deliveries) insert.run(deliveryParams(d));
+    return { created: true, event, deliveries };
   }
 
-  private findExisting(item: NewEvent): unknown {
-    const byId = this.db.query("SELECT id, request_hash FROM events WHERE id = ?").get(item.event.id);
-    if (byId || item.idempotency_key === null) return byId;
+  private insertEvent(item: ProducerEvent, id: string): void {
+    const e = item.event;
+    this.db
+      .query(
+        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id);
+  }
+
+  /** The event this tenant already published with this producer id or idempotency key, if any. */
+  private findExisting(item: ProducerEvent): { id: string; request_hash: string } | null {
+    const { tenant } = item.event;
+    type Row = { id: string; request_hash: string } | null;
+    if (item.producer_id !== null) {
+      const byId =
+        (this.db.query("SELECT id, request_hash FROM events WHERE tenant = ? AND producer_id = ?").get(tenant, item.producer_id) as Row) ??
+        // Published before migration 5, when the producer id was always the stored id.
+        (this.db.query("SELECT id, request_hash FROM events WHERE id = ? AND tenant = ?").get(item.producer_id, tenant) as Row);
+      if (byId) return byId;
+    }
+    if (item.idempotency_key === null) return null;
     return this.db
       .query("SELECT id, request_hash FROM events WHERE tenant = ? AND idempotency_key = ?")
-      .get(item.event.tenant, item.idempotency_key);
+      .get(tenant, item.idempotency_key) as Row;
   }
 
   getEvent(id: string): HeraldEvent | null {

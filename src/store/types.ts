@@ -160,6 +160,11 @@ export interface NewEvent {
   event: HeraldEvent;
   data_json: string;
   idempotency_key: string | null;
+  /**
+   * The id the producer chose (scoped to the tenant), or null. `event.id` is the
+   * same id; the store may answer with a generated one when another tenant's event holds it.
+   */
+  producer_id?: string | null;
   /** Fingerprint of the request, so a reused key with another body is a conflict. */
   request_hash: string;
   deliveries: Delivery[];
