@@ -8,6 +8,7 @@ import { openDatabase } from "../src/store/database.ts";
 import { WriteBatcher } from "../src/store/write-batcher.ts";
 import { WalSync } from "../src/store/wal-sync.ts";
 import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { StoreUnavailableError } from "../src/store/unavailable.ts";
 import { tempDir } from "./support/herald.ts";
 
 let dir = "";
@@ -121,5 +122,80 @@ describe("write batcher", () => {
     expect(openFiles()).toBe(before + 1); // still syncing: the file stays open
     await Promise.all(syncs);
     expect(openFiles()).toBe(before);
+  });
+
+  it("a failing COMMIT rejects every write of its batch, keeps none of them, and the batcher commits the next batch", async () => {
+    const { db, path, batcher } = open();
+    // A deferred foreign key is checked by COMMIT itself: a real failing COMMIT.
+    db.run("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+    db.run("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)");
+    const orphan = () => db.query("INSERT INTO child (id, parent) VALUES (1, 99)").run().changes;
+    const results = await Promise.allSettled([batcher.submit(insert(db, 1)), batcher.submit(orphan), batcher.submit(insert(db, 2))]);
+    for (const result of results) {
+      expect(result.status).toBe("rejected");
+      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    }
+    expect(batcher.failing).toBeInstanceOf(StoreUnavailableError);
+    expect(db.inTransaction).toBe(false);
+    expect(committedRows(path, "t")).toBe(0);
+    // Still usable: the next batch commits and the failure is over.
+    await batcher.submit(insert(db, 3));
+    expect(committedRows(path, "t")).toBe(1);
+    expect(batcher.failing).toBeNull();
+    db.close();
+  });
+
+  it("a full database fails the whole batch with StoreUnavailableError, commits none of it, and writes again once there is room", async () => {
+    const { db, path, batcher } = open();
+    await batcher.submit(insert(db, 1));
+    const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+    // A cap on this connection's file size: SQLITE_FULL, as on a full disk.
+    db.run(`PRAGMA max_page_count = ${pages}`);
+    const big = "x".repeat(64 * 1024);
+    const results = await Promise.allSettled([batcher.submit(insert(db, 2)), batcher.submit(insert(db, 3, big)), batcher.submit(insert(db, 4))]);
+    for (const result of results) {
+      expect(result.status).toBe("rejected");
+      const reason = (result as PromiseRejectedResult).reason;
+      expect(reason).toBeInstanceOf(StoreUnavailableError);
+      expect(reason.reason).toBe("SQLITE_FULL");
+    }
+    expect(db.inTransaction).toBe(false);
+    // Nothing of the failed batch slipped in outside its transaction.
+    expect(committedRows(path, "t")).toBe(1);
+    db.run("PRAGMA max_page_count = 1000000");
+    await Promise.all([batcher.submit(insert(db, 2)), batcher.submit(insert(db, 3, big))]);
+    expect(committedRows(path, "t")).toBe(3);
+    expect(batcher.failing).toBeNull();
+    db.close();
+  });
+
+  it("a write lock held past busy_timeout fails the batch as unavailable, and the batch after the lock goes commits", async () => {
+    const { db, path, batcher } = open();
+    db.run("PRAGMA busy_timeout = 20");
+    const other = new Database(path);
+    other.run("BEGIN IMMEDIATE");
+    const failed = await batcher.submit(insert(db, 1)).catch((error) => error);
+    expect(failed).toBeInstanceOf(StoreUnavailableError);
+    expect(failed.reason).toStartWith("SQLITE_BUSY");
+    other.run("ROLLBACK");
+    other.close();
+    await batcher.submit(insert(db, 1));
+    expect(committedRows(path, "t")).toBe(1);
+    db.close();
+  });
+
+  it("a failing WAL sync rejects the batch's writes: nothing is acknowledged that may not be on disk", async () => {
+    const { db } = open();
+    const enospc = Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    let failSync = true;
+    const batcher = new WriteBatcher(db, () => (failSync ? Promise.reject(enospc) : Promise.resolve()));
+    const failed = await batcher.submit(insert(db, 1)).catch((error) => error);
+    expect(failed).toBeInstanceOf(StoreUnavailableError);
+    expect(failed.reason).toBe("ENOSPC");
+    expect(batcher.failing).not.toBeNull();
+    failSync = false;
+    await batcher.submit(insert(db, 2));
+    expect(batcher.failing).toBeNull();
+    db.close();
   });
 });

@@ -204,10 +204,13 @@ export class Dispatcher {
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
       this.pendingRecords.add(record);
-      void record.finally(() => {
+      // Not record.finally(): its promise rejects again when the record fails (a
+      // full disk), and an unhandled rejection ends the process.
+      const recorded = () => {
         this.pendingRecords.delete(record);
         this.checkIdle();
-      });
+      };
+      record.then(recorded, recorded);
     } catch (error) {
       // A bug here must not kill the loop; the lease returns the delivery to pending later.
       this.deps.log.error("delivering failed", { delivery: job.delivery.id, error: errorMessage(error) });

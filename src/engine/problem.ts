@@ -1,7 +1,8 @@
 // A request the engine refuses, described for whoever asked: invalid input,
-// a missing resource, or a conflict (a config-owned resource, a duplicate id).
+// a missing resource, a conflict (a config-owned resource, a duplicate id), or
+// a request Herald cannot serve now (its store cannot write: `unavailable`).
 // The HTTP layer maps `kind` to a status; the engine never speaks HTTP.
-export type ProblemKind = "invalid" | "not_found" | "conflict";
+export type ProblemKind = "invalid" | "not_found" | "conflict" | "unavailable";
 
 export class Problem extends Error {
   constructor(

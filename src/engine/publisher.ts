@@ -10,6 +10,8 @@ import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "./data-schema.ts";
+import { Problem } from "./problem.ts";
+import { StoreUnavailableError } from "../store/unavailable.ts";
 
 export interface PublishInput {
   type: string;
@@ -103,6 +105,10 @@ export class Publisher {
       result = await this.store.publish(item);
     } catch (error) {
       this.dispatcher.release(granted);
+      if (error instanceof StoreUnavailableError) {
+        this.deps.log.error("an event could not be written: the store cannot write", { reason: error.reason });
+        throw storageUnavailable();
+      }
       throw error;
     }
     if (!result.created) {
@@ -125,4 +131,14 @@ export class Publisher {
     if (leased < sendable) this.dispatcher.noteBacklog();
     return { ok: true, created: true, event: result.event, deliveries: result.deliveries };
   }
+}
+
+/** Nothing was written: the producer should publish again later (with the same id or key, to be safe). */
+function storageUnavailable(): Problem {
+  return new Problem(
+    "unavailable",
+    "Herald cannot write to its store right now (disk full, I/O error or locked); the event was not accepted, publish it again later",
+    undefined,
+    "storage_unavailable",
+  );
 }

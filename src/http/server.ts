@@ -18,8 +18,8 @@ import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagg
 import { errorMessage } from "../engine/deps.ts";
 import { Problem } from "../engine/problem.ts";
 
-const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409 } as const;
-const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict" } as const;
+const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
+const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const;
 
 /** The methods that do have a route for this path: a wrong method is a 405, not a 404. */
 function methodsFor(routes: { method: string; path: string }[], path: string): string[] {

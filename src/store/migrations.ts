@@ -196,4 +196,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN producer_id TEXT;
   CREATE UNIQUE INDEX events_producer_id ON events (tenant, producer_id) WHERE producer_id IS NOT NULL;
   `,
+  // 6: one row the readiness probe rewrites while writes fail (sqlite-store.ts:
+  // probeWrite), so /readyz turns ready again once the store can commit.
+  `CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, filler BLOB) STRICT;`,
 ];

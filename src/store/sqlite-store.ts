@@ -21,6 +21,10 @@ import type { Store } from "./store.ts";
 type ProducerEvent = NewEvent & { producer_id: string | null };
 
 const FINAL = "('succeeded', 'failed', 'cancelled')";
+/** Pages the probe asks the file to grow by, beyond its free pages. */
+const PROBE_GROW_PAGES = 4;
+/** With this many free pages (1 MiB at 4 KiB) writes have room without growing the file. */
+const PROBE_MAX_FREE_PAGES = 256;
 
 export class SqliteStore implements Store {
   readonly db: Database;
@@ -47,13 +51,51 @@ export class SqliteStore implements Store {
     this.batcher.flush();
   }
 
-  /** True when a write transaction can be taken: the readiness probe. */
+  /**
+   * The readiness probe. While the write batches succeed it only checks that the
+   * write lock can be taken. Once a batch has failed (disk full, I/O error …) the
+   * store stays not writable until a write commits again: a later batch, or the
+   * probe write here (one tiny commit per /readyz, only while writes fail).
+   */
   isWritable(): boolean {
+    if (this.batcher.failing) return this.probeWrite();
     try {
       this.db.run("BEGIN IMMEDIATE");
       this.db.run("ROLLBACK");
       return true;
     } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Commits one tiny row (the WAL must take a frame: a full disk or a read-only
+   * file fails here) after making the file grow inside a savepoint that is then
+   * undone (a database at max_page_count, or with no room left for new pages,
+   * fails here). The growth is sized past the free pages, which SQLite reuses
+   * before growing the file, up to PROBE_MAX_FREE_PAGES: with that many free
+   * pages (1 MiB at 4 KiB pages) there is room for writes anyway.
+   */
+  private probeWrite(): boolean {
+    try {
+      const pragma = (name: string) => Object.values(this.db.query(`PRAGMA ${name}`).get() as object)[0] as number;
+      const free = pragma("freelist_count");
+      const grow = free >= PROBE_MAX_FREE_PAGES ? 0 : (free + PROBE_GROW_PAGES) * pragma("page_size");
+      this.db.run("BEGIN IMMEDIATE");
+      if (grow > 0) {
+        this.db.run("SAVEPOINT grow");
+        this.db.query("INSERT OR REPLACE INTO store_probe (id, at, filler) VALUES (2, 0, zeroblob(?))").run(grow);
+        this.db.run("ROLLBACK TO grow");
+        this.db.run("RELEASE grow");
+      }
+      this.db.query("INSERT OR REPLACE INTO store_probe (id, at, filler) VALUES (1, ?, NULL)").run(Date.now());
+      this.db.run("COMMIT");
+      this.batcher.noteWritable();
+      return true;
+    } catch {
+      try {
+        if (this.db.inTransaction) this.db.run("ROLLBACK");
+      } catch {}
       return false;
     }
   }

@@ -11,7 +11,14 @@
 // and form the next batch: one sync runs at a time, and batches stay as large as
 // when the sync blocked the thread. (Committing them at once instead made more,
 // smaller commits: ~30 % more CPU per single publish.)
+//
+// A store that cannot write (SQLITE_FULL, an I/O error, the lock held past
+// busy_timeout, a failing COMMIT or WAL sync) is not one write's fault: the
+// whole batch is rolled back and every waiter rejected with a
+// StoreUnavailableError, the batcher marks itself failing until a later commit
+// succeeds, and it stays usable. Nothing it settles as done was left uncommitted.
 import type { Database } from "bun:sqlite";
+import { isStorageFailure, StoreUnavailableError, toUnavailable } from "./unavailable.ts";
 
 interface QueuedWrite {
   run: () => unknown;
@@ -25,6 +32,7 @@ export class WriteBatcher {
   private queue: QueuedWrite[] = [];
   private scheduled = false;
   private syncing = 0;
+  private failure: StoreUnavailableError | null = null;
 
   /** `sync` makes everything committed so far durable (see WalSync); null when COMMIT itself is enough. */
   constructor(
@@ -58,26 +66,52 @@ export class WriteBatcher {
     try {
       results = this.runBatch(batch, false) ?? this.runBatch(batch, true)!;
     } catch (error) {
-      if (this.db.inTransaction) this.db.run("ROLLBACK");
-      for (const write of batch) write.reject(error);
-      return;
+      // BEGIN, a storage failure inside a write, or COMMIT: nothing of the batch is kept.
+      this.rollback();
+      return this.fail(batch, error);
     }
-    const settle = () =>
+    const settle = () => {
+      this.failure = null;
       batch.forEach((write, i) => {
         const result = results[i]!;
         if (result.ok) write.resolve(result.value);
         else write.reject(result.value);
       });
+    };
     if (!this.sync) return settle();
     this.syncing++;
     this.sync()
-      .then(settle, (error) => {
-        for (const write of batch) write.reject(error);
-      })
+      // Committed but perhaps not on disk: the writes are not acknowledged.
+      .then(settle, (error) => this.fail(batch, error))
       .finally(() => {
         this.syncing--;
         if (this.queue.length > 0) this.schedule();
       });
+  }
+
+  /** Why the last batch could not be written, until a later one is: the store is not writable meanwhile. */
+  get failing(): StoreUnavailableError | null {
+    return this.failure;
+  }
+
+  /** A write outside the batches (a readiness probe) got through: the store writes again. */
+  noteWritable(): void {
+    this.failure = null;
+  }
+
+  private fail(batch: QueuedWrite[], error: unknown): void {
+    const failure = toUnavailable(error);
+    this.failure = failure;
+    for (const write of batch) write.reject(failure);
+  }
+
+  /** Ends a transaction the failure left open; SQLite may already have rolled it back itself. */
+  private rollback(): void {
+    try {
+      if (this.db.inTransaction) this.db.run("ROLLBACK");
+    } catch {
+      // Nothing more to undo: a failed ROLLBACK leaves no transaction behind.
+    }
   }
 
   /**
@@ -92,8 +126,10 @@ export class WriteBatcher {
       if (!savepoints) {
         try {
           results.push({ ok: true, value: write.run() });
-        } catch {
-          // (An I/O error may already have ended the transaction.)
+        } catch (error) {
+          // A full disk or an I/O error fails the whole batch (flush); SQLite may
+          // have rolled the transaction back already, so no write may run after it.
+          if (isStorageFailure(error)) throw error;
           if (this.db.inTransaction) this.db.run("ROLLBACK");
           return null;
         }
@@ -104,6 +140,7 @@ export class WriteBatcher {
         results.push({ ok: true, value: write.run() });
         this.db.run("RELEASE write");
       } catch (error) {
+        if (isStorageFailure(error)) throw error;
         this.db.run("ROLLBACK TO write");
         this.db.run("RELEASE write");
         results.push({ ok: false, value: error });

@@ -12,9 +12,12 @@ export function healthRoutes(ctx: HttpContext) {
     .get(
       "/readyz",
       ({ set }) => {
-        if (ctx.isReady() && ctx.engine.store.isWritable()) return { status: "ready" as const };
         set.status = 503;
-        return errorBody("not_ready", "Herald is starting, draining or cannot write its store");
+        if (!ctx.isReady()) return errorBody("not_ready", "Herald is starting or draining");
+        // While writes fail this is also the probe that finds the store writable again.
+        if (!ctx.engine.store.isWritable()) return errorBody("not_ready", "Herald cannot write to its store (disk full, I/O error or locked)");
+        set.status = 200;
+        return { status: "ready" as const };
       },
       {
         response: { 200: type({ status: "'ready'" }), 503: ErrorBody },
