@@ -51,9 +51,16 @@ export class Dispatcher {
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
   private wake: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
-  private readonly rateLimiter = new RateLimiter();
+  private readonly rateLimiter: RateLimiter;
   /** Deliveries held back by their destination's rate limit, waiting on a timer. */
   private deferred = 0;
+  /**
+   * Held-back deliveries whose slot has come: sent before the ready queue, and
+   * without asking the rate limiter again (asking again took a fresh slot each
+   * time, so under a backlog the slot kept moving away and nothing was sent).
+   */
+  private slotted: DeliveryJob[] = [];
+  private readonly holdsSlot = new WeakSet<DeliveryJob>();
 
   constructor(
     private readonly store: Store,
@@ -67,6 +74,7 @@ export class Dispatcher {
     // UPDATE touching four indexes, ~15 % of the CPU of the deliver bench at 4×
     // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
     this.capacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
+    this.rateLimiter = new RateLimiter(deps.now);
   }
 
   start(): void {
@@ -123,7 +131,7 @@ export class Dispatcher {
 
   /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
   private get room(): number {
-    return this.capacity - this.queued - this.inFlight - this.reserved - this.deferred;
+    return this.capacity - this.queued - this.slotted.length - this.inFlight - this.reserved - this.deferred;
   }
 
   /** Resolves once nothing is queued or being sent. */
@@ -134,6 +142,10 @@ export class Dispatcher {
 
   private pump(): void {
     if (!this.running) return this.checkIdle();
+    while (this.inFlight < this.settings.concurrency && this.slotted.length > 0) {
+      this.inFlight++;
+      void this.deliver(this.slotted.shift()!);
+    }
     while (this.inFlight < this.settings.concurrency && this.head < this.ready.length) {
       const job = this.ready[this.head]!;
       this.ready[this.head++] = undefined as unknown as DeliveryJob;
@@ -170,19 +182,32 @@ export class Dispatcher {
   private async deliver(job: DeliveryJob): Promise<void> {
     try {
       const destination = this.catalog.destinations.get(job.delivery.destination_id);
-      if (!destination) return; // deleted meanwhile: its delivery is already cancelled
+      if (!destination) {
+        // Deleted meanwhile: the deletion cancelled the row, unless it was written
+        // just after (a publish racing the delete); either way it ends cancelled,
+        // never left leased for a destination that no longer exists.
+        this.store.cancelOrphan(job.delivery.id, this.deps.now());
+        return;
+      }
+      // A destination deleted since start may hold cancelled rows in memory (the
+      // ready queue, a rate-limit timer), and one with the same id may have been
+      // created since: only a delivery still leased may be sent.
+      if (this.catalog.replaced.has(destination.id) && this.store.getDelivery(job.delivery.id)?.status !== "delivering") return;
       if (!destination.enabled) {
         // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
         this.store.releaseLease(job.delivery.id, this.deps.now());
         return;
       }
-      if (destination.rate_limit !== null) {
-        const wait = this.rateLimiter.delayFor(destination.id, destination.rate_limit, performance.now());
+      if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
+        const wait = this.rateLimiter.take(destination.id, destination.rate_limit, MAX_WAIT_IN_MEMORY_MS);
         if (wait > MAX_WAIT_IN_MEMORY_MS) {
-          // A long wait goes back to the job table, due when its slot comes,
+          // No slot within 5 s: the delivery goes back to the job table, due
+          // when the next free slot comes, without taking it (a slot held by a
+          // row on disk would be missed by the time the row is claimed again),
           // so one slow destination cannot fill the in-memory queue.
-          const now = this.deps.now();
-          this.store.releaseLease(job.delivery.id, now, now + wait);
+          const due = this.deps.now() + wait;
+          this.store.releaseLease(job.delivery.id, this.deps.now(), due);
+          this.wakeAt(due);
           return;
         }
         if (wait > 0) return this.defer(job, wait);
@@ -220,11 +245,13 @@ export class Dispatcher {
     }
   }
 
+  /** Holds a job until its slot comes; it then keeps that slot and is sent first. */
   private defer(job: DeliveryJob, ms: number): void {
     this.deferred++;
+    this.holdsSlot.add(job);
     setTimeout(() => {
       this.deferred--;
-      this.ready.push(job);
+      this.slotted.push(job);
       this.pump();
     }, ms);
   }
@@ -256,7 +283,8 @@ export class Dispatcher {
   }
 
   private isIdle(): boolean {
-    return this.deferred === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (this.queued === 0 || !this.running);
+    const waiting = this.queued + this.slotted.length;
+    return this.deferred === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (waiting === 0 || !this.running);
   }
 
   private checkIdle(): void {

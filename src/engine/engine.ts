@@ -2,7 +2,7 @@
 // wired once from the frozen config. HTTP handlers talk only to this.
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
-import type { DeliveryJob } from "../store/types.ts";
+import type { DeliveryJob, RetryRefusal } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
@@ -93,7 +93,7 @@ export class Engine {
   }
 
   /** Sends one delivery again now with a fresh schedule and the same webhook-id. */
-  retryNow(deliveryId: string): { ok: true } | { ok: false; error: "not_found" | "in_flight" } {
+  retryNow(deliveryId: string): { ok: true } | { ok: false; error: RetryRefusal } {
     const now = this.deps.now();
     const leased = this.store.leaseForRetry(deliveryId, now, now + this.lease_ms);
     if ("error" in leased) return { ok: false, error: leased.error };

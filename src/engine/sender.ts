@@ -25,6 +25,17 @@ export interface SendOptions {
 
 const REDACTED = "[redacted]";
 
+/**
+ * What the attempt log keeps of the response headers: at most 8 KiB of names
+ * and values in all, each value cut at 1 KiB. A receiver answering 250 headers
+ * of 4 KiB once made each attempt record ~1 MB. Headers over the budget are
+ * dropped and counted under DROPPED_KEY (not a valid header name, so it cannot
+ * be mistaken for one the receiver sent).
+ */
+export const KEEP_HEADER_BYTES = 8192;
+export const KEEP_HEADER_VALUE_BYTES = 1024;
+export const DROPPED_KEY = "(dropped)";
+
 /** Bodies already built, per event object: a fan-out to many destinations builds one. */
 const bodies = new WeakMap<EventForDelivery, string>();
 
@@ -91,13 +102,34 @@ export async function send(event: EventForDelivery, destination: Destination, op
       status,
       retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
       attempt: attempt({
-        response_status: status, response_headers: Object.fromEntries(response.headers), response_body: kept,
+        response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
         error: ok ? null : statusError(status, response.headers.get("location")),
       }),
     };
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);
   }
+}
+
+/** The response headers the attempt log keeps, in the order received, within the budget above. */
+export function keptHeaders(headers: Headers): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let used = 0;
+  let dropped = 0;
+  let total = 0;
+  for (const [name, full] of headers) {
+    total++;
+    const value = full.length > KEEP_HEADER_VALUE_BYTES ? `${full.slice(0, KEEP_HEADER_VALUE_BYTES - 1)}…` : full;
+    const size = name.length + value.length;
+    if (used + size > KEEP_HEADER_BYTES) {
+      dropped++;
+      continue;
+    }
+    used += size;
+    kept[name] = value;
+  }
+  if (dropped) kept[DROPPED_KEY] = `${dropped} headers of ${total}, over the ${KEEP_HEADER_BYTES}-byte limit of the attempt log`;
+  return kept;
 }
 
 function statusError(status: number, location: string | null): string {

@@ -11,6 +11,7 @@ import {
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
+  RetryRefusal,
 } from "./types.ts";
 import { DELIVERY_STATUSES } from "./types.ts";
 import { WalSync } from "./wal-sync.ts";
@@ -25,6 +26,13 @@ const FINAL = "('succeeded', 'failed', 'cancelled')";
 const PROBE_GROW_PAGES = 4;
 /** With this many free pages (1 MiB at 4 KiB) writes have room without growing the file. */
 const PROBE_MAX_FREE_PAGES = 256;
+
+/**
+ * Times go into STRICT INTEGER columns: a fraction (a clock read from
+ * performance.now(), a wait computed from one) would make SQLite refuse the
+ * whole statement ("cannot store REAL value in INTEGER column"). Whole ms.
+ */
+const ms = (t: number): number => Math.round(t);
 
 export class SqliteStore implements Store {
   readonly db: Database;
@@ -185,7 +193,7 @@ export class SqliteStore implements Store {
              lease_until = NULL, last_error = coalesce(last_error, 'destination deleted')
            WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
         )
-        .run({ id, now });
+        .run({ id, now: ms(now) });
       return this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0;
     }).immediate();
   }
@@ -198,7 +206,7 @@ export class SqliteStore implements Store {
              failing_since = CASE WHEN $enabled = 1 THEN NULL ELSE failing_since END
            WHERE id = $id`,
         )
-        .run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason, now }).changes > 0
+        .run({ id, enabled: enabled ? 1 : 0, reason: enabled ? null : reason, now: ms(now) }).changes > 0
     );
   }
 
@@ -400,7 +408,7 @@ export class SqliteStore implements Store {
            ORDER BY next_attempt_at, id LIMIT $limit)
          RETURNING *`,
       )
-      .all({ now, lease: leaseUntil, limit });
+      .all({ now: ms(now), lease: ms(leaseUntil), limit });
     return this.attachEvents(rows.map(toDelivery));
   }
 
@@ -445,7 +453,25 @@ export class SqliteStore implements Store {
         `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $due, updated_at = $now
          WHERE status = 'delivering' AND ${condition}`,
       )
-      .run({ ...params, now, due }).changes;
+      .run({ ...params, now: ms(now), due: ms(due) }).changes;
+  }
+
+  /**
+   * Cancels a leased delivery whose destination no longer exists (a publish
+   * that raced the deletion): it could never be sent, and must not be handed
+   * out again and again by the sweep.
+   */
+  cancelOrphan(id: string, now: number): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE deliveries SET status = 'cancelled', finalized_at = $now, updated_at = $now, next_attempt_at = NULL,
+             lease_until = NULL, last_error = coalesce(last_error, 'destination deleted')
+           WHERE id = $id AND status = 'delivering'
+             AND NOT EXISTS (SELECT 1 FROM destinations WHERE destinations.id = deliveries.destination_id)`,
+        )
+        .run({ id, now: ms(now) }).changes > 0
+    );
   }
 
   /** Writes attempt results and the state each delivery moves to (group-committed). */
@@ -466,11 +492,11 @@ export class SqliteStore implements Store {
       .run({
         id: r.delivery_id,
         status: r.outcome.status,
-        next: r.outcome.status === "pending" ? r.outcome.next_attempt_at : null,
-        finalized: r.outcome.status === "pending" ? null : now,
+        next: r.outcome.status === "pending" ? ms(r.outcome.next_attempt_at) : null,
+        finalized: r.outcome.status === "pending" ? null : ms(now),
         last_status: r.attempt.response_status,
         last_error: r.attempt.error,
-        now,
+        now: ms(now),
       }).changes === 1;
     const row = updated
       ? (this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string })
@@ -486,7 +512,7 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        newId("att", a.started_at), r.delivery_id, number, a.started_at, a.duration_ms, a.request_url,
+        newId("att", a.started_at), r.delivery_id, number, ms(a.started_at), ms(a.duration_ms), a.request_url,
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
@@ -494,7 +520,7 @@ export class SqliteStore implements Store {
     if (r.outcome.status === "succeeded") {
       this.db.query("UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL").run(row.destination_id);
     } else {
-      this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ? AND failing_since IS NULL").run(now, row.destination_id);
+      this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ? AND failing_since IS NULL").run(ms(now), row.destination_id);
     }
     if (r.disable_destination) this.setDestinationEnabled(row.destination_id, false, r.disable_destination, now);
   }
@@ -505,19 +531,22 @@ export class SqliteStore implements Store {
 
   /**
    * Leases one delivery for an immediate manual attempt with a fresh schedule.
-   * A final delivery comes back to life; one already being sent is refused.
+   * A succeeded or failed delivery comes back to life; one already being sent
+   * is refused, and so is a cancelled one: its destination was deleted, so it
+   * is final for good (leased, it would have nowhere to go and stay stuck).
    */
-  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" } {
+  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: RetryRefusal } {
     const current = this.getDelivery(id);
     if (!current) return { error: "not_found" };
     if (current.status === "delivering") return { error: "in_flight" };
+    if (current.status === "cancelled") return { error: "cancelled" };
     const row = this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, finalized_at = NULL,
            schedule_start = attempts, updated_at = $now
-         WHERE id = $id AND status <> 'delivering' RETURNING *`,
+         WHERE id = $id AND status IN ('pending', 'succeeded', 'failed') RETURNING *`,
       )
-      .get({ id, now, lease: leaseUntil });
+      .get({ id, now: ms(now), lease: ms(leaseUntil) });
     if (!row) return { error: "in_flight" };
     const [job] = this.attachEvents([toDelivery(row)]);
     return job ? { job } : { error: "not_found" };
@@ -535,7 +564,7 @@ export class SqliteStore implements Store {
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
            schedule_start = attempts, updated_at = $now ${where}`,
       )
-      .run({ ...params, now }).changes;
+      .run({ ...params, now: ms(now) }).changes;
   }
 
   /** Counts deliveries by state, for metrics and the console. */

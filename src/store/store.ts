@@ -4,7 +4,7 @@
 // such as PostgreSQL can sit behind the same shape.
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth,
+  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
 } from "./types.ts";
 
 export interface Store {
@@ -45,8 +45,9 @@ export interface Store {
   releaseExpiredLeases(now: number): number;
   releaseAllLeases(now: number): number;
   releaseLease(id: string, now: number, dueAt?: number): void;
+  cancelOrphan(id: string, now: number): boolean;
   recordAttempt(record: AttemptRecord, now: number): Promise<void>;
-  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: "not_found" | "in_flight" };
+  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: RetryRefusal };
   requeueFailed(destinationId: string, since: number, until: number, now: number): number;
   countDeliveriesByStatus(destinationId?: string): Record<string, number>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats;

@@ -8,6 +8,8 @@ export type ManagedBy = "config" | "api";
 /** pending → delivering → succeeded | failed; pending/delivering → cancelled. */
 export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed" | "cancelled";
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed", "cancelled"];
+/** Why a manual retry was refused: no such delivery, one being sent now, or one cancelled for good. */
+export type RetryRefusal = "not_found" | "in_flight" | "cancelled";
 
 export interface EventType {
   name: string;

@@ -63,6 +63,9 @@ export function deliveryRoutes(ctx: HttpContext) {
         const result = ctx.engine.retryNow(params.id);
         if (!result.ok) {
           if (result.error === "not_found") throw notFound("delivery", params.id);
+          if (result.error === "cancelled") {
+            throw conflict(`delivery ${params.id} was cancelled when its destination was deleted; it cannot be retried`, "delivery_cancelled");
+          }
           throw conflict(`delivery ${params.id} is being sent right now; try again when this attempt ends`);
         }
         set.status = 202;
