@@ -91,7 +91,7 @@ export function destinationRoutes(ctx: HttpContext) {
         visible(params.id, principal);
         return presentDestination(service.update(params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
     )
     .delete(
       "/:id",
@@ -114,6 +114,20 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         response: { 200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }), ...errorResponses },
         detail: { summary: "Read the signing secret (and any previous one still in its grace period)", tags, security },
+      },
+    )
+    .get(
+      "/:id/headers",
+      ({ params, principal }) => ({ headers: { ...visible(params.id, principal).headers } }),
+      {
+        params: IdParams,
+        response: { 200: type({ headers: { "[string]": "string" } }), ...errorResponses },
+        detail: {
+          summary: "Read the static header values",
+          description: "Lists and reads show only header_names: values often carry credentials. The same tokens that may read the signing secret may read them here.",
+          tags,
+          security,
+        },
       },
     )
     .post(
