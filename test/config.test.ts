@@ -282,7 +282,7 @@ subscriptions: [{ id: s, destination: nope, event_types: [] }, { id: t, destinat
       "delivery.allow_hosts[0]: must be a CIDR such as 10.0.0.0/8 or fd00::/8",
       "delivery.allow_hosts[1]: must be a hostname, an IP address or a CIDR such as 10.0.0.0/8",
       'event_types[0].name: must be an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters) (was "a..b")',
-      "event_types[1].schema: must be a JSON Schema object (was [1])",
+      "event_types[1].schema: must be a JSON Schema object, not an array",
       'destinations[0].id: must be an id of 1 to 64 letters, digits, _ or - (was "no spaces")',
       'destinations[0].url: must be an http:// or https:// URL (was "ftp://files.example")',
       "destinations[0].secret: must be whsec_ followed by the base64 of 24 to 64 random bytes",

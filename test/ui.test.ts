@@ -183,6 +183,9 @@ describe("the console", () => {
     await page.goto(`${herald.url}/ui/#/destinations`);
     const card = `section.destination[data-destination-id="shop"]`;
     await page.waitForSelector(card);
+    // Static headers: the names are shown, the values never reach the browser.
+    expect(await page.textContent(card)).toContain("x-auth-token");
+    expect(await page.content()).not.toContain("s3cret-static");
     await page.click(`${card} button[data-action="test"]`);
     expect(await (await page.waitForSelector(`${card} .result`)).textContent()).toContain("test accepted");
 

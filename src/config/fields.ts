@@ -3,9 +3,12 @@
 import { isIP } from "node:net";
 import { type } from "arktype";
 import { Cron } from "croner";
+import { checkSchema } from "../engine/data-schema.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../engine/event-types.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./durations.ts";
 
 export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
 export const ID = /^[a-zA-Z0-9_-]{1,64}$/;
 export const EVENT_TYPE_NAME = /^(?=.{1,128}$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
 export const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*(\.\*)?)$/;
@@ -28,11 +31,22 @@ export const Tenant = type(ID).describe("a tenant name of 1 to 64 letters, digit
 export const EventTypeName = type(EVENT_TYPE_NAME).describe(
   "an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters)",
 );
+/** An event type name a user may create (config or API). */
+export const OwnEventTypeName = EventTypeName.narrow((name, ctx) => !isReservedEventType(name) || ctx.reject({ problem: RESERVED_EVENT_TYPE }));
+
+// Upper bounds fit the INTEGER columns and what makes sense: a receiver slower than an
+// hour is down, and 100,000 requests/s is beyond any single webhook endpoint.
+export const MAX_RATE_LIMIT = 100_000;
+export const RateLimit = type(`1 <= number.integer <= ${MAX_RATE_LIMIT}`).describe(`deliveries per second, 1 to ${MAX_RATE_LIMIT}`);
+export const TimeoutMs = type(`1 <= number.integer <= ${HOUR}`).describe(`milliseconds, 1 to ${HOUR}`);
 export const EventTypePattern = type(EVENT_TYPE_PATTERN).describe('"*", an event type name, or a name followed by ".*"');
 export const Sha256Hex = type(/^[0-9a-fA-F]{64}$/)
   .describe("64 hexadecimal digits (a SHA-256 hash)")
   .pipe((hex) => hex.toLowerCase());
-export const StringMap = type({ "[string]": "string" });
+// arktype's index signature also matches arrays (["a"] has the string key "0").
+export const StringMap = type({ "[string]": "string" }).narrow(
+  (map, ctx) => !Array.isArray(map) || ctx.reject({ expected: "an object of string values", actual: "an array" }),
+);
 
 /** A duration string ("5s") as milliseconds, within [min, max]. */
 export function duration(min = 0, max = Number.MAX_SAFE_INTEGER) {
@@ -45,12 +59,13 @@ export function duration(min = 0, max = Number.MAX_SAFE_INTEGER) {
   });
 }
 
-/** A size ("1MiB", "4096") as bytes, at least min. */
-export function size(min = 0) {
+/** A size ("1MiB", "4096") as bytes, within [min, max]. */
+export function size(min = 0, max = Number.MAX_SAFE_INTEGER) {
   return type("unknown").pipe((value, ctx) => {
     const bytes = typeof value === "string" || typeof value === "number" ? parseSize(value) : undefined;
     if (bytes === undefined) return ctx.error("a size such as 4096, 512KiB, 1MiB or 10MB");
     if (bytes < min) return ctx.error(`at least ${formatSize(min)}`);
+    if (bytes > max) return ctx.error(`at most ${formatSize(max)}`);
     return bytes;
   });
 }
@@ -86,8 +101,11 @@ function hostProblem(host: string): string | undefined {
 }
 
 export const HttpUrl = type("string").narrow((url, ctx) => {
-  const protocol = URL.canParse(url) ? new URL(url).protocol : "";
-  return protocol === "http:" || protocol === "https:" || ctx.reject({ expected: "an http:// or https:// URL" });
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  // Checked first, and answered without the value: it would echo the password. Credentials
+  // in a URL end up in attempt logs; static headers are the place for them.
+  if (parsed && (parsed.username || parsed.password)) return ctx.reject({ problem: "must not contain credentials (user:pass@); use a static header" });
+  return parsed?.protocol === "http:" || parsed?.protocol === "https:" || ctx.reject({ expected: "an http:// or https:// URL" });
 });
 
 // Standard Webhooks secrets; the value is never echoed in the message.
@@ -121,7 +139,23 @@ export const Headers = StringMap.narrow((headers, ctx) => {
   return ok;
 });
 
-export const JsonSchema = type({ "[string]": "unknown" }).narrow(
-  (schema, ctx) => !Array.isArray(schema) || ctx.reject({ expected: "a JSON Schema object" }),
-);
-
+// Checked as the engine will use it (regular expressions, references, size, depth), so
+// an unusable schema is refused when stored rather than failing every publish later.
+// Problems never print the value (actual: ""): arktype's "(was …)" of a 10,000-deep
+// schema overflows the stack when Elysia reads it.
+const SchemaObject = type({ "[string]": "unknown" });
+function usableSchema(schema: object | null, ctx: Parameters<Parameters<typeof SchemaObject.narrow>[0]>[1]): boolean {
+  if (schema === null) return true;
+  if (Array.isArray(schema)) return ctx.reject({ problem: "must be a JSON Schema object, not an array", actual: "" });
+  let ok = true;
+  for (const problem of checkSchema(schema)) ok = ctx.reject({ path: [...ctx.path, ...problem.path], problem: problem.message, actual: "" });
+  return ok;
+}
+export const JsonSchema = SchemaObject.narrow(usableSchema);
+/**
+ * For API bodies, where null removes the schema. One rule rather than a union: a union's
+ * problem prints the value and hides the path inside the schema.
+ */
+export const JsonSchemaOrNull = type("unknown")
+  .narrow((value, ctx): value is object | null => (typeof value === "object" ? usableSchema(value, ctx) : ctx.reject({ problem: "must be a JSON Schema object or null", actual: "" })))
+  .describe("a JSON Schema object, or null to remove it");

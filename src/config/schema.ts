@@ -1,11 +1,12 @@
 // The configuration schema: every key with its type, default and rules (arktype), and
 // validateConfig(), which turns a plain object (the parsed YAML) into a frozen Config.
 import { createHash } from "node:crypto";
+import { checkDestinationUrl, type AddressPolicy } from "../engine/address-guard.ts";
 import { validateFilter } from "../engine/filter.ts";
 import { type } from "arktype";
 import {
-  CronSchedule, duration, EventTypeName, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, Secret,
-  Sha256Hex, size, StringMap, Tenant,
+  CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, OwnEventTypeName, RateLimit,
+  Secret, Sha256Hex, size, StringMap, Tenant,
 } from "./fields.ts";
 
 export type ConfigError = { path: string; message: string };
@@ -31,7 +32,7 @@ const Token = type({
 
 const EventType = type({
   "+": "reject",
-  name: EventTypeName,
+  name: OwnEventTypeName,
   description: "string = ''",
   "schema?": JsonSchema,
   "example?": "unknown",
@@ -46,7 +47,7 @@ const Destination = type({
   "secret?": Secret,
   headers: Headers.default(() => ({})),
   "timeout?": duration(1, HOUR),
-  "rate_limit?": "number.integer >= 1",
+  "rate_limit?": RateLimit,
   enabled: "boolean = true",
   metadata: StringMap.default(() => ({})),
 });
@@ -84,12 +85,15 @@ const ConfigSchema = type({
     "+": "reject",
     // Capped at an hour: a receiver slower than that is down, and leases must stay bounded.
     timeout: duration(1, HOUR).default("15s"),
-    concurrency: "number.integer >= 1 = 256",
-    retry_schedule: duration().array().default(() => ["5s", "5m", "30m", "2h", "5h", "10h", "10h"]),
+    // Each delivery in flight holds a socket; past ~10,000 the process runs out of them first.
+    concurrency: "1 <= number.integer <= 10000 = 256",
+    // A wait past 30 days outlives the default retention (30d); a far larger one made
+    // retry times that no longer fit a Date, and every read of the delivery failed.
+    retry_schedule: duration(0, 30 * DAY).array().default(() => ["5s", "5m", "30m", "2h", "5h", "10h", "10h"]),
     https_only: "boolean = true",
     allow_private_networks: "boolean = false",
     allow_hosts: Host.array().default(() => []),
-    disable_after: duration(1).default("5d"),
+    disable_after: duration(1, 365 * DAY).default("5d"),
     keep_response_bytes: size().default(4096),
     jitter: "0 <= number <= 1 = 0.2",
   }).default(() => ({})),
@@ -99,7 +103,7 @@ const ConfigSchema = type({
   }).default(() => ({})),
   retention: type({
     "+": "reject",
-    keep: duration(1).default("30d"),
+    keep: duration(1, 10 * 365 * DAY).default("30d"),
     schedule: CronSchedule.default("0 3 * * *"),
   }).default(() => ({})),
   event_types: EventType.array().default(() => []),
@@ -154,6 +158,8 @@ export function inFileOrder(errors: ConfigError[], input: unknown): ConfigError[
   const rank = new Map<string, number>();
   const walk = (value: unknown, path: (string | number)[]) => {
     rank.set(formatPath(path), rank.size);
+    // Deeper values rank with their ancestor at this depth; a 10,000-deep schema would overflow the stack.
+    if (path.length >= 64) return;
     if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
     else if (isRecord(value)) for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
   };
@@ -212,6 +218,22 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
   checkUnique(eventTypes.map((t) => t.name), (i, j) => duplicate("event_types", "name", i, j), errors);
   checkUnique(destinations.map((d) => d.id), (i, j) => duplicate("destinations", "id", i, j), errors);
   checkUnique(subscriptions.map((s) => s.id), (i, j) => duplicate("subscriptions", "id", i, j), errors);
+
+  // The address guard's checks that need no DNS, under the file's own delivery policy, so a
+  // URL refused at send time is refused here. Host names that resolve privately are still
+  // only found at send time. Skipped when the policy itself is malformed (reported above).
+  const delivery = isRecord(input.delivery) ? input.delivery : {};
+  const policy = {
+    https_only: delivery.https_only ?? true,
+    allow_private_networks: delivery.allow_private_networks ?? false,
+    allow_hosts: delivery.allow_hosts ?? [],
+  };
+  const policyValid = typeof policy.https_only === "boolean" && typeof policy.allow_private_networks === "boolean" && Host.array().allows(policy.allow_hosts);
+  destinations.forEach((destination, i) => {
+    if (!policyValid || !HttpUrl.allows(destination.url)) return;
+    const verdict = checkDestinationUrl(destination.url as string, policy as AddressPolicy);
+    if (!verdict.ok) errors.push({ path: `destinations[${i}].url`, message: verdict.message });
+  });
 
   const destinationIds = new Set(destinations.map((d) => d.id));
   subscriptions.forEach((subscription, i) => {

@@ -2,9 +2,15 @@
 // Schema for `data` and an example (checked against the schema). `herald.*`
 // names are reserved for Herald's own operational events.
 import type { EventType } from "../store/types.ts";
-import { validateData } from "./data-schema.ts";
+import { checkSchema, formatSchemaPath, validateData } from "./data-schema.ts";
 import type { Engine } from "./engine.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
+
+/** `herald` and `herald.*`, in any case (Herald.x reads as Herald's too), are Herald's own. */
+export function isReservedEventType(name: string): boolean {
+  return /^herald(\.|$)/i.test(name);
+}
+export const RESERVED_EVENT_TYPE = "is reserved: herald and herald.* name Herald's own operational events";
 
 export interface EventTypeInput {
   name: string;
@@ -23,8 +29,8 @@ export class EventTypeService {
   }
 
   create(input: EventTypeInput): EventType {
-    if (input.name.startsWith("herald.")) {
-      throw new Problem("invalid", "event type names starting with herald. are reserved for Herald's own events", [{ path: "name", message: "is reserved" }]);
+    if (isReservedEventType(input.name)) {
+      throw new Problem("invalid", "event type names herald and herald.* are reserved for Herald's own events", [{ path: "name", message: RESERVED_EVENT_TYPE }]);
     }
     if (this.engine.store.getEventType(input.name)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
     const now = this.engine.deps.now();
@@ -62,15 +68,18 @@ export class EventTypeService {
   }
 }
 
-/** A schema must compile, and an example must satisfy it: consumers copy examples. */
+/**
+ * A schema must be usable (checkSchema: regular expressions, references, size, depth), so
+ * that no publish of the type fails later; and an example must satisfy it: consumers copy examples.
+ */
 function checkExample(eventType: EventType): void {
   if (!eventType.schema) return;
-  let problems;
-  try {
-    problems = eventType.example === undefined ? validateData(eventType.schema, null) && [] : validateData(eventType.schema, eventType.example);
-  } catch (error) {
-    throw new Problem("invalid", `the schema is not a usable JSON Schema: ${(error as Error).message}`, [{ path: "schema", message: "is not a valid JSON Schema" }]);
+  const invalid = checkSchema(eventType.schema);
+  if (invalid.length) {
+    throw new Problem("invalid", `the schema is not usable: ${invalid[0]!.message}`, invalid.map((p) => ({ path: formatSchemaPath("schema", p.path), message: p.message })));
   }
+  if (eventType.example === undefined) return;
+  const problems = validateData(eventType.schema, eventType.example);
   if (problems.length) {
     throw new Problem("invalid", "the example does not match the schema", problems.map((p) => ({ path: p.path.replace(/^data/, "example"), message: p.message })));
   }

@@ -1,5 +1,5 @@
-// How records look in API answers: times as ISO 8601 strings, secrets never
-// included (a destination's secret has its own route).
+// How records look in API answers: times as ISO 8601 strings, secrets and static
+// header values never included (a destination's secret and headers have their own routes).
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../store/types.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
@@ -29,7 +29,9 @@ export function presentAttempt(a: Attempt) {
 
 export function presentDestination(d: Destination) {
   return {
-    id: d.id, tenant: d.tenant, url: d.url, description: d.description, headers: d.headers,
+    // Names only: values are write-only, like the secret (x-auth-token …). A list, not a
+    // map of masked values, so a PATCH of `headers` is never mistaken for a round trip.
+    id: d.id, tenant: d.tenant, url: d.url, description: d.description, header_names: Object.keys(d.headers),
     timeout: d.timeout_ms, rate_limit: d.rate_limit, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
     created_at: time(d.created_at), updated_at: time(d.updated_at),

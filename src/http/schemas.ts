@@ -28,7 +28,8 @@ export const AttemptBody = type({
 });
 
 export const DestinationBody = type({
-  id: "string", tenant: "string", url: "string", description: "string", headers: { "[string]": "string" },
+  id: "string", tenant: "string", url: "string", description: "string",
+  header_names: type("string[]").describe("the static headers' names; their values are write-only (GET …/headers reveals them)"),
   timeout: "number | null", rate_limit: "number | null", enabled: "boolean", disabled_reason: "string | null",
   metadata: { "[string]": "string" }, failing_since: NullableTime, managed_by: "'config' | 'api'",
   created_at: Time, updated_at: Time,

@@ -2,15 +2,12 @@
 // enable/disable, recovery of failed deliveries, and health stats.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { duration, Headers, HttpUrl, Id, Secret, StringMap, Tenant } from "../../config/fields.ts";
+import { duration, EventTypeName, Headers, HttpUrl, Id, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import type { Principal } from "../auth.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody } from "../schemas.ts";
-
-const Timeout = type("1 <= number.integer <= 3600000").describe("milliseconds, 1 to 3600000");
-const RateLimit = type("number.integer >= 1").describe("deliveries per second");
 
 const CreateBody = type({
   "id?": Id,
@@ -38,7 +35,9 @@ const PatchBody = type({
 const ListQuery = type({ "tenant?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
 const IdParams = type({ id: "string" });
 const RotateBody = type({ "secret?": Secret, "grace_period?": duration(0, 7 * 24 * 3_600_000), "+": "reject" });
-const TestBody = type({ "event_type?": "string", "data?": "unknown", "+": "reject" });
+// Any valid name may be sent, catalogued or not: a test checks the receiver, and may come
+// before the type exists. `data` is bounded like publish data, by the body limits.
+const TestBody = type({ "event_type?": EventTypeName, "data?": "unknown", "+": "reject" });
 const RecoverBody = type({ since: "string", "until?": "string", "+": "reject" });
 const DisableBody = type({ "reason?": "string <= 500", "+": "reject" });
 const WindowQuery = type({ "since?": "string", "until?": "string", "+": "reject" });
@@ -92,7 +91,7 @@ export function destinationRoutes(ctx: HttpContext) {
         visible(params.id, principal);
         return presentDestination(service.update(params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
     )
     .delete(
       "/:id",
@@ -115,6 +114,20 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         response: { 200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }), ...errorResponses },
         detail: { summary: "Read the signing secret (and any previous one still in its grace period)", tags, security },
+      },
+    )
+    .get(
+      "/:id/headers",
+      ({ params, principal }) => ({ headers: { ...visible(params.id, principal).headers } }),
+      {
+        params: IdParams,
+        response: { 200: type({ headers: { "[string]": "string" } }), ...errorResponses },
+        detail: {
+          summary: "Read the static header values",
+          description: "Lists and reads show only header_names: values often carry credentials. The same tokens that may read the signing secret may read them here.",
+          tags,
+          security,
+        },
       },
     )
     .post(

@@ -2,13 +2,13 @@
 // admin tokens change it.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { EventTypeName, JsonSchema } from "../../config/fields.ts";
+import { JsonSchemaOrNull, OwnEventTypeName } from "../../config/fields.ts";
 import { deleted, authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
 import { presentEventType } from "../present.ts";
 import { EventTypeBody, EventTypeList } from "../schemas.ts";
 
-const CreateBody = type({ name: EventTypeName, "description?": "string <= 2000", "schema?": JsonSchema.or("null"), "example?": "unknown", "+": "reject" });
-const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchema.or("null"), "example?": "unknown", "+": "reject" });
+const CreateBody = type({ name: OwnEventTypeName, "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": "unknown", "+": "reject" });
+const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": "unknown", "+": "reject" });
 const NameParams = type({ name: "string" });
 const tags = ["Event types"];
 

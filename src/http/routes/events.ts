@@ -2,6 +2,7 @@
 // event with its deliveries.
 import { Elysia } from "elysia";
 import { type } from "arktype";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../engine/event-types.ts";
 import type { PublishInput } from "../../engine/publisher.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { authenticated, documentedResponses, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
@@ -40,6 +41,8 @@ type Checked = { ok: true; input: PublishInput } | { ok: false; message: string;
 function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBody.infer, key: string | undefined, prefix: string): Checked {
   const details: ErrorDetail[] = [];
   if (!EVENT_TYPE_NAME.test(body.type)) details.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
+  // Only Herald publishes its operational events: a forged herald.destination.disabled would mislead.
+  else if (isReservedEventType(body.type)) details.push({ path: `${prefix}type`, message: RESERVED_EVENT_TYPE });
   if (body.id !== undefined && !EVENT_ID.test(body.id)) details.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
   if (body.tenant !== undefined && !ID.test(body.tenant)) details.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
   if (details.length) return { ok: false, message: "the event is invalid", details };

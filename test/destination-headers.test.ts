@@ -1,0 +1,95 @@
+// Static header values (x-auth-token …) are write-only, like signing secrets: lists
+// and reads show their names only; GET /v1/destinations/{id}/headers reveals them to
+// the tokens that may read the secret; receivers still get them.
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+
+const ACME = "acme-tenant-token-0123456789";
+const GLOBEX = "globex-tenant-token-0123456789";
+let herald: TestHerald;
+let receiver: Receiver;
+
+beforeAll(() => {
+  receiver = startReceiver();
+  herald = startHerald(
+    testConfig({
+      auth: {
+        tokens: [
+          { name: "admin", token: ADMIN_TOKEN, role: "admin" },
+          { name: "acme", token: ACME, role: "tenant", tenant: "acme" },
+          { name: "globex", token: GLOBEX, role: "tenant", tenant: "globex" },
+        ],
+      },
+      destinations: [{ id: "from-config", url: receiver.url, headers: { "x-config-token": "config-value-51b2" } }],
+    }),
+  );
+});
+afterAll(async () => {
+  await herald.stop();
+  await receiver.stop();
+});
+
+describe("static header values are write-only", () => {
+  const VALUE = "static-header-value-7f3a9c";
+  let id: string;
+  beforeAll(async () => {
+    const created = await herald.api("POST", "/v1/destinations", { url: receiver.url + "?headers", tenant: "acme", headers: { "x-auth-token": VALUE, "x-team": "ops-9d1e" } });
+    expect(created.status).toBe(201);
+    expect(JSON.stringify(created.body)).not.toContain(VALUE);
+    expect(created.body.header_names).toEqual(["x-auth-token", "x-team"]);
+    id = created.body.id;
+  });
+
+  it("never shows header values in lists and reads, to admin or tenant tokens", async () => {
+    for (const token of [ADMIN_TOKEN, ACME]) {
+      const list = await herald.api("GET", "/v1/destinations?limit=1000", undefined, { token });
+      const one = await herald.api("GET", `/v1/destinations/${id}`, undefined, { token });
+      expect(list.status).toBe(200);
+      expect(one.status).toBe(200);
+      for (const body of [list.body, one.body]) {
+        expect(JSON.stringify(body)).not.toContain(VALUE);
+        expect(JSON.stringify(body)).not.toContain("ops-9d1e");
+      }
+      expect(one.body.header_names).toEqual(["x-auth-token", "x-team"]);
+      expect(one.body.headers).toBeUndefined();
+    }
+  });
+
+  it("hides the values of a destination declared in the config file too", async () => {
+    const one = await herald.api("GET", "/v1/destinations/from-config");
+    expect(one.body.header_names).toEqual(["x-config-token"]);
+    expect(JSON.stringify(one.body)).not.toContain("config-value-51b2");
+    expect((await herald.api("GET", "/v1/destinations/from-config/headers")).body).toEqual({ headers: { "x-config-token": "config-value-51b2" } });
+  });
+
+  it("never shows header values in the answers to a patch, enable or disable", async () => {
+    const patched = await herald.api("PATCH", `/v1/destinations/${id}`, { description: "with headers" });
+    const disabled = await herald.api("POST", `/v1/destinations/${id}/disable`, {});
+    const enabled = await herald.api("POST", `/v1/destinations/${id}/enable`);
+    for (const answer of [patched, disabled, enabled]) {
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.body)).not.toContain(VALUE);
+    }
+  });
+
+  it("reveals them through GET …/headers to the tokens that may read the secret", async () => {
+    for (const token of [ADMIN_TOKEN, ACME]) {
+      const revealed = await herald.api("GET", `/v1/destinations/${id}/headers`, undefined, { token });
+      expect(revealed.status).toBe(200);
+      expect(revealed.body).toEqual({ headers: { "x-auth-token": VALUE, "x-team": "ops-9d1e" } });
+    }
+    const other = await herald.api("GET", `/v1/destinations/${id}/headers`, undefined, { token: GLOBEX });
+    expect(other.status).toBe(404);
+    expect(JSON.stringify(other.body)).not.toContain(VALUE);
+  });
+
+  it("still sends them to the receiver", async () => {
+    const sent = await herald.api("POST", `/v1/destinations/${id}/test`, {});
+    expect(sent.status).toBe(200);
+    expect(JSON.stringify(sent.body)).not.toContain(VALUE);
+    const received = receiver.requests.at(-1)!;
+    expect(received.headers["x-auth-token"]).toBe(VALUE);
+    expect(received.headers["x-team"]).toBe("ops-9d1e");
+  });
+});
