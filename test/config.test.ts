@@ -61,7 +61,7 @@ describe("loadConfig", () => {
     const result = loadConfig({ cwd, env: {} });
     expect(result.ok && result.source).toBe("built-in defaults");
     expect(configOf(result)).toEqual({
-      server: { host: "127.0.0.1", port: 8080, max_body: 1_048_576 },
+      server: { host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 },
       storage: { path: "./data/herald.db", synchronous: "full" },
       auth: { tokens: [] },
       delivery: {
@@ -145,7 +145,7 @@ subscriptions:
         { ADMIN_TOKEN: "a-long-admin-token-0123456789", CRM_SECRET: whsec, CRM_TOKEN: "t0k" },
       ),
     );
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, max_body: 524_288 });
+    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 });
     expect(config.storage.synchronous).toBe("normal");
     expect(config.auth.tokens).toEqual([
       { name: "ops", token: "a-long-admin-token-0123456789", role: "admin" },

@@ -3,7 +3,7 @@
 // unknown routes and wrong methods.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
 let herald: TestHerald;
 let doc: any;
@@ -73,11 +73,13 @@ describe("errors everywhere keep DESIGN §4's shape", () => {
   });
 
   it("a wrong method is a 405 that lists the allowed ones", async () => {
-    const res = await fetch(herald.url + "/v1/events", { method: "DELETE" });
+    // Authenticated: without a token, anything under /v1 is a 401 first (DESIGN §4).
+    const authorization = `Bearer ${ADMIN_TOKEN}`;
+    const res = await fetch(herald.url + "/v1/events", { method: "DELETE", headers: { authorization } });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET, POST");
     expect((await res.json()).error).toBe("method_not_allowed");
-    const put = await fetch(herald.url + "/v1/destinations/abc", { method: "PUT" });
+    const put = await fetch(herald.url + "/v1/destinations/abc", { method: "PUT", headers: { authorization } });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("DELETE, GET, PATCH");
   });

@@ -70,6 +70,12 @@ const ConfigSchema = type({
     host: "string > 0 = '127.0.0.1'",
     port: "0 <= number.integer <= 65535 = 8080",
     max_body: size(1).default("1MiB"),
+    // Bounds on a JSON body's shape (src/http/json-limits.ts), far above what a producer
+    // sends, low enough that validating the worst body allowed takes milliseconds.
+    max_depth: "1 <= number.integer <= 1000 = 64",
+    max_keys: "number.integer >= 1 = 1000",
+    max_array: "number.integer >= 1 = 10000",
+    max_string: size(1).default("256KiB"),
   }).default(() => ({})),
   storage: type({
     "+": "reject",

@@ -16,11 +16,40 @@ export interface HttpContext {
   isReady: () => boolean;
 }
 
-/** Adds `principal` to every route after it; no or a bad token is a 401. */
+const unauthorized = () => new ApiError(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
+
+/** Paths anyone may read: probes, metrics, the API document, Swagger UI and the console. */
+export function isPublicPath(path: string): boolean {
+  return (
+    path === "/" || path === "/healthz" || path === "/readyz" || path === "/metrics" || path === "/openapi.json" ||
+    path === "/docs" || path.startsWith("/docs/") || path === "/ui" || path.startsWith("/ui/")
+  );
+}
+
+// The principal found for each request, from the server's first hook to the route.
+const principals = new WeakMap<Request, Principal>();
+
+/**
+ * Authentication from the headers alone, in the server's first hook: a request to
+ * a protected path without a valid token is refused (the 401 returned) before its
+ * body is read, parsed or validated (DESIGN §4). Otherwise the principal is kept
+ * for `authenticated` to hand to the route.
+ */
+export function authenticateRequest(auth: Authenticator, request: Request, path: string): ApiError | null {
+  if (isPublicPath(path)) return null;
+  const principal = auth.authenticate(request.headers.get("authorization"));
+  if (!principal) return unauthorized();
+  principals.set(request, principal);
+  return null;
+}
+
+/** Adds `principal` (found by `authenticateRequest`) to every route after it. */
 export function authenticated(auth: Authenticator) {
-  return new Elysia().resolve({ as: "scoped" }, ({ headers }) => {
-    const principal = auth.authenticate(headers.authorization);
-    if (!principal) throw new ApiError(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
+  return new Elysia().resolve({ as: "scoped" }, ({ request, headers }) => {
+    // Every route using this is behind authenticateRequest; checking again keeps a
+    // route safe even if it were ever mounted where that hook does not run.
+    const principal = principals.get(request) ?? auth.authenticate(headers.authorization);
+    if (!principal) throw unauthorized();
     return { principal };
   });
 }

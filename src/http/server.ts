@@ -4,8 +4,10 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import "../arktype-settings.ts";
 import { VERSION } from "../version.ts";
-import type { HttpContext } from "./context.ts";
+import { authenticateRequest, type HttpContext } from "./context.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
+import { checkJsonLimits, describeBreach, type JsonLimits } from "./json-limits.ts";
+import { withCheapSerialization } from "./validation-error-cost.ts";
 import { deliveryRoutes } from "./routes/deliveries.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
@@ -34,10 +36,28 @@ function methodsFor(routes: { method: string; path: string }[], path: string): s
 const tooLarge = (maxBody: number) =>
   new ApiError(413, "payload_too_large", `the request body is larger than server.max_body (${maxBody} bytes)`);
 
+const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`);
+
+/** The parsed body, once it is known to be an object within the configured bounds. */
+function boundedObject(value: unknown, limits: JsonLimits): object {
+  // Every route's body is an object: anything else is refused here rather than
+  // left to routes whose fields are all optional (where `[]` would pass as `{}`).
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ApiError(400, "invalid_request", `the request body must be a JSON object, not ${kindOf(value)}`, [{ path: "", message: "must be an object" }]);
+  }
+  const breach = checkJsonLimits(value, limits);
+  if (breach) throw new ApiError(400, "body_too_complex", describeBreach(breach), [{ path: breach.path, message: `exceeds ${breach.setting} (${breach.limit})` }]);
+  return withCheapSerialization(value);
+}
+
 export function createHttpApp(ctx: HttpContext) {
-  const maxBody = ctx.config.server.max_body;
+  const { max_body: maxBody, max_depth, max_keys, max_array, max_string } = ctx.config.server;
+  const limits: JsonLimits = { maxDepth: max_depth, maxKeys: max_keys, maxArray: max_array, maxString: max_string };
   const app = new Elysia()
     .onRequest(({ request }) => {
+      // Authentication first, from the headers alone: before any size check, parse or validation.
+      const refused = authenticateRequest(ctx.auth, request, new URL(request.url).pathname);
+      if (refused) return Response.json(refused.toJSON(), { status: refused.status });
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
     })
@@ -48,13 +68,19 @@ export function createHttpApp(ctx: HttpContext) {
       const bytes = await request.arrayBuffer();
       if (bytes.byteLength > maxBody) throw tooLarge(maxBody);
       if (bytes.byteLength === 0) return {};
+      let value: unknown;
       try {
-        return JSON.parse(new TextDecoder().decode(bytes));
+        // JSON.parse itself is iterative: 200,000 levels parse in milliseconds.
+        value = JSON.parse(new TextDecoder().decode(bytes));
       } catch {
         throw new ApiError(400, "invalid_json", "the request body is not valid JSON");
       }
+      return boundedObject(value, limits);
     })
     .onError(({ code, error, request }) => {
+      // Elysia wraps whatever onParse throws in a ParseError; ours say what was wrong.
+      const cause = code === "PARSE" ? (error as Error).cause : undefined;
+      if (cause instanceof ApiError) return Response.json(cause.toJSON(), { status: cause.status });
       if (error instanceof ApiError) return Response.json(error.toJSON(), { status: error.status });
       if (error instanceof Problem) {
         const status = PROBLEM_STATUS[error.kind];
