@@ -67,6 +67,10 @@ describe("a store that cannot write", () => {
     expect(again.body.error).toBe("storage_unavailable");
     const batch = await herald.api("POST", "/v1/events/batch", { events: [{ type: "order.created", data: { padding } }] });
     expect(batch.status).toBe(503);
+    // A management write is refused the same way, in DESIGN §4's shape, not as a 500.
+    const created = await herald.api("POST", "/v1/destinations", { url: "http://127.0.0.1:9/while-full", headers: { "x-pad": padding }, metadata: { pad: padding } });
+    expect(created.status).toBe(503);
+    expect(created.body).toMatchObject({ error: "storage_unavailable" });
     expect((await herald.api("GET", "/readyz", undefined, { token: null })).status).toBe(503);
     expect((await herald.api("GET", "/healthz", undefined, { token: null })).status).toBe(200);
     for (const id of accepted) expect((await herald.api("GET", `/v1/events/${id}`)).status).toBe(200);

@@ -10,7 +10,7 @@ import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "./data-schema.ts";
-import { Problem } from "./problem.ts";
+import { storageUnavailable, Problem } from "./problem.ts";
 import { StoreUnavailableError } from "../store/unavailable.ts";
 
 export interface PublishInput {
@@ -131,14 +131,4 @@ export class Publisher {
     if (leased < sendable) this.dispatcher.noteBacklog();
     return { ok: true, created: true, event: result.event, deliveries: result.deliveries };
   }
-}
-
-/** Nothing was written: the producer should publish again later (with the same id or key, to be safe). */
-function storageUnavailable(): Problem {
-  return new Problem(
-    "unavailable",
-    "Herald cannot write to its store right now (disk full, I/O error or locked); the event was not accepted, publish it again later",
-    undefined,
-    "storage_unavailable",
-  );
 }

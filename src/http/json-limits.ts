@@ -74,16 +74,16 @@ function pathOf(step: Step): string {
 
 /** What the client is told: the bound and where, never the offending input itself. */
 export function describeBreach(breach: JsonLimitBreach): string {
+  // The setting comes before the path: a long path may be clipped, the setting must not be.
   const where = breach.path ? `at ${breach.path}` : "at the top of the body";
   switch (breach.setting) {
     case "server.max_depth":
-      return `the request body is nested more than ${breach.limit} levels deep ${where} (server.max_depth)`;
+      return `the request body is nested more than ${breach.limit} levels deep (server.max_depth) ${where}`;
     case "server.max_keys":
-      return `an object in the request body has more than ${breach.limit} keys ${where} (server.max_keys)`;
+      return `an object in the request body has more than ${breach.limit} keys (server.max_keys) ${where}`;
     case "server.max_array":
-      return `an array in the request body has more than ${breach.limit} items ${where} (server.max_array)`;
+      return `an array in the request body has more than ${breach.limit} items (server.max_array) ${where}`;
     case "server.max_string":
-      return `a string in the request body is longer than ${breach.limit} characters ${where} (server.max_string)`;
+      return `a string in the request body is longer than ${breach.limit} characters (server.max_string) ${where}`;
   }
 }
-

@@ -18,7 +18,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
-import { Problem } from "../engine/problem.ts";
+import { asStorageProblem, Problem } from "../engine/problem.ts";
 
 const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
 const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const;
@@ -102,6 +102,12 @@ export function createHttpApp(ctx: HttpContext) {
           }
           return Response.json(errorBody("not_found", `no route for ${request.method} ${path}`), { status: 404 });
         }
+      }
+      // A management write (or any other) the store could not make: 503, and the request may be repeated.
+      const storage = asStorageProblem(error);
+      if (storage) {
+        ctx.engine.deps.log.error("a request could not be completed: the store cannot write", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
+        return Response.json(errorBody(storage.code!, storage.message), { status: 503 });
       }
       const status = (error as { status?: number }).status;
       if (status === 413) return Response.json(errorBody("payload_too_large", "the request body is too large"), { status: 413 });

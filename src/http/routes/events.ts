@@ -12,6 +12,8 @@ import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
 import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
+/** As many problems as an error answer shows (errors.ts keeps the first 20). */
+const MAX_DETAILS = 20;
 const Published = type({ id: "string", deliveries: "number" });
 const BatchPublished = type({ data: type({ id: "string", deliveries: "number", created: "boolean" }).or({ error: "string", message: "string" }).array() });
 /** Producers may bring their own event ids (their own primary keys, say). */
@@ -34,6 +36,36 @@ const ListQuery = type({
   "cursor?": "string",
   "+": "reject",
 });
+
+const PUBLISH_FIELDS = new Set(["type", "data", "tenant", "id"]);
+
+/**
+ * Checks a batch's size and its events' field names before arktype sees it.
+ * arktype reports each unknown key as an issue (~16 µs each, measured), so a
+ * 1 MiB batch of events with many stray keys would cost seconds of the one
+ * thread; after this check each event can raise at most four issues.
+ */
+function precheckBatch(body: unknown): void {
+  const events = (body as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events)) return; // arktype's own message names the field
+  if (events.length === 0 || events.length > MAX_BATCH) {
+    throw invalid(`a batch holds 1 to ${MAX_BATCH} events`, [{ path: "events", message: `must hold 1 to ${MAX_BATCH} events (had ${events.length})` }]);
+  }
+  const problems: ErrorDetail[] = [];
+  for (let i = 0; i < events.length && problems.length < MAX_DETAILS; i++) {
+    const event = events[i];
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      problems.push({ path: `events[${i}]`, message: "must be an object" });
+      continue;
+    }
+    for (const key of Object.keys(event)) {
+      if (PUBLISH_FIELDS.has(key)) continue;
+      problems.push({ path: `events[${i}].${key}`, message: `events[${i}].${key} is not a known field` });
+      if (problems.length >= MAX_DETAILS) break;
+    }
+  }
+  if (problems.length) throw invalid("some events in the batch are invalid; none were published", problems);
+}
 
 type Checked = { ok: true; input: PublishInput } | { ok: false; message: string; details: ErrorDetail[] };
 
@@ -84,9 +116,6 @@ export function eventRoutes(ctx: HttpContext) {
     .post(
       "/batch",
       async ({ body, principal, set }) => {
-        if (body.events.length === 0 || body.events.length > MAX_BATCH) {
-          throw invalid(`a batch holds 1 to ${MAX_BATCH} events`, [{ path: "events", message: `must hold 1 to ${MAX_BATCH} events (had ${body.events.length})` }]);
-        }
         // Every event is checked before any is written: a bad batch writes nothing.
         const inputs: PublishInput[] = [];
         const problems: ErrorDetail[] = [];
@@ -104,6 +133,7 @@ export function eventRoutes(ctx: HttpContext) {
       },
       {
         parse: "json",
+        transform: ({ body }) => precheckBatch(body),
         body: BatchBody,
         detail: {
           summary: "Publish up to 1000 events",
