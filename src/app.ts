@@ -48,8 +48,10 @@ export function createApp(config: Config, options: AppOptions = {}) {
       server = http.listen({
         hostname: config.server.host,
         port: overrides.port ?? config.server.port,
-        // Above max_body, so Herald itself answers an oversized body with a JSON 413.
-        maxRequestBodySize: config.server.max_body * 2 + 1024 * 1024,
+        // Far above max_body, so Bun never answers an oversized body itself (with an
+        // empty 413): Herald refuses it from its Content-Length before reading it, or
+        // stops reading a chunked one as soon as it passes max_body (server.ts).
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       });
       ready = true;
       const port = http.server!.port!;

@@ -181,6 +181,34 @@ describe("error answers stay small and echo nothing", () => {
     expect(res.status).toBe(413);
     expect((await res.json()).error).toBe("payload_too_large");
   });
+
+  it("answers a body of several times server.max_body with a JSON 413, never Bun's empty one", async () => {
+    // 5 MiB with a Content-Length: before, Bun's own body limit answered first, with no body.
+    const res = await fetch(herald.url + "/v1/events", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "a.b", data: "x".repeat(5 * 1024 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect((await res.json()).error).toBe("payload_too_large");
+  });
+
+  it("stops reading a chunked body as soon as it passes server.max_body", async () => {
+    // An endless chunked body: answered 413 although it never ends.
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(herald.url + "/v1/events", { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: stream });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toBe("payload_too_large");
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+  });
 });
 
 /** Sends bytes as they are (fetch refuses malformed requests) and returns the whole answer. */

@@ -38,6 +38,33 @@ const tooLarge = (maxBody: number) =>
 
 const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`);
 
+/**
+ * The body's bytes, at most `maxBody` of them. A declared Content-Length was
+ * checked in onRequest, so such a body is read whole; a chunked one carries no
+ * length and is read as it comes, refused as soon as it passes the bound.
+ */
+async function readBody(request: Request, maxBody: number): Promise<Uint8Array> {
+  if (request.headers.has("content-length") || !request.body) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > maxBody) throw tooLarge(maxBody);
+    return bytes;
+  }
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBody) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBody);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The parsed body, once it is known to be an object within the configured bounds. */
 function boundedObject(value: unknown, limits: JsonLimits): object {
   // Every route's body is an object: anything else is refused here rather than
@@ -62,11 +89,9 @@ export function createHttpApp(ctx: HttpContext) {
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
     })
     .onParse(async ({ request }) => {
-      // Every body is JSON, whatever its content-type says. Chunked bodies carry
-      // no content-length, so their size is checked once read; an empty body
-      // is an empty object (routes whose fields are all optional take none).
-      const bytes = await request.arrayBuffer();
-      if (bytes.byteLength > maxBody) throw tooLarge(maxBody);
+      // Every body is JSON, whatever its content-type says; an empty body is an
+      // empty object (routes whose fields are all optional take none).
+      const bytes = await readBody(request, maxBody);
       if (bytes.byteLength === 0) return {};
       let value: unknown;
       try {
