@@ -7,6 +7,7 @@
 //
 //   bun test test/fuzz.test.ts                     seed 20261203, ~25 s of fuzzing
 //   HERALD_FUZZ_SEED=7 HERALD_FUZZ_RUNS=5000 HERALD_FUZZ_TIME_MS=300000 bun test test/fuzz.test.ts
+//   HERALD_FUZZ_LIGHT=1 …                        small inputs only (no deep/wide/long values)
 //
 // Each distinct failure (kind + method + route) is shrunk by fast-check and
 // printed with a one-line repro and the seed.
@@ -26,6 +27,8 @@ const SEED = Number(process.env.HERALD_FUZZ_SEED ?? 20261203);
 const RUNS = Number(process.env.HERALD_FUZZ_RUNS ?? 1500);
 /** Wall time of the fuzzing, shrinking included. */
 const TIME_MS = Number(process.env.HERALD_FUZZ_TIME_MS ?? 25_000);
+/** HERALD_FUZZ_LIGHT=1: small inputs only, to look past failures that big inputs cause. */
+const LIGHT = process.env.HERALD_FUZZ_LIGHT === "1";
 const PROBE_MS = 250;
 const RSS_LIMIT = 500 * 1024 * 1024;
 /** Past this Herald is killed (and restarted): the machine is shared. */
@@ -203,6 +206,8 @@ let sent = 0;
 let skipped = 0;
 let watch: HeraldWatch;
 let killedFor = 0;
+/** Answers by route and status class, printed after the run to show what was reached. */
+const coverage = new Map<string, Record<string, number>>();
 
 function startWatch(): void {
   watch = new HeraldWatch(url, herald.proc.pid, {
@@ -222,6 +227,23 @@ const isErrorShape = (body: any) =>
   typeof body === "object" && body !== null && !Array.isArray(body) && typeof body.error === "string" && typeof body.message === "string" &&
   (body.details === undefined || (Array.isArray(body.details) && body.details.every((d: any) => typeof d?.path === "string" && typeof d?.message === "string")));
 
+/** The `error` of each error line Herald logged since `mark`: what a 500 hides from the client. */
+function loggedErrors(mark: number): string {
+  const errors = herald
+    .output()
+    .slice(mark)
+    .split("\n")
+    .filter((line) => line.includes('"error"'))
+    .map((line) => {
+      try {
+        return String(JSON.parse(line).error);
+      } catch {
+        return line;
+      }
+    });
+  return errors.length ? excerpt(errors.join(" | "), 200) : "(nothing)";
+}
+
 const excerpt = (text: string, n = 240) => (text.length > n ? text.slice(0, n) + `… (${text.length} chars)` : text);
 
 /** A reveal route, where a 2xx may show secrets to a token allowed to read them. */
@@ -237,6 +259,7 @@ async function exercise(req: BuiltRequest): Promise<Problem[]> {
   let contentType = "";
   let answerHeaders = "";
   sent++;
+  const logMark = herald.output().length;
   try {
     const res = await fetch(url + req.target, { method: req.method, headers: req.headers, body: req.body, redirect: "manual", signal: AbortSignal.timeout(ANSWER_MS) });
     status = res.status;
@@ -253,6 +276,10 @@ async function exercise(req: BuiltRequest): Promise<Problem[]> {
     add(name === "TimeoutError" ? "no answer within 5 s" : "connection dropped without an answer", 0, `${name}: ${(error as Error).message}`);
   }
   const ended = performance.now();
+  const counts = coverage.get(where) ?? {};
+  const bucket = status ? `${String(status)[0]}xx` : "none";
+  counts[bucket] = (counts[bucket] ?? 0) + 1;
+  coverage.set(where, counts);
   const seen = await watch.take();
   const stalls = seen.slow.filter((s) => s.at < ended && s.at + s.ms > started);
   if (stalls.length) add("/healthz slower than 250 ms", status, `probe took ${Math.round(Math.max(...stalls.map((s) => s.ms)))} ms; request took ${Math.round(ended - started)} ms`);
@@ -275,7 +302,7 @@ async function exercise(req: BuiltRequest): Promise<Problem[]> {
   }
   if (status === 0) return problems;
 
-  if (status >= 500) add(`${status} answer`, status, excerpt(text));
+  if (status >= 500) add(`${status} answer`, status, `${excerpt(text)}; Herald logged: ${loggedErrors(logMark)}`);
   if (status >= 400 && status < 500 && req.method !== "HEAD") {
     let body: unknown;
     try {
@@ -362,7 +389,7 @@ it("answers every random or mutated request below 500, in §4's shape, without l
       let target: string | null = null;
       let last: Hit | null = null;
       let calls = 0;
-      const property = fc.asyncProperty(recipeArb(ops.length), async (recipe: Recipe) => {
+      const property = fc.asyncProperty(recipeArb(ops.length, { light: LIGHT }), async (recipe: Recipe) => {
         calls++;
         const req = buildRequest(recipe, ops, world);
         const problems = await exercise(req);
@@ -387,6 +414,10 @@ it("answers every random or mutated request below 500, in §4's shape, without l
   }
   const stats = `${sent} requests (${skipped} refused by fetch), ${watch.probes} /healthz probes, slowest ${Math.round(watch.maxProbeMs)} ms, peak RSS ${Math.round(watch.overallPeakRss / 1048576)} MB, ${round} rounds, seed ${SEED}`;
   console.log(`fuzz: ${stats}`);
+  console.log(
+    "fuzz coverage:\n" +
+      [...coverage.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, c]) => `  ${route.padEnd(48)} ${Object.entries(c).sort().map(([k, n]) => `${k}=${n}`).join(" ")}`).join("\n"),
+  );
   if (found.size) {
     const lines = [...found.values()].map(
       (f, i) =>
