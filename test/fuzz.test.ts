@@ -1,7 +1,8 @@
 // Property-based fuzzing of the whole HTTP surface (issue 10). One real Herald runs
 // as a child process on a real port with seeded resources; random and mutated
 // requests hit every route of its OpenAPI document and unknown paths. For every
-// answer: no 5xx, DESIGN §4's error shape on 4xx, JSON where documented, no seeded
+// answer: no 5xx, 401 first on protected routes without a token, DESIGN §4's error
+// shape on 4xx, JSON where documented, no seeded
 // secret or static header value echoed, nothing stored changed by a refusal, and
 // /healthz (probed every ~50 ms) answers within 250 ms while RSS stays < 500 MB.
 //
@@ -252,7 +253,8 @@ const isRevealRoute = (req: BuiltRequest) => req.method === "GET" && /^\/v1\/des
 async function exercise(req: BuiltRequest): Promise<Problem[]> {
   const problems: Problem[] = [];
   const where = `${req.method} ${req.route}`;
-  const add = (kind: string, status: number, detail: string) => problems.push({ signature: `${kind} | ${where}`, status, detail });
+  /** `anyRoute`: one root cause shows on every route; count it once. */
+  const add = (kind: string, status: number, detail: string, anyRoute = false) => problems.push({ signature: anyRoute ? `${kind} | (any route)` : `${kind} | ${where}`, status, detail });
   const started = performance.now();
   let status = 0;
   let text = "";
@@ -302,6 +304,12 @@ async function exercise(req: BuiltRequest): Promise<Problem[]> {
   }
   if (status === 0) return problems;
 
+  // Authentication first (DESIGN §4): without a real token a protected route answers 401 whatever the body.
+  // A 413 decided from Content-Length alone reads no body either, so it may come first; a 431 is Bun's.
+  const anyToken = Object.values(TOKENS).some((t) => (req.headers.authorization ?? "").includes(t));
+  if (req.op?.secured && req.routeIntact && req.method === req.op.method && !anyToken && ![0, 401, 413, 431].includes(status)) {
+    add(`${status} instead of 401 without a token`, status, excerpt(text, 160), true);
+  }
   if (status >= 500) add(`${status} answer`, status, `${excerpt(text)}; Herald logged: ${loggedErrors(logMark)}`);
   if (status >= 400 && status < 500 && req.method !== "HEAD") {
     let body: unknown;

@@ -16,6 +16,8 @@ export interface Operation {
   bodySchema: any;
   /** Success statuses the document says answer JSON. */
   jsonStatuses: Set<number>;
+  /** The document asks for a bearer token. */
+  secured: boolean;
 }
 
 export function operationsOf(doc: any): Operation[] {
@@ -34,6 +36,7 @@ export function operationsOf(doc: any): Operation[] {
         queryParams: params.filter((p) => p.in === "query").map((p) => p.name),
         bodySchema: op.requestBody?.content?.["application/json"]?.schema ?? null,
         jsonStatuses,
+        secured: (op.security ?? doc.security ?? []).length > 0,
       });
     }
   }
@@ -259,6 +262,8 @@ export interface BuiltRequest {
   op: Operation | null;
   headers: Record<string, string>;
   body: string | Uint8Array<ArrayBuffer> | undefined;
+  /** The path still names the operation (no empty, "." or ".." id, no encoded slash that reroutes it). */
+  routeIntact: boolean;
   /** The role whose token was sent, if any: decides whether reveal routes may show secrets. */
   role: Role | null;
   /** A one-line repro: method, target, token, headers and a short body. */
@@ -430,9 +435,15 @@ export function buildRequest(recipe: Recipe, ops: Operation[], world: World): Bu
   const method = recipe.method ?? op?.method ?? "GET";
   const pool = op ? poolFor(op.template) : null;
   let path = recipe.unknownPath;
+  let routeIntact = op !== null;
   if (op) {
     let i = 0;
-    path = op.template.replace(/\{\w+\}/g, () => buildParam(recipe.params[i++ % recipe.params.length]!, pool ? world.pools[pool] : null));
+    path = op.template.replace(/\{\w+\}/g, () => {
+      const segment = buildParam(recipe.params[i++ % recipe.params.length]!, pool ? world.pools[pool] : null);
+      // URL parsing resolves these (%2e is a dot to it), so the request lands on another path.
+      if (/^(\.|%2e){0,2}$/i.test(segment) || /\/|%2f/i.test(segment) || segment.length > 4000) routeIntact = false;
+      return segment;
+    });
   }
   const names = op?.queryParams.length ? op.queryParams : QUERY_NAMES;
   const pairs: string[] = recipe.query.map(({ name: k, value }) => {
@@ -469,6 +480,7 @@ export function buildRequest(recipe: Recipe, ops: Operation[], world: World): Bu
     target,
     route: op?.template ?? "(unknown path)",
     op,
+    routeIntact,
     headers,
     body: built.body,
     role,
