@@ -63,6 +63,7 @@ const BUN_PARSER_CASES: Record<string, number> = {
   "Content-Length beyond 64 bits": 400,
   "unknown HTTP version": 505,
   "no Host header": 400,
+  "broken chunked body": 400,
 };
 
 const dir = tempDir("herald-fuzz-");
