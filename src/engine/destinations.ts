@@ -4,7 +4,7 @@
 import type { Destination, SigningSecret } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
 import { checkDestinationUrl } from "./address-guard.ts";
-import type { Engine } from "./engine.ts";
+import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
 import { generateSecret } from "./signing.ts";
@@ -28,19 +28,19 @@ export const DEFAULT_GRACE_MS = 24 * 3_600_000;
 export const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
 export class DestinationService {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly parts: ServiceParts) {}
 
   get(id: string): Destination {
-    const destination = this.engine.store.getDestination(id);
+    const destination = this.parts.store.getDestination(id);
     if (!destination) throw notFound("destination", id);
     return destination;
   }
 
   create(input: DestinationInput): { destination: Destination; secret: string } {
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     this.checkUrl(input.url);
     const id = input.id ?? newId("dst", now);
-    if (this.engine.store.getDestination(id)) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    if (this.parts.store.getDestination(id)) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
     const secret = input.secret ?? generateSecret();
     const enabled = input.enabled ?? true;
     const destination: Destination = {
@@ -49,9 +49,9 @@ export class DestinationService {
       rate_limit: input.rate_limit ?? null, enabled, disabled_reason: enabled ? null : "disabled when created",
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
-    this.engine.store.saveDestination(destination);
+    this.parts.store.saveDestination(destination);
     this.changed();
-    this.engine.operational.emit("herald.destination.created", destination.tenant, { destination_id: id, url: destination.url });
+    this.parts.operational.emit("herald.destination.created", destination.tenant, { destination_id: id, url: destination.url });
     return { destination, secret };
   }
 
@@ -59,7 +59,7 @@ export class DestinationService {
     const current = this.get(id);
     assertApiManaged(current, "destination", id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     const enabled = patch.enabled ?? current.enabled;
     const next: Destination = {
       ...current,
@@ -74,9 +74,9 @@ export class DestinationService {
       failing_since: enabled && !current.enabled ? null : current.failing_since,
       updated_at: now,
     };
-    this.engine.store.saveDestination(next);
+    this.parts.store.saveDestination(next);
     this.changed();
-    this.engine.operational.emit("herald.destination.updated", next.tenant, { destination_id: id, url: next.url });
+    this.parts.operational.emit("herald.destination.updated", next.tenant, { destination_id: id, url: next.url });
     if (enabled !== current.enabled) this.announceEnabled(next, enabled);
     return next;
   }
@@ -84,15 +84,15 @@ export class DestinationService {
   remove(id: string): void {
     const current = this.get(id);
     assertApiManaged(current, "destination", id);
-    this.engine.store.deleteDestination(id, this.engine.deps.now());
-    this.engine.operational.emit("herald.destination.deleted", current.tenant, { destination_id: id });
+    this.parts.store.deleteDestination(id, this.parts.deps.now());
+    this.parts.operational.emit("herald.destination.deleted", current.tenant, { destination_id: id });
     this.changed();
   }
 
   /** Enabling resumes the destination's pending deliveries; config-owned destinations may be toggled too. */
   setEnabled(id: string, enabled: boolean, reason?: string): Destination {
     const current = this.get(id);
-    this.engine.store.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.engine.deps.now());
+    this.parts.store.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
     this.changed();
     const next = this.get(id);
     if (current.enabled !== enabled) this.announceEnabled(next, enabled);
@@ -105,20 +105,20 @@ export class DestinationService {
     assertApiManaged(current, "destination", id);
     const grace = options.grace_ms ?? DEFAULT_GRACE_MS;
     if (grace < 0 || grace > MAX_GRACE_MS) throw new Problem("invalid", "the grace period is 0 to 7 days", [{ path: "grace_period", message: "must be between 0s and 7d" }]);
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     const secret = options.secret ?? generateSecret();
     const expires = now + grace;
     const stillValid = current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now);
     const retiring = current.secrets.filter((s) => s.expires_at === null).map((s): SigningSecret => ({ secret: s.secret, expires_at: expires }));
     const secrets: SigningSecret[] = [{ secret, expires_at: null }, ...retiring, ...stillValid].filter((s) => s.expires_at === null || s.expires_at > now);
-    this.engine.store.saveDestination({ ...current, secrets, updated_at: now });
+    this.parts.store.saveDestination({ ...current, secrets, updated_at: now });
     this.changed();
     return { secret, previous_expires_at: expires };
   }
 
   /** The current secret and the previous ones still inside their grace period. */
   secrets(id: string): { secret: string; previous: SigningSecret[] } {
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     const current = this.get(id);
     const active = current.secrets.find((s) => s.expires_at === null)!;
     return { secret: active.secret, previous: current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now) };
@@ -127,50 +127,50 @@ export class DestinationService {
   /** Sends one test event now and answers with the attempt. Test sends are not kept in the log. */
   async test(id: string, options: { event_type?: string; data?: unknown }): Promise<SendResult> {
     const destination = this.get(id);
-    const engine = this.engine;
+    const { catalog, deps, sendOptions } = this.parts;
     const type = options.event_type ?? this.firstSubscribedType(destination) ?? "herald.test";
-    const example = engine.catalog.eventTypes.get(type)?.example;
+    const example = catalog.eventTypes.get(type)?.example;
     const data = options.data !== undefined ? options.data : example !== undefined ? example : { message: "a test event from Herald" };
-    const now = engine.deps.now();
+    const now = deps.now();
     const event = { id: newId("evt", now), type, created_at: now, data_json: JSON.stringify(data ?? null) };
-    return send(event, destination, engine.sendOptions);
+    return send(event, destination, sendOptions);
   }
 
   /** Re-queues the destination's failed deliveries created in [since, until). */
   recover(id: string, since: number, until?: number): number {
     this.get(id);
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     if (until !== undefined && until <= since) throw new Problem("invalid", "until must be after since", [{ path: "until", message: "must be after since" }]);
-    const requeued = this.engine.store.requeueFailed(id, since, until ?? now + 1, now);
-    if (requeued > 0) this.engine.dispatcher.noteBacklog();
+    const requeued = this.parts.store.requeueFailed(id, since, until ?? now + 1, now);
+    if (requeued > 0) this.parts.dispatcher.noteBacklog();
     return requeued;
   }
 
   private firstSubscribedType(destination: Destination): string | undefined {
-    const patterns = this.engine.catalog.subscriptionsOf(destination.tenant).filter((s) => s.destination_id === destination.id).flatMap((s) => s.event_types);
+    const patterns = this.parts.catalog.subscriptionsOf(destination.tenant).filter((s) => s.destination_id === destination.id).flatMap((s) => s.event_types);
     const exact = patterns.find((p) => !p.includes("*"));
     if (exact) return exact;
-    for (const name of this.engine.catalog.eventTypes.keys()) {
+    for (const name of this.parts.catalog.eventTypes.keys()) {
       if (!name.startsWith("herald.") && patterns.some((p) => p === "*" || (p.endsWith(".*") && name.startsWith(p.slice(0, -1))))) return name;
     }
     return undefined;
   }
 
   private checkUrl(url: string): void {
-    const verdict = checkDestinationUrl(url, this.engine.config.delivery);
+    const verdict = checkDestinationUrl(url, this.parts.config.delivery);
     if (!verdict.ok) throw new Problem("invalid", `the destination URL is not allowed: ${verdict.message}`, [{ path: "url", message: verdict.message }]);
   }
 
   private announceEnabled(destination: Destination, enabled: boolean): void {
     if (enabled) {
-      this.engine.operational.emit("herald.destination.enabled", destination.tenant, { destination_id: destination.id, url: destination.url });
-      this.engine.dispatcher.noteBacklog();
+      this.parts.operational.emit("herald.destination.enabled", destination.tenant, { destination_id: destination.id, url: destination.url });
+      this.parts.dispatcher.noteBacklog();
     } else {
-      this.engine.operational.destinationDisabled(destination.id, destination.disabled_reason ?? "disabled");
+      this.parts.operational.destinationDisabled(destination.id, destination.disabled_reason ?? "disabled");
     }
   }
 
   private changed(): void {
-    this.engine.catalog.reload();
+    this.parts.catalog.reload();
   }
 }

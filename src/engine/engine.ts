@@ -66,9 +66,18 @@ export class Engine {
       disable_after: d.disable_after,
     });
     this.retention = new Retention(store, deps, config.retention);
-    this.destinations = new DestinationService(this);
-    this.subscriptions = new SubscriptionService(this);
-    this.eventTypes = new EventTypeService(this);
+    const parts = {
+      store,
+      catalog: this.catalog,
+      dispatcher: this.dispatcher,
+      operational: this.operational,
+      deps,
+      config,
+      sendOptions: this.sendOptions,
+    };
+    this.destinations = new DestinationService(parts);
+    this.subscriptions = new SubscriptionService(parts);
+    this.eventTypes = new EventTypeService(parts);
     this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
   }
 

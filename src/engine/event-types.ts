@@ -3,14 +3,10 @@
 // names are reserved for Herald's own operational events.
 import type { EventType } from "../store/types.ts";
 import { checkSchema, formatSchemaPath, validateData } from "./data-schema.ts";
-import type { Engine } from "./engine.ts";
+import type { ServiceParts } from "./service-parts.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "./patterns.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 
-/** `herald` and `herald.*`, in any case (Herald.x reads as Herald's too), are Herald's own. */
-export function isReservedEventType(name: string): boolean {
-  return /^herald(\.|$)/i.test(name);
-}
-export const RESERVED_EVENT_TYPE = "is reserved: herald and herald.* name Herald's own operational events";
 
 export interface EventTypeInput {
   name: string;
@@ -20,10 +16,10 @@ export interface EventTypeInput {
 }
 
 export class EventTypeService {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly parts: ServiceParts) {}
 
   get(name: string): EventType {
-    const eventType = this.engine.store.getEventType(name);
+    const eventType = this.parts.store.getEventType(name);
     if (!eventType) throw notFound("event type", name);
     return eventType;
   }
@@ -32,15 +28,15 @@ export class EventTypeService {
     if (isReservedEventType(input.name)) {
       throw new Problem("invalid", "event type names herald and herald.* are reserved for Herald's own events", [{ path: "name", message: RESERVED_EVENT_TYPE }]);
     }
-    if (this.engine.store.getEventType(input.name)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
-    const now = this.engine.deps.now();
+    if (this.parts.store.getEventType(input.name)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
+    const now = this.parts.deps.now();
     const eventType: EventType = {
       name: input.name, description: input.description ?? "", schema: input.schema ?? null, example: input.example,
       managed_by: "api", created_at: now, updated_at: now,
     };
     checkExample(eventType);
-    this.engine.store.upsertEventType(eventType);
-    this.engine.catalog.reload();
+    this.parts.store.upsertEventType(eventType);
+    this.parts.catalog.reload();
     return eventType;
   }
 
@@ -52,19 +48,19 @@ export class EventTypeService {
       description: patch.description ?? current.description,
       schema: patch.schema === undefined ? current.schema : patch.schema,
       example: patch.example === undefined ? current.example : patch.example,
-      updated_at: this.engine.deps.now(),
+      updated_at: this.parts.deps.now(),
     };
     checkExample(next);
-    this.engine.store.upsertEventType(next);
-    this.engine.catalog.reload();
+    this.parts.store.upsertEventType(next);
+    this.parts.catalog.reload();
     return next;
   }
 
   /** Events already published keep their type; new ones of it are refused. */
   remove(name: string): void {
     assertApiManaged(this.get(name), "event type", name);
-    this.engine.store.deleteEventType(name);
-    this.engine.catalog.reload();
+    this.parts.store.deleteEventType(name);
+    this.parts.catalog.reload();
   }
 }
 

@@ -8,3 +8,9 @@ export function matchesPattern(pattern: string, type: string): boolean {
   if (pattern.endsWith(".*")) return type.startsWith(pattern.slice(0, -1));
   return pattern === type;
 }
+
+/** `herald` and `herald.*`, in any case (Herald.x reads as Herald's too), are Herald's own. */
+export function isReservedEventType(name: string): boolean {
+  return /^herald(\.|$)/i.test(name);
+}
+export const RESERVED_EVENT_TYPE = "is reserved: herald and herald.* name Herald's own operational events";

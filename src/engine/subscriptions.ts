@@ -2,7 +2,7 @@
 // event-type patterns, with an optional payload filter checked on save.
 import type { Subscription } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
-import type { Engine } from "./engine.ts";
+import type { ServiceParts } from "./service-parts.ts";
 import { validateFilter } from "./filter.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 
@@ -18,30 +18,30 @@ export interface SubscriptionInput {
 export type SubscriptionPatch = Partial<Omit<SubscriptionInput, "id" | "destination_id">>;
 
 export class SubscriptionService {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly parts: ServiceParts) {}
 
   get(id: string): Subscription {
-    const subscription = this.engine.store.getSubscription(id);
+    const subscription = this.parts.store.getSubscription(id);
     if (!subscription) throw notFound("subscription", id);
     return subscription;
   }
 
   /** `tenant` is the destination's: a subscription cannot cross tenants. */
   create(input: SubscriptionInput): Subscription {
-    const destination = this.engine.store.getDestination(input.destination_id);
+    const destination = this.parts.store.getDestination(input.destination_id);
     if (!destination) throw new Problem("invalid", `destination ${input.destination_id} does not exist`, [{ path: "destination_id", message: "does not exist" }]);
     checkFilter(input.filter);
-    const now = this.engine.deps.now();
+    const now = this.parts.deps.now();
     const id = input.id ?? newId("sub", now);
-    if (this.engine.store.getSubscription(id)) throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    if (this.parts.store.getSubscription(id)) throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
     const subscription: Subscription = {
       id, destination_id: destination.id, tenant: destination.tenant, event_types: input.event_types,
       filter: input.filter ?? null, enabled: input.enabled ?? true, description: input.description ?? "",
       managed_by: "api", created_at: now, updated_at: now,
     };
-    this.engine.store.saveSubscription(subscription);
-    this.engine.catalog.reload();
-    this.engine.operational.emit("herald.subscription.created", subscription.tenant, {
+    this.parts.store.saveSubscription(subscription);
+    this.parts.catalog.reload();
+    this.parts.operational.emit("herald.subscription.created", subscription.tenant, {
       subscription_id: id, destination_id: destination.id, event_types: subscription.event_types,
     });
     return subscription;
@@ -57,17 +57,17 @@ export class SubscriptionService {
       filter: patch.filter === undefined ? current.filter : patch.filter,
       enabled: patch.enabled ?? current.enabled,
       description: patch.description ?? current.description,
-      updated_at: this.engine.deps.now(),
+      updated_at: this.parts.deps.now(),
     };
-    this.engine.store.saveSubscription(next);
-    this.engine.catalog.reload();
+    this.parts.store.saveSubscription(next);
+    this.parts.catalog.reload();
     return next;
   }
 
   remove(id: string): void {
     assertApiManaged(this.get(id), "subscription", id);
-    this.engine.store.deleteSubscription(id);
-    this.engine.catalog.reload();
+    this.parts.store.deleteSubscription(id);
+    this.parts.catalog.reload();
   }
 }
 
