@@ -3,10 +3,10 @@
 // the tokens that may read the secret; receivers still get them.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, GLOBEX_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
-const ACME = "acme-tenant-token-0123456789";
-const GLOBEX = "globex-tenant-token-0123456789";
+const ACME = ACME_TOKEN;
+const GLOBEX = GLOBEX_TOKEN;
 let herald: TestHerald;
 let receiver: Receiver;
 
@@ -14,13 +14,7 @@ beforeAll(() => {
   receiver = startReceiver();
   herald = startHerald(
     testConfig({
-      auth: {
-        tokens: [
-          { name: "admin", token: ADMIN_TOKEN, role: "admin" },
-          { name: "acme", token: ACME, role: "tenant", tenant: "acme" },
-          { name: "globex", token: GLOBEX, role: "tenant", tenant: "globex" },
-        ],
-      },
+      auth: adminAndTenantTokens(),
       destinations: [{ id: "from-config", url: receiver.url, headers: { "x-config-token": "config-value-51b2" } }],
     }),
   );

@@ -2,10 +2,10 @@
 // tenants, 404, and 409 on resources the config file owns.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, GLOBEX_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
-const ACME = "acme-tenant-token-0123456789";
-const GLOBEX = "globex-tenant-token-0123456789";
+const ACME = ACME_TOKEN;
+const GLOBEX = GLOBEX_TOKEN;
 let herald: TestHerald;
 let receiver: Receiver;
 let acmeDestination: string;
@@ -14,13 +14,7 @@ beforeAll(async () => {
   receiver = startReceiver();
   herald = startHerald(
     testConfig({
-      auth: {
-        tokens: [
-          { name: "admin", token: ADMIN_TOKEN, role: "admin" },
-          { name: "acme", token: ACME, role: "tenant", tenant: "acme" },
-          { name: "globex", token: GLOBEX, role: "tenant", tenant: "globex" },
-        ],
-      },
+      auth: adminAndTenantTokens(),
       event_types: [{ name: "config.owned", example: { hello: 1 } }],
       destinations: [{ id: "from-config", url: receiver.url }],
       subscriptions: [{ id: "config-sub", destination: "from-config", event_types: ["config.owned"] }],

@@ -12,6 +12,17 @@ import { silentLogger } from "../../src/engine/deps.ts";
 import type { ReceivedRequest } from "./receiver.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const ACME_TOKEN = "acme-tenant-token-0123456789";
+export const GLOBEX_TOKEN = "globex-tenant-token-0123456789";
+
+/** `auth` for tests of tenant scope: an admin token and tenant tokens for acme and globex. */
+export const adminAndTenantTokens = () => ({
+  tokens: [
+    { name: "admin", token: ADMIN_TOKEN, role: "admin" },
+    { name: "acme", token: ACME_TOKEN, role: "tenant", tenant: "acme" },
+    { name: "globex", token: GLOBEX_TOKEN, role: "tenant", tenant: "globex" },
+  ],
+});
 
 /** A clock the test moves by hand. Starts at the real time so signatures are recent. */
 export class TestClock {
