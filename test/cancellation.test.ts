@@ -81,7 +81,11 @@ describe("a deleted destination's deliveries", () => {
     await herald.app.engine.idle();
     expect(fresh.requests.length).toBe(0);
     expect(first.requests.length).toBe(1);
-    expect((await deliveriesOf("cancelled")).length).toBe(3);
+    // The three held back are cancelled; the one sent is succeeded, or cancelled too
+    // when the deletion came between its answer and the recording of its attempt.
+    const cancelled = (await deliveriesOf("cancelled")).length;
+    expect(cancelled).toBeGreaterThanOrEqual(3);
+    expect(cancelled + (await deliveriesOf("succeeded")).length).toBe(4);
   });
 
   it("answer 409 delivery_cancelled to a retry, and stay cancelled with no attempt", async () => {
