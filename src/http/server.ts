@@ -66,7 +66,15 @@ async function readBody(request: Request, maxBody: number): Promise<Uint8Array> 
 }
 
 /** The parsed body, once it is known to be an object within the configured bounds. */
-function boundedObject(value: unknown, limits: JsonLimits): object {
+/**
+ * Bodies from this size on are made cheap for Elysia's error message to
+ * serialize (validation-error-cost.ts). Smaller ones are left alone: changing an
+ * object's prototype slows every later read of it, and a body under 4 KiB costs
+ * at most a few milliseconds to serialize however many bad keys it holds.
+ */
+const CHEAP_SERIALIZATION_FROM = 4 * 1024;
+
+function boundedObject(value: unknown, limits: JsonLimits, byteLength: number): object {
   // Every route's body is an object: anything else is refused here rather than
   // left to routes whose fields are all optional (where `[]` would pass as `{}`).
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -74,7 +82,7 @@ function boundedObject(value: unknown, limits: JsonLimits): object {
   }
   const breach = checkJsonLimits(value, limits);
   if (breach) throw new ApiError(400, "body_too_complex", describeBreach(breach), [{ path: breach.path, message: `exceeds ${breach.setting} (${breach.limit})` }]);
-  return withCheapSerialization(value);
+  return byteLength >= CHEAP_SERIALIZATION_FROM ? withCheapSerialization(value) : value;
 }
 
 export function createHttpApp(ctx: HttpContext) {
@@ -100,7 +108,7 @@ export function createHttpApp(ctx: HttpContext) {
       } catch {
         throw new ApiError(400, "invalid_json", "the request body is not valid JSON");
       }
-      return boundedObject(value, limits);
+      return boundedObject(value, limits, bytes.byteLength);
     })
     .onError(({ code, error, request }) => {
       // Elysia wraps whatever onParse throws in a ParseError; ours say what was wrong.
