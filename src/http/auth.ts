@@ -2,7 +2,6 @@
 // presented token is hashed and compared against every one in constant time.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
-import type { Store } from "../store/store.ts";
 
 export interface Principal {
   name: string;
@@ -42,7 +41,13 @@ export class Authenticator {
  * Builds the token list from the config. With no token configured, Herald makes
  * an admin token on first start: `onGenerated` shows it once; only its hash is kept.
  */
-export function createAuthenticator(config: Config, store: Store, now: number, onGenerated: (token: string) => void): Authenticator {
+/** Where the generated admin token's hash is kept (the store's admin part; HTTP names only what it uses). */
+export interface GeneratedTokens {
+  generatedTokenHashes(): string[];
+  saveGeneratedToken(name: string, sha256: string, now: number): void;
+}
+
+export function createAuthenticator(config: Config, store: GeneratedTokens, now: number, onGenerated: (token: string) => void): Authenticator {
   const configured = config.auth.tokens.map((t) => ({
     name: t.name,
     role: t.role,

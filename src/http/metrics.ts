@@ -1,7 +1,7 @@
 // Prometheus text exposition: counters kept by the engine's attempt listener,
 // and gauges read from the job table when scraped.
 import type { Engine } from "../engine/engine.ts";
-import { DELIVERY_STATUSES } from "../store/types.ts";
+import { DELIVERY_STATUSES } from "../engine/records.ts";
 
 const attemptCounts = new WeakMap<Engine, Map<string, number>>();
 

@@ -1,6 +1,6 @@
 // How records look in API answers: times as ISO 8601 strings, secrets and static
 // header values never included (a destination's secret and headers have their own routes).
-import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../store/types.ts";
+import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
