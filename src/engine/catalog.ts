@@ -7,12 +7,6 @@ import type { Destination, EventType, Subscription } from "../store/types.ts";
 export class Catalog {
   eventTypes = new Map<string, EventType>();
   destinations = new Map<string, Destination>();
-  /**
-   * Ids of destinations deleted (or deleted and created again) since this
-   * process started. Jobs of these may be cancelled rows still held in memory:
-   * the dispatcher checks their state before sending.
-   */
-  readonly replaced = new Set<string>();
   private subscriptionsByTenant = new Map<string, Subscription[]>();
 
   constructor(private readonly store: Store) {
@@ -21,11 +15,7 @@ export class Catalog {
 
   reload(): void {
     this.eventTypes = new Map(this.store.listEventTypes().map((t) => [t.name, t]));
-    const previous = this.destinations;
     this.destinations = new Map(this.store.allDestinations().map((d) => [d.id, d]));
-    for (const [id, old] of previous) {
-      if (this.destinations.get(id)?.created_at !== old.created_at) this.replaced.add(id);
-    }
     const byTenant = new Map<string, Subscription[]>();
     for (const s of this.store.allSubscriptions()) {
       const list = byTenant.get(s.tenant) ?? [];

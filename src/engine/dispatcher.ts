@@ -189,10 +189,12 @@ export class Dispatcher {
         this.store.cancelOrphan(job.delivery.id, this.deps.now());
         return;
       }
-      // A destination deleted since start may hold cancelled rows in memory (the
-      // ready queue, a rate-limit timer), and one with the same id may have been
-      // created since: only a delivery still leased may be sent.
-      if (this.catalog.replaced.has(destination.id) && this.store.getDelivery(job.delivery.id)?.status !== "delivering") return;
+      // A delivery not younger than its destination may have been made for one
+      // deleted since (its row cancelled) that a new one with the same id replaced,
+      // and still sit in memory (the ready queue, a rate-limit timer). Only a row
+      // still leased may be sent: the store says, read only in this rare case
+      // (equal times too: a destination re-created within the same millisecond).
+      if (job.delivery.created_at <= destination.created_at && this.store.getDelivery(job.delivery.id)?.status !== "delivering") return;
       if (!destination.enabled) {
         // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
         this.store.releaseLease(job.delivery.id, this.deps.now());
@@ -205,8 +207,9 @@ export class Dispatcher {
           // when the next free slot comes, without taking it (a slot held by a
           // row on disk would be missed by the time the row is claimed again),
           // so one slow destination cannot fill the in-memory queue.
-          const due = this.deps.now() + wait;
-          this.store.releaseLease(job.delivery.id, this.deps.now(), due);
+          const now = this.deps.now();
+          const due = now + wait;
+          this.store.releaseLease(job.delivery.id, now, due);
           this.wakeAt(due);
           return;
         }

@@ -10,8 +10,6 @@ import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "./data-schema.ts";
-import { storageUnavailable, Problem } from "./problem.ts";
-import { StoreUnavailableError } from "../store/unavailable.ts";
 
 export interface PublishInput {
   type: string;
@@ -104,11 +102,8 @@ export class Publisher {
     try {
       result = await this.store.publish(item);
     } catch (error) {
+      // A store that cannot write is answered 503 by the HTTP layer's one error handler.
       this.dispatcher.release(granted);
-      if (error instanceof StoreUnavailableError) {
-        this.deps.log.error("an event could not be written: the store cannot write", { reason: error.reason });
-        throw storageUnavailable();
-      }
       throw error;
     }
     if (!result.created) {

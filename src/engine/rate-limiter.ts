@@ -3,9 +3,18 @@
 // fall within one second, and keeps it. Slots are handed out in order, so a
 // held-back send waits once, for exactly as long as its slot is away, and is
 // never asked to queue again (that is what starved a backlog before).
+
+/** The last `perSecond` slots of one destination, in a ring: enough to place the next. */
+interface Slots {
+  perSecond: number;
+  times: number[];
+  /** Where the next slot goes: the oldest of the last perSecond once the ring is full. */
+  next: number;
+  last: number;
+}
+
 export class RateLimiter {
-  /** Slot times of each destination, oldest first, from a second ago into the future. */
-  private slots = new Map<string, number[]>();
+  private slots = new Map<string, Slots>();
 
   constructor(private readonly now: () => number) {}
 
@@ -17,18 +26,20 @@ export class RateLimiter {
   take(destinationId: string, perSecond: number, maxWaitMs = Infinity): number {
     const now = this.now();
     let slots = this.slots.get(destinationId);
-    if (!slots) this.slots.set(destinationId, (slots = []));
-    // Slots a second old or more no longer count against anything.
-    let stale = 0;
-    while (stale < slots.length && slots[stale]! <= now - 1000) stale++;
-    if (stale) slots.splice(0, stale);
+    // A changed limit starts afresh: its ring holds the wrong number of slots.
+    if (!slots || slots.perSecond !== perSecond) {
+      slots = { perSecond, times: [], next: 0, last: -Infinity };
+      this.slots.set(destinationId, slots);
+    }
     // The new slot comes after every slot handed out, and a full second after
     // the perSecond-th last one: any second then holds at most perSecond slots.
-    let at = now;
-    if (slots.length) at = Math.max(at, slots[slots.length - 1]!);
-    if (slots.length >= perSecond) at = Math.max(at, slots[slots.length - perSecond]! + 1000);
+    const oldest = slots.times.length === perSecond ? slots.times[slots.next]! : -Infinity;
+    const at = Math.max(now, slots.last, oldest + 1000);
     const wait = at - now;
-    if (wait <= maxWaitMs) slots.push(at);
+    if (wait > maxWaitMs) return wait;
+    slots.times[slots.next] = at;
+    slots.next = (slots.next + 1) % perSecond;
+    slots.last = at;
     return wait;
   }
 }

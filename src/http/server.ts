@@ -65,7 +65,6 @@ async function readBody(request: Request, maxBody: number): Promise<Uint8Array> 
   return Buffer.concat(chunks);
 }
 
-/** The parsed body, once it is known to be an object within the configured bounds. */
 /**
  * Bodies from this size on are made cheap for Elysia's error message to
  * serialize (validation-error-cost.ts). Smaller ones are left alone: changing an
@@ -74,6 +73,7 @@ async function readBody(request: Request, maxBody: number): Promise<Uint8Array> 
  */
 const CHEAP_SERIALIZATION_FROM = 4 * 1024;
 
+/** The parsed body, once it is known to be an object within the configured bounds. */
 function boundedObject(value: unknown, limits: JsonLimits, byteLength: number): object {
   // Every route's body is an object: anything else is refused here rather than
   // left to routes whose fields are all optional (where `[]` would pass as `{}`).
@@ -115,9 +115,11 @@ export function createHttpApp(ctx: HttpContext) {
       const cause = code === "PARSE" ? (error as Error).cause : undefined;
       if (cause instanceof ApiError) return Response.json(cause.toJSON(), { status: cause.status });
       if (error instanceof ApiError) return Response.json(error.toJSON(), { status: error.status });
-      if (error instanceof Problem) {
-        const status = PROBLEM_STATUS[error.kind];
-        return Response.json(errorBody(error.code ?? PROBLEM_CODE[error.kind], error.message, error.details), { status });
+      // The engine's refusals, and any write the store could not make (503: the request may be repeated).
+      const problem = error instanceof Problem ? error : asStorageProblem(error);
+      if (problem) {
+        if (problem.kind === "unavailable") ctx.engine.deps.log.error("a request could not be completed: the store cannot write", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
+        return Response.json(errorBody(problem.code ?? PROBLEM_CODE[problem.kind], problem.message, problem.details), { status: PROBLEM_STATUS[problem.kind] });
       }
       switch (code) {
         case "VALIDATION":
@@ -135,12 +137,6 @@ export function createHttpApp(ctx: HttpContext) {
           }
           return Response.json(errorBody("not_found", `no route for ${request.method} ${path}`), { status: 404 });
         }
-      }
-      // A management write (or any other) the store could not make: 503, and the request may be repeated.
-      const storage = asStorageProblem(error);
-      if (storage) {
-        ctx.engine.deps.log.error("a request could not be completed: the store cannot write", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
-        return Response.json(errorBody(storage.code!, storage.message), { status: 503 });
       }
       const status = (error as { status?: number }).status;
       if (status === 413) return Response.json(errorBody("payload_too_large", "the request body is too large"), { status: 413 });

@@ -18,9 +18,6 @@ import { WalSync } from "./wal-sync.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { Store } from "./store.ts";
 
-/** A NewEvent with its producer id settled (null when Herald made the id). */
-type ProducerEvent = NewEvent & { producer_id: string | null };
-
 const FINAL = "('succeeded', 'failed', 'cancelled')";
 /** Pages the probe asks the file to grow by, beyond its free pages. */
 const PROBE_GROW_PAGES = 4;
@@ -270,13 +267,13 @@ export class SqliteStore implements Store {
     return this.batcher.submit(() => this.publishNow(item));
   }
 
-  private publishNow(input: NewEvent): PublishResult {
-    const item = { ...input, producer_id: input.producer_id ?? null };
+  private publishNow(item: NewEvent): PublishResult {
+    let id = item.event.id;
     // Insert first, look for the original only when the id or idempotency key is
     // taken: a repeat is rare, and the lookup cost every publish a search. A failed
     // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
     try {
-      this.insertEvent(item, item.event.id);
+      this.insertEvent(item, id);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== "SQLITE_CONSTRAINT_PRIMARYKEY" && code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
@@ -289,19 +286,15 @@ export class SqliteStore implements Store {
           same_request: existing.request_hash === item.request_hash,
         };
       }
-      // Not this tenant's: another tenant's event holds the id. The answer names
-      // the generated id, and nothing of the other event is read or shown.
-      if (item.producer_id === null || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
-      return this.insertWithId(item, newId("evt", item.event.created_at));
+      // Not this tenant's: another tenant's event holds the id. This one is stored
+      // under a generated id, and nothing of the other event is read or shown.
+      if (!item.producer_id || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
+      id = newId("evt", item.event.created_at);
+      this.insertEvent(item, id);
     }
-    return this.insertWithId(item, null);
-  }
-
-  /** Writes the event's deliveries (under `id` when the event was stored under a generated id). */
-  private insertWithId(item: ProducerEvent, id: string | null): PublishResult {
-    if (id !== null) this.insertEvent(item, id);
-    const event = id === null ? item.event : { ...item.event, id };
-    const deliveries = id === null ? item.deliveries : item.deliveries.map((d) => ({ ...d, event_id: id }));
+    const moved = id !== item.event.id;
+    const event = moved ? { ...item.event, id } : item.event;
+    const deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
          schedule_start, next_attempt_at, lease_until, last_status, last_error, created_at, updated_at, finalized_at)
@@ -313,21 +306,21 @@ export class SqliteStore implements Store {
     return { created: true, event, deliveries };
   }
 
-  private insertEvent(item: ProducerEvent, id: string): void {
+  private insertEvent(item: NewEvent, id: string): void {
     const e = item.event;
     this.db
       .query(
         `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id);
+      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null);
   }
 
   /** The event this tenant already published with this producer id or idempotency key, if any. */
-  private findExisting(item: ProducerEvent): { id: string; request_hash: string } | null {
+  private findExisting(item: NewEvent): { id: string; request_hash: string } | null {
     const { tenant } = item.event;
     type Row = { id: string; request_hash: string } | null;
-    if (item.producer_id !== null) {
+    if (item.producer_id) {
       const byId =
         (this.db.query("SELECT id, request_hash FROM events WHERE tenant = ? AND producer_id = ?").get(tenant, item.producer_id) as Row) ??
         // Published before migration 5, when the producer id was always the stored id.
