@@ -2,7 +2,7 @@
 // resources reconciled into it, the engine, the tokens and the HTTP server.
 import type { Config } from "./config/schema.ts";
 import { reconcile, type ReconcileReport } from "./config/reconcile.ts";
-import { jsonLogger, type EngineDeps } from "./engine/deps.ts";
+import { jsonLogger, realTimer, type EngineDeps } from "./engine/deps.ts";
 import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { trackAttempts } from "./http/metrics.ts";
@@ -19,6 +19,7 @@ export type Herald = ReturnType<typeof createApp>;
 export function createApp(config: Config, options: AppOptions = {}) {
   const deps: EngineDeps = {
     now: options.now ?? Date.now,
+    timer: options.timer ?? realTimer,
     random: options.random ?? Math.random,
     fetch: options.fetch ?? fetch,
     log: options.log ?? jsonLogger,

@@ -2,6 +2,12 @@
 // time and randomness and sweeps can run with `runOnce(now)` instead of sleeping.
 export interface EngineDeps {
   now: () => number;
+  /**
+   * Runs `fn` once `ms` have passed on the engine's clock; answers a cancel. The
+   * real one never keeps the process alive on its own; tests pass their clock's,
+   * which fires as they advance it.
+   */
+  timer: (fn: () => void, ms: number) => () => void;
   random: () => number;
   fetch: typeof fetch;
   log: Logger;
@@ -28,4 +34,11 @@ function writeLine(level: string, message: string, fields?: Record<string, unkno
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The engine's timer on the real clock. */
+export function realTimer(fn: () => void, ms: number): () => void {
+  const handle = setTimeout(fn, ms);
+  handle.unref?.();
+  return () => clearTimeout(handle);
 }

@@ -50,10 +50,10 @@ export class Dispatcher {
   private listeners: AttemptListener[] = [];
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
-  private wake: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
+  private wake: { at: number; cancel: () => void } | null = null;
   private readonly rateLimiter: RateLimiter;
-  /** Deliveries held back by their destination's rate limit, waiting on a timer. */
-  private deferred = 0;
+  /** Deliveries held back by their destination's rate limit, each waiting on a timer for its slot. */
+  private deferred = new Map<DeliveryJob, { due: number; cancel: () => void }>();
   /**
    * Held-back deliveries whose slot has come: sent before the ready queue, and
    * without asking the rate limiter again (asking again took a fresh slot each
@@ -85,9 +85,17 @@ export class Dispatcher {
   /** Stops taking new work; resolves when every send under way has been recorded. */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake?.cancel();
     this.wake = null;
     this.wakeTimes.clear();
+    // Held back by a rate limit: back to the job table, due at their slots,
+    // rather than keeping the stop waiting for them (up to 5 s).
+    const now = this.deps.now();
+    for (const [job, { due, cancel }] of this.deferred) {
+      cancel();
+      this.store.releaseLease(job.delivery.id, now, due);
+    }
+    this.deferred.clear();
     await this.idle();
   }
 
@@ -129,9 +137,14 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Attempts sent whose records are not yet committed. */
+  get recording(): number {
+    return this.pendingRecords.size;
+  }
+
   /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
   private get room(): number {
-    return this.capacity - this.queued - this.slotted.length - this.inFlight - this.reserved - this.deferred;
+    return this.capacity - this.queued - this.slotted.length - this.inFlight - this.reserved - this.deferred.size;
   }
 
   /** Resolves once nothing is queued or being sent. */
@@ -250,13 +263,13 @@ export class Dispatcher {
 
   /** Holds a job until its slot comes; it then keeps that slot and is sent first. */
   private defer(job: DeliveryJob, ms: number): void {
-    this.deferred++;
     this.holdsSlot.add(job);
-    setTimeout(() => {
-      this.deferred--;
+    const cancel = this.deps.timer(() => {
+      this.deferred.delete(job);
       this.slotted.push(job);
       this.pump();
     }, ms);
+    this.deferred.set(job, { due: this.deps.now() + ms, cancel });
   }
 
   /** Notes that a retry falls due at `at`, and arms the wake timer if it is the earliest noted. */
@@ -268,8 +281,8 @@ export class Dispatcher {
   }
 
   private armWake(at: number): void {
-    if (this.wake) clearTimeout(this.wake.timer);
-    const timer = setTimeout(() => {
+    this.wake?.cancel();
+    const cancel = this.deps.timer(() => {
       this.wake = null;
       const now = this.deps.now();
       let next = Infinity;
@@ -280,14 +293,12 @@ export class Dispatcher {
       this.noteBacklog();
       if (next !== Infinity && this.running) this.armWake(next);
     }, Math.max(0, at - this.deps.now()));
-    // Never keeps the process alive on its own.
-    timer.unref?.();
-    this.wake = { at, timer };
+    this.wake = { at, cancel };
   }
 
   private isIdle(): boolean {
     const waiting = this.queued + this.slotted.length;
-    return this.deferred === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (waiting === 0 || !this.running);
+    return this.deferred.size === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (waiting === 0 || !this.running);
   }
 
   private checkIdle(): void {

@@ -45,7 +45,7 @@ export class Engine {
     this.sendOptions = {
       fetch: deps.fetch,
       now: deps.now,
-      guard: createAddressGuard(d),
+      guard: createAddressGuard(d, undefined, deps.now),
       timeout_ms: d.timeout,
       keep_response_bytes: d.keep_response_bytes,
       user_agent: `Herald/${VERSION}`,

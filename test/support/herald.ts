@@ -24,12 +24,33 @@ export const adminAndTenantTokens = () => ({
   ],
 });
 
-/** A clock the test moves by hand. Starts at the real time so signatures are recent. */
+/**
+ * A clock the test moves by hand. Starts at the real time so signatures are
+ * recent. Its `timer` is the engine's timer on this clock (pass `clockTimers`
+ * to startHerald): what it schedules runs when `advance` passes its time.
+ */
 export class TestClock {
   t = Date.now();
+  private timers: { at: number; fn: () => void }[] = [];
   now = () => this.t;
+  timer = (fn: () => void, ms: number): (() => void) => {
+    const entry = { at: this.t + ms, fn };
+    this.timers.push(entry);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== entry);
+    };
+  };
+  /** Moves the clock on, running each timer due on the way at its own time, earliest first. */
   advance(ms: number): number {
-    this.t += ms;
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
     return this.t;
   }
 }
@@ -63,9 +84,10 @@ export interface TestHerald {
 }
 
 /** Starts Herald with the sweeps' timers off: tests run them with runOnce(clock.now()). */
-export function startHerald(config: Config, options: { clock?: TestClock; random?: () => number } = {}): TestHerald {
+export function startHerald(config: Config, options: { clock?: TestClock; random?: () => number; clockTimers?: boolean } = {}): TestHerald {
   const clock = options.clock ?? new TestClock();
-  const app = createApp(config, { now: clock.now, random: options.random ?? (() => 0.5), log: silentLogger });
+  const timer = options.clockTimers ? { timer: clock.timer } : {};
+  const app = createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger });
   const { url } = app.start({ sweeps: false });
   return {
     app,
