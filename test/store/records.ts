@@ -1,0 +1,60 @@
+// Builders for the contract suite: destinations, and published events with
+// deliveries in any state, so an edge case is one line to set up.
+import { newId } from "../../src/store/ids.ts";
+import type { Delivery, DeliveryStatus, Destination, NewEvent } from "../../src/store/types.ts";
+import type { Store } from "../../src/store/store.ts";
+
+/** The suite's time origin: a fixed instant, so every test reads the same. */
+export const T0 = Date.parse("2026-06-01T12:00:00Z");
+
+export function destination(overrides: Partial<Destination> = {}): Destination {
+  const id = overrides.id ?? newId("dst", T0);
+  return {
+    id, tenant: "default", url: `https://hooks.example.com/${id}`, description: "", secrets: [{ secret: "whsec_" + "A".repeat(32), expires_at: null }],
+    headers: {}, timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+    managed_by: "api", created_at: T0, updated_at: T0, ...overrides,
+  };
+}
+
+export interface EventOptions {
+  at?: number;
+  tenant?: string;
+  type?: string;
+  /** The producer's own id (scoped to its tenant). */
+  id?: string;
+  idempotency_key?: string;
+  data?: unknown;
+  /** One delivery per destination id, in this state. */
+  to?: string[];
+  status?: DeliveryStatus;
+}
+
+/** A NewEvent as the publisher builds it, its deliveries in `status` (default pending, due at once). */
+export function newEvent(options: EventOptions = {}): NewEvent {
+  const at = options.at ?? T0;
+  const tenant = options.tenant ?? "default";
+  const type = options.type ?? "order.created";
+  const data = options.data ?? { n: 1 };
+  const id = options.id ?? newId("evt", at);
+  const status = options.status ?? "pending";
+  const final = status === "succeeded" || status === "failed" || status === "cancelled";
+  const deliveries: Delivery[] = (options.to ?? []).map((destination_id) => ({
+    id: newId("dlv", at), event_id: id, destination_id, subscription_id: null, tenant, event_type: type, status,
+    attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? at : null,
+    lease_until: status === "delivering" ? at + 60_000 : null, last_status: null, last_error: null,
+    created_at: at, updated_at: at, finalized_at: final ? at : null,
+  }));
+  return {
+    event: { id, type, tenant, data, created_at: at },
+    data_json: JSON.stringify(data),
+    idempotency_key: options.idempotency_key ?? null,
+    producer_id: options.id ?? null,
+    request_hash: String(Bun.hash(`${type}\n${tenant}\n${JSON.stringify(data)}`)),
+    deliveries,
+  };
+}
+
+/** Saves destinations with these ids (the job table's rows refer to them). */
+export async function withDestinations(store: Store, ...ids: string[]): Promise<void> {
+  for (const id of ids) await store.saveDestination(destination({ id }));
+}
