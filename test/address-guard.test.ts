@@ -9,7 +9,7 @@ import {
   isPrivateAddress,
   parseCidr,
   parseIp,
-} from "../src/engine/address-guard.ts";
+} from "../src/rules/address-policy.ts";
 
 const strict: AddressPolicy = { https_only: true, allow_private_networks: false, allow_hosts: [] };
 const policy = (over: Partial<AddressPolicy> = {}): AddressPolicy => ({ ...strict, ...over });

@@ -3,8 +3,8 @@
 import { isIP } from "node:net";
 import { type } from "arktype";
 import { Cron } from "croner";
-import { checkSchema } from "../engine/data-schema.ts";
-import { isReservedEventType, RESERVED_EVENT_TYPE } from "../engine/patterns.ts";
+import { checkSchema } from "../rules/data-schema.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./durations.ts";
 
 export const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 // The configuration schema: every key with its type, default and rules (arktype), and
 // validateConfig(), which turns a plain object (the parsed YAML) into a frozen Config.
 import { createHash } from "node:crypto";
-import { checkDestinationUrl, type AddressPolicy } from "../engine/address-guard.ts";
-import { validateFilter } from "../engine/filter.ts";
+import { checkDestinationUrl, type AddressPolicy } from "../rules/address-policy.ts";
+import { validateFilter } from "../rules/filter.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, OwnEventTypeName, RateLimit,

@@ -3,7 +3,7 @@
 // Every change reloads the catalogue and publishes its operational event.
 import type { Destination, SigningSecret } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
-import { checkDestinationUrl } from "./address-guard.ts";
+import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
