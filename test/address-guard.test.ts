@@ -1,10 +1,10 @@
 // The SSRF guard: which destinations Herald may reach, and which address it connects to.
 // DNS is a plain injected function returning fixed answers; no real lookups.
 import { describe, expect, it } from "bun:test";
+import { createAddressGuard } from "../src/engine/address-guard.ts";
 import {
   type AddressPolicy,
   checkDestinationUrl,
-  createAddressGuard,
   ipInCidr,
   isPrivateAddress,
   parseCidr,

@@ -3,7 +3,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { DeliveryJob, RetryRefusal } from "../store/types.ts";
-import { createAddressGuard } from "../rules/address-policy.ts";
+import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";

@@ -1,7 +1,7 @@
 // Sends one delivery over HTTP exactly as DESIGN §3 says and describes what
 // happened as a value (never an exception): status, kept body, error, Retry-After.
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
-import type { AddressGuard } from "../rules/address-policy.ts";
+import type { AddressGuard } from "./address-guard.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
