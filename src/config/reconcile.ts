@@ -4,7 +4,7 @@
 // cancelled (DESIGN §2), never dropped silently.
 import type { Store } from "../store/store.ts";
 import type { Destination, Subscription } from "../store/types.ts";
-import { generateSecret } from "../engine/signing.ts";
+import { generateSecret } from "../rules/secrets.ts";
 import type { Config } from "./schema.ts";
 
 /** The reason a destination carries while the config file disables it. */

@@ -7,7 +7,7 @@ import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
-import { generateSecret } from "./signing.ts";
+import { generateSecret } from "../rules/secrets.ts";
 
 export interface DestinationInput {
   id?: string;
