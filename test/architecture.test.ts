@@ -1,18 +1,12 @@
 // DESIGN §7's shape of the code, checked from the imports: no circle between
-// files, and the arrows between folders that are still to be removed listed
-// here by name, so a new one fails the test (run the analysis by hand with
-// `bun test/support/import-graph.ts`).
+// files nor between the folders of src/, and no arrow pointing up the layers
+// (run the analysis by hand with `bun test/support/import-graph.ts`).
 import { describe, expect, it } from "bun:test";
 import { resolve } from "node:path";
 import { circles, folderGraph, importGraph, layeringViolations } from "./support/import-graph.ts";
 
 const graph = importGraph(resolve(import.meta.dir, ".."));
 
-/**
- * Known, and being removed by the store and engine reshaping (issue 11): the
- * config and the engine import each other (field rules and the Config type).
- */
-const KNOWN_FOLDER_CIRCLES = [["src/config", "src/engine", "src/config"]];
 const KNOWN_LAYERING: string[] = [];
 
 describe("the shape of src/", () => {
@@ -25,8 +19,8 @@ describe("the shape of src/", () => {
     expect(circles(graph)).toEqual([]);
   });
 
-  it("has no circle between folders beyond the known one", () => {
-    expect(circles(folderGraph(graph))).toEqual(KNOWN_FOLDER_CIRCLES);
+  it("has no circle between folders", () => {
+    expect(circles(folderGraph(graph))).toEqual([]);
   });
 
   it("keeps http → engine → store", () => {
