@@ -1,7 +1,7 @@
 // createApp wires one Herald from a frozen config: the store, the config's
 // resources reconciled into it, the engine, the tokens and the HTTP server.
 import type { Config } from "./config/schema.ts";
-import { reconcile, type ReconcileReport } from "./config/reconcile.ts";
+import { reconcile, type ReconcileReport } from "./engine/reconcile.ts";
 import { jsonLogger, realTimer, type EngineDeps } from "./engine/deps.ts";
 import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";

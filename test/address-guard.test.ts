@@ -1,15 +1,15 @@
 // The SSRF guard: which destinations Herald may reach, and which address it connects to.
 // DNS is a plain injected function returning fixed answers; no real lookups.
 import { describe, expect, it } from "bun:test";
+import { createAddressGuard } from "../src/engine/address-guard.ts";
 import {
   type AddressPolicy,
   checkDestinationUrl,
-  createAddressGuard,
   ipInCidr,
   isPrivateAddress,
   parseCidr,
   parseIp,
-} from "../src/engine/address-guard.ts";
+} from "../src/rules/address-policy.ts";
 
 const strict: AddressPolicy = { https_only: true, allow_private_networks: false, allow_hosts: [] };
 const policy = (over: Partial<AddressPolicy> = {}): AddressPolicy => ({ ...strict, ...over });

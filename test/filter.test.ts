@@ -1,7 +1,7 @@
 // Subscription payload filters: which events a filter lets through, and what
 // validation says about a bad filter before it is saved.
 import { describe, expect, it } from "bun:test";
-import { matchesFilter, validateFilter } from "../src/engine/filter.ts";
+import { matchesFilter, validateFilter } from "../src/rules/filter.ts";
 
 const event = {
   type: "order.created",

@@ -3,8 +3,9 @@
 import { isIP } from "node:net";
 import { type } from "arktype";
 import { Cron } from "croner";
-import { checkSchema } from "../engine/data-schema.ts";
-import { isReservedEventType, RESERVED_EVENT_TYPE } from "../engine/patterns.ts";
+import { checkSchema } from "../rules/data-schema.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
+import { isValidSecret } from "../rules/secrets.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./durations.ts";
 
 export const HOUR = 3_600_000;
@@ -110,11 +111,8 @@ export const HttpUrl = type("string").narrow((url, ctx) => {
 
 // Standard Webhooks secrets; the value is never echoed in the message.
 export const Secret = type("string").narrow((secret, ctx) => {
-  const base64 = secret.startsWith("whsec_") ? secret.slice(6) : "";
-  const valid = /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length % 4 === 0;
-  const bytes = valid ? Buffer.from(base64, "base64").length : 0;
   const expected = "whsec_ followed by the base64 of 24 to 64 random bytes";
-  return (bytes >= 24 && bytes <= 64) || ctx.reject({ expected, actual: "" });
+  return isValidSecret(secret) || ctx.reject({ expected, actual: "" });
 });
 
 // Header values may hold credentials, so they are never echoed either.

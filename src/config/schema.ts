@@ -1,8 +1,8 @@
 // The configuration schema: every key with its type, default and rules (arktype), and
 // validateConfig(), which turns a plain object (the parsed YAML) into a frozen Config.
-import { createHash } from "node:crypto";
-import { checkDestinationUrl, type AddressPolicy } from "../engine/address-guard.ts";
-import { validateFilter } from "../engine/filter.ts";
+import { checkDestinationUrl, type AddressPolicy } from "../rules/address-policy.ts";
+import { validateFilter } from "../rules/filter.ts";
+import { sha256Hex } from "../rules/hashing.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, OwnEventTypeName, RateLimit,
@@ -213,7 +213,7 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
   // Compare hashes, so a plain token and another's token_sha256 that match are caught too.
   const hashes = tokens.map((token) =>
     typeof token.token === "string"
-      ? createHash("sha256").update(token.token).digest("hex")
+      ? sha256Hex(token.token)
       : typeof token.token_sha256 === "string"
         ? token.token_sha256.toLowerCase()
         : undefined,

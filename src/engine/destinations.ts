@@ -3,11 +3,11 @@
 // Every change reloads the catalogue and publishes its operational event.
 import type { Destination, SigningSecret } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
-import { checkDestinationUrl } from "./address-guard.ts";
+import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
-import { generateSecret } from "./signing.ts";
+import { generateSecret } from "../rules/secrets.ts";
 
 export interface DestinationInput {
   id?: string;

@@ -2,9 +2,9 @@
 // Schema for `data` and an example (checked against the schema). `herald.*`
 // names are reserved for Herald's own operational events.
 import type { EventType } from "../store/types.ts";
-import { checkSchema, formatSchemaPath, validateData } from "./data-schema.ts";
+import { checkSchema, formatSchemaPath, validateData } from "../rules/data-schema.ts";
 import type { ServiceParts } from "./service-parts.ts";
-import { isReservedEventType, RESERVED_EVENT_TYPE } from "./patterns.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 
 

@@ -3,8 +3,8 @@
 // gets the event once.
 import type { Destination, HeraldEvent, Subscription } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
-import { matchesFilter } from "./filter.ts";
-import { matchesPattern } from "./patterns.ts";
+import { matchesFilter } from "../rules/filter.ts";
+import { matchesPattern } from "../rules/patterns.ts";
 
 export interface Route {
   destination: Destination;

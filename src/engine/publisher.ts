@@ -9,7 +9,7 @@ import type { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
-import { validateData } from "./data-schema.ts";
+import { validateData } from "../rules/data-schema.ts";
 
 export interface PublishInput {
   type: string;

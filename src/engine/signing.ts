@@ -1,22 +1,6 @@
-// Standard Webhooks signing: secrets are `whsec_` + base64 of random bytes, and
-// a signature is base64(HMAC-SHA256(key, "id.timestamp.body")).
-import { randomBytes } from "node:crypto";
-
-const PREFIX = "whsec_";
-
-/** A new secret of 32 random bytes (Standard Webhooks allows 24 to 64). */
-export function generateSecret(): string {
-  return PREFIX + randomBytes(32).toString("base64");
-}
-
-/** True for `whsec_` followed by base64 of 24 to 64 bytes. */
-export function isValidSecret(secret: string): boolean {
-  if (!secret.startsWith(PREFIX)) return false;
-  const encoded = secret.slice(PREFIX.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return false;
-  const bytes = Buffer.from(encoded, "base64").length;
-  return bytes >= 24 && bytes <= 64;
-}
+// Standard Webhooks signing: a signature is base64(HMAC-SHA256(key, "id.timestamp.body")),
+// the key being the bytes of a secret (src/rules/secrets.ts says what a secret is).
+import { SECRET_PREFIX } from "../rules/secrets.ts";
 
 /** The `webhook-signature` header value: one `v1,<sig>` per secret, space-separated. */
 export function signatureHeader(secrets: readonly string[], id: string, timestamp: number, body: string): string {
@@ -35,7 +19,7 @@ const keys = new Map<string, Buffer>();
 function keyOf(secret: string): Buffer {
   let key = keys.get(secret);
   if (key) return key;
-  key = Buffer.from(secret.slice(PREFIX.length), "base64");
+  key = Buffer.from(secret.slice(SECRET_PREFIX.length), "base64");
   if (keys.size >= KEYS_MAX) keys.delete(keys.keys().next().value!);
   keys.set(secret, key);
   return key;

@@ -3,7 +3,7 @@
 import type { Subscription } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
 import type { ServiceParts } from "./service-parts.ts";
-import { validateFilter } from "./filter.ts";
+import { validateFilter } from "../rules/filter.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 
 export interface SubscriptionInput {

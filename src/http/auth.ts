@@ -2,6 +2,7 @@
 // presented token is hashed and compared against every one in constant time.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
+import { sha256Hex } from "../rules/hashing.ts";
 
 export interface Principal {
   name: string;
@@ -13,8 +14,6 @@ export interface Principal {
 interface KnownToken extends Principal {
   hash: Buffer;
 }
-
-export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export class Authenticator {
   private readonly tokens: KnownToken[];

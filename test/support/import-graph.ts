@@ -100,11 +100,17 @@ function pathWithin(graph: Map<string, string[]>, members: Set<string>, start: s
   return [start, start];
 }
 
-/** Layers of DESIGN §7, from the top; a file may import its own layer and the ones below it. */
+/**
+ * Layers of DESIGN §7, from the top; a file may import its own layer and the ones below it.
+ * src/rules (patterns, filters, schema checks, URL policy, secrets, hashing) is below all of
+ * them, so the config can check what the engine enforces without importing the engine.
+ */
 const RULES: { from: string; mayNotImport: string[]; why: string }[] = [
   { from: "src/http/", mayNotImport: ["src/store/"], why: "HTTP reaches storage only through the engine" },
   { from: "src/engine/", mayNotImport: ["src/http/", "src/app.ts", "src/main.ts"], why: "the engine never speaks HTTP" },
   { from: "src/store/", mayNotImport: ["src/engine/", "src/http/", "src/config/", "src/app.ts", "src/main.ts"], why: "the store knows nothing above it" },
+  { from: "src/config/", mayNotImport: ["src/engine/", "src/store/", "src/http/", "src/app.ts", "src/main.ts"], why: "the config checks with src/rules, never through the layers that read it" },
+  { from: "src/rules/", mayNotImport: ["src/config/", "src/engine/", "src/store/", "src/http/", "src/app.ts", "src/main.ts"], why: "rules are pure helpers below every layer" },
 ];
 
 /** Arrows that point the wrong way, as "from → to (why)". */

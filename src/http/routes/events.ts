@@ -2,7 +2,7 @@
 // event with its deliveries.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../engine/patterns.ts";
+import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../rules/patterns.ts";
 import type { PublishInput } from "../../engine/publisher.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { authenticated, documentedResponses, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";

@@ -4,8 +4,8 @@
 // cancelled (DESIGN §2), never dropped silently.
 import type { Store } from "../store/store.ts";
 import type { Destination, Subscription } from "../store/types.ts";
-import { generateSecret } from "../engine/signing.ts";
-import type { Config } from "./schema.ts";
+import { generateSecret } from "../rules/secrets.ts";
+import type { Config } from "../config/schema.ts";
 
 /** The reason a destination carries while the config file disables it. */
 export const CONFIG_DISABLED = "disabled in the config file";
