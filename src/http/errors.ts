@@ -3,10 +3,10 @@
 // Problem (invalid, not_found, forbidden …); ApiError is only for what is purely
 // HTTP (no token, a body too large, unparsable or out of bounds). The central
 // handler in server.ts turns anything thrown into this shape.
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+import type { ProblemDetail } from "../engine/problem.ts";
+
+/** One detail of an answer: the same shape as the engine's problem details. */
+export type ErrorDetail = ProblemDetail;
 
 export class ApiError extends Error {
   constructor(
