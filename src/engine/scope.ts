@@ -8,8 +8,6 @@ export interface Scope {
   readonly tenant: string | null;
 }
 
-export const ALL_TENANTS: Scope = Object.freeze({ tenant: null });
-
 /** Whether a resource of `tenant` is within the scope. Outside it, a read answers not_found, never forbidden. */
 export function sees(scope: Scope, tenant: string): boolean {
   return scope.tenant === null || scope.tenant === tenant;
