@@ -116,14 +116,6 @@ export class DestinationService {
     return { secret, previous_expires_at: expires };
   }
 
-  /** The current secret and the previous ones still inside their grace period. */
-  secrets(id: string): { secret: string; previous: SigningSecret[] } {
-    const now = this.parts.deps.now();
-    const current = this.get(id);
-    const active = current.secrets.find((s) => s.expires_at === null)!;
-    return { secret: active.secret, previous: current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now) };
-  }
-
   /** Sends one test event now and answers with the attempt. Test sends are not kept in the log. */
   async test(id: string, options: { event_type?: string; data?: unknown }): Promise<SendResult> {
     const destination = this.get(id);

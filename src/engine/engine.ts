@@ -2,13 +2,16 @@
 // wired once from the frozen config. HTTP handlers talk only to this.
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
-import type { DeliveryJob, RetryRefusal } from "../store/types.ts";
+import type { Delivery, DeliveryJob } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { OperationalEvents } from "./operational-events.ts";
+import { notFound, Problem } from "./problem.ts";
 import { Publisher } from "./publisher.ts";
+import { Reads } from "./reads.ts";
+import type { Scope } from "./scope.ts";
 import { Retention } from "./retention.ts";
 import type { SendOptions, SendResult } from "./sender.ts";
 import { DestinationService } from "./destinations.ts";
@@ -30,13 +33,16 @@ export class Engine {
   readonly destinations: DestinationService;
   readonly subscriptions: SubscriptionService;
   readonly eventTypes: EventTypeService;
+  /** Every read HTTP makes, scoped to the caller's tenants. */
+  readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
   readonly lease_ms: number;
   /** How every send is made (the dispatcher's and test sends'), built once. */
   readonly sendOptions: SendOptions;
 
   constructor(
-    readonly store: Store,
+    // Private: everything above the engine reads through `reads` and changes through its services.
+    private readonly store: Store,
     readonly config: Config,
     readonly deps: EngineDeps,
   ) {
@@ -66,6 +72,7 @@ export class Engine {
       disable_after: d.disable_after,
     });
     this.retention = new Retention(store, deps, config.retention);
+    this.reads = new Reads(store, deps.now);
     const parts = {
       store,
       catalog: this.catalog,
@@ -101,13 +108,28 @@ export class Engine {
     this.store.flush();
   }
 
-  /** Sends one delivery again now with a fresh schedule and the same webhook-id. */
-  retryNow(deliveryId: string): { ok: true } | { ok: false; error: RetryRefusal } {
+  /**
+   * Sends one delivery within `scope` again now, with a fresh schedule and the
+   * same webhook-id, and answers with it as leased. Another tenant's delivery
+   * is not_found; one being sent, or cancelled, is a conflict.
+   */
+  retry(scope: Scope, deliveryId: string): Delivery {
     const now = this.deps.now();
-    const leased = this.store.leaseForRetry(deliveryId, now, now + this.lease_ms);
-    if ("error" in leased) return { ok: false, error: leased.error };
+    const leased = this.store.leaseForRetry(deliveryId, now, now + this.lease_ms, scope.tenant);
+    if ("error" in leased) {
+      if (leased.error === "not_found") throw notFound("delivery", deliveryId);
+      if (leased.error === "cancelled") {
+        throw new Problem("conflict", `delivery ${deliveryId} was cancelled when its destination was deleted; it cannot be retried`, undefined, "delivery_cancelled");
+      }
+      throw new Problem("conflict", `delivery ${deliveryId} is being sent right now; try again when this attempt ends`);
+    }
     this.dispatcher.accept([leased.job]);
-    return { ok: true };
+    return leased.job.delivery;
+  }
+
+  /** Whether the store takes writes now (the readiness probe; while it fails, this is what finds it writable again). */
+  isWritable(): boolean {
+    return this.store.isWritable();
   }
 
   /** Resolves once nothing is queued or being sent (tests, shutdown). */

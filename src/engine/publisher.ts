@@ -10,6 +10,7 @@ import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
+import { Problem, type Outcome } from "./problem.ts";
 
 export interface PublishInput {
   type: string;
@@ -19,15 +20,8 @@ export interface PublishInput {
   idempotency_key?: string;
 }
 
-export interface PublishProblem {
-  code: "unknown_event_type" | "invalid_data";
-  message: string;
-  details?: { path: string; message: string }[];
-}
-
-export type PublishOutcome =
-  | { ok: true; created: boolean; event: HeraldEvent; deliveries: Delivery[] }
-  | { ok: false; code: "idempotency_conflict"; message: string };
+/** A publish either wrote the event (`created`) or found the original of a repeat; a repeat with another body is a conflict. */
+export type PublishOutcome = Outcome<{ created: boolean; event: HeraldEvent; deliveries: Delivery[] }>;
 
 export class Publisher {
   constructor(
@@ -38,16 +32,16 @@ export class Publisher {
     private readonly lease_ms: number,
   ) {}
 
-  /** Checks an input against the catalogue without writing anything. */
-  check(input: PublishInput): PublishProblem | null {
+  /** Checks an input against the catalogue without writing anything: the problem (invalid), or null. */
+  check(input: PublishInput): Problem | null {
     const eventType = this.catalog.eventTypes.get(input.type);
     if (!eventType) {
-      return { code: "unknown_event_type", message: `event type "${input.type}" is not in the catalogue; create it first` };
+      return new Problem("invalid", `event type "${input.type}" is not in the catalogue; create it first`, undefined, "unknown_event_type");
     }
     if (eventType.schema) {
       const problems = validateData(eventType.schema, input.data);
       if (problems.length) {
-        return { code: "invalid_data", message: `data does not match the schema of "${input.type}"`, details: problems };
+        return new Problem("invalid", `data does not match the schema of "${input.type}"`, problems, "invalid_data");
       }
     }
     return null;
@@ -109,11 +103,8 @@ export class Publisher {
     if (!result.created) {
       this.dispatcher.release(granted);
       if (!result.same_request) {
-        return {
-          ok: false,
-          code: "idempotency_conflict",
-          message: `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`,
-        };
+        const message = `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`;
+        return { ok: false, problem: new Problem("conflict", message, undefined, "idempotency_conflict") };
       }
       return { ok: true, created: false, event: result.event, deliveries: result.deliveries };
     }

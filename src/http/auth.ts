@@ -46,7 +46,7 @@ export interface GeneratedTokens {
   saveGeneratedToken(name: string, sha256: string, now: number): void;
 }
 
-export function createAuthenticator(config: Config, store: GeneratedTokens, now: number, onGenerated: (token: string) => void): Authenticator {
+export function createAuthenticator(config: Config, saved: GeneratedTokens, now: number, onGenerated: (token: string) => void): Authenticator {
   const configured = config.auth.tokens.map((t) => ({
     name: t.name,
     role: t.role,
@@ -54,12 +54,12 @@ export function createAuthenticator(config: Config, store: GeneratedTokens, now:
     hash: Buffer.from(t.token !== undefined ? sha256Hex(t.token) : t.token_sha256.toLowerCase(), "hex"),
   }));
   if (configured.length > 0) return new Authenticator(configured);
-  let hashes = store.generatedTokenHashes();
+  let hashes = saved.generatedTokenHashes();
   if (hashes.length === 0) {
     const token = "hrld_" + randomBytes(32).toString("base64url");
-    store.saveGeneratedToken("admin", sha256Hex(token), now);
+    saved.saveGeneratedToken("admin", sha256Hex(token), now);
     onGenerated(token);
-    hashes = store.generatedTokenHashes();
+    hashes = saved.generatedTokenHashes();
   }
   return new Authenticator(hashes.map((h) => ({ name: "admin", role: "admin", tenant: null, hash: Buffer.from(h, "hex") })));
 }

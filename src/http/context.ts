@@ -1,11 +1,13 @@
 // What every route module is given: the engine, the authenticator and the
-// config, plus the small request helpers they share (auth, tenant scope, times).
+// config, plus the small request helpers they share (auth, the caller's scope, times).
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import type { Config } from "../config/schema.ts";
 import type { Engine } from "../engine/engine.ts";
+import { forbidden, invalid } from "../engine/problem.ts";
+import { narrow, type Scope } from "../engine/scope.ts";
 import type { Authenticator, Principal } from "./auth.ts";
-import { ApiError, forbidden, invalid } from "./errors.ts";
+import { ApiError } from "./errors.ts";
 import { ErrorBody } from "./schemas.ts";
 
 export interface HttpContext {
@@ -43,42 +45,35 @@ export function authenticateRequest(auth: Authenticator, request: Request, path:
   return null;
 }
 
-/** Adds `principal` (found by `authenticateRequest`) to every route after it. */
+/** Adds `principal` (found by `authenticateRequest`) and its `scope` (what the engine's reads take) to every route after it. */
 export function authenticated(auth: Authenticator) {
   return new Elysia().resolve({ as: "scoped" }, ({ request, headers }) => {
     // Every route using this is behind authenticateRequest; checking again keeps a
     // route safe even if it were ever mounted where that hook does not run.
     const principal = principals.get(request) ?? auth.authenticate(headers.authorization);
     if (!principal) throw unauthorized();
-    return { principal };
+    return { principal, scope: scopeOf(principal) };
   });
 }
 
-/**
- * The tenant a request acts in. A tenant token is held to its own tenant (asking
- * for another is a 403); an admin may name any tenant or none.
- */
-export function scopeTenant(principal: Principal, requested: string | undefined): string | undefined {
-  if (principal.tenant === null) return requested;
-  if (requested !== undefined && requested !== principal.tenant) {
-    throw forbidden(`this token is limited to tenant "${principal.tenant}"`);
-  }
-  return principal.tenant;
+/** The tenants a token may see and change: an admin's every tenant, a tenant token's own. */
+export function scopeOf(principal: Principal): Scope {
+  return { tenant: principal.tenant };
 }
 
-/** A 404 (not a 403) for another tenant's resource: its existence is not revealed. */
-export function visibleTo(principal: Principal, tenant: string): boolean {
-  return principal.tenant === null || principal.tenant === tenant;
-}
-
+/** Roles are the token's, not the engine's: checked here, answered as the engine's forbidden. */
 export function requireAdmin(principal: Principal, action: string): void {
   if (principal.role !== "admin") throw forbidden(`only an admin token may ${action}`);
 }
 
-/** What newest-first lists (events, deliveries) share: tenant scope, time window, cursor, limit. */
-export function timeWindowPage(principal: Principal, query: { tenant?: string; since?: string; until?: string; cursor?: string; limit?: number }) {
+/**
+ * What newest-first lists (events, deliveries) share: the scope narrowed to a
+ * named tenant (first, so a tenant token naming another is a 403 whatever else
+ * is wrong), the time window, cursor and limit.
+ */
+export function timeWindowPage(scope: Scope, query: { tenant?: string; since?: string; until?: string; cursor?: string; limit?: number }) {
   return {
-    tenant: scopeTenant(principal, query.tenant),
+    scope: narrow(scope, query.tenant),
     since: parseTime(query.since, "since"),
     until: parseTime(query.until, "until"),
     cursor: query.cursor,

@@ -1,10 +1,12 @@
 // One error shape for every answer that is not a success (DESIGN §4):
-// {error: code, message, details?: [{path, message}]}. Handlers throw ApiError;
-// the central handler in server.ts turns anything thrown into this shape.
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+// {error: code, message, details?: [{path, message}]}. Routes throw the engine's
+// Problem (invalid, not_found, forbidden …); ApiError is only for what is purely
+// HTTP (no token, a body too large, unparsable or out of bounds). The central
+// handler in server.ts turns anything thrown into this shape.
+import type { ProblemDetail } from "../engine/problem.ts";
+
+/** One detail of an answer: the same shape as the engine's problem details. */
+export type ErrorDetail = ProblemDetail;
 
 export class ApiError extends Error {
   constructor(
@@ -20,11 +22,6 @@ export class ApiError extends Error {
     return errorBody(this.code, this.message, this.details);
   }
 }
-
-export const notFound = (what: string, id: string) => new ApiError(404, "not_found", `${what} ${id} does not exist`);
-export const invalid = (message: string, details?: ErrorDetail[]) => new ApiError(400, "invalid_request", message, details);
-export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
-export const conflict = (message: string, code = "conflict") => new ApiError(409, code, message);
 
 /** Elysia's validation error carries arktype's issues; make them {path, message}. */
 export function validationDetails(error: unknown): ErrorDetail[] {

@@ -17,7 +17,7 @@ export function trackAttempts(engine: Engine): void {
 
 export function renderMetrics(engine: Engine): string {
   const lines: string[] = [];
-  const byStatus = engine.store.countDeliveriesByStatus();
+  const byStatus = engine.reads.countDeliveriesByStatus();
   lines.push("# HELP herald_deliveries Deliveries in the job table by status.", "# TYPE herald_deliveries gauge");
   for (const status of DELIVERY_STATUSES) lines.push(`herald_deliveries{status="${status}"} ${byStatus[status] ?? 0}`);
   lines.push("# HELP herald_attempts_total Delivery attempts by outcome since start.", "# TYPE herald_attempts_total counter");

@@ -18,10 +18,10 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
-import { asStorageProblem, Problem } from "../engine/problem.ts";
+import { asStorageProblem, Problem, type ProblemKind } from "../engine/problem.ts";
 
-const PROBLEM_STATUS = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503 } as const;
-const PROBLEM_CODE = { invalid: "invalid_request", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const;
+/** DESIGN §4's status for each kind of the engine's problems. */
+const PROBLEM_STATUS: Record<ProblemKind, number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
 
 /** The methods that do have a route for this path: a wrong method is a 405, not a 404. */
 function methodsFor(routes: { method: string; path: string }[], path: string): string[] {
@@ -115,11 +115,12 @@ export function createHttpApp(ctx: HttpContext) {
       const cause = code === "PARSE" ? (error as Error).cause : undefined;
       if (cause instanceof ApiError) return Response.json(cause.toJSON(), { status: cause.status });
       if (error instanceof ApiError) return Response.json(error.toJSON(), { status: error.status });
-      // The engine's refusals, and any write the store could not make (503: the request may be repeated).
+      // The engine's refusals (and the routes' own, in the same model), and any
+      // write the store could not make (503: the request may be repeated).
       const problem = error instanceof Problem ? error : asStorageProblem(error);
       if (problem) {
         if (problem.kind === "unavailable") ctx.engine.deps.log.error("a request could not be completed: the store cannot write", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
-        return Response.json(errorBody(problem.code ?? PROBLEM_CODE[problem.kind], problem.message, problem.details), { status: PROBLEM_STATUS[problem.kind] });
+        return Response.json(errorBody(problem.answerCode, problem.message, problem.details), { status: PROBLEM_STATUS[problem.kind] });
       }
       switch (code) {
         case "VALIDATION":

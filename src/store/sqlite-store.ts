@@ -528,19 +528,21 @@ export class SqliteStore implements Store {
    * is refused, and so is a cancelled one: its destination was deleted, so it
    * is final for good (leased, it would have nowhere to go and stay stuck).
    */
-  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: RetryRefusal } {
-    const current = this.getDelivery(id);
-    if (!current) return { error: "not_found" };
-    if (current.status === "delivering") return { error: "in_flight" };
-    if (current.status === "cancelled") return { error: "cancelled" };
+  leaseForRetry(id: string, now: number, leaseUntil: number, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal } {
+    // One statement takes the row when it may be retried; only a refusal reads
+    // it again, to say why. Another tenant's delivery reads as missing.
     const row = this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, finalized_at = NULL,
            schedule_start = attempts, updated_at = $now
-         WHERE id = $id AND status IN ('pending', 'succeeded', 'failed') RETURNING *`,
+         WHERE id = $id AND status IN ('pending', 'succeeded', 'failed') AND ($tenant IS NULL OR tenant = $tenant) RETURNING *`,
       )
-      .get({ id, now: ms(now), lease: ms(leaseUntil) });
-    if (!row) return { error: "in_flight" };
+      .get({ id, now: ms(now), lease: ms(leaseUntil), tenant });
+    if (!row) {
+      const current = this.getDelivery(id);
+      if (!current || (tenant !== null && current.tenant !== tenant)) return { error: "not_found" };
+      return { error: current.status === "cancelled" ? "cancelled" : "in_flight" };
+    }
     const [job] = this.attachEvents([toDelivery(row)]);
     return job ? { job } : { error: "not_found" };
   }

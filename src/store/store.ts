@@ -47,7 +47,8 @@ export interface Store {
   releaseLease(id: string, now: number, dueAt?: number): void;
   cancelOrphan(id: string, now: number): boolean;
   recordAttempt(record: AttemptRecord, now: number): Promise<void>;
-  leaseForRetry(id: string, now: number, leaseUntil: number): { job: DeliveryJob } | { error: RetryRefusal };
+  /** Leases a delivery for a manual retry; `tenant` (null: any) limits it to one tenant's deliveries. */
+  leaseForRetry(id: string, now: number, leaseUntil: number, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal };
   requeueFailed(destinationId: string, since: number, until: number, now: number): number;
   countDeliveriesByStatus(destinationId?: string): Record<string, number>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats;

@@ -122,11 +122,17 @@ describeEachStore("the queue", (open) => {
       const cancelled = newEvent({ at: T0 + 1, to: ["a"], status: "cancelled" });
       const sending = newEvent({ at: T0 + 2, to: ["a"], status: "delivering" });
       for (const item of [failed, cancelled, sending]) await store.publish(item);
-      const leased = await store.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, T0 + LEASE);
+      const leased = await store.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, T0 + LEASE, null);
       expect("job" in leased && leased.job.delivery).toMatchObject({ status: "delivering", schedule_start: 0, finalized_at: null });
-      expect(await store.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, T0 + LEASE)).toEqual({ error: "cancelled" });
-      expect(await store.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, T0 + LEASE)).toEqual({ error: "in_flight" });
-      expect(await store.leaseForRetry("dlv_missing", T0 + 10, T0 + LEASE)).toEqual({ error: "not_found" });
+      expect(await store.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, T0 + LEASE, null)).toEqual({ error: "cancelled" });
+      expect(await store.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, T0 + LEASE, null)).toEqual({ error: "in_flight" });
+      expect(await store.leaseForRetry("dlv_missing", T0 + 10, T0 + LEASE, null)).toEqual({ error: "not_found" });
+      // Scoped to a tenant, another tenant's delivery does not exist.
+      const acme = newEvent({ at: T0 + 3, tenant: "acme", to: ["a"], status: "failed" });
+      await store.publish(acme);
+      expect(await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, T0 + LEASE, "globex")).toEqual({ error: "not_found" });
+      expect((await store.getDelivery(acme.deliveries[0]!.id))!.status).toBe("failed");
+      expect("job" in (await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, T0 + LEASE, "acme"))).toBe(true);
       expect((await store.getDelivery(cancelled.deliveries[0]!.id))!.status).toBe("cancelled");
     } finally {
       await close();

@@ -3,10 +3,8 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { AttemptBody, DeliveryBody, DeliveryList } from "../schemas.ts";
-import { authenticated, errorResponses, Limit, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
-import { conflict, notFound } from "../errors.ts";
+import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import { presentAttempt, presentDelivery } from "../present.ts";
-import type { Principal } from "../auth.ts";
 
 const ListQuery = type({
   "status?": "'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'",
@@ -23,22 +21,18 @@ const ListQuery = type({
 });
 
 export function deliveryRoutes(ctx: HttpContext) {
-  const visibleDelivery = (id: string, principal: Principal) => {
-    const delivery = ctx.engine.store.getDelivery(id);
-    if (!delivery || !visibleTo(principal, delivery.tenant)) throw notFound("delivery", id);
-    return delivery;
-  };
   return new Elysia({ prefix: "/v1/deliveries" })
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, principal }) => {
-        const page = ctx.engine.store.listDeliveries({
+      ({ query, scope }) => {
+        const { scope: within, ...window } = timeWindowPage(scope, query);
+        const page = ctx.engine.reads.listDeliveries(within, {
           status: query.status,
           destination_id: query.destination_id ?? query.destination,
           event_id: query.event_id,
           event_type: query.event_type,
-          ...timeWindowPage(principal, query),
+          ...window,
         });
         return { data: page.data.map(presentDelivery), next_cursor: page.next_cursor };
       },
@@ -46,9 +40,9 @@ export function deliveryRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id",
-      ({ params, principal }) => {
-        const delivery = visibleDelivery(params.id, principal);
-        return { ...presentDelivery(delivery), attempts: ctx.engine.store.attemptsOf(delivery.id).map(presentAttempt) };
+      ({ params, scope }) => {
+        const { delivery, attempts } = ctx.engine.reads.getDelivery(scope, params.id);
+        return { ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) };
       },
       {
         params: type({ id: "string" }),
@@ -58,18 +52,11 @@ export function deliveryRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/retry",
-      ({ params, principal, set }) => {
-        visibleDelivery(params.id, principal);
-        const result = ctx.engine.retryNow(params.id);
-        if (!result.ok) {
-          if (result.error === "not_found") throw notFound("delivery", params.id);
-          if (result.error === "cancelled") {
-            throw conflict(`delivery ${params.id} was cancelled when its destination was deleted; it cannot be retried`, "delivery_cancelled");
-          }
-          throw conflict(`delivery ${params.id} is being sent right now; try again when this attempt ends`);
-        }
+      ({ params, scope, set }) => {
+        // Scoped, checked and leased in one step: the row is read once.
+        const delivery = ctx.engine.retry(scope, params.id);
         set.status = 202;
-        return presentDelivery(ctx.engine.store.getDelivery(params.id)!);
+        return presentDelivery(delivery);
       },
       {
         params: type({ id: "string" }),

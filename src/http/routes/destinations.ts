@@ -3,9 +3,8 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { duration, EventTypeName, Headers, HttpUrl, Id, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
-import type { Principal } from "../auth.ts";
-import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
-import { notFound } from "../errors.ts";
+import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
+import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody } from "../schemas.ts";
 
@@ -48,27 +47,23 @@ const DAY = 24 * 3_600_000;
 export function destinationRoutes(ctx: HttpContext) {
   const service = ctx.engine.destinations;
   /** A destination the token may see; another tenant's is a 404, as if it did not exist. */
-  const visible = (id: string, principal: Principal) => {
-    const destination = ctx.engine.store.getDestination(id);
-    if (!destination || !visibleTo(principal, destination.tenant)) throw notFound("destination", id);
-    return destination;
-  };
+  const visible = (scope: Scope, id: string) => ctx.engine.reads.getDestination(scope, id);
   const WithSecret = DestinationBody.and({ secret: "string" });
 
   return new Elysia({ prefix: "/v1/destinations" })
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, principal }) => {
-        const page = ctx.engine.store.listDestinations({ tenant: scopeTenant(principal, query.tenant), cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
+      ({ query, scope }) => {
+        const page = ctx.engine.reads.listDestinations(narrow(scope, query.tenant), { cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
         return { data: page.data.map(presentDestination), next_cursor: page.next_cursor };
       },
       { query: ListQuery, response: { 200: DestinationList, ...errorResponses }, detail: { summary: "List destinations", tags, security } },
     )
     .post(
       "",
-      ({ body, principal, set }) => {
-        const tenant = scopeTenant(principal, body.tenant) ?? "default";
+      ({ body, scope, set }) => {
+        const tenant = owningTenant(scope, body.tenant);
         const { destination, secret } = service.create({ ...body, tenant });
         set.status = 201;
         return { ...presentDestination(destination), secret };
@@ -80,23 +75,23 @@ export function destinationRoutes(ctx: HttpContext) {
         detail: { summary: "Create a destination", description: "The signing secret is generated unless given, and shown only in this answer and by GET …/secret.", tags, security },
       },
     )
-    .get("/:id", ({ params, principal }) => presentDestination(visible(params.id, principal)), {
+    .get("/:id", ({ params, scope }) => presentDestination(visible(scope, params.id)), {
       params: IdParams,
       response: { 200: DestinationBody, ...errorResponses },
       detail: { summary: "Get a destination", tags, security },
     })
     .patch(
       "/:id",
-      ({ params, body, principal }) => {
-        visible(params.id, principal);
+      ({ params, body, scope }) => {
+        visible(scope, params.id);
         return presentDestination(service.update(params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
     )
     .delete(
       "/:id",
-      ({ params, principal, set }) => {
-        visible(params.id, principal);
+      ({ params, scope, set }) => {
+        visible(scope, params.id);
         service.remove(params.id);
         set.status = 204;
         return null;
@@ -105,9 +100,8 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/secret",
-      ({ params, principal }) => {
-        visible(params.id, principal);
-        const { secret, previous } = service.secrets(params.id);
+      ({ params, scope }) => {
+        const { secret, previous } = ctx.engine.reads.destinationSecrets(scope, params.id);
         return { secret, previous: previous.map((p) => ({ secret: p.secret, expires_at: iso(p.expires_at)! })) };
       },
       {
@@ -118,7 +112,7 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/headers",
-      ({ params, principal }) => ({ headers: { ...visible(params.id, principal).headers } }),
+      ({ params, scope }) => ({ headers: ctx.engine.reads.destinationHeaders(scope, params.id) }),
       {
         params: IdParams,
         response: { 200: type({ headers: { "[string]": "string" } }), ...errorResponses },
@@ -132,8 +126,8 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/rotate-secret",
-      ({ params, body, principal }) => {
-        visible(params.id, principal);
+      ({ params, body, scope }) => {
+        visible(scope, params.id);
         const result = service.rotateSecret(params.id, { secret: body.secret, grace_ms: body.grace_period });
         return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
       },
@@ -147,8 +141,8 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/test",
-      async ({ params, body, principal }) => {
-        visible(params.id, principal);
+      async ({ params, body, scope }) => {
+        visible(scope, params.id);
         const result = await service.test(params.id, body);
         return { ok: result.ok, attempt: presentAttempt({ ...result.attempt, id: "test", delivery_id: "test", number: 1 }) };
       },
@@ -162,24 +156,24 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/enable",
-      ({ params, principal }) => {
-        visible(params.id, principal);
+      ({ params, scope }) => {
+        visible(scope, params.id);
         return presentDestination(service.setEnabled(params.id, true));
       },
       { params: IdParams, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Enable a destination; its pending deliveries resume", tags, security } },
     )
     .post(
       "/:id/disable",
-      ({ params, body, principal }) => {
-        visible(params.id, principal);
+      ({ params, body, scope }) => {
+        visible(scope, params.id);
         return presentDestination(service.setEnabled(params.id, false, body.reason));
       },
       { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
     )
     .post(
       "/:id/recover",
-      ({ params, body, principal }) => {
-        visible(params.id, principal);
+      ({ params, body, scope }) => {
+        visible(scope, params.id);
         const since = parseTime(body.since, "since")!;
         const requeued = service.recover(params.id, since, parseTime(body.until, "until"));
         return { requeued };
@@ -194,12 +188,11 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/stats",
-      ({ params, query, principal }) => {
-        visible(params.id, principal);
+      ({ params, query, scope }) => {
         const now = ctx.engine.deps.now();
         const since = parseTime(query.since, "since") ?? now - DAY;
         const until = parseTime(query.until, "until") ?? now + 1;
-        const health = ctx.engine.store.destinationHealth(params.id, since, until);
+        const health = ctx.engine.reads.destinationHealth(scope, params.id, since, until);
         const finished = health.counts.succeeded + health.counts.failed;
         return {
           destination_id: params.id,

@@ -16,7 +16,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
   const service = ctx.engine.eventTypes;
   return new Elysia({ prefix: "/v1/event-types" })
     .use(authenticated(ctx.auth))
-    .get("", () => ({ data: ctx.engine.store.listEventTypes().map(presentEventType), next_cursor: null }), {
+    .get("", () => ({ data: ctx.engine.reads.listEventTypes().map(presentEventType), next_cursor: null }), {
       response: { 200: EventTypeList, ...errorResponses },
       detail: { summary: "List the event-type catalogue", tags, security },
     })
@@ -29,7 +29,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
       },
       { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
     )
-    .get("/:name", ({ params }) => presentEventType(service.get(params.name)), {
+    .get("/:name", ({ params }) => presentEventType(ctx.engine.reads.getEventType(params.name)), {
       params: NameParams,
       response: { 200: EventTypeBody, ...errorResponses },
       detail: { summary: "Get an event type", tags, security },

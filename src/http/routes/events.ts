@@ -4,12 +4,13 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../rules/patterns.ts";
 import type { PublishInput } from "../../engine/publisher.ts";
+import { invalid } from "../../engine/problem.ts";
+import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
-import { authenticated, documentedResponses, errorResponses, Limit, scopeTenant, security, timeWindowPage, visibleTo, type HttpContext } from "../context.ts";
-import { conflict, invalid, notFound, type ErrorDetail } from "../errors.ts";
+import { authenticated, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import type { ErrorDetail } from "../errors.ts";
 import { presentDelivery, presentEvent } from "../present.ts";
 import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
-import type { Principal } from "../auth.ts";
 
 const MAX_BATCH = 1000;
 /** As many problems as an error answer shows (errors.ts keeps the first 20). */
@@ -69,8 +70,12 @@ function precheckBatch(body: unknown): void {
 
 type Checked = { ok: true; input: PublishInput } | { ok: false; message: string; details: ErrorDetail[] };
 
-/** Checks one publish request and turns it into engine input; problems carry `prefix` in their paths. */
-function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBody.infer, key: string | undefined, prefix: string): Checked {
+/**
+ * Checks one publish request and turns it into engine input; problems carry
+ * `prefix` in their paths. Every problem is answered as invalid_request with its
+ * details (a batch gathers them from many events), whatever the engine's code.
+ */
+function toInput(ctx: HttpContext, scope: Scope, body: typeof PublishBody.infer, key: string | undefined, prefix: string): Checked {
   const details: ErrorDetail[] = [];
   if (!EVENT_TYPE_NAME.test(body.type)) details.push({ path: `${prefix}type`, message: "must be an event type name such as order.created" });
   // Only Herald publishes its operational events: a forged herald.destination.disabled would mislead.
@@ -78,7 +83,7 @@ function toInput(ctx: HttpContext, principal: Principal, body: typeof PublishBod
   if (body.id !== undefined && !EVENT_ID.test(body.id)) details.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
   if (body.tenant !== undefined && !ID.test(body.tenant)) details.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
   if (details.length) return { ok: false, message: "the event is invalid", details };
-  const tenant = scopeTenant(principal, body.tenant) ?? "default";
+  const tenant = owningTenant(scope, body.tenant);
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
   const problem = ctx.engine.publisher.check(input);
   if (!problem) return { ok: true, input };
@@ -91,13 +96,13 @@ export function eventRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .post(
       "",
-      async ({ body, headers, principal, set }) => {
+      async ({ body, headers, scope, set }) => {
         const key = headers["idempotency-key"];
         if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalid("Idempotency-Key must be 1 to 256 characters", [{ path: "Idempotency-Key", message: "must be 1 to 256 characters" }]);
-        const checked = toInput(ctx, principal, body, key, "");
+        const checked = toInput(ctx, scope, body, key, "");
         if (!checked.ok) throw invalid(checked.message, checked.details);
         const outcome = await ctx.engine.publisher.publish(checked.input);
-        if (!outcome.ok) throw conflict(outcome.message, outcome.code);
+        if (!outcome.ok) throw outcome.problem;
         set.status = outcome.created ? 202 : 200;
         return { id: outcome.event.id, deliveries: outcome.deliveries.length };
       },
@@ -115,12 +120,12 @@ export function eventRoutes(ctx: HttpContext) {
     )
     .post(
       "/batch",
-      async ({ body, principal, set }) => {
+      async ({ body, scope, set }) => {
         // Every event is checked before any is written: a bad batch writes nothing.
         const inputs: PublishInput[] = [];
         const problems: ErrorDetail[] = [];
         body.events.forEach((event, i) => {
-          const checked = toInput(ctx, principal, event, undefined, `events[${i}].`);
+          const checked = toInput(ctx, scope, event, undefined, `events[${i}].`);
           if (checked.ok) inputs.push(checked.input);
           else problems.push(...checked.details);
         });
@@ -128,7 +133,7 @@ export function eventRoutes(ctx: HttpContext) {
         const outcomes = await Promise.all(inputs.map((input) => ctx.engine.publisher.publish(input)));
         set.status = 202;
         return {
-          data: outcomes.map((o) => (o.ok ? { id: o.event.id, deliveries: o.deliveries.length, created: o.created } : { error: o.code, message: o.message })),
+          data: outcomes.map((o) => (o.ok ? { id: o.event.id, deliveries: o.deliveries.length, created: o.created } : { error: o.problem.answerCode, message: o.problem.message })),
         };
       },
       {
@@ -146,21 +151,18 @@ export function eventRoutes(ctx: HttpContext) {
     )
     .get(
       "",
-      ({ query, principal }) => {
-        const page = ctx.engine.store.listEvents({
-          type: query.type,
-          ...timeWindowPage(principal, query),
-        });
+      ({ query, scope }) => {
+        const { scope: within, ...window } = timeWindowPage(scope, query);
+        const page = ctx.engine.reads.listEvents(within, { type: query.type, ...window });
         return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
       },
       { query: ListQuery, response: { 200: EventList, ...errorResponses }, detail: { summary: "List events, newest first", tags: ["Events"], security } },
     )
     .get(
       "/:id",
-      ({ params, principal }) => {
-        const event = ctx.engine.store.getEvent(params.id);
-        if (!event || !visibleTo(principal, event.tenant)) throw notFound("event", params.id);
-        return { ...presentEvent(event), deliveries: ctx.engine.store.deliveriesOfEvent(event.id).map(presentDelivery) };
+      ({ params, scope }) => {
+        const { event, deliveries } = ctx.engine.reads.getEvent(scope, params.id);
+        return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
       },
       {
         params: type({ id: "string" }),

@@ -2,9 +2,8 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { EventTypePattern, Id } from "../../config/fields.ts";
-import type { Principal } from "../auth.ts";
-import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, scopeTenant, security, visibleTo, type HttpContext } from "../context.ts";
-import { notFound } from "../errors.ts";
+import { narrow, type Scope } from "../../engine/scope.ts";
+import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
 import { presentSubscription } from "../present.ts";
 import { SubscriptionBody, SubscriptionList } from "../schemas.ts";
 
@@ -31,19 +30,16 @@ const tags = ["Subscriptions"];
 
 export function subscriptionRoutes(ctx: HttpContext) {
   const service = ctx.engine.subscriptions;
-  const visible = (id: string, principal: Principal) => {
-    const subscription = ctx.engine.store.getSubscription(id);
-    if (!subscription || !visibleTo(principal, subscription.tenant)) throw notFound("subscription", id);
-    return subscription;
-  };
+  /** A subscription the token may see; another tenant's is a 404, as if it did not exist. */
+  const visible = (scope: Scope, id: string) => ctx.engine.reads.getSubscription(scope, id);
 
   return new Elysia({ prefix: "/v1/subscriptions" })
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, principal }) => {
-        const page = ctx.engine.store.listSubscriptions({
-          tenant: scopeTenant(principal, query.tenant), destination_id: query.destination_id, cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT,
+      ({ query, scope }) => {
+        const page = ctx.engine.reads.listSubscriptions(narrow(scope, query.tenant), {
+          destination_id: query.destination_id, cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT,
         });
         return { data: page.data.map(presentSubscription), next_cursor: page.next_cursor };
       },
@@ -51,34 +47,31 @@ export function subscriptionRoutes(ctx: HttpContext) {
     )
     .post(
       "",
-      ({ body, principal, set }) => {
-        const destination = ctx.engine.store.getDestination(body.destination_id);
+      ({ body, scope, set }) => {
         // Another tenant's destination reads as missing, like everywhere else.
-        if (!destination || !visibleTo(principal, destination.tenant)) {
-          throw notFound("destination", body.destination_id);
-        }
+        ctx.engine.reads.getDestination(scope, body.destination_id);
         set.status = 201;
         return presentSubscription(service.create({ ...body, filter: body.filter ?? null }));
       },
       { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
     )
-    .get("/:id", ({ params, principal }) => presentSubscription(visible(params.id, principal)), {
+    .get("/:id", ({ params, scope }) => presentSubscription(visible(scope, params.id)), {
       params: IdParams,
       response: { 200: SubscriptionBody, ...errorResponses },
       detail: { summary: "Get a subscription", tags, security },
     })
     .patch(
       "/:id",
-      ({ params, body, principal }) => {
-        visible(params.id, principal);
+      ({ params, body, scope }) => {
+        visible(scope, params.id);
         return presentSubscription(service.update(params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
     )
     .delete(
       "/:id",
-      ({ params, principal, set }) => {
-        visible(params.id, principal);
+      ({ params, scope, set }) => {
+        visible(scope, params.id);
         service.remove(params.id);
         set.status = 204;
         return null;

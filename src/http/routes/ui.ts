@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import { basename } from "node:path";
 import page from "../../../ui/index.html";
-import { notFound } from "../errors.ts";
+import { notFound } from "../../engine/problem.ts";
 
 interface Asset {
   body: Blob;
