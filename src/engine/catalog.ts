@@ -1,12 +1,16 @@
 // An in-memory copy of event types, destinations and subscriptions. Publishing
-// and sending read it on every request, so it must not cost a query; every
-// change made through Herald calls reload(), which rereads the few rows.
+// and sending read it on every request, so it must not cost a query. A change
+// made through this instance calls reload() at once; a change made through
+// another instance sharing the store raised the catalogue version, which the
+// sweep compares with the one loaded here (refresh) and reloads when it moved.
 import type { Store } from "../store/store.ts";
 import type { Destination, EventType, Subscription } from "../store/types.ts";
 
 export class Catalog {
   eventTypes = new Map<string, EventType>();
   destinations = new Map<string, Destination>();
+  /** The catalogue version the maps were read at. */
+  version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
 
   constructor(private readonly store: Store) {
@@ -14,15 +18,29 @@ export class Catalog {
   }
 
   reload(): void {
-    this.eventTypes = new Map(this.store.listEventTypes().map((t) => [t.name, t]));
-    this.destinations = new Map(this.store.allDestinations().map((d) => [d.id, d]));
+    const snapshot = this.store.loadCatalog();
+    this.eventTypes = new Map(snapshot.event_types.map((t) => [t.name, t]));
+    this.destinations = new Map(snapshot.destinations.map((d) => [d.id, d]));
     const byTenant = new Map<string, Subscription[]>();
-    for (const s of this.store.allSubscriptions()) {
+    for (const s of snapshot.subscriptions) {
       const list = byTenant.get(s.tenant) ?? [];
       list.push(s);
       byTenant.set(s.tenant, list);
     }
     this.subscriptionsByTenant = byTenant;
+    this.version = snapshot.version;
+  }
+
+  /**
+   * Reloads when the store's version differs from the one loaded (one cheap
+   * read otherwise); true when it reloaded. Different, not only greater: a
+   * database restored from a backup may carry an older version, and the copy
+   * here must follow it too.
+   */
+  refresh(): boolean {
+    if (this.store.catalogVersion() === this.version) return false;
+    this.reload();
+    return true;
   }
 
   subscriptionsOf(tenant: string): readonly Subscription[] {

@@ -40,7 +40,6 @@ export class DestinationService {
     const now = this.parts.deps.now();
     this.checkUrl(input.url);
     const id = input.id ?? newId("dst", now);
-    if (this.parts.store.getDestination(id)) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
     const secret = input.secret ?? generateSecret();
     const enabled = input.enabled ?? true;
     const destination: Destination = {
@@ -49,7 +48,8 @@ export class DestinationService {
       rate_limit: input.rate_limit ?? null, enabled, disabled_reason: enabled ? null : "disabled when created",
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
-    this.parts.store.saveDestination(destination);
+    // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
+    if (!this.parts.store.createDestination(destination)) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
     this.changed();
     this.parts.operational.emit("herald.destination.created", destination.tenant, { destination_id: id, url: destination.url });
     return { destination, secret };
@@ -74,8 +74,7 @@ export class DestinationService {
       failing_since: enabled && !current.enabled ? null : current.failing_since,
       updated_at: now,
     };
-    this.parts.store.saveDestination(next);
-    this.changed();
+    this.write(next);
     this.parts.operational.emit("herald.destination.updated", next.tenant, { destination_id: id, url: next.url });
     if (enabled !== current.enabled) this.announceEnabled(next, enabled);
     return next;
@@ -92,8 +91,9 @@ export class DestinationService {
   /** Enabling resumes the destination's pending deliveries; config-owned destinations may be toggled too. */
   setEnabled(id: string, enabled: boolean, reason?: string): Destination {
     const current = this.get(id);
-    this.parts.store.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
+    const found = this.parts.store.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
     this.changed();
+    if (!found) throw notFound("destination", id);
     const next = this.get(id);
     if (current.enabled !== enabled) this.announceEnabled(next, enabled);
     return next;
@@ -111,8 +111,7 @@ export class DestinationService {
     const stillValid = current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now);
     const retiring = current.secrets.filter((s) => s.expires_at === null).map((s): SigningSecret => ({ secret: s.secret, expires_at: expires }));
     const secrets: SigningSecret[] = [{ secret, expires_at: null }, ...retiring, ...stillValid].filter((s) => s.expires_at === null || s.expires_at > now);
-    this.parts.store.saveDestination({ ...current, secrets, updated_at: now });
-    this.changed();
+    this.write({ ...current, secrets, updated_at: now });
     return { secret, previous_expires_at: expires };
   }
 
@@ -160,6 +159,13 @@ export class DestinationService {
     } else {
       this.parts.operational.destinationDisabled(destination.id, destination.disabled_reason ?? "disabled");
     }
+  }
+
+  /** Writes a change to an existing destination: one deleted meanwhile (here or elsewhere) stays deleted, a 404. */
+  private write(next: Destination): void {
+    const found = this.parts.store.updateDestination(next);
+    this.changed();
+    if (!found) throw notFound("destination", next.id);
   }
 
   private changed(): void {

@@ -3,7 +3,7 @@
 // in (no wait for a sweep); when the queue runs low and the job table may hold
 // more due rows, it claims a batch. It holds no SQL: it is handed the store.
 import type { Store } from "../store/store.ts";
-import type { DeliveryJob } from "../store/types.ts";
+import type { DeliveryJob, Destination } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { RateLimiter } from "./rate-limiter.ts";
@@ -192,9 +192,18 @@ export class Dispatcher {
     if (this.queued > 0) queueMicrotask(() => this.pump());
   }
 
+  /**
+   * A destination this instance does not know may have been created through
+   * another one since the last sweep: the catalogue is checked (one cheap read)
+   * before the delivery is taken for an orphan.
+   */
+  private afterRefresh(destinationId: string): Destination | undefined {
+    return this.catalog.refresh() ? this.catalog.destinations.get(destinationId) : undefined;
+  }
+
   private async deliver(job: DeliveryJob): Promise<void> {
     try {
-      const destination = this.catalog.destinations.get(job.delivery.destination_id);
+      const destination = this.catalog.destinations.get(job.delivery.destination_id) ?? this.afterRefresh(job.delivery.destination_id);
       if (!destination) {
         // Deleted meanwhile: the deletion cancelled the row, unless it was written
         // just after (a publish racing the delete); either way it ends cancelled,

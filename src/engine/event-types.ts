@@ -28,14 +28,14 @@ export class EventTypeService {
     if (isReservedEventType(input.name)) {
       throw new Problem("invalid", "event type names herald and herald.* are reserved for Herald's own events", [{ path: "name", message: RESERVED_EVENT_TYPE }]);
     }
-    if (this.parts.store.getEventType(input.name)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
     const now = this.parts.deps.now();
     const eventType: EventType = {
       name: input.name, description: input.description ?? "", schema: input.schema ?? null, example: input.example,
       managed_by: "api", created_at: now, updated_at: now,
     };
     checkExample(eventType);
-    this.parts.store.upsertEventType(eventType);
+    // One insert-if-absent, never look-then-write: another instance may create the same name meanwhile.
+    if (!this.parts.store.createEventType(eventType)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
     this.parts.catalog.reload();
     return eventType;
   }
@@ -51,8 +51,10 @@ export class EventTypeService {
       updated_at: this.parts.deps.now(),
     };
     checkExample(next);
-    this.parts.store.upsertEventType(next);
+    // A keyed update: an event type deleted meanwhile stays deleted.
+    const found = this.parts.store.updateEventType(next);
     this.parts.catalog.reload();
+    if (!found) throw notFound("event type", name);
     return next;
   }
 

@@ -29,17 +29,19 @@ export class SubscriptionService {
   /** `tenant` is the destination's: a subscription cannot cross tenants. */
   create(input: SubscriptionInput): Subscription {
     const destination = this.parts.store.getDestination(input.destination_id);
-    if (!destination) throw new Problem("invalid", `destination ${input.destination_id} does not exist`, [{ path: "destination_id", message: "does not exist" }]);
+    if (!destination) throw missingDestination(input.destination_id);
     checkFilter(input.filter);
     const now = this.parts.deps.now();
     const id = input.id ?? newId("sub", now);
-    if (this.parts.store.getSubscription(id)) throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
     const subscription: Subscription = {
       id, destination_id: destination.id, tenant: destination.tenant, event_types: input.event_types,
       filter: input.filter ?? null, enabled: input.enabled ?? true, description: input.description ?? "",
       managed_by: "api", created_at: now, updated_at: now,
     };
-    this.parts.store.saveSubscription(subscription);
+    // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
+    const created = this.parts.store.createSubscription(subscription);
+    if (created === "taken") throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    if (created === "no_destination") throw missingDestination(destination.id);
     this.parts.catalog.reload();
     this.parts.operational.emit("herald.subscription.created", subscription.tenant, {
       subscription_id: id, destination_id: destination.id, event_types: subscription.event_types,
@@ -59,8 +61,10 @@ export class SubscriptionService {
       description: patch.description ?? current.description,
       updated_at: this.parts.deps.now(),
     };
-    this.parts.store.saveSubscription(next);
+    // A keyed update: a subscription deleted meanwhile (here, elsewhere, or with its destination) stays deleted.
+    const found = this.parts.store.updateSubscription(next);
     this.parts.catalog.reload();
+    if (!found) throw notFound("subscription", id);
     return next;
   }
 
@@ -70,6 +74,9 @@ export class SubscriptionService {
     this.parts.catalog.reload();
   }
 }
+
+const missingDestination = (id: string) =>
+  new Problem("invalid", `destination ${id} does not exist`, [{ path: "destination_id", message: "does not exist" }]);
 
 function checkFilter(filter: object | null | undefined): void {
   if (filter === undefined || filter === null) return;

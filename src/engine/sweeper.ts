@@ -1,6 +1,7 @@
-// The sweep (croner schedule from the config): returns expired leases to
-// pending, tells the dispatcher to claim due retries, and disables destinations
-// that have failed for longer than `disable_after`. Tests call runOnce(now).
+// The sweep (croner schedule from the config): follows catalogue changes made
+// by other instances, returns expired leases to pending, tells the dispatcher
+// to claim due retries, and disables destinations that have failed for longer
+// than `disable_after`. Tests call runOnce(now).
 import type { Store } from "../store/store.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -30,15 +31,18 @@ export class Sweeper {
     this.schedule.stop();
   }
 
-  runOnce(now: number): { released: number; disabled: string[] } {
+  runOnce(now: number): { released: number; disabled: string[]; reloaded: boolean } {
     try {
+      // First, so that the deliveries claimed below find destinations created
+      // elsewhere (noteBacklog also wakes deliveries a remote enable let go).
+      const reloaded = this.catalog.refresh();
       const released = this.store.releaseExpiredLeases(now);
       const disabled = this.disableLongFailing(now);
       this.dispatcher.noteBacklog();
-      return { released, disabled };
+      return { released, disabled, reloaded };
     } catch (error) {
       this.deps.log.error("sweep failed", { error: errorMessage(error) });
-      return { released: 0, disabled: [] };
+      return { released: 0, disabled: [], reloaded: false };
     }
   }
 

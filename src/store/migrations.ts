@@ -199,4 +199,42 @@ export const MIGRATIONS: readonly string[] = [
   // 6: one row the readiness probe rewrites while writes fail (sqlite-store.ts:
   // probeWrite), so /readyz turns ready again once the store can commit.
   `CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, filler BLOB) STRICT;`,
+  // 8: the catalogue's version (DESIGN §7): one row that every write to event
+  // types, destinations or subscriptions raises in the same transaction, so an
+  // instance sharing the database sees with one cheap read that its in-memory
+  // catalogue is stale (the sweep: Catalog.refresh). Triggers make every write
+  // bump it, whichever statement or tool made it: a store method cannot forget.
+  // Destinations' failing_since is delivery health, written by recordAttempt on
+  // the hot path and read from the table (destinationsFailingSince), not from
+  // the catalogue: writes of it alone do not bump. A migration that adds a
+  // column to destinations adds it to the UPDATE OF list below.
+  `
+  CREATE TABLE catalog_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO catalog_version (id, version) VALUES (1, 1);
+
+  CREATE TRIGGER event_types_inserted AFTER INSERT ON event_types
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER event_types_updated AFTER UPDATE ON event_types
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER event_types_deleted AFTER DELETE ON event_types
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+
+  CREATE TRIGGER destinations_inserted AFTER INSERT ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, timeout_ms,
+      rate_limit, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER destinations_deleted AFTER DELETE ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+
+  CREATE TRIGGER subscriptions_inserted AFTER INSERT ON subscriptions
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER subscriptions_updated AFTER UPDATE ON subscriptions
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER subscriptions_deleted AFTER DELETE ON subscriptions
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];

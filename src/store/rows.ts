@@ -18,6 +18,18 @@ export function toEventType(row: any): EventType {
   };
 }
 
+export function eventTypeParams(t: EventType): Row {
+  return {
+    name: t.name,
+    description: t.description,
+    schema: t.schema === null ? null : JSON.stringify(t.schema),
+    example: t.example === undefined ? null : JSON.stringify(t.example),
+    managed_by: t.managed_by,
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+  };
+}
+
 export function toDestination(row: any): Destination {
   return {
     id: row.id,

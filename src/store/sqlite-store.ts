@@ -5,13 +5,13 @@ import type { Database } from "bun:sqlite";
 import { openDatabase, type Synchronous } from "./database.ts";
 import { idFloor, newId } from "./ids.ts";
 import {
-  deliveryParams, destinationParams, subscriptionParams, toAttempt, toDelivery, toDestination, toEvent,
+  deliveryParams, destinationParams, eventTypeParams, subscriptionParams, toAttempt, toDelivery, toDestination, toEvent,
   toEventType, toSubscription,
 } from "./rows.ts";
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
-  RetryRefusal,
+  RetryRefusal, CatalogSnapshot, SubscriptionCreated,
 } from "./types.ts";
 import { DELIVERY_STATUSES } from "./types.ts";
 import { WalSync } from "./wal-sync.ts";
@@ -30,6 +30,18 @@ const PROBE_MAX_FREE_PAGES = 256;
  * whole statement ("cannot store REAL value in INTEGER column"). Whole ms.
  */
 const ms = (t: number): number => Math.round(t);
+
+// The catalogue's INSERTs, shared by the creates (ON CONFLICT DO NOTHING) and the upserts.
+const INSERT_EVENT_TYPE = `INSERT INTO event_types (name, description, schema, example, managed_by, created_at, updated_at)
+  VALUES ($name, $description, $schema, $example, $managed_by, $created_at, $updated_at)`;
+const INSERT_DESTINATION = `INSERT INTO destinations (id, tenant, url, description, secrets, headers, timeout_ms, rate_limit,
+    enabled, disabled_reason, metadata, failing_since, managed_by, created_at, updated_at)
+  VALUES ($id, $tenant, $url, $description, $secrets, $headers, $timeout_ms, $rate_limit, $enabled,
+    $disabled_reason, $metadata, $failing_since, $managed_by, $created_at, $updated_at)`;
+const INSERT_SUBSCRIPTION = `INSERT INTO subscriptions (id, destination_id, tenant, event_types, filter, enabled, description,
+    managed_by, created_at, updated_at)
+  VALUES ($id, $destination_id, $tenant, $event_types, $filter, $enabled, $description, $managed_by,
+    $created_at, $updated_at)`;
 
 export class SqliteStore implements Store {
   readonly db: Database;
@@ -110,6 +122,24 @@ export class SqliteStore implements Store {
     this.db.run("VACUUM INTO ?", [path]);
   }
 
+  // ── the catalogue ────────────────────────────────────────────────────────
+  // Migration 8's triggers raise catalog_version in the statement that writes a
+  // row, so every method here bumps it in its own transaction without saying so.
+
+  catalogVersion(): number {
+    return (this.db.query("SELECT version FROM catalog_version WHERE id = 1").get() as { version: number }).version;
+  }
+
+  /** One read transaction: the version comes from the same snapshot as the rows, never newer than they are. */
+  loadCatalog(): CatalogSnapshot {
+    return this.db.transaction(() => ({
+      version: this.catalogVersion(),
+      event_types: this.listEventTypes(),
+      destinations: this.allDestinations(),
+      subscriptions: this.allSubscriptions(),
+    })).deferred();
+  }
+
   // ── event types ──────────────────────────────────────────────────────────
 
   listEventTypes(): EventType[] {
@@ -121,23 +151,30 @@ export class SqliteStore implements Store {
     return row ? toEventType(row) : null;
   }
 
+  createEventType(t: EventType): boolean {
+    return this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0;
+  }
+
+  updateEventType(t: EventType): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE event_types SET description = $description, schema = $schema, example = $example,
+             managed_by = $managed_by, updated_at = $updated_at
+           WHERE name = $name`,
+        )
+        .run(eventTypeParams(t)).changes > 0
+    );
+  }
+
   upsertEventType(t: EventType): void {
     this.db
       .query(
-        `INSERT INTO event_types (name, description, schema, example, managed_by, created_at, updated_at)
-         VALUES ($name, $description, $schema, $example, $managed_by, $created_at, $updated_at)
+        `${INSERT_EVENT_TYPE}
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
            example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run({
-        name: t.name,
-        description: t.description,
-        schema: t.schema === null ? null : JSON.stringify(t.schema),
-        example: t.example === undefined ? null : JSON.stringify(t.example),
-        managed_by: t.managed_by,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-      });
+      .run(eventTypeParams(t));
   }
 
   deleteEventType(name: string): boolean {
@@ -164,14 +201,29 @@ export class SqliteStore implements Store {
     return row ? toDestination(row) : null;
   }
 
+  createDestination(d: Destination): boolean {
+    return this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d)).changes > 0;
+  }
+
+  updateDestination(d: Destination): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE destinations SET tenant = $tenant, url = $url, description = $description, secrets = $secrets,
+             headers = $headers, timeout_ms = $timeout_ms, rate_limit = $rate_limit, enabled = $enabled,
+             disabled_reason = $disabled_reason, metadata = $metadata, failing_since = $failing_since,
+             managed_by = $managed_by, updated_at = $updated_at
+           WHERE id = $id`,
+        )
+        .run(destinationParams(d)).changes > 0
+    );
+  }
+
   /** Inserts or replaces a destination (keyed by id). */
   saveDestination(d: Destination): void {
     this.db
       .query(
-        `INSERT INTO destinations (id, tenant, url, description, secrets, headers, timeout_ms, rate_limit, enabled,
-           disabled_reason, metadata, failing_since, managed_by, created_at, updated_at)
-         VALUES ($id, $tenant, $url, $description, $secrets, $headers, $timeout_ms, $rate_limit, $enabled,
-           $disabled_reason, $metadata, $failing_since, $managed_by, $created_at, $updated_at)
+        `${INSERT_DESTINATION}
          ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
            description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
            timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit, enabled = excluded.enabled,
@@ -236,13 +288,34 @@ export class SqliteStore implements Store {
     return row ? toSubscription(row) : null;
   }
 
+  createSubscription(s: Subscription): SubscriptionCreated {
+    try {
+      const inserted = this.db.query(`${INSERT_SUBSCRIPTION} ON CONFLICT (id) DO NOTHING`).run(subscriptionParams(s)).changes > 0;
+      return inserted ? "created" : "taken";
+    } catch (error) {
+      // The destination was deleted after the caller read it: the foreign key refuses the row.
+      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") return "no_destination";
+      throw error;
+    }
+  }
+
+  updateSubscription(s: Subscription): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE subscriptions SET destination_id = $destination_id, tenant = $tenant, event_types = $event_types,
+             filter = $filter, enabled = $enabled, description = $description, managed_by = $managed_by,
+             updated_at = $updated_at
+           WHERE id = $id`,
+        )
+        .run(subscriptionParams(s)).changes > 0
+    );
+  }
+
   saveSubscription(s: Subscription): void {
     this.db
       .query(
-        `INSERT INTO subscriptions (id, destination_id, tenant, event_types, filter, enabled, description, managed_by,
-           created_at, updated_at)
-         VALUES ($id, $destination_id, $tenant, $event_types, $filter, $enabled, $description, $managed_by,
-           $created_at, $updated_at)
+        `${INSERT_SUBSCRIPTION}
          ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
            event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
            description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,

@@ -5,6 +5,7 @@
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
+  CatalogSnapshot, SubscriptionCreated,
 } from "./types.ts";
 
 export interface Store {
@@ -14,14 +15,33 @@ export interface Store {
   isWritable(): boolean;
   backup(path: string): void;
 
+  // The catalogue: event types, destinations, subscriptions. Every write to it
+  // raises the catalogue version in the same transaction. Creates insert only
+  // when the key is free and say whether they did; updates change only a row
+  // that still exists (a deleted resource is never brought back); the upserts
+  // (save*, upsertEventType) are for resources whose id the config owns.
+
+  /** The version the last catalogue write left; one cheap read. */
+  catalogVersion(): number;
+  /** The whole catalogue as of one version, read together. */
+  loadCatalog(): CatalogSnapshot;
+
   listEventTypes(): EventType[];
   getEventType(name: string): EventType | null;
+  /** Inserts the event type unless the name is taken; false when it was. */
+  createEventType(t: EventType): boolean;
+  /** Changes an existing event type; false when there is none by that name. */
+  updateEventType(t: EventType): boolean;
   upsertEventType(t: EventType): void;
   deleteEventType(name: string): boolean;
 
   listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Page<Destination>;
   allDestinations(): Destination[];
   getDestination(id: string): Destination | null;
+  /** Inserts the destination unless the id is taken; false when it was. */
+  createDestination(d: Destination): boolean;
+  /** Changes an existing destination (failing_since included); false when there is none with that id. */
+  updateDestination(d: Destination): boolean;
   saveDestination(d: Destination): void;
   deleteDestination(id: string, now: number): boolean;
   setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): boolean;
@@ -30,6 +50,10 @@ export interface Store {
   listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Page<Subscription>;
   allSubscriptions(): Subscription[];
   getSubscription(id: string): Subscription | null;
+  /** Inserts the subscription unless the id is taken or its destination is gone. */
+  createSubscription(s: Subscription): SubscriptionCreated;
+  /** Changes an existing subscription; false when there is none with that id. */
+  updateSubscription(s: Subscription): boolean;
   saveSubscription(s: Subscription): void;
   deleteSubscription(id: string): boolean;
 

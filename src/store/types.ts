@@ -59,6 +59,17 @@ export interface Subscription {
   updated_at: number;
 }
 
+/** Event types, destinations and subscriptions as of one catalogue version. */
+export interface CatalogSnapshot {
+  version: number;
+  event_types: EventType[];
+  destinations: Destination[];
+  subscriptions: Subscription[];
+}
+
+/** What a subscription create did: inserted it, found the id taken, or found its destination gone. */
+export type SubscriptionCreated = "created" | "taken" | "no_destination";
+
 export interface HeraldEvent {
   id: string;
   type: string;

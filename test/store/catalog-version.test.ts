@@ -1,0 +1,191 @@
+// The store's catalogue version (DESIGN §7): every write to event types,
+// destinations or subscriptions raises it in its own transaction, whichever
+// method makes it, and nothing else does; creates insert only when the key is
+// free, updates never bring back a deleted row. Written against the store
+// alone, each call awaited, so it holds unchanged when the store turns async.
+import { afterEach, describe, expect, it } from "bun:test";
+import { join } from "node:path";
+import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import type { Destination, EventType, NewEvent, Subscription } from "../../src/store/types.ts";
+import { removeDir, tempDir } from "../support/herald.ts";
+
+const T0 = 1_700_000_000_000;
+let dir = "";
+const opened: SqliteStore[] = [];
+
+afterEach(() => {
+  for (const store of opened.splice(0)) store.close();
+  removeDir(dir);
+});
+
+/** A store on a fresh file; `again` opens a second connection to the same file, as a second instance would. */
+function openStores() {
+  dir = tempDir("herald-catalog-version-");
+  const path = join(dir, "herald.db");
+  const open = () => {
+    const store = new SqliteStore(path, "normal");
+    opened.push(store);
+    return store;
+  };
+  return { store: open(), again: open };
+}
+
+const eventType = (name: string, over: Partial<EventType> = {}): EventType => ({
+  name, description: "", schema: null, example: undefined, managed_by: "api", created_at: T0, updated_at: T0, ...over,
+});
+
+const destination = (id: string, over: Partial<Destination> = {}): Destination => ({
+  id, tenant: "default", url: "https://example.com/hooks", description: "", secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", expires_at: null }],
+  headers: {}, timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+  managed_by: "api", created_at: T0, updated_at: T0, ...over,
+});
+
+const subscription = (id: string, destinationId: string, over: Partial<Subscription> = {}): Subscription => ({
+  id, destination_id: destinationId, tenant: "default", event_types: ["*"], filter: null, enabled: true, description: "",
+  managed_by: "api", created_at: T0, updated_at: T0, ...over,
+});
+
+/** One event with one delivery to `destinationId`, written as the publisher would. */
+function newEvent(id: string, destinationId: string): NewEvent {
+  return {
+    event: { id, type: "order.created", tenant: "default", data: {}, created_at: T0 },
+    data_json: "{}", idempotency_key: null, request_hash: "h",
+    deliveries: [{
+      id: `dlv_${id}`, event_id: id, destination_id: destinationId, subscription_id: null, tenant: "default",
+      event_type: "order.created", status: "pending", attempts: 0, schedule_start: 0, next_attempt_at: T0,
+      lease_until: null, last_status: null, last_error: null, created_at: T0, updated_at: T0, finalized_at: null,
+    }],
+  };
+}
+
+describe("the catalogue version", () => {
+  it("rises with every catalogue write, in every method that writes one", async () => {
+    const { store } = openStores();
+    await store.createDestination(destination("keep"));
+    await store.createDestination(destination("gone"));
+    await store.createSubscription(subscription("gone-sub", "gone"));
+    await store.createEventType(eventType("order.created"));
+
+    // Each write, by the method that makes it; all of them must raise the version.
+    const writes: [string, () => unknown][] = [
+      ["createEventType", () => store.createEventType(eventType("a.b"))],
+      ["updateEventType", () => store.updateEventType(eventType("a.b", { description: "changed" }))],
+      ["upsertEventType (insert)", () => store.upsertEventType(eventType("c.d", { managed_by: "config" }))],
+      ["upsertEventType (update)", () => store.upsertEventType(eventType("c.d", { managed_by: "config", description: "x" }))],
+      ["deleteEventType", () => store.deleteEventType("c.d")],
+      ["createDestination", () => store.createDestination(destination("d1"))],
+      ["updateDestination", () => store.updateDestination(destination("d1", { url: "https://example.com/other" }))],
+      ["saveDestination (insert)", () => store.saveDestination(destination("d2", { managed_by: "config" }))],
+      ["saveDestination (update)", () => store.saveDestination(destination("d2", { managed_by: "config", url: "https://example.com/2" }))],
+      ["setDestinationEnabled (disable)", () => store.setDestinationEnabled("d2", false, "paused", T0)],
+      ["setDestinationEnabled (enable)", () => store.setDestinationEnabled("d2", true, null, T0)],
+      ["createSubscription", () => store.createSubscription(subscription("s1", "d1"))],
+      ["updateSubscription", () => store.updateSubscription(subscription("s1", "d1", { event_types: ["a.*"] }))],
+      ["saveSubscription (insert)", () => store.saveSubscription(subscription("s2", "d2", { managed_by: "config" }))],
+      ["saveSubscription (update)", () => store.saveSubscription(subscription("s2", "d2", { managed_by: "config", enabled: false }))],
+      ["deleteSubscription", () => store.deleteSubscription("s2")],
+      ["deleteDestination (and its subscriptions)", () => store.deleteDestination("gone", T0)],
+      ["recordAttempt that disables the destination (410 Gone)", async () => {
+        await store.publish(newEvent("evt_gone", "keep"));
+        const [job] = await store.claimDue(T0, T0 + 60_000, 10);
+        await store.recordAttempt({
+          delivery_id: job!.delivery.id,
+          attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 410, response_headers: {}, response_body: "", error: "HTTP 410" },
+          outcome: { status: "failed" },
+          disable_destination: "the endpoint answered 410 Gone",
+        }, T0);
+      }],
+    ];
+    const missed: string[] = [];
+    for (const [name, write] of writes) {
+      const before = await store.catalogVersion();
+      await write();
+      if (!((await store.catalogVersion()) > before)) missed.push(name);
+    }
+    expect(missed).toEqual([]);
+    expect((await store.getDestination("keep"))!.enabled).toBe(false); // the 410 write really happened
+  });
+
+  it("stays put for writes that change no catalogue row and for delivery traffic", async () => {
+    const { store } = openStores();
+    await store.createDestination(destination("d"));
+    await store.createSubscription(subscription("s", "d"));
+    await store.createEventType(eventType("order.created"));
+    const before = await store.catalogVersion();
+
+    expect(await store.createDestination(destination("d", { url: "https://example.com/rival" }))).toBe(false);
+    expect(await store.createSubscription(subscription("s", "d"))).toBe("taken");
+    expect(await store.createEventType(eventType("order.created"))).toBe(false);
+    expect(await store.updateDestination(destination("nope"))).toBe(false);
+    expect(await store.updateSubscription(subscription("nope", "d"))).toBe(false);
+    expect(await store.updateEventType(eventType("no.such"))).toBe(false);
+    // Publishing, claiming and a failed attempt (which marks the destination
+    // failing_since, delivery health read from the table) are no catalogue change.
+    await store.publish(newEvent("evt_1", "d"));
+    const [job] = await store.claimDue(T0, T0 + 60_000, 10);
+    await store.recordAttempt({
+      delivery_id: job!.delivery.id,
+      attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 500, response_headers: {}, response_body: "", error: "HTTP 500" },
+      outcome: { status: "pending", next_attempt_at: T0 + 5_000 },
+    }, T0);
+    expect((await store.getDestination("d"))!.failing_since).toBe(T0);
+
+    expect(await store.catalogVersion()).toBe(before);
+  });
+
+  it("is read with the rows of the same snapshot", async () => {
+    const { store, again } = openStores();
+    await store.createDestination(destination("d"));
+    const other = again();
+    const first = await other.loadCatalog();
+    expect(first.destinations.map((d) => d.id)).toEqual(["d"]);
+    expect(first.version).toBe(await store.catalogVersion());
+    await store.createSubscription(subscription("s", "d"));
+    // The second connection sees the new version, and its next load carries the new row.
+    expect(await other.catalogVersion()).toBeGreaterThan(first.version);
+    expect((await other.loadCatalog()).subscriptions.map((s) => s.id)).toEqual(["s"]);
+  });
+});
+
+describe("creates and updates between two connections", () => {
+  it("lets only the first create of an id in, and never overwrites it", async () => {
+    const { store, again } = openStores();
+    const other = again();
+    expect(await store.createDestination(destination("d", { url: "https://example.com/first" }))).toBe(true);
+    expect(await other.createDestination(destination("d", { url: "https://example.com/second" }))).toBe(false);
+    expect((await other.getDestination("d"))!.url).toBe("https://example.com/first");
+
+    expect(await other.createSubscription(subscription("s", "d", { event_types: ["first"] }))).toBe("created");
+    expect(await store.createSubscription(subscription("s", "d", { event_types: ["second"] }))).toBe("taken");
+    expect((await store.getSubscription("s"))!.event_types).toEqual(["first"]);
+
+    expect(await store.createEventType(eventType("a.b", { description: "first" }))).toBe(true);
+    expect(await other.createEventType(eventType("a.b", { description: "second" }))).toBe(false);
+    expect((await other.getEventType("a.b"))!.description).toBe("first");
+  });
+
+  it("refuses a subscription whose destination another connection deleted", async () => {
+    const { store, again } = openStores();
+    await store.createDestination(destination("d"));
+    await again().deleteDestination("d", T0);
+    expect(await store.createSubscription(subscription("s", "d"))).toBe("no_destination");
+    expect(await store.getSubscription("s")).toBeNull();
+  });
+
+  it("does not bring back a row another connection deleted", async () => {
+    const { store, again } = openStores();
+    const other = again();
+    await store.createDestination(destination("d"));
+    await store.createSubscription(subscription("s", "d"));
+    await store.createEventType(eventType("a.b"));
+    const [d, s, t] = [(await store.getDestination("d"))!, (await store.getSubscription("s"))!, (await store.getEventType("a.b"))!];
+    await other.deleteEventType("a.b");
+    await other.deleteDestination("d", T0); // its subscription goes with it
+    expect(await store.updateDestination({ ...d, url: "https://example.com/late" })).toBe(false);
+    expect(await store.updateSubscription({ ...s, enabled: false })).toBe(false);
+    expect(await store.updateEventType({ ...t, description: "late" })).toBe(false);
+    expect(await store.getDestination("d")).toBeNull();
+    expect(await store.getSubscription("s")).toBeNull();
+    expect(await store.getEventType("a.b")).toBeNull();
+  });
+});
