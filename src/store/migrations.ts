@@ -199,7 +199,7 @@ export const MIGRATIONS: readonly string[] = [
   // 6: one row the readiness probe rewrites while writes fail (sqlite-store.ts:
   // probeWrite), so /readyz turns ready again once the store can commit.
   `CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, filler BLOB) STRICT;`,
-  // 8: the catalogue's version (DESIGN §7): one row that every write to event
+  // 7: the catalogue's version (DESIGN §7): one row that every write to event
   // types, destinations or subscriptions raises in the same transaction, so an
   // instance sharing the database sees with one cheap read that its in-memory
   // catalogue is stale (the sweep: Catalog.refresh). Triggers make every write

@@ -3,64 +3,36 @@
 // method makes it, and nothing else does; creates insert only when the key is
 // free, updates never bring back a deleted row. Written against the store
 // alone, each call awaited, so it holds unchanged when the store turns async.
-import { afterEach, describe, expect, it } from "bun:test";
-import { join } from "node:path";
-import { SqliteStore } from "../../src/store/sqlite-store.ts";
-import type { Destination, EventType, NewEvent, Subscription } from "../../src/store/types.ts";
-import { removeDir, tempDir } from "../support/herald.ts";
+import { afterEach, expect, it } from "bun:test";
+import type { Store } from "../../src/store/store.ts";
+import { describeEachStore, type OpenedStore } from "./stores.ts";
+import { destination as makeDestination, eventType, newEvent as makeEvent, subscription, T0 } from "./records.ts";
 
-const T0 = 1_700_000_000_000;
-let dir = "";
-const opened: SqliteStore[] = [];
-
-afterEach(() => {
-  for (const store of opened.splice(0)) store.close();
-  removeDir(dir);
-});
-
-/** A store on a fresh file; `again` opens a second connection to the same file, as a second instance would. */
-function openStores() {
-  dir = tempDir("herald-catalog-version-");
-  const path = join(dir, "herald.db");
-  const open = () => {
-    const store = new SqliteStore(path, "normal");
-    opened.push(store);
-    return store;
-  };
-  return { store: open(), again: open };
-}
-
-const eventType = (name: string, over: Partial<EventType> = {}): EventType => ({
-  name, description: "", schema: null, example: undefined, managed_by: "api", created_at: T0, updated_at: T0, ...over,
-});
-
-const destination = (id: string, over: Partial<Destination> = {}): Destination => ({
-  id, tenant: "default", url: "https://example.com/hooks", description: "", secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", expires_at: null }],
-  headers: {}, timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
-  managed_by: "api", created_at: T0, updated_at: T0, ...over,
-});
-
-const subscription = (id: string, destinationId: string, over: Partial<Subscription> = {}): Subscription => ({
-  id, destination_id: destinationId, tenant: "default", event_types: ["*"], filter: null, enabled: true, description: "",
-  managed_by: "api", created_at: T0, updated_at: T0, ...over,
-});
+const destination = (id: string, over: Parameters<typeof makeDestination>[0] = {}) => makeDestination({ id, url: "https://example.com/hooks", ...over });
 
 /** One event with one delivery to `destinationId`, written as the publisher would. */
-function newEvent(id: string, destinationId: string): NewEvent {
-  return {
-    event: { id, type: "order.created", tenant: "default", data: {}, created_at: T0 },
-    data_json: "{}", idempotency_key: null, request_hash: "h",
-    deliveries: [{
-      id: `dlv_${id}`, event_id: id, destination_id: destinationId, subscription_id: null, tenant: "default",
-      event_type: "order.created", status: "pending", attempts: 0, schedule_start: 0, next_attempt_at: T0,
-      lease_until: null, last_status: null, last_error: null, created_at: T0, updated_at: T0, finalized_at: null,
-    }],
+const newEvent = (id: string, destinationId: string) => {
+  const item = makeEvent({ to: [destinationId] });
+  return { ...item, event: { ...item.event, id }, deliveries: item.deliveries.map((d) => ({ ...d, event_id: id })) };
+};
+
+/** Both describes' tests: a fresh store, and `again` for a second instance on the same database. */
+function stores(open: () => Promise<OpenedStore>) {
+  let opened: OpenedStore | null = null;
+  afterEach(async () => {
+    await opened?.close();
+    opened = null;
+  });
+  return async (): Promise<{ store: Store; again: () => Promise<Store> }> => {
+    opened = await open();
+    return { store: opened.store, again: opened.another };
   };
 }
 
-describe("the catalogue version", () => {
+describeEachStore("the catalogue version", (open) => {
+  const openStores = stores(open);
   it("rises with every catalogue write, in every method that writes one", async () => {
-    const { store } = openStores();
+    const { store } = await openStores();
     await store.createDestination(destination("keep"));
     await store.createDestination(destination("gone"));
     await store.createSubscription(subscription("gone-sub", "gone"));
@@ -107,7 +79,7 @@ describe("the catalogue version", () => {
   });
 
   it("stays put for writes that change no catalogue row and for delivery traffic", async () => {
-    const { store } = openStores();
+    const { store } = await openStores();
     await store.createDestination(destination("d"));
     await store.createSubscription(subscription("s", "d"));
     await store.createEventType(eventType("order.created"));
@@ -134,9 +106,9 @@ describe("the catalogue version", () => {
   });
 
   it("is read with the rows of the same snapshot", async () => {
-    const { store, again } = openStores();
+    const { store, again } = await openStores();
     await store.createDestination(destination("d"));
-    const other = again();
+    const other = await again();
     const first = await other.loadCatalog();
     expect(first.destinations.map((d) => d.id)).toEqual(["d"]);
     expect(first.version).toBe(await store.catalogVersion());
@@ -147,10 +119,11 @@ describe("the catalogue version", () => {
   });
 });
 
-describe("creates and updates between two connections", () => {
+describeEachStore("creates and updates between two connections", (open) => {
+  const openStores = stores(open);
   it("lets only the first create of an id in, and never overwrites it", async () => {
-    const { store, again } = openStores();
-    const other = again();
+    const { store, again } = await openStores();
+    const other = await again();
     expect(await store.createDestination(destination("d", { url: "https://example.com/first" }))).toBe(true);
     expect(await other.createDestination(destination("d", { url: "https://example.com/second" }))).toBe(false);
     expect((await other.getDestination("d"))!.url).toBe("https://example.com/first");
@@ -165,16 +138,16 @@ describe("creates and updates between two connections", () => {
   });
 
   it("refuses a subscription whose destination another connection deleted", async () => {
-    const { store, again } = openStores();
+    const { store, again } = await openStores();
     await store.createDestination(destination("d"));
-    await again().deleteDestination("d", T0);
+    await (await again()).deleteDestination("d", T0);
     expect(await store.createSubscription(subscription("s", "d"))).toBe("no_destination");
     expect(await store.getSubscription("s")).toBeNull();
   });
 
   it("does not bring back a row another connection deleted", async () => {
-    const { store, again } = openStores();
-    const other = again();
+    const { store, again } = await openStores();
+    const other = await again();
     await store.createDestination(destination("d"));
     await store.createSubscription(subscription("s", "d"));
     await store.createEventType(eventType("a.b"));

@@ -1,7 +1,7 @@
 // Builders for the contract suite: destinations, and published events with
 // deliveries in any state, so an edge case is one line to set up.
 import { newId } from "../../src/store/ids.ts";
-import type { Delivery, DeliveryStatus, Destination, NewEvent } from "../../src/store/types.ts";
+import type { Delivery, DeliveryStatus, Destination, EventType, NewEvent, Subscription } from "../../src/store/types.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** The suite's time origin: a fixed instant, so every test reads the same. */
@@ -12,6 +12,17 @@ export function destination(overrides: Partial<Destination> = {}): Destination {
   return {
     id, tenant: "default", url: `https://hooks.example.com/${id}`, description: "", secrets: [{ secret: "whsec_" + "A".repeat(32), expires_at: null }],
     headers: {}, timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+    managed_by: "api", created_at: T0, updated_at: T0, ...overrides,
+  };
+}
+
+export function eventType(name: string, overrides: Partial<EventType> = {}): EventType {
+  return { name, description: "", schema: null, example: undefined, managed_by: "api", created_at: T0, updated_at: T0, ...overrides };
+}
+
+export function subscription(id: string, destinationId: string, overrides: Partial<Subscription> = {}): Subscription {
+  return {
+    id, destination_id: destinationId, tenant: "default", event_types: ["*"], filter: null, enabled: true, description: "",
     managed_by: "api", created_at: T0, updated_at: T0, ...overrides,
   };
 }
