@@ -7,7 +7,7 @@ import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { trackAttempts } from "./http/metrics.ts";
 import { createHttpApp } from "./http/server.ts";
-import { SqliteStore } from "./store/sqlite-store.ts";
+import { openStore } from "./store/open-store.ts";
 
 export interface AppOptions extends Partial<EngineDeps> {
   /** Shown the admin token Herald generates when none is configured (printed once). */
@@ -24,7 +24,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
     fetch: options.fetch ?? fetch,
     log: options.log ?? jsonLogger,
   };
-  const store = new SqliteStore(config.storage.path, config.storage.synchronous);
+  const store = openStore(config.storage);
   let ready = false;
   let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;
   try {

@@ -3,7 +3,7 @@
 import "./arktype-settings.ts";
 import { createApp } from "./app.ts";
 import { formatConfigErrors, loadConfig } from "./config/load.ts";
-import { SqliteStore } from "./store/sqlite-store.ts";
+import { openStore } from "./store/open-store.ts";
 import { VERSION } from "./version.ts";
 import { errorMessage, jsonLogger } from "./engine/deps.ts";
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
         process.exit(2);
       }
       const { config } = load(args.config);
-      const store = new SqliteStore(config.storage.path, config.storage.synchronous);
+      const store = openStore(config.storage);
       store.backup(target);
       store.close();
       console.log(`backup written to ${target}`);

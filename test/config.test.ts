@@ -62,7 +62,7 @@ describe("loadConfig", () => {
     expect(result.ok && result.source).toBe("built-in defaults");
     expect(configOf(result)).toEqual({
       server: { host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 },
-      storage: { path: "./data/herald.db", synchronous: "full" },
+      storage: { driver: "sqlite", path: "./data/herald.db", synchronous: "full" },
       auth: { tokens: [] },
       delivery: {
         timeout: 15_000,

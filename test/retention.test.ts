@@ -2,7 +2,7 @@
 // deliveries and attempts; anything still pending stays, whatever its age.
 import { afterAll, expect, it } from "bun:test";
 import { startReceiver } from "./support/receiver.ts";
-import { startHerald, testConfig } from "./support/herald.ts";
+import { sqliteOf, startHerald, testConfig } from "./support/herald.ts";
 
 const up = startReceiver();
 const herald = startHerald(
@@ -41,6 +41,6 @@ it("deletes finished events older than keep, and keeps unfinished ones", async (
   expect((await herald.api("GET", `/v1/events/${old}`)).status).toBe(404);
   expect((await herald.api("GET", `/v1/events/${stuck}`)).status).toBe(200);
   expect((await herald.api("GET", `/v1/events/${fresh}`)).status).toBe(200);
-  const orphans = herald.app.store.db.query("SELECT count(*) AS n FROM attempts WHERE delivery_id NOT IN (SELECT id FROM deliveries)").get() as { n: number };
+  const orphans = sqliteOf(herald.app).query("SELECT count(*) AS n FROM attempts WHERE delivery_id NOT IN (SELECT id FROM deliveries)").get() as { n: number };
   expect(orphans.n).toBe(0);
 });

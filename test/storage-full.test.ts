@@ -5,7 +5,7 @@
 // come back through lease expiry and are sent again.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { sqliteOf, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
 let herald: TestHerald;
 let receiver: Receiver;
@@ -30,9 +30,9 @@ afterAll(async () => {
 
 /** Caps Herald's own SQLite connection at `pages` pages: SQLITE_FULL past it, as on a full disk. */
 function capPages(pages: number): void {
-  herald.app.store.db.run(`PRAGMA max_page_count = ${pages}`);
+  sqliteOf(herald.app).run(`PRAGMA max_page_count = ${pages}`);
 }
-const pageCount = () => (herald.app.store.db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+const pageCount = () => (sqliteOf(herald.app).query("PRAGMA page_count").get() as { page_count: number }).page_count;
 
 const padding = "x".repeat(8 * 1024);
 const publish = (id: string) => herald.api("POST", "/v1/events", { type: "order.created", id, data: { id, padding } });

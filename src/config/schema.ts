@@ -79,6 +79,8 @@ const ConfigSchema = type({
   }).default(() => ({})),
   storage: type({
     "+": "reject",
+    // The store Herald keeps its state in; only SQLite so far.
+    driver: "'sqlite' = 'sqlite'",
     path: "string > 0 = './data/herald.db'",
     // "full" so that an accepted event survives a power cut, not just a crash.
     synchronous: "'off' | 'normal' | 'full' | 'extra' = 'full'",

@@ -6,10 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setSystemTime } from "bun:test";
 import { Webhook } from "standardwebhooks";
+import type { Database } from "bun:sqlite";
 import { createApp, type Herald } from "../../src/app.ts";
+import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import { validateConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/engine/deps.ts";
 import type { ReceivedRequest } from "./receiver.ts";
+
+/** The SQLite database under a test's Herald, for tests of SQLite itself (a full disk, leftover rows). */
+export function sqliteOf(app: Herald): Database {
+  if (!(app.store instanceof SqliteStore)) throw new Error("this test needs Herald on SQLite");
+  return app.store.db;
+}
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const ACME_TOKEN = "acme-tenant-token-0123456789";
