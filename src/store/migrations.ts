@@ -199,4 +199,18 @@ export const MIGRATIONS: readonly string[] = [
   // 6: one row the readiness probe rewrites while writes fail (sqlite-store.ts:
   // probeWrite), so /readyz turns ready again once the store can commit.
   `CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, filler BLOB) STRICT;`,
+  // 7: several Herald processes may share one database (DESIGN §7). A lease
+  // names the instance that holds it, and each live instance has a row here,
+  // heartbeated by its sweep and deleted on a clean stop: a lease whose owner is
+  // gone goes back to pending at once (sqlite-store.ts: releaseLeasesOfDeadInstances)
+  // instead of waiting for lease_until, and a live owner's lease is never taken.
+  // Rows leased before this migration have no owner: they are a previous run's.
+  `
+  ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+  CREATE TABLE instances (
+    id           TEXT PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
