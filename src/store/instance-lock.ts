@@ -33,6 +33,8 @@ export class InstanceLock {
     const db = new Database(path, { create: true });
     try {
       db.run("PRAGMA busy_timeout = 0");
+      // Nothing is ever written: the journal stays in memory, no file beside the lock.
+      db.run("PRAGMA journal_mode = MEMORY");
       db.run("PRAGMA locking_mode = EXCLUSIVE");
       db.run("BEGIN EXCLUSIVE");
     } catch (error) {
@@ -65,6 +67,7 @@ export function probeLock(path: string): Liveness {
   }
   try {
     db.run("PRAGMA busy_timeout = 0");
+    db.run("PRAGMA journal_mode = MEMORY");
     db.run("BEGIN IMMEDIATE");
     db.run("ROLLBACK");
     return "dead";
