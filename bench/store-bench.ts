@@ -16,6 +16,7 @@ const BATCH = 500;
 const dir = mkdtempSync(join(tmpdir(), "herald-store-bench-"));
 const store = new SqliteStore(join(dir, "herald.db"), sync);
 const now = Date.now();
+const INSTANCE = "ins_bench";
 store.saveDestination({
   id: "dst_bench", tenant: "default", url: "http://127.0.0.1:9/hook", description: "", secrets: [], headers: {},
   timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
@@ -28,16 +29,17 @@ function item(status: "delivering" | "pending"): NewEvent {
   const delivery: Delivery = {
     id: newId("dlv", t), event_id: event.id, destination_id: "dst_bench", subscription_id: "sub_bench", tenant: "default",
     event_type: "bench.event", status, attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? t : null,
-    lease_until: status === "delivering" ? t + 60_000 : null, last_status: null, last_error: null, created_at: t,
+    lease_until: status === "delivering" ? t + 60_000 : null, lease_owner: status === "delivering" ? INSTANCE : null, last_status: null, last_error: null, created_at: t,
     updated_at: t, finalized_at: null,
   };
   return { event, data_json: '{"n":1,"payload":"' + "x".repeat(200) + '"}', idempotency_key: null, request_hash: "h", deliveries: [delivery] };
 }
 
-function record(id: string) {
+function record(job: { id: string; lease_until: number | null }) {
   const t = Date.now();
   return store.recordAttempt({
-    delivery_id: id,
+    delivery_id: job.id,
+    lease: { owner: INSTANCE, until: job.lease_until! },
     attempt: {
       started_at: t, duration_ms: 1, request_url: "http://127.0.0.1:9/hook",
       request_headers: { "content-type": "application/json", "user-agent": "Herald/0.1.0", "webhook-id": "evt_x", "webhook-timestamp": "1", "webhook-signature": "[redacted]" },
@@ -57,15 +59,15 @@ while (done < total) {
   let t0 = performance.now();
   await Promise.all(items.map((i) => store.publish(i)));
   times[leased ? "publish" : "publishPending"] += performance.now() - t0;
-  let ids = items.map((i) => i.deliveries[0]!.id);
+  let leases = items.map((i) => i.deliveries[0]!);
   if (!leased) {
     t0 = performance.now();
     const t = Date.now();
-    ids = store.claimDue(t + 1, t + 60_000, BATCH).map((j) => j.delivery.id);
+    leases = store.claimDue(t + 1, { owner: INSTANCE, until: t + 60_000 }, BATCH).map((j) => j.delivery);
     times.claim += performance.now() - t0;
   }
   t0 = performance.now();
-  await Promise.all(ids.map(record));
+  await Promise.all(leases.map(record));
   times.record += performance.now() - t0;
   done += BATCH;
 }

@@ -7,6 +7,7 @@ import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { trackAttempts } from "./http/metrics.ts";
 import { createHttpApp } from "./http/server.ts";
+import { newId } from "./store/ids.ts";
 import { openStore } from "./store/open-store.ts";
 
 export interface AppOptions extends Partial<EngineDeps> {
@@ -18,6 +19,7 @@ export type Herald = ReturnType<typeof createApp>;
 
 export function createApp(config: Config, options: AppOptions = {}) {
   const deps: EngineDeps = {
+    instance: options.instance ?? newId("ins", Date.now()),
     now: options.now ?? Date.now,
     timer: options.timer ?? realTimer,
     random: options.random ?? Math.random,

@@ -121,17 +121,18 @@ describe("handing leased deliveries back to the job table", () => {
       store.setDestinationEnabled("d", true, null, herald.clock.now());
 
       const now = herald.clock.now() + 0.25;
-      const [job] = store.claimDue(now, now + 1000.5, 10);
+      const instance = herald.app.engine.deps.instance;
+      const [job] = store.claimDue(now, { owner: instance, until: now + 1000.5 }, 10);
       expect(job).toBeDefined();
       const id = job!.delivery.id;
-      store.releaseLease(id, now + 0.7, now + 5000.3);
+      store.releaseLease(id, { owner: instance, until: job!.delivery.lease_until! }, now + 0.7, now + 5000.3);
       const released = store.getDelivery(id)!;
       expect(released.status).toBe("pending");
       expect(Number.isInteger(released.next_attempt_at)).toBe(true);
       expect(Math.abs(released.next_attempt_at! - (now + 5000.3))).toBeLessThanOrEqual(1);
 
       // The sweep's path: an expired lease released at a non-integer time.
-      expect(store.claimDue(now + 6000.1, now + 7000.9, 10).length).toBe(1);
+      expect(store.claimDue(now + 6000.1, { owner: instance, until: now + 7000.9 }, 10).length).toBe(1);
       expect(store.releaseExpiredLeases(now + 8000.6)).toBe(1);
       const swept = store.getDelivery(id)!;
       expect(swept.status).toBe("pending");

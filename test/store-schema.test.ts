@@ -23,6 +23,8 @@ function delivery(n: number, status: DeliveryStatus, destination = "dst_a"): Del
     id: `dlv_${String(n).padStart(32, "0")}`, event_id: `evt_${String(n).padStart(32, "0")}`, destination_id: destination,
     subscription_id: null, tenant: "default", event_type: "order.created", status, attempts: final ? 1 : 0, schedule_start: 0,
     next_attempt_at: status === "pending" ? T0 : null, lease_until: status === "delivering" ? T0 + 60_000 : null,
+    // Leases taken before migration 7 name no owner.
+    lease_owner: null,
     last_status: null, last_error: status === "failed" ? "HTTP 500" : null, created_at: T0 + n, updated_at: T0 + n,
     finalized_at: final ? T0 + n : null,
   };

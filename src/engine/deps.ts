@@ -1,6 +1,11 @@
 // What the engine takes from the outside world, passed in so tests can drive
 // time and randomness and sweeps can run with `runOnce(now)` instead of sleeping.
 export interface EngineDeps {
+  /**
+   * This process's instance id (`ins_` + UUIDv7), named by every lease it
+   * takes, so instances sharing a database never take each other's live work.
+   */
+  instance: string;
   now: () => number;
   /**
    * Runs `fn` once `ms` have passed on the engine's clock; answers a cancel. The

@@ -3,12 +3,15 @@
 // in (no wait for a sweep); when the queue runs low and the job table may hold
 // more due rows, it claims a batch. It holds no SQL: it is handed the store.
 import type { Store } from "../store/store.ts";
-import type { DeliveryJob, Destination } from "../store/types.ts";
+import type { DeliveryJob, Destination, Lease } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { decide, type RetrySettings } from "./retry-policy.ts";
 import { send, type SendOptions, type SendResult } from "./sender.ts";
+
+/** The lease a job was handed with: writes that end it name it (store types: Lease). */
+const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!, until: job.delivery.lease_until! });
 
 /** Leased deliveries kept in memory per concurrent send (see the constructor). */
 const CAPACITY_PER_SENDER = 32;
@@ -46,7 +49,7 @@ export class Dispatcher {
   private readonly capacity: number;
   private idleWaiters: (() => void)[] = [];
   /** Attempt records not yet committed: stop() waits for them. */
-  private pendingRecords = new Set<Promise<void>>();
+  private pendingRecords = new Set<Promise<boolean>>();
   private listeners: AttemptListener[] = [];
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
@@ -93,7 +96,7 @@ export class Dispatcher {
     const now = this.deps.now();
     for (const [job, { due, cancel }] of this.deferred) {
       cancel();
-      this.store.releaseLease(job.delivery.id, now, due);
+      this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
     }
     this.deferred.clear();
     await this.idle();
@@ -180,7 +183,8 @@ export class Dispatcher {
       const room = this.room;
       if (room <= 0) return;
       const now = this.deps.now();
-      const jobs = this.store.claimDue(now, now + this.settings.lease_ms, Math.min(room, 1000));
+      const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
+      const jobs = this.store.claimDue(now, lease, Math.min(room, 1000));
       if (jobs.length < Math.min(room, 1000)) this.backlog = false;
       for (const job of jobs) this.ready.push(job);
     } catch (error) {
@@ -219,7 +223,7 @@ export class Dispatcher {
       if (job.delivery.created_at <= destination.created_at && this.store.getDelivery(job.delivery.id)?.status !== "delivering") return;
       if (!destination.enabled) {
         // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
-        this.store.releaseLease(job.delivery.id, this.deps.now());
+        this.store.releaseLease(job.delivery.id, leaseOf(job), this.deps.now());
         return;
       }
       if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
@@ -231,7 +235,7 @@ export class Dispatcher {
           // so one slow destination cannot fill the in-memory queue.
           const now = this.deps.now();
           const due = now + wait;
-          this.store.releaseLease(job.delivery.id, now, due);
+          this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
           this.wakeAt(due);
           return;
         }
@@ -241,12 +245,22 @@ export class Dispatcher {
       const now = this.deps.now();
       const decision = decide(result, job.delivery, this.settings, now, this.deps.random);
       const record = this.store.recordAttempt(
-        { delivery_id: job.delivery.id, attempt: result.attempt, outcome: decision.outcome, disable_destination: decision.disable_destination },
+        {
+          delivery_id: job.delivery.id,
+          lease: leaseOf(job),
+          attempt: result.attempt,
+          outcome: decision.outcome,
+          disable_destination: decision.disable_destination,
+        },
         now,
       );
       // The slot is free once the answer is in; the record commits with its batch.
       record.then(
-        () => {
+        (applied) => {
+          // The lease ran out and the row went on without this send (another
+          // instance, or a later claim, holds it): the attempt is logged, but its
+          // outcome is not the delivery's, so nothing follows from it.
+          if (!applied) return;
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
           if (decision.disable_destination) this.catalog.reload();
           for (const listener of this.listeners) listener(job, result, decision.outcome.status);

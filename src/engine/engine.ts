@@ -5,7 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
-import type { EngineDeps } from "./deps.ts";
+import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { OperationalEvents } from "./operational-events.ts";
 import { notFound, Problem } from "./problem.ts";
@@ -88,10 +88,17 @@ export class Engine {
     this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
   }
 
-  /** Recovers leases left by a previous run and starts sending; `sweeps: false` leaves the timers off (tests). */
+  /**
+   * Registers this instance, takes back the leases that expired or whose owner
+   * is dead (a crashed previous run: at once), and starts sending. Another live
+   * instance's leases are left alone: taking them would send its deliveries
+   * twice. `sweeps: false` leaves the timers off (tests).
+   */
   start(options: { sweeps?: boolean } = {}): void {
     const now = this.deps.now();
-    this.store.releaseAllLeases(now);
+    this.store.registerInstance(this.deps.instance, now);
+    this.store.releaseExpiredLeases(now);
+    this.store.releaseLeasesOfDeadInstances(now, now - this.sweeper.staleAfter);
     this.operational.register(now);
     this.dispatcher.start();
     if (options.sweeps !== false) {
@@ -100,12 +107,23 @@ export class Engine {
     }
   }
 
-  /** Stops the timers, lets sends under way finish and be recorded, and commits. */
+  /**
+   * Stops the timers, lets sends under way finish and be recorded, commits, and
+   * hands back the leases of deliveries still waiting in memory, so another
+   * instance sends them now rather than when their lease runs out.
+   */
   async stop(): Promise<void> {
     this.sweeper.stop();
     this.retention.stop();
     await this.dispatcher.stop();
     this.store.flush();
+    try {
+      this.store.retireInstance(this.deps.instance, this.deps.now());
+    } catch (error) {
+      // A store that cannot write: the leases come back once this process has
+      // ended (its lock is then free) or when they expire.
+      this.deps.log.error("handing back leases at stop failed", { error: errorMessage(error) });
+    }
   }
 
   /**
@@ -115,7 +133,7 @@ export class Engine {
    */
   retry(scope: Scope, deliveryId: string): Delivery {
     const now = this.deps.now();
-    const leased = this.store.leaseForRetry(deliveryId, now, now + this.lease_ms, scope.tenant);
+    const leased = this.store.leaseForRetry(deliveryId, now, { owner: this.deps.instance, until: now + this.lease_ms }, scope.tenant);
     if ("error" in leased) {
       if (leased.error === "not_found") throw notFound("delivery", deliveryId);
       if (leased.error === "cancelled") {

@@ -77,6 +77,7 @@ export class Publisher {
         schedule_start: 0,
         next_attempt_at: lease ? null : now,
         lease_until: lease ? now + this.lease_ms : null,
+        lease_owner: lease ? this.deps.instance : null,
         last_status: null,
         last_error: null,
         created_at: now,

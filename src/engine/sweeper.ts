@@ -1,7 +1,9 @@
-// The sweep (croner schedule from the config): follows catalogue changes made
-// by other instances, returns expired leases to pending, tells the dispatcher
-// to claim due retries, and disables destinations that have failed for longer
-// than `disable_after`. Tests call runOnce(now).
+// The sweep (croner schedule from the config): heartbeats this instance,
+// follows catalogue changes made by other instances, returns expired leases and
+// those of dead instances to pending, tells the dispatcher to claim due retries,
+// and disables destinations that have failed for longer than `disable_after`.
+// Tests call runOnce(now).
+import { Cron } from "croner";
 import type { Store } from "../store/store.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -9,8 +11,17 @@ import { Schedule } from "./schedule.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { OperationalEvents } from "./operational-events.ts";
 
+/**
+ * An instance whose heartbeat is older than this many sweep intervals is taken
+ * for dead, where the store has no surer sign (SQLite has: a lock). Three, so
+ * one late or skipped sweep (`protect` skips a tick while a run is going) is not a death.
+ */
+const STALE_AFTER_SWEEPS = 3;
+
 export class Sweeper {
   private readonly schedule: Schedule;
+  /** How long an instance may go without a heartbeat before it is taken for dead. */
+  readonly staleAfter: number;
 
   constructor(
     private readonly store: Store,
@@ -21,6 +32,8 @@ export class Sweeper {
     private readonly settings: { schedule: string; disable_after: number },
   ) {
     this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
+    const [first, second] = new Cron(settings.schedule, { paused: true }).nextRuns(2);
+    this.staleAfter = STALE_AFTER_SWEEPS * (second!.getTime() - first!.getTime());
   }
 
   start(): void {
@@ -33,10 +46,11 @@ export class Sweeper {
 
   runOnce(now: number): { released: number; disabled: string[]; reloaded: boolean } {
     try {
+      this.store.heartbeat(this.deps.instance, now);
       // First, so that the deliveries claimed below find destinations created
       // elsewhere (noteBacklog also wakes deliveries a remote enable let go).
       const reloaded = this.catalog.refresh();
-      const released = this.store.releaseExpiredLeases(now);
+      const released = this.store.releaseExpiredLeases(now) + this.store.releaseLeasesOfDeadInstances(now, now - this.staleAfter);
       const disabled = this.disableLongFailing(now);
       this.dispatcher.noteBacklog();
       return { released, disabled, reloaded };

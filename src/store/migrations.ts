@@ -237,4 +237,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER subscriptions_deleted AFTER DELETE ON subscriptions
     BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
   `,
+  // 8: several Herald processes may share one database (DESIGN §7). A lease
+  // names the instance that holds it, and each live instance has a row here,
+  // heartbeated by its sweep and deleted on a clean stop: a lease whose owner is
+  // gone goes back to pending at once (sqlite-store.ts: releaseLeasesOfDeadInstances)
+  // instead of waiting for lease_until, and a live owner's lease is never taken.
+  // Rows leased before this migration have no owner: they are a previous run's.
+  `
+  ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+  CREATE TABLE instances (
+    id           TEXT PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -4,13 +4,14 @@
 import type { Database } from "bun:sqlite";
 import { openDatabase, type Synchronous } from "./database.ts";
 import { idFloor, newId } from "./ids.ts";
+import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import {
   deliveryParams, destinationParams, eventTypeParams, subscriptionParams, toAttempt, toDelivery, toDestination, toEvent,
   toEventType, toSubscription,
 } from "./rows.ts";
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
+  HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, DeliveryStatus, StatusCounts,
   RetryRefusal, CatalogSnapshot, SubscriptionCreated,
 } from "./types.ts";
 import { DELIVERY_STATUSES } from "./types.ts";
@@ -47,8 +48,15 @@ export class SqliteStore implements Store {
   readonly db: Database;
   private readonly batcher: WriteBatcher;
   private readonly walSync: WalSync | null;
+  /** The lock of the instance registered through this store, if any (instance-lock.ts). */
+  private instanceLock: { id: string; lock: InstanceLock } | null = null;
+  /** releaseLeasesOfDeadInstances has made one full pass (see there). */
+  private orphansReturned = false;
 
-  constructor(path: string, synchronous: Synchronous) {
+  constructor(
+    private readonly path: string,
+    synchronous: Synchronous,
+  ) {
     // `full` is kept by syncing the WAL off the event loop after each group
     // commit (see WalSync): the same guarantee for every acknowledged write.
     const syncAside = synchronous === "full" && path !== ":memory:";
@@ -62,6 +70,10 @@ export class SqliteStore implements Store {
     this.batcher.flush();
     this.db.close();
     this.walSync?.close();
+    // Not retired (a failed stop): the lock goes, its row stays, and the next
+    // instance to look finds it dead and takes its leases back.
+    this.instanceLock?.lock.release();
+    this.instanceLock = null;
   }
 
   flush(): void {
@@ -239,7 +251,7 @@ export class SqliteStore implements Store {
       this.db
         .query(
           `UPDATE deliveries SET status = 'cancelled', finalized_at = $now, updated_at = $now, next_attempt_at = NULL,
-             lease_until = NULL, last_error = coalesce(last_error, 'destination deleted')
+             lease_until = NULL, lease_owner = NULL, last_error = coalesce(last_error, 'destination deleted')
            WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
         )
         .run({ id, now: ms(now) });
@@ -370,10 +382,11 @@ export class SqliteStore implements Store {
     const deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
-         schedule_start, next_attempt_at, lease_until, last_status, last_error, created_at, updated_at, finalized_at)
+         schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at,
+         finalized_at)
        VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts,
-         $schedule_start, $next_attempt_at, $lease_until, $last_status, $last_error, $created_at, $updated_at,
-         $finalized_at)`,
+         $schedule_start, $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at,
+         $updated_at, $finalized_at)`,
     );
     for (const d of deliveries) insert.run(deliveryParams(d));
     return { created: true, event, deliveries };
@@ -459,12 +472,13 @@ export class SqliteStore implements Store {
 
   /**
    * Claims up to `limit` due pending deliveries of enabled destinations in one
-   * statement, leasing them until `leaseUntil`, and reads their events.
+   * statement, leasing them to `lease.owner` until `lease.until`, and reads their events.
    */
-  claimDue(now: number, leaseUntil: number, limit: number): DeliveryJob[] {
+  claimDue(now: number, lease: Lease, limit: number): DeliveryJob[] {
     const rows = this.db
       .query(
-        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, updated_at = $now
+        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
+           updated_at = $now
          WHERE id IN (
            -- Without INDEXED BY the planner (no ANALYZE statistics) prefers deliveries_status
            -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
@@ -474,7 +488,7 @@ export class SqliteStore implements Store {
            ORDER BY next_attempt_at, id LIMIT $limit)
          RETURNING *`,
       )
-      .all({ now: ms(now), lease: ms(leaseUntil), limit });
+      .all({ now: ms(now), lease: ms(lease.until), owner: lease.owner, limit });
     return this.attachEvents(rows.map(toDelivery));
   }
 
@@ -500,26 +514,95 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * At start every lease is a leftover of a previous run (one Herald process
-   * owns the file), so all of them go back to pending at once.
+   * Hands one leased delivery back to pending without an attempt, due at `dueAt`
+   * (a disabled or rate-limited destination), if it still holds `lease`.
    */
-  releaseAllLeases(now: number): number {
-    return this.releaseLeases("1", now);
-  }
-
-  /** Hands one leased delivery back to pending without an attempt, due at `dueAt` (a disabled or rate-limited destination). */
-  releaseLease(id: string, now: number, dueAt = now): void {
-    this.releaseLeases("id = $id", now, dueAt, { id });
+  releaseLease(id: string, lease: Lease, now: number, dueAt = now): void {
+    this.releaseLeases("id = $id AND lease_owner = $owner AND lease_until = $until", now, dueAt, {
+      id,
+      owner: lease.owner,
+      until: ms(lease.until),
+    });
   }
 
   /** Leased deliveries matching `condition` go back to pending, due at `due` (now unless given). */
-  private releaseLeases(condition: string, now: number, due = now, params: Record<string, string> = {}): number {
+  private releaseLeases(condition: string, now: number, due = now, params: Record<string, string | number> = {}): number {
     return this.db
       .query(
-        `UPDATE deliveries SET status = 'pending', lease_until = NULL, next_attempt_at = $due, updated_at = $now
+        `UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, next_attempt_at = $due,
+           updated_at = $now
          WHERE status = 'delivering' AND ${condition}`,
       )
       .run({ ...params, now: ms(now), due: ms(due) }).changes;
+  }
+
+  // ── instances ────────────────────────────────────────────────────────────
+
+  /**
+   * Takes the instance's lock (instance-lock.ts), then writes its row: by the
+   * time another instance sees the row, the lock already says it is alive.
+   */
+  registerInstance(id: string, now: number): void {
+    if (this.instanceLock) throw new Error(`this store already serves instance ${this.instanceLock.id}`);
+    const lock = this.path === ":memory:" ? null : InstanceLock.hold(lockPath(this.path, id));
+    try {
+      this.db
+        .query("INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($id, $now, $now)")
+        .run({ id, now: ms(now) });
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+    if (lock) this.instanceLock = { id, lock };
+  }
+
+  heartbeat(id: string, now: number): void {
+    this.db.query("UPDATE instances SET heartbeat_at = $now WHERE id = $id").run({ id, now: ms(now) });
+  }
+
+  retireInstance(id: string, now: number): number {
+    const released = this.db.transaction(() => {
+      const n = this.releaseLeases("lease_owner = $owner", now, now, { owner: id });
+      this.db.query("DELETE FROM instances WHERE id = ?").run(id);
+      return n;
+    }).immediate();
+    if (this.instanceLock?.id === id) {
+      this.instanceLock.lock.release();
+      this.instanceLock = null;
+    }
+    return released;
+  }
+
+  /**
+   * An instance is dead when its lock can be taken: exact and immediate, so a
+   * process restarted after a crash sends its predecessor's deliveries at once.
+   * A live instance's lock is held, so its leases are left alone however long
+   * its sweep has been silent (a stalled event loop is not a death). Only an
+   * instance with no lock file to ask is judged by its heartbeat.
+   */
+  releaseLeasesOfDeadInstances(now: number, staleBefore: number): number {
+    const instances = this.db.query("SELECT id, heartbeat_at FROM instances").all() as { id: string; heartbeat_at: number }[];
+    const dead: string[] = [];
+    for (const instance of instances) {
+      if (instance.id === this.instanceLock?.id) continue;
+      const liveness = this.path === ":memory:" ? "unknown" : probeLock(lockPath(this.path, instance.id));
+      if (liveness === "dead" || (liveness === "unknown" && instance.heartbeat_at < staleBefore)) dead.push(instance.id);
+    }
+    // Leases can lose their owner only when an instance row goes (here) or before
+    // migration 7: after one full pass, a sweep that finds no one dead has
+    // nothing to return and does not take the write lock.
+    if (dead.length === 0 && this.orphansReturned) return 0;
+    this.orphansReturned = true;
+    const released = this.db.transaction(() => {
+      const forget = this.db.query("DELETE FROM instances WHERE id = ?");
+      for (const id of dead) forget.run(id);
+      // Checked against the instances table at the time of the UPDATE: an
+      // instance registered meanwhile has its row (and its lock) already.
+      // Leases of no owner were taken before migration 7, by a previous run.
+      return this.releaseLeases("(lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM instances))", now);
+    }).immediate();
+    if (this.path !== ":memory:") for (const id of dead) removeLock(lockPath(this.path, id));
+    return released;
   }
 
   /**
@@ -532,7 +615,7 @@ export class SqliteStore implements Store {
       this.db
         .query(
           `UPDATE deliveries SET status = 'cancelled', finalized_at = $now, updated_at = $now, next_attempt_at = NULL,
-             lease_until = NULL, last_error = coalesce(last_error, 'destination deleted')
+             lease_until = NULL, lease_owner = NULL, last_error = coalesce(last_error, 'destination deleted')
            WHERE id = $id AND status = 'delivering'
              AND NOT EXISTS (SELECT 1 FROM destinations WHERE destinations.id = deliveries.destination_id)`,
         )
@@ -541,22 +624,25 @@ export class SqliteStore implements Store {
   }
 
   /** Writes attempt results and the state each delivery moves to (group-committed). */
-  recordAttempt(record: AttemptRecord, now: number): Promise<void> {
+  recordAttempt(record: AttemptRecord, now: number): Promise<boolean> {
     return this.batcher.submit(() => this.recordAttemptNow(record, now));
   }
 
-  private recordAttemptNow(r: AttemptRecord, now: number): void {
+  private recordAttemptNow(r: AttemptRecord, now: number): boolean {
     // (finalized_at comes decided: an IN list in a statement costs a temporary B-tree per run.)
     // No RETURNING: SQLite gathers returned rows in a temporary table first, which
     // made this UPDATE ~4 µs dearer than running it and reading the row by id after.
     const updated = this.db
       .query(
         `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
-           last_status = $last_status, last_error = $last_error, updated_at = $now, finalized_at = $finalized
-         WHERE id = $id AND status = 'delivering'`,
+           lease_owner = NULL, last_status = $last_status, last_error = $last_error, updated_at = $now,
+           finalized_at = $finalized
+         WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`,
       )
       .run({
         id: r.delivery_id,
+        owner: r.lease.owner,
+        until: ms(r.lease.until),
         status: r.outcome.status,
         next: r.outcome.status === "pending" ? ms(r.outcome.next_attempt_at) : null,
         finalized: r.outcome.status === "pending" ? null : ms(now),
@@ -567,9 +653,13 @@ export class SqliteStore implements Store {
     const row = updated
       ? (this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string })
       : null;
-    // A delivery cancelled (destination deleted) while its attempt ran is final:
-    // the attempt is still logged, its state is left alone.
-    const number = row?.attempts ?? this.lastAttemptNumber(r.delivery_id) + 1;
+    // The row no longer holds this attempt's lease: cancelled (destination
+    // deleted) while the attempt ran, or the lease ran out and was returned or
+    // taken over. The attempt was made, so it is logged and counted, but the
+    // row's state belongs to its present holder and is left alone. Counting it
+    // keeps `attempts` the highest number logged, so the holder's own attempt
+    // gets the next number instead of colliding with this one.
+    const number = row?.attempts ?? this.countStrayAttempt(r.delivery_id);
     const a = r.attempt;
     this.db
       .query(
@@ -582,17 +672,23 @@ export class SqliteStore implements Store {
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
-    if (!row) return;
+    if (!row) return false;
     if (r.outcome.status === "succeeded") {
       this.db.query("UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL").run(row.destination_id);
     } else {
       this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ? AND failing_since IS NULL").run(ms(now), row.destination_id);
     }
     if (r.disable_destination) this.setDestinationEnabled(row.destination_id, false, r.disable_destination, now);
+    return true;
   }
 
-  private lastAttemptNumber(deliveryId: string): number {
-    return (this.db.query("SELECT coalesce(max(number), 0) AS n FROM attempts WHERE delivery_id = ?").get(deliveryId) as { n: number }).n;
+  /** Numbers an attempt whose lease was lost and counts it on its delivery; rare, so two reads are fine. */
+  private countStrayAttempt(deliveryId: string): number {
+    const logged = (this.db.query("SELECT coalesce(max(number), 0) AS n FROM attempts WHERE delivery_id = ?").get(deliveryId) as { n: number }).n;
+    const counted = (this.db.query("SELECT attempts FROM deliveries WHERE id = ?").get(deliveryId) as { attempts: number } | null)?.attempts ?? 0;
+    const number = Math.max(logged, counted) + 1;
+    this.db.query("UPDATE deliveries SET attempts = ? WHERE id = ?").run(number, deliveryId);
+    return number;
   }
 
   /**
@@ -601,16 +697,16 @@ export class SqliteStore implements Store {
    * is refused, and so is a cancelled one: its destination was deleted, so it
    * is final for good (leased, it would have nowhere to go and stay stuck).
    */
-  leaseForRetry(id: string, now: number, leaseUntil: number, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal } {
+  leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal } {
     // One statement takes the row when it may be retried; only a refusal reads
     // it again, to say why. Another tenant's delivery reads as missing.
     const row = this.db
       .query(
-        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, next_attempt_at = NULL, finalized_at = NULL,
-           schedule_start = attempts, updated_at = $now
+        `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
+           finalized_at = NULL, schedule_start = attempts, updated_at = $now
          WHERE id = $id AND status IN ('pending', 'succeeded', 'failed') AND ($tenant IS NULL OR tenant = $tenant) RETURNING *`,
       )
-      .get({ id, now: ms(now), lease: ms(leaseUntil), tenant });
+      .get({ id, now: ms(now), lease: ms(lease.until), owner: lease.owner, tenant });
     if (!row) {
       const current = this.getDelivery(id);
       if (!current || (tenant !== null && current.tenant !== tenant)) return { error: "not_found" };

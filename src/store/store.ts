@@ -4,7 +4,7 @@
 // such as PostgreSQL can sit behind the same shape.
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
+  HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
   CatalogSnapshot, SubscriptionCreated,
 } from "./types.ts";
 
@@ -65,14 +65,35 @@ export interface Store {
   deliveriesOfEvent(eventId: string): Delivery[];
   listDeliveries(filter: DeliveryFilter): Page<Delivery>;
   attemptsOf(deliveryId: string): Attempt[];
-  claimDue(now: number, leaseUntil: number, limit: number): DeliveryJob[];
+  claimDue(now: number, lease: Lease, limit: number): DeliveryJob[];
   releaseExpiredLeases(now: number): number;
-  releaseAllLeases(now: number): number;
-  releaseLease(id: string, now: number, dueAt?: number): void;
+  /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */
+  releaseLease(id: string, lease: Lease, now: number, dueAt?: number): void;
   cancelOrphan(id: string, now: number): boolean;
-  recordAttempt(record: AttemptRecord, now: number): Promise<void>;
+  /**
+   * Logs an attempt and moves the delivery to its outcome, if it still holds the
+   * attempt's lease; otherwise the attempt is only logged and counted, and the
+   * row is left to whoever holds it now. Resolves to whether the outcome applied.
+   */
+  recordAttempt(record: AttemptRecord, now: number): Promise<boolean>;
   /** Leases a delivery for a manual retry; `tenant` (null: any) limits it to one tenant's deliveries. */
-  leaseForRetry(id: string, now: number, leaseUntil: number, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal };
+  leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal };
+
+  // Instances: every process that leases deliveries registers under its own id
+  // (DESIGN §7: several may share one database, and only a dead one's leases are taken back).
+  /** Registers a live instance; from now on the store can tell whether it is still alive. */
+  registerInstance(id: string, now: number): void;
+  /** Notes that the instance is alive at `now` (each sweep). */
+  heartbeat(id: string, now: number): void;
+  /** A clean stop: the leases the instance still holds go back to pending, and it is forgotten. */
+  retireInstance(id: string, now: number): number;
+  /**
+   * Returns to pending, due now, the leases of instances that are gone: proven
+   * dead by the store (SQLite: the instance's lock is free), or, where the store
+   * cannot tell, silent since `staleBefore`; and leases that name no known
+   * instance. A live instance's leases are never taken. Forgets the dead instances.
+   */
+  releaseLeasesOfDeadInstances(now: number, staleBefore: number): number;
   requeueFailed(destinationId: string, since: number, until: number, now: number): number;
   countDeliveriesByStatus(destinationId?: string): Record<string, number>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats;

@@ -92,6 +92,8 @@ export interface Delivery {
   schedule_start: number;
   next_attempt_at: number | null;
   lease_until: number | null;
+  /** The instance holding the lease while `delivering`; null otherwise. */
+  lease_owner: string | null;
   last_status: number | null;
   last_error: string | null;
   created_at: number;
@@ -148,6 +150,18 @@ export interface EventForDelivery {
   data_json: string;
 }
 
+/**
+ * A lease on a delivery: the instance holding it and until when. Writes that end
+ * a lease (an attempt's outcome, a hand-back) name the lease they were given and
+ * touch the row only while it still holds that very lease: a send whose lease
+ * ran out and was taken over, by another instance or by a later claim of this
+ * one, cannot overwrite the new holder's outcome.
+ */
+export interface Lease {
+  owner: string;
+  until: number;
+}
+
 /** What the dispatcher needs to send one delivery, read in one go. */
 export interface DeliveryJob {
   delivery: Delivery;
@@ -162,6 +176,8 @@ export type AttemptOutcome =
 
 export interface AttemptRecord {
   delivery_id: string;
+  /** The lease the attempt was made under (see Lease). */
+  lease: Lease;
   attempt: Omit<Attempt, "id" | "delivery_id" | "number">;
   outcome: AttemptOutcome;
   /** Disable the destination (410 Gone) with this reason. */

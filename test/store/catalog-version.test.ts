@@ -6,7 +6,7 @@
 import { afterEach, expect, it } from "bun:test";
 import type { Store } from "../../src/store/store.ts";
 import { describeEachStore, type OpenedStore } from "./stores.ts";
-import { destination as makeDestination, eventType, newEvent as makeEvent, subscription, T0 } from "./records.ts";
+import { destination as makeDestination, eventType, lease, leaseOf, newEvent as makeEvent, subscription, T0 } from "./records.ts";
 
 const destination = (id: string, over: Parameters<typeof makeDestination>[0] = {}) => makeDestination({ id, url: "https://example.com/hooks", ...over });
 
@@ -59,9 +59,10 @@ describeEachStore("the catalogue version", (open) => {
       ["deleteDestination (and its subscriptions)", () => store.deleteDestination("gone", T0)],
       ["recordAttempt that disables the destination (410 Gone)", async () => {
         await store.publish(newEvent("evt_gone", "keep"));
-        const [job] = await store.claimDue(T0, T0 + 60_000, 10);
+        const [job] = await store.claimDue(T0, lease(T0 + 60_000), 10);
         await store.recordAttempt({
           delivery_id: job!.delivery.id,
+          lease: leaseOf(job!),
           attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 410, response_headers: {}, response_body: "", error: "HTTP 410" },
           outcome: { status: "failed" },
           disable_destination: "the endpoint answered 410 Gone",
@@ -94,9 +95,10 @@ describeEachStore("the catalogue version", (open) => {
     // Publishing, claiming and a failed attempt (which marks the destination
     // failing_since, delivery health read from the table) are no catalogue change.
     await store.publish(newEvent("evt_1", "d"));
-    const [job] = await store.claimDue(T0, T0 + 60_000, 10);
+    const [job] = await store.claimDue(T0, lease(T0 + 60_000), 10);
     await store.recordAttempt({
       delivery_id: job!.delivery.id,
+      lease: leaseOf(job!),
       attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 500, response_headers: {}, response_body: "", error: "HTTP 500" },
       outcome: { status: "pending", next_attempt_at: T0 + 5_000 },
     }, T0);

@@ -3,7 +3,7 @@
 // old events whose deliveries are all final, with their attempts.
 import { expect, it } from "bun:test";
 import { describeEachStore } from "./stores.ts";
-import { newEvent, T0, withDestinations } from "./records.ts";
+import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 describeEachStore("the log", (open) => {
   it("pages events newest first, every event exactly once, within the tenant asked for", async () => {
@@ -56,10 +56,11 @@ describeEachStore("the log", (open) => {
       const newDone = newEvent({ at: T0 + 100_000, to: ["a"], status: "succeeded" });
       for (const item of [oldDone, oldPending, newDone]) await store.publish(item);
       // oldDone gets an attempt and succeeds, so retention has attempts to remove too.
-      const [job] = await store.claimDue(T0, T0 + 60_000, 1);
+      const [job] = await store.claimDue(T0, lease(T0 + 60_000), 1);
       expect(job!.event.id).toBe(oldDone.event.id);
       await store.recordAttempt({
         delivery_id: job!.delivery.id,
+        lease: leaseOf(job!),
         attempt: { started_at: T0, duration_ms: 5, request_url: "https://hooks.example.com/a", request_headers: {}, response_status: 200, response_headers: {}, response_body: "", error: null },
         outcome: { status: "succeeded" },
       }, T0 + 10);

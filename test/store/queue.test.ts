@@ -2,15 +2,17 @@
 // expire back to pending, attempts move a delivery along DESIGN §2's states,
 // and manual retries and recovery put rows back only where the states allow.
 import { expect, it } from "bun:test";
-import type { AttemptRecord } from "../../src/store/types.ts";
+import type { AttemptRecord, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { newEvent, T0, withDestinations } from "./records.ts";
+import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 const LEASE = 60_000;
 
-function attempt(deliveryId: string, outcome: AttemptRecord["outcome"], at = T0): AttemptRecord {
+/** An attempt's record, made under the lease the delivery was claimed with. */
+function attempt(job: DeliveryJob, outcome: AttemptRecord["outcome"], at = T0): AttemptRecord {
   return {
-    delivery_id: deliveryId,
+    delivery_id: job.delivery.id,
+    lease: leaseOf(job),
     attempt: {
       started_at: at, duration_ms: 12, request_url: "https://hooks.example.com/x", request_headers: { "webhook-id": "evt" },
       response_status: outcome.status === "succeeded" ? 200 : 500, response_headers: {}, response_body: "", error: null,
@@ -30,13 +32,13 @@ describeEachStore("the queue", (open) => {
       const done = newEvent({ at: T0, to: ["a"], status: "succeeded" });
       for (const item of [late, early, future, done]) await store.publish(item);
       // A claim smaller than what is due takes the earliest due (the order of a claim's rows is not promised).
-      const [first] = await store.claimDue(T0 + 5_000, T0 + 5_000 + LEASE, 1);
+      const [first] = await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
       expect(first!.event).toEqual({ id: early.event.id, type: early.event.type, created_at: early.event.created_at, data_json: early.data_json });
-      const claimed = [first!, ...(await store.claimDue(T0 + 5_000, T0 + 5_000 + LEASE, 10))];
+      const claimed = [first!, ...(await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10))];
       expect(claimed.map((j) => j.event.id)).toEqual([early.event.id, late.event.id]);
       for (const job of claimed) expect(job.delivery).toMatchObject({ status: "delivering", lease_until: T0 + 5_000 + LEASE });
       // Claimed once: a second claim finds nothing more that is due.
-      expect(await store.claimDue(T0 + 5_000, T0 + 5_000 + LEASE, 10)).toEqual([]);
+      expect(await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10)).toEqual([]);
       expect((await store.deliveriesOfEvent(future.event.id))[0]!.status).toBe("pending");
     } finally {
       await close();
@@ -55,8 +57,8 @@ describeEachStore("the queue", (open) => {
         ids.push(item.deliveries[0]!.id);
       }
       const claims = await Promise.all([
-        store.claimDue(T0 + 1_000, T0 + LEASE, 20), second.claimDue(T0 + 1_000, T0 + LEASE, 20),
-        store.claimDue(T0 + 1_000, T0 + LEASE, 20), second.claimDue(T0 + 1_000, T0 + LEASE, 20),
+        store.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
+        store.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
       ]);
       const claimed = claims.flat().map((j) => j.delivery.id);
       expect(new Set(claimed).size).toBe(claimed.length);
@@ -71,8 +73,8 @@ describeEachStore("the queue", (open) => {
     try {
       await withDestinations(store, "a");
       for (let i = 0; i < 3; i++) await store.publish(newEvent({ at: T0 + i, to: ["a"] }));
-      const [first] = await store.claimDue(T0 + 10, T0 + 1_000, 1);
-      await store.claimDue(T0 + 10, T0 + 5_000, 2);
+      const [first] = await store.claimDue(T0 + 10, lease(T0 + 1_000), 1);
+      await store.claimDue(T0 + 10, lease(T0 + 5_000), 2);
       expect(await store.releaseExpiredLeases(T0 + 1_000)).toBe(1);
       expect(await store.getDelivery(first!.delivery.id)).toMatchObject({ status: "pending", lease_until: null });
       expect((await store.listDeliveries({ status: "delivering", limit: 10 })).data).toHaveLength(2);
@@ -86,12 +88,12 @@ describeEachStore("the queue", (open) => {
     try {
       await withDestinations(store, "a");
       await store.publish(newEvent({ to: ["a"] }));
-      const [job] = await store.claimDue(T0, T0 + LEASE, 1);
+      const [job] = await store.claimDue(T0, lease(T0 + LEASE), 1);
       const id = job!.delivery.id;
-      await store.recordAttempt(attempt(id, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
+      await store.recordAttempt(attempt(job!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
       expect(await store.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1, next_attempt_at: T0 + 5_000, lease_until: null, last_status: 500 });
-      await store.claimDue(T0 + 5_000, T0 + 5_000 + LEASE, 1);
-      await store.recordAttempt(attempt(id, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
+      const [again] = await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
+      await store.recordAttempt(attempt(again!, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
       expect(await store.getDelivery(id)).toMatchObject({ status: "succeeded", attempts: 2, finalized_at: T0 + 5_100, next_attempt_at: null });
       expect((await store.attemptsOf(id)).map((a) => [a.number, a.response_status])).toEqual([[1, 500], [2, 200]]);
     } finally {
@@ -99,16 +101,23 @@ describeEachStore("the queue", (open) => {
     }
   });
 
-  it("never lets an attempt's record move a row that is no longer being delivered", async () => {
+  it("never lets an attempt's record move a row whose lease it no longer holds", async () => {
     const { store, close } = await open();
     try {
       await withDestinations(store, "a");
       await store.publish(newEvent({ to: ["a"] }));
-      const [job] = await store.claimDue(T0, T0 + 1_000, 1);
+      const [job] = await store.claimDue(T0, lease(T0 + 1_000), 1);
       // The lease expired and the row went back to pending before the answer was recorded.
       await store.releaseExpiredLeases(T0 + 1_000);
-      await store.recordAttempt(attempt(job!.delivery.id, { status: "succeeded" }), T0 + 1_500);
+      await store.recordAttempt(attempt(job!, { status: "succeeded" }), T0 + 1_500);
       expect((await store.getDelivery(job!.delivery.id))!.status).toBe("pending");
+      // Another instance holds it now: the old send's late answer leaves its lease alone,
+      // and the holder's own answer is the one that counts.
+      const [taken] = await store.claimDue(T0 + 2_000, lease(T0 + 2_000 + LEASE, "ins_b"), 1);
+      await store.recordAttempt(attempt(job!, { status: "failed" }), T0 + 2_100);
+      expect(await store.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
+      await store.recordAttempt(attempt(taken!, { status: "succeeded" }), T0 + 2_200);
+      expect((await store.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
     } finally {
       await close();
     }
@@ -122,17 +131,17 @@ describeEachStore("the queue", (open) => {
       const cancelled = newEvent({ at: T0 + 1, to: ["a"], status: "cancelled" });
       const sending = newEvent({ at: T0 + 2, to: ["a"], status: "delivering" });
       for (const item of [failed, cancelled, sending]) await store.publish(item);
-      const leased = await store.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, T0 + LEASE, null);
+      const leased = await store.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null);
       expect("job" in leased && leased.job.delivery).toMatchObject({ status: "delivering", schedule_start: 0, finalized_at: null });
-      expect(await store.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, T0 + LEASE, null)).toEqual({ error: "cancelled" });
-      expect(await store.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, T0 + LEASE, null)).toEqual({ error: "in_flight" });
-      expect(await store.leaseForRetry("dlv_missing", T0 + 10, T0 + LEASE, null)).toEqual({ error: "not_found" });
+      expect(await store.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "cancelled" });
+      expect(await store.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "in_flight" });
+      expect(await store.leaseForRetry("dlv_missing", T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "not_found" });
       // Scoped to a tenant, another tenant's delivery does not exist.
       const acme = newEvent({ at: T0 + 3, tenant: "acme", to: ["a"], status: "failed" });
       await store.publish(acme);
-      expect(await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, T0 + LEASE, "globex")).toEqual({ error: "not_found" });
+      expect(await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "globex")).toEqual({ error: "not_found" });
       expect((await store.getDelivery(acme.deliveries[0]!.id))!.status).toBe("failed");
-      expect("job" in (await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, T0 + LEASE, "acme"))).toBe(true);
+      expect("job" in (await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "acme"))).toBe(true);
       expect((await store.getDelivery(cancelled.deliveries[0]!.id))!.status).toBe("cancelled");
     } finally {
       await close();

@@ -1,11 +1,17 @@
 // Builders for the contract suite: destinations, and published events with
 // deliveries in any state, so an edge case is one line to set up.
 import { newId } from "../../src/store/ids.ts";
-import type { Delivery, DeliveryStatus, Destination, EventType, NewEvent, Subscription } from "../../src/store/types.ts";
+import type { Delivery, DeliveryJob, DeliveryStatus, Destination, EventType, Lease, NewEvent, Subscription } from "../../src/store/types.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** The suite's time origin: a fixed instant, so every test reads the same. */
 export const T0 = Date.parse("2026-06-01T12:00:00Z");
+
+/** A lease held by the instance `owner` until `until`. */
+export const lease = (until: number, owner = "ins_test"): Lease => ({ owner, until });
+
+/** The lease a claimed job was given, as the dispatcher names it when it records the attempt. */
+export const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!, until: job.delivery.lease_until! });
 
 export function destination(overrides: Partial<Destination> = {}): Destination {
   const id = overrides.id ?? newId("dst", T0);
@@ -52,7 +58,8 @@ export function newEvent(options: EventOptions = {}): NewEvent {
   const deliveries: Delivery[] = (options.to ?? []).map((destination_id) => ({
     id: newId("dlv", at), event_id: id, destination_id, subscription_id: null, tenant, event_type: type, status,
     attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? at : null,
-    lease_until: status === "delivering" ? at + 60_000 : null, last_status: null, last_error: null,
+    lease_until: status === "delivering" ? at + 60_000 : null, lease_owner: status === "delivering" ? "ins_test" : null,
+    last_status: null, last_error: null,
     created_at: at, updated_at: at, finalized_at: final ? at : null,
   }));
   return {
