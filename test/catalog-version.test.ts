@@ -3,12 +3,11 @@
 // insert-if-absent, so a second writer of the same id gets a 409, never an
 // overwrite, and an update never brings back a resource deleted meanwhile.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../src/store/sqlite-store.ts";
 import type { Destination } from "../src/store/types.ts";
 import { ADMIN_TOKEN, removeDir, startHerald, tempDir, TestClock, testConfig, type TestHerald } from "./support/herald.ts";
-import { spawnHerald, type HeraldProcess } from "./support/process.ts";
+import { spawnSourceHerald, type HeraldProcess } from "./support/process.ts";
 import { startReceiver, type Answer, type Receiver } from "./support/receiver.ts";
 
 describe("two instances on one store", () => {
@@ -147,15 +146,7 @@ describe("a write racing another connection's", () => {
 
   beforeAll(async () => {
     dir = tempDir("herald-race-");
-    writeFileSync(
-      join(dir, "config.yaml"),
-      `server: { port: 0 }
-storage: { path: ./herald.db }
-auth: { tokens: [ { name: ops, token: "${ADMIN_TOKEN}", role: admin } ] }
-delivery: { https_only: false, allow_private_networks: true }
-`,
-    );
-    herald = await spawnHerald([process.execPath, join(import.meta.dir, "../src/main.ts"), "serve", "--config", "config.yaml"], dir);
+    herald = await spawnSourceHerald(dir, ADMIN_TOKEN);
     rival = new SqliteStore(join(dir, "herald.db"), "normal");
   });
 

@@ -1,10 +1,8 @@
 // At-least-once across a crash: Herald is killed (SIGKILL) while deliveries are
 // in flight and restarted on the same database; every acknowledged event arrives.
 import { afterAll, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { startReceiver } from "./support/receiver.ts";
-import { spawnHerald } from "./support/process.ts";
+import { SOURCE_SERVE, spawnHerald, spawnSourceHerald } from "./support/process.ts";
 import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
 
 const dir = tempDir("herald-crash-");
@@ -13,19 +11,13 @@ afterAll(() => removeDir(dir));
 it("delivers every acknowledged event after a SIGKILL and a restart", async () => {
   // Slow answers keep many deliveries in flight when the process dies.
   const receiver = startReceiver([], { status: 200, delay_ms: 200 });
-  writeFileSync(
-    join(dir, "config.yaml"),
-    `server: { port: 0 }
-storage: { path: ./herald.db }
-auth: { tokens: [ { name: ops, token: "${ADMIN_TOKEN}", role: admin } ] }
-delivery: { https_only: false, allow_private_networks: true, concurrency: 16 }
-event_types: [ { name: job.done } ]
+  const first = await spawnSourceHerald(dir, ADMIN_TOKEN, {
+    delivery: "concurrency: 16",
+    resources: `event_types: [ { name: job.done } ]
 destinations: [ { id: sink, url: "${receiver.url}" } ]
 subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
 `,
-  );
-  const cmd = [process.execPath, join(import.meta.dir, "../src/main.ts"), "serve", "--config", "config.yaml"];
-  const first = await spawnHerald(cmd, dir);
+  });
   const published: string[] = [];
   const events = Array.from({ length: 300 }, (_, i) => ({ type: "job.done", data: { i } }));
   for (let i = 0; i < events.length; i += 100) {
@@ -43,7 +35,7 @@ subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
   const beforeRestart = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
   expect(beforeRestart.size).toBeLessThan(published.length); // it really died mid-way
 
-  const second = await spawnHerald(cmd, dir);
+  const second = await spawnHerald(SOURCE_SERVE, dir);
   try {
     const deadline = Date.now() + 25_000;
     let arrived = new Set<string>();

@@ -2,13 +2,13 @@
 // owner's leases are never taken, a dead one's come back at once, and a send
 // whose lease was taken over cannot overwrite the new owner's outcome.
 import { afterEach, describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createApp, type Herald } from "../src/app.ts";
 import { silentLogger } from "../src/engine/deps.ts";
 import { SqliteStore } from "../src/store/sqlite-store.ts";
 import { ADMIN_TOKEN, removeDir, tempDir, testConfig, TestClock } from "./support/herald.ts";
-import { spawnHerald, type HeraldProcess } from "./support/process.ts";
+import { spawnSourceHerald, type HeraldProcess } from "./support/process.ts";
 
 /**
  * A real receiver that holds every request until the test answers it, or,
@@ -73,18 +73,12 @@ function startInProcess(dir: string, url: string, options: { instance?: string; 
 
 /** A real Herald process on `dir`'s database, with `events` published and their sends held in flight. */
 async function heraldHoldingLeases(dir: string, gate: ReturnType<typeof startGate>, events: number): Promise<{ herald: HeraldProcess; ids: string[] }> {
-  writeFileSync(
-    join(dir, "config.yaml"),
-    `server: { port: 0 }
-storage: { path: ./herald.db }
-auth: { tokens: [ { name: ops, token: "${ADMIN_TOKEN}", role: admin } ] }
-delivery: { https_only: false, allow_private_networks: true }
-event_types: [ { name: job.done } ]
+  const herald = await spawnSourceHerald(dir, ADMIN_TOKEN, {
+    resources: `event_types: [ { name: job.done } ]
 destinations: [ { id: sink, url: "${gate.url}" } ]
 subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
 `,
-  );
-  const herald = await spawnHerald([process.execPath, join(import.meta.dir, "../src/main.ts"), "serve", "--config", "config.yaml"], dir);
+  });
   cleanups.push(async () => {
     herald.proc.kill("SIGKILL");
     await herald.proc.exited;

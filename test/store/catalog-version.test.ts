@@ -3,9 +3,8 @@
 // method makes it, and nothing else does; creates insert only when the key is
 // free, updates never bring back a deleted row. Written against the store
 // alone, each call awaited, so it holds unchanged when the store turns async.
-import { afterEach, expect, it } from "bun:test";
-import type { Store } from "../../src/store/store.ts";
-import { describeEachStore, type OpenedStore } from "./stores.ts";
+import { expect, it } from "bun:test";
+import { describeEachStore, type StoreUnderTest } from "./stores.ts";
 import { destination as makeDestination, eventType, lease, leaseOf, newEvent as makeEvent, subscription, T0 } from "./records.ts";
 
 const destination = (id: string, over: Parameters<typeof makeDestination>[0] = {}) => makeDestination({ id, url: "https://example.com/hooks", ...over });
@@ -16,21 +15,11 @@ const newEvent = (id: string, destinationId: string) => {
   return { ...item, event: { ...item.event, id }, deliveries: item.deliveries.map((d) => ({ ...d, event_id: id })) };
 };
 
-/** Both describes' tests: a fresh store, and `again` for a second instance on the same database. */
-function stores(open: () => Promise<OpenedStore>) {
-  let opened: OpenedStore | null = null;
-  afterEach(async () => {
-    await opened?.close();
-    opened = null;
-  });
-  return async (): Promise<{ store: Store; again: () => Promise<Store> }> => {
-    opened = await open();
-    return { store: opened.store, again: opened.another };
-  };
-}
+/** A test's store, and `again` for a second instance on the same database. */
+const storesOf = (current: StoreUnderTest) => async () => ({ store: current.store, again: current.another });
 
-describeEachStore("the catalogue version", (open) => {
-  const openStores = stores(open);
+describeEachStore("the catalogue version", (current) => {
+  const openStores = storesOf(current);
   it("rises with every catalogue write, in every method that writes one", async () => {
     const { store } = await openStores();
     await store.createDestination(destination("keep"));
@@ -121,8 +110,8 @@ describeEachStore("the catalogue version", (open) => {
   });
 });
 
-describeEachStore("creates and updates between two connections", (open) => {
-  const openStores = stores(open);
+describeEachStore("creates and updates between two connections", (current) => {
+  const openStores = storesOf(current);
   it("lets only the first create of an id in, and never overwrites it", async () => {
     const { store, again } = await openStores();
     const other = await again();

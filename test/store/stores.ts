@@ -1,7 +1,7 @@
 // The stores the contract suite runs against: every name in HERALD_TEST_STORES
 // (comma-separated; default "sqlite"). Each test opens a fresh, empty store of
 // its own. A new store joins the suite by adding its opener here: no test changes.
-import { describe } from "bun:test";
+import { afterEach, beforeEach, describe } from "bun:test";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -45,10 +45,31 @@ for (const name of STORE_NAMES) {
   if (!OPENERS[name]) throw new Error(`HERALD_TEST_STORES names "${name}", which is not a store the suite knows (${Object.keys(OPENERS).join(", ")})`);
 }
 
-/**
- * Declares `body` once per store under test: `open` gives a test a fresh
- * store; the test closes it when done.
- */
-export function describeEachStore(title: string, body: (open: () => Promise<OpenedStore>) => void): void {
-  for (const name of STORE_NAMES) describe(`${title} [${name}]`, () => body(OPENERS[name]!));
+/** What a contract test works on: a fresh store of its own, opened before it and closed after it. */
+export interface StoreUnderTest {
+  readonly store: Store;
+  /** Another store on the same database, as a second Herald instance would open it. */
+  another(): Promise<Store>;
+}
+
+/** Declares `body` once per store under test; each of its tests gets a fresh store. */
+export function describeEachStore(title: string, body: (current: StoreUnderTest) => void): void {
+  for (const name of STORE_NAMES) {
+    describe(`${title} [${name}]`, () => {
+      let opened: OpenedStore | null = null;
+      beforeEach(async () => {
+        opened = await OPENERS[name]!();
+      });
+      afterEach(async () => {
+        await opened?.close();
+        opened = null;
+      });
+      body({
+        get store() {
+          return opened!.store;
+        },
+        another: () => opened!.another(),
+      });
+    });
+  }
 }

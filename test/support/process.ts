@@ -1,6 +1,8 @@
 // Runs Herald as a real separate process (from source or the compiled binary)
 // and reads the URL it listens on from its start-up log line.
 import type { Subprocess } from "bun";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 export interface HeraldProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -25,4 +27,25 @@ export async function spawnHerald(cmd: string[], cwd: string, env: Record<string
   }
   proc.kill("SIGKILL");
   throw new Error(`herald did not start:\n${output}`);
+}
+
+/** The command that runs Herald from source with `dir/config.yaml`. */
+export const SOURCE_SERVE = [process.execPath, join(import.meta.dir, "../../src/main.ts"), "serve", "--config", "config.yaml"];
+
+/**
+ * Writes `dir/config.yaml` for a test process — its database `dir/herald.db`, one
+ * admin token, loopback receivers allowed, then `delivery` settings and any
+ * `resources` (YAML lines) — and starts Herald from source on it.
+ */
+export function spawnSourceHerald(dir: string, adminToken: string, options: { delivery?: string; resources?: string } = {}): Promise<HeraldProcess> {
+  const delivery = ["https_only: false", "allow_private_networks: true", ...(options.delivery ? [options.delivery] : [])].join(", ");
+  writeFileSync(
+    join(dir, "config.yaml"),
+    `server: { port: 0 }
+storage: { path: ./herald.db }
+auth: { tokens: [ { name: ops, token: "${adminToken}", role: admin } ] }
+delivery: { ${delivery} }
+${options.resources ?? ""}`,
+  );
+  return spawnHerald(SOURCE_SERVE, dir);
 }
