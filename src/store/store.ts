@@ -1,7 +1,9 @@
-// The store interface: everything the engine and the HTTP layer may ask of
-// storage. SQLite implements it today (sqlite-store.ts); the two hot writes
-// (publish, recordAttempt) are already asynchronous so that a networked store
-// such as PostgreSQL can sit behind the same shape.
+// The store, in four parts by role: the queue (the job table and its leases),
+// the catalogue (event types, destinations, subscriptions), the log (what was
+// published, sent and answered, read back) and admin (readiness, backups,
+// retention, generated tokens). Every method is asynchronous, so that a store
+// across the network (PostgreSQL) sits behind the same shape as SQLite. How a
+// store commits (group commit, WAL syncs, `synchronous`) stays inside it.
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
@@ -9,67 +11,31 @@ import type {
 } from "./types.ts";
 
 export interface Store {
-  close(): void;
-  /** Commits any writes still gathered for group commit. */
-  flush(): void;
-  isWritable(): boolean;
-  backup(path: string): void;
+  readonly queue: QueueStore;
+  readonly catalog: CatalogStore;
+  readonly log: LogStore;
+  readonly admin: AdminStore;
+  /** Commits whatever is still gathered, lets go of the instance's lock (if any) and closes. */
+  close(): Promise<void>;
+}
 
-  // The catalogue: event types, destinations, subscriptions. Every write to it
-  // raises the catalogue version in the same transaction. Creates insert only
-  // when the key is free and say whether they did; updates change only a row
-  // that still exists (a deleted resource is never brought back); the upserts
-  // (save*, upsertEventType) are for resources whose id the config owns.
-
-  /** The version the last catalogue write left; one cheap read. */
-  catalogVersion(): number;
-  /** The whole catalogue as of one version, read together. */
-  loadCatalog(): CatalogSnapshot;
-
-  listEventTypes(): EventType[];
-  getEventType(name: string): EventType | null;
-  /** Inserts the event type unless the name is taken; false when it was. */
-  createEventType(t: EventType): boolean;
-  /** Changes an existing event type; false when there is none by that name. */
-  updateEventType(t: EventType): boolean;
-  upsertEventType(t: EventType): void;
-  deleteEventType(name: string): boolean;
-
-  listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Page<Destination>;
-  allDestinations(): Destination[];
-  getDestination(id: string): Destination | null;
-  /** Inserts the destination unless the id is taken; false when it was. */
-  createDestination(d: Destination): boolean;
-  /** Changes an existing destination (failing_since included); false when there is none with that id. */
-  updateDestination(d: Destination): boolean;
-  saveDestination(d: Destination): void;
-  deleteDestination(id: string, now: number): boolean;
-  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): boolean;
-  destinationsFailingSince(cutoff: number): Destination[];
-
-  listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Page<Subscription>;
-  allSubscriptions(): Subscription[];
-  getSubscription(id: string): Subscription | null;
-  /** Inserts the subscription unless the id is taken or its destination is gone. */
-  createSubscription(s: Subscription): SubscriptionCreated;
-  /** Changes an existing subscription; false when there is none with that id. */
-  updateSubscription(s: Subscription): boolean;
-  saveSubscription(s: Subscription): void;
-  deleteSubscription(id: string): boolean;
-
+/**
+ * The job table: publishing (an event and its deliveries, together), claiming
+ * due deliveries under a lease, recording attempts, and handing leases back.
+ * A lease names the instance that holds it; only the holder's writes move a
+ * leased delivery, and only a dead instance's or an expired lease is taken back.
+ */
+export interface QueueStore {
   publish(item: NewEvent): Promise<PublishResult>;
-  getEvent(id: string): HeraldEvent | null;
-  listEvents(filter: EventFilter): Page<HeraldEvent>;
-
-  getDelivery(id: string): Delivery | null;
-  deliveriesOfEvent(eventId: string): Delivery[];
-  listDeliveries(filter: DeliveryFilter): Page<Delivery>;
-  attemptsOf(deliveryId: string): Attempt[];
-  claimDue(now: number, lease: Lease, limit: number): DeliveryJob[];
-  releaseExpiredLeases(now: number): number;
+  /** Leases up to `limit` due pending deliveries, earliest due first, each with its event. */
+  claimDue(now: number, lease: Lease, limit: number): Promise<DeliveryJob[]>;
+  /** Whether the delivery is still leased under `lease` (another may have taken it over, or it was cancelled). */
+  holdsLease(id: string, lease: Lease): Promise<boolean>;
   /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */
-  releaseLease(id: string, lease: Lease, now: number, dueAt?: number): void;
-  cancelOrphan(id: string, now: number): boolean;
+  releaseLease(id: string, lease: Lease, now: number, dueAt?: number): Promise<void>;
+  releaseExpiredLeases(now: number): Promise<number>;
+  /** Cancels a delivery whose destination is gone; false when it had already ended. */
+  cancelOrphan(id: string, now: number): Promise<boolean>;
   /**
    * Logs an attempt and moves the delivery to its outcome, if it still holds the
    * attempt's lease; otherwise the attempt is only logged and counted, and the
@@ -77,30 +43,97 @@ export interface Store {
    */
   recordAttempt(record: AttemptRecord, now: number): Promise<boolean>;
   /** Leases a delivery for a manual retry; `tenant` (null: any) limits it to one tenant's deliveries. */
-  leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): { job: DeliveryJob } | { error: RetryRefusal };
+  leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): Promise<{ job: DeliveryJob } | { error: RetryRefusal }>;
+  /** Puts a destination's failed deliveries ended within [since, until) back to pending; how many. */
+  requeueFailed(destinationId: string, since: number, until: number, now: number): Promise<number>;
 
   // Instances: every process that leases deliveries registers under its own id
   // (DESIGN §7: several may share one database, and only a dead one's leases are taken back).
   /** Registers a live instance; from now on the store can tell whether it is still alive. */
-  registerInstance(id: string, now: number): void;
+  registerInstance(id: string, now: number): Promise<void>;
   /** Notes that the instance is alive at `now` (each sweep). */
-  heartbeat(id: string, now: number): void;
+  heartbeat(id: string, now: number): Promise<void>;
   /** A clean stop: the leases the instance still holds go back to pending, and it is forgotten. */
-  retireInstance(id: string, now: number): number;
+  retireInstance(id: string, now: number): Promise<number>;
   /**
    * Returns to pending, due now, the leases of instances that are gone: proven
    * dead by the store (SQLite: the instance's lock is free), or, where the store
    * cannot tell, silent since `staleBefore`; and leases that name no known
    * instance. A live instance's leases are never taken. Forgets the dead instances.
    */
-  releaseLeasesOfDeadInstances(now: number, staleBefore: number): number;
-  requeueFailed(destinationId: string, since: number, until: number, now: number): number;
-  countDeliveriesByStatus(destinationId?: string): Record<string, number>;
-  deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): DeliveryStats;
-  destinationHealth(id: string, since: number, until: number): DestinationHealth;
+  releaseLeasesOfDeadInstances(now: number, staleBefore: number): Promise<number>;
+}
 
-  deleteFinishedBefore(cutoff: number, chunk?: number): number;
+/**
+ * Event types, destinations and subscriptions. Every write raises the catalogue
+ * version in the same transaction. Creates insert only when the key is free and
+ * say whether they did; updates change only a row that still exists (a deleted
+ * resource is never brought back); the upserts (save*, upsertEventType) are for
+ * resources whose id the config owns.
+ */
+export interface CatalogStore {
+  /** The version the last catalogue write left; one cheap read. */
+  version(): Promise<number>;
+  /** The whole catalogue as of one version, read together. */
+  load(): Promise<CatalogSnapshot>;
 
-  generatedTokenHashes(): string[];
-  saveGeneratedToken(name: string, sha256: string, now: number): void;
+  listEventTypes(): Promise<EventType[]>;
+  getEventType(name: string): Promise<EventType | null>;
+  /** Inserts the event type unless the name is taken; false when it was. */
+  createEventType(t: EventType): Promise<boolean>;
+  /** Changes an existing event type; false when there is none by that name. */
+  updateEventType(t: EventType): Promise<boolean>;
+  upsertEventType(t: EventType): Promise<void>;
+  deleteEventType(name: string): Promise<boolean>;
+
+  listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Promise<Page<Destination>>;
+  allDestinations(): Promise<Destination[]>;
+  getDestination(id: string): Promise<Destination | null>;
+  /** Inserts the destination unless the id is taken; false when it was. */
+  createDestination(d: Destination): Promise<boolean>;
+  /** Changes an existing destination (failing_since included); false when there is none with that id. */
+  updateDestination(d: Destination): Promise<boolean>;
+  saveDestination(d: Destination): Promise<void>;
+  /** Deletes a destination, its subscriptions, and cancels its unfinished deliveries. */
+  deleteDestination(id: string, now: number): Promise<boolean>;
+  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): Promise<boolean>;
+  destinationsFailingSince(cutoff: number): Promise<Destination[]>;
+
+  listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Promise<Page<Subscription>>;
+  allSubscriptions(): Promise<Subscription[]>;
+  getSubscription(id: string): Promise<Subscription | null>;
+  /** Inserts the subscription unless the id is taken or its destination is gone. */
+  createSubscription(s: Subscription): Promise<SubscriptionCreated>;
+  /** Changes an existing subscription; false when there is none with that id. */
+  updateSubscription(s: Subscription): Promise<boolean>;
+  saveSubscription(s: Subscription): Promise<void>;
+  deleteSubscription(id: string): Promise<boolean>;
+}
+
+/** Reads of what was published, sent and answered: the event and attempt log, and figures over it. */
+export interface LogStore {
+  getEvent(id: string): Promise<HeraldEvent | null>;
+  listEvents(filter: EventFilter): Promise<Page<HeraldEvent>>;
+  getDelivery(id: string): Promise<Delivery | null>;
+  deliveriesOfEvent(eventId: string): Promise<Delivery[]>;
+  listDeliveries(filter: DeliveryFilter): Promise<Page<Delivery>>;
+  attemptsOf(deliveryId: string): Promise<Attempt[]>;
+  countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>>;
+  deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
+  destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;
+}
+
+/** Keeping the store itself: readiness, backups, retention, and the tokens Herald generated. */
+export interface AdminStore {
+  /**
+   * Whether the store takes writes now (the readiness probe). While writes
+   * fail, this is also what finds it writable again.
+   */
+  probeWritable(): Promise<boolean>;
+  /** An online, consistent copy of the database at `path`. */
+  backup(path: string): Promise<void>;
+  /** Deletes finished deliveries (with their attempts) and then-empty events older than `cutoff`, in chunks; how many deliveries. */
+  deleteFinishedBefore(cutoff: number, chunk?: number): Promise<number>;
+  generatedTokenHashes(): Promise<string[]>;
+  saveGeneratedToken(name: string, sha256: string, now: number): Promise<void>;
 }

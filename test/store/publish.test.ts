@@ -9,10 +9,10 @@ describeEachStore("publishing", (current) => {
     const { store } = current;
     await withDestinations(store, "a", "b", "c");
     const item = newEvent({ to: ["a", "b", "c"], data: { order: 42 } });
-    const result = await store.publish(item);
+    const result = await store.queue.publish(item);
     expect(result.created).toBe(true);
-    expect(await store.getEvent(item.event.id)).toEqual(item.event);
-    const rows = await store.deliveriesOfEvent(item.event.id);
+    expect(await store.log.getEvent(item.event.id)).toEqual(item.event);
+    const rows = await store.log.deliveriesOfEvent(item.event.id);
     expect(rows.map((d) => d.destination_id).sort()).toEqual(["a", "b", "c"]);
     for (const row of rows) expect(row).toMatchObject({ event_id: item.event.id, status: "pending", attempts: 0 });
   });
@@ -21,29 +21,29 @@ describeEachStore("publishing", (current) => {
     const { store } = current;
     await withDestinations(store, "a");
     const first = newEvent({ to: ["a"], idempotency_key: "k1" });
-    await store.publish(first);
-    const same = await store.publish(newEvent({ to: ["a"], idempotency_key: "k1" }));
+    await store.queue.publish(first);
+    const same = await store.queue.publish(newEvent({ to: ["a"], idempotency_key: "k1" }));
     expect(same).toMatchObject({ created: false, same_request: true });
     expect(same.event.id).toBe(first.event.id);
-    const other = await store.publish(newEvent({ to: ["a"], idempotency_key: "k1", data: { different: true } }));
+    const other = await store.queue.publish(newEvent({ to: ["a"], idempotency_key: "k1", data: { different: true } }));
     expect(other).toMatchObject({ created: false, same_request: false });
-    expect(await store.deliveriesOfEvent(first.event.id)).toHaveLength(1);
+    expect(await store.log.deliveriesOfEvent(first.event.id)).toHaveLength(1);
   });
 
   it("scopes producer ids and idempotency keys to the tenant", async () => {
     const { store } = current;
     await withDestinations(store, "a");
-    const acme = await store.publish(newEvent({ tenant: "acme", id: "order-42", idempotency_key: "k", to: ["a"] }));
-    const globex = await store.publish(newEvent({ tenant: "globex", id: "order-42", idempotency_key: "k", to: ["a"] }));
+    const acme = await store.queue.publish(newEvent({ tenant: "acme", id: "order-42", idempotency_key: "k", to: ["a"] }));
+    const globex = await store.queue.publish(newEvent({ tenant: "globex", id: "order-42", idempotency_key: "k", to: ["a"] }));
     expect(acme.created).toBe(true);
     expect(globex.created).toBe(true);
     // Stored ids stay unique: the second tenant's event gets a generated one.
     expect(acme.event.id).toBe("order-42");
     expect(globex.event.id).not.toBe("order-42");
-    expect((await store.getEvent(globex.event.id))!.tenant).toBe("globex");
-    expect((await store.deliveriesOfEvent(globex.event.id)).map((d) => d.event_id)).toEqual([globex.event.id]);
+    expect((await store.log.getEvent(globex.event.id))!.tenant).toBe("globex");
+    expect((await store.log.deliveriesOfEvent(globex.event.id)).map((d) => d.event_id)).toEqual([globex.event.id]);
     // A repeat within a tenant finds that tenant's own event.
-    const again = await store.publish(newEvent({ tenant: "globex", id: "order-42", to: ["a"] }));
+    const again = await store.queue.publish(newEvent({ tenant: "globex", id: "order-42", to: ["a"] }));
     expect(again).toMatchObject({ created: false });
     expect(again.event.id).toBe(globex.event.id);
   });

@@ -29,16 +29,16 @@ describeEachStore("the queue", (current) => {
     const early = newEvent({ at: T0 + 1_000, to: ["a"] });
     const future = newEvent({ at: T0 + 60_000, to: ["a"] });
     const done = newEvent({ at: T0, to: ["a"], status: "succeeded" });
-    for (const item of [late, early, future, done]) await store.publish(item);
+    for (const item of [late, early, future, done]) await store.queue.publish(item);
     // A claim smaller than what is due takes the earliest due (the order of a claim's rows is not promised).
-    const [first] = await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
+    const [first] = await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
     expect(first!.event).toEqual({ id: early.event.id, type: early.event.type, created_at: early.event.created_at, data_json: early.data_json });
-    const claimed = [first!, ...(await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10))];
+    const claimed = [first!, ...(await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10))];
     expect(claimed.map((j) => j.event.id)).toEqual([early.event.id, late.event.id]);
     for (const job of claimed) expect(job.delivery).toMatchObject({ status: "delivering", lease_until: T0 + 5_000 + LEASE });
     // Claimed once: a second claim finds nothing more that is due.
-    expect(await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10)).toEqual([]);
-    expect((await store.deliveriesOfEvent(future.event.id))[0]!.status).toBe("pending");
+    expect(await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10)).toEqual([]);
+    expect((await store.log.deliveriesOfEvent(future.event.id))[0]!.status).toBe("pending");
   });
 
   it("gives two instances claiming together disjoint rows, every due row to one of them", async () => {
@@ -48,12 +48,12 @@ describeEachStore("the queue", (current) => {
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
       const item = newEvent({ at: T0 + i, to: ["a"] });
-      await store.publish(item);
+      await store.queue.publish(item);
       ids.push(item.deliveries[0]!.id);
     }
     const claims = await Promise.all([
-      store.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
-      store.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
+      store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
+      store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
     ]);
     const claimed = claims.flat().map((j) => j.delivery.id);
     expect(new Set(claimed).size).toBe(claimed.length);
@@ -63,44 +63,44 @@ describeEachStore("the queue", (current) => {
   it("returns expired leases to pending, and only those", async () => {
     const { store } = current;
     await withDestinations(store, "a");
-    for (let i = 0; i < 3; i++) await store.publish(newEvent({ at: T0 + i, to: ["a"] }));
-    const [first] = await store.claimDue(T0 + 10, lease(T0 + 1_000), 1);
-    await store.claimDue(T0 + 10, lease(T0 + 5_000), 2);
-    expect(await store.releaseExpiredLeases(T0 + 1_000)).toBe(1);
-    expect(await store.getDelivery(first!.delivery.id)).toMatchObject({ status: "pending", lease_until: null });
-    expect((await store.listDeliveries({ status: "delivering", limit: 10 })).data).toHaveLength(2);
+    for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
+    const [first] = await store.queue.claimDue(T0 + 10, lease(T0 + 1_000), 1);
+    await store.queue.claimDue(T0 + 10, lease(T0 + 5_000), 2);
+    expect(await store.queue.releaseExpiredLeases(T0 + 1_000)).toBe(1);
+    expect(await store.log.getDelivery(first!.delivery.id)).toMatchObject({ status: "pending", lease_until: null });
+    expect((await store.log.listDeliveries({ status: "delivering", limit: 10 })).data).toHaveLength(2);
   });
 
   it("records attempts in order and moves the delivery: retry due, then succeeded and final", async () => {
     const { store } = current;
     await withDestinations(store, "a");
-    await store.publish(newEvent({ to: ["a"] }));
-    const [job] = await store.claimDue(T0, lease(T0 + LEASE), 1);
+    await store.queue.publish(newEvent({ to: ["a"] }));
+    const [job] = await store.queue.claimDue(T0, lease(T0 + LEASE), 1);
     const id = job!.delivery.id;
-    await store.recordAttempt(attempt(job!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
-    expect(await store.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1, next_attempt_at: T0 + 5_000, lease_until: null, last_status: 500 });
-    const [again] = await store.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
-    await store.recordAttempt(attempt(again!, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
-    expect(await store.getDelivery(id)).toMatchObject({ status: "succeeded", attempts: 2, finalized_at: T0 + 5_100, next_attempt_at: null });
-    expect((await store.attemptsOf(id)).map((a) => [a.number, a.response_status])).toEqual([[1, 500], [2, 200]]);
+    await store.queue.recordAttempt(attempt(job!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
+    expect(await store.log.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1, next_attempt_at: T0 + 5_000, lease_until: null, last_status: 500 });
+    const [again] = await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
+    await store.queue.recordAttempt(attempt(again!, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
+    expect(await store.log.getDelivery(id)).toMatchObject({ status: "succeeded", attempts: 2, finalized_at: T0 + 5_100, next_attempt_at: null });
+    expect((await store.log.attemptsOf(id)).map((a) => [a.number, a.response_status])).toEqual([[1, 500], [2, 200]]);
   });
 
   it("never lets an attempt's record move a row whose lease it no longer holds", async () => {
     const { store } = current;
     await withDestinations(store, "a");
-    await store.publish(newEvent({ to: ["a"] }));
-    const [job] = await store.claimDue(T0, lease(T0 + 1_000), 1);
+    await store.queue.publish(newEvent({ to: ["a"] }));
+    const [job] = await store.queue.claimDue(T0, lease(T0 + 1_000), 1);
     // The lease expired and the row went back to pending before the answer was recorded.
-    await store.releaseExpiredLeases(T0 + 1_000);
-    await store.recordAttempt(attempt(job!, { status: "succeeded" }), T0 + 1_500);
-    expect((await store.getDelivery(job!.delivery.id))!.status).toBe("pending");
+    await store.queue.releaseExpiredLeases(T0 + 1_000);
+    await store.queue.recordAttempt(attempt(job!, { status: "succeeded" }), T0 + 1_500);
+    expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("pending");
     // Another instance holds it now: the old send's late answer leaves its lease alone,
     // and the holder's own answer is the one that counts.
-    const [taken] = await store.claimDue(T0 + 2_000, lease(T0 + 2_000 + LEASE, "ins_b"), 1);
-    await store.recordAttempt(attempt(job!, { status: "failed" }), T0 + 2_100);
-    expect(await store.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
-    await store.recordAttempt(attempt(taken!, { status: "succeeded" }), T0 + 2_200);
-    expect((await store.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
+    const [taken] = await store.queue.claimDue(T0 + 2_000, lease(T0 + 2_000 + LEASE, "ins_b"), 1);
+    await store.queue.recordAttempt(attempt(job!, { status: "failed" }), T0 + 2_100);
+    expect(await store.log.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
+    await store.queue.recordAttempt(attempt(taken!, { status: "succeeded" }), T0 + 2_200);
+    expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
   });
 
   it("leases a failed or succeeded delivery for a manual retry, and refuses one in flight, cancelled or missing", async () => {
@@ -109,19 +109,19 @@ describeEachStore("the queue", (current) => {
     const failed = newEvent({ at: T0, to: ["a"], status: "failed" });
     const cancelled = newEvent({ at: T0 + 1, to: ["a"], status: "cancelled" });
     const sending = newEvent({ at: T0 + 2, to: ["a"], status: "delivering" });
-    for (const item of [failed, cancelled, sending]) await store.publish(item);
-    const leased = await store.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null);
+    for (const item of [failed, cancelled, sending]) await store.queue.publish(item);
+    const leased = await store.queue.leaseForRetry(failed.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null);
     expect("job" in leased && leased.job.delivery).toMatchObject({ status: "delivering", schedule_start: 0, finalized_at: null });
-    expect(await store.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "cancelled" });
-    expect(await store.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "in_flight" });
-    expect(await store.leaseForRetry("dlv_missing", T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "not_found" });
+    expect(await store.queue.leaseForRetry(cancelled.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "cancelled" });
+    expect(await store.queue.leaseForRetry(sending.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "in_flight" });
+    expect(await store.queue.leaseForRetry("dlv_missing", T0 + 10, lease(T0 + LEASE), null)).toEqual({ error: "not_found" });
     // Scoped to a tenant, another tenant's delivery does not exist.
     const acme = newEvent({ at: T0 + 3, tenant: "acme", to: ["a"], status: "failed" });
-    await store.publish(acme);
-    expect(await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "globex")).toEqual({ error: "not_found" });
-    expect((await store.getDelivery(acme.deliveries[0]!.id))!.status).toBe("failed");
-    expect("job" in (await store.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "acme"))).toBe(true);
-    expect((await store.getDelivery(cancelled.deliveries[0]!.id))!.status).toBe("cancelled");
+    await store.queue.publish(acme);
+    expect(await store.queue.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "globex")).toEqual({ error: "not_found" });
+    expect((await store.log.getDelivery(acme.deliveries[0]!.id))!.status).toBe("failed");
+    expect("job" in (await store.queue.leaseForRetry(acme.deliveries[0]!.id, T0 + 10, lease(T0 + LEASE), "acme"))).toBe(true);
+    expect((await store.log.getDelivery(cancelled.deliveries[0]!.id))!.status).toBe("cancelled");
   });
 
   it("re-queues a destination's failed deliveries created in a window, and nothing else", async () => {
@@ -130,11 +130,11 @@ describeEachStore("the queue", (current) => {
     const inWindow = newEvent({ at: T0 + 1_000, to: ["a", "b"], status: "failed" });
     const before = newEvent({ at: T0, to: ["a"], status: "failed" });
     const succeeded = newEvent({ at: T0 + 1_500, to: ["a"], status: "succeeded" });
-    for (const item of [inWindow, before, succeeded]) await store.publish(item);
-    expect(await store.requeueFailed("a", T0 + 500, T0 + 2_000, T0 + 3_000)).toBe(1);
+    for (const item of [inWindow, before, succeeded]) await store.queue.publish(item);
+    expect(await store.queue.requeueFailed("a", T0 + 500, T0 + 2_000, T0 + 3_000)).toBe(1);
     const [forA, forB] = [...inWindow.deliveries].sort((x, y) => x.destination_id.localeCompare(y.destination_id));
-    expect(await store.getDelivery(forA!.id)).toMatchObject({ status: "pending", next_attempt_at: T0 + 3_000, finalized_at: null });
-    expect((await store.getDelivery(forB!.id))!.status).toBe("failed");
-    expect((await store.getDelivery(before.deliveries[0]!.id))!.status).toBe("failed");
+    expect(await store.log.getDelivery(forA!.id)).toMatchObject({ status: "pending", next_attempt_at: T0 + 3_000, finalized_at: null });
+    expect((await store.log.getDelivery(forB!.id))!.status).toBe("failed");
+    expect((await store.log.getDelivery(before.deliveries[0]!.id))!.status).toBe("failed");
   });
 });

@@ -74,5 +74,5 @@ export function newEvent(options: EventOptions = {}): NewEvent {
 
 /** Saves destinations with these ids (the job table's rows refer to them). */
 export async function withDestinations(store: Store, ...ids: string[]): Promise<void> {
-  for (const id of ids) await store.saveDestination(destination({ id }));
+  for (const id of ids) await store.catalog.saveDestination(destination({ id }));
 }
