@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId } from "../src/store/ids.ts";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
-import type { Synchronous } from "../src/store/database.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import type { Synchronous } from "../src/store/sqlite/database.ts";
 import type { Delivery, NewEvent } from "../src/store/types.ts";
 
 const total = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100_000);
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "herald-store-bench-"));
 const store = new SqliteStore(join(dir, "herald.db"), sync);
 const now = Date.now();
 const INSTANCE = "ins_bench";
-store.saveDestination({
+await store.catalog.saveDestination({
   id: "dst_bench", tenant: "default", url: "http://127.0.0.1:9/hook", description: "", secrets: [], headers: {},
   timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
   managed_by: "api", created_at: now, updated_at: now,
@@ -37,7 +37,7 @@ function item(status: "delivering" | "pending"): NewEvent {
 
 function record(job: { id: string; lease_until: number | null }) {
   const t = Date.now();
-  return store.recordAttempt({
+  return store.queue.recordAttempt({
     delivery_id: job.id,
     lease: { owner: INSTANCE, until: job.lease_until! },
     attempt: {
@@ -57,13 +57,13 @@ while (done < total) {
   const leased = (done / BATCH) % 2 === 0;
   const items = Array.from({ length: BATCH }, () => item(leased ? "delivering" : "pending"));
   let t0 = performance.now();
-  await Promise.all(items.map((i) => store.publish(i)));
+  await Promise.all(items.map((i) => store.queue.publish(i)));
   times[leased ? "publish" : "publishPending"] += performance.now() - t0;
   let leases = items.map((i) => i.deliveries[0]!);
   if (!leased) {
     t0 = performance.now();
     const t = Date.now();
-    leases = store.claimDue(t + 1, { owner: INSTANCE, until: t + 60_000 }, BATCH).map((j) => j.delivery);
+    leases = (await store.queue.claimDue(t + 1, { owner: INSTANCE, until: t + 60_000 }, BATCH)).map((j) => j.delivery);
     times.claim += performance.now() - t0;
   }
   t0 = performance.now();

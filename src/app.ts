@@ -15,9 +15,9 @@ export interface AppOptions extends Partial<EngineDeps> {
   onGeneratedToken?: (token: string) => void;
 }
 
-export type Herald = ReturnType<typeof createApp>;
+export type Herald = Awaited<ReturnType<typeof createApp>>;
 
-export function createApp(config: Config, options: AppOptions = {}) {
+export async function createApp(config: Config, options: AppOptions = {}) {
   const deps: EngineDeps = {
     instance: options.instance ?? newId("ins", Date.now()),
     now: options.now ?? Date.now,
@@ -26,18 +26,19 @@ export function createApp(config: Config, options: AppOptions = {}) {
     fetch: options.fetch ?? fetch,
     log: options.log ?? jsonLogger,
   };
-  const store = openStore(config.storage);
+  const store = await openStore(config.storage);
   let ready = false;
   let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;
+  let auth;
   try {
-    reconcile(config, store, deps.now());
+    await reconcile(config, store.catalog, deps.now());
+    auth = await createAuthenticator(config, store.admin, deps.now(), options.onGeneratedToken ?? (() => {}));
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const engine = new Engine(store, config, deps);
   trackAttempts(engine);
-  const auth = createAuthenticator(config, store, deps.now(), options.onGeneratedToken ?? (() => {}));
   const http = createHttpApp({ engine, auth, config, isReady: () => ready });
 
   return {
@@ -46,8 +47,8 @@ export function createApp(config: Config, options: AppOptions = {}) {
     engine,
     http,
     /** Starts sending and listening. `port` overrides the config (0 = any free port); `sweeps: false` leaves the timers off. */
-    start(overrides: { port?: number; sweeps?: boolean } = {}): { url: string; port: number } {
-      engine.start({ sweeps: overrides.sweeps });
+    async start(overrides: { port?: number; sweeps?: boolean } = {}): Promise<{ url: string; port: number }> {
+      await engine.start({ sweeps: overrides.sweeps });
       server = http.listen({
         hostname: config.server.host,
         port: overrides.port ?? config.server.port,
@@ -64,9 +65,9 @@ export function createApp(config: Config, options: AppOptions = {}) {
      * Re-reads the resources a changed config file declares (event types,
      * destinations, subscriptions). Other settings take effect at the next start.
      */
-    reload(next: Config): ReconcileReport {
-      const report = reconcile(next, store, deps.now());
-      engine.catalog.reload();
+    async reload(next: Config): Promise<ReconcileReport> {
+      const report = await reconcile(next, store.catalog, deps.now());
+      await engine.catalog.reload();
       engine.dispatcher.noteBacklog();
       return report;
     },
@@ -75,7 +76,7 @@ export function createApp(config: Config, options: AppOptions = {}) {
       ready = false;
       await server?.stop();
       await engine.stop();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -54,9 +54,12 @@ async function main(): Promise<void> {
         process.exit(2);
       }
       const { config } = load(args.config);
-      const store = openStore(config.storage);
-      store.backup(target);
-      store.close();
+      const store = await openStore(config.storage);
+      try {
+        await store.admin.backup(target);
+      } finally {
+        await store.close();
+      }
       console.log(`backup written to ${target}`);
       return;
     }
@@ -75,11 +78,11 @@ async function main(): Promise<void> {
 
 async function serve(configPath: string | undefined): Promise<void> {
   const { config, source } = load(configPath);
-  const herald = createApp(config, {
+  const herald = await createApp(config, {
     onGeneratedToken: (token) =>
       console.log(`\nNo API token is configured, so Herald made an admin token. It is shown only this once:\n\n  ${token}\n\nOnly its SHA-256 is stored. Put tokens in auth.tokens to manage them yourself.\n`),
   });
-  const { url } = herald.start();
+  const { url } = await herald.start();
   jsonLogger.info("herald started", { version: VERSION, config: source, url, database: config.storage.path });
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -99,12 +102,10 @@ async function serve(configPath: string | undefined): Promise<void> {
       jsonLogger.error("config reload refused", { errors: result.errors.map((e) => `${e.path}: ${e.message}`) });
       return;
     }
-    try {
-      const report = herald.reload(result.config);
-      jsonLogger.info("config reloaded", { ...report });
-    } catch (error) {
-      jsonLogger.error("config reload failed", { error: errorMessage(error) });
-    }
+    herald.reload(result.config).then(
+      (report) => jsonLogger.info("config reloaded", { ...report }),
+      (error) => jsonLogger.error("config reload failed", { error: errorMessage(error) }),
+    );
   });
 }
 

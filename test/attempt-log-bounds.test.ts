@@ -34,14 +34,13 @@ describe("the attempt log", () => {
       destinations: [{ id: "d", url: receiver.url }],
       subscriptions: [{ id: "s", destination: "d", event_types: ["a"] }],
     });
-    herald = startHerald(config);
+    herald = await startHerald(config);
     const before = databaseBytes(config.storage.path);
 
     const res = await herald.api("POST", "/v1/events/batch", { events: Array.from({ length: 10 }, (_, i) => ({ type: "a", data: { i } })) });
     expect(res.status).toBe(202);
     await receiver.waitFor(10);
     await herald.app.engine.idle();
-    herald.app.store.flush();
 
     const [delivery] = (await herald.api("GET", "/v1/deliveries?status=succeeded")).body.data;
     const response = await fetch(`${herald.url}/v1/deliveries/${delivery.id}`, { headers: { authorization: "Bearer test-admin-token-0123456789" } });
@@ -66,7 +65,7 @@ describe("the attempt log", () => {
 
   it("keeps a small answer's headers whole", async () => {
     receiver = startReceiver([], { status: 200, headers: { "x-request-id": "abc-123" } });
-    herald = startHerald(
+    herald = await startHerald(
       testConfig({
         event_types: [{ name: "a" }],
         destinations: [{ id: "d", url: receiver.url }],

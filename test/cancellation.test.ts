@@ -40,7 +40,7 @@ describe("a deleted destination's deliveries", () => {
     // One send at a time to a slow receiver: the other 19 deliveries wait in the ready queue.
     const slow = receiver([], { status: 200, delay_ms: 300 });
     const fresh = receiver();
-    herald = startHerald(testConfig({ delivery: { concurrency: 1 }, event_types: [{ name: "order.created" }] }));
+    herald = await startHerald(testConfig({ delivery: { concurrency: 1 }, event_types: [{ name: "order.created" }] }));
     await createDestination(slow.url);
     const events = await publishMany(20);
     await slow.waitFor(1);
@@ -71,7 +71,7 @@ describe("a deleted destination's deliveries", () => {
   it("held back by the rate limit are not sent when their slot comes", async () => {
     const first = receiver();
     const fresh = receiver();
-    herald = startHerald(testConfig({ event_types: [{ name: "order.created" }] }));
+    herald = await startHerald(testConfig({ event_types: [{ name: "order.created" }] }));
     await createDestination(first.url, { rate_limit: 1 });
     await publishMany(4);
     await first.waitFor(1);
@@ -90,7 +90,7 @@ describe("a deleted destination's deliveries", () => {
 
   it("answer 409 delivery_cancelled to a retry, and stay cancelled with no attempt", async () => {
     const slow = receiver([], { status: 200, delay_ms: 200 });
-    herald = startHerald(testConfig({ delivery: { concurrency: 1 }, event_types: [{ name: "order.created" }] }));
+    herald = await startHerald(testConfig({ delivery: { concurrency: 1 }, event_types: [{ name: "order.created" }] }));
     await createDestination(slow.url);
     await publishMany(3);
     await slow.waitFor(1);

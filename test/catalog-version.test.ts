@@ -4,7 +4,7 @@
 // overwrite, and an update never brings back a resource deleted meanwhile.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { Destination } from "../src/store/types.ts";
 import { ADMIN_TOKEN, removeDir, startHerald, tempDir, TestClock, testConfig, type TestHerald } from "./support/herald.ts";
 import { spawnSourceHerald, type HeraldProcess } from "./support/process.ts";
@@ -24,20 +24,20 @@ describe("two instances on one store", () => {
   });
 
   /** A and B: two apps on one SQLite file and one clock, their sweeps run by hand. */
-  function twoInstances(overrides: Record<string, any> = {}, script: Answer[] = []) {
+  async function twoInstances(overrides: Record<string, any> = {}, script: Answer[] = []) {
     dir = tempDir("herald-two-instances-");
     receiver = startReceiver(script);
     const config = testConfig({ event_types: [{ name: "order.created" }], ...overrides }, dir);
     const clock = new TestClock();
-    a = startHerald(config, { clock });
-    b = startHerald(config, { clock });
+    a = await startHerald(config, { clock });
+    b = await startHerald(config, { clock });
     return config;
   }
 
   const publishThroughB = async (type = "order.created") => b.api("POST", "/v1/events", { type, data: { n: 1 } });
 
   it("uses a destination and a subscription created through A in B's fan-out after B's sweep, not before", async () => {
-    twoInstances();
+    await twoInstances();
     expect((await a.api("POST", "/v1/destinations", { id: "shop", url: receiver.url })).status).toBe(201);
     expect((await a.api("POST", "/v1/subscriptions", { id: "shop-orders", destination_id: "shop", event_types: ["order.*"] })).status).toBe(201);
 
@@ -46,7 +46,7 @@ describe("two instances on one store", () => {
     expect(early.status).toBe(202);
     expect(early.body.deliveries).toBe(0);
 
-    expect(b.app.engine.sweeper.runOnce(b.clock.now()).reloaded).toBe(true);
+    expect((await b.app.engine.sweeper.runOnce(b.clock.now())).reloaded).toBe(true);
     const late = await publishThroughB();
     expect(late.body.deliveries).toBe(1);
     // B sends it itself, signed with the secret A generated.
@@ -56,23 +56,23 @@ describe("two instances on one store", () => {
     expect((await b.api("GET", `/v1/events/${late.body.id}`)).body.deliveries[0].status).toBe("succeeded");
 
     // A sweep with nothing changed reloads nothing.
-    expect(b.app.engine.sweeper.runOnce(b.clock.now()).reloaded).toBe(false);
+    expect((await b.app.engine.sweeper.runOnce(b.clock.now())).reloaded).toBe(false);
   });
 
   it("follows event types, disables and deletes made through A at B's sweep", async () => {
-    twoInstances();
+    await twoInstances();
     await a.api("POST", "/v1/destinations", { id: "shop", url: receiver.url });
     await a.api("POST", "/v1/subscriptions", { id: "all", destination_id: "shop", event_types: ["*"] });
     expect((await a.api("POST", "/v1/event-types", { name: "invoice.paid" })).status).toBe(201);
     expect((await publishThroughB("invoice.paid")).status).toBe(400); // not in B's catalogue yet
-    b.app.engine.sweeper.runOnce(b.clock.now());
+    await b.app.engine.sweeper.runOnce(b.clock.now());
     expect((await publishThroughB("invoice.paid")).body.deliveries).toBe(1);
     await receiver.waitFor(1);
     await b.app.engine.idle();
 
     // Disabled through A: after B's sweep, B's deliveries wait pending instead of being sent.
     expect((await a.api("POST", "/v1/destinations/shop/disable")).status).toBe(200);
-    b.app.engine.sweeper.runOnce(b.clock.now());
+    await b.app.engine.sweeper.runOnce(b.clock.now());
     const held = await publishThroughB();
     await b.app.engine.idle();
     expect((await b.api("GET", `/v1/events/${held.body.id}`)).body.deliveries[0].status).toBe("pending");
@@ -81,12 +81,12 @@ describe("two instances on one store", () => {
     // The subscription deleted through A: B's fan-out drops it after its sweep.
     expect((await a.api("DELETE", "/v1/subscriptions/all")).status).toBe(204);
     expect((await publishThroughB()).body.deliveries).toBe(1);
-    b.app.engine.sweeper.runOnce(b.clock.now());
+    await b.app.engine.sweeper.runOnce(b.clock.now());
     expect((await publishThroughB()).body.deliveries).toBe(0);
   });
 
   it("follows a config reload made on A at B's sweep", async () => {
-    const config = twoInstances();
+    const config = await twoInstances();
     const before = b.app.engine.catalog.version;
     const next = testConfig({
       event_types: [{ name: "order.created" }],
@@ -94,17 +94,17 @@ describe("two instances on one store", () => {
       subscriptions: [{ id: "crm-orders", destination: "crm", event_types: ["order.*"] }],
     }, dir);
     expect(next.storage.path).toBe(config.storage.path);
-    a.app.reload(next);
-    expect(a.app.store.catalogVersion()).toBeGreaterThan(before);
+    await a.app.reload(next);
+    expect(await a.app.store.catalog.version()).toBeGreaterThan(before);
     expect((await publishThroughB()).body.deliveries).toBe(0);
-    b.app.engine.sweeper.runOnce(b.clock.now());
-    expect(b.app.engine.catalog.version).toBe(a.app.store.catalogVersion());
+    await b.app.engine.sweeper.runOnce(b.clock.now());
+    expect(b.app.engine.catalog.version).toBe(await a.app.store.catalog.version());
     expect((await publishThroughB()).body.deliveries).toBe(1);
     await receiver.waitFor(1);
   });
 
   it("sends a retry B claims for a destination created through A since B's last sweep", async () => {
-    twoInstances({}, [{ status: 500 }]);
+    await twoInstances({}, [{ status: 500 }]);
     await a.api("POST", "/v1/destinations", { id: "shop", url: receiver.url });
     await a.api("POST", "/v1/subscriptions", { id: "all", destination_id: "shop", event_types: ["*"] });
     const published = await a.api("POST", "/v1/events", { type: "order.created", data: {} });
@@ -123,7 +123,7 @@ describe("two instances on one store", () => {
   });
 
   it("answers 409 to B's create of an id A created, and keeps A's", async () => {
-    twoInstances();
+    await twoInstances();
     const first = await a.api("POST", "/v1/destinations", { id: "shop", url: `${receiver.url}?first` });
     const second = await b.api("POST", "/v1/destinations", { id: "shop", url: `${receiver.url}?second` });
     expect([first.status, second.status]).toEqual([201, 409]);
@@ -151,7 +151,7 @@ describe("a write racing another connection's", () => {
   });
 
   afterAll(async () => {
-    rival?.close();
+    await rival?.close();
     herald?.proc.kill("SIGTERM");
     await herald?.proc.exited;
     removeDir(dir);
@@ -165,18 +165,21 @@ describe("a write racing another connection's", () => {
     }).then(async (res) => ({ status: res.status, body: await res.json().catch(() => null) }));
 
   /** Sends the request, lets it reach its write while the lock is held, then makes the rival write and commits. */
-  async function raced(request: () => ReturnType<typeof api>, rivalWrite: () => unknown) {
+  async function raced(request: () => ReturnType<typeof api>, rivalWrite: () => Promise<unknown>) {
     rival.db.run("BEGIN IMMEDIATE");
     let answer: ReturnType<typeof api>;
+    let written: Promise<unknown>;
     try {
       answer = request();
       // Long enough for a local request to reach its write; if it did not, the
       // request merely sees the rival row and this test passes without racing.
       await Bun.sleep(400);
-      rivalWrite();
+      // SQLite runs the write at the call, inside the transaction opened above.
+      written = rivalWrite();
     } finally {
       rival.db.run("COMMIT");
     }
+    await written;
     return answer;
   }
 
@@ -190,7 +193,7 @@ describe("a write racing another connection's", () => {
   it("a destination create answers 409 and keeps the rival's destination", async () => {
     const res = await raced(
       () => api("POST", "/v1/destinations", { id: "shop", url: "http://127.0.0.1:9/herald" }),
-      () => expect(rival.createDestination(destination("shop", "http://127.0.0.1:9/rival"))).toBe(true),
+      async () => expect(await rival.catalog.createDestination(destination("shop", "http://127.0.0.1:9/rival"))).toBe(true),
     );
     expect(res.status).toBe(409);
     expect((await api("GET", "/v1/destinations/shop")).body.url).toBe("http://127.0.0.1:9/rival");
@@ -200,7 +203,7 @@ describe("a write racing another connection's", () => {
     expect((await api("POST", "/v1/destinations", { id: "base", url: "http://127.0.0.1:9/base" })).status).toBe(201);
     const res = await raced(
       () => api("POST", "/v1/subscriptions", { id: "orders", destination_id: "base", event_types: ["order.*"] }),
-      () => expect(rival.createSubscription({
+      async () => expect(await rival.catalog.createSubscription({
         id: "orders", destination_id: "base", tenant: "default", event_types: ["rival.*"], filter: null, enabled: true,
         description: "", managed_by: "api", created_at: T, updated_at: T,
       })).toBe("created"),
@@ -212,7 +215,7 @@ describe("a write racing another connection's", () => {
   it("an event type create answers 409 and keeps the rival's event type", async () => {
     const res = await raced(
       () => api("POST", "/v1/event-types", { name: "order.created", description: "herald" }),
-      () => expect(rival.createEventType({
+      async () => expect(await rival.catalog.createEventType({
         name: "order.created", description: "rival", schema: null, example: undefined, managed_by: "api", created_at: T, updated_at: T,
       })).toBe(true),
     );
@@ -224,7 +227,7 @@ describe("a write racing another connection's", () => {
     expect((await api("POST", "/v1/destinations", { id: "old", url: "http://127.0.0.1:9/old" })).status).toBe(201);
     const res = await raced(
       () => api("PATCH", "/v1/destinations/old", { description: "changed late" }),
-      () => expect(rival.deleteDestination("old", Date.now())).toBe(true),
+      async () => expect(await rival.catalog.deleteDestination("old", Date.now())).toBe(true),
     );
     expect(res.status).toBe(404);
     expect((await api("GET", "/v1/destinations/old")).status).toBe(404);

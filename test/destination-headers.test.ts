@@ -10,9 +10,9 @@ const GLOBEX = GLOBEX_TOKEN;
 let herald: TestHerald;
 let receiver: Receiver;
 
-beforeAll(() => {
+beforeAll(async () => {
   receiver = startReceiver();
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       auth: adminAndTenantTokens(),
       destinations: [{ id: "from-config", url: receiver.url, headers: { "x-config-token": "config-value-51b2" } }],

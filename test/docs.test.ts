@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support
 let herald: TestHerald;
 let browser: Browser;
 beforeAll(async () => {
-  herald = startHerald(testConfig({ event_types: [{ name: "docs.seen", description: "shown in the docs test" }] }));
+  herald = await startHerald(testConfig({ event_types: [{ name: "docs.seen", description: "shown in the docs test" }] }));
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -7,8 +7,8 @@ import { connect } from "node:net";
 import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
 let herald: TestHerald;
-beforeAll(() => {
-  herald = startHerald(testConfig());
+beforeAll(async () => {
+  herald = await startHerald(testConfig());
 });
 afterAll(() => herald.stop());
 
@@ -101,7 +101,7 @@ describe("bounded JSON bodies", () => {
   });
 
   it("names the bound and the path where it was exceeded, never the input", async () => {
-    const small = startHerald(testConfig({ server: { port: 0, max_depth: 4, max_keys: 3, max_array: 2, max_string: 8 } }));
+    const small = await startHerald(testConfig({ server: { port: 0, max_depth: 4, max_keys: 3, max_array: 2, max_string: 8 } }));
     try {
       await small.api("POST", "/v1/event-types", { name: "a.b" });
       const cases = [

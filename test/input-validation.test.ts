@@ -9,9 +9,9 @@ import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 let herald: TestHerald;
 let receiver: Receiver;
 
-beforeAll(() => {
+beforeAll(async () => {
   receiver = startReceiver();
-  herald = startHerald(testConfig());
+  herald = await startHerald(testConfig());
 });
 afterAll(async () => {
   await herald.stop();

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createApp, type Herald } from "../src/app.ts";
 import { silentLogger } from "../src/engine/deps.ts";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { ADMIN_TOKEN, removeDir, tempDir, testConfig, TestClock } from "./support/herald.ts";
 import { spawnSourceHerald, type HeraldProcess } from "./support/process.ts";
 
@@ -39,9 +39,9 @@ function startGate() {
   return gate;
 }
 
-async function until(check: () => boolean, timeout_ms = 10_000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeout_ms = 10_000): Promise<void> {
   const deadline = Date.now() + timeout_ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error("timed out");
     await Bun.sleep(20);
   }
@@ -59,14 +59,14 @@ const resources = (url: string) => ({
 });
 
 /** An in-process Herald on `dir`'s database, sweep timers off (the test runs them). */
-function startInProcess(dir: string, url: string, options: { instance?: string; clock?: TestClock } = {}): Herald {
-  const app = createApp(testConfig(resources(url), dir), {
+async function startInProcess(dir: string, url: string, options: { instance?: string; clock?: TestClock } = {}): Promise<Herald> {
+  const app = await createApp(testConfig(resources(url), dir), {
     instance: options.instance,
     now: options.clock?.now,
     random: () => 0.5,
     log: silentLogger,
   });
-  app.start({ sweeps: false });
+  await app.start({ sweeps: false });
   cleanups.push(() => app.stop());
   return app;
 }
@@ -102,26 +102,26 @@ describe("instances sharing one database", () => {
     cleanups.push(() => gate.stop());
     const { herald: a, ids } = await heraldHoldingLeases(dir, gate, 20);
 
-    const b = startInProcess(dir, gate.url, { instance: "ins_b" });
-    const leased = () => b.store.listDeliveries({ limit: 100 }).data;
-    const owners = new Set(leased().map((d) => d.lease_owner));
-    expect(leased().map((d) => d.status)).toEqual(Array(20).fill("delivering"));
+    const b = await startInProcess(dir, gate.url, { instance: "ins_b" });
+    const leased = async () => (await b.store.log.listDeliveries({ limit: 100 })).data;
+    const owners = new Set((await leased()).map((d) => d.lease_owner));
+    expect((await leased()).map((d) => d.status)).toEqual(Array(20).fill("delivering"));
     expect(owners.size).toBe(1);
     const ownerA = [...owners][0]!;
     expect(ownerA).toMatch(/^ins_[0-9a-f]{32}$/);
     // B's sweep, a minute on (A's heartbeat stale, its leases not yet expired),
     // still finds A alive: its lock is held.
-    expect(b.engine.sweeper.runOnce(Date.now() + 60_000).released).toBe(0);
+    expect((await b.engine.sweeper.runOnce(Date.now() + 60_000)).released).toBe(0);
     await Bun.sleep(200);
     expect(gate.requests.length).toBe(20); // nothing sent twice
-    expect(leased().every((d) => d.status === "delivering" && d.lease_owner === ownerA)).toBe(true);
+    expect((await leased()).every((d) => d.status === "delivering" && d.lease_owner === ownerA)).toBe(true);
 
     a.proc.kill("SIGKILL");
     await a.proc.exited;
     gate.holding = false;
     // At once: a sweep at the same moment, long before the leases (3 min) run out.
-    expect(b.engine.sweeper.runOnce(Date.now()).released).toBe(20);
-    await until(() => leased().every((d) => d.status === "succeeded"));
+    expect((await b.engine.sweeper.runOnce(Date.now())).released).toBe(20);
+    await until(async () => (await leased()).every((d) => d.status === "succeeded"));
     expect(gate.requests.slice(20).map((r) => r.id).sort()).toEqual([...ids].sort());
     expect(existsSync(join(dir, "herald.db-instances", `${ownerA}.lock`))).toBe(false);
   }, 30_000);
@@ -136,11 +136,11 @@ describe("instances sharing one database", () => {
     await a.proc.exited;
     gate.holding = false;
 
-    const b = startInProcess(dir, gate.url, { instance: "ins_b" });
+    const b = await startInProcess(dir, gate.url, { instance: "ins_b" });
     await until(() => gate.requests.length === 40, 5_000);
     expect(gate.requests.slice(20).map((r) => r.id).sort()).toEqual([...ids].sort());
     await b.engine.idle();
-    expect(b.store.listDeliveries({ limit: 100 }).data.map((d) => d.status)).toEqual(Array(20).fill("succeeded"));
+    expect((await b.store.log.listDeliveries({ limit: 100 })).data.map((d) => d.status)).toEqual(Array(20).fill("succeeded"));
     // The dead instance is forgotten, its lock file gone; B's own is held.
     expect(readdirSync(join(dir, "herald.db-instances"))).toEqual(["ins_b.lock"]);
   }, 30_000);
@@ -151,30 +151,30 @@ describe("instances sharing one database", () => {
     const gate = startGate();
     cleanups.push(() => gate.stop());
     const clock = new TestClock();
-    const a = startInProcess(dir, gate.url, { instance: "ins_a", clock });
-    const b = startInProcess(dir, gate.url, { instance: "ins_b", clock });
+    const a = await startInProcess(dir, gate.url, { instance: "ins_a", clock });
+    const b = await startInProcess(dir, gate.url, { instance: "ins_b", clock });
 
     const published = await a.engine.publisher.publish({ type: "job.done", data: {}, tenant: "default" });
     if (!published.ok) throw new Error("publish refused");
     const id = published.deliveries[0]!.id;
     await until(() => gate.requests.length === 1);
-    expect(b.store.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_a" });
+    expect(await b.store.log.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_a" });
 
     // A's send outlives its lease: B's sweep returns it and B sends it again.
-    expect(b.engine.sweeper.runOnce(clock.advance(a.engine.lease_ms + 1)).released).toBe(1);
+    expect((await b.engine.sweeper.runOnce(clock.advance(a.engine.lease_ms + 1))).released).toBe(1);
     await until(() => gate.requests.length === 2);
-    expect(b.store.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
+    expect(await b.store.log.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
 
     // A's answer comes now: logged and counted, but B's lease and row stay B's.
     gate.requests[0]!.answer(500);
-    await until(() => b.store.attemptsOf(id).length === 1);
-    expect(b.store.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_b", last_status: null, attempts: 1 });
+    await until(async () => (await b.store.log.attemptsOf(id)).length === 1);
+    expect(await b.store.log.getDelivery(id)).toMatchObject({ status: "delivering", lease_owner: "ins_b", last_status: null, attempts: 1 });
 
     // B's answer decides the outcome, under the next attempt number.
     gate.requests[1]!.answer(200);
-    await until(() => b.store.getDelivery(id)!.status !== "delivering");
-    expect(b.store.getDelivery(id)).toMatchObject({ status: "succeeded", lease_owner: null, last_status: 200, attempts: 2 });
-    expect(b.store.attemptsOf(id).map((x) => [x.number, x.response_status])).toEqual([[1, 500], [2, 200]]);
+    await until(async () => (await b.store.log.getDelivery(id))!.status !== "delivering");
+    expect(await b.store.log.getDelivery(id)).toMatchObject({ status: "succeeded", lease_owner: null, last_status: 200, attempts: 2 });
+    expect((await b.store.log.attemptsOf(id)).map((x) => [x.number, x.response_status])).toEqual([[1, 500], [2, 200]]);
     expect(gate.requests.length).toBe(2);
   }, 30_000);
 
@@ -185,8 +185,8 @@ describe("instances sharing one database", () => {
     cleanups.push(() => gate.stop());
     const clock = new TestClock();
     const config = testConfig({ ...resources(gate.url), delivery: { concurrency: 1 } }, dir);
-    const a = createApp(config, { instance: "ins_a", now: clock.now, random: () => 0.5, log: silentLogger });
-    a.start({ sweeps: false });
+    const a = await createApp(config, { instance: "ins_a", now: clock.now, random: () => 0.5, log: silentLogger });
+    await a.start({ sweeps: false });
     for (let i = 0; i < 3; i++) await a.engine.publisher.publish({ type: "job.done", data: { i }, tenant: "default" });
     await until(() => gate.requests.length === 1);
     const stopped = a.stop();
@@ -197,9 +197,9 @@ describe("instances sharing one database", () => {
     // pending again, due now, for any instance; ins_a is forgotten.
     const store = new SqliteStore(config.storage.path, "normal");
     cleanups.push(() => store.close());
-    const states = store.listDeliveries({ limit: 10 }).data.map((d) => [d.status, d.lease_owner, d.next_attempt_at]).sort();
+    const states = (await store.log.listDeliveries({ limit: 10 })).data.map((d) => [d.status, d.lease_owner, d.next_attempt_at]).sort();
     expect(states).toEqual([["pending", null, clock.now()], ["pending", null, clock.now()], ["succeeded", null, null]]);
-    expect(store.releaseLeasesOfDeadInstances(clock.now(), clock.now())).toBe(0);
+    expect(await store.queue.releaseLeasesOfDeadInstances(clock.now(), clock.now())).toBe(0);
     expect(readdirSync(join(dir, "herald.db-instances"))).toEqual([]);
   }, 30_000);
 });

@@ -12,7 +12,7 @@ let acmeDestination: string;
 
 beforeAll(async () => {
   receiver = startReceiver();
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       auth: adminAndTenantTokens(),
       event_types: [{ name: "config.owned", example: { hello: 1 } }],
@@ -156,7 +156,7 @@ describe("stats", () => {
 
 describe("secure by default", () => {
   it("refuses plain-HTTP and private destinations unless the config allows them", async () => {
-    const strict = startHerald(testConfig({ delivery: { https_only: true, allow_private_networks: false } }));
+    const strict = await startHerald(testConfig({ delivery: { https_only: true, allow_private_networks: false } }));
     try {
       const refused = [
         "http://hooks.example.com/x",

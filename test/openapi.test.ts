@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support
 let herald: TestHerald;
 let doc: any;
 beforeAll(async () => {
-  herald = startHerald(testConfig());
+  herald = await startHerald(testConfig());
   doc = await (await fetch(herald.url + "/openapi.json")).json();
 });
 afterAll(() => herald.stop());
@@ -85,7 +85,7 @@ describe("errors everywhere keep DESIGN §4's shape", () => {
   });
 
   it("/readyz answers 503 once Herald is draining", async () => {
-    const other = startHerald(testConfig());
+    const other = await startHerald(testConfig());
     expect((await fetch(other.url + "/readyz")).status).toBe(200);
     await other.stop();
     // The listener is closed now; ask the app in-process, as a probe racing the shutdown would.

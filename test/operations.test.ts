@@ -18,8 +18,8 @@ afterEach(async () => {
   for (const r of receivers.splice(0)) await r.stop();
 });
 
-function start(extra: Record<string, unknown> = {}) {
-  herald = startHerald(testConfig({ event_types: [{ name: "order.paid", example: { order: 1 } }], ...extra }));
+async function start(extra: Record<string, unknown> = {}) {
+  herald = await startHerald(testConfig({ event_types: [{ name: "order.paid", example: { order: 1 } }], ...extra }));
   return herald;
 }
 
@@ -34,7 +34,7 @@ async function createDestination(url: string, extra: Record<string, unknown> = {
 describe("secret rotation", () => {
   it("signs with both secrets during the grace period, then only the new one", async () => {
     const r = receiver();
-    start();
+    await start();
     const { id, secret: oldSecret } = await createDestination(r.url);
     const rotated = await herald.api("POST", `/v1/destinations/${id}/rotate-secret`, { grace_period: "1h" });
     expect(rotated.status).toBe(200);
@@ -58,7 +58,7 @@ describe("secret rotation", () => {
   });
 
   it("accepts a given secret, refuses a grace period over 7 days", async () => {
-    start();
+    await start();
     const { id } = await createDestination("http://127.0.0.1:9/");
     const mine = "whsec_" + Buffer.alloc(32, 7).toString("base64");
     expect((await herald.api("POST", `/v1/destinations/${id}/rotate-secret`, { secret: mine })).body.secret).toBe(mine);
@@ -71,7 +71,7 @@ describe("secret rotation", () => {
 describe("test sends", () => {
   it("sends the event type's example now and answers with the attempt", async () => {
     const r = receiver([{ status: 201, body: "thanks" }]);
-    start();
+    await start();
     const { id, secret } = await createDestination(r.url);
     const res = await herald.api("POST", `/v1/destinations/${id}/test`, {});
     expect(res.status).toBe(200);
@@ -85,7 +85,7 @@ describe("test sends", () => {
 
   it("reports a failing endpoint's answer", async () => {
     const r = receiver([{ status: 500, body: "boom" }]);
-    start();
+    await start();
     const { id } = await createDestination(r.url);
     const res = await herald.api("POST", `/v1/destinations/${id}/test`, { data: { custom: true } });
     expect(res.body.ok).toBe(false);
@@ -97,7 +97,7 @@ describe("test sends", () => {
 describe("recovery", () => {
   it("re-queues only the failed deliveries inside the window, keeping their webhook-id", async () => {
     const r = receiver([], { status: 500 });
-    start({ delivery: { retry_schedule: [] } });
+    await start({ delivery: { retry_schedule: [] } });
     const { id } = await createDestination(r.url);
     const early = (await herald.api("POST", "/v1/events", { type: "order.paid", data: { n: "early" } })).body.id;
     await herald.app.engine.idle();
@@ -110,7 +110,7 @@ describe("recovery", () => {
     const sent = r.requests.length;
     const res = await herald.api("POST", `/v1/destinations/${id}/recover`, { since: windowStart });
     expect(res.body.requeued).toBe(1);
-    herald.app.engine.sweeper.runOnce(herald.clock.now());
+    await herald.app.engine.sweeper.runOnce(herald.clock.now());
     await r.waitFor(sent + 1);
     await herald.app.engine.idle();
     expect(r.requests.at(-1)!.headers["webhook-id"]).toBe(late);
@@ -119,7 +119,7 @@ describe("recovery", () => {
 
   it("enabling a destination resumes its pending deliveries", async () => {
     const r = receiver();
-    start();
+    await start();
     const { id } = await createDestination(r.url);
     await herald.api("POST", `/v1/destinations/${id}/disable`);
     await herald.api("POST", "/v1/events", { type: "order.paid", data: {} });
@@ -134,7 +134,7 @@ describe("operational events", () => {
   it("a 410 publishes herald.destination.disabled to its subscribers", async () => {
     const gone = receiver([{ status: 410 }]);
     const ops = receiver();
-    start();
+    await start();
     const { id } = await createDestination(gone.url);
     const watcher = await herald.api("POST", "/v1/destinations", { url: ops.url });
     await herald.api("POST", "/v1/subscriptions", { destination_id: watcher.body.id, event_types: ["herald.destination.*"] });
@@ -148,13 +148,13 @@ describe("operational events", () => {
   it("publishes herald.delivery.exhausted when the schedule runs out", async () => {
     const down = receiver([], { status: 500 });
     const ops = receiver();
-    start({ delivery: { retry_schedule: ["1s"] } });
+    await start({ delivery: { retry_schedule: ["1s"] } });
     await createDestination(down.url);
     const watcher = await herald.api("POST", "/v1/destinations", { url: ops.url });
     await herald.api("POST", "/v1/subscriptions", { destination_id: watcher.body.id, event_types: ["herald.delivery.exhausted"] });
     const event = (await herald.api("POST", "/v1/events", { type: "order.paid", data: {} })).body.id;
     await herald.app.engine.idle();
-    herald.app.engine.sweeper.runOnce(herald.clock.advance(1_000));
+    await herald.app.engine.sweeper.runOnce(herald.clock.advance(1_000));
     const [message] = await ops.waitFor(1);
     expect(JSON.parse(message!.body)).toMatchObject({ type: "herald.delivery.exhausted", data: { event_id: event, attempts: 2, last_error: "HTTP 500" } });
   });
@@ -162,14 +162,14 @@ describe("operational events", () => {
   it("publishes failing on the 4th failure and recovered after a late success", async () => {
     const flaky = receiver([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }]);
     const ops = receiver();
-    start({ delivery: { retry_schedule: ["1s", "1s", "1s", "1s", "1s"] } });
+    await start({ delivery: { retry_schedule: ["1s", "1s", "1s", "1s", "1s"] } });
     await createDestination(flaky.url);
     const watcher = await herald.api("POST", "/v1/destinations", { url: ops.url });
     await herald.api("POST", "/v1/subscriptions", { destination_id: watcher.body.id, event_types: ["herald.delivery.*"] });
     await herald.api("POST", "/v1/events", { type: "order.paid", data: {} });
     await herald.app.engine.idle();
     for (let i = 0; i < 4; i++) {
-      herald.app.engine.sweeper.runOnce(herald.clock.advance(1_000));
+      await herald.app.engine.sweeper.runOnce(herald.clock.advance(1_000));
       await herald.app.engine.idle();
     }
     await ops.waitFor(2);
@@ -180,7 +180,7 @@ describe("operational events", () => {
 
   it("a * subscription does not receive Herald's own events", async () => {
     const all = receiver();
-    start();
+    await start();
     const res = await herald.api("POST", "/v1/destinations", { url: all.url });
     await herald.api("POST", "/v1/subscriptions", { destination_id: res.body.id, event_types: ["*"] });
     await herald.api("POST", "/v1/destinations", { url: "http://127.0.0.1:9/" }); // herald.destination.created
@@ -194,7 +194,7 @@ describe("operational events", () => {
 describe("payload filters", () => {
   it("delivers only the events whose payload matches the subscription's filter", async () => {
     const r = receiver();
-    start({ event_types: [{ name: "sync.completed" }] });
+    await start({ event_types: [{ name: "sync.completed" }] });
     const d = await herald.api("POST", "/v1/destinations", { url: r.url });
     const sub = await herald.api("POST", "/v1/subscriptions", {
       destination_id: d.body.id,

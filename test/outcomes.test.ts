@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function deliverOnce(script: Answer[], deliverySettings: Record<string, unknown> = {}) {
   receiver = startReceiver(script);
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       delivery: deliverySettings,
       event_types: [{ name: "user.deleted" }],
@@ -33,7 +33,7 @@ describe("outcome rules", () => {
   it("410 Gone fails the delivery and disables the destination", async () => {
     const delivery = await deliverOnce([{ status: 410 }]);
     expect(delivery.status).toBe("failed");
-    const destination = herald.app.store.getDestination("crm")!;
+    const destination = (await herald.app.store.catalog.getDestination("crm"))!;
     expect(destination.enabled).toBe(false);
     expect(destination.disabled_reason).toContain("410");
   });
@@ -72,7 +72,7 @@ describe("outcome rules", () => {
     receiver = startReceiver();
     const url = receiver.url;
     await receiver.stop();
-    herald = startHerald(
+    herald = await startHerald(
       testConfig({
         event_types: [{ name: "a" }],
         destinations: [{ id: "gone", url }],
@@ -89,24 +89,24 @@ describe("outcome rules", () => {
 
   it("a disabled destination's deliveries wait, pending, until it is enabled", async () => {
     receiver = startReceiver();
-    herald = startHerald(
+    herald = await startHerald(
       testConfig({
         event_types: [{ name: "a" }],
         destinations: [{ id: "d", url: receiver.url }],
         subscriptions: [{ id: "s", destination: "d", event_types: ["a"] }],
       }),
     );
-    herald.app.store.setDestinationEnabled("d", false, "paused by a test", herald.clock.now());
-    herald.app.engine.catalog.reload();
+    await herald.app.store.catalog.setDestinationEnabled("d", false, "paused by a test", herald.clock.now());
+    await herald.app.engine.catalog.reload();
     await herald.api("POST", "/v1/events", { type: "a", data: {} });
-    herald.app.engine.sweeper.runOnce(herald.clock.advance(60_000));
+    await herald.app.engine.sweeper.runOnce(herald.clock.advance(60_000));
     await herald.app.engine.idle();
     expect(receiver.requests.length).toBe(0);
     expect((await herald.api("GET", "/v1/deliveries?status=pending")).body.data.length).toBe(1);
 
-    herald.app.store.setDestinationEnabled("d", true, null, herald.clock.now());
-    herald.app.engine.catalog.reload();
-    herald.app.engine.sweeper.runOnce(herald.clock.now());
+    await herald.app.store.catalog.setDestinationEnabled("d", true, null, herald.clock.now());
+    await herald.app.engine.catalog.reload();
+    await herald.app.engine.sweeper.runOnce(herald.clock.now());
     await receiver.waitFor(1);
     await herald.app.engine.idle();
     expect((await herald.api("GET", "/v1/deliveries?status=succeeded")).body.data.length).toBe(1);
@@ -117,15 +117,15 @@ describe("outcome rules", () => {
     expect(delivery.status).toBe("succeeded");
     await receiver.stop();
     receiver = startReceiver([], { status: 500 });
-    herald.app.store.saveDestination({ ...herald.app.store.getDestination("crm")!, url: receiver.url });
-    herald.app.engine.catalog.reload();
+    await herald.app.store.catalog.saveDestination({ ...(await herald.app.store.catalog.getDestination("crm"))!, url: receiver.url });
+    await herald.app.engine.catalog.reload();
     await herald.api("POST", "/v1/events", { type: "user.deleted", data: {} });
     await herald.app.engine.idle();
     for (let i = 0; i < 7; i++) {
-      herald.app.engine.sweeper.runOnce(herald.clock.advance(10 * 60_000));
+      await herald.app.engine.sweeper.runOnce(herald.clock.advance(10 * 60_000));
       await herald.app.engine.idle();
     }
-    const destination = herald.app.store.getDestination("crm")!;
+    const destination = (await herald.app.store.catalog.getDestination("crm"))!;
     expect(destination.enabled).toBe(false);
     expect(destination.disabled_reason).toContain("failing since");
   });

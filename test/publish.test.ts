@@ -7,9 +7,9 @@ import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 let herald: TestHerald;
 const receivers: Record<string, Receiver> = {};
 
-beforeAll(() => {
+beforeAll(async () => {
   for (const name of ["all", "attendees", "sync", "acme"]) receivers[name] = startReceiver();
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       auth: {
         tokens: [

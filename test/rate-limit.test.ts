@@ -46,12 +46,12 @@ describe("RateLimiter", () => {
   });
 });
 
-describe("a destination limited to 2 deliveries per second", () => {
+describe("a destination limited to 2 deliveries per second", async () => {
   // The engine's timers run on the test clock: the test moves time on 100 ms at a
   // time, letting each send that falls due finish before the next step.
   const clock = new TestClock();
   const receiver = startReceiver();
-  const herald = startHerald(
+  const herald = await startHerald(
     testConfig({
       event_types: [{ name: "tick" }],
       destinations: [{ id: "slow", url: receiver.url, rate_limit: 2 }],
@@ -67,7 +67,7 @@ describe("a destination limited to 2 deliveries per second", () => {
   /** Waits (in real time) until nothing is queued, being sent or being recorded. */
   async function settle(): Promise<void> {
     const dispatcher = herald.app.engine.dispatcher;
-    while (dispatcher.queued || dispatcher.sending || dispatcher.recording) await Bun.sleep(1);
+    while (dispatcher.queued || dispatcher.sending || dispatcher.writing) await Bun.sleep(1);
   }
 
   it("receives a burst of 20 at its pace, never more than 2 in one second, and none is left delivering", async () => {
@@ -105,7 +105,7 @@ describe("a destination limited to 2 deliveries per second", () => {
 describe("handing leased deliveries back to the job table", () => {
   it("stores a non-integer time as whole milliseconds", async () => {
     const receiver = startReceiver();
-    const herald = startHerald(
+    const herald = await startHerald(
       testConfig({
         event_types: [{ name: "tick" }],
         destinations: [{ id: "d", url: receiver.url }],
@@ -115,26 +115,26 @@ describe("handing leased deliveries back to the job table", () => {
     try {
       const { store, engine } = herald.app;
       // Disabled while publishing, so the delivery is written pending and not sent.
-      store.setDestinationEnabled("d", false, "paused by a test", herald.clock.now());
-      engine.catalog.reload();
+      await store.catalog.setDestinationEnabled("d", false, "paused by a test", herald.clock.now());
+      await engine.catalog.reload();
       expect((await herald.api("POST", "/v1/events", { type: "tick", data: {} })).status).toBe(202);
-      store.setDestinationEnabled("d", true, null, herald.clock.now());
+      await store.catalog.setDestinationEnabled("d", true, null, herald.clock.now());
 
       const now = herald.clock.now() + 0.25;
       const instance = herald.app.engine.deps.instance;
-      const [job] = store.claimDue(now, { owner: instance, until: now + 1000.5 }, 10);
+      const [job] = await store.queue.claimDue(now, { owner: instance, until: now + 1000.5 }, 10);
       expect(job).toBeDefined();
       const id = job!.delivery.id;
-      store.releaseLease(id, { owner: instance, until: job!.delivery.lease_until! }, now + 0.7, now + 5000.3);
-      const released = store.getDelivery(id)!;
+      await store.queue.releaseLease(id, { owner: instance, until: job!.delivery.lease_until! }, now + 0.7, now + 5000.3);
+      const released = (await store.log.getDelivery(id))!;
       expect(released.status).toBe("pending");
       expect(Number.isInteger(released.next_attempt_at)).toBe(true);
       expect(Math.abs(released.next_attempt_at! - (now + 5000.3))).toBeLessThanOrEqual(1);
 
       // The sweep's path: an expired lease released at a non-integer time.
-      expect(store.claimDue(now + 6000.1, { owner: instance, until: now + 7000.9 }, 10).length).toBe(1);
-      expect(store.releaseExpiredLeases(now + 8000.6)).toBe(1);
-      const swept = store.getDelivery(id)!;
+      expect((await store.queue.claimDue(now + 6000.1, { owner: instance, until: now + 7000.9 }, 10)).length).toBe(1);
+      expect(await store.queue.releaseExpiredLeases(now + 8000.6)).toBe(1);
+      const swept = (await store.log.getDelivery(id))!;
       expect(swept.status).toBe("pending");
       expect(Number.isInteger(swept.next_attempt_at)).toBe(true);
     } finally {
@@ -148,7 +148,7 @@ describe("handing leased deliveries back to the job table", () => {
     // fraction: the release then failed and the deliveries stayed leased.)
     const receiver = startReceiver();
     const clock = new TestClock();
-    const herald = startHerald(
+    const herald = await startHerald(
       testConfig({
         event_types: [{ name: "tick" }],
         destinations: [{ id: "d", url: receiver.url, rate_limit: 1 }],
@@ -164,7 +164,7 @@ describe("handing leased deliveries back to the job table", () => {
       const pending = (await herald.api("GET", "/v1/deliveries?status=pending")).body.data;
       expect(pending.length).toBe(2);
       for (const d of pending) expect(Date.parse(d.next_attempt_at)).toBeGreaterThan(clock.t + 5000);
-      for (const d of pending) expect(Number.isInteger(herald.app.store.getDelivery(d.id)!.next_attempt_at)).toBe(true);
+      for (const d of pending) expect(Number.isInteger((await herald.app.store.log.getDelivery(d.id))!.next_attempt_at)).toBe(true);
     } finally {
       await herald.stop();
       await receiver.stop();

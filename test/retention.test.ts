@@ -5,7 +5,7 @@ import { startReceiver } from "./support/receiver.ts";
 import { sqliteOf, startHerald, testConfig } from "./support/herald.ts";
 
 const up = startReceiver();
-const herald = startHerald(
+const herald = await startHerald(
   testConfig({
     retention: { keep: "1d" },
     event_types: [{ name: "t" }],
@@ -28,15 +28,15 @@ it("deletes finished events older than keep, and keeps unfinished ones", async (
   const old = (await herald.api("POST", "/v1/events", { type: "t", data: { age: "old" } })).body.id;
   await herald.app.engine.idle();
   // An old event whose delivery is still pending must survive.
-  herald.app.store.saveSubscription({ ...herald.app.store.getSubscription("paused")!, enabled: true });
-  herald.app.engine.catalog.reload();
+  await herald.app.store.catalog.saveSubscription({ ...(await herald.app.store.catalog.getSubscription("paused"))!, enabled: true });
+  await herald.app.engine.catalog.reload();
   const stuck = (await herald.api("POST", "/v1/events", { type: "t", data: { age: "old, pending" } })).body.id;
   await herald.app.engine.idle();
   herald.clock.advance(2 * 86_400_000);
   const fresh = (await herald.api("POST", "/v1/events", { type: "t", data: { age: "new" } })).body.id;
   await herald.app.engine.idle();
 
-  const deleted = herald.app.engine.retention.runOnce(herald.clock.now());
+  const deleted = await herald.app.engine.retention.runOnce(herald.clock.now());
   expect(deleted).toBe(1);
   expect((await herald.api("GET", `/v1/events/${old}`)).status).toBe(404);
   expect((await herald.api("GET", `/v1/events/${stuck}`)).status).toBe(200);

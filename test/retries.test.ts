@@ -11,9 +11,9 @@ afterEach(async () => {
   await receiver?.stop();
 });
 
-function setup(script: Parameters<typeof startReceiver>[0], delivery: Record<string, unknown> = {}, fallback?: Parameters<typeof startReceiver>[1]) {
+async function setup(script: Parameters<typeof startReceiver>[0], delivery: Record<string, unknown> = {}, fallback?: Parameters<typeof startReceiver>[1]) {
   receiver = startReceiver(script, fallback);
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       delivery: { retry_schedule: ["5s", "5m", "30m"], ...delivery },
       event_types: [{ name: "order.created" }],
@@ -32,13 +32,13 @@ async function publish(data: unknown = { order: 1 }) {
 /** Moves the clock, runs the sweep as the timer would, and waits for the sends it starts. */
 async function sweepAt(msLater: number) {
   herald.clock.advance(msLater);
-  herald.app.engine.sweeper.runOnce(herald.clock.now());
+  await herald.app.engine.sweeper.runOnce(herald.clock.now());
   await herald.app.engine.idle();
 }
 
 describe("delivery with retries", () => {
   it("answers 500, 500, 200: three attempts on the schedule, then succeeded", async () => {
-    setup([{ status: 500 }, { status: 500 }, { status: 200 }]);
+    await setup([{ status: 500 }, { status: 500 }, { status: 200 }]);
     const start = herald.clock.now();
     const eventId = await publish({ order: 42 });
     await receiver.waitFor(1);
@@ -65,7 +65,7 @@ describe("delivery with retries", () => {
     expect(detail.attempts.map((a: any) => a.number)).toEqual([1, 2, 3]);
 
     // Every request verifies with the independent library and carries the same webhook-id.
-    const secret = secretOf(herald, "shop");
+    const secret = await secretOf(herald, "shop");
     for (const request of receiver.requests) {
       expect(request.headers["webhook-id"]).toBe(eventId);
       expect(verifyWithStandardWebhooks(secret, request)).toEqual({ type: "order.created", timestamp: expect.any(String), data: { order: 42 } });
@@ -79,7 +79,7 @@ describe("delivery with retries", () => {
   });
 
   it("logs each attempt with its request, the response, and secrets redacted", async () => {
-    setup([{ status: 500, body: "x".repeat(10_000), headers: { "x-reason": "busy" } }], { keep_response_bytes: 100 });
+    await setup([{ status: 500, body: "x".repeat(10_000), headers: { "x-reason": "busy" } }], { keep_response_bytes: 100 });
     await publish();
     await receiver.waitFor(1);
     await herald.app.engine.idle();
@@ -97,7 +97,7 @@ describe("delivery with retries", () => {
   });
 
   it("fails the delivery when the schedule is exhausted", async () => {
-    setup([], { retry_schedule: ["5s"] }, { status: 503 });
+    await setup([], { retry_schedule: ["5s"] }, { status: 503 });
     await publish();
     await receiver.waitFor(1);
     await herald.app.engine.idle();
@@ -109,9 +109,9 @@ describe("delivery with retries", () => {
   });
 
   it("applies ±20% jitter to each delay", async () => {
-    setup([{ status: 500 }]);
+    await setup([{ status: 500 }]);
     await herald.stop();
-    herald = startHerald(herald.app.config, { random: () => 1 }); // the largest jitter: +20%
+    herald = await startHerald(herald.app.config, { random: () => 1 }); // the largest jitter: +20%
     const start = herald.clock.now();
     await publish();
     await receiver.waitFor(1);
@@ -121,7 +121,7 @@ describe("delivery with retries", () => {
   });
 
   it("retries a failed delivery by hand with the same webhook-id", async () => {
-    setup([{ status: 500 }, { status: 200 }], { retry_schedule: [] });
+    await setup([{ status: 500 }, { status: 200 }], { retry_schedule: [] });
     const eventId = await publish();
     await receiver.waitFor(1);
     await herald.app.engine.idle();

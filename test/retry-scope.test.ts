@@ -15,7 +15,7 @@ afterEach(async () => {
 /** Acme's destination and subscription, and one published event's delivery id. */
 async function acmeDelivery(script: Answer[], fallback?: Answer): Promise<string> {
   receiver = startReceiver(script, fallback);
-  herald = startHerald(testConfig({ auth: adminAndTenantTokens(), delivery: { retry_schedule: [] }, event_types: [{ name: "order.created" }] }));
+  herald = await startHerald(testConfig({ auth: adminAndTenantTokens(), delivery: { retry_schedule: [] }, event_types: [{ name: "order.created" }] }));
   const destination = await herald.api("POST", "/v1/destinations", { url: receiver.url }, { token: ACME_TOKEN });
   expect(destination.status).toBe(201);
   expect((await herald.api("POST", "/v1/subscriptions", { destination_id: destination.body.id, event_types: ["order.*"] }, { token: ACME_TOKEN })).status).toBe(201);

@@ -12,12 +12,12 @@ describe("secrets", () => {
     for (let i = 0; i < 50; i++) expect(isValidSecret(generateSecret())).toBe(true);
   });
 
-  it("accepts 24 to 64 bytes and refuses fewer or more", () => {
+  it("accepts 24 to 64 bytes and refuses fewer or more", async () => {
     expect([23, 24, 64, 65].map((n) => isValidSecret(secretOf(n)))).toEqual([false, true, true, false]);
   });
 
-  it("refuses base64 that lost its padding or its prefix", () => {
-    const padded = secretOf(32); // 32 bytes: 44 characters ending in "="
+  it("refuses base64 that lost its padding or its prefix", async () => {
+    const padded = await secretOf(32); // 32 bytes: 44 characters ending in "="
     expect(padded.endsWith("=")).toBe(true);
     expect(isValidSecret(padded.slice(0, -1))).toBe(false);
     expect(isValidSecret(padded.slice("whsec_".length))).toBe(false);

@@ -10,11 +10,11 @@ import { sqliteOf, startHerald, testConfig, type TestHerald } from "./support/he
 let herald: TestHerald;
 let receiver: Receiver;
 
-beforeAll(() => {
+beforeAll(async () => {
   // The second request (event "in-flight") is answered late, with a body large
   // enough that its attempt record needs a new page: it lands on the full store.
   receiver = startReceiver([{ status: 200 }, { status: 200, delay_ms: 300, body: "y".repeat(8 * 1024) }]);
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       event_types: [{ name: "order.created" }],
       destinations: [{ id: "shop", url: receiver.url }],
@@ -93,7 +93,7 @@ describe("a store that cannot write", () => {
 
     // Sends whose attempt could not be recorded kept their lease: once it runs
     // out, the sweep returns them to pending and they are sent again.
-    herald.app.engine.sweeper.runOnce(herald.clock.advance(herald.app.engine.lease_ms + 1));
+    await herald.app.engine.sweeper.runOnce(herald.clock.advance(herald.app.engine.lease_ms + 1));
     for (let tries = 0; ; tries++) {
       const states = await Promise.all(
         accepted.map(async (id) => (await herald.api("GET", `/v1/events/${id}`)).body.deliveries.map((d: any) => d.status).join()),

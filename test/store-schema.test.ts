@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { MIGRATIONS } from "../src/store/migrations.ts";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { MIGRATIONS } from "../src/store/sqlite/migrations.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { newId } from "../src/store/ids.ts";
 import type { Delivery, DeliveryStatus } from "../src/store/types.ts";
 import { tempDir } from "./support/herald.ts";
@@ -59,19 +59,19 @@ function writeVersion2(path: string): void {
 }
 
 describe("migration 3", () => {
-  it("keeps every delivery and attempt of a version 2 database", () => {
+  it("keeps every delivery and attempt of a version 2 database", async () => {
     dir = tempDir("herald-schema-");
     const path = join(dir, "herald.db");
     writeVersion2(path);
     const store = new SqliteStore(path, "full");
     expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
     for (const [n, status] of STATUSES.entries()) {
-      expect(store.getDelivery(delivery(n, status).id)).toEqual(delivery(n, status));
+      expect(await store.log.getDelivery(delivery(n, status).id)).toEqual(delivery(n, status));
     }
-    const attempts = store.attemptsOf(delivery(2, "succeeded").id);
+    const attempts = await store.log.attemptsOf(delivery(2, "succeeded").id);
     expect(attempts.map((a) => [a.id, a.number])).toEqual([["att_2", 1]]);
     expect(store.db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
-    store.close();
+    await store.close();
   });
 
   it("counts and lists deliveries by state without a full status index", async () => {
@@ -79,22 +79,22 @@ describe("migration 3", () => {
     const store = new SqliteStore(join(dir, "herald.db"), "full");
     for (const [n, status] of STATUSES.entries()) {
       const d = delivery(n, status, n % 2 ? "dst_a" : "dst_b");
-      await store.publish({
+      await store.queue.publish({
         event: { id: d.event_id, type: d.event_type, tenant: d.tenant, data: null, created_at: d.created_at },
         data_json: "null", idempotency_key: null, request_hash: "h", deliveries: [d],
       });
     }
-    expect(store.countDeliveriesByStatus()).toEqual({ pending: 1, delivering: 1, succeeded: 3, failed: 1, cancelled: 1 });
-    expect(store.countDeliveriesByStatus("dst_a")).toEqual({ delivering: 1, succeeded: 1, cancelled: 1 });
+    expect(await store.log.countDeliveriesByStatus()).toEqual({ pending: 1, delivering: 1, succeeded: 3, failed: 1, cancelled: 1 });
+    expect(await store.log.countDeliveriesByStatus("dst_a")).toEqual({ delivering: 1, succeeded: 1, cancelled: 1 });
     for (const status of new Set(STATUSES)) {
       const expected = STATUSES.flatMap((s, n) => (s === status ? [delivery(n, s).id] : [])).reverse();
-      expect(store.listDeliveries({ status, limit: 10 }).data.map((d) => d.id)).toEqual(expected);
+      expect((await store.log.listDeliveries({ status, limit: 10 })).data.map((d) => d.id)).toEqual(expected);
     }
-    const page = store.listDeliveries({ status: "succeeded", destination_id: "dst_b", limit: 1 });
+    const page = await store.log.listDeliveries({ status: "succeeded", destination_id: "dst_b", limit: 1 });
     expect(page.data.map((d) => d.id)).toEqual([delivery(6, "succeeded").id]);
-    expect(store.listDeliveries({ status: "succeeded", destination_id: "dst_b", limit: 1, cursor: page.next_cursor! }).data.map((d) => d.id))
+    expect((await store.log.listDeliveries({ status: "succeeded", destination_id: "dst_b", limit: 1, cursor: page.next_cursor! })).data.map((d) => d.id))
       .toEqual([delivery(2, "succeeded").id]);
-    store.close();
+    await store.close();
   });
 });
 
@@ -110,7 +110,7 @@ describe("migration 4", () => {
       for (const destination of ["dst_a", "dst_b"]) {
         const d: Delivery = { ...delivery(0, "failed", destination), id: newId("dlv", t), event_id: newId("evt", t), created_at: t, updated_at: t, finalized_at: t };
         made.push(d);
-        await store.publish({
+        await store.queue.publish({
           event: { id: d.event_id, type: d.event_type, tenant: d.tenant, data: null, created_at: t },
           data_json: "null", idempotency_key: null, request_hash: "h", deliveries: [d],
         });
@@ -118,13 +118,13 @@ describe("migration 4", () => {
     }
     const within = (since: number, until: number, destination?: string) =>
       made.filter((d) => d.created_at >= since && d.created_at < until && (!destination || d.destination_id === destination));
-    const listed = store.listDeliveries({ since: T0, until: T0 + 2, limit: 50 }).data;
+    const listed = (await store.log.listDeliveries({ since: T0, until: T0 + 2, limit: 50 })).data;
     expect(listed.map((d) => d.id)).toEqual(within(T0, T0 + 2).map((d) => d.id).sort().reverse());
     // A fractional bound means the same as the next whole millisecond.
-    expect(store.listDeliveries({ since: T0 - 0.5, until: T0 + 0.5, limit: 50 }).data.length).toBe(within(T0, T0 + 1).length);
-    expect(store.deliveryStats({ since: T0 - 1, until: T0 + 3, bucket_ms: 1000 }).counts.failed).toBe(within(T0 - 1, T0 + 3).length);
-    expect(store.destinationHealth("dst_a", T0, T0 + 4).counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
-    expect(store.requeueFailed("dst_b", T0 - 2, T0, T0 + 10)).toBe(within(T0 - 2, T0, "dst_b").length);
-    store.close();
+    expect((await store.log.listDeliveries({ since: T0 - 0.5, until: T0 + 0.5, limit: 50 })).data.length).toBe(within(T0, T0 + 1).length);
+    expect((await store.log.deliveryStats({ since: T0 - 1, until: T0 + 3, bucket_ms: 1000 })).counts.failed).toBe(within(T0 - 1, T0 + 3).length);
+    expect((await store.log.destinationHealth("dst_a", T0, T0 + 4)).counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
+    expect(await store.queue.requeueFailed("dst_b", T0 - 2, T0, T0 + 10)).toBe(within(T0 - 2, T0, "dst_b").length);
+    await store.close();
   });
 });

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { MIGRATIONS } from "../src/store/migrations.ts";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { MIGRATIONS } from "../src/store/sqlite/migrations.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { removeDir, startHerald, tempDir, testConfig, type TestHerald } from "./support/herald.ts";
 
@@ -15,9 +15,9 @@ const GLOBEX = "globex-tenant-token-0123456789";
 let herald: TestHerald;
 const receivers: Record<string, Receiver> = {};
 
-beforeAll(() => {
+beforeAll(async () => {
   for (const name of ["acme", "globex"]) receivers[name] = startReceiver();
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       auth: {
         tokens: [
@@ -127,13 +127,13 @@ describe("migration 5", () => {
         event: { id: "order-7", type: "order.created", tenant, data: {}, created_at: 2 },
         data_json: "{}", idempotency_key: null, producer_id: "order-7", request_hash, deliveries: [],
       });
-      const repeat = await store.publish(item("acme", "h-acme"));
+      const repeat = await store.queue.publish(item("acme", "h-acme"));
       expect(repeat).toMatchObject({ created: false, same_request: true, event: { id: "order-7", tenant: "acme" } });
-      const other = await store.publish(item("globex", "h-globex"));
+      const other = await store.queue.publish(item("globex", "h-globex"));
       expect(other.created).toBe(true);
       expect(other.event.id).not.toBe("order-7");
-      expect(store.getEvent("order-7")!.tenant).toBe("acme");
-      store.close();
+      expect((await store.log.getEvent("order-7"))!.tenant).toBe("acme");
+      await store.close();
     } finally {
       removeDir(dir);
     }

@@ -34,7 +34,7 @@ async function publish(type: string, data: unknown, tenant?: string): Promise<st
 /** Moves the clock past the first retry delay and runs the sweep, as its timer would. */
 async function sweepAfter(ms: number): Promise<void> {
   herald.clock.advance(ms);
-  herald.app.engine.sweeper.runOnce(herald.clock.now());
+  await herald.app.engine.sweeper.runOnce(herald.clock.now());
   await herald.app.engine.idle();
 }
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
   shop = startReceiver([{ status: 500, body: JSON.stringify({ error: "database is busy, try again" }) }], { status: 200, body: '{"received":true}' });
   crm = startReceiver([], { status: 410, body: "this endpoint was retired" });
   acme = startReceiver();
-  herald = startHerald(
+  herald = await startHerald(
     testConfig({
       auth: {
         tokens: [

@@ -4,10 +4,10 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { openDatabase } from "../src/store/database.ts";
-import { WriteBatcher } from "../src/store/write-batcher.ts";
-import { WalSync } from "../src/store/wal-sync.ts";
-import { SqliteStore } from "../src/store/sqlite-store.ts";
+import { openDatabase } from "../src/store/sqlite/database.ts";
+import { WriteBatcher } from "../src/store/sqlite/write-batcher.ts";
+import { WalSync } from "../src/store/sqlite/wal-sync.ts";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { StoreUnavailableError } from "../src/store/unavailable.ts";
 import { tempDir } from "./support/herald.ts";
 
@@ -71,7 +71,7 @@ describe("write batcher", () => {
     // Three publishes through the store's own group commit and WAL sync.
     const published = await Promise.all(
       ["evt_1", "evt_2", "evt_3"].map((id) =>
-        store.publish({
+        store.queue.publish({
           event: { id, type: "order.created", tenant: "default", data: null, created_at: 1 },
           data_json: "null", idempotency_key: null, request_hash: "h", deliveries: [],
         }),
@@ -79,7 +79,7 @@ describe("write batcher", () => {
     );
     expect(published.map((p) => p.created)).toEqual([true, true, true]);
     expect(committedRows(path, "events")).toBe(3);
-    store.close();
+    await store.close();
   });
 
   it("holds the writes made while a batch's sync runs, and commits them together when it ends", async () => {

@@ -3,8 +3,9 @@
 // made through this instance calls reload() at once; a change made through
 // another instance sharing the store raised the catalogue version, which the
 // sweep compares with the one loaded here (refresh) and reloads when it moved.
-import type { Store } from "../store/store.ts";
-import type { Destination, EventType, Subscription } from "../store/types.ts";
+// Empty until the engine's start loads it.
+import type { CatalogStore } from "../store/store.ts";
+import type { CatalogSnapshot, Destination, EventType, Subscription } from "../store/types.ts";
 
 export class Catalog {
   eventTypes = new Map<string, EventType>();
@@ -12,13 +13,27 @@ export class Catalog {
   /** The catalogue version the maps were read at. */
   version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
+  /** Reloads started, and the latest whose snapshot is in the maps (see reload). */
+  private loadsStarted = 0;
+  private loadApplied = 0;
 
-  constructor(private readonly store: Store) {
-    this.reload();
+  constructor(private readonly store: CatalogStore) {}
+
+  /**
+   * Reads the whole catalogue again. Resolves once the maps hold a snapshot read
+   * after this call began. Reloads may overlap (two changes in a row, a sweep):
+   * a snapshot is applied only if no later-started reload's is in already,
+   * since a load that began later sees at least every write the earlier one saw.
+   */
+  async reload(): Promise<void> {
+    const ticket = ++this.loadsStarted;
+    const snapshot = await this.store.load();
+    if (ticket < this.loadApplied) return;
+    this.loadApplied = ticket;
+    this.apply(snapshot);
   }
 
-  reload(): void {
-    const snapshot = this.store.loadCatalog();
+  private apply(snapshot: CatalogSnapshot): void {
     this.eventTypes = new Map(snapshot.event_types.map((t) => [t.name, t]));
     this.destinations = new Map(snapshot.destinations.map((d) => [d.id, d]));
     const byTenant = new Map<string, Subscription[]>();
@@ -37,9 +52,9 @@ export class Catalog {
    * database restored from a backup may carry an older version, and the copy
    * here must follow it too.
    */
-  refresh(): boolean {
-    if (this.store.catalogVersion() === this.version) return false;
-    this.reload();
+  async refresh(): Promise<boolean> {
+    if ((await this.store.version()) === this.version) return false;
+    await this.reload();
     return true;
   }
 

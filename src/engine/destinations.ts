@@ -30,13 +30,13 @@ export const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 export class DestinationService {
   constructor(private readonly parts: ServiceParts) {}
 
-  get(id: string): Destination {
-    const destination = this.parts.store.getDestination(id);
+  async get(id: string): Promise<Destination> {
+    const destination = await this.parts.store.catalog.getDestination(id);
     if (!destination) throw notFound("destination", id);
     return destination;
   }
 
-  create(input: DestinationInput): { destination: Destination; secret: string } {
+  async create(input: DestinationInput): Promise<{ destination: Destination; secret: string }> {
     const now = this.parts.deps.now();
     this.checkUrl(input.url);
     const id = input.id ?? newId("dst", now);
@@ -49,14 +49,14 @@ export class DestinationService {
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
     // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
-    if (!this.parts.store.createDestination(destination)) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
-    this.changed();
+    if (!(await this.parts.store.catalog.createDestination(destination))) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    await this.changed();
     this.parts.operational.emit("herald.destination.created", destination.tenant, { destination_id: id, url: destination.url });
     return { destination, secret };
   }
 
-  update(id: string, patch: DestinationPatch): Destination {
-    const current = this.get(id);
+  async update(id: string, patch: DestinationPatch): Promise<Destination> {
+    const current = await this.get(id);
     assertApiManaged(current, "destination", id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
     const now = this.parts.deps.now();
@@ -74,34 +74,34 @@ export class DestinationService {
       failing_since: enabled && !current.enabled ? null : current.failing_since,
       updated_at: now,
     };
-    this.write(next);
+    await this.write(next);
     this.parts.operational.emit("herald.destination.updated", next.tenant, { destination_id: id, url: next.url });
     if (enabled !== current.enabled) this.announceEnabled(next, enabled);
     return next;
   }
 
-  remove(id: string): void {
-    const current = this.get(id);
+  async remove(id: string): Promise<void> {
+    const current = await this.get(id);
     assertApiManaged(current, "destination", id);
-    this.parts.store.deleteDestination(id, this.parts.deps.now());
+    await this.parts.store.catalog.deleteDestination(id, this.parts.deps.now());
     this.parts.operational.emit("herald.destination.deleted", current.tenant, { destination_id: id });
-    this.changed();
+    await this.changed();
   }
 
   /** Enabling resumes the destination's pending deliveries; config-owned destinations may be toggled too. */
-  setEnabled(id: string, enabled: boolean, reason?: string): Destination {
-    const current = this.get(id);
-    const found = this.parts.store.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
-    this.changed();
+  async setEnabled(id: string, enabled: boolean, reason?: string): Promise<Destination> {
+    const current = await this.get(id);
+    const found = await this.parts.store.catalog.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
+    await this.changed();
     if (!found) throw notFound("destination", id);
-    const next = this.get(id);
+    const next = await this.get(id);
     if (current.enabled !== enabled) this.announceEnabled(next, enabled);
     return next;
   }
 
   /** Rotates the secret; the old one keeps signing (a second signature) until the grace period ends. */
-  rotateSecret(id: string, options: { secret?: string; grace_ms?: number }): { secret: string; previous_expires_at: number } {
-    const current = this.get(id);
+  async rotateSecret(id: string, options: { secret?: string; grace_ms?: number }): Promise<{ secret: string; previous_expires_at: number }> {
+    const current = await this.get(id);
     assertApiManaged(current, "destination", id);
     const grace = options.grace_ms ?? DEFAULT_GRACE_MS;
     if (grace < 0 || grace > MAX_GRACE_MS) throw new Problem("invalid", "the grace period is 0 to 7 days", [{ path: "grace_period", message: "must be between 0s and 7d" }]);
@@ -111,13 +111,13 @@ export class DestinationService {
     const stillValid = current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now);
     const retiring = current.secrets.filter((s) => s.expires_at === null).map((s): SigningSecret => ({ secret: s.secret, expires_at: expires }));
     const secrets: SigningSecret[] = [{ secret, expires_at: null }, ...retiring, ...stillValid].filter((s) => s.expires_at === null || s.expires_at > now);
-    this.write({ ...current, secrets, updated_at: now });
+    await this.write({ ...current, secrets, updated_at: now });
     return { secret, previous_expires_at: expires };
   }
 
   /** Sends one test event now and answers with the attempt. Test sends are not kept in the log. */
   async test(id: string, options: { event_type?: string; data?: unknown }): Promise<SendResult> {
-    const destination = this.get(id);
+    const destination = await this.get(id);
     const { catalog, deps, sendOptions } = this.parts;
     const type = options.event_type ?? this.firstSubscribedType(destination) ?? "herald.test";
     const example = catalog.eventTypes.get(type)?.example;
@@ -128,11 +128,11 @@ export class DestinationService {
   }
 
   /** Re-queues the destination's failed deliveries created in [since, until). */
-  recover(id: string, since: number, until?: number): number {
-    this.get(id);
+  async recover(id: string, since: number, until?: number): Promise<number> {
+    await this.get(id);
     const now = this.parts.deps.now();
     if (until !== undefined && until <= since) throw new Problem("invalid", "until must be after since", [{ path: "until", message: "must be after since" }]);
-    const requeued = this.parts.store.requeueFailed(id, since, until ?? now + 1, now);
+    const requeued = await this.parts.store.queue.requeueFailed(id, since, until ?? now + 1, now);
     if (requeued > 0) this.parts.dispatcher.noteBacklog();
     return requeued;
   }
@@ -162,13 +162,13 @@ export class DestinationService {
   }
 
   /** Writes a change to an existing destination: one deleted meanwhile (here or elsewhere) stays deleted, a 404. */
-  private write(next: Destination): void {
-    const found = this.parts.store.updateDestination(next);
-    this.changed();
+  private async write(next: Destination): Promise<void> {
+    const found = await this.parts.store.catalog.updateDestination(next);
+    await this.changed();
     if (!found) throw notFound("destination", next.id);
   }
 
-  private changed(): void {
-    this.parts.catalog.reload();
+  private async changed(): Promise<void> {
+    await this.parts.catalog.reload();
   }
 }

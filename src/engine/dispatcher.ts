@@ -1,8 +1,8 @@
 // The dispatcher: a bounded in-memory ready queue of leased deliveries, drained
 // by up to `concurrency` sends at once. Publishes hand their deliveries straight
 // in (no wait for a sweep); when the queue runs low and the job table may hold
-// more due rows, it claims a batch. It holds no SQL: it is handed the store.
-import type { Store } from "../store/store.ts";
+// more due rows, it claims a batch. It holds no SQL: it is handed the queue.
+import type { QueueStore } from "../store/store.ts";
 import type { DeliveryJob, Destination, Lease } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -44,12 +44,14 @@ export class Dispatcher {
   private reserved = 0;
   /** The job table may hold due pending rows that are not in memory. */
   private backlog = true;
+  /** Raised by each noteBacklog: a claim that started before it cannot clear `backlog`. */
+  private backlogNotes = 0;
   private claiming = false;
   private running = false;
   private readonly capacity: number;
   private idleWaiters: (() => void)[] = [];
-  /** Attempt records not yet committed: stop() waits for them. */
-  private pendingRecords = new Set<Promise<boolean>>();
+  /** Writes not yet committed (attempt records, leases handed back): stop() and idle() wait for them. */
+  private pendingWrites = new Set<Promise<unknown>>();
   private listeners: AttemptListener[] = [];
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
@@ -66,7 +68,7 @@ export class Dispatcher {
   private readonly holdsSlot = new WeakSet<DeliveryJob>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: QueueStore,
     private readonly catalog: Catalog,
     private readonly deps: EngineDeps,
     private readonly settings: DispatcherSettings,
@@ -96,7 +98,7 @@ export class Dispatcher {
     const now = this.deps.now();
     for (const [job, { due, cancel }] of this.deferred) {
       cancel();
-      this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
+      this.releaseLease(job, now, due);
     }
     this.deferred.clear();
     await this.idle();
@@ -129,6 +131,7 @@ export class Dispatcher {
   /** The job table has due rows (a publish beyond capacity, a sweep, a recover). */
   noteBacklog(): void {
     this.backlog = true;
+    this.backlogNotes++;
     this.pump();
   }
 
@@ -140,9 +143,9 @@ export class Dispatcher {
     return this.inFlight;
   }
 
-  /** Attempts sent whose records are not yet committed. */
-  get recording(): number {
-    return this.pendingRecords.size;
+  /** Writes (attempt records, leases handed back) not yet committed. */
+  get writing(): number {
+    return this.pendingWrites.size;
   }
 
   /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
@@ -172,28 +175,32 @@ export class Dispatcher {
       this.ready = this.ready.slice(this.head);
       this.head = 0;
     }
-    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency) this.claim();
+    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0) void this.claim();
     this.checkIdle();
   }
 
-  /** Claims due rows from the job table, in batches, while there is room. */
-  private claim(): void {
+  /**
+   * Claims due rows from the job table, one batch at a time (never two claims
+   * at once), and pumps again: while a full batch came back, or a noteBacklog
+   * arrived meanwhile, there may be more.
+   */
+  private async claim(): Promise<void> {
     this.claiming = true;
+    const notes = this.backlogNotes;
     try {
-      const room = this.room;
-      if (room <= 0) return;
+      const limit = Math.min(this.room, 1000);
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
-      const jobs = this.store.claimDue(now, lease, Math.min(room, 1000));
-      if (jobs.length < Math.min(room, 1000)) this.backlog = false;
+      const jobs = await this.store.claimDue(now, lease, limit);
+      if (jobs.length < limit && notes === this.backlogNotes) this.backlog = false;
       for (const job of jobs) this.ready.push(job);
     } catch (error) {
       this.deps.log.error("claiming deliveries failed", { error: errorMessage(error) });
-      this.backlog = false;
+      if (notes === this.backlogNotes) this.backlog = false;
     } finally {
       this.claiming = false;
     }
-    if (this.queued > 0) queueMicrotask(() => this.pump());
+    this.pump();
   }
 
   /**
@@ -201,18 +208,18 @@ export class Dispatcher {
    * another one since the last sweep: the catalogue is checked (one cheap read)
    * before the delivery is taken for an orphan.
    */
-  private afterRefresh(destinationId: string): Destination | undefined {
-    return this.catalog.refresh() ? this.catalog.destinations.get(destinationId) : undefined;
+  private async afterRefresh(destinationId: string): Promise<Destination | undefined> {
+    return (await this.catalog.refresh()) ? this.catalog.destinations.get(destinationId) : undefined;
   }
 
   private async deliver(job: DeliveryJob): Promise<void> {
     try {
-      const destination = this.catalog.destinations.get(job.delivery.destination_id) ?? this.afterRefresh(job.delivery.destination_id);
+      const destination = this.catalog.destinations.get(job.delivery.destination_id) ?? (await this.afterRefresh(job.delivery.destination_id));
       if (!destination) {
         // Deleted meanwhile: the deletion cancelled the row, unless it was written
         // just after (a publish racing the delete); either way it ends cancelled,
         // never left leased for a destination that no longer exists.
-        this.store.cancelOrphan(job.delivery.id, this.deps.now());
+        await this.store.cancelOrphan(job.delivery.id, this.deps.now());
         return;
       }
       // A delivery not younger than its destination may have been made for one
@@ -220,10 +227,10 @@ export class Dispatcher {
       // and still sit in memory (the ready queue, a rate-limit timer). Only a row
       // still leased may be sent: the store says, read only in this rare case
       // (equal times too: a destination re-created within the same millisecond).
-      if (job.delivery.created_at <= destination.created_at && this.store.getDelivery(job.delivery.id)?.status !== "delivering") return;
+      if (job.delivery.created_at <= destination.created_at && !(await this.store.holdsLease(job.delivery.id, leaseOf(job)))) return;
       if (!destination.enabled) {
         // Disabled meanwhile: the delivery waits, pending, until it is enabled again.
-        this.store.releaseLease(job.delivery.id, leaseOf(job), this.deps.now());
+        this.releaseLease(job, this.deps.now());
         return;
       }
       if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
@@ -235,7 +242,7 @@ export class Dispatcher {
           // so one slow destination cannot fill the in-memory queue.
           const now = this.deps.now();
           const due = now + wait;
-          this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
+          this.releaseLease(job, now, due);
           this.wakeAt(due);
           return;
         }
@@ -262,19 +269,12 @@ export class Dispatcher {
           // outcome is not the delivery's, so nothing follows from it.
           if (!applied) return;
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
-          if (decision.disable_destination) this.catalog.reload();
+          if (decision.disable_destination) this.reloadCatalog();
           for (const listener of this.listeners) listener(job, result, decision.outcome.status);
         },
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
-      this.pendingRecords.add(record);
-      // Not record.finally(): its promise rejects again when the record fails (a
-      // full disk), and an unhandled rejection ends the process.
-      const recorded = () => {
-        this.pendingRecords.delete(record);
-        this.checkIdle();
-      };
-      record.then(recorded, recorded);
+      this.track(record);
     } catch (error) {
       // A bug here must not kill the loop; the lease returns the delivery to pending later.
       this.deps.log.error("delivering failed", { delivery: job.delivery.id, error: errorMessage(error) });
@@ -282,6 +282,30 @@ export class Dispatcher {
       this.inFlight--;
       this.pump();
     }
+  }
+
+  /** Hands a job's delivery back to pending (due at `due`) without an attempt; the write is tracked like a record. */
+  private releaseLease(job: DeliveryJob, now: number, due?: number): void {
+    const released = this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
+    // A failure leaves the lease to expire: the sweep then returns the delivery.
+    released.catch((error) => this.deps.log.error("handing back a lease failed", { delivery: job.delivery.id, error: errorMessage(error) }));
+    this.track(released);
+  }
+
+  /** Keeps a write in pendingWrites until it settles, so idle() and stop() wait for it. */
+  private track(write: Promise<unknown>): void {
+    this.pendingWrites.add(write);
+    // Not write.finally(): its promise rejects again when the write fails (a
+    // full disk), and an unhandled rejection ends the process.
+    const settled = () => {
+      this.pendingWrites.delete(write);
+      this.checkIdle();
+    };
+    write.then(settled, settled);
+  }
+
+  private reloadCatalog(): void {
+    this.catalog.reload().catch((error) => this.deps.log.error("reloading the catalogue failed", { error: errorMessage(error) }));
   }
 
   /** Holds a job until its slot comes; it then keeps that slot and is sent first. */
@@ -321,7 +345,9 @@ export class Dispatcher {
 
   private isIdle(): boolean {
     const waiting = this.queued + this.slotted.length;
-    return this.deferred.size === 0 && this.inFlight === 0 && this.pendingRecords.size === 0 && (waiting === 0 || !this.running);
+    return (
+      this.deferred.size === 0 && this.inFlight === 0 && this.pendingWrites.size === 0 && !this.claiming && (waiting === 0 || !this.running)
+    );
   }
 
   private checkIdle(): void {

@@ -56,22 +56,22 @@ export class Engine {
       keep_response_bytes: d.keep_response_bytes,
       user_agent: `Herald/${VERSION}`,
     };
-    this.catalog = new Catalog(store);
+    this.catalog = new Catalog(store.catalog);
     this.dispatcher = new Dispatcher(
-      store,
+      store.queue,
       this.catalog,
       deps,
       { concurrency: d.concurrency, lease_ms: this.lease_ms, retry_schedule: d.retry_schedule, jitter: d.jitter },
       this.sendOptions,
     );
-    this.operational = new OperationalEvents(store, this.catalog, deps);
-    this.publisher = new Publisher(store, this.catalog, this.dispatcher, deps, this.lease_ms);
+    this.operational = new OperationalEvents(store.catalog, this.catalog, deps);
+    this.publisher = new Publisher(store.queue, this.catalog, this.dispatcher, deps, this.lease_ms);
     this.operational.attach(this.publisher);
     this.sweeper = new Sweeper(store, this.catalog, this.dispatcher, this.operational, deps, {
       schedule: config.sweep.schedule,
       disable_after: d.disable_after,
     });
-    this.retention = new Retention(store, deps, config.retention);
+    this.retention = new Retention(store.admin, deps, config.retention);
     this.reads = new Reads(store, deps.now);
     const parts = {
       store,
@@ -89,17 +89,18 @@ export class Engine {
   }
 
   /**
-   * Registers this instance, takes back the leases that expired or whose owner
-   * is dead (a crashed previous run: at once), and starts sending. Another live
-   * instance's leases are left alone: taking them would send its deliveries
-   * twice. `sweeps: false` leaves the timers off (tests).
+   * Loads the catalogue, registers this instance, takes back the leases that
+   * expired or whose owner is dead (a crashed previous run: at once), and starts
+   * sending. Another live instance's leases are left alone: taking them would
+   * send its deliveries twice. `sweeps: false` leaves the timers off (tests).
    */
-  start(options: { sweeps?: boolean } = {}): void {
+  async start(options: { sweeps?: boolean } = {}): Promise<void> {
     const now = this.deps.now();
-    this.store.registerInstance(this.deps.instance, now);
-    this.store.releaseExpiredLeases(now);
-    this.store.releaseLeasesOfDeadInstances(now, now - this.sweeper.staleAfter);
-    this.operational.register(now);
+    await this.catalog.reload();
+    await this.store.queue.registerInstance(this.deps.instance, now);
+    await this.store.queue.releaseExpiredLeases(now);
+    await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.sweeper.staleAfter);
+    await this.operational.register(now);
     this.dispatcher.start();
     if (options.sweeps !== false) {
       this.sweeper.start();
@@ -108,17 +109,16 @@ export class Engine {
   }
 
   /**
-   * Stops the timers, lets sends under way finish and be recorded, commits, and
-   * hands back the leases of deliveries still waiting in memory, so another
-   * instance sends them now rather than when their lease runs out.
+   * Stops the timers, lets sends under way finish and be recorded, and hands
+   * back the leases of deliveries still waiting in memory, so another instance
+   * sends them now rather than when their lease runs out.
    */
   async stop(): Promise<void> {
     this.sweeper.stop();
     this.retention.stop();
     await this.dispatcher.stop();
-    this.store.flush();
     try {
-      this.store.retireInstance(this.deps.instance, this.deps.now());
+      await this.store.queue.retireInstance(this.deps.instance, this.deps.now());
     } catch (error) {
       // A store that cannot write: the leases come back once this process has
       // ended (its lock is then free) or when they expire.
@@ -131,9 +131,9 @@ export class Engine {
    * same webhook-id, and answers with it as leased. Another tenant's delivery
    * is not_found; one being sent, or cancelled, is a conflict.
    */
-  retry(scope: Scope, deliveryId: string): Delivery {
+  async retry(scope: Scope, deliveryId: string): Promise<Delivery> {
     const now = this.deps.now();
-    const leased = this.store.leaseForRetry(deliveryId, now, { owner: this.deps.instance, until: now + this.lease_ms }, scope.tenant);
+    const leased = await this.store.queue.leaseForRetry(deliveryId, now, { owner: this.deps.instance, until: now + this.lease_ms }, scope.tenant);
     if ("error" in leased) {
       if (leased.error === "not_found") throw notFound("delivery", deliveryId);
       if (leased.error === "cancelled") {
@@ -146,8 +146,8 @@ export class Engine {
   }
 
   /** Whether the store takes writes now (the readiness probe; while it fails, this is what finds it writable again). */
-  isWritable(): boolean {
-    return this.store.isWritable();
+  isWritable(): Promise<boolean> {
+    return this.store.admin.probeWritable();
   }
 
   /** Resolves once nothing is queued or being sent (tests, shutdown). */

@@ -18,13 +18,13 @@ export interface EventTypeInput {
 export class EventTypeService {
   constructor(private readonly parts: ServiceParts) {}
 
-  get(name: string): EventType {
-    const eventType = this.parts.store.getEventType(name);
+  async get(name: string): Promise<EventType> {
+    const eventType = await this.parts.store.catalog.getEventType(name);
     if (!eventType) throw notFound("event type", name);
     return eventType;
   }
 
-  create(input: EventTypeInput): EventType {
+  async create(input: EventTypeInput): Promise<EventType> {
     if (isReservedEventType(input.name)) {
       throw new Problem("invalid", "event type names herald and herald.* are reserved for Herald's own events", [{ path: "name", message: RESERVED_EVENT_TYPE }]);
     }
@@ -35,13 +35,13 @@ export class EventTypeService {
     };
     checkExample(eventType);
     // One insert-if-absent, never look-then-write: another instance may create the same name meanwhile.
-    if (!this.parts.store.createEventType(eventType)) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
-    this.parts.catalog.reload();
+    if (!(await this.parts.store.catalog.createEventType(eventType))) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
+    await this.parts.catalog.reload();
     return eventType;
   }
 
-  update(name: string, patch: Omit<EventTypeInput, "name">): EventType {
-    const current = this.get(name);
+  async update(name: string, patch: Omit<EventTypeInput, "name">): Promise<EventType> {
+    const current = await this.get(name);
     assertApiManaged(current, "event type", name);
     const next: EventType = {
       ...current,
@@ -52,17 +52,17 @@ export class EventTypeService {
     };
     checkExample(next);
     // A keyed update: an event type deleted meanwhile stays deleted.
-    const found = this.parts.store.updateEventType(next);
-    this.parts.catalog.reload();
+    const found = await this.parts.store.catalog.updateEventType(next);
+    await this.parts.catalog.reload();
     if (!found) throw notFound("event type", name);
     return next;
   }
 
   /** Events already published keep their type; new ones of it are refused. */
-  remove(name: string): void {
-    assertApiManaged(this.get(name), "event type", name);
-    this.parts.store.deleteEventType(name);
-    this.parts.catalog.reload();
+  async remove(name: string): Promise<void> {
+    assertApiManaged(await this.get(name), "event type", name);
+    await this.parts.store.catalog.deleteEventType(name);
+    await this.parts.catalog.reload();
   }
 }
 

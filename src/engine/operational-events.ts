@@ -1,7 +1,7 @@
 // Operational events: Herald's own events (a destination disabled, a delivery
 // exhausted, …) published through the same pipeline to whoever subscribes.
 // They belong to the tenant of the destination they are about.
-import type { Store } from "../store/store.ts";
+import type { CatalogStore } from "../store/store.ts";
 import type { EventType } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -24,22 +24,22 @@ export class OperationalEvents {
   private publisher: Publisher | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<CatalogStore, "upsertEventType">,
     private readonly catalog: Catalog,
     private readonly deps: EngineDeps,
   ) {}
 
   /** Puts Herald's own event types in the catalogue (owned by Herald, like config). */
-  register(now: number): void {
+  async register(now: number): Promise<void> {
     for (const t of OPERATIONAL_EVENT_TYPES) {
       const current = this.catalog.eventTypes.get(t.name);
       const record: EventType = {
         name: t.name, description: t.description, schema: null, example: t.example, managed_by: "config",
         created_at: current?.created_at ?? now, updated_at: now,
       };
-      if (!current || current.description !== t.description) this.store.upsertEventType(record);
+      if (!current || current.description !== t.description) await this.store.upsertEventType(record);
     }
-    this.catalog.reload();
+    await this.catalog.reload();
   }
 
   attach(publisher: Publisher): void {

@@ -2,7 +2,7 @@
 // event with one delivery per destination in one (group-committed) transaction.
 // Deliveries that fit in the dispatcher's queue are leased at once and handed
 // over after the commit, so a fresh event is sent without waiting for a sweep.
-import type { Store } from "../store/store.ts";
+import type { QueueStore } from "../store/store.ts";
 import { newId } from "../store/ids.ts";
 import type { Delivery, DeliveryJob, HeraldEvent, NewEvent } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
@@ -25,7 +25,7 @@ export type PublishOutcome = Outcome<{ created: boolean; event: HeraldEvent; del
 
 export class Publisher {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<QueueStore, "publish">,
     private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
     private readonly deps: EngineDeps,

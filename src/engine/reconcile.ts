@@ -2,7 +2,7 @@
 // and updates them, and removes config-owned ones that left the file. Queued
 // deliveries survive updates; a removed destination's unfinished deliveries are
 // cancelled (DESIGN §2), never dropped silently.
-import type { Store } from "../store/store.ts";
+import type { CatalogStore } from "../store/store.ts";
 import type { Destination, Subscription } from "../store/types.ts";
 import { generateSecret } from "../rules/secrets.ts";
 import type { Config } from "../config/schema.ts";
@@ -16,37 +16,37 @@ export interface ReconcileReport {
   removed: string[];
 }
 
-export function reconcile(config: Config, store: Store, now: number): ReconcileReport {
+export async function reconcile(config: Config, store: CatalogStore, now: number): Promise<ReconcileReport> {
   const report: ReconcileReport = { added: [], updated: [], removed: [] };
   const note = (list: string[], kind: string, id: string) => list.push(`${kind} ${id}`);
 
   const declaredTypes = new Set(config.event_types.map((t) => t.name));
   for (const t of config.event_types) {
-    const current = store.getEventType(t.name);
+    const current = await store.getEventType(t.name);
     note(current ? report.updated : report.added, "event type", t.name);
-    store.upsertEventType({
+    await store.upsertEventType({
       name: t.name, description: t.description, schema: t.schema ?? null, example: t.example,
       managed_by: "config", created_at: current?.created_at ?? now, updated_at: now,
     });
   }
-  for (const t of store.listEventTypes()) {
+  for (const t of await store.listEventTypes()) {
     // herald.* types are Herald's own and re-registered at every start.
     if (t.managed_by === "config" && !declaredTypes.has(t.name) && !t.name.startsWith("herald.")) {
-      store.deleteEventType(t.name);
+      await store.deleteEventType(t.name);
       note(report.removed, "event type", t.name);
     }
   }
 
   const declaredDestinations = new Map(config.destinations.map((d) => [d.id, d]));
   for (const d of config.destinations) {
-    const current = store.getDestination(d.id);
+    const current = await store.getDestination(d.id);
     note(current ? report.updated : report.added, "destination", d.id);
-    store.saveDestination(destinationFromConfig(d, current, now));
+    await store.saveDestination(destinationFromConfig(d, current, now));
   }
 
   const declaredSubscriptions = new Set(config.subscriptions.map((s) => s.id));
   for (const s of config.subscriptions) {
-    const current = store.getSubscription(s.id);
+    const current = await store.getSubscription(s.id);
     const tenant = declaredDestinations.get(s.destination)!.tenant;
     const subscription: Subscription = {
       id: s.id, destination_id: s.destination, tenant, event_types: [...s.event_types], filter: s.filter ? { ...s.filter } : null,
@@ -54,17 +54,17 @@ export function reconcile(config: Config, store: Store, now: number): ReconcileR
       created_at: current?.created_at ?? now, updated_at: now,
     };
     note(current ? report.updated : report.added, "subscription", s.id);
-    store.saveSubscription(subscription);
+    await store.saveSubscription(subscription);
   }
-  for (const s of store.allSubscriptions()) {
+  for (const s of await store.allSubscriptions()) {
     if (s.managed_by === "config" && !declaredSubscriptions.has(s.id)) {
-      store.deleteSubscription(s.id);
+      await store.deleteSubscription(s.id);
       note(report.removed, "subscription", s.id);
     }
   }
-  for (const d of store.allDestinations()) {
+  for (const d of await store.allDestinations()) {
     if (d.managed_by === "config" && !declaredDestinations.has(d.id)) {
-      store.deleteDestination(d.id, now);
+      await store.deleteDestination(d.id, now);
       note(report.removed, "destination", d.id);
     }
   }

@@ -1,6 +1,6 @@
 // Retention (croner schedule from the config): deletes events older than
 // `retention.keep` whose deliveries are all finished, with their attempts.
-import type { Store } from "../store/store.ts";
+import type { AdminStore } from "../store/store.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 
@@ -8,7 +8,7 @@ export class Retention {
   private readonly schedule: Schedule;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AdminStore, "deleteFinishedBefore">,
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
   ) {
@@ -23,9 +23,9 @@ export class Retention {
     this.schedule.stop();
   }
 
-  runOnce(now: number): number {
+  async runOnce(now: number): Promise<number> {
     try {
-      const deleted = this.store.deleteFinishedBefore(now - this.settings.keep);
+      const deleted = await this.store.deleteFinishedBefore(now - this.settings.keep);
       if (deleted) this.deps.log.info("retention deleted old events", { events: deleted });
       return deleted;
     } catch (error) {

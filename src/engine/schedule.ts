@@ -7,12 +7,13 @@ export class Schedule {
 
   constructor(
     private readonly pattern: string,
-    private readonly run: () => void,
+    private readonly run: () => Promise<unknown>,
   ) {}
 
   start(): void {
-    this.cron ??= new Cron(this.pattern, { protect: true }, () => {
-      this.run();
+    // The run's promise is handed to croner, whose `protect` waits for it to settle.
+    this.cron ??= new Cron(this.pattern, { protect: true }, async () => {
+      await this.run();
     });
   }
 

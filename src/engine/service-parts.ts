@@ -10,7 +10,8 @@ import type { OperationalEvents } from "./operational-events.ts";
 import type { SendOptions } from "./sender.ts";
 
 export interface ServiceParts {
-  readonly store: Store;
+  /** The stored catalogue (and the queue, for re-queueing a destination's failed deliveries). */
+  readonly store: Pick<Store, "catalog" | "queue">;
   readonly catalog: Catalog;
   readonly dispatcher: Dispatcher;
   readonly operational: OperationalEvents;

@@ -20,15 +20,15 @@ export type SubscriptionPatch = Partial<Omit<SubscriptionInput, "id" | "destinat
 export class SubscriptionService {
   constructor(private readonly parts: ServiceParts) {}
 
-  get(id: string): Subscription {
-    const subscription = this.parts.store.getSubscription(id);
+  async get(id: string): Promise<Subscription> {
+    const subscription = await this.parts.store.catalog.getSubscription(id);
     if (!subscription) throw notFound("subscription", id);
     return subscription;
   }
 
   /** `tenant` is the destination's: a subscription cannot cross tenants. */
-  create(input: SubscriptionInput): Subscription {
-    const destination = this.parts.store.getDestination(input.destination_id);
+  async create(input: SubscriptionInput): Promise<Subscription> {
+    const destination = await this.parts.store.catalog.getDestination(input.destination_id);
     if (!destination) throw missingDestination(input.destination_id);
     checkFilter(input.filter);
     const now = this.parts.deps.now();
@@ -39,18 +39,18 @@ export class SubscriptionService {
       managed_by: "api", created_at: now, updated_at: now,
     };
     // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
-    const created = this.parts.store.createSubscription(subscription);
+    const created = await this.parts.store.catalog.createSubscription(subscription);
     if (created === "taken") throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
     if (created === "no_destination") throw missingDestination(destination.id);
-    this.parts.catalog.reload();
+    await this.parts.catalog.reload();
     this.parts.operational.emit("herald.subscription.created", subscription.tenant, {
       subscription_id: id, destination_id: destination.id, event_types: subscription.event_types,
     });
     return subscription;
   }
 
-  update(id: string, patch: SubscriptionPatch): Subscription {
-    const current = this.get(id);
+  async update(id: string, patch: SubscriptionPatch): Promise<Subscription> {
+    const current = await this.get(id);
     assertApiManaged(current, "subscription", id);
     if (patch.filter !== undefined) checkFilter(patch.filter);
     const next: Subscription = {
@@ -62,16 +62,16 @@ export class SubscriptionService {
       updated_at: this.parts.deps.now(),
     };
     // A keyed update: a subscription deleted meanwhile (here, elsewhere, or with its destination) stays deleted.
-    const found = this.parts.store.updateSubscription(next);
-    this.parts.catalog.reload();
+    const found = await this.parts.store.catalog.updateSubscription(next);
+    await this.parts.catalog.reload();
     if (!found) throw notFound("subscription", id);
     return next;
   }
 
-  remove(id: string): void {
-    assertApiManaged(this.get(id), "subscription", id);
-    this.parts.store.deleteSubscription(id);
-    this.parts.catalog.reload();
+  async remove(id: string): Promise<void> {
+    assertApiManaged(await this.get(id), "subscription", id);
+    await this.parts.store.catalog.deleteSubscription(id);
+    await this.parts.catalog.reload();
   }
 }
 

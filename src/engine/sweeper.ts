@@ -4,7 +4,7 @@
 // and disables destinations that have failed for longer than `disable_after`.
 // Tests call runOnce(now).
 import { Cron } from "croner";
-import type { Store } from "../store/store.ts";
+import type { CatalogStore, QueueStore } from "../store/store.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
@@ -24,7 +24,10 @@ export class Sweeper {
   readonly staleAfter: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: {
+      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances">;
+      catalog: Pick<CatalogStore, "destinationsFailingSince" | "setDestinationEnabled">;
+    },
     private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
     private readonly operational: OperationalEvents,
@@ -44,14 +47,15 @@ export class Sweeper {
     this.schedule.stop();
   }
 
-  runOnce(now: number): { released: number; disabled: string[]; reloaded: boolean } {
+  async runOnce(now: number): Promise<{ released: number; disabled: string[]; reloaded: boolean }> {
     try {
-      this.store.heartbeat(this.deps.instance, now);
+      await this.store.queue.heartbeat(this.deps.instance, now);
       // First, so that the deliveries claimed below find destinations created
       // elsewhere (noteBacklog also wakes deliveries a remote enable let go).
-      const reloaded = this.catalog.refresh();
-      const released = this.store.releaseExpiredLeases(now) + this.store.releaseLeasesOfDeadInstances(now, now - this.staleAfter);
-      const disabled = this.disableLongFailing(now);
+      const reloaded = await this.catalog.refresh();
+      const released =
+        (await this.store.queue.releaseExpiredLeases(now)) + (await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.staleAfter));
+      const disabled = await this.disableLongFailing(now);
       this.dispatcher.noteBacklog();
       return { released, disabled, reloaded };
     } catch (error) {
@@ -60,15 +64,15 @@ export class Sweeper {
     }
   }
 
-  private disableLongFailing(now: number): string[] {
-    const failing = this.store.destinationsFailingSince(now - this.settings.disable_after);
+  private async disableLongFailing(now: number): Promise<string[]> {
+    const failing = await this.store.catalog.destinationsFailingSince(now - this.settings.disable_after);
     for (const destination of failing) {
       const reason = `failing since ${new Date(destination.failing_since!).toISOString()}`;
-      this.store.setDestinationEnabled(destination.id, false, reason, now);
+      await this.store.catalog.setDestinationEnabled(destination.id, false, reason, now);
       this.deps.log.warn("destination disabled", { destination: destination.id, reason });
     }
     if (failing.length) {
-      this.catalog.reload();
+      await this.catalog.reload();
       for (const d of failing) this.operational.destinationDisabled(d.id, `failing since ${new Date(d.failing_since!).toISOString()}`);
     }
     return failing.map((d) => d.id);

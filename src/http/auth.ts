@@ -42,11 +42,11 @@ export class Authenticator {
  */
 /** Where the generated admin token's hash is kept (the store's admin part; HTTP names only what it uses). */
 export interface GeneratedTokens {
-  generatedTokenHashes(): string[];
-  saveGeneratedToken(name: string, sha256: string, now: number): void;
+  generatedTokenHashes(): Promise<string[]>;
+  saveGeneratedToken(name: string, sha256: string, now: number): Promise<void>;
 }
 
-export function createAuthenticator(config: Config, saved: GeneratedTokens, now: number, onGenerated: (token: string) => void): Authenticator {
+export async function createAuthenticator(config: Config, saved: GeneratedTokens, now: number, onGenerated: (token: string) => void): Promise<Authenticator> {
   const configured = config.auth.tokens.map((t) => ({
     name: t.name,
     role: t.role,
@@ -54,12 +54,12 @@ export function createAuthenticator(config: Config, saved: GeneratedTokens, now:
     hash: Buffer.from(t.token !== undefined ? sha256Hex(t.token) : t.token_sha256.toLowerCase(), "hex"),
   }));
   if (configured.length > 0) return new Authenticator(configured);
-  let hashes = saved.generatedTokenHashes();
+  let hashes = await saved.generatedTokenHashes();
   if (hashes.length === 0) {
     const token = "hrld_" + randomBytes(32).toString("base64url");
-    saved.saveGeneratedToken("admin", sha256Hex(token), now);
+    await saved.saveGeneratedToken("admin", sha256Hex(token), now);
     onGenerated(token);
-    hashes = saved.generatedTokenHashes();
+    hashes = await saved.generatedTokenHashes();
   }
   return new Authenticator(hashes.map((h) => ({ name: "admin", role: "admin", tenant: null, hash: Buffer.from(h, "hex") })));
 }

@@ -15,9 +15,9 @@ export function trackAttempts(engine: Engine): void {
   });
 }
 
-export function renderMetrics(engine: Engine): string {
+export async function renderMetrics(engine: Engine): Promise<string> {
   const lines: string[] = [];
-  const byStatus = engine.reads.countDeliveriesByStatus();
+  const byStatus = await engine.reads.countDeliveriesByStatus();
   lines.push("# HELP herald_deliveries Deliveries in the job table by status.", "# TYPE herald_deliveries gauge");
   for (const status of DELIVERY_STATUSES) lines.push(`herald_deliveries{status="${status}"} ${byStatus[status] ?? 0}`);
   lines.push("# HELP herald_attempts_total Delivery attempts by outcome since start.", "# TYPE herald_attempts_total counter");

@@ -1,7 +1,7 @@
 // The one way to open a store: the storage settings choose the implementation.
 // app.ts and main.ts call only this; nothing above the store names SQLite.
-import type { Synchronous } from "./database.ts";
-import { SqliteStore } from "./sqlite-store.ts";
+import type { Synchronous } from "./sqlite/database.ts";
+import { SqliteStore } from "./sqlite/sqlite-store.ts";
 import type { Store } from "./store.ts";
 
 /** `storage` from the config: the driver and its own settings. */
@@ -11,7 +11,7 @@ export interface StorageOptions {
   synchronous: Synchronous;
 }
 
-export function openStore(storage: StorageOptions): Store {
+export async function openStore(storage: StorageOptions): Promise<Store> {
   switch (storage.driver) {
     case "sqlite":
       return new SqliteStore(storage.path, storage.synchronous);

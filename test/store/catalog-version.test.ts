@@ -29,23 +29,23 @@ describeEachStore("the catalogue version", (current) => {
 
     // Each write, by the method that makes it; all of them must raise the version.
     const writes: [string, () => unknown][] = [
-      ["createEventType", () => store.catalog.createEventType(eventType("a.b"))],
-      ["updateEventType", () => store.catalog.updateEventType(eventType("a.b", { description: "changed" }))],
-      ["upsertEventType (insert)", () => store.catalog.upsertEventType(eventType("c.d", { managed_by: "config" }))],
-      ["upsertEventType (update)", () => store.catalog.upsertEventType(eventType("c.d", { managed_by: "config", description: "x" }))],
-      ["deleteEventType", () => store.catalog.deleteEventType("c.d")],
-      ["createDestination", () => store.catalog.createDestination(destination("d1"))],
-      ["updateDestination", () => store.catalog.updateDestination(destination("d1", { url: "https://example.com/other" }))],
-      ["saveDestination (insert)", () => store.catalog.saveDestination(destination("d2", { managed_by: "config" }))],
-      ["saveDestination (update)", () => store.catalog.saveDestination(destination("d2", { managed_by: "config", url: "https://example.com/2" }))],
-      ["setDestinationEnabled (disable)", () => store.catalog.setDestinationEnabled("d2", false, "paused", T0)],
-      ["setDestinationEnabled (enable)", () => store.catalog.setDestinationEnabled("d2", true, null, T0)],
-      ["createSubscription", () => store.catalog.createSubscription(subscription("s1", "d1"))],
-      ["updateSubscription", () => store.catalog.updateSubscription(subscription("s1", "d1", { event_types: ["a.*"] }))],
-      ["saveSubscription (insert)", () => store.catalog.saveSubscription(subscription("s2", "d2", { managed_by: "config" }))],
-      ["saveSubscription (update)", () => store.catalog.saveSubscription(subscription("s2", "d2", { managed_by: "config", enabled: false }))],
-      ["deleteSubscription", () => store.catalog.deleteSubscription("s2")],
-      ["deleteDestination (and its subscriptions)", () => store.catalog.deleteDestination("gone", T0)],
+      ["createEventType", async () => await store.catalog.createEventType(eventType("a.b"))],
+      ["updateEventType", async () => await store.catalog.updateEventType(eventType("a.b", { description: "changed" }))],
+      ["upsertEventType (insert)", async () => await store.catalog.upsertEventType(eventType("c.d", { managed_by: "config" }))],
+      ["upsertEventType (update)", async () => await store.catalog.upsertEventType(eventType("c.d", { managed_by: "config", description: "x" }))],
+      ["deleteEventType", async () => await store.catalog.deleteEventType("c.d")],
+      ["createDestination", async () => await store.catalog.createDestination(destination("d1"))],
+      ["updateDestination", async () => await store.catalog.updateDestination(destination("d1", { url: "https://example.com/other" }))],
+      ["saveDestination (insert)", async () => await store.catalog.saveDestination(destination("d2", { managed_by: "config" }))],
+      ["saveDestination (update)", async () => await store.catalog.saveDestination(destination("d2", { managed_by: "config", url: "https://example.com/2" }))],
+      ["setDestinationEnabled (disable)", async () => await store.catalog.setDestinationEnabled("d2", false, "paused", T0)],
+      ["setDestinationEnabled (enable)", async () => await store.catalog.setDestinationEnabled("d2", true, null, T0)],
+      ["createSubscription", async () => await store.catalog.createSubscription(subscription("s1", "d1"))],
+      ["updateSubscription", async () => await store.catalog.updateSubscription(subscription("s1", "d1", { event_types: ["a.*"] }))],
+      ["saveSubscription (insert)", async () => await store.catalog.saveSubscription(subscription("s2", "d2", { managed_by: "config" }))],
+      ["saveSubscription (update)", async () => await store.catalog.saveSubscription(subscription("s2", "d2", { managed_by: "config", enabled: false }))],
+      ["deleteSubscription", async () => await store.catalog.deleteSubscription("s2")],
+      ["deleteDestination (and its subscriptions)", async () => await store.catalog.deleteDestination("gone", T0)],
       ["recordAttempt that disables the destination (410 Gone)", async () => {
         await store.queue.publish(newEvent("evt_gone", "keep"));
         const [job] = await store.queue.claimDue(T0, lease(T0 + 60_000), 10);
@@ -131,7 +131,7 @@ describeEachStore("creates and updates between two connections", (current) => {
   it("refuses a subscription whose destination another connection deleted", async () => {
     const { store, again } = await openStores();
     await store.catalog.createDestination(destination("d"));
-    await (await again()).deleteDestination("d", T0);
+    await (await again()).catalog.deleteDestination("d", T0);
     expect(await store.catalog.createSubscription(subscription("s", "d"))).toBe("no_destination");
     expect(await store.catalog.getSubscription("s")).toBeNull();
   });

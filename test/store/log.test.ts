@@ -32,7 +32,7 @@ describeEachStore("the log", (current) => {
     await store.queue.publish(newEvent({ at: T0, to: ["a", "b"], status: "failed" }));
     await store.queue.publish(newEvent({ at: T0 + 1_000, to: ["a"], status: "succeeded" }));
     await store.queue.publish(newEvent({ at: T0 + 2_000, to: ["b"] }));
-    const ids = async (filter: Parameters<typeof store.listDeliveries>[0]) => (await store.log.listDeliveries(filter)).data.map((d) => `${d.destination_id}:${d.status}`);
+    const ids = async (filter: Parameters<typeof store.log.listDeliveries>[0]) => (await store.log.listDeliveries(filter)).data.map((d) => `${d.destination_id}:${d.status}`);
     expect(await ids({ status: "failed", limit: 10 })).toEqual(expect.arrayContaining(["a:failed", "b:failed"]));
     expect(await ids({ status: "failed", limit: 10 })).toHaveLength(2);
     expect(await ids({ destination_id: "a", limit: 10 })).toEqual(["a:succeeded", "a:failed"]);

@@ -52,8 +52,8 @@ describeEachStore("the queue", (current) => {
       ids.push(item.deliveries[0]!.id);
     }
     const claims = await Promise.all([
-      store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
-      store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
+      await store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
+      await store.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_a"), 20), second.queue.claimDue(T0 + 1_000, lease(T0 + LEASE, "ins_b"), 20),
     ]);
     const claimed = claims.flat().map((j) => j.delivery.id);
     expect(new Set(claimed).size).toBe(claimed.length);

@@ -3,7 +3,7 @@
 // its own. A new store joins the suite by adding its opener here: no test changes.
 import { afterEach, beforeEach, describe } from "bun:test";
 import { join } from "node:path";
-import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../support/herald.ts";
 
@@ -29,7 +29,7 @@ const OPENERS: Record<string, () => Promise<OpenedStore>> = {
         return store;
       },
       async close() {
-        for (const store of opened.reverse()) store.close();
+        for (const store of opened.reverse()) await store.close();
         removeDir(dir);
       },
     };

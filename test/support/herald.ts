@@ -8,7 +8,7 @@ import { setSystemTime } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import type { Database } from "bun:sqlite";
 import { createApp, type Herald } from "../../src/app.ts";
-import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { validateConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/engine/deps.ts";
 import type { ReceivedRequest } from "./receiver.ts";
@@ -92,11 +92,11 @@ export interface TestHerald {
 }
 
 /** Starts Herald with the sweeps' timers off: tests run them with runOnce(clock.now()). */
-export function startHerald(config: Config, options: { clock?: TestClock; random?: () => number; clockTimers?: boolean } = {}): TestHerald {
+export async function startHerald(config: Config, options: { clock?: TestClock; random?: () => number; clockTimers?: boolean } = {}): Promise<TestHerald> {
   const clock = options.clock ?? new TestClock();
   const timer = options.clockTimers ? { timer: clock.timer } : {};
-  const app = createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger });
-  const { url } = app.start({ sweeps: false });
+  const app = await createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger });
+  const { url } = await app.start({ sweeps: false });
   return {
     app,
     url,
@@ -121,8 +121,8 @@ export function startHerald(config: Config, options: { clock?: TestClock; random
 }
 
 /** The secret Herald holds for a destination, read from its store. */
-export function secretOf(herald: TestHerald, destinationId: string): string {
-  return herald.app.store.getDestination(destinationId)!.secrets[0]!.secret;
+export async function secretOf(herald: TestHerald, destinationId: string): Promise<string> {
+  return (await herald.app.store.catalog.getDestination(destinationId))!.secrets[0]!.secret;
 }
 
 /**

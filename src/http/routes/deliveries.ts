@@ -25,9 +25,9 @@ export function deliveryRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, scope }) => {
+      async ({ query, scope }) => {
         const { scope: within, ...window } = timeWindowPage(scope, query);
-        const page = ctx.engine.reads.listDeliveries(within, {
+        const page = await ctx.engine.reads.listDeliveries(within, {
           status: query.status,
           destination_id: query.destination_id ?? query.destination,
           event_id: query.event_id,
@@ -40,8 +40,8 @@ export function deliveryRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id",
-      ({ params, scope }) => {
-        const { delivery, attempts } = ctx.engine.reads.getDelivery(scope, params.id);
+      async ({ params, scope }) => {
+        const { delivery, attempts } = await ctx.engine.reads.getDelivery(scope, params.id);
         return { ...presentDelivery(delivery), attempts: attempts.map(presentAttempt) };
       },
       {
@@ -52,9 +52,9 @@ export function deliveryRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/retry",
-      ({ params, scope, set }) => {
+      async ({ params, scope, set }) => {
         // Scoped, checked and leased in one step: the row is read once.
-        const delivery = ctx.engine.retry(scope, params.id);
+        const delivery = await ctx.engine.retry(scope, params.id);
         set.status = 202;
         return presentDelivery(delivery);
       },

@@ -54,17 +54,17 @@ export function destinationRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, scope }) => {
-        const page = ctx.engine.reads.listDestinations(narrow(scope, query.tenant), { cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
+      async ({ query, scope }) => {
+        const page = await ctx.engine.reads.listDestinations(narrow(scope, query.tenant), { cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
         return { data: page.data.map(presentDestination), next_cursor: page.next_cursor };
       },
       { query: ListQuery, response: { 200: DestinationList, ...errorResponses }, detail: { summary: "List destinations", tags, security } },
     )
     .post(
       "",
-      ({ body, scope, set }) => {
+      async ({ body, scope, set }) => {
         const tenant = owningTenant(scope, body.tenant);
-        const { destination, secret } = service.create({ ...body, tenant });
+        const { destination, secret } = await service.create({ ...body, tenant });
         set.status = 201;
         return { ...presentDestination(destination), secret };
       },
@@ -75,24 +75,24 @@ export function destinationRoutes(ctx: HttpContext) {
         detail: { summary: "Create a destination", description: "The signing secret is generated unless given, and shown only in this answer and by GET …/secret.", tags, security },
       },
     )
-    .get("/:id", ({ params, scope }) => presentDestination(visible(scope, params.id)), {
+    .get("/:id", async ({ params, scope }) => presentDestination(await visible(scope, params.id)), {
       params: IdParams,
       response: { 200: DestinationBody, ...errorResponses },
       detail: { summary: "Get a destination", tags, security },
     })
     .patch(
       "/:id",
-      ({ params, body, scope }) => {
-        visible(scope, params.id);
-        return presentDestination(service.update(params.id, body));
+      async ({ params, body, scope }) => {
+        await visible(scope, params.id);
+        return presentDestination(await service.update(params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
     )
     .delete(
       "/:id",
-      ({ params, scope, set }) => {
-        visible(scope, params.id);
-        service.remove(params.id);
+      async ({ params, scope, set }) => {
+        await visible(scope, params.id);
+        await service.remove(params.id);
         set.status = 204;
         return null;
       },
@@ -100,8 +100,8 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/secret",
-      ({ params, scope }) => {
-        const { secret, previous } = ctx.engine.reads.destinationSecrets(scope, params.id);
+      async ({ params, scope }) => {
+        const { secret, previous } = await ctx.engine.reads.destinationSecrets(scope, params.id);
         return { secret, previous: previous.map((p) => ({ secret: p.secret, expires_at: iso(p.expires_at)! })) };
       },
       {
@@ -112,7 +112,7 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/headers",
-      ({ params, scope }) => ({ headers: ctx.engine.reads.destinationHeaders(scope, params.id) }),
+      async ({ params, scope }) => ({ headers: await ctx.engine.reads.destinationHeaders(scope, params.id) }),
       {
         params: IdParams,
         response: { 200: type({ headers: { "[string]": "string" } }), ...errorResponses },
@@ -126,9 +126,9 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/rotate-secret",
-      ({ params, body, scope }) => {
-        visible(scope, params.id);
-        const result = service.rotateSecret(params.id, { secret: body.secret, grace_ms: body.grace_period });
+      async ({ params, body, scope }) => {
+        await visible(scope, params.id);
+        const result = await service.rotateSecret(params.id, { secret: body.secret, grace_ms: body.grace_period });
         return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
       },
       {
@@ -142,7 +142,7 @@ export function destinationRoutes(ctx: HttpContext) {
     .post(
       "/:id/test",
       async ({ params, body, scope }) => {
-        visible(scope, params.id);
+        await visible(scope, params.id);
         const result = await service.test(params.id, body);
         return { ok: result.ok, attempt: presentAttempt({ ...result.attempt, id: "test", delivery_id: "test", number: 1 }) };
       },
@@ -156,26 +156,26 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/enable",
-      ({ params, scope }) => {
-        visible(scope, params.id);
-        return presentDestination(service.setEnabled(params.id, true));
+      async ({ params, scope }) => {
+        await visible(scope, params.id);
+        return presentDestination(await service.setEnabled(params.id, true));
       },
       { params: IdParams, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Enable a destination; its pending deliveries resume", tags, security } },
     )
     .post(
       "/:id/disable",
-      ({ params, body, scope }) => {
-        visible(scope, params.id);
-        return presentDestination(service.setEnabled(params.id, false, body.reason));
+      async ({ params, body, scope }) => {
+        await visible(scope, params.id);
+        return presentDestination(await service.setEnabled(params.id, false, body.reason));
       },
       { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
     )
     .post(
       "/:id/recover",
-      ({ params, body, scope }) => {
-        visible(scope, params.id);
+      async ({ params, body, scope }) => {
+        await visible(scope, params.id);
         const since = parseTime(body.since, "since")!;
-        const requeued = service.recover(params.id, since, parseTime(body.until, "until"));
+        const requeued = await service.recover(params.id, since, parseTime(body.until, "until"));
         return { requeued };
       },
       {
@@ -188,11 +188,11 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .get(
       "/:id/stats",
-      ({ params, query, scope }) => {
+      async ({ params, query, scope }) => {
         const now = ctx.engine.deps.now();
         const since = parseTime(query.since, "since") ?? now - DAY;
         const until = parseTime(query.until, "until") ?? now + 1;
-        const health = ctx.engine.reads.destinationHealth(scope, params.id, since, until);
+        const health = await ctx.engine.reads.destinationHealth(scope, params.id, since, until);
         const finished = health.counts.succeeded + health.counts.failed;
         return {
           destination_id: params.id,

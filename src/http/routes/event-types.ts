@@ -16,37 +16,37 @@ export function eventTypeRoutes(ctx: HttpContext) {
   const service = ctx.engine.eventTypes;
   return new Elysia({ prefix: "/v1/event-types" })
     .use(authenticated(ctx.auth))
-    .get("", () => ({ data: ctx.engine.reads.listEventTypes().map(presentEventType), next_cursor: null }), {
+    .get("", async () => ({ data: (await ctx.engine.reads.listEventTypes()).map(presentEventType), next_cursor: null }), {
       response: { 200: EventTypeList, ...errorResponses },
       detail: { summary: "List the event-type catalogue", tags, security },
     })
     .post(
       "",
-      ({ body, principal, set }) => {
+      async ({ body, principal, set }) => {
         requireAdmin(principal, "change event types");
         set.status = 201;
-        return presentEventType(service.create(body));
+        return presentEventType(await service.create(body));
       },
       { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
     )
-    .get("/:name", ({ params }) => presentEventType(ctx.engine.reads.getEventType(params.name)), {
+    .get("/:name", async ({ params }) => presentEventType(await ctx.engine.reads.getEventType(params.name)), {
       params: NameParams,
       response: { 200: EventTypeBody, ...errorResponses },
       detail: { summary: "Get an event type", tags, security },
     })
     .patch(
       "/:name",
-      ({ params, body, principal }) => {
+      async ({ params, body, principal }) => {
         requireAdmin(principal, "change event types");
-        return presentEventType(service.update(params.name, body));
+        return presentEventType(await service.update(params.name, body));
       },
       { params: NameParams, parse: "json", body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
     )
     .delete(
       "/:name",
-      ({ params, principal, set }) => {
+      async ({ params, principal, set }) => {
         requireAdmin(principal, "change event types");
-        service.remove(params.name);
+        await service.remove(params.name);
         set.status = 204;
         return null;
       },

@@ -151,17 +151,17 @@ export function eventRoutes(ctx: HttpContext) {
     )
     .get(
       "",
-      ({ query, scope }) => {
+      async ({ query, scope }) => {
         const { scope: within, ...window } = timeWindowPage(scope, query);
-        const page = ctx.engine.reads.listEvents(within, { type: query.type, ...window });
+        const page = await ctx.engine.reads.listEvents(within, { type: query.type, ...window });
         return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
       },
       { query: ListQuery, response: { 200: EventList, ...errorResponses }, detail: { summary: "List events, newest first", tags: ["Events"], security } },
     )
     .get(
       "/:id",
-      ({ params, scope }) => {
-        const { event, deliveries } = ctx.engine.reads.getEvent(scope, params.id);
+      async ({ params, scope }) => {
+        const { event, deliveries } = await ctx.engine.reads.getEvent(scope, params.id);
         return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
       },
       {

@@ -11,11 +11,11 @@ export function healthRoutes(ctx: HttpContext) {
     .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: type({ status: "'ok'" }) }, detail: { summary: "Liveness", tags: ["Health"], security: [] } })
     .get(
       "/readyz",
-      ({ set }) => {
+      async ({ set }) => {
         set.status = 503;
         if (!ctx.isReady()) return errorBody("not_ready", "Herald is starting or draining");
         // While writes fail this is also the probe that finds the store writable again.
-        if (!ctx.engine.isWritable()) return errorBody("not_ready", "Herald cannot write to its store (disk full, I/O error or locked)");
+        if (!(await ctx.engine.isWritable())) return errorBody("not_ready", "Herald cannot write to its store (disk full, I/O error or locked)");
         set.status = 200;
         return { status: "ready" as const };
       },

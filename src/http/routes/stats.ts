@@ -16,14 +16,14 @@ const MAX_BUCKETS = 2000;
 export function statsRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/stats" }).use(authenticated(ctx.auth)).get(
     "",
-    ({ query, scope }) => {
+    async ({ query, scope }) => {
       const now = ctx.engine.deps.now();
       const since = parseTime(query.since, "since") ?? now - 86_400_000;
       const until = parseTime(query.until, "until") ?? now + 1;
       const bucket_ms = BUCKETS[query.bucket ?? "1h"];
       if (until <= since) throw invalid("until must be after since", [{ path: "until", message: "must be after since" }]);
       if ((until - since) / bucket_ms > MAX_BUCKETS) throw invalid(`that window holds more than ${MAX_BUCKETS} buckets; use a larger bucket`, [{ path: "bucket", message: "is too small for the window" }]);
-      const stats = ctx.engine.reads.deliveryStats(narrow(scope, query.tenant), { destination_id: query.destination_id, since, until, bucket_ms });
+      const stats = await ctx.engine.reads.deliveryStats(narrow(scope, query.tenant), { destination_id: query.destination_id, since, until, bucket_ms });
       const finished = stats.counts.succeeded + stats.counts.failed;
       return {
         since: iso(since)!,

@@ -37,8 +37,8 @@ export function subscriptionRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .get(
       "",
-      ({ query, scope }) => {
-        const page = ctx.engine.reads.listSubscriptions(narrow(scope, query.tenant), {
+      async ({ query, scope }) => {
+        const page = await ctx.engine.reads.listSubscriptions(narrow(scope, query.tenant), {
           destination_id: query.destination_id, cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT,
         });
         return { data: page.data.map(presentSubscription), next_cursor: page.next_cursor };
@@ -47,32 +47,32 @@ export function subscriptionRoutes(ctx: HttpContext) {
     )
     .post(
       "",
-      ({ body, scope, set }) => {
+      async ({ body, scope, set }) => {
         // Another tenant's destination reads as missing, like everywhere else.
-        ctx.engine.reads.getDestination(scope, body.destination_id);
+        await ctx.engine.reads.getDestination(scope, body.destination_id);
         set.status = 201;
-        return presentSubscription(service.create({ ...body, filter: body.filter ?? null }));
+        return presentSubscription(await service.create({ ...body, filter: body.filter ?? null }));
       },
       { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
     )
-    .get("/:id", ({ params, scope }) => presentSubscription(visible(scope, params.id)), {
+    .get("/:id", async ({ params, scope }) => presentSubscription(await visible(scope, params.id)), {
       params: IdParams,
       response: { 200: SubscriptionBody, ...errorResponses },
       detail: { summary: "Get a subscription", tags, security },
     })
     .patch(
       "/:id",
-      ({ params, body, scope }) => {
-        visible(scope, params.id);
-        return presentSubscription(service.update(params.id, body));
+      async ({ params, body, scope }) => {
+        await visible(scope, params.id);
+        return presentSubscription(await service.update(params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
     )
     .delete(
       "/:id",
-      ({ params, scope, set }) => {
-        visible(scope, params.id);
-        service.remove(params.id);
+      async ({ params, scope, set }) => {
+        await visible(scope, params.id);
+        await service.remove(params.id);
         set.status = 204;
         return null;
       },

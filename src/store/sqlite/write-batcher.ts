@@ -18,7 +18,7 @@
 // StoreUnavailableError, the batcher marks itself failing until a later commit
 // succeeds, and it stays usable. Nothing it settles as done was left uncommitted.
 import type { Database } from "bun:sqlite";
-import { isStorageFailure, StoreUnavailableError, toUnavailable } from "./unavailable.ts";
+import { isStorageFailure, StoreUnavailableError, toUnavailable } from "../unavailable.ts";
 
 interface QueuedWrite {
   run: () => unknown;

@@ -1,6 +1,6 @@
 // Turns SQLite rows into Herald's records and back: JSON columns are parsed,
 // 0/1 become booleans. Nothing outside the store sees a raw row.
-import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "./types.ts";
+import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../types.ts";
 
 type Row = Record<string, any>;
 
