@@ -28,6 +28,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   };
   const store = await openStore(config.storage);
   let ready = false;
+  let stopping: Promise<void> | null = null;
   let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;
   let auth;
   try {
@@ -73,10 +74,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     },
     /** Drains: stops listening, lets sends under way finish and be recorded, closes the store. */
     async stop(): Promise<void> {
-      ready = false;
-      await server?.stop();
-      await engine.stop();
-      await store.close();
+      // Once: a second stop (a signal during shutdown, a test's cleanup) waits for the first.
+      stopping ??= (async () => {
+        ready = false;
+        await server?.stop();
+        await engine.stop();
+        await store.close();
+      })();
+      return stopping;
     },
   };
 }

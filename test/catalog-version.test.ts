@@ -85,6 +85,29 @@ describe("two instances on one store", () => {
     expect((await publishThroughB()).body.deliveries).toBe(0);
   });
 
+  it("disables a long-failing destination only on the instance that holds the maintenance lease", async () => {
+    await twoInstances({ delivery: { disable_after: "1m", retry_schedule: ["10m"] } }, [{ status: 500 }]);
+    // B sweeps first: it holds the maintenance lease from then on.
+    await b.app.engine.sweeper.runOnce(b.clock.now());
+    await a.api("POST", "/v1/destinations", { id: "shop", url: receiver.url });
+    await a.api("POST", "/v1/subscriptions", { id: "all", destination_id: "shop", event_types: ["*"] });
+    await a.api("POST", "/v1/events", { type: "order.created", data: {} });
+    await receiver.waitFor(1);
+    await a.app.engine.idle();
+
+    // Failing for longer than disable_after, B's lease renewed: A's sweep leaves it to B, B's disables it.
+    b.clock.advance(2 * 60_000);
+    expect(await b.app.engine.sweeper.leadsMaintenance(b.clock.now())).toBe(true);
+    expect((await a.app.engine.sweeper.runOnce(a.clock.now())).disabled).toEqual([]);
+    expect((await a.api("GET", "/v1/destinations/shop")).body.enabled).toBe(true);
+    expect((await b.app.engine.sweeper.runOnce(b.clock.now())).disabled).toEqual(["shop"]);
+    expect((await a.api("GET", "/v1/destinations/shop")).body.enabled).toBe(false);
+
+    // B stops: its lease goes with it, and A's next sweep takes the maintenance over at once.
+    await b.stop();
+    expect(await a.app.engine.sweeper.leadsMaintenance(a.clock.now())).toBe(true);
+  });
+
   it("follows a config reload made on A at B's sweep", async () => {
     const config = await twoInstances();
     const before = b.app.engine.catalog.version;

@@ -242,6 +242,26 @@ event_types: { name: a }
     ]);
   });
 
+  it("takes a PostgreSQL store, and refuses settings of the other driver or a missing or malformed URL", () => {
+    const config = configOf(load(`
+storage: { driver: postgres, url: "postgres://herald:s3cret@db.internal:5432/herald", pool_size: 8 }
+`));
+    expect(config.storage).toMatchObject({ driver: "postgres", url: "postgres://herald:s3cret@db.internal:5432/herald", pool_size: 8 });
+    expect(errorsOf(load(`storage: { driver: postgres }`))).toEqual(["storage.url: is required when driver is postgres (postgres://user:password@host:5432/database)"]);
+    const wrong = errorsOf(load(`storage: { driver: postgres, url: "mysql://root:hunter2@db/herald", path: ./x.db, pool_size: 0 }`));
+    expect(wrong).toEqual([
+      "storage.url: must be a postgres:// or postgresql:// URL",
+      "storage.path: is only for driver sqlite",
+      "storage.pool_size: must be at least 1 (was 0)",
+    ]);
+    // The URL carries a password: no message repeats it.
+    expect(wrong.join("\n")).not.toContain("hunter2");
+    expect(errorsOf(load(`storage: { url: "postgres://h/db", pool_size: 4 }`))).toEqual([
+      "storage.url: is only for driver postgres",
+      "storage.pool_size: is only for driver postgres",
+    ]);
+  });
+
   it("reports bad durations, with the path of each", () => {
     expect(
       errorsOf(load("delivery: { timeout: 2h, retry_schedule: [5s, 300, 1y, 2h] }\nretention: { keep: 0s }\n")),

@@ -2,7 +2,7 @@
 // destination limited to 2 deliveries per second receiving a burst of 20, and
 // held-back deliveries handed back to the job table with integer times.
 import { afterAll, describe, expect, it } from "bun:test";
-import { RateLimiter } from "../src/engine/rate-limiter.ts";
+import { RateLimiter, share } from "../src/engine/rate-limiter.ts";
 import { startReceiver } from "./support/receiver.ts";
 import { startHerald, testConfig, TestClock } from "./support/herald.ts";
 
@@ -11,15 +11,15 @@ describe("RateLimiter", () => {
     const clock = new TestClock();
     const t0 = clock.t;
     const limiter = new RateLimiter(clock.now);
-    expect([0, 1, 2].map(() => limiter.take("d", 3))).toEqual([0, 0, 0]);
+    expect([0, 1, 2].map(() => limiter.take("d", share(3, 1)))).toEqual([0, 0, 0]);
     clock.advance(400);
-    expect([0, 1, 2, 3].map(() => limiter.take("d", 3))).toEqual([600, 600, 600, 1600]);
-    expect(limiter.take("other", 3)).toBe(0);
+    expect([0, 1, 2, 3].map(() => limiter.take("d", share(3, 1)))).toEqual([600, 600, 600, 1600]);
+    expect(limiter.take("other", share(3, 1))).toBe(0);
     // Slots are handed out in order: the next free one is a second after the 5th, at t0 + 2000.
     clock.t = t0 + 1500;
-    expect(limiter.take("d", 3)).toBe(500);
+    expect(limiter.take("d", share(3, 1))).toBe(500);
     clock.t = t0 + 3100;
-    expect(limiter.take("d", 3)).toBe(0);
+    expect(limiter.take("d", share(3, 1))).toBe(0);
   });
 
   it("never lets more than `perSecond` slots fall within one second, even across window edges", () => {
@@ -28,7 +28,7 @@ describe("RateLimiter", () => {
     const slots: number[] = [];
     for (let i = 0; i < 40; i++) {
       clock.advance(137); // requests arrive steadily, faster than the limit
-      slots.push(clock.t + limiter.take("d", 2));
+      slots.push(clock.t + limiter.take("d", share(2, 1)));
     }
     for (let i = 2; i < slots.length; i++) expect(slots[i]! - slots[i - 2]!).toBeGreaterThanOrEqual(1000);
   });
@@ -36,13 +36,46 @@ describe("RateLimiter", () => {
   it("does not take a slot further away than the caller will wait, and says when one comes", () => {
     const clock = new TestClock();
     const limiter = new RateLimiter(clock.now);
-    expect(limiter.take("d", 1, 1500)).toBe(0);
-    expect(limiter.take("d", 1, 1500)).toBe(1000);
+    expect(limiter.take("d", share(1, 1), 1500)).toBe(0);
+    expect(limiter.take("d", share(1, 1), 1500)).toBe(1000);
     // The next slot is 2 s away: beyond the 1.5 s the caller waits, so it stays free.
-    expect(limiter.take("d", 1, 1500)).toBe(2000);
-    expect(limiter.take("d", 1, 1500)).toBe(2000);
+    expect(limiter.take("d", share(1, 1), 1500)).toBe(2000);
+    expect(limiter.take("d", share(1, 1), 1500)).toBe(2000);
     clock.advance(1000);
-    expect(limiter.take("d", 1, 1500)).toBe(1000);
+    expect(limiter.take("d", share(1, 1), 1500)).toBe(1000);
+  });
+});
+
+describe("a rate limit shared by several instances", () => {
+  it("gives each instance its part: ceil(limit / instances) per window, the window widened to keep the average", () => {
+    expect(share(3, 1)).toEqual({ count: 3, windowMs: 1000 });
+    expect(share(2, 3)).toEqual({ count: 1, windowMs: 1500 });
+    expect(share(10, 3)).toEqual({ count: 4, windowMs: 1200 });
+    expect(share(5, 0)).toEqual({ count: 5, windowMs: 1000 });
+  });
+
+  it("keeps three busy instances together to the limit over time", () => {
+    for (const limit of [1, 2, 7, 100]) {
+      const clock = new TestClock();
+      const t0 = clock.t;
+      const instances = [0, 1, 2].map(() => new RateLimiter(clock.now));
+      const sends: number[] = [];
+      // Each instance always has more to send than its part allows: it sends at every slot it is given.
+      for (const limiter of instances) {
+        for (;;) {
+          const at = clock.now() + limiter.take("d", share(limit, 3));
+          if (at >= t0 + 60_000) break;
+          sends.push(at);
+        }
+      }
+      // Over a minute the three together send the limit's worth, a burst's margin at most over it...
+      expect(sends.length).toBeLessThanOrEqual(limit * 60 + 3 * Math.ceil(limit / 3));
+      expect(sends.length).toBeGreaterThanOrEqual(limit * 60 * 0.95);
+      // ...and never more than their three parts within any one second.
+      sends.sort((a, b) => a - b);
+      const part = Math.ceil(limit / 3);
+      for (let i = 3 * part; i < sends.length; i++) expect(sends[i]! - sends[i - 3 * part]!).toBeGreaterThanOrEqual(1000);
+    }
   });
 });
 
@@ -64,10 +97,10 @@ describe("a destination limited to 2 deliveries per second", async () => {
     await receiver.stop();
   });
 
-  /** Waits (in real time) until nothing is queued, being sent or being recorded. */
+  /** Waits (in real time) until nothing is being claimed, queued, sent or recorded. */
   async function settle(): Promise<void> {
     const dispatcher = herald.app.engine.dispatcher;
-    while (dispatcher.queued || dispatcher.sending || dispatcher.writing) await Bun.sleep(1);
+    while (dispatcher.claimInFlight || dispatcher.queued || dispatcher.sending || dispatcher.writing) await Bun.sleep(1);
   }
 
   it("receives a burst of 20 at its pace, never more than 2 in one second, and none is left delivering", async () => {

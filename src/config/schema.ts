@@ -79,11 +79,16 @@ const ConfigSchema = type({
   }).default(() => ({})),
   storage: type({
     "+": "reject",
-    // The store Herald keeps its state in; only SQLite so far.
-    driver: "'sqlite' = 'sqlite'",
+    // SQLite (one file, one machine) by default; PostgreSQL for several instances sharing one database.
+    driver: "'sqlite' | 'postgres' = 'sqlite'",
+    // sqlite: the database file, and how hard each commit waits for the disk.
     path: "string > 0 = './data/herald.db'",
     // "full" so that an accepted event survives a power cut, not just a crash.
     synchronous: "'off' | 'normal' | 'full' | 'extra' = 'full'",
+    // postgres: the server's URL (usually "${HERALD_DATABASE_URL}", so the password stays
+    // out of the file) and the connections each instance keeps open.
+    "url?": "string > 0",
+    "pool_size?": "1 <= number.integer <= 1000",
   }).default(() => ({})),
   auth: type({
     "+": "reject",
@@ -199,6 +204,20 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
   const eventTypes = items(input, "event_types");
   const destinations = items(input, "destinations");
   const subscriptions = items(input, "subscriptions");
+
+  const storage = isRecord(input.storage) ? input.storage : {};
+  if (storage.driver === "postgres") {
+    if (storage.url === undefined) errors.push({ path: "storage.url", message: "is required when driver is postgres (postgres://user:password@host:5432/database)" });
+    else if (typeof storage.url === "string" && !/^postgres(ql)?:\/\//.test(storage.url)) {
+      // The URL holds a password: it is never repeated in the message.
+      errors.push({ path: "storage.url", message: "must be a postgres:// or postgresql:// URL" });
+    }
+    if ("path" in storage) errors.push({ path: "storage.path", message: "is only for driver sqlite" });
+    if ("synchronous" in storage) errors.push({ path: "storage.synchronous", message: "is only for driver sqlite" });
+  } else {
+    if ("url" in storage) errors.push({ path: "storage.url", message: "is only for driver postgres" });
+    if ("pool_size" in storage) errors.push({ path: "storage.pool_size", message: "is only for driver postgres" });
+  }
 
   tokens.forEach((token, i) => {
     if (("token" in token) === ("token_sha256" in token)) {

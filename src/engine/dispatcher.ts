@@ -6,7 +6,7 @@ import type { QueueStore } from "../store/store.ts";
 import type { DeliveryJob, Destination, Lease } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
-import { RateLimiter } from "./rate-limiter.ts";
+import { RateLimiter, share } from "./rate-limiter.ts";
 import { decide, type RetrySettings } from "./retry-policy.ts";
 import { send, type SendOptions, type SendResult } from "./sender.ts";
 
@@ -66,6 +66,8 @@ export class Dispatcher {
    */
   private slotted: DeliveryJob[] = [];
   private readonly holdsSlot = new WeakSet<DeliveryJob>();
+  /** Instances sharing the database, and so each destination's rate limit (the sweep counts them). */
+  private instances = 1;
 
   constructor(
     private readonly store: QueueStore,
@@ -128,6 +130,11 @@ export class Dispatcher {
     this.pump();
   }
 
+  /** How many instances share the database: each keeps to its part of a destination's rate limit. */
+  setInstanceCount(n: number): void {
+    this.instances = Math.max(1, n);
+  }
+
   /** The job table has due rows (a publish beyond capacity, a sweep, a recover). */
   noteBacklog(): void {
     this.backlog = true;
@@ -141,6 +148,11 @@ export class Dispatcher {
 
   get sending(): number {
     return this.inFlight;
+  }
+
+  /** A claim from the job table is under way. */
+  get claimInFlight(): boolean {
+    return this.claiming;
   }
 
   /** Writes (attempt records, leases handed back) not yet committed. */
@@ -234,7 +246,7 @@ export class Dispatcher {
         return;
       }
       if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
-        const wait = this.rateLimiter.take(destination.id, destination.rate_limit, MAX_WAIT_IN_MEMORY_MS);
+        const wait = this.rateLimiter.take(destination.id, share(destination.rate_limit, this.instances), MAX_WAIT_IN_MEMORY_MS);
         if (wait > MAX_WAIT_IN_MEMORY_MS) {
           // No slot within 5 s: the delivery goes back to the job table, due
           // when the next free slot comes, without taking it (a slot held by a

@@ -71,7 +71,7 @@ export class Engine {
       schedule: config.sweep.schedule,
       disable_after: d.disable_after,
     });
-    this.retention = new Retention(store.admin, deps, config.retention);
+    this.retention = new Retention(store.admin, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     const parts = {
       store,
@@ -101,6 +101,15 @@ export class Engine {
     await this.store.queue.releaseExpiredLeases(now);
     await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.sweeper.staleAfter);
     await this.operational.register(now);
+    this.dispatcher.setInstanceCount(await this.store.queue.countInstances());
+    // Another instance's publish past its capacity, or its change to the catalogue,
+    // reaches this one at once where the store can say so; otherwise at the next sweep.
+    await this.store.signals?.listen({
+      work: () => this.dispatcher.noteBacklog(),
+      catalog: () => {
+        this.catalog.refresh().catch((error) => this.deps.log.error("reloading the catalogue failed", { error: errorMessage(error) }));
+      },
+    });
     this.dispatcher.start();
     if (options.sweeps !== false) {
       this.sweeper.start();

@@ -1,5 +1,7 @@
 // Retention (croner schedule from the config): deletes events older than
-// `retention.keep` whose deliveries are all finished, with their attempts.
+// `retention.keep` whose deliveries are all finished, with their attempts. Runs
+// on the one instance that holds the maintenance lease (several deleting the
+// same rows at once would only contend).
 import type { AdminStore } from "../store/store.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
@@ -11,6 +13,8 @@ export class Retention {
     private readonly store: Pick<AdminStore, "deleteFinishedBefore">,
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
+    /** Whether this instance holds the maintenance lease now (Sweeper.leadsMaintenance). */
+    private readonly leads: (now: number) => Promise<boolean>,
   ) {
     this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
   }
@@ -25,6 +29,7 @@ export class Retention {
 
   async runOnce(now: number): Promise<number> {
     try {
+      if (!(await this.leads(now))) return 0;
       const deleted = await this.store.deleteFinishedBefore(now - this.settings.keep);
       if (deleted) this.deps.log.info("retention deleted old events", { events: deleted });
       return deleted;

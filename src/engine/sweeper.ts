@@ -1,10 +1,13 @@
 // The sweep (croner schedule from the config): heartbeats this instance,
 // follows catalogue changes made by other instances, returns expired leases and
-// those of dead instances to pending, tells the dispatcher to claim due retries,
-// and disables destinations that have failed for longer than `disable_after`.
+// those of dead instances to pending (safe from every instance at once: each is
+// one conditional UPDATE), counts the instances that share the rate limits,
+// tells the dispatcher to claim due retries, and, on the one instance holding
+// the maintenance lease, disables destinations that have failed for longer
+// than `disable_after` (run twice, it would announce each disabling twice).
 // Tests call runOnce(now).
 import { Cron } from "croner";
-import type { CatalogStore, QueueStore } from "../store/store.ts";
+import type { AdminStore, CatalogStore, QueueStore } from "../store/store.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
@@ -25,8 +28,9 @@ export class Sweeper {
 
   constructor(
     private readonly store: {
-      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances">;
+      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances" | "countInstances">;
       catalog: Pick<CatalogStore, "destinationsFailingSince" | "setDestinationEnabled">;
+      admin: Pick<AdminStore, "leadMaintenance">;
     },
     private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
@@ -47,6 +51,15 @@ export class Sweeper {
     this.schedule.stop();
   }
 
+  /**
+   * Whether this instance does the maintenance that must run on one instance
+   * only, renewing its lease for three sweep intervals: if it dies, another
+   * takes over within that (at once when it stopped cleanly or was found dead).
+   */
+  leadsMaintenance(now: number): Promise<boolean> {
+    return this.store.admin.leadMaintenance(this.deps.instance, now, now + this.staleAfter);
+  }
+
   async runOnce(now: number): Promise<{ released: number; disabled: string[]; reloaded: boolean }> {
     try {
       await this.store.queue.heartbeat(this.deps.instance, now);
@@ -55,7 +68,8 @@ export class Sweeper {
       const reloaded = await this.catalog.refresh();
       const released =
         (await this.store.queue.releaseExpiredLeases(now)) + (await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.staleAfter));
-      const disabled = await this.disableLongFailing(now);
+      this.dispatcher.setInstanceCount(await this.store.queue.countInstances());
+      const disabled = (await this.leadsMaintenance(now)) ? await this.disableLongFailing(now) : [];
       this.dispatcher.noteBacklog();
       return { released, disabled, reloaded };
     } catch (error) {

@@ -15,8 +15,25 @@ export interface Store {
   readonly catalog: CatalogStore;
   readonly log: LogStore;
   readonly admin: AdminStore;
+  /**
+   * News from other instances sharing the database, where the store can carry
+   * it (PostgreSQL: LISTEN/NOTIFY); null where it cannot (SQLite), and the
+   * sweep finds the same changes within one interval.
+   */
+  readonly signals: StoreSignals | null;
   /** Commits whatever is still gathered, lets go of the instance's lock (if any) and closes. */
   close(): Promise<void>;
+}
+
+/** What the store tells an instance about changes made through the others. */
+export interface StoreSignals {
+  /**
+   * From now on calls `work` when due deliveries that nobody leased were
+   * written (a publish past another instance's capacity, leases handed back, a
+   * re-queue), and `catalog` when the catalogue changed. Either may come more
+   * often than needed; neither carries data. Resolves once listening.
+   */
+  listen(handlers: { work(): void; catalog(): void }): Promise<void>;
 }
 
 /**
@@ -62,6 +79,8 @@ export interface QueueStore {
    * instance. A live instance's leases are never taken. Forgets the dead instances.
    */
   releaseLeasesOfDeadInstances(now: number, staleBefore: number): Promise<number>;
+  /** How many instances are registered (the dead are forgotten by releaseLeasesOfDeadInstances); at least 1 once this one is. */
+  countInstances(): Promise<number>;
 }
 
 /**
@@ -132,8 +151,15 @@ export interface AdminStore {
   probeWritable(): Promise<boolean>;
   /** An online, consistent copy of the database at `path`. */
   backup(path: string): Promise<void>;
-  /** Deletes finished deliveries (with their attempts) and then-empty events older than `cutoff`, in chunks; how many deliveries. */
+  /** Deletes the events created before `cutoff` whose deliveries are all final, with their deliveries and attempts, in chunks; how many events. */
   deleteFinishedBefore(cutoff: number, chunk?: number): Promise<number>;
+  /**
+   * Elects one instance for the maintenance that must not run twice at once
+   * (auto-disable, retention): true when `instance` holds the maintenance lease,
+   * now renewed until `until`. It is taken over once it runs out, or at once
+   * when its holder is no longer a registered instance (stopped, or found dead).
+   */
+  leadMaintenance(instance: string, now: number, until: number): Promise<boolean>;
   generatedTokenHashes(): Promise<string[]>;
   saveGeneratedToken(name: string, sha256: string, now: number): Promise<void>;
 }

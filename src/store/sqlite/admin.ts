@@ -1,5 +1,6 @@
 // The SQLite store's admin part: the readiness probe, online backups, retention
-// (deleting what is finished and old) and the admin tokens Herald generated.
+// (deleting what is finished and old), the maintenance lease, and the admin
+// tokens Herald generated.
 import type { Database } from "bun:sqlite";
 import type { AdminStore } from "../store.ts";
 import { FINAL, ms } from "./sql.ts";
@@ -94,6 +95,17 @@ export class SqliteAdmin implements AdminStore {
       deleted += n;
       if (n < chunk) return deleted;
     }
+  }
+
+  async leadMaintenance(instance: string, now: number, until: number): Promise<boolean> {
+    return (
+      this.db
+        .query(
+          `UPDATE maintenance_lease SET owner = $instance, until = $until
+           WHERE id = 1 AND (owner = $instance OR owner IS NULL OR until <= $now OR owner NOT IN (SELECT id FROM instances))`,
+        )
+        .run({ instance, now: ms(now), until: ms(until) }).changes > 0
+    );
   }
 
   async generatedTokenHashes(): Promise<string[]> {

@@ -251,4 +251,15 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 9: one instance among several does the maintenance that must not run twice
+  // at once (auto-disabling a destination, retention): the holder of this row's
+  // lease, renewed by each of its sweeps (admin.ts: leadMaintenance).
+  `
+  CREATE TABLE maintenance_lease (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT,
+    until INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO maintenance_lease (id, owner, until) VALUES (1, NULL, 0);
+  `,
 ];

@@ -256,6 +256,10 @@ export class SqliteQueue implements QueueStore {
     return released;
   }
 
+  async countInstances(): Promise<number> {
+    return (this.db.query("SELECT count(*) AS n FROM instances").get() as { n: number }).n;
+  }
+
   /**
    * Cancels a leased delivery whose destination no longer exists (a publish
    * that raced the deletion): it could never be sent, and must not be handed

@@ -19,8 +19,11 @@ export class SqliteStore implements Store {
   readonly catalog: SqliteCatalog;
   readonly log: SqliteLog;
   readonly admin: SqliteAdmin;
+  /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
+  readonly signals = null;
   private readonly batcher: WriteBatcher;
   private readonly walSync: WalSync | null;
+  private closed = false;
 
   constructor(path: string, synchronous: Synchronous) {
     // `full` is kept by syncing the WAL off the event loop after each group
@@ -40,8 +43,10 @@ export class SqliteStore implements Store {
     this.closeNow();
   }
 
-  /** Closes at once (commits what is gathered first); for tests and tools that hold no event loop turns. */
+  /** Closes at once (commits what is gathered first); a second close does nothing. */
   closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.batcher.flush();
     this.db.close();
     this.walSync?.close();
