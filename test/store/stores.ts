@@ -47,13 +47,9 @@ const OPENERS: Record<string, () => Promise<OpenedStore>> = {
    * CREATE DATABASE checkpoints (/tmp/iso.ts in the report; 20 tests each).
    */
   postgres: async () => {
-    const schema = `herald_test_${process.pid}_${++schemas}`;
-    const admin = postgresAdmin();
-    await admin.unsafe(`CREATE SCHEMA ${schema}`);
-    const url = new URL(postgresUrl());
-    url.searchParams.set("options", `-c search_path=${schema}`);
+    const schema = await postgresSchema();
     // Small pools: a test needs a few connections, and many tests run one after another.
-    const open = () => openPostgresStore({ url: url.toString(), pool_size: 4 });
+    const open = () => openPostgresStore({ url: schema.url, pool_size: 4 });
     const opened = [await open()];
     return {
       store: opened[0]!,
@@ -64,11 +60,24 @@ const OPENERS: Record<string, () => Promise<OpenedStore>> = {
       },
       async close() {
         for (const store of opened.reverse()) await store.close();
-        await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+        await schema.drop();
       },
     };
   },
 };
+
+/**
+ * A new empty schema in the test server's database, and the URL that puts it
+ * first in each connection's search_path (PostgreSQL's `options` startup parameter).
+ */
+export async function postgresSchema(extraOptions = ""): Promise<{ name: string; url: string; admin: SQL; drop(): Promise<void> }> {
+  const name = `herald_test_${process.pid}_${++schemas}`;
+  const admin = postgresAdmin();
+  await admin.unsafe(`CREATE SCHEMA ${name}`);
+  const url = new URL(postgresUrl());
+  url.searchParams.set("options", `-c search_path=${name}${extraOptions}`);
+  return { name, url: url.toString(), admin, drop: async () => void (await admin.unsafe(`DROP SCHEMA ${name} CASCADE`)) };
+}
 
 let schemas = 0;
 let admin: SQL | null = null;

@@ -13,6 +13,9 @@ import { PG_MIGRATIONS } from "./migrations.ts";
 export const MIGRATION_LOCK_KEY = 0x4845_5241_4c44_4d47n;
 
 export async function migrate(sql: SQL): Promise<void> {
+  // Up to date already (the usual start): no lock and no write, so an instance
+  // can also open a read-only server (a standby during a failover) and serve reads.
+  if ((await schemaVersion(sql)) === PG_MIGRATIONS.length) return;
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
     // Lock first, then look: the table may have been made by whoever held the lock before us.
@@ -30,4 +33,12 @@ export async function migrate(sql: SQL): Promise<void> {
                ON CONFLICT (id) DO UPDATE SET version = excluded.version`;
     }
   });
+}
+
+/** The version recorded in herald_schema, 0 when there is none yet. */
+async function schemaVersion(sql: SQL): Promise<number> {
+  const [table] = await sql`SELECT to_regclass('herald_schema') IS NOT NULL AS present`;
+  if (!table.present) return 0;
+  const [row] = await sql`SELECT version FROM herald_schema WHERE id = 1`;
+  return row?.version ?? 0;
 }
