@@ -10,9 +10,8 @@ import { StoreUnavailableError } from "../../src/store/unavailable.ts";
 import { lease, newEvent, T0, withDestinations } from "./records.ts";
 import { postgresSchema, STORE_NAMES } from "./stores.ts";
 
-const declare = STORE_NAMES.includes("postgres") ? describe : describe.skip;
-
-declare("the PostgreSQL store", () => {
+// Not named: not declared at all (no skipped tests to count); stores.ts prints the one line that says so.
+if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -60,6 +59,24 @@ declare("the PostgreSQL store", () => {
     expect((await sweeper.log.listDeliveries({ status: "pending", limit: 10 })).data).toHaveLength(1);
   });
 
+  it("takes its lock back at the next heartbeat when its lock's connection was lost while it lives on", async () => {
+    const schema = await fresh();
+    const sweeper = await open(schema.url);
+    const survivor = await open(schema.url);
+    await withDestinations(sweeper, "a");
+    await sweeper.queue.publish(newEvent({ to: ["a"] }));
+    await survivor.queue.registerInstance("ins_survivor", T0);
+    await schema.admin`SELECT pg_terminate_backend(pid) FROM pg_locks
+      WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+        AND ((classid::bigint << 32) | objid::bigint) = (SELECT lock_key FROM ${schema.admin(schema.name)}.instances WHERE id = 'ins_survivor')`;
+    await Bun.sleep(100);
+    await survivor.queue.heartbeat("ins_survivor", T0 + 1_000);
+    const [job] = await survivor.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_survivor"), 1);
+    expect(job).toBeDefined();
+    expect(await sweeper.queue.releaseLeasesOfDeadInstances(T0 + 2_000, T0 + 2_000)).toBe(0);
+    expect((await sweeper.log.getDelivery(job!.delivery.id))!.lease_owner).toBe("ins_survivor");
+  });
+
   it("answers StoreUnavailableError and a failed probe when the server takes no writes (read-only)", async () => {
     const schema = await fresh();
     const writable = await open(schema.url);
@@ -86,16 +103,16 @@ declare("the PostgreSQL store", () => {
     const schema = await fresh();
     const store = await open(schema.url);
     await withDestinations(store, "a", "b");
-    const commits = async () => Number((await schema.admin`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)[0].xact_commit);
-    // The statistics collector reports a backend's counts when it goes idle: wait for them to settle.
-    await Bun.sleep(600);
-    const before = await commits();
+    // Write transactions counted by the transaction ids the server handed out
+    // (the next id to be assigned, read without taking one); the test server is
+    // this suite's own, and its tests run one at a time.
+    const nextXid = async () => Number((await schema.admin`SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x`)[0].x);
+    const before = await nextXid();
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.queue.publish(newEvent({ at: T0 + i, to: ["a", "b"] }))));
     expect(results.every((r) => r.created)).toBe(true);
-    await Bun.sleep(600);
-    const used = (await commits()) - before;
-    // One at a time would be 200 commits; gathered, a handful (plus the few reads above).
-    expect(used).toBeLessThan(30);
+    const used = (await nextXid()) - before;
+    // One at a time would be 200 transactions; gathered, a handful.
+    expect(used).toBeLessThan(20);
     expect((await store.log.countDeliveriesByStatus()).pending).toBe(400);
   });
 

@@ -17,6 +17,8 @@ export interface PostgresOptions {
   pool_size?: number;
   /** Most publishes or attempt records gathered in one transaction (default 500; 1 turns gathering off). */
   batch_max?: number;
+  /** Gathered transactions that may run at once (default 2). */
+  batch_in_flight?: number;
 }
 
 /**
@@ -68,5 +70,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Postg
   }
   // Two batches in flight: one is being written while the next gathers. More
   // would only divide the same requests into smaller transactions.
-  return new PostgresStore(sql, { batch_max: Math.max(1, options.batch_max ?? 500), batch_in_flight: 2 });
+  return new PostgresStore(sql, {
+    batch_max: Math.max(1, options.batch_max ?? 500),
+    batch_in_flight: Math.max(1, Math.min(max - 1, options.batch_in_flight ?? 2)),
+  });
 }
