@@ -10,8 +10,12 @@ import { setEnabled } from "./catalog.ts";
 
 /** Records a batch of attempts in `tx`; whether each outcome applied, in order. */
 export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: number }[]): Promise<boolean[]> {
-  const applied: boolean[] = [];
-  for (const { record, now } of records) applied.push(await recordOne(tx, record, now));
+  // In delivery-id order: two instances' batches then lock delivery rows in the
+  // same order and wait for each other instead of deadlocking (destination rows
+  // can still cross; a deadlock reruns the transaction: queue.ts inTransaction).
+  const order = records.map((_, i) => i).sort((a, b) => (records[a]!.record.delivery_id < records[b]!.record.delivery_id ? -1 : 1));
+  const applied: boolean[] = new Array(records.length);
+  for (const i of order) applied[i] = await recordOne(tx, records[i]!.record, records[i]!.now);
   return applied;
 }
 

@@ -50,7 +50,6 @@ export class PostgresQueue implements QueueStore {
       inFlight: options.batch_in_flight,
     });
     this.attempts = new Gatherer({
-      // Sorted by delivery so that two instances' batches lock rows in one order.
       batch: (items) => inTransaction(sql, (tx) => recordAll(tx, items)),
       one: async (item) => (await inTransaction(sql, (tx) => recordAll(tx, [item])))[0]!,
       max: options.batch_max,
