@@ -106,8 +106,12 @@ export class Engine {
     // reaches this one at once where the store can say so; otherwise at the next sweep.
     await this.store.signals?.listen({
       work: () => this.dispatcher.noteBacklog(),
+      // A destination enabled elsewhere has pending deliveries to claim now.
       catalog: () => {
-        this.catalog.refresh().catch((error) => this.deps.log.error("reloading the catalogue failed", { error: errorMessage(error) }));
+        this.catalog.refresh().then(
+          (changed) => changed && this.dispatcher.noteBacklog(),
+          (error) => this.deps.log.error("reloading the catalogue failed", { error: errorMessage(error) }),
+        );
       },
     });
     this.dispatcher.start();

@@ -1,19 +1,30 @@
 // The one way to open a store: the storage settings choose the implementation.
-// app.ts and main.ts call only this; nothing above the store names SQLite.
+// app.ts and main.ts call only this; nothing above the store names SQLite or PostgreSQL.
+import { openPostgresStore } from "./postgres/postgres-store.ts";
 import type { Synchronous } from "./sqlite/database.ts";
 import { SqliteStore } from "./sqlite/sqlite-store.ts";
 import type { Store } from "./store.ts";
 
-/** `storage` from the config: the driver and its own settings. */
+/**
+ * `storage` from the config: the driver and its settings (`path` and
+ * `synchronous` for SQLite; `url` and `pool_size` for PostgreSQL, which several
+ * instances may share: DESIGN §7).
+ */
 export interface StorageOptions {
-  driver: "sqlite";
+  driver: "sqlite" | "postgres";
   path: string;
   synchronous: Synchronous;
+  url?: string;
+  pool_size?: number;
 }
 
 export async function openStore(storage: StorageOptions): Promise<Store> {
   switch (storage.driver) {
     case "sqlite":
       return new SqliteStore(storage.path, storage.synchronous);
+    case "postgres":
+      // The config check requires it; a caller that skipped the check learns here.
+      if (!storage.url) throw new Error("storage.url is required when storage.driver is postgres");
+      return openPostgresStore({ url: storage.url, pool_size: storage.pool_size });
   }
 }

@@ -1,54 +1,56 @@
-// Store contract: instances sharing one database. Each registers; a clean stop
-// retires it and hands its leases back; one instance at a time holds the
-// maintenance lease, renewed while it lives, taken over when it runs out or
-// its holder is gone.
+// Store contract: instances sharing one database. A live instance's leases are
+// never taken back, however long its heartbeat has been silent (a stalled event
+// loop is not a death); leases that name no registered instance are returned;
+// a clean stop hands the instance's own leases back.
 import { expect, it } from "bun:test";
 import { describeEachStore } from "./stores.ts";
 import { lease, newEvent, T0, withDestinations } from "./records.ts";
 
-const TERM = 15_000;
+const LEASE = 60_000;
 
 describeEachStore("instances", (current) => {
-  it("counts the registered instances; a retired one is forgotten and its leases go back to pending", async () => {
-    const { store } = current;
-    const other = await current.another();
-    await store.queue.registerInstance("ins_a", T0);
-    await other.queue.registerInstance("ins_b", T0);
-    expect(await store.queue.countInstances()).toBe(2);
-
-    await withDestinations(store, "d");
-    for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["d"] }));
-    expect((await other.queue.claimDue(T0 + 10, lease(T0 + 60_000, "ins_b"), 2)).length).toBe(2);
-    expect((await store.queue.claimDue(T0 + 10, lease(T0 + 60_000, "ins_a"), 2)).length).toBe(1);
-
-    expect(await other.queue.retireInstance("ins_b", T0 + 20)).toBe(2);
-    expect(await store.queue.countInstances()).toBe(1);
-    const page = await store.log.listDeliveries({ limit: 10 });
-    expect(page.data.map((d) => [d.status, d.lease_owner]).sort()).toEqual([["delivering", "ins_a"], ["pending", null], ["pending", null]]);
+  it("never returns a live instance's leases, even with its heartbeat long stale", async () => {
+    const { store, another } = current;
+    const live = await another();
+    await withDestinations(store, "a");
+    for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
+    await live.queue.registerInstance("ins_live", T0);
+    const claimed = await live.queue.claimDue(T0 + 10, lease(T0 + LEASE, "ins_live"), 10);
+    expect(claimed).toHaveLength(3);
+    // Heartbeat seen last at T0, and the sweep asks for anything silent since an hour later.
+    expect(await store.queue.releaseLeasesOfDeadInstances(T0 + 3_600_000, T0 + 3_600_000)).toBe(0);
+    expect(await live.queue.releaseLeasesOfDeadInstances(T0 + 3_600_000, T0 + 3_600_000)).toBe(0);
+    const delivering = (await store.log.listDeliveries({ status: "delivering", limit: 10 })).data;
+    expect(delivering.map((d) => d.lease_owner)).toEqual(["ins_live", "ins_live", "ins_live"]);
   });
 
-  it("gives the maintenance lease to one instance at a time, renewed by its holder", async () => {
-    const { store } = current;
-    const other = await current.another();
-    await store.queue.registerInstance("ins_a", T0);
-    await other.queue.registerInstance("ins_b", T0);
-    expect(await store.admin.leadMaintenance("ins_a", T0, T0 + TERM)).toBe(true);
-    expect(await other.admin.leadMaintenance("ins_b", T0 + 1_000, T0 + 1_000 + TERM)).toBe(false);
-    // The holder renews it; the other still cannot take it before the renewed term ends.
-    expect(await store.admin.leadMaintenance("ins_a", T0 + 10_000, T0 + 10_000 + TERM)).toBe(true);
-    expect(await other.admin.leadMaintenance("ins_b", T0 + TERM + 1, T0 + 2 * TERM)).toBe(false);
-    // Not renewed in time (a stalled or dead holder): the next to ask takes it over.
-    expect(await other.admin.leadMaintenance("ins_b", T0 + 10_000 + TERM, T0 + 10_000 + 2 * TERM)).toBe(true);
-    expect(await store.admin.leadMaintenance("ins_a", T0 + 10_000 + TERM + 1, T0 + 20_000 + 2 * TERM)).toBe(false);
+  it("returns leases that name no registered instance, due now, and leaves the registered one's", async () => {
+    const { store, another } = current;
+    const live = await another();
+    await withDestinations(store, "a");
+    for (let i = 0; i < 4; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
+    await live.queue.registerInstance("ins_live", T0);
+    const [kept] = await live.queue.claimDue(T0 + 10, lease(T0 + LEASE, "ins_live"), 1);
+    const orphans = await store.queue.claimDue(T0 + 10, lease(T0 + LEASE, "ins_gone"), 3);
+    expect(orphans).toHaveLength(3);
+    expect(await store.queue.releaseLeasesOfDeadInstances(T0 + 20, T0)).toBe(3);
+    for (const job of orphans) {
+      expect(await store.log.getDelivery(job.delivery.id)).toMatchObject({ status: "pending", lease_owner: null, lease_until: null, next_attempt_at: T0 + 20 });
+    }
+    expect(await store.log.getDelivery(kept!.delivery.id)).toMatchObject({ status: "delivering", lease_owner: "ins_live" });
   });
 
-  it("hands the maintenance lease over at once when its holder is no longer registered", async () => {
-    const { store } = current;
-    const other = await current.another();
-    await store.queue.registerInstance("ins_a", T0);
-    await other.queue.registerInstance("ins_b", T0);
-    expect(await other.admin.leadMaintenance("ins_b", T0, T0 + TERM)).toBe(true);
-    await other.queue.retireInstance("ins_b", T0 + 1_000);
-    expect(await store.admin.leadMaintenance("ins_a", T0 + 2_000, T0 + 2_000 + TERM)).toBe(true);
+  it("hands an instance's own leases back when it retires, and then forgets it", async () => {
+    const { store, another } = current;
+    const leaving = await another();
+    await withDestinations(store, "a");
+    for (let i = 0; i < 2; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
+    await leaving.queue.registerInstance("ins_leaving", T0);
+    await leaving.queue.claimDue(T0 + 10, lease(T0 + LEASE, "ins_leaving"), 10);
+    expect(await leaving.queue.retireInstance("ins_leaving", T0 + 20)).toBe(2);
+    expect((await store.log.listDeliveries({ status: "pending", limit: 10 })).data).toHaveLength(2);
+    // Forgotten: a lease that still names it (a late claim) is ownerless now.
+    await store.queue.claimDue(T0 + 30, lease(T0 + LEASE, "ins_leaving"), 1);
+    expect(await store.queue.releaseLeasesOfDeadInstances(T0 + 40, T0)).toBe(1);
   });
 });

@@ -1,0 +1,83 @@
+// Keeping the PostgreSQL store: the readiness probe, retention in chunks, the
+// maintenance lease, and the admin tokens Herald generated. Backups are the
+// operator's (pg_dump).
+import type { SQL } from "bun";
+import type { AdminStore } from "../store.ts";
+import { guarded } from "./query.ts";
+
+export class PostgresAdmin implements AdminStore {
+  constructor(private readonly sql: SQL) {}
+
+  /**
+   * One tiny committed write: it fails on a lost connection, a read-only server
+   * (a standby after a failover, 25006) or a full disk, which `SELECT 1` would
+   * not notice. /readyz calls it, so it is one round trip and one row.
+   */
+  async probeWritable(): Promise<boolean> {
+    try {
+      await this.sql`INSERT INTO store_probe (id, at) VALUES (1, ${Date.now()})
+        ON CONFLICT (id) DO UPDATE SET at = excluded.at`;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Not done by Herald: a consistent copy of a PostgreSQL database is pg_dump's
+   * job (or the provider's snapshots), and it is the operator's to schedule.
+   * Refusing plainly beats writing something that looks like a backup and is not.
+   */
+  async backup(_path: string): Promise<void> {
+    throw new Error(
+      "herald backup copies SQLite databases only; back up PostgreSQL with pg_dump (for example `pg_dump --format=custom \"$HERALD_DATABASE_URL\" > herald.dump`) or your provider's snapshots",
+    );
+  }
+
+  /**
+   * Deletes events created before `cutoff` whose deliveries are all final, with
+   * their deliveries and attempts, `chunk` events per transaction so no
+   * transaction holds locks for long. FOR UPDATE SKIP LOCKED: an event whose row
+   * another instance's retention is deleting now is left to it, not waited for.
+   */
+  deleteFinishedBefore(cutoff: number, chunk = 1000): Promise<number> {
+    return guarded(async () => {
+      let deleted = 0;
+      for (;;) {
+        const [n] = await this.sql.begin(async (tx) => {
+          const ids = (await tx`SELECT id FROM events e WHERE created_at < ${Math.round(cutoff)} AND NOT EXISTS (
+              SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status NOT IN ('succeeded', 'failed', 'cancelled'))
+            LIMIT ${chunk} FOR UPDATE SKIP LOCKED`).map((r: { id: string }) => r.id);
+          if (ids.length === 0) return [0];
+          const array = tx.array(ids, "TEXT");
+          await tx`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY(${array}))`;
+          await tx`DELETE FROM deliveries WHERE event_id = ANY(${array})`;
+          await tx`DELETE FROM events WHERE id = ANY(${array})`;
+          return [ids.length];
+        });
+        deleted += n;
+        if (n < chunk) return deleted;
+      }
+    });
+  }
+
+  /** One conditional UPDATE: whoever it matches holds the lease; row locks order two instances asking at once. */
+  leadMaintenance(instance: string, now: number, until: number): Promise<boolean> {
+    return guarded(async () => {
+      const result = await this.sql`UPDATE maintenance_lease SET owner = ${instance}, until = ${Math.round(until)}
+        WHERE id = 1 AND (owner = ${instance} OR owner IS NULL OR until <= ${Math.round(now)}
+          OR owner NOT IN (SELECT id FROM instances))`;
+      return result.count > 0;
+    });
+  }
+
+  generatedTokenHashes(): Promise<string[]> {
+    return guarded(async () => (await this.sql`SELECT sha256 FROM generated_tokens`).map((r: { sha256: string }) => r.sha256));
+  }
+
+  saveGeneratedToken(name: string, sha256: string, now: number): Promise<void> {
+    return guarded(async () => {
+      await this.sql`INSERT INTO generated_tokens (name, sha256, created_at) VALUES (${name}, ${sha256}, ${Math.round(now)})`;
+    });
+  }
+}

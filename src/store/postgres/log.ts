@@ -1,0 +1,146 @@
+// The log on PostgreSQL: events, deliveries and attempts read back, newest
+// first in pages by id, and the figures over them (counts, series, health).
+import type { SQL } from "bun";
+import { idFloor } from "../ids.ts";
+import type { LogStore } from "../store.ts";
+import type {
+  Attempt, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, EventFilter, HeraldEvent, Page, StatusCounts,
+} from "../types.ts";
+import { DELIVERY_STATUSES } from "../types.ts";
+import { type Condition, guarded, limitOf, page, where } from "./query.ts";
+import { num, toAttempt, toDelivery, toEvent } from "./rows.ts";
+
+export class PostgresLog implements LogStore {
+  constructor(private readonly sql: SQL) {}
+
+  getEvent(id: string): Promise<HeraldEvent | null> {
+    return guarded(async () => {
+      const [row] = await this.sql`SELECT id, type, tenant, data, created_at FROM events WHERE id = ${id}`;
+      return row ? toEvent(row) : null;
+    });
+  }
+
+  listEvents(filter: EventFilter): Promise<Page<HeraldEvent>> {
+    const { clause, values } = where([
+      ["type = ?", filter.type],
+      ["tenant = ?", filter.tenant],
+      ["created_at >= ?", filter.since],
+      ["created_at < ?", filter.until],
+      ["id < ?", filter.cursor],
+    ]);
+    return guarded(async () => {
+      const rows = await this.sql.unsafe(
+        `SELECT id, type, tenant, data, created_at FROM events ${clause} ORDER BY id DESC LIMIT ${limitOf(filter.limit)}`,
+        values,
+      );
+      return page(rows.map(toEvent), filter.limit, (e) => e.id);
+    });
+  }
+
+  getDelivery(id: string): Promise<Delivery | null> {
+    return guarded(async () => {
+      const [row] = await this.sql`SELECT * FROM deliveries WHERE id = ${id}`;
+      return row ? toDelivery(row) : null;
+    });
+  }
+
+  deliveriesOfEvent(eventId: string): Promise<Delivery[]> {
+    return guarded(async () => (await this.sql`SELECT * FROM deliveries WHERE event_id = ${eventId} ORDER BY id`).map(toDelivery));
+  }
+
+  listDeliveries(filter: DeliveryFilter): Promise<Page<Delivery>> {
+    if (filter.status !== undefined && !DELIVERY_STATUSES.includes(filter.status)) throw new Error(`unknown delivery status ${filter.status}`);
+    const { clause, values } = where([
+      ["status = ?", filter.status],
+      ["destination_id = ?", filter.destination_id],
+      ["event_id = ?", filter.event_id],
+      ["event_type = ?", filter.event_type],
+      ["tenant = ?", filter.tenant],
+      ...createdWithin(filter.since, filter.until),
+      ["id < ?", filter.cursor],
+    ]);
+    return guarded(async () => {
+      const rows = await this.sql.unsafe(`SELECT * FROM deliveries ${clause} ORDER BY id DESC LIMIT ${limitOf(filter.limit)}`, values);
+      return page(rows.map(toDelivery), filter.limit, (d) => d.id);
+    });
+  }
+
+  attemptsOf(deliveryId: string): Promise<Attempt[]> {
+    return guarded(async () => (await this.sql`SELECT * FROM attempts WHERE delivery_id = ${deliveryId} ORDER BY number`).map(toAttempt));
+  }
+
+  countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>> {
+    return guarded(async () => {
+      const rows = destinationId === undefined
+        ? await this.sql`SELECT status, count(*) AS n FROM deliveries GROUP BY status`
+        : await this.sql`SELECT status, count(*) AS n FROM deliveries WHERE destination_id = ${destinationId} GROUP BY status`;
+      return Object.fromEntries(rows.map((r: { status: string; n: string }) => [r.status, num(r.n)]));
+    });
+  }
+
+  deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats> {
+    const terms: Condition[] = [
+      ...createdWithin(filter.since, filter.until),
+      ["tenant = ?", filter.tenant],
+      ["destination_id = ?", filter.destination_id],
+    ];
+    const { clause, values } = where(terms);
+    const numberedAfterBucket = where(terms, 2).clause;
+    const bucket = Math.max(1, Math.round(filter.bucket_ms));
+    return guarded(async () => {
+      const counts = await this.sql.unsafe(`SELECT status, count(*) AS n FROM deliveries ${clause} GROUP BY status`, values);
+      const series = await this.sql.unsafe(
+        `SELECT (created_at / $1) * $1 AS start,
+           count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           count(*) FILTER (WHERE status IN ('pending', 'delivering') AND attempts > 0) AS retrying
+         FROM deliveries ${numberedAfterBucket} GROUP BY 1 ORDER BY 1`,
+        [bucket, ...values],
+      );
+      return {
+        counts: statusCounts(counts),
+        series: series.map((r: Record<string, string>) => ({
+          start: num(r.start), succeeded: num(r.succeeded), failed: num(r.failed), retrying: num(r.retrying),
+        })),
+      };
+    });
+  }
+
+  destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth> {
+    const { clause, values } = where([["destination_id = ?", id], ...createdWithin(since, until)]);
+    return guarded(async () => {
+      const counts = await this.sql.unsafe(`SELECT status, count(*) AS n FROM deliveries ${clause} GROUP BY status`, values);
+      const [success] = await this.sql`SELECT finalized_at FROM deliveries
+        WHERE destination_id = ${id} AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
+      const [failure] = await this.sql`SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
+          SELECT id FROM deliveries WHERE destination_id = ${id} AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
+        AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1`;
+      return {
+        counts: statusCounts(counts),
+        last_success_at: success ? num(success.finalized_at) : null,
+        last_failure_at: failure ? num(failure.started_at) : null,
+        last_error: failure?.error ?? null,
+      };
+    });
+  }
+}
+
+function statusCounts(rows: { status: DeliveryStatus; n: string }[]): StatusCounts {
+  const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as StatusCounts;
+  for (const row of rows) counts[row.status] = num(row.n);
+  return counts;
+}
+
+/**
+ * Deliveries created in [since, until). Their ids are UUIDv7 made from
+ * created_at (ids.ts), so the id range uses the primary key and the created_at
+ * terms keep the window exact.
+ */
+export function createdWithin(since: number | undefined, until: number | undefined): Condition[] {
+  return [
+    ["id >= ?", since === undefined ? undefined : idFloor("dlv", since)],
+    ["id < ?", until === undefined ? undefined : idFloor("dlv", until)],
+    ["created_at >= ?", since],
+    ["created_at < ?", until],
+  ];
+}

@@ -1,0 +1,214 @@
+// PostgreSQL's schema for Herald, as append-only migrations: each entry runs
+// once, in order, in the transaction that open-time migration holds (migrate.ts).
+// Never edit an entry that has shipped; add a new one.
+//
+// Choices, and why:
+// - Times are BIGINT milliseconds, as in SQLite: the records carry numbers, and
+//   cursors and windows compare them directly (no time-zone questions).
+// - JSON is TEXT, not JSONB: the event's data is signed and sent byte for byte
+//   as the producer wrote it (EventForDelivery.data_json); JSONB would reorder
+//   keys, drop duplicate ones and re-print numbers. Nothing queries inside it.
+// - Booleans are BOOLEAN; counters and HTTP statuses INTEGER.
+// - deliveries has no foreign key to events or destinations, like SQLite: a
+//   publish that races a destination's deletion is cancelled later (cancelOrphan),
+//   and the hot insert pays no lookups.
+
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: the whole schema as of SQLite's migration 8.
+  `
+  CREATE TABLE event_types (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    schema      TEXT,
+    example     TEXT,
+    managed_by  TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+  );
+
+  CREATE TABLE destinations (
+    id              TEXT PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    secrets         TEXT NOT NULL,
+    headers         TEXT NOT NULL DEFAULT '{}',
+    timeout_ms      INTEGER,
+    rate_limit      INTEGER,
+    enabled         BOOLEAN NOT NULL,
+    disabled_reason TEXT,
+    metadata        TEXT NOT NULL DEFAULT '{}',
+    failing_since   BIGINT,
+    managed_by      TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+  );
+  CREATE INDEX destinations_tenant ON destinations (tenant, id);
+
+  CREATE TABLE subscriptions (
+    id             TEXT PRIMARY KEY,
+    destination_id TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    tenant         TEXT NOT NULL,
+    event_types    TEXT NOT NULL,
+    filter         TEXT,
+    enabled        BOOLEAN NOT NULL,
+    description    TEXT NOT NULL DEFAULT '',
+    managed_by     TEXT NOT NULL CHECK (managed_by IN ('config', 'api')),
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+  );
+  CREATE INDEX subscriptions_destination ON subscriptions (destination_id);
+  CREATE INDEX subscriptions_tenant ON subscriptions (tenant, id);
+
+  -- Idempotency keys and producer ids are unique per tenant (DESIGN §4). The
+  -- unique indexes, not a per-process cache, are what make a repeat return the
+  -- original when two instances publish the same id at once.
+  CREATE TABLE events (
+    id              TEXT PRIMARY KEY,
+    type            TEXT NOT NULL,
+    tenant          TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    idempotency_key TEXT,
+    request_hash    TEXT NOT NULL,
+    producer_id     TEXT
+  );
+  CREATE UNIQUE INDEX events_idempotency ON events (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE UNIQUE INDEX events_producer_id ON events (tenant, producer_id) WHERE producer_id IS NOT NULL;
+  CREATE INDEX events_created ON events (created_at);
+
+  -- The job table. The CHECKs are the state machine of DESIGN §2.
+  CREATE TABLE deliveries (
+    id              TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    destination_id  TEXT NOT NULL,
+    subscription_id TEXT,
+    tenant          TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivering', 'succeeded', 'failed', 'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    schedule_start  INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    lease_until     BIGINT,
+    lease_owner     TEXT,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    finalized_at    BIGINT,
+    CHECK ((status IN ('succeeded', 'failed', 'cancelled')) = (finalized_at IS NOT NULL)),
+    CHECK (status <> 'pending' OR next_attempt_at IS NOT NULL),
+    CHECK (status <> 'delivering' OR lease_until IS NOT NULL)
+  );
+  -- Shaped like the claim: due pending rows in order (queue.ts: claimDue).
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+  -- Leased rows, for expiry and for the leases of dead instances.
+  CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE status = 'delivering';
+  CREATE INDEX deliveries_event ON deliveries (event_id);
+  CREATE INDEX deliveries_destination ON deliveries (destination_id, id);
+  -- The states a person looks for and that stay few; succeeded rows are found by id.
+  CREATE INDEX deliveries_open ON deliveries (status, id) WHERE status IN ('pending', 'failed', 'cancelled');
+
+  CREATE TABLE attempts (
+    delivery_id      TEXT NOT NULL,
+    number           INTEGER NOT NULL,
+    id               TEXT NOT NULL,
+    started_at       BIGINT NOT NULL,
+    duration_ms      BIGINT NOT NULL,
+    request_url      TEXT NOT NULL,
+    request_headers  TEXT NOT NULL,
+    response_status  INTEGER,
+    response_headers TEXT,
+    response_body    TEXT,
+    error            TEXT,
+    PRIMARY KEY (delivery_id, number)
+  );
+
+  CREATE TABLE generated_tokens (
+    name       TEXT PRIMARY KEY,
+    sha256     TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+
+  -- Written by the readiness probe: a write proves the server takes writes
+  -- (not a read-only standby, not out of disk).
+  CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);
+
+  -- The catalogue's version (DESIGN §7), raised by row-level triggers in the
+  -- transaction of every write that changes a catalogue row. Row-level, not
+  -- statement-level: an INSERT … ON CONFLICT DO NOTHING or an UPDATE that
+  -- matches nothing changes no row and must not raise it. failing_since is
+  -- delivery health written on the hot path (recordAttempt): writes of it alone
+  -- do not bump. A migration that adds a column to destinations adds it to the
+  -- UPDATE OF list below.
+  CREATE TABLE catalog_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+  );
+  INSERT INTO catalog_version (id, version) VALUES (1, 1);
+
+  CREATE FUNCTION herald_bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE catalog_version SET version = version + 1 WHERE id = 1;
+    RETURN NULL;
+  END $$;
+
+  CREATE TRIGGER event_types_changed AFTER INSERT OR UPDATE OR DELETE ON event_types
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  CREATE TRIGGER destinations_written AFTER INSERT OR DELETE ON destinations
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, timeout_ms,
+      rate_limit, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  CREATE TRIGGER subscriptions_changed AFTER INSERT OR UPDATE OR DELETE ON subscriptions
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+
+  -- Every live instance: a row, and a session-level advisory lock on lock_key
+  -- held by a connection it reserves for as long as it runs (instances.ts). The
+  -- lock is the proof of life: the server drops it when the session ends, however
+  -- the process died. lock_key is drawn at random and unique here, so two
+  -- instances never share a key (a hash of the id could collide).
+  CREATE TABLE instances (
+    id           TEXT PRIMARY KEY,
+    lock_key     BIGINT UNIQUE,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+  );
+  `,
+  // 2: several instances at work. The maintenance that must run on one instance
+  // only (auto-disable, retention) goes to the holder of this row's lease
+  // (admin.ts: leadMaintenance). And news for the other instances, through
+  // NOTIFY (signals.ts): herald_catalog when a catalogue row changed, herald_work
+  // when a statement left due deliveries pending that nobody leased (a publish
+  // past its instance's capacity, leases handed back, a re-queue), so an idle
+  // instance claims them at once instead of at its next sweep. NOTIFY is sent at
+  // commit, and the same notification made twice in one transaction is sent once.
+  `
+  CREATE TABLE maintenance_lease (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT,
+    until BIGINT NOT NULL
+  );
+  INSERT INTO maintenance_lease (id, owner, until) VALUES (1, NULL, 0);
+
+  CREATE OR REPLACE FUNCTION herald_bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE catalog_version SET version = version + 1 WHERE id = 1;
+    PERFORM pg_notify('herald_catalog', '');
+    RETURN NULL;
+  END $$;
+
+  CREATE FUNCTION herald_note_work() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM changed WHERE status = 'pending'
+               AND next_attempt_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint) THEN
+      PERFORM pg_notify('herald_work', '');
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER deliveries_inserted AFTER INSERT ON deliveries
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION herald_note_work();
+  CREATE TRIGGER deliveries_updated AFTER UPDATE ON deliveries
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION herald_note_work();
+  `,
+];

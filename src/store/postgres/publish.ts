@@ -1,0 +1,127 @@
+// Publishing on PostgreSQL: a gathered batch of events written in one
+// transaction with multi-row INSERTs. Idempotency keys and producer ids are
+// enforced by the unique indexes (migration 1), so a repeat returns the
+// original even when two instances publish the same id at the same moment: the
+// second INSERT … ON CONFLICT DO NOTHING waits for the first transaction and
+// then finds its row.
+import type { SQL } from "bun";
+import { newId } from "../ids.ts";
+import type { NewEvent, PublishResult } from "../types.ts";
+import { DELIVERY_COLUMNS, deliveryRow, toDelivery, toEvent } from "./rows.ts";
+
+const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id"] as const;
+/** PostgreSQL binds at most 65,535 parameters a statement: 17 columns × 2,000 rows stays under it. */
+const DELIVERY_ROWS_PER_INSERT = 2_000;
+
+/** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */
+export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {
+  const results: (PublishResult | undefined)[] = new Array(items.length);
+  // Items whose keys repeat an earlier item of the batch go after the bulk insert,
+  // one by one, so they find that item's row exactly as a later request would.
+  const seen = new Set<string>();
+  const bulk: number[] = [];
+  const later: number[] = [];
+  items.forEach((item, i) => {
+    const keys = keysOf(item);
+    if (keys.some((k) => seen.has(k))) later.push(i);
+    else bulk.push(i);
+    for (const k of keys) seen.add(k);
+  });
+  // A stable order of rows across instances makes two batches that share keys
+  // wait for each other in the same order rather than deadlock (a deadlock is
+  // still retried: postgres-store.ts).
+  bulk.sort((a, b) => (items[a]!.event.id < items[b]!.event.id ? -1 : 1));
+
+  const created: { index: number; item: NewEvent; id: string }[] = [];
+  if (bulk.length > 0) {
+    const rows = bulk.map((i) => eventRow(items[i]!, items[i]!.event.id));
+    // No conflict target: any unique index (id, tenant+key, tenant+producer id) makes the row a repeat.
+    const inserted = new Set(
+      (await tx`INSERT INTO events ${tx(rows, ...EVENT_COLUMNS)} ON CONFLICT DO NOTHING RETURNING id`).map((r: { id: string }) => r.id),
+    );
+    for (const i of bulk) {
+      const item = items[i]!;
+      if (inserted.has(item.event.id)) created.push({ index: i, item, id: item.event.id });
+      else later.push(i);
+    }
+  }
+  later.sort((a, b) => a - b);
+  for (const i of later) {
+    const item = items[i]!;
+    const outcome = await insertOrFind(tx, item);
+    if ("existing" in outcome) results[i] = outcome.existing;
+    else created.push({ index: i, item, id: outcome.id });
+  }
+
+  const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
+  for (let start = 0; start < deliveries.length; start += DELIVERY_ROWS_PER_INSERT) {
+    await tx`INSERT INTO deliveries ${tx(deliveries.slice(start, start + DELIVERY_ROWS_PER_INSERT), ...DELIVERY_COLUMNS)}`;
+  }
+  for (const { index, item, id } of created) {
+    const moved = id !== item.event.id;
+    results[index] = {
+      created: true,
+      event: moved ? { ...item.event, id } : item.event,
+      deliveries: moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries,
+    };
+  }
+  return results as PublishResult[];
+}
+
+/**
+ * One event whose id or key was taken: the tenant's original if it has one;
+ * otherwise another tenant's event holds the producer's id as its id, and this
+ * one is stored under a generated id (nothing of the other event is read or shown).
+ */
+async function insertOrFind(tx: SQL, item: NewEvent): Promise<{ existing: PublishResult } | { id: string }> {
+  let id = item.event.id;
+  for (let tries = 0; tries < 3; tries++) {
+    const [row] = await tx`INSERT INTO events ${tx(eventRow(item, id), ...EVENT_COLUMNS)} ON CONFLICT DO NOTHING RETURNING id`;
+    if (row) return { id };
+    const existing = await findExisting(tx, item);
+    if (existing) {
+      const [event] = await tx`SELECT id, type, tenant, data, created_at FROM events WHERE id = ${existing.id}`;
+      const deliveries = await tx`SELECT * FROM deliveries WHERE event_id = ${existing.id} ORDER BY id`;
+      return {
+        existing: {
+          created: false,
+          event: toEvent(event),
+          deliveries: deliveries.map(toDelivery),
+          same_request: existing.request_hash === item.request_hash,
+        },
+      };
+    }
+    if (!item.producer_id) break;
+    id = newId("evt", item.event.created_at);
+  }
+  throw new Error(`event ${item.event.id} could not be stored: its id is taken and no original of tenant ${item.event.tenant} was found`);
+}
+
+/** The event this tenant already published with this producer id or idempotency key, if any. */
+async function findExisting(tx: SQL, item: NewEvent): Promise<{ id: string; request_hash: string } | null> {
+  const { tenant } = item.event;
+  if (item.producer_id) {
+    const [byId] = await tx`SELECT id, request_hash FROM events WHERE tenant = ${tenant} AND producer_id = ${item.producer_id}`;
+    if (byId) return byId;
+  }
+  if (item.idempotency_key === null) return null;
+  const [byKey] = await tx`SELECT id, request_hash FROM events WHERE tenant = ${tenant} AND idempotency_key = ${item.idempotency_key}`;
+  return byKey ?? null;
+}
+
+/** The unique keys an event claims: its id, and its tenant's producer id and idempotency key. */
+function keysOf(item: NewEvent): string[] {
+  const { tenant } = item.event;
+  const keys = [`id\n${item.event.id}`];
+  if (item.producer_id) keys.push(`producer\n${tenant}\n${item.producer_id}`);
+  if (item.idempotency_key !== null) keys.push(`key\n${tenant}\n${item.idempotency_key}`);
+  return keys;
+}
+
+function eventRow(item: NewEvent, id: string): Record<string, unknown> {
+  const e = item.event;
+  return {
+    id, type: e.type, tenant: e.tenant, data: item.data_json, created_at: Math.round(e.created_at),
+    idempotency_key: item.idempotency_key, request_hash: item.request_hash, producer_id: item.producer_id ?? null,
+  };
+}

@@ -1,0 +1,45 @@
+// Small helpers every part shares: storage failures turned into
+// StoreUnavailableError, WHERE clauses built from the filters that are given,
+// and pages read with one row more than asked.
+import type { Page } from "../types.ts";
+import { isStorageFailure, toUnavailable } from "../unavailable.ts";
+
+/** Runs `work`, turning a lost connection, a read-only server or a full disk into StoreUnavailableError (a 503). */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isStorageFailure(error) ? toUnavailable(error) : error;
+  }
+}
+
+/** The SQLSTATE of a server error (Bun puts it in `errno`), or undefined. */
+export function sqlState(error: unknown): string | undefined {
+  const errno = (error as { errno?: unknown } | null)?.errno;
+  return typeof errno === "string" ? errno : undefined;
+}
+
+/** A condition: SQL with `?` standing for its one value; skipped when the value is undefined. */
+export type Condition = [sql: string, value: string | number | boolean | undefined];
+
+/** Builds `WHERE …` with $1, $2 … from the conditions whose value is given; `first` numbers after earlier params. */
+export function where(list: Condition[], first = 1): { clause: string; values: unknown[] } {
+  const clauses: string[] = [];
+  const values: unknown[] = [];
+  for (const [sql, value] of list) {
+    if (value === undefined) continue;
+    values.push(value);
+    clauses.push(sql.replace("?", `$${first + values.length - 1}`));
+  }
+  return { clause: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", values };
+}
+
+/** Rows were fetched with limit + 1: the extra row only tells that a next page exists. */
+export function page<T>(rows: T[], limit: number, idOf: (row: T) => string): Page<T> {
+  if (rows.length <= limit) return { data: rows, next_cursor: null };
+  const data = rows.slice(0, limit);
+  return { data, next_cursor: idOf(data[data.length - 1]!) };
+}
+
+/** A limit as SQL text: always an integer (it is written into the statement, not bound). */
+export const limitOf = (limit: number): number => Math.max(0, Math.floor(limit)) + 1;

@@ -1,0 +1,202 @@
+// The job table on PostgreSQL: publishing (gathered), claiming due deliveries
+// under a lease with FOR UPDATE SKIP LOCKED, recording attempts (gathered),
+// handing leases back, and the instances whose leases they are.
+import type { SQL } from "bun";
+import type { QueueStore } from "../store.ts";
+import type { AttemptRecord, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RetryRefusal } from "../types.ts";
+import { recordAll } from "./attempts.ts";
+import { Gatherer } from "./gather.ts";
+import { Instances } from "./instances.ts";
+import { createdWithin } from "./log.ts";
+import { publishAll } from "./publish.ts";
+import { guarded, sqlState, where } from "./query.ts";
+import { toDelivery, toEventForDelivery } from "./rows.ts";
+
+export interface QueueOptions {
+  /** Most publishes (or attempt records) in one gathered transaction; 1 turns gathering off (for measuring). */
+  batch_max: number;
+  /** Gathered transactions that may run at once, each on its own pooled connection. */
+  batch_in_flight: number;
+}
+
+/**
+ * SQLSTATEs after which a whole transaction is simply run again: 40P01
+ * deadlock (two batches waiting on each other's unique keys or destination
+ * rows) and 40001 serialization failure. Nothing of it was committed.
+ */
+const RETRYABLE = new Set(["40P01", "40001"]);
+
+export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.begin(work);
+    } catch (error) {
+      if (attempt >= tries || !RETRYABLE.has(sqlState(error) ?? "")) throw error;
+    }
+  }
+}
+
+export class PostgresQueue implements QueueStore {
+  readonly instances: Instances;
+  private readonly publishes: Gatherer<NewEvent, PublishResult>;
+  private readonly attempts: Gatherer<{ record: AttemptRecord; now: number }, boolean>;
+
+  constructor(private readonly sql: SQL, options: QueueOptions) {
+    this.instances = new Instances(sql);
+    this.publishes = new Gatherer({
+      batch: (items) => inTransaction(sql, (tx) => publishAll(tx, items)),
+      one: async (item) => (await inTransaction(sql, (tx) => publishAll(tx, [item])))[0]!,
+      max: options.batch_max,
+      inFlight: options.batch_in_flight,
+    });
+    this.attempts = new Gatherer({
+      batch: (items) => inTransaction(sql, (tx) => recordAll(tx, items)),
+      one: async (item) => (await inTransaction(sql, (tx) => recordAll(tx, [item])))[0]!,
+      max: options.batch_max,
+      inFlight: options.batch_in_flight,
+    });
+  }
+
+  /** Everything gathered has been written (close waits for it). */
+  async drain(): Promise<void> {
+    await Promise.all([this.publishes.drained(), this.attempts.drained()]);
+  }
+
+  publish(item: NewEvent): Promise<PublishResult> {
+    return guarded(() => this.publishes.submit(item));
+  }
+
+  /**
+   * One statement. The CTE picks the earliest due rows and locks them FOR UPDATE
+   * SKIP LOCKED: rows that another instance's claim has locked at this moment are
+   * passed over instead of waited for, so claimers on separate connections get
+   * disjoint rows without queueing behind each other. (A CTE rather than
+   * `id IN (subquery)`: it is evaluated once, whatever plan the outer UPDATE gets.)
+   * Deliveries of disabled destinations wait; those of deleted ones are claimed
+   * and cancelled by the dispatcher (cancelOrphan).
+   */
+  claimDue(now: number, lease: Lease, limit: number): Promise<DeliveryJob[]> {
+    const at = Math.round(now);
+    return guarded(async () => {
+      const rows = await this.sql`WITH due AS (
+          SELECT id FROM deliveries d
+          WHERE status = 'pending' AND next_attempt_at <= ${at}
+            AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id AND NOT x.enabled)
+          ORDER BY next_attempt_at, id
+          LIMIT ${Math.max(0, Math.floor(limit))}
+          FOR UPDATE SKIP LOCKED)
+        UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
+          next_attempt_at = NULL, updated_at = ${at}
+        FROM due WHERE deliveries.id = due.id
+        RETURNING deliveries.*`;
+      return this.attachEvents(rows.map(toDelivery));
+    });
+  }
+
+  /** Reads the events of these deliveries in one query, for the sender. */
+  private async attachEvents(deliveries: Delivery[]): Promise<DeliveryJob[]> {
+    if (deliveries.length === 0) return [];
+    const ids = [...new Set(deliveries.map((d) => d.event_id))];
+    const rows = await this.sql`SELECT id, type, created_at, data AS data_json FROM events WHERE id = ANY(${this.sql.array(ids, "TEXT")})`;
+    const events = new Map<string, EventForDelivery>(rows.map((row: Record<string, unknown>) => [row.id as string, toEventForDelivery(row)]));
+    // Earliest due first, as claimed (RETURNING promises no order).
+    return deliveries.flatMap((d) => {
+      const event = events.get(d.event_id);
+      return event ? [{ delivery: d, event }] : [];
+    });
+  }
+
+  holdsLease(id: string, lease: Lease): Promise<boolean> {
+    return guarded(async () => {
+      const rows = await this.sql`SELECT 1 FROM deliveries
+        WHERE id = ${id} AND status = 'delivering' AND lease_owner = ${lease.owner} AND lease_until = ${Math.round(lease.until)}`;
+      return rows.length === 1;
+    });
+  }
+
+  releaseLease(id: string, lease: Lease, now: number, dueAt = now): Promise<void> {
+    return guarded(async () => {
+      await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
+          next_attempt_at = ${Math.round(dueAt)}, updated_at = ${Math.round(now)}
+        WHERE id = ${id} AND status = 'delivering' AND lease_owner = ${lease.owner} AND lease_until = ${Math.round(lease.until)}`;
+    });
+  }
+
+  releaseExpiredLeases(now: number): Promise<number> {
+    const at = Math.round(now);
+    return guarded(async () => {
+      const result = await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
+          next_attempt_at = ${at}, updated_at = ${at}
+        WHERE status = 'delivering' AND lease_until <= ${at}`;
+      return result.count;
+    });
+  }
+
+  cancelOrphan(id: string, now: number): Promise<boolean> {
+    const at = Math.round(now);
+    return guarded(async () => {
+      const result = await this.sql`UPDATE deliveries SET status = 'cancelled', finalized_at = ${at}, updated_at = ${at},
+          next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, last_error = coalesce(last_error, 'destination deleted')
+        WHERE id = ${id} AND status = 'delivering'
+          AND NOT EXISTS (SELECT 1 FROM destinations WHERE destinations.id = deliveries.destination_id)`;
+      return result.count > 0;
+    });
+  }
+
+  recordAttempt(record: AttemptRecord, now: number): Promise<boolean> {
+    return guarded(() => this.attempts.submit({ record, now }));
+  }
+
+  leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): Promise<{ job: DeliveryJob } | { error: RetryRefusal }> {
+    const at = Math.round(now);
+    return guarded(async () => {
+      // One statement takes the row when it may be retried; only a refusal reads
+      // it again, to say why. Another tenant's delivery reads as missing.
+      const [row] = await this.sql`UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)},
+          lease_owner = ${lease.owner}, next_attempt_at = NULL, finalized_at = NULL, schedule_start = attempts, updated_at = ${at}
+        WHERE id = ${id} AND status IN ('pending', 'succeeded', 'failed') AND (${tenant}::text IS NULL OR tenant = ${tenant})
+        RETURNING *`;
+      if (!row) {
+        const [current] = await this.sql`SELECT status, tenant FROM deliveries WHERE id = ${id}`;
+        if (!current || (tenant !== null && current.tenant !== tenant)) return { error: "not_found" as const };
+        return { error: current.status === "cancelled" ? ("cancelled" as const) : ("in_flight" as const) };
+      }
+      const [job] = await this.attachEvents([toDelivery(row)]);
+      return job ? { job } : { error: "not_found" as const };
+    });
+  }
+
+  requeueFailed(destinationId: string, since: number, until: number, now: number): Promise<number> {
+    const { clause, values } = where([["destination_id = ?", destinationId], ...createdWithin(since, until)], 2);
+    return guarded(async () => {
+      const result = await this.sql.unsafe(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1
+         ${clause} AND status = 'failed'`,
+        [Math.round(now), ...values],
+      );
+      return result.count;
+    });
+  }
+
+  // ── instances (instances.ts) ─────────────────────────────────────────────
+
+  registerInstance(id: string, now: number): Promise<void> {
+    return guarded(() => this.instances.register(id, now));
+  }
+
+  heartbeat(id: string, now: number): Promise<void> {
+    return guarded(() => this.instances.heartbeat(id, now));
+  }
+
+  retireInstance(id: string, now: number): Promise<number> {
+    return guarded(() => this.instances.retire(id, now));
+  }
+
+  releaseLeasesOfDeadInstances(now: number, staleBefore: number): Promise<number> {
+    return guarded(() => this.instances.releaseDead(now, staleBefore));
+  }
+
+  countInstances(): Promise<number> {
+    return guarded(async () => Number((await this.sql`SELECT count(*) AS n FROM instances`)[0].n));
+  }
+}
