@@ -3,6 +3,7 @@
 import "./arktype-settings.ts";
 import { createApp } from "./app.ts";
 import { formatConfigErrors, loadConfig } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
 import { openStore } from "./store/open-store.ts";
 import { VERSION } from "./version.ts";
 import { errorMessage, jsonLogger } from "./engine/deps.ts";
@@ -83,7 +84,7 @@ async function serve(configPath: string | undefined): Promise<void> {
       console.log(`\nNo API token is configured, so Herald made an admin token. It is shown only this once:\n\n  ${token}\n\nOnly its SHA-256 is stored. Put tokens in auth.tokens to manage them yourself.\n`),
   });
   const { url } = await herald.start();
-  jsonLogger.info("herald started", { version: VERSION, config: source, url, database: config.storage.path });
+  jsonLogger.info("herald started", { version: VERSION, config: source, url, database: describeStorage(config.storage) });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -107,6 +108,17 @@ async function serve(configPath: string | undefined): Promise<void> {
       (error) => jsonLogger.error("config reload failed", { error: errorMessage(error) }),
     );
   });
+}
+
+/** Where the state is, for the log: the SQLite file, or the PostgreSQL server and database without user or password. */
+function describeStorage(storage: Config["storage"]): string {
+  if (storage.driver === "sqlite") return storage.path;
+  try {
+    const url = new URL(storage.url!);
+    return `postgres://${url.host}${url.pathname}`;
+  } catch {
+    return "postgres";
+  }
 }
 
 main().catch((error) => {

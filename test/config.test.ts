@@ -455,6 +455,7 @@ describe("config.example.yaml", () => {
     HERALD_ADMIN_TOKEN: "an-admin-token-of-enough-length",
     CRM_SECRET: secret(),
     CRM_TOKEN: "crm-token",
+    HERALD_DATABASE_URL: "postgres://herald:secret@db.internal:5432/herald",
   };
 
   it("loads cleanly and equals the built-in defaults", () => {

@@ -1,15 +1,16 @@
 // The stores the contract suite runs against: every name in HERALD_TEST_STORES
 // (comma-separated; default "sqlite"). Each test opens a fresh, empty store of
 // its own. A new store joins the suite by adding its opener here: no test changes.
-// PostgreSQL needs a server: HERALD_TEST_POSTGRES_URL (CI starts one with
-// test/support/postgres-cluster.ts).
-import { SQL } from "bun";
+// Which stores, and PostgreSQL's server: test/support/test-stores.ts.
 import { afterEach, beforeEach, describe } from "bun:test";
 import { join } from "node:path";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../support/herald.ts";
+import { postgresSchema, STORE_NAMES } from "../support/test-stores.ts";
+
+export { postgresSchema, STORE_NAMES };
 
 /** A fresh store, and how to put it away when the test is done. */
 export interface OpenedStore {
@@ -67,54 +68,8 @@ const OPENERS: Record<string, () => Promise<OpenedStore>> = {
   },
 };
 
-/**
- * A new empty schema in the test server's database, and the URL that puts it
- * first in each connection's search_path (PostgreSQL's `options` startup parameter).
- */
-export async function postgresSchema(extraOptions = ""): Promise<{ name: string; url: string; admin: SQL; drop(): Promise<void> }> {
-  const name = `herald_test_${process.pid}_${++schemas}`;
-  const admin = postgresAdmin();
-  await admin.unsafe(`CREATE SCHEMA ${name}`);
-  const url = new URL(postgresUrl());
-  url.searchParams.set("options", `-c search_path=${name}${extraOptions}`);
-  return { name, url: url.toString(), admin, drop: async () => void (await admin.unsafe(`DROP SCHEMA ${name} CASCADE`)) };
-}
-
-let schemas = 0;
-let admin: SQL | null = null;
-
-function postgresUrl(): string {
-  const url = process.env.HERALD_TEST_POSTGRES_URL;
-  if (!url) {
-    throw new Error(
-      "HERALD_TEST_STORES names postgres but HERALD_TEST_POSTGRES_URL is not set: start a server with " +
-        "`bun test/support/postgres-cluster.ts start` and export the URL it prints",
-    );
-  }
-  return url;
-}
-
-/** One connection for the whole run, to make and drop the tests' schemas. */
-function postgresAdmin(): SQL {
-  admin ??= new SQL(postgresUrl(), { max: 1, idleTimeout: 5 });
-  return admin;
-}
-
-export const STORE_NAMES = (process.env.HERALD_TEST_STORES ?? "sqlite")
-  .split(",")
-  .map((name) => name.trim())
-  .filter(Boolean);
-
 for (const name of STORE_NAMES) {
-  if (!OPENERS[name]) throw new Error(`HERALD_TEST_STORES names "${name}", which is not a store the suite knows (${Object.keys(OPENERS).join(", ")})`);
-}
-// Named but unreachable is a failure, not a skip: CI must not pass on a missing server.
-if (STORE_NAMES.includes("postgres")) postgresUrl();
-else {
-  console.log(
-    "store contract suite: PostgreSQL not run (HERALD_TEST_STORES=" + STORE_NAMES.join(",") + "); to run it: " +
-      "HERALD_TEST_POSTGRES_URL=$(bun test/support/postgres-cluster.ts start | head -1) HERALD_TEST_STORES=sqlite,postgres bun test test/store",
-  );
+  if (!OPENERS[name]) throw new Error(`HERALD_TEST_STORES names "${name}", which the contract suite has no opener for`);
 }
 
 /** What a contract test works on: a fresh store of its own, opened before it and closed after it. */

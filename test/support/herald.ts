@@ -1,6 +1,6 @@
-// Starts a real Herald for a test: its own SQLite file in a temp folder, a real
-// HTTP listener on a free port, an injected clock and random source, and a
-// small client for the API.
+// Starts a real Herald for a test: its own SQLite file in a temp folder (or its
+// own PostgreSQL schema, under describeOnEachStore), a real HTTP listener on a
+// free port, an injected clock and random source, and a small client for the API.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { validateConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/engine/deps.ts";
 import type { ReceivedRequest } from "./receiver.ts";
+import { currentHeraldStore, dropAfterThisStore, postgresSchema, type StoreName } from "./test-stores.ts";
 
 /** The SQLite database under a test's Herald, for tests of SQLite itself (a full disk, leftover rows). */
 export function sqliteOf(app: Herald): Database {
@@ -91,8 +92,22 @@ export interface TestHerald {
   stop(): Promise<void>;
 }
 
-/** Starts Herald with the sweeps' timers off: tests run them with runOnce(clock.now()). */
-export async function startHerald(config: Config, options: { clock?: TestClock; random?: () => number; clockTimers?: boolean } = {}): Promise<TestHerald> {
+/**
+ * Starts Herald with the sweeps' timers off: tests run them with runOnce(clock.now()).
+ * On `store: "postgres"` (by default the store describeOnEachStore names) the
+ * config's storage becomes a fresh schema of its own, dropped at stop.
+ */
+export async function startHerald(
+  config: Config,
+  options: { clock?: TestClock; random?: () => number; clockTimers?: boolean; store?: StoreName } = {},
+): Promise<TestHerald> {
+  let dropSchema: (() => Promise<void>) | null = null;
+  // A config already on PostgreSQL (a restart: startHerald(herald.app.config)) keeps its schema.
+  if ((options.store ?? currentHeraldStore()) === "postgres" && config.storage.driver !== "postgres") {
+    const schema = await postgresSchema();
+    config = { ...config, storage: { ...config.storage, driver: "postgres", url: schema.url, pool_size: 4 } };
+    if (!dropAfterThisStore(schema.drop)) dropSchema = schema.drop;
+  }
   const clock = options.clock ?? new TestClock();
   const timer = options.clockTimers ? { timer: clock.timer } : {};
   const app = await createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger });
@@ -116,6 +131,9 @@ export async function startHerald(config: Config, options: { clock?: TestClock; 
     },
     async stop() {
       await app.stop();
+      const drop = dropSchema;
+      dropSchema = null;
+      await drop?.();
     },
   };
 }

@@ -1,0 +1,102 @@
+// Which stores the tests run against, and a fresh PostgreSQL schema for a test.
+// HERALD_TEST_STORES names them (comma-separated; default "sqlite"). PostgreSQL
+// needs a server: HERALD_TEST_POSTGRES_URL (CI starts one with
+// test/support/postgres-cluster.ts). Named but unreachable is a failure, not a
+// skip: CI must not pass on a missing server.
+import { SQL } from "bun";
+import { afterAll, beforeAll, describe } from "bun:test";
+
+export type StoreName = "sqlite" | "postgres";
+const KNOWN: readonly StoreName[] = ["sqlite", "postgres"];
+
+export const STORE_NAMES: readonly StoreName[] = (process.env.HERALD_TEST_STORES ?? "sqlite")
+  .split(",")
+  .map((name) => name.trim())
+  .filter(Boolean)
+  .map((name) => {
+    if (!KNOWN.includes(name as StoreName)) throw new Error(`HERALD_TEST_STORES names "${name}", which is not a store the tests know (${KNOWN.join(", ")})`);
+    return name as StoreName;
+  });
+
+if (STORE_NAMES.includes("postgres")) postgresUrl();
+else {
+  console.log(
+    "PostgreSQL tests not run (HERALD_TEST_STORES=" + STORE_NAMES.join(",") + "); to run them: " +
+      "HERALD_TEST_POSTGRES_URL=$(bun test/support/postgres-cluster.ts start | head -1) HERALD_TEST_STORES=sqlite,postgres npm test",
+  );
+}
+
+/** The store startHerald puts a test's Herald on (describeOnEachStore sets it for its tests). */
+let heraldStore: StoreName = "sqlite";
+export const currentHeraldStore = (): StoreName => heraldStore;
+
+/**
+ * Schemas the tests of the running describeOnEachStore made, dropped after its
+ * last test rather than at each Herald's stop: a test may stop a Herald and
+ * start another on the same database.
+ */
+let schemasToDrop: (() => Promise<void>)[] | null = null;
+
+/** Drops `drop`'s schema after the running describeOnEachStore; false outside one (the caller drops it). */
+export function dropAfterThisStore(drop: () => Promise<void>): boolean {
+  if (!schemasToDrop) return false;
+  schemasToDrop.push(drop);
+  return true;
+}
+
+/**
+ * Declares `body` once per store in HERALD_TEST_STORES; the Heralds its tests
+ * start (startHerald) keep their state in that store: end-to-end tests that
+ * must hold on every store.
+ */
+export function describeOnEachStore(title: string, body: () => void): void {
+  for (const name of STORE_NAMES) {
+    describe(`${title} [${name}]`, () => {
+      beforeAll(() => {
+        heraldStore = name;
+        schemasToDrop = [];
+      });
+      body();
+      // After the body's own afterAll hooks (registered first, run first), which stop its Heralds.
+      afterAll(async () => {
+        heraldStore = "sqlite";
+        const drops = schemasToDrop ?? [];
+        schemasToDrop = null;
+        for (const drop of drops) await drop();
+      });
+    });
+  }
+}
+
+/**
+ * A new empty schema in the test server's database, and the URL that puts it
+ * first in each connection's search_path (PostgreSQL's `options` startup parameter).
+ */
+export async function postgresSchema(extraOptions = ""): Promise<{ name: string; url: string; admin: SQL; drop(): Promise<void> }> {
+  const name = `herald_test_${process.pid}_${++schemas}`;
+  const admin = postgresAdmin();
+  await admin.unsafe(`CREATE SCHEMA ${name}`);
+  const url = new URL(postgresUrl());
+  url.searchParams.set("options", `-c search_path=${name}${extraOptions}`);
+  return { name, url: url.toString(), admin, drop: async () => void (await admin.unsafe(`DROP SCHEMA ${name} CASCADE`)) };
+}
+
+let schemas = 0;
+let admin: SQL | null = null;
+
+function postgresUrl(): string {
+  const url = process.env.HERALD_TEST_POSTGRES_URL;
+  if (!url) {
+    throw new Error(
+      "HERALD_TEST_STORES names postgres but HERALD_TEST_POSTGRES_URL is not set: start a server with " +
+        "`bun test/support/postgres-cluster.ts start` and export the URL it prints",
+    );
+  }
+  return url;
+}
+
+/** One connection for the whole run, to make and drop the tests' schemas. */
+function postgresAdmin(): SQL {
+  admin ??= new SQL(postgresUrl(), { max: 1, idleTimeout: 5 });
+  return admin;
+}
