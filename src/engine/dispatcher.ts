@@ -15,6 +15,14 @@ const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!
 
 /** Leased deliveries kept in memory per concurrent send (see the constructor). */
 const CAPACITY_PER_SENDER = 32;
+/**
+ * The same while other instances share the job table: what this one cannot
+ * start sending soon is left pending for them (their wake-up, or their next
+ * claim), instead of waiting here behind its own busy senders. Two: one send
+ * in flight and one ready behind it per sender, so senders are not left idle
+ * between claims.
+ */
+const SHARED_CAPACITY_PER_SENDER = 2;
 
 /**
  * A retry due within this long is woken by a timer of the dispatcher's own
@@ -48,7 +56,8 @@ export class Dispatcher {
   private backlogNotes = 0;
   private claiming = false;
   private running = false;
-  private readonly capacity: number;
+  /** Leases held in memory at most while this instance is alone (see the constructor). */
+  private readonly soloCapacity: number;
   private idleWaiters: (() => void)[] = [];
   /** Writes not yet committed (attempt records, leases handed back): stop() and idle() wait for them. */
   private pendingWrites = new Set<Promise<unknown>>();
@@ -80,7 +89,7 @@ export class Dispatcher {
     // written: a delivery that goes to disk as pending costs a claim later (an
     // UPDATE touching four indexes, ~15 % of the CPU of the deliver bench at 4×
     // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
-    this.capacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
+    this.soloCapacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
     this.rateLimiter = new RateLimiter(deps.now);
   }
 
@@ -158,6 +167,16 @@ export class Dispatcher {
   /** Writes (attempt records, leases handed back) not yet committed. */
   get writing(): number {
     return this.pendingWrites.size;
+  }
+
+  /**
+   * The most leases held in memory: a deep queue while alone (the fewest claims);
+   * while other instances share the job table, no more than its senders take on
+   * soon, so a publish past that is left to idle instances (a deep queue here
+   * would hold deliveries that they could send now, behind a slow receiver).
+   */
+  private get capacity(): number {
+    return this.instances > 1 ? this.settings.concurrency * SHARED_CAPACITY_PER_SENDER : this.soloCapacity;
   }
 
   /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
