@@ -15,6 +15,14 @@ const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!
 
 /** Leased deliveries kept in memory per concurrent send (see the constructor). */
 const CAPACITY_PER_SENDER = 32;
+/**
+ * The same while other instances share the job table: what this one cannot
+ * start sending soon is left pending for them (their wake-up, or their next
+ * claim), instead of waiting here behind its own busy senders. Two: one send
+ * in flight and one ready behind it per sender, so senders are not left idle
+ * between claims.
+ */
+const SHARED_CAPACITY_PER_SENDER = 2;
 
 /**
  * A retry due within this long is woken by a timer of the dispatcher's own
@@ -48,10 +56,13 @@ export class Dispatcher {
   private backlogNotes = 0;
   private claiming = false;
   private running = false;
-  private readonly capacity: number;
+  /** Leases held in memory at most while this instance is alone (see the constructor). */
+  private readonly soloCapacity: number;
   private idleWaiters: (() => void)[] = [];
   /** Writes not yet committed (attempt records, leases handed back): stop() and idle() wait for them. */
   private pendingWrites = new Set<Promise<unknown>>();
+  /** Attempts answered whose records are not committed yet (see canSend). */
+  private unrecorded = 0;
   private listeners: AttemptListener[] = [];
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
@@ -80,7 +91,7 @@ export class Dispatcher {
     // written: a delivery that goes to disk as pending costs a claim later (an
     // UPDATE touching four indexes, ~15 % of the CPU of the deliver bench at 4×
     // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
-    this.capacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
+    this.soloCapacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
     this.rateLimiter = new RateLimiter(deps.now);
   }
 
@@ -160,6 +171,16 @@ export class Dispatcher {
     return this.pendingWrites.size;
   }
 
+  /**
+   * The most leases held in memory: a deep queue while alone (the fewest claims);
+   * while other instances share the job table, no more than its senders take on
+   * soon, so a publish past that is left to idle instances (a deep queue here
+   * would hold deliveries that they could send now, behind a slow receiver).
+   */
+  private get capacity(): number {
+    return this.instances > 1 ? this.settings.concurrency * SHARED_CAPACITY_PER_SENDER : this.soloCapacity;
+  }
+
   /** Leases the dispatcher can still take on: capacity less everything it holds or has promised. */
   private get room(): number {
     return this.capacity - this.queued - this.slotted.length - this.inFlight - this.reserved - this.deferred.size;
@@ -171,13 +192,26 @@ export class Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * A sender is free, and the records of answered attempts keep up: at most
+   * `concurrency` wait for their commit. A send whose answer is in but not
+   * recorded is sent again after a crash (its lease comes back), so without
+   * this bound a store that records slower than receivers answer let sends run
+   * ahead of it: measured on PostgreSQL with three instances, ~1,000 answered
+   * attempts were unrecorded on a busy instance, and all were sent twice after
+   * its SIGKILL (test/instances-postgres.test.ts).
+   */
+  private get canSend(): boolean {
+    return this.inFlight < this.settings.concurrency && this.unrecorded < this.settings.concurrency;
+  }
+
   private pump(): void {
     if (!this.running) return this.checkIdle();
-    while (this.inFlight < this.settings.concurrency && this.slotted.length > 0) {
+    while (this.canSend && this.slotted.length > 0) {
       this.inFlight++;
       void this.deliver(this.slotted.shift()!);
     }
-    while (this.inFlight < this.settings.concurrency && this.head < this.ready.length) {
+    while (this.canSend && this.head < this.ready.length) {
       const job = this.ready[this.head]!;
       this.ready[this.head++] = undefined as unknown as DeliveryJob;
       this.inFlight++;
@@ -286,6 +320,12 @@ export class Dispatcher {
         },
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
+      this.unrecorded++;
+      const recorded = () => {
+        this.unrecorded--;
+        this.pump();
+      };
+      record.then(recorded, recorded);
       this.track(record);
     } catch (error) {
       // A bug here must not kill the loop; the lease returns the delivery to pending later.

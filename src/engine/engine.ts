@@ -39,6 +39,8 @@ export class Engine {
   readonly lease_ms: number;
   /** How every send is made (the dispatcher's and test sends'), built once. */
   readonly sendOptions: SendOptions;
+  private countsStarted = 0;
+  private countApplied = 0;
 
   constructor(
     // Private: everything above the engine reads through `reads` and changes through its services.
@@ -101,9 +103,9 @@ export class Engine {
     await this.store.queue.releaseExpiredLeases(now);
     await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.sweeper.staleAfter);
     await this.operational.register(now);
-    this.dispatcher.setInstanceCount(await this.store.queue.countInstances());
     // Another instance's publish past its capacity, or its change to the catalogue,
     // reaches this one at once where the store can say so; otherwise at the next sweep.
+    // Listening before the first count: an instance registering in between is not missed.
     await this.store.signals?.listen({
       work: () => this.dispatcher.noteBacklog(),
       // A destination enabled elsewhere has pending deliveries to claim now.
@@ -113,7 +115,13 @@ export class Engine {
           (error) => this.deps.log.error("reloading the catalogue failed", { error: errorMessage(error) }),
         );
       },
+      // Counted again at once, not at the next sweep: the count divides rate limits,
+      // and tells the dispatcher whether to keep work that others could take.
+      instances: () => {
+        this.countInstances().catch((error) => this.deps.log.error("counting the instances failed", { error: errorMessage(error) }));
+      },
     });
+    await this.countInstances();
     this.dispatcher.start();
     if (options.sweeps !== false) {
       this.sweeper.start();
@@ -156,6 +164,15 @@ export class Engine {
     }
     this.dispatcher.accept([leased.job]);
     return leased.job.delivery;
+  }
+
+  /** Counts the instances sharing the store; of counts that overlap, only the latest started is applied. */
+  private async countInstances(): Promise<void> {
+    const ticket = ++this.countsStarted;
+    const n = await this.store.queue.countInstances();
+    if (ticket < this.countApplied) return;
+    this.countApplied = ticket;
+    this.dispatcher.setInstanceCount(n);
   }
 
   /** Whether the store takes writes now (the readiness probe; while it fails, this is what finds it writable again). */

@@ -30,10 +30,11 @@ export interface StoreSignals {
   /**
    * From now on calls `work` when due deliveries that nobody leased were
    * written (a publish past another instance's capacity, leases handed back, a
-   * re-queue), and `catalog` when the catalogue changed. Either may come more
-   * often than needed; neither carries data. Resolves once listening.
+   * re-queue), `catalog` when the catalogue changed, and `instances` when an
+   * instance registered or left (a clean stop, or found dead). Any may come
+   * more often than needed; none carries data. Resolves once listening.
    */
-  listen(handlers: { work(): void; catalog(): void }): Promise<void>;
+  listen(handlers: { work(): void; catalog(): void; instances(): void }): Promise<void>;
 }
 
 /**

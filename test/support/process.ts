@@ -32,20 +32,33 @@ export async function spawnHerald(cmd: string[], cwd: string, env: Record<string
 /** The command that runs Herald from source with `dir/config.yaml`. */
 export const SOURCE_SERVE = [process.execPath, join(import.meta.dir, "../../src/main.ts"), "serve", "--config", "config.yaml"];
 
+/** What a test process's config holds beyond its defaults: each a YAML flow value or YAML lines. */
+export interface SourceHeraldOptions {
+  /** Extra `delivery` keys, e.g. `concurrency: 1, retry_schedule: [100ms]`. */
+  delivery?: string;
+  /** The `storage` section (default `{ path: ./herald.db }`), e.g. `{ driver: postgres, url: "…" }`. */
+  storage?: string;
+  /** The `sweep` section, e.g. `{ schedule: "* * * * * *" }` (default: Herald's). */
+  sweep?: string;
+  /** Top-level YAML lines: event types, destinations, subscriptions. */
+  resources?: string;
+}
+
 /**
- * Writes `dir/config.yaml` for a test process — its database `dir/herald.db`, one
- * admin token, loopback receivers allowed, then `delivery` settings and any
- * `resources` (YAML lines) — and starts Herald from source on it.
+ * Writes `dir/config.yaml` for a test process — its database `dir/herald.db`
+ * unless `storage` names another, one admin token, loopback receivers allowed,
+ * then `delivery` settings, a `sweep` and any `resources` — and starts Herald
+ * from source on it.
  */
-export function spawnSourceHerald(dir: string, adminToken: string, options: { delivery?: string; resources?: string } = {}): Promise<HeraldProcess> {
+export function spawnSourceHerald(dir: string, adminToken: string, options: SourceHeraldOptions = {}): Promise<HeraldProcess> {
   const delivery = ["https_only: false", "allow_private_networks: true", ...(options.delivery ? [options.delivery] : [])].join(", ");
   writeFileSync(
     join(dir, "config.yaml"),
     `server: { port: 0 }
-storage: { path: ./herald.db }
+storage: ${options.storage ?? "{ path: ./herald.db }"}
 auth: { tokens: [ { name: ops, token: "${adminToken}", role: admin } ] }
 delivery: { ${delivery} }
-${options.resources ?? ""}`,
+${options.sweep ? `sweep: ${options.sweep}\n` : ""}${options.resources ?? ""}`,
   );
   return spawnHerald(SOURCE_SERVE, dir);
 }

@@ -6,6 +6,10 @@
 // and at once whether an instance is gone: it tries the lock. Only a row with
 // no lock key (none is written today) is judged by its heartbeat.
 //
+// Every registration and every departure (a clean stop, or found dead) is
+// NOTIFYed on herald_instances, so the others count again at once (the count
+// divides rate limits, and tells an instance whether it is alone: signals.ts).
+//
 // Caveat, written down so nobody is surprised: a pooler in transaction mode
 // (PgBouncer's default) does not keep a session per client, and session locks
 // mean nothing through it. Point Herald at PostgreSQL directly or through a
@@ -57,6 +61,7 @@ export class Instances {
           continue;
         }
         this.held = { id, key, connection };
+        await notifyInstances(connection);
         return;
       }
     } catch (error) {
@@ -101,6 +106,8 @@ export class Instances {
         VALUES (${held.id}, ${held.key}::bigint, ${now}, ${now})
         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lock_key = excluded.lock_key`;
       held.connection = connection;
+      // The row may have been written back after another instance removed it.
+      await notifyInstances(connection);
     } catch (error) {
       connection.release();
       throw error;
@@ -115,6 +122,7 @@ export class Instances {
           next_attempt_at = ${at}, updated_at = ${at}
         WHERE status = 'delivering' AND lease_owner = ${id}`;
       await tx`DELETE FROM instances WHERE id = ${id}`;
+      await notifyInstances(tx);
       return result.count;
     });
     if (this.held?.id === id) await this.letGo();
@@ -134,9 +142,10 @@ export class Instances {
       await tx`LOCK TABLE instances IN SHARE ROW EXCLUSIVE MODE`;
       // A transaction-level try: taken only when no session holds the instance's
       // lock, and let go by this transaction's end, so nothing is left held.
-      await tx`DELETE FROM instances WHERE CASE
+      const dead = await tx`DELETE FROM instances WHERE CASE
           WHEN lock_key IS NULL THEN heartbeat_at < ${Math.round(staleBefore)}
           ELSE pg_try_advisory_xact_lock(lock_key) END`;
+      if (dead.count > 0) await notifyInstances(tx);
       const result = await tx`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
           next_attempt_at = ${at}, updated_at = ${at}
         WHERE status = 'delivering' AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM instances))`;
@@ -156,4 +165,9 @@ export class Instances {
     }
     held.connection.release();
   }
+}
+
+/** Sent at commit (at once outside a transaction); the same notification twice in one transaction is sent once. */
+async function notifyInstances(sql: SQL | ReservedSQL): Promise<void> {
+  await sql`SELECT pg_notify('herald_instances', '')`;
 }

@@ -1,6 +1,7 @@
 // News from the other instances, through PostgreSQL's LISTEN/NOTIFY: the
 // triggers of migration 2 notify herald_work when due deliveries were left
-// pending for anyone to claim, and herald_catalog when the catalogue changed.
+// pending for anyone to claim, and herald_catalog when the catalogue changed;
+// instances.ts notifies herald_instances when an instance registers or goes.
 // Bun's client keeps one dedicated connection for every LISTEN and, when it
 // drops, reconnects and listens again; a notification missed meanwhile is
 // made up for by the sweep (which also claims and compares catalogue versions).
@@ -12,11 +13,12 @@ export class PostgresSignals implements StoreSignals {
 
   constructor(private readonly sql: SQL) {}
 
-  async listen(handlers: { work(): void; catalog(): void }): Promise<void> {
+  async listen(handlers: { work(): void; catalog(): void; instances(): void }): Promise<void> {
     this.subscriptions.push(
       // After a reconnect (onlisten runs again) anything may have been missed: act as if told.
       await this.sql.listen("herald_work", () => handlers.work(), () => handlers.work()),
       await this.sql.listen("herald_catalog", () => handlers.catalog(), () => handlers.catalog()),
+      await this.sql.listen("herald_instances", () => handlers.instances(), () => handlers.instances()),
     );
   }
 
