@@ -316,7 +316,14 @@ export class Dispatcher {
           if (!applied) return;
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
           if (decision.disable_destination) this.reloadCatalog();
-          for (const listener of this.listeners) listener(job, result, decision.outcome.status);
+          for (const listener of this.listeners) {
+            // One listener's bug must not keep the others (metrics, operational events) from hearing.
+            try {
+              listener(job, result, decision.outcome.status);
+            } catch (error) {
+              this.deps.log.error("an attempt listener failed", { delivery: job.delivery.id, error: errorMessage(error) });
+            }
+          }
         },
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
