@@ -66,13 +66,19 @@ export async function copyStore(options: CopyOptions): Promise<CopySummary> {
         const tableStarted = now();
         const total = totals[index]!;
         let done = 0;
-        for (const rows of source.chunks(table, chunk)) {
+        const chunks = source.chunks(table, chunk);
+        let next = chunks.next();
+        while (!next.done) {
+          const rows = next.value;
           if (table.name === "deliveries") summary.released_leases += releaseLeases(table, rows, started);
+          let upcoming: IteratorResult<CopyRow[]> | null = null;
           try {
-            await withoutPassword(options.to, () => target.write(table, rows));
+            // The next chunk is read while the server stores this one.
+            await withoutPassword(options.to, () => target.write(table, rows, () => void (upcoming = chunks.next())));
           } catch (error) {
             throw partial(table, done, error);
           }
+          next = upcoming ?? chunks.next();
           done += rows.length;
           options.onProgress?.({ table: table.name, done, total, finished: false });
         }

@@ -16,6 +16,8 @@ const COPY_LOCK_KEY = 0x4845_5241_4c44_4350n;
 const MAX_PARAMETERS = 65_535;
 
 export class PostgresCopyTarget {
+  private operationalTypesCleared = false;
+
   private constructor(
     private readonly sql: SQL,
     private readonly conn: ReservedSQL,
@@ -44,13 +46,15 @@ export class PostgresCopyTarget {
   /**
    * Any catalogue row, event, delivery, attempt or token makes the target
    * non-empty: a copy merged into a live database would mix two histories and
-   * could collide on ids. Instances, the maintenance lease and the probe's row
-   * do not count: a Herald started on the empty database leaves them, and they
-   * are not copied.
+   * could collide on ids. What any Herald writes when it starts on an empty
+   * database does not count, so that instances may be started on the target
+   * before the copy: its instance row, the maintenance lease, the probe's row
+   * (none of them copied), and Herald's own operational event types (`herald.`
+   * names are reserved), which the source's copies replace.
    */
   private async refuseUnlessEmpty(): Promise<void> {
     const [row] = await this.conn`SELECT
-        EXISTS (SELECT 1 FROM event_types) AS event_types,
+        EXISTS (SELECT 1 FROM event_types WHERE NOT (name LIKE 'herald.%' AND managed_by = 'config')) AS event_types,
         EXISTS (SELECT 1 FROM destinations) AS destinations,
         EXISTS (SELECT 1 FROM subscriptions) AS subscriptions,
         EXISTS (SELECT 1 FROM events) AS events,
@@ -66,12 +70,20 @@ export class PostgresCopyTarget {
     }
   }
 
-  /** Writes one chunk of `table` in a transaction of its own. */
-  async write(table: CopyTable, rows: CopyRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  /**
+   * Writes one chunk of `table` in a transaction of its own. `meanwhile` runs
+   * once the rows are on their way, while the server stores them: the caller
+   * reads its next chunk there, so reading and storing overlap.
+   */
+  async write(table: CopyTable, rows: CopyRow[], meanwhile: () => void = () => {}): Promise<void> {
     await this.conn.begin(async (tx) => {
-      if (this.method === "copy") await copyRows(tx, table, rows);
-      else await insertRows(tx, table, rows);
+      if (table.name === "event_types" && !this.operationalTypesCleared) {
+        // Herald's own event types, written by every start (engine/operational-events.ts).
+        await tx`DELETE FROM event_types WHERE name LIKE 'herald.%' AND managed_by = 'config'`;
+        this.operationalTypesCleared = true;
+      }
+      if (this.method === "copy") await copyRows(tx, table, rows, meanwhile);
+      else await insertRows(tx, table, rows, meanwhile);
     });
   }
 
@@ -97,7 +109,7 @@ export class PostgresCopyTarget {
 }
 
 /** COPY's text format: tab between columns, \N for NULL, backslash escapes in text. */
-async function copyRows(tx: SQL, table: CopyTable, rows: CopyRow[]): Promise<void> {
+async function copyRows(tx: SQL, table: CopyTable, rows: CopyRow[], meanwhile: () => void): Promise<void> {
   let text = "";
   for (const row of rows) {
     for (let i = 0; i < row.length; i++) {
@@ -113,6 +125,7 @@ async function copyRows(tx: SQL, table: CopyTable, rows: CopyRow[]): Promise<voi
   const writer = tx.unsafe(`COPY ${table.name} (${table.columns.join(", ")}) FROM STDIN`).writable().getWriter();
   try {
     await writer.write(text);
+    meanwhile();
     await writer.close();
   } catch (error) {
     await writer.abort(error).catch(() => {});
@@ -125,10 +138,13 @@ const ESCAPED = /[\\\n\r\t]/g;
 const escape = (c: string): string => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t");
 
 /** Multi-row INSERT … VALUES, as many rows a statement as the parameter limit allows. */
-async function insertRows(tx: SQL, table: CopyTable, rows: CopyRow[]): Promise<void> {
+async function insertRows(tx: SQL, table: CopyTable, rows: CopyRow[], meanwhile: () => void): Promise<void> {
   const perStatement = Math.floor(MAX_PARAMETERS / table.columns.length);
+  const statements = [];
   for (let start = 0; start < rows.length; start += perStatement) {
     const objects = rows.slice(start, start + perStatement).map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i]])));
-    await tx`INSERT INTO ${tx(table.name)} ${tx(objects, ...table.columns)}`;
+    statements.push(tx`INSERT INTO ${tx(table.name)} ${tx(objects, ...table.columns)}`.execute());
   }
+  meanwhile();
+  await Promise.all(statements);
 }
