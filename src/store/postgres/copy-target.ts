@@ -1,7 +1,7 @@
 // The writing side of `herald copy-store`: an empty PostgreSQL database (or
 // schema), migrated like any Herald start would, then filled chunk by chunk,
 // one transaction a chunk, with COPY … FROM STDIN (measured against multi-row
-// INSERTs: see copy-store.ts). One reserved connection does it all and holds
+// INSERTs: copy-store.ts, DEFAULT_CHUNK). One reserved connection does it all and holds
 // an advisory lock meanwhile, so two copies into one database cannot interleave.
 import { SQL, type ReservedSQL } from "bun";
 import { CopyRefused, type CopyRow, type CopyTable } from "../copy-tables.ts";
