@@ -4,6 +4,7 @@ import "./arktype-settings.ts";
 import { createApp } from "./app.ts";
 import { formatConfigErrors, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
+import { copyStore, CopyRefused, describeTarget, type CopyProgress } from "./store/copy-store.ts";
 import { openStore } from "./store/open-store.ts";
 import { VERSION } from "./version.ts";
 import { errorMessage, jsonLogger } from "./engine/deps.ts";
@@ -12,19 +13,28 @@ const USAGE = `Usage:
   herald serve [--config FILE]        run the dispatcher and its API
   herald check [--config FILE]        validate a config file
   herald backup FILE [--config FILE]  write an online, consistent copy of the database
+  herald copy-store --from FILE --to postgres://…
+                                      copy a SQLite database into an empty PostgreSQL one
   herald version                      print the version`;
 
-function parseArgs(argv: string[]): { command: string; positional: string[]; config?: string } {
+interface Args {
+  command: string;
+  positional: string[];
+  config?: string;
+  from?: string;
+  to?: string;
+}
+
+function parseArgs(argv: string[]): Args {
   const [command = "serve", ...rest] = argv;
-  const positional: string[] = [];
-  let config: string | undefined;
+  const args: Args = { command, positional: [] };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    if (arg === "--config" || arg === "-c") config = rest[++i];
-    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
-    else positional.push(arg);
+    const option = arg.match(/^--(config|from|to)(?:=(.*))?$/s) ?? (arg === "-c" ? [arg, "config", undefined] : null);
+    if (option) args[option[1] as "config" | "from" | "to"] = option[2] ?? rest[++i];
+    else args.positional.push(arg);
   }
-  return { command, positional, config };
+  return args;
 }
 
 function load(path: string | undefined) {
@@ -64,6 +74,8 @@ async function main(): Promise<void> {
       console.log(`backup written to ${target}`);
       return;
     }
+    case "copy-store":
+      return copy(args);
     case "serve":
       return serve(args.config);
     case "help":
@@ -74,6 +86,46 @@ async function main(): Promise<void> {
     default:
       process.stderr.write(`unknown command "${args.command}"\n${USAGE}\n`);
       process.exit(2);
+  }
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function copy(args: Args): Promise<void> {
+  if (!args.from || !args.to) usageError("herald copy-store needs --from FILE and --to postgres://…");
+  if (args.positional.length > 0 || args.config !== undefined) usageError("herald copy-store takes only --from and --to");
+  // Never echo the URL: it holds the password.
+  if (!/^postgres(ql)?:\/\/./.test(args.to)) usageError("herald copy-store: --to must be a postgres:// or postgresql:// URL");
+  const target = describeTarget(args.to);
+  // On a terminal, one line redrawn after every chunk; otherwise (a log, a CI
+  // job) one line per table, when it is done.
+  const tty = process.stderr.isTTY === true;
+  const count = (n: number) => n.toLocaleString("en-US");
+  const onProgress = (p: CopyProgress) => {
+    const line = `${p.table.replaceAll("_", " ")} ${count(p.done)}/${count(p.total)}`;
+    if (tty) process.stderr.write(`\r\x1b[K${line}${p.finished ? "" : " …"}`);
+    else if (p.finished) process.stderr.write(line + "\n");
+  };
+  try {
+    const summary = await copyStore({ from: args.from, to: args.to, onProgress });
+    if (tty) process.stderr.write("\r\x1b[K");
+    const rows = summary.tables.reduce((sum, t) => sum + t.rows, 0);
+    const seconds = summary.ms / 1000;
+    const lines = [`copied ${args.from} to ${target} in ${seconds.toFixed(1)} s (${count(Math.round(rows / Math.max(seconds, 0.001)))} rows/s)`];
+    for (const t of summary.tables) lines.push(`  ${t.name.replaceAll("_", " ").padEnd(17)}${count(t.rows).padStart(12)}`);
+    if (summary.released_leases > 0) {
+      lines.push(`  ${count(summary.released_leases)} deliveries in flight in the source are pending in the target, due now`);
+    }
+    lines.push(`catalogue version ${summary.catalog_version}`);
+    console.log(lines.join("\n"));
+  } catch (error) {
+    if (tty) process.stderr.write("\n");
+    if (!(error instanceof CopyRefused)) throw error;
+    process.stderr.write(`herald copy-store: ${error.message}\n`);
+    process.exit(1);
   }
 }
 
@@ -110,15 +162,9 @@ async function serve(configPath: string | undefined): Promise<void> {
   });
 }
 
-/** Where the state is, for the log: the SQLite file, or the PostgreSQL server and database without user or password. */
+/** Where the state is, for the log: the SQLite file, or the PostgreSQL server and database without the password. */
 function describeStorage(storage: Config["storage"]): string {
-  if (storage.driver === "sqlite") return storage.path;
-  try {
-    const url = new URL(storage.url!);
-    return `postgres://${url.host}${url.pathname}`;
-  } catch {
-    return "postgres";
-  }
+  return storage.driver === "sqlite" ? storage.path : describeTarget(storage.url ?? "");
 }
 
 main().catch((error) => {
