@@ -147,11 +147,15 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Writes the config (JSON is YAML) into `dir` and starts dist/herald there. */
-export async function startHerald(dir: string, config: BenchConfig): Promise<Herald> {
+/**
+ * Writes the config (JSON is YAML) into `dir` and starts dist/herald there: its
+ * state in `dir`/herald.db, or in the PostgreSQL database at `postgresUrl`
+ * (default pool size), which several Heralds may share.
+ */
+export async function startHerald(dir: string, config: BenchConfig, postgresUrl?: string): Promise<Herald> {
   const file = {
     server: { host: "127.0.0.1", port: 0, max_body: "8MiB" },
-    storage: { path: join(dir, "herald.db"), synchronous: "full" },
+    storage: postgresUrl ? { driver: "postgres", url: postgresUrl } : { path: join(dir, "herald.db"), synchronous: "full" },
     auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
     delivery: {
       https_only: false,

@@ -60,19 +60,23 @@ export async function post(url: string, body: unknown, expect: number[] = [202])
   return text;
 }
 
-/** Publishes `count` events through /v1/events/batch, `perCall` at a time, `concurrency` calls at once. */
+/**
+ * Publishes `count` events through /v1/events/batch, `perCall` at a time,
+ * `concurrency` calls at once; given several Heralds' URLs, to each in turn.
+ */
 export async function publishBatches(
-  heraldUrl: string,
+  heraldUrl: string | string[],
   count: number,
   options: { perCall: number; concurrency: number; event: (i: number) => { type: string; data: unknown } },
 ): Promise<{ elapsedMs: number }> {
   const calls = Math.ceil(count / options.perCall);
+  const urls = typeof heraldUrl === "string" ? [heraldUrl] : heraldUrl;
   const result = await closedLoop({ concurrency: options.concurrency, total: calls }, async (c) => {
     const from = c * options.perCall;
     const to = Math.min(count, from + options.perCall);
     const events = [];
     for (let i = from; i < to; i++) events.push(options.event(i));
-    await post(`${heraldUrl}/v1/events/batch`, { events });
+    await post(`${urls[c % urls.length]}/v1/events/batch`, { events });
   });
   return { elapsedMs: result.elapsedMs };
 }

@@ -1,9 +1,11 @@
 // The benchmark scenarios (issue 3). Each starts what it needs — the bench
-// receiver and a real dist/herald with its own temp database — measures, checks
-// that nothing was lost, stops everything and returns rows for the table.
-import { existsSync, statSync } from "node:fs";
+// receiver and a real dist/herald with its own temp database (SQLite, or a fresh
+// PostgreSQL database shared by one or more Heralds) — measures, checks that
+// nothing was lost, stops everything and returns rows for the table.
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { TOKEN, benchDir, removeDir, startHerald, startReceiver, waitFor, type Herald, type Receiver } from "./harness.ts";
+import type { BenchDatabase, BenchServer } from "./database.ts";
+import { TOKEN, benchDir, removeDir, startHerald, startReceiver, waitFor, type BenchConfig, type Herald, type Receiver } from "./harness.ts";
 import { clock, closedLoop, openLoop, percentile, post, publishBatches } from "./load.ts";
 
 export interface Row {
@@ -24,6 +26,12 @@ export interface Row {
 export interface Context {
   smoke: boolean;
   log: (line: string) => void;
+  /**
+   * Where Herald keeps its state: `server` null is a SQLite file (the default);
+   * otherwise a fresh database on that PostgreSQL server per scenario run, shared
+   * by `instances` Heralds.
+   */
+  store: { server: BenchServer | null; instances: number };
 }
 
 export type Scenario = (ctx: Context) => Promise<Row[]>;
@@ -43,21 +51,92 @@ function oneDestination(receiver: Receiver, enabled = true) {
 /** A payload shaped like a small real event, carrying the publish time for the latency scenario. */
 const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: clock() } });
 
-/** Runs `body` with a receiver and a temp dir, and always cleans both up (and any Herald it started). */
-async function withSetup<T>(
-  receiverOptions: Parameters<typeof startReceiver>[0],
-  body: (receiver: Receiver, dir: string, track: (h: Herald) => Herald) => Promise<T>,
-): Promise<T> {
+/** The Heralds of one start: one, or with PostgreSQL several on one database. */
+interface Fleet {
+  heralds: Herald[];
+  /** Their URLs, for load spread over them round-robin. */
+  urls: string[];
+  /** CPU time all of them have used so far, ms. */
+  cpuMs(): Promise<number>;
+  /** The largest peak resident memory among them, MiB. */
+  peakMiB(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface Setup {
+  receiver: Receiver;
+  dir: string;
+  /** Starts the run's Heralds (ctx.store.instances of them) with `config`, on the run's database. */
+  start(config: BenchConfig): Promise<Fleet>;
+  /** The database's size: the SQLite file, or the PostgreSQL database. */
+  storeMiB(): Promise<number>;
+  /** The PostgreSQL server's CPU time so far, ms; null with SQLite or a server this run did not start. */
+  serverCpuMs(): Promise<number | null>;
+}
+
+/**
+ * Runs `body` with a receiver and a temp dir (and, with PostgreSQL, a database
+ * of its own, made at the first start), and always cleans all of them up, and
+ * any Herald it started.
+ */
+async function withSetup<T>(ctx: Context, receiverOptions: Parameters<typeof startReceiver>[0], body: (setup: Setup) => Promise<T>): Promise<T> {
   const receiver = await startReceiver(receiverOptions);
   const dir = benchDir();
   const heralds: Herald[] = [];
+  // Typed so, not inferred: start() sets it inside a closure.
+  let database = null as BenchDatabase | null;
+  const { server, instances } = ctx.store;
+  const setup: Setup = {
+    receiver,
+    dir,
+    async start(config) {
+      if (server) database ??= await server.createDatabase();
+      const started: Herald[] = [];
+      for (let i = 0; i < instances; i++) {
+        const home = instances === 1 ? dir : join(dir, `instance-${i}`);
+        mkdirSync(home, { recursive: true });
+        const herald = await startHerald(home, config, database?.url);
+        heralds.push(herald);
+        started.push(herald);
+      }
+      return {
+        heralds: started,
+        urls: started.map((h) => h.url),
+        cpuMs: async () => (await Promise.all(started.map((h) => h.cpuMs()))).reduce((a, b) => a + b, 0),
+        peakMiB: async () => Math.max(...(await Promise.all(started.map(async (h) => (await h.memory()).peak)))),
+        stop: async () => void (await Promise.all(started.map((h) => h.stop()))),
+      };
+    },
+    storeMiB: async () => (database ? database.sizeMiB() : statSync(join(dir, "herald.db")).size / 1024 / 1024),
+    serverCpuMs: async () => (server ? server.cpuMs() : null),
+  };
   try {
-    return await body(receiver, dir, (h) => (heralds.push(h), h));
+    return await body(setup);
   } finally {
-    for (const h of heralds) await h.stop();
-    await receiver.stop();
-    removeDir(dir);
+    await Promise.all(heralds.map((h) => h.stop()));
+    try {
+      await database?.drop();
+    } finally {
+      await receiver.stop();
+      removeDir(dir);
+    }
   }
+}
+
+/** Scenarios that can spread their load over several Heralds (`--instances N`). */
+export const MULTI_INSTANCE = new Set(["baseline", "deliver", "ingest", "fanout"]);
+
+/** CPU per delivery of the PostgreSQL server, when this run started it (SQLite's is in Herald's own figure). */
+function serverCpuRow(scenario: string, cpu0: number | null, cpu1: number | null, deliveries: number): Row[] {
+  if (cpu0 === null || cpu1 === null) return [];
+  return [{ scenario, metric: "PostgreSQL CPU per delivery", value: ((cpu1 - cpu0) * 1000) / deliveries, unit: "µs" }];
+}
+
+/** With several Heralds, the deliveries the receiver got more than once (at-least-once allows them). */
+async function repeatRow(ctx: Context, scenario: string, receiver: Receiver): Promise<Row[]> {
+  if (ctx.store.instances === 1) return [];
+  const s = await receiver.stats();
+  return [{ scenario, metric: "repeated deliveries", value: s.requests - s.unique, unit: "" }];
 }
 
 /** Waits until the receiver has `n` distinct deliveries; returns the receiver's time of the last one. */
@@ -74,8 +153,9 @@ async function drained(receiver: Receiver, n: number, timeoutMs: number): Promis
 // ── scenarios ────────────────────────────────────────────────────────────
 
 /** The machine's limit: plain Bun fetch to the same receiver at Herald's concurrency, no Herald. */
-export const baseline: Scenario = ({ smoke }) =>
-  withSetup({}, async (receiver) => {
+export const baseline: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver }) => {
+    const { smoke } = ctx;
     const body = JSON.stringify({ type: TYPE, timestamp: new Date().toISOString(), data: event(0).data });
     const headers = {
       "content-type": "application/json", "user-agent": "Herald/bench", "webhook-timestamp": "1700000000",
@@ -90,10 +170,10 @@ export const baseline: Scenario = ({ smoke }) =>
   });
 
 /** Memory of a started Herald with a small config that has nothing to do. */
-export const idle: Scenario = ({ smoke }) =>
-  withSetup({}, async (receiver, dir, track) => {
-    const herald = track(await startHerald(dir, oneDestination(receiver)));
-    await Bun.sleep(smoke ? 300 : 2000);
+export const idle: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start }) => {
+    const herald = (await start(oneDestination(receiver))).heralds[0]!;
+    await Bun.sleep(ctx.smoke ? 300 : 2000);
     const { rss } = await herald.memory();
     return [
       { scenario: "idle", metric: "RSS", value: rss, unit: "MiB", target: { op: "<=", value: 80 } },
@@ -102,34 +182,38 @@ export const idle: Scenario = ({ smoke }) =>
   });
 
 /** Events published in batches to one destination: deliveries/s from the first publish to the last receipt. */
-export const deliver: Scenario = ({ smoke, log }) =>
-  withSetup({}, async (receiver, dir, track) => {
+export const deliver: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start, serverCpuMs }) => {
+    const { smoke, log } = ctx;
     const n = smoke ? 2_000 : 200_000;
-    const herald = track(await startHerald(dir, oneDestination(receiver)));
-    const cpu0 = await herald.cpuMs();
+    const fleet = await start(oneDestination(receiver));
+    const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
     const started = clock();
-    const published = await publishBatches(herald.url, n, { perCall: 1000, concurrency: 2, event });
+    const published = await publishBatches(fleet.urls, n, { perCall: 1000, concurrency: 2, event });
     log(`  deliver: ${n} events published in ${(published.elapsedMs / 1000).toFixed(1)} s`);
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
-    const cpu = (await herald.cpuMs()) - cpu0;
-    const { peak } = await herald.memory();
+    const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
+    const peak = await fleet.peakMiB();
     return [
       { scenario: "deliver", metric: "deliveries/s", value: (n / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 0.5, of: "baseline" }, vsBaseline: true },
       { scenario: "deliver", metric: "Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs" },
-      { scenario: "deliver", metric: "peak RSS", value: peak, unit: "MiB" },
+      ...serverCpuRow("deliver", db0, db1, n),
+      { scenario: "deliver", metric: fleet.heralds.length > 1 ? "peak RSS (largest instance)" : "peak RSS", value: peak, unit: "MiB" },
+      ...(await repeatRow(ctx, "deliver", receiver)),
     ];
   });
 
 /** Publishing with delivery paused (destination disabled): single events at concurrency 64, then batches of 1000. */
-export const ingest: Scenario = ({ smoke }) =>
-  withSetup({}, async (receiver, dir, track) => {
-    const herald = track(await startHerald(dir, oneDestination(receiver, false)));
+export const ingest: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start }) => {
+    const { smoke } = ctx;
+    const { urls } = await start(oneDestination(receiver, false));
     const single = await closedLoop({ concurrency: 64, durationMs: smoke ? 500 : 10_000 }, async (i) => {
-      await post(`${herald.url}/v1/events`, event(i));
+      await post(`${urls[i % urls.length]}/v1/events`, event(i));
     });
     const sorted = single.times.sort();
     const batchCount = smoke ? 5_000 : 200_000;
-    const batch = await publishBatches(herald.url, batchCount, { perCall: 1000, concurrency: 4, event });
+    const batch = await publishBatches(urls, batchCount, { perCall: 1000, concurrency: 4, event });
     const s = await receiver.stats();
     if (s.requests !== 0) throw new Error(`ingest: the paused destination received ${s.requests} requests`);
     return [
@@ -141,9 +225,10 @@ export const ingest: Scenario = ({ smoke }) =>
   });
 
 /** A steady 1,000 events/s of single publishes: publish-to-received times at the receiver. */
-export const latency: Scenario = ({ smoke }) =>
-  withSetup({ LATENCY: true }, async (receiver, dir, track) => {
-    const herald = track(await startHerald(dir, oneDestination(receiver)));
+export const latency: Scenario = (ctx) =>
+  withSetup(ctx, { LATENCY: true }, async ({ receiver, start }) => {
+    const { smoke } = ctx;
+    const herald = (await start(oneDestination(receiver))).heralds[0]!;
     const rate = smoke ? 200 : 1000;
     const sent = await openLoop(rate, smoke ? 1000 : 30_000, async (i) => {
       await post(`${herald.url}/v1/events`, event(i));
@@ -158,24 +243,27 @@ export const latency: Scenario = ({ smoke }) =>
   });
 
 /** One event type subscribed by 100 destinations: deliveries/s. */
-export const fanout: Scenario = ({ smoke }) =>
-  withSetup({}, async (receiver, dir, track) => {
+export const fanout: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start, serverCpuMs }) => {
+    const { smoke } = ctx;
     const fan = 100;
     const events = smoke ? 20 : 2_000;
     const ids = Array.from({ length: fan }, (_, i) => `d${i}`);
-    const herald = track(await startHerald(dir, {
+    const fleet = await start({
       event_types: [TYPE],
       destinations: ids.map((id) => ({ id, url: `${receiver.url}/${id}` })),
       subscriptions: ids.map((id) => ({ id: `s-${id}`, destination: id, event_types: [TYPE] })),
-    }));
-    const cpu0 = await herald.cpuMs();
+    });
+    const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
     const started = clock();
-    await publishBatches(herald.url, events, { perCall: 100, concurrency: 2, event });
+    await publishBatches(fleet.urls, events, { perCall: 100, concurrency: 2, event });
     const lastAt = await drained(receiver, events * fan, smoke ? 30_000 : 300_000);
-    const cpu = (await herald.cpuMs()) - cpu0;
+    const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
     return [
       { scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: { op: ">=", value: 10_000 }, vsBaseline: true },
       { scenario: "fanout", metric: "Herald CPU per delivery", value: (cpu * 1000) / (events * fan), unit: "µs" },
+      ...serverCpuRow("fanout", db0, db1, events * fan),
+      ...(await repeatRow(ctx, "fanout", receiver)),
     ];
   });
 
@@ -185,15 +273,16 @@ export const fanout: Scenario = ({ smoke }) =>
  * future); then Herald restarts with it enabled: start-to-ready with that
  * database, drain rate and peak RSS.
  */
-export const backlog: Scenario = ({ smoke, log }) =>
-  withSetup({}, async (receiver, dir, track) => {
+export const backlog: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start, storeMiB }) => {
+    const { smoke, log } = ctx;
     const n = smoke ? 5_000 : 1_000_000;
-    const loader = await startHerald(dir, oneDestination(receiver, false));
-    const built = await publishBatches(loader.url, n, { perCall: 1000, concurrency: 4, event });
+    const loader = await start(oneDestination(receiver, false));
+    const built = await publishBatches(loader.urls, n, { perCall: 1000, concurrency: 4, event });
     await loader.stop();
-    const dbMiB = statSync(join(dir, "herald.db")).size / 1024 / 1024;
+    const dbMiB = await storeMiB();
     log(`  backlog: ${n} pending deliveries written in ${(built.elapsedMs / 1000).toFixed(1)} s (${dbMiB.toFixed(0)} MiB)`);
-    const herald = track(await startHerald(dir, oneDestination(receiver, true)));
+    const herald = (await start(oneDestination(receiver, true))).heralds[0]!;
     const readyAt = clock();
     const cpu0 = await herald.cpuMs();
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 600_000);
@@ -209,10 +298,11 @@ export const backlog: Scenario = ({ smoke, log }) =>
   });
 
 /** 20 % of answers are 500, retried after 1 s (100 ms in a smoke run): delivered/s and attempts/s until every event got through. */
-export const flaky: Scenario = ({ smoke }) =>
-  withSetup({ FAIL_RATE: 0.2 }, async (receiver, dir, track) => {
+export const flaky: Scenario = (ctx) =>
+  withSetup(ctx, { FAIL_RATE: 0.2 }, async ({ receiver, start }) => {
+    const { smoke } = ctx;
     const n = smoke ? 1_000 : 100_000;
-    const herald = track(await startHerald(dir, { ...oneDestination(receiver), retry_schedule: Array(10).fill(smoke ? "100ms" : "1s"), jitter: 0, sweep: "* * * * * *" }));
+    const herald = (await start({ ...oneDestination(receiver), retry_schedule: Array(10).fill(smoke ? "100ms" : "1s"), jitter: 0, sweep: "* * * * * *" })).heralds[0]!;
     const started = clock();
     await publishBatches(herald.url, n, { perCall: 1000, concurrency: 2, event });
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
@@ -233,15 +323,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
  * load reports the page's own `herald:rendered` mark (navigation start to the
  * first page's content on screen). Skipped, with a row saying so, without Chromium.
  */
-export const consoleRender: Scenario = ({ smoke, log }) =>
-  withSetup({}, async (receiver, dir, track) => {
+export const consoleRender: Scenario = (ctx) =>
+  withSetup(ctx, {}, async ({ receiver, start }) => {
+    const { smoke, log } = ctx;
     if (!existsSync(CHROMIUM)) {
       log(`  console: skipped, no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
       return [{ scenario: "console", metric: "skipped: no Chromium", value: NaN, unit: "" }];
     }
     const { chromium } = await import("playwright-core");
     const n = smoke ? 50 : 1_000;
-    const herald = track(await startHerald(dir, oneDestination(receiver)));
+    const herald = (await start(oneDestination(receiver))).heralds[0]!;
     await publishBatches(herald.url, n, { perCall: 1000, concurrency: 1, event });
     await drained(receiver, n, 60_000);
     const browser = await chromium.launch({

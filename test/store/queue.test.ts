@@ -103,6 +103,51 @@ describeEachStore("the queue", (current) => {
     expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
   });
 
+  it("records answers that arrive together as it would one by one: states, attempt numbers, lost leases, destination health", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b", "c", "d");
+    // One delivery each, created in this order so that their ids sort the same way.
+    const items = ["a", "a", "b", "b", "c", "d", "d"].map((to, i) => newEvent({ at: T0 + i, to: [to] }));
+    for (const item of items) await store.queue.publish(item);
+    const jobs = await store.queue.claimDue(T0 + 100, lease(T0 + 1_000), 10);
+    const job = (i: number) => jobs.find((j) => j.delivery.id === items[i]!.deliveries[0]!.id)!;
+    // a and c failing since T0 + 200 (an earlier answer each, recorded alone); the retries put their deliveries back in the queue.
+    for (const i of [0, 4]) await store.queue.recordAttempt(attempt(job(i), { status: "pending", next_attempt_at: T0 + 300 }), T0 + 200);
+    expect(await store.queue.claimDue(T0 + 300, lease(T0 + 1_000), 10)).toHaveLength(2);
+    const retried = job(4);
+    // Delivery 6's lease ran out and another instance holds it now: its late answer is logged, the row left alone.
+    await store.queue.releaseExpiredLeases(T0 + 1_000);
+    const late = job(6);
+    const fresh = await store.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_b"), 10);
+    const current6 = fresh.find((j) => j.delivery.id === late.delivery.id)!;
+    const applied = await Promise.all([
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(0).delivery.id)!, { status: "succeeded" }), T0 + 2_000),
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(1).delivery.id)!, { status: "failed" }), T0 + 2_001),
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(2).delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_002),
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(3).delivery.id)!, { status: "succeeded" }), T0 + 2_003),
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === retried.delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_004),
+      store.queue.recordAttempt(attempt(late, { status: "succeeded" }), T0 + 2_005),
+      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(5).delivery.id)!, { status: "failed" }), T0 + 2_006),
+    ]);
+    expect(applied).toEqual([true, true, true, true, true, false, true]);
+    const rows = await Promise.all(items.map((item) => store.log.getDelivery(item.deliveries[0]!.id)));
+    expect(rows.map((r) => [r!.status, r!.attempts])).toEqual([
+      ["succeeded", 2], ["failed", 1], ["pending", 1], ["succeeded", 1], ["pending", 2], ["failed", 1], ["delivering", 1],
+    ]);
+    expect(rows[6]).toMatchObject({ lease_owner: "ins_b", finalized_at: null });
+    expect(rows[1]).toMatchObject({ finalized_at: T0 + 2_001, next_attempt_at: null, last_status: 500, lease_owner: null });
+    expect(rows[2]).toMatchObject({ next_attempt_at: T0 + 9_000, finalized_at: null, lease_until: null });
+    expect((await store.log.attemptsOf(retried.delivery.id)).map((a) => a.number)).toEqual([1, 2]);
+    // The lost lease's answer is attempt 1; the holder's own answer will be attempt 2.
+    expect((await store.log.attemptsOf(late.delivery.id)).map((a) => [a.number, a.response_status])).toEqual([[1, 200]]);
+    // a: failing, then a success and a failure: failing since the failure. b: a failure, then a success: not failing.
+    // c: failing since before the batch, and failing still: unchanged. d: its failure (the lost lease's success changes nothing).
+    const failing = async (id: string) => (await store.catalog.getDestination(id))!.failing_since;
+    expect([await failing("a"), await failing("b"), await failing("c"), await failing("d")]).toEqual([T0 + 2_001, null, T0 + 200, T0 + 2_006]);
+    await store.queue.recordAttempt(attempt(current6, { status: "succeeded" }), T0 + 3_000);
+    expect((await store.log.attemptsOf(late.delivery.id)).map((a) => a.number)).toEqual([1, 2]);
+  });
+
   it("leases a failed or succeeded delivery for a manual retry, and refuses one in flight, cancelled or missing", async () => {
     const { store } = current;
     await withDestinations(store, "a");

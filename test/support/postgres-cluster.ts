@@ -46,7 +46,12 @@ function freePort(): number {
   return port;
 }
 
-export async function startCluster(): Promise<PostgresCluster> {
+/**
+ * `durable: true` keeps PostgreSQL's defaults for fsync, synchronous_commit and
+ * full_page_writes (the benchmarks compare it with SQLite's synchronous: full);
+ * without it the cluster skips the syncs a throwaway test server does not need.
+ */
+export async function startCluster(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql");
   const dir = mkdtempSync(join(tmpdir(), "herald-pg-"));
@@ -58,12 +63,12 @@ export async function startCluster(): Promise<PostgresCluster> {
   run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "herald", "--no-sync", "-E", "UTF8", "--locale=C"]);
   for (let tries = 0; ; tries++) {
     const port = freePort();
-    const options = [
-      `-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off",
-      "-c full_page_writes=off", "-c max_connections=300",
+    const settings = [
+      `-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c max_connections=300",
+      ...(options.durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
     ].join(" ");
     try {
-      run([join(bin, "pg_ctl"), "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "30", "start"]);
+      run([join(bin, "pg_ctl"), "-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "-t", "30", "start"]);
       return { url: `postgres://herald@127.0.0.1:${port}/postgres`, dir, port };
     } catch (error) {
       if (tries >= 2) throw error; // the port was taken between freePort() and the start
