@@ -8,7 +8,7 @@
 //
 // A batch is all or nothing in PostgreSQL (one error aborts the transaction), so
 // when it fails for a reason that is not the server's (a bad row), each call is
-// run again alone and fails or succeeds on its own. Storage failures fail the
+// run again alone, in order, and fails or succeeds on its own. Storage failures fail the
 // whole batch at once: running the calls again would only fail again.
 import { isStorageFailure } from "../unavailable.ts";
 
@@ -82,7 +82,9 @@ export class Gatherer<I, R> {
         for (const w of batch) w.reject(error);
         return;
       }
-      await Promise.all(batch.map((w) => this.options.one(w.item).then(w.resolve, w.reject)));
+      // One after another, in the order they came: writes whose order matters (a
+      // destination's failing_since from two answers) come out as they would alone.
+      for (const w of batch) await this.options.one(w.item).then(w.resolve, w.reject);
       return;
     }
     batch.forEach((w, i) => w.resolve(results[i]!));
