@@ -11,7 +11,7 @@
 // divides rate limits, and tells an instance whether it is alone: signals.ts).
 //
 // Caveat, written down so nobody is surprised: a pooler in transaction mode
-// (PgBouncer's default) does not keep a session per client, and session locks
+// (PgBouncer's `pool_mode = transaction`) does not keep a session per client, and session locks
 // mean nothing through it. Point Herald at PostgreSQL directly or through a
 // session-mode pool.
 import type { ReservedSQL, SQL } from "bun";
