@@ -46,7 +46,7 @@ export const shownStatus = (d: Pick<Delivery, "status" | "attempt_count">): Show
 
 const ICONS: Record<string, string> = {
   succeeded: "✓", failed: "✕", retrying: "↻", pending: "…", delivering: "→", cancelled: "⊘",
-  enabled: "●", disabled: "⊘", failing: "!", ok: "✓", error: "✕",
+  enabled: "●", disabled: "⊘", failing: "!", ok: "✓", error: "✕", breaker: "⏸",
 };
 
 /** A coloured badge that also names its state, so colour is never the only cue. */

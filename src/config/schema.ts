@@ -109,6 +109,14 @@ const ConfigSchema = type({
     disable_after: duration(1, 365 * DAY).default("5d"),
     keep_response_bytes: size().default(4096),
     jitter: "0 <= number <= 1 = 0.2",
+    // The circuit breaker: after `failures` failed attempts in a row a destination's
+    // deliveries wait, pending, and one probe goes out every `probe_every`. 0 turns it off.
+    breaker: type({
+      "+": "reject",
+      failures: "0 <= number.integer <= 1000 = 10",
+      // At least 1 s: a probe per second is already a steady load on a dead receiver.
+      probe_every: duration(1000, DAY).default("30s"),
+    }).default(() => ({})),
   }).default(() => ({})),
   sweep: type({
     "+": "reject",

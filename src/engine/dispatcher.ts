@@ -3,7 +3,7 @@
 // in (no wait for a sweep); when the queue runs low and the job table may hold
 // more due rows, it claims a batch. It holds no SQL: it is handed the queue.
 import type { QueueStore } from "../store/store.ts";
-import type { DeliveryJob, Destination, Lease } from "../store/types.ts";
+import type { BreakerChange, BreakerSettings, DeliveryJob, Destination, Lease } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { RateLimiter, share } from "./rate-limiter.ts";
@@ -37,6 +37,8 @@ export interface DispatcherSettings extends RetrySettings {
   concurrency: number;
   /** How long a claimed delivery stays leased before the sweep may hand it out again. */
   lease_ms: number;
+  /** The circuit breaker (config delivery.breaker): the store keeps its state, these say when it moves. */
+  breaker: BreakerSettings;
 }
 
 /** Rate-limited sends due later than this wait in the job table, not in memory. */
@@ -44,6 +46,8 @@ const MAX_WAIT_IN_MEMORY_MS = 5_000;
 
 /** Told about every attempt, after it is recorded (metrics, operational events). */
 export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string) => void;
+/** Told when an attempt this instance recorded opened or closed its destination's breaker (once across instances). */
+export type BreakerListener = (change: BreakerChange) => void;
 
 export class Dispatcher {
   private ready: DeliveryJob[] = [];
@@ -64,6 +68,14 @@ export class Dispatcher {
   /** Attempts answered whose records are not committed yet (see canSend). */
   private unrecorded = 0;
   private listeners: AttemptListener[] = [];
+  private breakerListeners: BreakerListener[] = [];
+  /**
+   * Destinations whose breaker this instance knows to be open: from the
+   * transitions its own records made, and from the store at each sweep (those
+   * another instance opened). The store is what holds their deliveries back; this
+   * only keeps leases already held in memory from being sent past it.
+   */
+  private openBreakers = new Set<string>();
   /** Due times of near retries, rounded up to WAKE_GRAIN_MS, and the timer for the earliest. */
   private wakeTimes = new Set<number>();
   private wake: { at: number; cancel: () => void } | null = null;
@@ -139,6 +151,20 @@ export class Dispatcher {
     this.reserved -= reservedCount;
     for (const job of jobs) this.ready.push(job);
     this.pump();
+  }
+
+  onBreaker(listener: BreakerListener): void {
+    this.breakerListeners.push(listener);
+  }
+
+  /** The destinations whose breaker is open, as the store says now (the sweep). */
+  setOpenBreakers(ids: Iterable<string>): void {
+    this.openBreakers = new Set(ids);
+  }
+
+  /** Whether this instance knows the destination's breaker to be open: a publish leases nothing for it. */
+  breakerOpen(destinationId: string): boolean {
+    return this.openBreakers.has(destinationId);
   }
 
   /** How many instances share the database: each keeps to its part of a destination's rate limit. */
@@ -237,8 +263,10 @@ export class Dispatcher {
       const limit = Math.min(this.room, 1000);
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
-      const jobs = await this.store.claimDue(now, lease, limit);
-      if (jobs.length < limit && notes === this.backlogNotes) this.backlog = false;
+      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker);
+      // Probes come on top of the limit: only the others say whether the batch was full.
+      const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
+      if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
       for (const job of jobs) this.ready.push(job);
     } catch (error) {
       this.deps.log.error("claiming deliveries failed", { error: errorMessage(error) });
@@ -279,6 +307,12 @@ export class Dispatcher {
         this.releaseLease(job, this.deps.now());
         return;
       }
+      if (!job.probe && this.openBreakers.has(destination.id)) {
+        // Leased before its breaker opened (at publish, or in a claim): back to
+        // pending, due now, where the store holds it until a probe succeeds.
+        this.releaseLease(job, this.deps.now());
+        return;
+      }
       if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
         const wait = this.rateLimiter.take(destination.id, share(destination.rate_limit, this.instances), MAX_WAIT_IN_MEMORY_MS);
         if (wait > MAX_WAIT_IN_MEMORY_MS) {
@@ -296,7 +330,13 @@ export class Dispatcher {
       }
       const result = await send(job.event, destination, this.sendOptions);
       const now = this.deps.now();
-      const decision = decide(result, job.delivery, this.settings, now, this.deps.random);
+      let decision = decide(result, job.delivery, this.settings, now, this.deps.random);
+      if (job.probe && !result.ok && result.retryable && decision.outcome.status !== "succeeded") {
+        // A failed probe is not the delivery's own try: it stays pending, due now
+        // (held back while the breaker is open, first in line when it closes),
+        // and the store keeps its schedule where it was (AttemptRecord.probe).
+        decision = { outcome: { status: "pending", next_attempt_at: now } };
+      }
       const record = this.store.recordAttempt(
         {
           delivery_id: job.delivery.id,
@@ -304,16 +344,21 @@ export class Dispatcher {
           attempt: result.attempt,
           outcome: decision.outcome,
           disable_destination: decision.disable_destination,
+          breaker: this.settings.breaker,
+          probe: job.probe,
         },
         now,
       );
       // The slot is free once the answer is in; the record commits with its batch.
       record.then(
-        (applied) => {
+        ({ applied, breaker }) => {
           // The lease ran out and the row went on without this send (another
           // instance, or a later claim, holds it): the attempt is logged, but its
           // outcome is not the delivery's, so nothing follows from it.
           if (!applied) return;
+          if (breaker) this.breakerChanged(breaker);
+          // A failed probe: the next one is due probe_every after this one was claimed.
+          else if (job.probe && decision.outcome.status === "pending") this.wakeAt(job.delivery.updated_at + this.settings.breaker.probe_every_ms);
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
           if (decision.disable_destination) this.reloadCatalog();
           for (const listener of this.listeners) {
@@ -340,6 +385,25 @@ export class Dispatcher {
     } finally {
       this.inFlight--;
       this.pump();
+    }
+  }
+
+  /** A breaker this instance's record opened or closed: held back or let go here at once, and announced. */
+  private breakerChanged(change: BreakerChange): void {
+    if (change.change === "opened") {
+      this.openBreakers.add(change.destination_id);
+      if (change.next_probe_at !== null) this.wakeAt(change.next_probe_at);
+    } else {
+      this.openBreakers.delete(change.destination_id);
+      // The backlog it held is due: claim it now, at the destination's limits.
+      this.noteBacklog();
+    }
+    for (const listener of this.breakerListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.deps.log.error("a breaker listener failed", { destination: change.destination_id, error: errorMessage(error) });
+      }
     }
   }
 

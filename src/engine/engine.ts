@@ -63,7 +63,10 @@ export class Engine {
       store.queue,
       this.catalog,
       deps,
-      { concurrency: d.concurrency, lease_ms: this.lease_ms, retry_schedule: d.retry_schedule, jitter: d.jitter },
+      {
+        concurrency: d.concurrency, lease_ms: this.lease_ms, retry_schedule: d.retry_schedule, jitter: d.jitter,
+        breaker: { failures: d.breaker.failures, probe_every_ms: d.breaker.probe_every },
+      },
       this.sendOptions,
     );
     this.operational = new OperationalEvents(store.catalog, this.catalog, deps);
@@ -88,6 +91,7 @@ export class Engine {
     this.subscriptions = new SubscriptionService(parts);
     this.eventTypes = new EventTypeService(parts);
     this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
+    this.dispatcher.onBreaker((change) => this.operational.breakerChanged(change, this.deps.now()));
   }
 
   /**
@@ -122,6 +126,7 @@ export class Engine {
       },
     });
     await this.countInstances();
+    this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());
     this.dispatcher.start();
     if (options.sweeps !== false) {
       this.sweeper.start();

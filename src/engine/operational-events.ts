@@ -2,7 +2,7 @@
 // exhausted, …) published through the same pipeline to whoever subscribes.
 // They belong to the tenant of the destination they are about.
 import type { CatalogStore } from "../store/store.ts";
-import type { EventType } from "../store/types.ts";
+import type { BreakerChange, EventType } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { routesFor } from "./fanout.ts";
@@ -14,6 +14,16 @@ export const OPERATIONAL_EVENT_TYPES: readonly { name: string; description: stri
   { name: "herald.destination.deleted", description: "A destination was deleted; its unfinished deliveries were cancelled.", example: { destination_id: "dst_…" } },
   { name: "herald.destination.disabled", description: "A destination was disabled, by hand, by a 410 Gone, or after failing too long.", example: { destination_id: "dst_…", reason: "the endpoint answered 410 Gone" } },
   { name: "herald.destination.enabled", description: "A destination was enabled again; its pending deliveries resume.", example: { destination_id: "dst_…" } },
+  {
+    name: "herald.destination.breaker_opened",
+    description: "A destination's circuit breaker opened after delivery.breaker.failures failed attempts in a row: its deliveries wait, pending, and one probe goes out every delivery.breaker.probe_every.",
+    example: { destination_id: "dst_…", url: "https://example.com/hooks", opened_at: "2026-06-01T12:00:00.000Z", next_probe_at: "2026-06-01T12:00:30.000Z" },
+  },
+  {
+    name: "herald.destination.breaker_closed",
+    description: "A destination's circuit breaker closed after a successful attempt: its waiting deliveries drain at the destination's limits.",
+    example: { destination_id: "dst_…", url: "https://example.com/hooks", opened_at: "2026-06-01T12:00:00.000Z", closed_at: "2026-06-01T12:02:00.000Z" },
+  },
   { name: "herald.subscription.created", description: "A subscription was created.", example: { subscription_id: "sub_…", destination_id: "dst_…", event_types: ["order.*"] } },
   { name: "herald.delivery.failing", description: "A delivery failed for the 4th time in a row and is still being retried.", example: { delivery_id: "dlv_…", event_id: "evt_…", destination_id: "dst_…", attempts: 4, last_error: "HTTP 500" } },
   { name: "herald.delivery.exhausted", description: "A delivery ran out of retries (or met 410 Gone) and is failed.", example: { delivery_id: "dlv_…", event_id: "evt_…", destination_id: "dst_…", attempts: 8, last_error: "HTTP 500" } },
@@ -53,6 +63,19 @@ export class OperationalEvents {
     this.publisher.publish({ type, tenant, data }).catch((error) =>
       this.deps.log.error("publishing an operational event failed", { type, error: errorMessage(error) }),
     );
+  }
+
+  /** Announces a breaker transition; the store said this instance's write made it, so it goes out once. */
+  breakerChanged(change: BreakerChange, now: number): void {
+    const d = this.catalog.destinations.get(change.destination_id);
+    if (!d) return;
+    const opened_at = new Date(change.opened_at).toISOString();
+    if (change.change === "opened") {
+      const next_probe_at = change.next_probe_at === null ? null : new Date(change.next_probe_at).toISOString();
+      this.emit("herald.destination.breaker_opened", d.tenant, { destination_id: d.id, url: d.url, opened_at, next_probe_at });
+    } else {
+      this.emit("herald.destination.breaker_closed", d.tenant, { destination_id: d.id, url: d.url, opened_at, closed_at: new Date(now).toISOString() });
+    }
   }
 
   destinationDisabled(destinationId: string, reason: string): void {

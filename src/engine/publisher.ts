@@ -59,11 +59,14 @@ export class Publisher {
     };
     const data_json = JSON.stringify(event.data);
     const routes = routesFor(this.catalog, event);
-    const sendable = routes.filter((r) => r.destination.enabled).length;
+    // A destination whose breaker is open gets its delivery pending, not leased
+    // (the store makes sure of it too: a breaker another instance just opened).
+    const leasable = (destinationId: string, enabled: boolean) => enabled && !this.dispatcher.breakerOpen(destinationId);
+    const sendable = routes.filter((r) => leasable(r.destination.id, r.destination.enabled)).length;
     const granted = this.dispatcher.reserve(sendable);
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
-      const lease = route.destination.enabled && leased < granted;
+      const lease = leasable(route.destination.id, route.destination.enabled) && leased < granted;
       if (lease) leased++;
       return {
         id: newId("dlv", now),

@@ -2,7 +2,7 @@
 // it here, once: a list holds only the scope's tenants; one resource of another
 // tenant is not_found (never forbidden: its existence is not revealed).
 // Lists take a scope already narrowed to any tenant the caller named (scope.ts).
-import type { CatalogStore, LogStore } from "../store/store.ts";
+import type { CatalogStore, LogStore, QueueStore } from "../store/store.ts";
 import type {
   Attempt, Delivery, DeliveryFilter, DeliveryStats, Destination, DestinationHealth, EventFilter, EventType,
   HeraldEvent, Page, SigningSecret, Subscription,
@@ -14,6 +14,7 @@ import { sees, type Scope } from "./scope.ts";
 export interface ReadStore {
   readonly log: LogStore;
   readonly catalog: CatalogStore;
+  readonly queue: Pick<QueueStore, "openBreakers">;
 }
 
 export type EventQuery = Omit<EventFilter, "tenant">;
@@ -118,5 +119,10 @@ export class Reads {
   /** Every delivery in the job table by status, across tenants (the metrics endpoint). */
   async countDeliveriesByStatus(): Promise<Record<string, number>> {
     return this.store.log.countDeliveriesByStatus();
+  }
+
+  /** How many destinations have their breaker open (or half open) now, as the store says (every instance's view). */
+  async countOpenBreakers(): Promise<number> {
+    return (await this.store.queue.openBreakers()).length;
   }
 }

@@ -28,7 +28,7 @@ export class Sweeper {
 
   constructor(
     private readonly store: {
-      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances" | "countInstances">;
+      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances" | "countInstances" | "openBreakers">;
       catalog: Pick<CatalogStore, "destinationsFailingSince" | "setDestinationEnabled">;
       admin: Pick<AdminStore, "leadMaintenance">;
     },
@@ -69,6 +69,8 @@ export class Sweeper {
       const released =
         (await this.store.queue.releaseExpiredLeases(now)) + (await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.staleAfter));
       this.dispatcher.setInstanceCount(await this.store.queue.countInstances());
+      // Breakers other instances opened or closed: leases held here stop (or start) going out.
+      this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());
       const disabled = (await this.leadsMaintenance(now)) ? await this.disableLongFailing(now) : [];
       this.dispatcher.noteBacklog();
       return { released, disabled, reloaded };

@@ -22,6 +22,10 @@ export async function renderMetrics(engine: Engine): Promise<string> {
   for (const status of DELIVERY_STATUSES) lines.push(`herald_deliveries{status="${status}"} ${byStatus[status] ?? 0}`);
   lines.push("# HELP herald_attempts_total Delivery attempts by outcome since start.", "# TYPE herald_attempts_total counter");
   for (const [outcome, n] of attemptCounts.get(engine) ?? []) lines.push(`herald_attempts_total{outcome="${outcome}"} ${n}`);
+  // One number, not a gauge per destination: destinations may be many (API-made,
+  // per tenant), and which ones are open is in the API and the console.
+  lines.push("# HELP herald_destination_breaker_open Destinations whose circuit breaker is open or half open.", "# TYPE herald_destination_breaker_open gauge");
+  lines.push(`herald_destination_breaker_open ${await engine.reads.countOpenBreakers()}`);
   lines.push("# HELP herald_dispatcher_queued Deliveries leased and waiting in memory.", "# TYPE herald_dispatcher_queued gauge");
   lines.push(`herald_dispatcher_queued ${engine.dispatcher.queued}`);
   lines.push("# HELP herald_dispatcher_sending Sends under way.", "# TYPE herald_dispatcher_sending gauge");

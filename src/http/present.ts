@@ -1,6 +1,7 @@
 // How records look in API answers: times as ISO 8601 strings, secrets and static
 // header values never included (a destination's secret and headers have their own routes).
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
+import { breakerState } from "../engine/records.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
@@ -34,6 +35,8 @@ export function presentDestination(d: Destination) {
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, header_names: Object.keys(d.headers),
     timeout: d.timeout_ms, rate_limit: d.rate_limit, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
+    breaker: breakerState(d.breaker), breaker_opened_at: iso(d.breaker?.opened_at ?? null),
+    breaker_next_probe_at: iso(d.breaker?.opened_at == null ? null : d.breaker.next_probe_at),
     created_at: time(d.created_at), updated_at: time(d.updated_at),
   };
 }

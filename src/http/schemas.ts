@@ -32,6 +32,10 @@ export const DestinationBody = type({
   header_names: type("string[]").describe("the static headers' names; their values are write-only (GET …/headers reveals them)"),
   timeout: "number | null", rate_limit: "number | null", enabled: "boolean", disabled_reason: "string | null",
   metadata: { "[string]": "string" }, failing_since: NullableTime, managed_by: "'config' | 'api'",
+  breaker: type("'closed' | 'open' | 'half_open'").describe(
+    "the circuit breaker: open after delivery.breaker.failures failed attempts in a row (deliveries wait, pending); half_open while a probe is in flight",
+  ),
+  breaker_opened_at: NullableTime, breaker_next_probe_at: NullableTime,
   created_at: Time, updated_at: Time,
 });
 

@@ -34,6 +34,8 @@ export const COPY_TABLES: readonly CopyTable[] = [
     columns: [
       "id", "tenant", "url", "description", "secrets", "headers", "timeout_ms", "rate_limit", "enabled",
       "disabled_reason", "metadata", "failing_since", "managed_by", "created_at", "updated_at",
+      // The breaker (SQLite 10, PostgreSQL 3): an open breaker stays open in the copy.
+      "consecutive_failures", "breaker_opened_at", "breaker_probe_at", "breaker_probe_started_at",
     ],
     key: ["id"],
     booleans: ["enabled"],

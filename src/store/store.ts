@@ -7,7 +7,7 @@
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
-  CatalogSnapshot, SubscriptionCreated,
+  CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt,
 } from "./types.ts";
 
 export interface Store {
@@ -44,9 +44,24 @@ export interface StoreSignals {
  * leased delivery, and only a dead instance's or an expired lease is taken back.
  */
 export interface QueueStore {
+  /**
+   * Writes an event with its deliveries. A delivery handed in leased
+   * (`delivering`) whose destination's breaker is open is written pending
+   * instead, due now, so that no instance sends past an open breaker; the
+   * result's deliveries say which were written leased.
+   */
   publish(item: NewEvent): Promise<PublishResult>;
-  /** Leases up to `limit` due pending deliveries, earliest due first, each with its event. */
-  claimDue(now: number, lease: Lease, limit: number): Promise<DeliveryJob[]>;
+  /**
+   * Leases up to `limit` due pending deliveries, earliest due first, each with
+   * its event. Deliveries of a destination whose breaker is open are held back,
+   * except one probe per destination whose next probe time has come: taken in
+   * the same write that moves that time on by `breaker.probe_every_ms`, so that
+   * claims racing on several instances send one probe per interval between them
+   * (flagged `probe`, and on top of `limit`). Without `breaker`, no probe is taken.
+   */
+  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings): Promise<DeliveryJob[]>;
+  /** The destinations whose breaker is open (or half open) now. */
+  openBreakers(): Promise<string[]>;
   /** Whether the delivery is still leased under `lease` (another may have taken it over, or it was cancelled). */
   holdsLease(id: string, lease: Lease): Promise<boolean>;
   /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */
@@ -58,8 +73,13 @@ export interface QueueStore {
    * Logs an attempt and moves the delivery to its outcome, if it still holds the
    * attempt's lease; otherwise the attempt is only logged and counted, and the
    * row is left to whoever holds it now. Resolves to whether the outcome applied.
+   * An applied outcome also moves the destination's health in the same
+   * transaction: failing_since, and under `record.breaker` the count of failures
+   * in a row, opening the breaker at the threshold (first probe probe_every
+   * later) and closing it on a success; `breaker` says when this very write
+   * opened or closed it, so each transition is announced once across instances.
    */
-  recordAttempt(record: AttemptRecord, now: number): Promise<boolean>;
+  recordAttempt(record: AttemptRecord, now: number): Promise<RecordedAttempt>;
   /** Leases a delivery for a manual retry; `tenant` (null: any) limits it to one tenant's deliveries. */
   leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): Promise<{ job: DeliveryJob } | { error: RetryRefusal }>;
   /** Puts a destination's failed deliveries ended within [since, until) back to pending; how many. */

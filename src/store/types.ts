@@ -41,6 +41,13 @@ export interface Destination {
   metadata: Record<string, string>;
   /** When the current run of failures began; null after any success. */
   failing_since: number | null;
+  /**
+   * The circuit breaker: delivery health kept in the destinations table, like
+   * failing_since. Filled in by every read from the store; never written by a
+   * catalogue write (and no write of it raises the catalogue version). An
+   * in-memory catalogue's copy is stale: ask the store.
+   */
+  breaker?: BreakerHealth;
   managed_by: ManagedBy;
   created_at: number;
   updated_at: number;
@@ -166,6 +173,58 @@ export interface Lease {
 export interface DeliveryJob {
   delivery: Delivery;
   event: EventForDelivery;
+  /** Claimed as its destination's breaker probe: the one attempt let through while the breaker is open. */
+  probe?: boolean;
+}
+
+/**
+ * The circuit breaker's settings (config delivery.breaker), handed to the store
+ * by the engine: the store keeps the state, the config says when it moves.
+ */
+export interface BreakerSettings {
+  /** Consecutive failed attempts that open the breaker; 0: the breaker is off (never opens). */
+  failures: number;
+  /** While open, one probe attempt goes out this often. */
+  probe_every_ms: number;
+}
+
+/**
+ * A destination's breaker as stored. Closed while `opened_at` is null. Open,
+ * the destination's deliveries stay pending and are not claimed, except one
+ * probe once `next_probe_at` has come (the claim that takes it moves
+ * `next_probe_at` on by probe_every and sets `probe_started_at`, cleared when
+ * an attempt of the destination is recorded).
+ */
+export interface BreakerHealth {
+  /** Failed attempts in a row (outcomes applied); 0 after a success. Counted only while the breaker is on. */
+  consecutive_failures: number;
+  opened_at: number | null;
+  next_probe_at: number | null;
+  probe_started_at: number | null;
+}
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** closed; half_open while a probe is in flight (claimed, its attempt not recorded yet); open otherwise. */
+export function breakerState(health: BreakerHealth | undefined): BreakerState {
+  if (!health || health.opened_at === null) return "closed";
+  return health.probe_started_at !== null ? "half_open" : "open";
+}
+
+/** A breaker that an attempt's record opened or closed: the store says which write made the transition. */
+export interface BreakerChange {
+  destination_id: string;
+  change: "opened" | "closed";
+  /** When it opened (for "closed": when the run that ended had opened it). */
+  opened_at: number;
+  /** Opened: when the first probe may go out; null for "closed". */
+  next_probe_at: number | null;
+}
+
+/** What recordAttempt did: whether the outcome applied (the lease was still held), and a breaker transition it made. */
+export interface RecordedAttempt {
+  applied: boolean;
+  breaker: BreakerChange | null;
 }
 
 /** The state a delivery moves to after an attempt, decided by the retry policy. */
@@ -182,6 +241,14 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   /** Disable the destination (410 Gone) with this reason. */
   disable_destination?: string;
+  /** Count the attempt towards the destination's breaker under these settings; absent: the breaker is off. */
+  breaker?: BreakerSettings;
+  /**
+   * The attempt was a breaker probe: if it failed (outcome pending), the
+   * delivery's schedule does not advance (schedule_start moves with attempts),
+   * so a delivery used as a probe is never failed because the breaker was open.
+   */
+  probe?: boolean;
 }
 
 /** A published event with its deliveries, ready to write in one transaction. */

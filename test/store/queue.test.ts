@@ -129,7 +129,7 @@ describeEachStore("the queue", (current) => {
       store.queue.recordAttempt(attempt(late, { status: "succeeded" }), T0 + 2_005),
       store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(5).delivery.id)!, { status: "failed" }), T0 + 2_006),
     ]);
-    expect(applied).toEqual([true, true, true, true, true, false, true]);
+    expect(applied.map((r) => r.applied)).toEqual([true, true, true, true, true, false, true]);
     const rows = await Promise.all(items.map((item) => store.log.getDelivery(item.deliveries[0]!.id)));
     expect(rows.map((r) => [r!.status, r!.attempts])).toEqual([
       ["succeeded", 2], ["failed", 1], ["pending", 1], ["succeeded", 1], ["pending", 2], ["failed", 1], ["delivering", 1],

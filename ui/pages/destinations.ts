@@ -21,6 +21,14 @@ export function healthBadge(d: Destination): HTMLElement {
   return badge("enabled", "healthy");
 }
 
+/** The circuit breaker, when it is not closed: deliveries wait, one probe goes out each interval. */
+export function breakerBadge(d: Destination): HTMLElement | null {
+  if (d.breaker === "closed") return null;
+  const next = d.breaker_next_probe_at ? ` Next probe: ${new Date(d.breaker_next_probe_at).toLocaleString()}.` : "";
+  const title = `Circuit breaker open since ${d.breaker_opened_at ? new Date(d.breaker_opened_at).toLocaleString() : "?"}: deliveries wait, pending.${next}`;
+  return badge("breaker", d.breaker === "half_open" ? "breaker half open" : "breaker open", title);
+}
+
 function statsView(stats: DestinationStats | Error): HTMLElement {
   if (stats instanceof Error) return h("div", { class: "stats" }, errorBox(stats, "Delivery statistics"));
   const c = stats.counts;
@@ -98,6 +106,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
       { class: "card-head" },
       h("h2", { id: `h-${d.id}` }, d.id),
       healthBadge(d),
+      breakerBadge(d),
       d.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
       d.tenant !== "default" ? h("span", { class: "tag" }, `tenant ${d.tenant}`) : null,
     ),

@@ -211,4 +211,17 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER deliveries_updated AFTER UPDATE ON deliveries
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION herald_note_work();
   `,
+  // 3: the circuit breaker (issue 13), as SQLite's migration 10: delivery
+  // health per destination, shared by every instance (one probe per interval
+  // between them: queue.ts claimDue moves breaker_probe_at in the claim's own
+  // statement). Not in migration 1's UPDATE OF list: writes of these columns
+  // never raise the catalogue version or notify herald_catalog.
+  `
+  ALTER TABLE destinations ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE destinations ADD COLUMN breaker_opened_at BIGINT;
+  ALTER TABLE destinations ADD COLUMN breaker_probe_at BIGINT;
+  ALTER TABLE destinations ADD COLUMN breaker_probe_started_at BIGINT;
+  -- Every publish that leases asks which breakers are open (none, nearly always): an empty index answers.
+  CREATE INDEX destinations_breaker_open ON destinations (id) WHERE breaker_opened_at IS NOT NULL;
+  `,
 ];

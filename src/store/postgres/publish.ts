@@ -15,6 +15,7 @@ const DELIVERY_ROWS_PER_INSERT = 2_000;
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */
 export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {
+  items = await holdBackOpenBreakers(tx, items);
   const results: (PublishResult | undefined)[] = new Array(items.length);
   // Items whose keys repeat an earlier item of the batch go after the bulk insert,
   // one by one, so they find that item's row exactly as a later request would.
@@ -124,4 +125,28 @@ function eventRow(item: NewEvent, id: string): Record<string, unknown> {
     id, type: e.type, tenant: e.tenant, data: item.data_json, created_at: Math.round(e.created_at),
     idempotency_key: item.idempotency_key, request_hash: item.request_hash, producer_id: item.producer_id ?? null,
   };
+}
+
+/**
+ * Deliveries handed in leased whose destination's breaker is open are written
+ * pending instead (due now; claimDue holds them back): no instance leases past
+ * an open breaker at publish. One read a batch, and only when something is
+ * leased; the partial index of open breakers (migration 3) is empty nearly always.
+ */
+async function holdBackOpenBreakers(tx: SQL, items: NewEvent[]): Promise<NewEvent[]> {
+  if (!items.some((item) => item.deliveries.some((d) => d.status === "delivering"))) return items;
+  const open = new Set<string>((await tx`SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL`).map((r: { id: string }) => r.id));
+  if (open.size === 0) return items;
+  return items.map((item) =>
+    item.deliveries.some((d) => d.status === "delivering" && open.has(d.destination_id))
+      ? {
+          ...item,
+          deliveries: item.deliveries.map((d) =>
+            d.status === "delivering" && open.has(d.destination_id)
+              ? { ...d, status: "pending" as const, next_attempt_at: d.created_at, lease_until: null, lease_owner: null }
+              : d,
+          ),
+        }
+      : item,
+  );
 }

@@ -3,7 +3,9 @@
 // handing leases back, and the instances whose leases they are.
 import type { SQL } from "bun";
 import type { QueueStore } from "../store.ts";
-import type { AttemptRecord, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RetryRefusal } from "../types.ts";
+import type {
+  AttemptRecord, BreakerSettings, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal,
+} from "../types.ts";
 import { recordAll } from "./attempts.ts";
 import { Gatherer } from "./gather.ts";
 import { Instances } from "./instances.ts";
@@ -39,7 +41,7 @@ export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, 
 export class PostgresQueue implements QueueStore {
   readonly instances: Instances;
   private readonly publishes: Gatherer<NewEvent, PublishResult>;
-  private readonly attempts: Gatherer<{ record: AttemptRecord; now: number }, boolean>;
+  private readonly attempts: Gatherer<{ record: AttemptRecord; now: number }, RecordedAttempt>;
 
   constructor(private readonly sql: SQL, options: QueueOptions) {
     this.instances = new Instances(sql);
@@ -72,25 +74,49 @@ export class PostgresQueue implements QueueStore {
    * passed over instead of waited for, so claimers on separate connections get
    * disjoint rows without queueing behind each other. (A CTE rather than
    * `id IN (subquery)`: it is evaluated once, whatever plan the outer UPDATE gets.)
-   * Deliveries of disabled destinations wait; those of deleted ones are claimed
-   * and cancelled by the dispatcher (cancelOrphan).
+   * Deliveries of disabled destinations wait, and so do those of destinations
+   * whose breaker is open, but for one probe each per interval: `probe_grants`
+   * moves breaker_probe_at on in this same statement, and a claim racing on
+   * another instance waits for that row, sees the moved time and grants nothing
+   * (READ COMMITTED rechecks the WHERE on the row's latest version). Deliveries
+   * of deleted destinations are claimed and cancelled by the dispatcher (cancelOrphan).
    */
-  claimDue(now: number, lease: Lease, limit: number): Promise<DeliveryJob[]> {
+  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings): Promise<DeliveryJob[]> {
     const at = Math.round(now);
+    const probing = breaker !== undefined;
+    const nextProbe = Math.round(now + (breaker?.probe_every_ms ?? 0));
     return guarded(async () => {
-      const rows = await this.sql`WITH due AS (
+      const rows = await this.sql`WITH probe_grants AS (
+          UPDATE destinations x SET breaker_probe_at = ${nextProbe}, breaker_probe_started_at = ${at}
+          WHERE ${probing}::boolean AND x.breaker_opened_at IS NOT NULL AND x.enabled AND x.breaker_probe_at <= ${at}
+            AND EXISTS (SELECT 1 FROM deliveries p WHERE p.destination_id = x.id AND p.status = 'pending' AND p.next_attempt_at <= ${at})
+          RETURNING x.id),
+        probes AS (
+          SELECT pick.id FROM probe_grants g CROSS JOIN LATERAL (
+            SELECT p.id FROM deliveries p
+            WHERE p.destination_id = g.id AND p.status = 'pending' AND p.next_attempt_at <= ${at}
+            ORDER BY p.next_attempt_at, p.id LIMIT 1
+            FOR UPDATE SKIP LOCKED) pick),
+        due AS (
           SELECT id FROM deliveries d
           WHERE status = 'pending' AND next_attempt_at <= ${at}
-            AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id AND NOT x.enabled)
+            AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id AND (NOT x.enabled OR x.breaker_opened_at IS NOT NULL))
           ORDER BY next_attempt_at, id
           LIMIT ${Math.max(0, Math.floor(limit))}
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE SKIP LOCKED),
+        picked AS (SELECT id, false AS probe FROM due UNION ALL SELECT id, true AS probe FROM probes)
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
           next_attempt_at = NULL, updated_at = ${at}
-        FROM due WHERE deliveries.id = due.id
-        RETURNING deliveries.*`;
-      return this.attachEvents(rows.map(toDelivery));
+        FROM picked WHERE deliveries.id = picked.id
+        RETURNING deliveries.*, picked.probe AS claimed_as_probe`;
+      const probes = new Set<string>(rows.filter((r: Record<string, unknown>) => r.claimed_as_probe).map((r: Record<string, unknown>) => r.id as string));
+      const jobs = await this.attachEvents(rows.map(toDelivery));
+      return probes.size === 0 ? jobs : jobs.map((job) => (probes.has(job.delivery.id) ? { ...job, probe: true } : job));
     });
+  }
+
+  openBreakers(): Promise<string[]> {
+    return guarded(async () => (await this.sql`SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL`).map((r: { id: string }) => r.id));
   }
 
   /** Reads the events of these deliveries in one query, for the sender. */
@@ -143,7 +169,7 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
-  recordAttempt(record: AttemptRecord, now: number): Promise<boolean> {
+  recordAttempt(record: AttemptRecord, now: number): Promise<RecordedAttempt> {
     return guarded(() => this.attempts.submit({ record, now }));
   }
 

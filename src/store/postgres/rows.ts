@@ -52,6 +52,12 @@ export function toDestination(row: Row): Destination {
     managed_by: row.managed_by,
     created_at: num(row.created_at),
     updated_at: num(row.updated_at),
+    breaker: {
+      consecutive_failures: row.consecutive_failures ?? 0,
+      opened_at: numOrNull(row.breaker_opened_at),
+      next_probe_at: numOrNull(row.breaker_probe_at),
+      probe_started_at: numOrNull(row.breaker_probe_started_at),
+    },
   };
 }
 

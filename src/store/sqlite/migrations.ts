@@ -262,4 +262,21 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   INSERT INTO maintenance_lease (id, owner, until) VALUES (1, NULL, 0);
   `,
+  // 10: the circuit breaker (issue 13), kept per destination so that every
+  // instance sharing the database holds back the same destinations and one
+  // probe goes out per interval between them all. Delivery health like
+  // failing_since, written on the hot path (queue.ts: recordAttempt, claimDue):
+  // not in migration 7's UPDATE OF list, so these writes never raise the
+  // catalogue version. consecutive_failures counts failed attempts in a row;
+  // the breaker is open while breaker_opened_at is set; breaker_probe_at is when
+  // the next probe may be claimed, breaker_probe_started_at when the probe in
+  // flight was (null: none).
+  `
+  ALTER TABLE destinations ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE destinations ADD COLUMN breaker_opened_at INTEGER;
+  ALTER TABLE destinations ADD COLUMN breaker_probe_at INTEGER;
+  ALTER TABLE destinations ADD COLUMN breaker_probe_started_at INTEGER;
+  -- Every publish that leases asks which breakers are open (none, nearly always): an empty index answers.
+  CREATE INDEX destinations_breaker_open ON destinations (id) WHERE breaker_opened_at IS NOT NULL;
+  `,
 ];

@@ -6,7 +6,7 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../ids.ts";
 import type { QueueStore } from "../store.ts";
-import type { AttemptRecord, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RetryRefusal } from "../types.ts";
+import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
@@ -67,7 +67,12 @@ export class SqliteQueue implements QueueStore {
     }
     const moved = id !== item.event.id;
     const event = moved ? { ...item.event, id } : item.event;
-    const deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
+    let deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
+    // No lease past an open breaker: written pending instead (claimDue holds it back).
+    if (deliveries.some((d) => d.status === "delivering")) {
+      const open = this.openBreakerIds();
+      if (open.size > 0) deliveries = deliveries.map((d) => (d.status === "delivering" && open.has(d.destination_id) ? heldBack(d) : d));
+    }
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
          schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at,
@@ -111,7 +116,49 @@ export class SqliteQueue implements QueueStore {
    * Claims up to `limit` due pending deliveries of enabled destinations in one
    * statement, leasing them to `lease.owner` until `lease.until`, and reads their events.
    */
-  async claimDue(now: number, lease: Lease, limit: number): Promise<DeliveryJob[]> {
+  async claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings): Promise<DeliveryJob[]> {
+    // A probe is due (a read, no write lock): the probes and the claim go in one
+    // IMMEDIATE transaction, so two processes on this file never both take one.
+    const probing =
+      breaker !== undefined &&
+      this.db.query("SELECT 1 FROM destinations WHERE breaker_opened_at IS NOT NULL AND breaker_probe_at <= ? LIMIT 1").get(ms(now)) !== null;
+    if (!probing) return this.attachEvents(this.claimRows(now, lease, limit));
+    const { probes, rows } = this.db.transaction(() => ({ probes: this.claimProbes(now, lease, breaker), rows: this.claimRows(now, lease, limit) })).immediate();
+    return [...this.attachEvents(rows), ...this.attachEvents(probes).map((job) => ({ ...job, probe: true }))];
+  }
+
+  /**
+   * One probe per open breaker whose probe time has come and that has a due
+   * delivery: moving breaker_probe_at on by probe_every is the grant, made in
+   * the claim's transaction, so the next claim (here or in another process)
+   * finds it taken until the next interval. The probe is the earliest due.
+   */
+  private claimProbes(now: number, lease: Lease, breaker: BreakerSettings): Delivery[] {
+    const granted = this.db
+      .query(
+        `UPDATE destinations SET breaker_probe_at = $next, breaker_probe_started_at = $now
+         WHERE breaker_opened_at IS NOT NULL AND enabled = 1 AND breaker_probe_at <= $now
+           AND EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_due
+             WHERE status = 'pending' AND next_attempt_at <= $now AND destination_id = destinations.id)
+         RETURNING id`,
+      )
+      .all({ now: ms(now), next: ms(now + breaker.probe_every_ms) }) as { id: string }[];
+    const take = this.db.query(
+      `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
+         updated_at = $now
+       WHERE id = (SELECT id FROM deliveries INDEXED BY deliveries_due
+         WHERE status = 'pending' AND next_attempt_at <= $now AND destination_id = $destination
+         ORDER BY next_attempt_at, id LIMIT 1)
+       RETURNING *`,
+    );
+    return granted.flatMap(({ id }) => {
+      const row = take.get({ now: ms(now), lease: ms(lease.until), owner: lease.owner, destination: id });
+      return row ? [toDelivery(row)] : [];
+    });
+  }
+
+  /** The claim proper: due rows of enabled destinations whose breaker is closed. */
+  private claimRows(now: number, lease: Lease, limit: number): Delivery[] {
     const rows = this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
@@ -121,12 +168,21 @@ export class SqliteQueue implements QueueStore {
            -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
            SELECT id FROM deliveries INDEXED BY deliveries_due
            WHERE status = 'pending' AND next_attempt_at <= $now
-             AND destination_id NOT IN (SELECT id FROM destinations WHERE enabled = 0)
+             AND destination_id NOT IN (SELECT id FROM destinations WHERE enabled = 0 OR breaker_opened_at IS NOT NULL)
            ORDER BY next_attempt_at, id LIMIT $limit)
          RETURNING *`,
       )
       .all({ now: ms(now), lease: ms(lease.until), owner: lease.owner, limit });
-    return this.attachEvents(rows.map(toDelivery));
+    return rows.map(toDelivery);
+  }
+
+  async openBreakers(): Promise<string[]> {
+    return [...this.openBreakerIds()];
+  }
+
+  private openBreakerIds(): Set<string> {
+    const rows = this.db.query("SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL").all() as { id: string }[];
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Reads the events of these deliveries, for the sender. */
@@ -279,11 +335,11 @@ export class SqliteQueue implements QueueStore {
   }
 
   /** Writes attempt results and the state each delivery moves to (group-committed). */
-  recordAttempt(record: AttemptRecord, now: number): Promise<boolean> {
+  recordAttempt(record: AttemptRecord, now: number): Promise<RecordedAttempt> {
     return this.batcher.submit(() => this.recordAttemptNow(record, now));
   }
 
-  private recordAttemptNow(r: AttemptRecord, now: number): boolean {
+  private recordAttemptNow(r: AttemptRecord, now: number): RecordedAttempt {
     // (finalized_at comes decided: an IN list in a statement costs a temporary B-tree per run.)
     // No RETURNING: SQLite gathers returned rows in a temporary table first, which
     // made this UPDATE ~4 µs dearer than running it and reading the row by id after.
@@ -291,10 +347,12 @@ export class SqliteQueue implements QueueStore {
       .query(
         `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
            lease_owner = NULL, last_status = $last_status, last_error = $last_error, updated_at = $now,
-           finalized_at = $finalized
+           finalized_at = $finalized, schedule_start = schedule_start + $outside
          WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`,
       )
       .run({
+        // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
+        outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
         id: r.delivery_id,
         owner: r.lease.owner,
         until: ms(r.lease.until),
@@ -327,14 +385,54 @@ export class SqliteQueue implements QueueStore {
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
-    if (!row) return false;
-    if (r.outcome.status === "succeeded") {
-      this.db.query("UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL").run(row.destination_id);
-    } else {
-      this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ? AND failing_since IS NULL").run(ms(now), row.destination_id);
-    }
+    if (!row) return { applied: false, breaker: null };
+    const breaker = this.recordHealth(row.destination_id, r, now);
     if (r.disable_destination) setEnabled(this.db, row.destination_id, false, r.disable_destination, now);
-    return true;
+    return { applied: true, breaker };
+  }
+
+  /**
+   * The destination's health after an applied attempt: failing_since, and the
+   * breaker (types.ts: BreakerHealth). Read, then written, inside the batch's
+   * IMMEDIATE transaction: no other process writes in between, so the count is
+   * exact and the write that opens or closes the breaker knows it did.
+   * (Health columns: no catalogue version is raised, migration 10.)
+   */
+  private recordHealth(destinationId: string, r: AttemptRecord, now: number): BreakerChange | null {
+    type Health = { failing_since: number | null; consecutive_failures: number; breaker_opened_at: number | null; breaker_probe_started_at: number | null };
+    const h = this.db
+      .query("SELECT failing_since, consecutive_failures, breaker_opened_at, breaker_probe_started_at FROM destinations WHERE id = ?")
+      .get(destinationId) as Health | null;
+    if (!h) return null;
+    if (r.outcome.status === "succeeded") {
+      // Any success closes the breaker, on or off: the receiver is up.
+      if (h.failing_since === null && h.consecutive_failures === 0 && h.breaker_opened_at === null) return null;
+      this.db
+        .query(
+          `UPDATE destinations SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
+             breaker_probe_started_at = NULL WHERE id = ?`,
+        )
+        .run(destinationId);
+      return h.breaker_opened_at === null ? null : { destination_id: destinationId, change: "closed", opened_at: h.breaker_opened_at, next_probe_at: null };
+    }
+    const settings = r.breaker && r.breaker.failures > 0 ? r.breaker : null;
+    if (!settings) {
+      if (h.failing_since === null) this.db.query("UPDATE destinations SET failing_since = ? WHERE id = ?").run(ms(now), destinationId);
+      return null;
+    }
+    const failures = h.consecutive_failures + 1;
+    const opens = h.breaker_opened_at === null && failures >= settings.failures;
+    const probeAt = ms(now + settings.probe_every_ms);
+    this.db
+      .query(
+        `UPDATE destinations SET failing_since = coalesce(failing_since, $now), consecutive_failures = $failures,
+           breaker_opened_at = CASE WHEN $opens = 1 THEN $now ELSE breaker_opened_at END,
+           breaker_probe_at = CASE WHEN $opens = 1 THEN $probe_at ELSE breaker_probe_at END,
+           breaker_probe_started_at = NULL
+         WHERE id = $id`,
+      )
+      .run({ id: destinationId, now: ms(now), failures, opens: opens ? 1 : 0, probe_at: probeAt });
+    return opens ? { destination_id: destinationId, change: "opened", opened_at: ms(now), next_probe_at: probeAt } : null;
   }
 
   /** Numbers an attempt whose lease was lost and counts it on its delivery; rare, so two reads are fine. */
@@ -385,4 +483,9 @@ export class SqliteQueue implements QueueStore {
       )
       .run({ ...params, now: ms(now) }).changes;
   }
+}
+
+/** A delivery the publisher meant to lease, written pending instead: its destination's breaker is open. */
+function heldBack(d: Delivery): Delivery {
+  return { ...d, status: "pending", next_attempt_at: d.created_at, lease_until: null, lease_owner: null };
 }

@@ -47,6 +47,12 @@ export function toDestination(row: any): Destination {
     managed_by: row.managed_by,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    breaker: {
+      consecutive_failures: row.consecutive_failures ?? 0,
+      opened_at: row.breaker_opened_at ?? null,
+      next_probe_at: row.breaker_probe_at ?? null,
+      probe_started_at: row.breaker_probe_started_at ?? null,
+    },
   };
 }
 
