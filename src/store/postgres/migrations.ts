@@ -211,4 +211,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER deliveries_updated AFTER UPDATE ON deliveries
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION herald_note_work();
   `,
+  // 4 (issue 13, scheduled delivery; the 3rd entry comes from another step of
+  // that issue and goes before this one): as SQLite's 11, the time a producer
+  // asked an event's deliveries to be made. Nullable without a default, so
+  // PostgreSQL changes only the catalogue, not the table's rows. Scheduled
+  // deliveries are written pending and due later, so herald_note_work does not
+  // announce them: each instance's sweep (or the publisher's own wake-up) finds them.
+  `ALTER TABLE events ADD COLUMN deliver_at BIGINT;`,
 ];

@@ -262,4 +262,11 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   INSERT INTO maintenance_lease (id, owner, until) VALUES (1, NULL, 0);
   `,
+  // 11 (issue 13, scheduled delivery; the 10th entry comes from another step of
+  // that issue and goes before this one): the time a producer asked an event's
+  // deliveries to be made (publish with deliver_at), shown with the event. The
+  // deliveries themselves wait as pending rows due at that time: the claim's
+  // index (deliveries_due) already orders them. A nullable column with no
+  // default: adding it rewrites no row.
+  `ALTER TABLE events ADD COLUMN deliver_at INTEGER;`,
 ];
