@@ -74,6 +74,7 @@ describe("loadConfig", () => {
         disable_after: 432_000_000,
         keep_response_bytes: 4096,
         jitter: 0.2,
+        max_schedule_ahead: 7_776_000_000,
       },
       sweep: { schedule: "*/5 * * * * *" },
       retention: { keep: 2_592_000_000, schedule: "0 3 * * *" },
@@ -161,6 +162,7 @@ subscriptions:
       disable_after: 172_800_000,
       keep_response_bytes: 8192,
       jitter: 0,
+      max_schedule_ahead: 7_776_000_000,
     });
     expect(config.retention).toEqual({ keep: 604_800_000, schedule: "@daily" });
     expect(config.event_types).toEqual([

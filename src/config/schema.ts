@@ -109,6 +109,9 @@ const ConfigSchema = type({
     disable_after: duration(1, 365 * DAY).default("5d"),
     keep_response_bytes: size().default(4096),
     jitter: "0 <= number <= 1 = 0.2",
+    // How far ahead a publish may schedule its deliveries (deliver_at). Capped like
+    // retention.keep: a time far beyond it would no longer fit a Date.
+    max_schedule_ahead: duration(1, 10 * 365 * DAY).default("90d"),
   }).default(() => ({})),
   sweep: type({
     "+": "reject",
