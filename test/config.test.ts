@@ -75,6 +75,7 @@ describe("loadConfig", () => {
         keep_response_bytes: 4096,
         jitter: 0.2,
         breaker: { failures: 10, probe_every: 30_000 },
+        max_schedule_ahead: 7_776_000_000,
       },
       sweep: { schedule: "*/5 * * * * *" },
       retention: { keep: 2_592_000_000, schedule: "0 3 * * *" },
@@ -163,6 +164,7 @@ subscriptions:
       keep_response_bytes: 8192,
       jitter: 0,
       breaker: { failures: 10, probe_every: 30_000 },
+      max_schedule_ahead: 7_776_000_000,
     });
     expect(config.retention).toEqual({ keep: 604_800_000, schedule: "@daily" });
     expect(config.event_types).toEqual([

@@ -158,7 +158,7 @@ describeOnEachStore("publishing", () => {
       expect(res.body.data.length).toBe(50);
       expect(new Set(res.body.data.map((e: any) => e.id)).size).toBe(50);
       // The answer is documented, not checked by Elysia at run time: its shape is checked here.
-      for (const item of res.body.data) expect(item).toEqual({ id: expect.any(String), deliveries: expect.any(Number), created: true });
+      for (const item of res.body.data) expect(item).toEqual({ id: expect.any(String), deliveries: expect.any(Number), created: true, deliver_at: null });
     });
 
     it("an invalid event fails the whole batch, names its path, and writes nothing", async () => {

@@ -49,7 +49,7 @@ const publish = (token: string, id: string, data: unknown) => herald.api("POST",
 describe("producer event ids per tenant", () => {
   it("lets a tenant publish an id another tenant already used: 202 with its own event, sent with its own webhook-id", async () => {
     const first = await publish(ACME, "acme-order-42", { by: "acme" });
-    expect(first).toEqual({ status: 202, body: { id: "acme-order-42", deliveries: 1 } });
+    expect(first).toEqual({ status: 202, body: { id: "acme-order-42", deliveries: 1, deliver_at: null } });
 
     const second = await publish(GLOBEX, "acme-order-42", { by: "globex" });
     expect(second.status).toBe(202);
@@ -76,15 +76,15 @@ describe("producer event ids per tenant", () => {
 
   it("a repeat by the same tenant returns its own original (200); another body is a 409 that names only its own event", async () => {
     const original = await publish(GLOBEX, "shared-7", { n: 1 });
-    expect(original).toEqual({ status: 202, body: { id: "shared-7", deliveries: 1 } });
+    expect(original).toEqual({ status: 202, body: { id: "shared-7", deliveries: 1, deliver_at: null } });
     const other = await publish(ACME, "shared-7", { n: 2 });
     expect(other.status).toBe(202);
     const otherId = other.body.id as string;
     expect(otherId).not.toBe("shared-7");
 
     // Each tenant's repeat finds its own event, whichever of them holds the bare id.
-    expect(await publish(GLOBEX, "shared-7", { n: 1 })).toEqual({ status: 200, body: { id: "shared-7", deliveries: 1 } });
-    expect(await publish(ACME, "shared-7", { n: 2 })).toEqual({ status: 200, body: { id: otherId, deliveries: 1 } });
+    expect(await publish(GLOBEX, "shared-7", { n: 1 })).toEqual({ status: 200, body: { id: "shared-7", deliveries: 1, deliver_at: null } });
+    expect(await publish(ACME, "shared-7", { n: 2 })).toEqual({ status: 200, body: { id: otherId, deliveries: 1, deliver_at: null } });
 
     const conflict = await publish(ACME, "shared-7", { n: 3 });
     expect(conflict.status).toBe(409);

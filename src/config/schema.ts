@@ -117,6 +117,9 @@ const ConfigSchema = type({
       // At least 1 s: a probe per second is already a steady load on a dead receiver.
       probe_every: duration(1000, DAY).default("30s"),
     }).default(() => ({})),
+    // How far ahead a publish may schedule its deliveries (deliver_at). Capped like
+    // retention.keep: a time far beyond it would no longer fit a Date.
+    max_schedule_ahead: duration(1, 10 * 365 * DAY).default("90d"),
   }).default(() => ({})),
   sweep: type({
     "+": "reject",

@@ -25,9 +25,9 @@ const CAPACITY_PER_SENDER = 32;
 const SHARED_CAPACITY_PER_SENDER = 2;
 
 /**
- * A retry due within this long is woken by a timer of the dispatcher's own
- * instead of waiting for the next sweep (every 5 s by default), so a short first
- * retry wait is kept; later retries (minutes apart) are left to the sweep.
+ * A retry (or a scheduled delivery) due within this long is woken by a timer of
+ * the dispatcher's own instead of waiting for the next sweep (every 5 s by
+ * default), so a short first retry wait is kept; later ones are left to the sweep.
  */
 const RETRY_WAKE_WITHIN_MS = 60_000;
 /** Near retries are grouped into wake-ups this far apart (at most 600 timers a minute). */
@@ -442,8 +442,12 @@ export class Dispatcher {
     this.deferred.set(job, { due: this.deps.now() + ms, cancel });
   }
 
-  /** Notes that a retry falls due at `at`, and arms the wake timer if it is the earliest noted. */
-  private wakeAt(at: number): void {
+  /**
+   * Notes that deliveries fall due at `at` (a retry, a scheduled publish), and
+   * arms the wake timer if it is the earliest noted. Only times within
+   * RETRY_WAKE_WITHIN_MS are kept; later ones are left to the sweep's claim.
+   */
+  wakeAt(at: number): void {
     if (!this.running || at - this.deps.now() > RETRY_WAKE_WITHIN_MS) return;
     const due = Math.ceil(at / WAKE_GRAIN_MS) * WAKE_GRAIN_MS;
     this.wakeTimes.add(due);

@@ -2,7 +2,7 @@
 // wired once from the frozen config. HTTP handlers talk only to this.
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
-import type { Delivery, DeliveryJob } from "../store/types.ts";
+import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -70,7 +70,7 @@ export class Engine {
       this.sendOptions,
     );
     this.operational = new OperationalEvents(store.catalog, this.catalog, deps);
-    this.publisher = new Publisher(store.queue, this.catalog, this.dispatcher, deps, this.lease_ms);
+    this.publisher = new Publisher(store.queue, this.catalog, this.dispatcher, deps, this.lease_ms, d.max_schedule_ahead);
     this.operational.attach(this.publisher);
     this.sweeper = new Sweeper(store, this.catalog, this.dispatcher, this.operational, deps, {
       schedule: config.sweep.schedule,
@@ -163,12 +163,30 @@ export class Engine {
     if ("error" in leased) {
       if (leased.error === "not_found") throw notFound("delivery", deliveryId);
       if (leased.error === "cancelled") {
-        throw new Problem("conflict", `delivery ${deliveryId} was cancelled when its destination was deleted; it cannot be retried`, undefined, "delivery_cancelled");
+        throw new Problem(
+          "conflict",
+          `delivery ${deliveryId} was cancelled (its destination was deleted, or its event cancelled); it cannot be retried`,
+          undefined,
+          "delivery_cancelled",
+        );
       }
       throw new Problem("conflict", `delivery ${deliveryId} is being sent right now; try again when this attempt ends`);
     }
     this.dispatcher.accept([leased.job]);
     return leased.job.delivery;
+  }
+
+  /**
+   * Cancels the deliveries of one event within `scope` that are not yet made
+   * (pending: scheduled, or waiting for a retry) and answers with the event and
+   * all its deliveries. One being sent right now is left to finish, and ends as
+   * its attempt says. Another tenant's event is not_found, and nothing changes.
+   */
+  async cancelEvent(scope: Scope, eventId: string): Promise<{ event: HeraldEvent; deliveries: Delivery[]; cancelled: number }> {
+    // Cancelled first, limited to the scope's tenant, then read: one write, and
+    // the read's not_found answers for another tenant's event (it cancelled nothing).
+    const cancelled = await this.store.queue.cancelPendingOfEvent(eventId, this.deps.now(), scope.tenant);
+    return { ...(await this.reads.getEvent(scope, eventId)), cancelled };
   }
 
   /** Counts the instances sharing the store; of counts that overlap, only the latest started is applied. */

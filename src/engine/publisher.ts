@@ -2,6 +2,8 @@
 // event with one delivery per destination in one (group-committed) transaction.
 // Deliveries that fit in the dispatcher's queue are leased at once and handed
 // over after the commit, so a fresh event is sent without waiting for a sweep.
+// A scheduled event (deliver_at ahead) leases nothing: its deliveries wait in
+// the job table, pending and due at that time, where a claim finds them.
 import type { QueueStore } from "../store/store.ts";
 import { newId } from "../store/ids.ts";
 import type { Delivery, DeliveryJob, HeraldEvent, NewEvent } from "../store/types.ts";
@@ -10,6 +12,7 @@ import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
+import { formatDuration } from "../config/durations.ts";
 import { Problem, type Outcome } from "./problem.ts";
 
 export interface PublishInput {
@@ -18,6 +21,8 @@ export interface PublishInput {
   tenant: string;
   id?: string;
   idempotency_key?: string;
+  /** Scheduled delivery: the deliveries are made at this time (ms), or at once when it is not ahead. */
+  deliver_at?: number;
 }
 
 /** A publish either wrote the event (`created`) or found the original of a repeat; a repeat with another body is a conflict. */
@@ -30,6 +35,8 @@ export class Publisher {
     private readonly dispatcher: Dispatcher,
     private readonly deps: EngineDeps,
     private readonly lease_ms: number,
+    /** The furthest ahead a publish may schedule its deliveries (delivery.max_schedule_ahead). */
+    private readonly max_schedule_ahead_ms: number,
   ) {}
 
   /** Checks an input against the catalogue without writing anything: the problem (invalid), or null. */
@@ -44,6 +51,12 @@ export class Publisher {
         return new Problem("invalid", `data does not match the schema of "${input.type}"`, problems, "invalid_data");
       }
     }
+    if (input.deliver_at !== undefined && input.deliver_at - this.deps.now() > this.max_schedule_ahead_ms) {
+      const ahead = formatDuration(this.max_schedule_ahead_ms);
+      return new Problem("invalid", `deliver_at is more than ${ahead} ahead`, [
+        { path: "deliver_at", message: `must be at most ${ahead} ahead (delivery.max_schedule_ahead)` },
+      ]);
+    }
     return null;
   }
 
@@ -56,13 +69,17 @@ export class Publisher {
       tenant: input.tenant,
       data: input.data === undefined ? null : input.data,
       created_at: now,
+      deliver_at: input.deliver_at ?? null,
     };
     const data_json = JSON.stringify(event.data);
+    // A time not ahead means now: the event is sent as any other (leased at once where there is room).
+    const scheduledAt = input.deliver_at !== undefined && input.deliver_at > now ? input.deliver_at : null;
     const routes = routesFor(this.catalog, event);
     // A destination whose breaker is open gets its delivery pending, not leased
     // (the store makes sure of it too: a breaker another instance just opened).
+    // A scheduled event's deliveries are never leased at publish: they wait until deliver_at.
     const leasable = (destinationId: string, enabled: boolean) => enabled && !this.dispatcher.breakerOpen(destinationId);
-    const sendable = routes.filter((r) => leasable(r.destination.id, r.destination.enabled)).length;
+    const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination.id, r.destination.enabled)).length : 0;
     const granted = this.dispatcher.reserve(sendable);
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
@@ -78,7 +95,7 @@ export class Publisher {
         status: lease ? "delivering" : "pending",
         attempts: 0,
         schedule_start: 0,
-        next_attempt_at: lease ? null : now,
+        next_attempt_at: lease ? null : (scheduledAt ?? now),
         lease_until: lease ? now + this.lease_ms : null,
         lease_owner: lease ? this.deps.instance : null,
         last_status: null,
@@ -93,7 +110,9 @@ export class Publisher {
       data_json,
       idempotency_key: input.idempotency_key ?? null,
       producer_id: input.id ?? null,
-      request_hash: String(Bun.hash(`${event.type}\n${event.tenant}\n${data_json}`)),
+      // deliver_at joins the fingerprint only when given, so the fingerprints of
+      // events published before scheduled delivery existed still match their repeats.
+      request_hash: String(Bun.hash(`${event.type}\n${event.tenant}\n${data_json}${input.deliver_at === undefined ? "" : `\n${input.deliver_at}`}`)),
       deliveries,
     };
     let result;
@@ -119,6 +138,8 @@ export class Publisher {
     const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);
     if (leased < sendable) this.dispatcher.noteBacklog();
+    // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
+    if (scheduledAt !== null && routes.length > 0) this.dispatcher.wakeAt(scheduledAt);
     return { ok: true, created: true, event: result.event, deliveries: result.deliveries };
   }
 }

@@ -7,7 +7,7 @@ export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
 
 export function presentEvent(e: HeraldEvent) {
-  return { id: e.id, type: e.type, tenant: e.tenant, data: e.data, created_at: time(e.created_at) };
+  return { id: e.id, type: e.type, tenant: e.tenant, data: e.data, created_at: time(e.created_at), deliver_at: iso(e.deliver_at ?? null) };
 }
 
 export function presentDelivery(d: Delivery) {

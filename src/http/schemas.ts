@@ -3,7 +3,7 @@
 import { type } from "arktype";
 
 const Time = type("string").describe("an ISO 8601 time");
-const NullableTime = Time.or("null");
+export const NullableTime = Time.or("null");
 export const StatusName = type("'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'");
 
 export const ErrorBody = type({
@@ -12,7 +12,10 @@ export const ErrorBody = type({
   "details?": type({ path: "string", message: "string" }).array(),
 });
 
-export const EventBody = type({ id: "string", type: "string", tenant: "string", data: "unknown", created_at: Time });
+export const EventBody = type({
+  id: "string", type: "string", tenant: "string", data: "unknown", created_at: Time,
+  deliver_at: NullableTime.describe("when its deliveries were asked to be made (scheduled delivery); null when published to be sent at once"),
+});
 
 export const DeliveryBody = type({
   id: "string", event_id: "string", destination_id: "string", subscription_id: "string | null", tenant: "string",

@@ -48,7 +48,7 @@ export const COPY_TABLES: readonly CopyTable[] = [
   },
   {
     name: "events",
-    columns: ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id"],
+    columns: ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"],
     key: ["id"],
     booleans: [],
   },

@@ -82,6 +82,13 @@ export interface QueueStore {
   recordAttempt(record: AttemptRecord, now: number): Promise<RecordedAttempt>;
   /** Leases a delivery for a manual retry; `tenant` (null: any) limits it to one tenant's deliveries. */
   leaseForRetry(id: string, now: number, lease: Lease, tenant: string | null): Promise<{ job: DeliveryJob } | { error: RetryRefusal }>;
+  /**
+   * Cancels the event's deliveries not yet made: those `pending` (scheduled, or
+   * waiting for a retry), never one `delivering` (being sent right now: it is
+   * left to finish) nor one already final. `tenant` (null: any) limits it to one
+   * tenant's deliveries. How many were cancelled.
+   */
+  cancelPendingOfEvent(eventId: string, now: number, tenant: string | null): Promise<number>;
   /** Puts a destination's failed deliveries ended within [since, until) back to pending; how many. */
   requeueFailed(destinationId: string, since: number, until: number, now: number): Promise<number>;
 

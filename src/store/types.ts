@@ -83,6 +83,13 @@ export interface HeraldEvent {
   tenant: string;
   data: unknown;
   created_at: number;
+  /**
+   * When the producer asked for its deliveries to be made (scheduled delivery),
+   * as given; null when published to be sent at once (reads always say which).
+   * Its deliveries were written pending, due at this time, unless it was past.
+   * Optional for writers only: an event built without it is not scheduled.
+   */
+  deliver_at?: number | null;
 }
 
 export interface Delivery {

@@ -44,6 +44,8 @@ export interface EventOptions {
   /** One delivery per destination id, in this state. */
   to?: string[];
   status?: DeliveryStatus;
+  /** Scheduled delivery: the event's deliver_at, and its pending deliveries due then. */
+  deliver_at?: number;
 }
 
 /** A NewEvent as the publisher builds it, its deliveries in `status` (default pending, due at once). */
@@ -57,13 +59,13 @@ export function newEvent(options: EventOptions = {}): NewEvent {
   const final = status === "succeeded" || status === "failed" || status === "cancelled";
   const deliveries: Delivery[] = (options.to ?? []).map((destination_id) => ({
     id: newId("dlv", at), event_id: id, destination_id, subscription_id: null, tenant, event_type: type, status,
-    attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? at : null,
+    attempts: 0, schedule_start: 0, next_attempt_at: status === "pending" ? (options.deliver_at ?? at) : null,
     lease_until: status === "delivering" ? at + 60_000 : null, lease_owner: status === "delivering" ? "ins_test" : null,
     last_status: null, last_error: null,
     created_at: at, updated_at: at, finalized_at: final ? at : null,
   }));
   return {
-    event: { id, type, tenant, data, created_at: at },
+    event: { id, type, tenant, data, created_at: at, deliver_at: options.deliver_at ?? null },
     data_json: JSON.stringify(data),
     idempotency_key: options.idempotency_key ?? null,
     producer_id: options.id ?? null,

@@ -1,22 +1,30 @@
-// /v1/events: publish one or a batch (202 once on disk), list, and read one
-// event with its deliveries.
+// /v1/events: publish one or a batch (202 once on disk), now or scheduled
+// (deliver_at), list, read one event with its deliveries, and cancel the
+// deliveries of one that are not yet made.
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../rules/patterns.ts";
+import { parseInstant } from "../../rules/instant.ts";
 import type { PublishInput } from "../../engine/publisher.ts";
 import { invalid } from "../../engine/problem.ts";
 import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { authenticated, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import type { ErrorDetail } from "../errors.ts";
-import { presentDelivery, presentEvent } from "../present.ts";
-import { DeliveryBody, ErrorBody, EventBody, EventList } from "../schemas.ts";
+import { iso, presentDelivery, presentEvent } from "../present.ts";
+import { DeliveryBody, ErrorBody, EventBody, EventList, NullableTime } from "../schemas.ts";
 
 const MAX_BATCH = 1000;
 /** As many problems as an error answer shows (errors.ts keeps the first 20). */
 const MAX_DETAILS = 20;
-const Published = type({ id: "string", deliveries: "number" });
-const BatchPublished = type({ data: type({ id: "string", deliveries: "number", created: "boolean" }).or({ error: "string", message: "string" }).array() });
+const Published = type({ id: "string", deliveries: "number", deliver_at: NullableTime });
+const BatchPublished = type({
+  data: type({ id: "string", deliveries: "number", created: "boolean", deliver_at: NullableTime }).or({ error: "string", message: "string" }).array(),
+});
+const Cancelled = EventBody.and({
+  deliveries: DeliveryBody.array(),
+  cancelled: type("number").describe("how many deliveries this request cancelled"),
+});
 /** Producers may bring their own event ids (their own primary keys, say). */
 const EVENT_ID = /^[a-zA-Z0-9_.:-]{1,128}$/;
 
@@ -25,6 +33,10 @@ const PublishBody = type({
   "data?": "unknown",
   "tenant?": "string",
   "id?": "string",
+  "deliver_at?": type("string | null").describe(
+    "deliver the event's webhooks at this time, not now: ISO 8601 with a time zone (2026-01-31T12:00:00Z); " +
+      "a time not ahead means now; at most delivery.max_schedule_ahead (default 90 days) ahead",
+  ),
   "+": "reject",
 });
 const BatchBody = type({ events: PublishBody.array(), "+": "reject" });
@@ -38,13 +50,13 @@ const ListQuery = type({
   "+": "reject",
 });
 
-const PUBLISH_FIELDS = new Set(["type", "data", "tenant", "id"]);
+const PUBLISH_FIELDS = new Set(["type", "data", "tenant", "id", "deliver_at"]);
 
 /**
  * Checks a batch's size and its events' field names before arktype sees it.
  * arktype reports each unknown key as an issue (~16 µs each, measured), so a
  * 1 MiB batch of events with many stray keys would cost seconds of the one
- * thread; after this check each event can raise at most four issues.
+ * thread; after this check each event can raise at most five issues.
  */
 function precheckBatch(body: unknown): void {
   const events = (body as { events?: unknown } | null)?.events;
@@ -82,9 +94,14 @@ function toInput(ctx: HttpContext, scope: Scope, body: typeof PublishBody.infer,
   else if (isReservedEventType(body.type)) details.push({ path: `${prefix}type`, message: RESERVED_EVENT_TYPE });
   if (body.id !== undefined && !EVENT_ID.test(body.id)) details.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
   if (body.tenant !== undefined && !ID.test(body.tenant)) details.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
+  const deliverAt = typeof body.deliver_at === "string" ? parseInstant(body.deliver_at) : undefined;
+  if (deliverAt === null) {
+    details.push({ path: `${prefix}deliver_at`, message: "must be an ISO 8601 time with a time zone, such as 2026-01-31T12:00:00Z" });
+  }
   if (details.length) return { ok: false, message: "the event is invalid", details };
   const tenant = owningTenant(scope, body.tenant);
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
+  if (deliverAt !== undefined && deliverAt !== null) input.deliver_at = deliverAt;
   const problem = ctx.engine.publisher.check(input);
   if (!problem) return { ok: true, input };
   const found = problem.details ?? [{ path: "type", message: problem.message }];
@@ -104,14 +121,16 @@ export function eventRoutes(ctx: HttpContext) {
         const outcome = await ctx.engine.publisher.publish(checked.input);
         if (!outcome.ok) throw outcome.problem;
         set.status = outcome.created ? 202 : 200;
-        return { id: outcome.event.id, deliveries: outcome.deliveries.length };
+        return { id: outcome.event.id, deliveries: outcome.deliveries.length, deliver_at: iso(outcome.event.deliver_at ?? null) };
       },
       {
         parse: "json",
         body: PublishBody,
         detail: {
           summary: "Publish an event",
-          description: "Writes the event and one delivery per matching subscription, then answers 202. A repeat with the same `Idempotency-Key` or `id` answers 200 with the original; the same key with another body is a 409.",
+          description:
+            "Writes the event and one delivery per matching subscription, then answers 202. A repeat with the same `Idempotency-Key` or `id` answers 200 with the original; the same key with another body (`deliver_at` included) is a 409. " +
+            "With `deliver_at` ahead, the deliveries wait, `pending` with `next_attempt_at` at that time, until then; `POST /v1/events/{id}/cancel` cancels them meanwhile.",
           tags: ["Events"],
           security,
         },
@@ -133,7 +152,11 @@ export function eventRoutes(ctx: HttpContext) {
         const outcomes = await Promise.all(inputs.map((input) => ctx.engine.publisher.publish(input)));
         set.status = 202;
         return {
-          data: outcomes.map((o) => (o.ok ? { id: o.event.id, deliveries: o.deliveries.length, created: o.created } : { error: o.problem.answerCode, message: o.problem.message })),
+          data: outcomes.map((o) =>
+            o.ok
+              ? { id: o.event.id, deliveries: o.deliveries.length, created: o.created, deliver_at: iso(o.event.deliver_at ?? null) }
+              : { error: o.problem.answerCode, message: o.problem.message },
+          ),
         };
       },
       {
@@ -168,6 +191,27 @@ export function eventRoutes(ctx: HttpContext) {
         params: type({ id: "string" }),
         response: { 200: EventBody.and({ deliveries: DeliveryBody.array() }), ...errorResponses },
         detail: { summary: "Get an event with its deliveries", tags: ["Events"], security },
+      },
+    )
+    .post(
+      "/:id/cancel",
+      async ({ params, scope }) => {
+        const { event, deliveries, cancelled } = await ctx.engine.cancelEvent(scope, params.id);
+        return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery), cancelled };
+      },
+      {
+        params: type({ id: "string" }),
+        response: { 200: Cancelled, ...errorResponses },
+        detail: {
+          summary: "Cancel an event's deliveries not yet made",
+          description:
+            "Cancels the event's `pending` deliveries (scheduled with `deliver_at`, or waiting for a retry): each becomes `cancelled`, " +
+            "with `last_error` \"cancelled through the API\", and is never sent. A delivery being sent right now (`delivering`) is left " +
+            "to finish and ends as its attempt says; final ones are left as they are. Answers the event with all its deliveries " +
+            "and how many this request cancelled (0 when none was left to cancel).",
+          tags: ["Events"],
+          security,
+        },
       },
     );
 }

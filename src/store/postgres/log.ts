@@ -15,7 +15,7 @@ export class PostgresLog implements LogStore {
 
   getEvent(id: string): Promise<HeraldEvent | null> {
     return guarded(async () => {
-      const [row] = await this.sql`SELECT id, type, tenant, data, created_at FROM events WHERE id = ${id}`;
+      const [row] = await this.sql`SELECT id, type, tenant, data, created_at, deliver_at FROM events WHERE id = ${id}`;
       return row ? toEvent(row) : null;
     });
   }
@@ -30,7 +30,7 @@ export class PostgresLog implements LogStore {
     ]);
     return guarded(async () => {
       const rows = await this.sql.unsafe(
-        `SELECT id, type, tenant, data, created_at FROM events ${clause} ORDER BY id DESC LIMIT ${limitOf(filter.limit)}`,
+        `SELECT id, type, tenant, data, created_at, deliver_at FROM events ${clause} ORDER BY id DESC LIMIT ${limitOf(filter.limit)}`,
         values,
       );
       return page(rows.map(toEvent), filter.limit, (e) => e.id);

@@ -224,4 +224,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Every publish that leases asks which breakers are open (none, nearly always): an empty index answers.
   CREATE INDEX destinations_breaker_open ON destinations (id) WHERE breaker_opened_at IS NOT NULL;
   `,
+  // 4 (issue 13, scheduled delivery): as SQLite's 11, the time a producer
+  // asked an event's deliveries to be made. Nullable without a default, so
+  // PostgreSQL changes only the catalogue, not the table's rows. Scheduled
+  // deliveries are written pending and due later, so herald_note_work does not
+  // announce them: each instance's sweep (or the publisher's own wake-up) finds them.
+  `ALTER TABLE events ADD COLUMN deliver_at BIGINT;`,
 ];

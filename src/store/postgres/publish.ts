@@ -9,7 +9,7 @@ import { newId } from "../ids.ts";
 import type { NewEvent, PublishResult } from "../types.ts";
 import { DELIVERY_COLUMNS, deliveryRow, toDelivery, toEvent } from "./rows.ts";
 
-const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id"] as const;
+const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"] as const;
 /** PostgreSQL binds at most 65,535 parameters a statement: 17 columns × 2,000 rows stays under it. */
 const DELIVERY_ROWS_PER_INSERT = 2_000;
 
@@ -81,7 +81,7 @@ async function insertOrFind(tx: SQL, item: NewEvent): Promise<{ existing: Publis
     if (row) return { id };
     const existing = await findExisting(tx, item);
     if (existing) {
-      const [event] = await tx`SELECT id, type, tenant, data, created_at FROM events WHERE id = ${existing.id}`;
+      const [event] = await tx`SELECT id, type, tenant, data, created_at, deliver_at FROM events WHERE id = ${existing.id}`;
       const deliveries = await tx`SELECT * FROM deliveries WHERE event_id = ${existing.id} ORDER BY id`;
       return {
         existing: {
@@ -124,6 +124,7 @@ function eventRow(item: NewEvent, id: string): Record<string, unknown> {
   return {
     id, type: e.type, tenant: e.tenant, data: item.data_json, created_at: Math.round(e.created_at),
     idempotency_key: item.idempotency_key, request_hash: item.request_hash, producer_id: item.producer_id ?? null,
+    deliver_at: e.deliver_at == null ? null : Math.round(e.deliver_at),
   };
 }
 

@@ -192,6 +192,21 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
+  /**
+   * Cancels the event's pending deliveries in one statement. A row a claim has
+   * locked meanwhile is waited for and checked again (READ COMMITTED): once
+   * claimed it is delivering, and is left to its send.
+   */
+  cancelPendingOfEvent(eventId: string, now: number, tenant: string | null): Promise<number> {
+    const at = Math.round(now);
+    return guarded(async () => {
+      const result = await this.sql`UPDATE deliveries SET status = 'cancelled', finalized_at = ${at}, updated_at = ${at},
+          next_attempt_at = NULL, last_error = 'cancelled through the API'
+        WHERE event_id = ${eventId} AND status = 'pending' AND (${tenant}::text IS NULL OR tenant = ${tenant})`;
+      return result.count;
+    });
+  }
+
   requeueFailed(destinationId: string, since: number, until: number, now: number): Promise<number> {
     const { clause, values } = where([["destination_id = ?", destinationId], ...createdWithin(since, until)], 2);
     return guarded(async () => {

@@ -112,7 +112,10 @@ export function subscriptionRow(s: Subscription): Row {
 }
 
 export function toEvent(row: Row): HeraldEvent {
-  return { id: row.id, type: row.type, tenant: row.tenant, data: JSON.parse(row.data), created_at: num(row.created_at) };
+  return {
+    id: row.id, type: row.type, tenant: row.tenant, data: JSON.parse(row.data), created_at: num(row.created_at),
+    deliver_at: numOrNull(row.deliver_at),
+  };
 }
 
 export function toEventForDelivery(row: Row): EventForDelivery {

@@ -8,7 +8,7 @@ import { conditions, createdWithin, page, statusCounts, statusTerm } from "./sql
 
 // Reads the queue also makes inside its own transactions (a repeated publish, a refused retry).
 export function readEvent(db: Database, id: string): HeraldEvent | null {
-  const row = db.query("SELECT id, type, tenant, data, created_at FROM events WHERE id = ?").get(id);
+  const row = db.query("SELECT id, type, tenant, data, created_at, deliver_at FROM events WHERE id = ?").get(id);
   return row ? toEvent(row) : null;
 }
 
@@ -37,7 +37,7 @@ export class SqliteLog implements LogStore {
       ["id < $cursor", "cursor", filter.cursor],
     ]);
     const rows = this.db
-      .query(`SELECT id, type, tenant, data, created_at FROM events ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`)
+      .query(`SELECT id, type, tenant, data, created_at, deliver_at FROM events ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`)
       .all(params);
     return page(rows.map(toEvent), filter.limit, (e) => e.id);
   }

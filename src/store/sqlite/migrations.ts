@@ -279,4 +279,10 @@ export const MIGRATIONS: readonly string[] = [
   -- Every publish that leases asks which breakers are open (none, nearly always): an empty index answers.
   CREATE INDEX destinations_breaker_open ON destinations (id) WHERE breaker_opened_at IS NOT NULL;
   `,
+  // 11 (issue 13, scheduled delivery): the time a producer asked an event's
+  // deliveries to be made (publish with deliver_at), shown with the event. The
+  // deliveries themselves wait as pending rows due at that time: the claim's
+  // index (deliveries_due) already orders them. A nullable column with no
+  // default: adding it rewrites no row.
+  `ALTER TABLE events ADD COLUMN deliver_at INTEGER;`,
 ];

@@ -89,10 +89,10 @@ export class SqliteQueue implements QueueStore {
     const e = item.event;
     this.db
       .query(
-        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null);
+      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
   }
 
   /** The event this tenant already published with this producer id or idempotency key, if any. */
@@ -467,6 +467,21 @@ export class SqliteQueue implements QueueStore {
     }
     const [job] = this.attachEvents([toDelivery(row)]);
     return job ? { job } : { error: "not_found" };
+  }
+
+  /**
+   * Cancels the event's pending deliveries in one statement. A delivering row
+   * is being sent: its attempt is recorded under its lease as usual, so it is
+   * left alone rather than cancelled under a send that may still succeed.
+   */
+  async cancelPendingOfEvent(eventId: string, now: number, tenant: string | null): Promise<number> {
+    return this.db
+      .query(
+        `UPDATE deliveries SET status = 'cancelled', finalized_at = $now, updated_at = $now, next_attempt_at = NULL,
+           last_error = 'cancelled through the API'
+         WHERE event_id = $event_id AND status = 'pending' AND ($tenant IS NULL OR tenant = $tenant)`,
+      )
+      .run({ event_id: eventId, now: ms(now), tenant }).changes;
   }
 
   /** Puts a destination's failed deliveries created in [since, until) back to pending with a fresh schedule. */

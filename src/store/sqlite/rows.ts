@@ -107,7 +107,9 @@ export function subscriptionParams(s: Subscription): Row {
 }
 
 export function toEvent(row: any): HeraldEvent {
-  return { id: row.id, type: row.type, tenant: row.tenant, data: JSON.parse(row.data), created_at: row.created_at };
+  return {
+    id: row.id, type: row.type, tenant: row.tenant, data: JSON.parse(row.data), created_at: row.created_at, deliver_at: row.deliver_at ?? null,
+  };
 }
 
 /** Delivery rows map one to one onto the record. */
