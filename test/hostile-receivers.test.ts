@@ -31,11 +31,11 @@ const seen: Seen[] = [];
 let followed = 0;
 
 const bytes = new TextEncoder();
-const server = Bun.serve({
+const server: Bun.Server<undefined> = Bun.serve({
   port: 0,
   hostname: "127.0.0.1",
   idleTimeout: 0,
-  async fetch(req) {
+  async fetch(req): Promise<Response> {
     await req.arrayBuffer();
     const path = new URL(req.url).pathname;
     if (path === "/followed") {
@@ -44,7 +44,7 @@ const server = Bun.serve({
     }
     const entry: Seen = { path, id: req.headers.get("webhook-id") ?? "", at: performance.now(), closedAt: null, bytes: 0 };
     seen.push(entry);
-    const closed = () => (entry.closedAt ??= performance.now());
+    const closed = (): void => void (entry.closedAt ??= performance.now());
     if (path.startsWith("/redirect/")) {
       return new Response(null, { status: Number(path.slice("/redirect/".length)), headers: { location: `http://127.0.0.1:${server.port}/followed` } });
     }

@@ -159,9 +159,20 @@ function statusError(status: number, location: string | null): string {
   return `HTTP ${status}`;
 }
 
+/**
+ * Network failures the attempt log names in its own words: Bun's messages end
+ * with advice to the programmer ("pass `verbose: true` … to fetch()") that
+ * means nothing to someone reading why a delivery failed.
+ */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
+  ECONNREFUSED: "connection refused (ECONNREFUSED)",
+};
+
 function describeFetchError(error: unknown, timeout: number): string {
-  const name = (error as { name?: string })?.name;
+  const { name, code } = (error as { name?: unknown; code?: unknown } | null) ?? {};
   if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeout} ms`;
+  if (typeof code === "string" && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
   return error instanceof Error ? error.message : String(error);
 }
 
