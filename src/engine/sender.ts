@@ -84,31 +84,53 @@ export async function send(event: EventForDelivery, destination: Destination, op
   const target = await options.guard.target(destination.url);
   if (!target.ok) return failure(target.message, target.retryable);
   const timeout = destination.timeout_ms ?? options.timeout_ms;
+  // One timer for the whole exchange, headers and body: an answer that drips
+  // its body a byte at a time, or never ends, is cut off at the timeout too
+  // (the signal aborts the body stream as well as the request).
+  const signal = AbortSignal.timeout(timeout);
+  let response: Response;
   try {
-    const response = await options.fetch(target.url, {
+    response = await options.fetch(target.url, {
       method: "POST",
       headers: { ...headers, host: target.host },
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(timeout),
+      signal,
       tls: target.servername ? { serverName: target.servername } : undefined,
     } as RequestInit);
-    const kept = await readPrefix(response, options.keep_response_bytes);
-    const status = response.status;
-    const ok = status >= 200 && status < 300;
-    return {
-      ok,
-      retryable: !ok,
-      status,
-      retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
-      attempt: attempt({
-        response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
-        error: ok ? null : statusError(status, response.headers.get("location")),
-      }),
-    };
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);
   }
+  const status = response.status;
+  let kept: string | null;
+  try {
+    kept = await readPrefix(response, options.keep_response_bytes);
+  } catch (error) {
+    // The status line and headers came, the body did not finish: a failure
+    // (the answer was not complete within the timeout), retried like a network
+    // error whatever the status said, but the log keeps what did arrive.
+    return {
+      ok: false,
+      retryable: true,
+      status: null,
+      retry_after_ms: null,
+      attempt: attempt({
+        response_status: status, response_headers: keptHeaders(response.headers), response_body: null,
+        error: `${status >= 200 && status < 300 ? `HTTP ${status}` : statusError(status, response.headers.get("location"))}, body not received in full: ${describeFetchError(error, timeout)}`,
+      }),
+    };
+  }
+  const ok = status >= 200 && status < 300;
+  return {
+    ok,
+    retryable: !ok,
+    status,
+    retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
+    attempt: attempt({
+      response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
+      error: ok ? null : statusError(status, response.headers.get("location")),
+    }),
+  };
 }
 
 /** The response headers the attempt log keeps, in the order received, within the budget above. */
@@ -137,9 +159,20 @@ function statusError(status: number, location: string | null): string {
   return `HTTP ${status}`;
 }
 
+/**
+ * Network failures the attempt log names in its own words: Bun's messages end
+ * with advice to the programmer ("pass `verbose: true` … to fetch()") that
+ * means nothing to someone reading why a delivery failed.
+ */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
+  ECONNREFUSED: "connection refused (ECONNREFUSED)",
+};
+
 function describeFetchError(error: unknown, timeout: number): string {
-  const name = (error as { name?: string })?.name;
+  const { name, code } = (error as { name?: unknown; code?: unknown } | null) ?? {};
   if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeout} ms`;
+  if (typeof code === "string" && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -3,23 +3,36 @@
 // operator's (pg_dump).
 import type { SQL } from "bun";
 import type { AdminStore } from "../store.ts";
-import { guarded } from "./query.ts";
+import { guarded, isSessionEnded } from "./query.ts";
 
 export class PostgresAdmin implements AdminStore {
-  constructor(private readonly sql: SQL) {}
+  constructor(
+    private readonly sql: SQL,
+    /** Connections in the pool: how many stale sessions one probe may have to step over. */
+    private readonly poolSize = 1,
+  ) {}
 
   /**
    * One tiny committed write: it fails on a lost connection, a read-only server
    * (a standby after a failover, 25006) or a full disk, which `SELECT 1` would
    * not notice. /readyz calls it, so it is one round trip and one row.
+   *
+   * A session the server ended while it was away (a restart, a failover,
+   * terminated backends) fails once, on its next use, and the pool then opens
+   * a fresh one. So the probe tries again on such a failure, up to once per
+   * pooled connection: the first /readyz after the server takes writes again
+   * says ready, rather than reporting each dead session in turn. The write is
+   * an idempotent upsert, so trying it again is harmless.
    */
   async probeWritable(): Promise<boolean> {
-    try {
-      await this.sql`INSERT INTO store_probe (id, at) VALUES (1, ${Date.now()})
-        ON CONFLICT (id) DO UPDATE SET at = excluded.at`;
-      return true;
-    } catch {
-      return false;
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.sql`INSERT INTO store_probe (id, at) VALUES (1, ${Date.now()})
+          ON CONFLICT (id) DO UPDATE SET at = excluded.at`;
+        return true;
+      } catch (error) {
+        if (tries > this.poolSize || !isSessionEnded(error)) return false;
+      }
     }
   }
 

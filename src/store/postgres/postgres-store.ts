@@ -38,11 +38,11 @@ export class PostgresStore implements Store {
   readonly signals: PostgresSignals;
   private closed = false;
 
-  constructor(readonly sql: SQL, options: { batch_max: number; batch_in_flight: number }) {
+  constructor(readonly sql: SQL, options: { batch_max: number; batch_in_flight: number; pool_size: number }) {
     this.queue = new PostgresQueue(sql, options);
     this.catalog = new PostgresCatalog(sql);
     this.log = new PostgresLog(sql);
-    this.admin = new PostgresAdmin(sql);
+    this.admin = new PostgresAdmin(sql, options.pool_size);
     this.signals = new PostgresSignals(sql);
   }
 
@@ -77,5 +77,6 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Postg
   return new PostgresStore(sql, {
     batch_max: Math.max(1, options.batch_max ?? 500),
     batch_in_flight: Math.max(1, Math.min(max - 1, options.batch_in_flight ?? 2)),
+    pool_size: max,
   });
 }

@@ -13,6 +13,19 @@ export async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * True when the error says the session itself is gone — the server ended it
+ * (57P01 admin shutdown, 57P02 crash shutdown) or the connection closed —
+ * rather than that the server refused the statement. The pool replaces such a
+ * connection, so the next statement may well succeed.
+ */
+export function isSessionEnded(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state === "57P01" || state === "57P02") return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ERR_POSTGRES_CONNECTION_CLOSED";
+}
+
 /** The SQLSTATE of a server error (Bun puts it in `errno`), or undefined. */
 export function sqlState(error: unknown): string | undefined {
   const errno = (error as { errno?: unknown } | null)?.errno;

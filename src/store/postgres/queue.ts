@@ -19,6 +19,8 @@ export interface QueueOptions {
   batch_max: number;
   /** Gathered transactions that may run at once, each on its own pooled connection. */
   batch_in_flight: number;
+  /** Connections in the pool: how many sessions a server restart may have left stale. */
+  pool_size?: number;
 }
 
 /**
@@ -27,13 +29,23 @@ export interface QueueOptions {
  * rows) and 40001 serialization failure. Nothing of it was committed.
  */
 const RETRYABLE = new Set(["40P01", "40001"]);
+/**
+ * Publishes are also run again when the server ended the session they ran on
+ * (57P01, 57P02: it was restarted, failed over or had its backends
+ * terminated). Each pooled connection from before fails once, on first use,
+ * and the pool opens a fresh one; without this, the first publishes after the
+ * server is back would answer 503 though it takes writes. Safe: the server ends
+ * a session only outside a commit, and a publish is insert-if-absent anyway (a
+ * batch that had committed would find its events and answer them as repeats).
+ */
+const PUBLISH_RETRYABLE = new Set([...RETRYABLE, "57P01", "57P02"]);
 
-export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5): Promise<T> {
+export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5, retryable = RETRYABLE): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await sql.begin(work);
     } catch (error) {
-      if (attempt >= tries || !RETRYABLE.has(sqlState(error) ?? "")) throw error;
+      if (attempt >= tries || !retryable.has(sqlState(error) ?? "")) throw error;
     }
   }
 }
@@ -45,9 +57,11 @@ export class PostgresQueue implements QueueStore {
 
   constructor(private readonly sql: SQL, options: QueueOptions) {
     this.instances = new Instances(sql);
+    // One more try than the pool has connections: every stale session may be met once.
+    const tries = Math.max(5, (options.pool_size ?? 0) + 1);
     this.publishes = new Gatherer({
-      batch: (items) => inTransaction(sql, (tx) => publishAll(tx, items)),
-      one: async (item) => (await inTransaction(sql, (tx) => publishAll(tx, [item])))[0]!,
+      batch: (items) => inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE),
+      one: async (item) => (await inTransaction(sql, (tx) => publishAll(tx, [item]), tries, PUBLISH_RETRYABLE))[0]!,
       max: options.batch_max,
       inFlight: options.batch_in_flight,
     });
