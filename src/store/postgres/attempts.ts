@@ -9,54 +9,117 @@ import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts"
 import { setEnabled } from "./catalog.ts";
 import { num } from "./rows.ts";
 
-/** Records a batch of attempts in `tx`; what each did, in order. */
+/** attempts' columns, for the batch's one multi-row INSERT. */
+const ATTEMPT_COLUMNS = [
+  "id", "delivery_id", "number", "started_at", "duration_ms", "request_url", "request_headers",
+  "response_status", "response_headers", "response_body", "error",
+] as const;
+
+/**
+ * Records a batch of attempts in `tx`; what each did, in order. Set-based: one
+ * UPDATE moves every delivery that still holds its lease, one INSERT logs every
+ * attempt, and the destinations' health follows per destination. Statements
+ * one record at a time cost a round trip each (three a record), which, with
+ * the dispatcher waiting for its records, set the pace of every send.
+ */
 export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: number }[]): Promise<RecordedAttempt[]> {
-  // In delivery-id order: two instances' batches then lock delivery rows in the
-  // same order and wait for each other instead of deadlocking. The destinations'
-  // health follows in a second pass, in destination-id order (arrival order
-  // within one destination): a failing destination's row is written by every
-  // failure now (the breaker's count), so its lock is taken last and in order.
-  const order = records.map((_, i) => i).sort((a, b) => (records[a]!.record.delivery_id < records[b]!.record.delivery_id ? -1 : 1));
-  const results: RecordedAttempt[] = new Array(records.length);
-  const applied: { index: number; destination_id: string }[] = [];
-  for (const i of order) {
-    const destination = await recordOne(tx, records[i]!.record, records[i]!.now);
-    results[i] = { applied: destination !== null, breaker: null };
-    if (destination !== null) applied.push({ index: i, destination_id: destination });
+  const results: RecordedAttempt[] = records.map(() => ({ applied: false, breaker: null }));
+  const destinations: (string | null)[] = new Array(records.length).fill(null);
+  const numbers: number[] = new Array(records.length);
+  // Two answers for one delivery in one batch (a lost lease's late answer and its
+  // holder's) must be applied in turn: one UPDATE … FROM would apply only one.
+  const ids = records.map((r) => r.record.delivery_id);
+  if (new Set(ids).size === ids.length) {
+    // Locked in delivery-id order first: two instances' batches then wait for
+    // each other instead of deadlocking.
+    await tx`SELECT id FROM deliveries WHERE id = ANY(${tx.array([...ids].sort(), "TEXT")}) ORDER BY id FOR UPDATE`;
+    const moves = records.map(({ record: r, now }, index) => ({
+      index,
+      id: r.delivery_id,
+      owner: r.lease.owner,
+      until: Math.round(r.lease.until),
+      status: r.outcome.status,
+      next: r.outcome.status === "pending" ? Math.round(r.outcome.next_attempt_at) : null,
+      finalized: r.outcome.status === "pending" ? null : Math.round(now),
+      last_status: r.attempt.response_status,
+      last_error: r.attempt.error,
+      at: Math.round(now),
+      // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
+      outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
+    }));
+    const moved: { index: number; attempts: number; destination_id: string }[] = await tx`
+      UPDATE deliveries d SET attempts = d.attempts + 1, status = v.status, next_attempt_at = v.next, lease_until = NULL,
+        lease_owner = NULL, last_status = v.last_status, last_error = v.last_error, updated_at = v.at,
+        finalized_at = v.finalized, schedule_start = d.schedule_start + v.outside
+      FROM json_to_recordset(${JSON.stringify(moves)}::text::json) AS v("index" INTEGER, id TEXT, owner TEXT, until BIGINT,
+        status TEXT, next BIGINT, finalized BIGINT, last_status INTEGER, last_error TEXT, at BIGINT, outside INTEGER)
+      WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner AND d.lease_until = v.until
+      RETURNING v."index" AS index, d.attempts, d.destination_id`;
+    for (const row of moved) {
+      numbers[row.index] = row.attempts;
+      destinations[row.index] = row.destination_id;
+      results[row.index]!.applied = true;
+    }
+    // No row: the lease ran out and was returned or taken over, or the delivery was
+    // cancelled while the attempt ran (rare): logged and counted one by one.
+    for (let i = 0; i < records.length; i++) {
+      if (!results[i]!.applied) numbers[i] = await countStrayAttempt(tx, records[i]!.record.delivery_id);
+    }
+  } else {
+    const order = records.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
+    for (const i of order) {
+      const moved = await moveOne(tx, records[i]!.record, records[i]!.now);
+      numbers[i] = moved.number;
+      destinations[i] = moved.destination_id;
+      results[i]!.applied = moved.destination_id !== null;
+    }
   }
-  applied.sort((a, b) => (a.destination_id < b.destination_id ? -1 : a.destination_id > b.destination_id ? 1 : a.index - b.index));
-  for (const { index, destination_id } of applied) {
+  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!)), ...ATTEMPT_COLUMNS)}`;
+
+  // The destinations' health: in destination-id order (arrival order within one
+  // destination), so their row locks are taken last and in order. A failing
+  // destination's row is written by every failure (the breaker's count); of
+  // successes in a row only the first writes anything: it already closed the
+  // breaker and cleared failing_since, so the next would find nothing to change.
+  const applied = records.map((_, i) => i).filter((i) => destinations[i] !== null);
+  applied.sort((a, b) => (destinations[a]! < destinations[b]! ? -1 : destinations[a]! > destinations[b]! ? 1 : a - b));
+  let previous: { destination: string; succeeded: boolean } | null = null;
+  for (const index of applied) {
     const { record, now } = records[index]!;
-    results[index]!.breaker = await recordHealth(tx, destination_id, record, now);
-    if (record.disable_destination) await setEnabled(tx, destination_id, false, record.disable_destination, now);
+    const destination = destinations[index]!;
+    const succeeded = record.outcome.status === "succeeded";
+    const repeat = succeeded && previous?.destination === destination && previous.succeeded && !record.disable_destination;
+    previous = { destination, succeeded };
+    if (repeat) continue;
+    results[index]!.breaker = await recordHealth(tx, destination, record, now);
+    if (record.disable_destination) await setEnabled(tx, destination, false, record.disable_destination, now);
   }
   return results;
 }
 
-/** Logs the attempt and moves the delivery; its destination's id when the outcome applied, else null. */
-async function recordOne(tx: SQL, r: AttemptRecord, now: number): Promise<string | null> {
+function attemptRow(r: AttemptRecord, number: number): Record<string, unknown> {
+  const a = r.attempt;
+  return {
+    id: newId("att", a.started_at), delivery_id: r.delivery_id, number, started_at: Math.round(a.started_at),
+    duration_ms: Math.round(a.duration_ms), request_url: a.request_url, request_headers: JSON.stringify(a.request_headers),
+    response_status: a.response_status, response_headers: a.response_headers === null ? null : JSON.stringify(a.response_headers),
+    response_body: a.response_body, error: a.error,
+  };
+}
+
+/** Moves one delivery (the path for a batch with two answers for one delivery): its attempt's number, and its destination when the outcome applied. */
+async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number: number; destination_id: string | null }> {
   const at = Math.round(now);
   const next = r.outcome.status === "pending" ? Math.round(r.outcome.next_attempt_at) : null;
   const finalized = r.outcome.status === "pending" ? null : at;
-  // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
   const outside = r.probe && r.outcome.status === "pending" ? 1 : 0;
   const [row] = await tx`UPDATE deliveries SET attempts = attempts + 1, status = ${r.outcome.status}, next_attempt_at = ${next},
       lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${r.attempt.error},
       updated_at = ${at}, finalized_at = ${finalized}, schedule_start = schedule_start + ${outside}::integer
     WHERE id = ${r.delivery_id} AND status = 'delivering' AND lease_owner = ${r.lease.owner} AND lease_until = ${Math.round(r.lease.until)}
     RETURNING attempts, destination_id`;
-  // No row: the lease ran out and was returned or taken over, or the delivery was
-  // cancelled while the attempt ran. The attempt was made, so it is logged and
-  // counted (keeping `attempts` the highest number logged, so the holder's own
-  // attempt gets the next number), but the row's state is its present holder's.
-  const number: number = row ? row.attempts : await countStrayAttempt(tx, r.delivery_id);
-  const a = r.attempt;
-  await tx`INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request_url, request_headers,
-      response_status, response_headers, response_body, error)
-    VALUES (${newId("att", a.started_at)}, ${r.delivery_id}, ${number}, ${Math.round(a.started_at)}, ${Math.round(a.duration_ms)},
-      ${a.request_url}, ${JSON.stringify(a.request_headers)}, ${a.response_status},
-      ${a.response_headers === null ? null : JSON.stringify(a.response_headers)}, ${a.response_body}, ${a.error})`;
-  return row ? row.destination_id : null;
+  if (row) return { number: row.attempts, destination_id: row.destination_id };
+  return { number: await countStrayAttempt(tx, r.delivery_id), destination_id: null };
 }
 
 /**
