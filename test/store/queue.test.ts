@@ -103,6 +103,23 @@ describeEachStore("the queue", (current) => {
     expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
   });
 
+  it("records a lost lease's late answer and its holder's answer arriving together, in turn", async () => {
+    const { store } = current;
+    await withDestinations(store, "a");
+    await store.queue.publish(newEvent({ at: T0, to: ["a"] }));
+    const [first] = await store.queue.claimDue(T0 + 10, lease(T0 + 1_000, "ins_a"), 1);
+    await store.queue.releaseExpiredLeases(T0 + 1_000);
+    const [second] = await store.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_b"), 1);
+    // Both answers in one gathered batch: the late one is logged and counted, the holder's moves the row.
+    const applied = await Promise.all([
+      store.queue.recordAttempt(attempt(first!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 2_000),
+      store.queue.recordAttempt(attempt(second!, { status: "succeeded" }), T0 + 2_001),
+    ]);
+    expect(applied.map((r) => r.applied)).toEqual([false, true]);
+    expect(await store.log.getDelivery(first!.delivery.id)).toMatchObject({ status: "succeeded", attempts: 2, lease_owner: null });
+    expect((await store.log.attemptsOf(first!.delivery.id)).map((a) => [a.number, a.response_status])).toEqual([[1, 500], [2, 200]]);
+  });
+
   it("records answers that arrive together as it would one by one: states, attempt numbers, lost leases, destination health", async () => {
     const { store } = current;
     await withDestinations(store, "a", "b", "c", "d");
