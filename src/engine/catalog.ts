@@ -6,6 +6,7 @@
 // Empty until the engine's start loads it.
 import type { CatalogStore } from "../store/store.ts";
 import type { CatalogSnapshot, Destination, EventType, Subscription } from "../store/types.ts";
+import { LatestRead } from "./latest-read.ts";
 
 export class Catalog {
   eventTypes = new Map<string, EventType>();
@@ -13,24 +14,16 @@ export class Catalog {
   /** The catalogue version the maps were read at. */
   version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
-  /** Reloads started, and the latest whose snapshot is in the maps (see reload). */
-  private loadsStarted = 0;
-  private loadApplied = 0;
+  private readonly loads = new LatestRead();
 
   constructor(private readonly store: CatalogStore) {}
 
   /**
    * Reads the whole catalogue again. Resolves once the maps hold a snapshot read
-   * after this call began. Reloads may overlap (two changes in a row, a sweep):
-   * a snapshot is applied only if no later-started reload's is in already,
-   * since a load that began later sees at least every write the earlier one saw.
+   * after this call began (reloads may overlap: LatestRead).
    */
-  async reload(): Promise<void> {
-    const ticket = ++this.loadsStarted;
-    const snapshot = await this.store.load();
-    if (ticket < this.loadApplied) return;
-    this.loadApplied = ticket;
-    this.apply(snapshot);
+  reload(): Promise<void> {
+    return this.loads.run(() => this.store.load(), (snapshot) => this.apply(snapshot));
   }
 
   private apply(snapshot: CatalogSnapshot): void {

@@ -361,14 +361,7 @@ export class Dispatcher {
           else if (job.probe && decision.outcome.status === "pending") this.wakeAt(job.delivery.updated_at + this.settings.breaker.probe_every_ms);
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
           if (decision.disable_destination) this.reloadCatalog();
-          for (const listener of this.listeners) {
-            // One listener's bug must not keep the others (metrics, operational events) from hearing.
-            try {
-              listener(job, result, decision.outcome.status);
-            } catch (error) {
-              this.deps.log.error("an attempt listener failed", { delivery: job.delivery.id, error: errorMessage(error) });
-            }
-          }
+          this.tell(this.listeners, (listener) => listener(job, result, decision.outcome.status));
         },
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
@@ -398,11 +391,16 @@ export class Dispatcher {
       // The backlog it held is due: claim it now, at the destination's limits.
       this.noteBacklog();
     }
-    for (const listener of this.breakerListeners) {
+    this.tell(this.breakerListeners, (listener) => listener(change));
+  }
+
+  /** Calls every listener; one listener's bug must not keep the others (metrics, operational events) from hearing. */
+  private tell<L>(listeners: L[], call: (listener: L) => void): void {
+    for (const listener of listeners) {
       try {
-        listener(change);
+        call(listener);
       } catch (error) {
-        this.deps.log.error("a breaker listener failed", { destination: change.destination_id, error: errorMessage(error) });
+        this.deps.log.error("a listener failed", { error: errorMessage(error) });
       }
     }
   }

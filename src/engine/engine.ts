@@ -5,6 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
 import { Catalog } from "./catalog.ts";
+import { LatestRead } from "./latest-read.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { OperationalEvents } from "./operational-events.ts";
@@ -39,8 +40,7 @@ export class Engine {
   readonly lease_ms: number;
   /** How every send is made (the dispatcher's and test sends'), built once. */
   readonly sendOptions: SendOptions;
-  private countsStarted = 0;
-  private countApplied = 0;
+  private readonly counts = new LatestRead();
 
   constructor(
     // Private: everything above the engine reads through `reads` and changes through its services.
@@ -72,10 +72,15 @@ export class Engine {
     this.operational = new OperationalEvents(store.catalog, this.catalog, deps);
     this.publisher = new Publisher(store.queue, this.catalog, this.dispatcher, deps, this.lease_ms, d.max_schedule_ahead);
     this.operational.attach(this.publisher);
-    this.sweeper = new Sweeper(store, this.catalog, this.dispatcher, this.operational, deps, {
-      schedule: config.sweep.schedule,
-      disable_after: d.disable_after,
-    });
+    this.sweeper = new Sweeper(
+      store,
+      this.catalog,
+      this.dispatcher,
+      this.operational,
+      deps,
+      { schedule: config.sweep.schedule, disable_after: d.disable_after },
+      () => this.countInstances(),
+    );
     this.retention = new Retention(store.admin, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     const parts = {
@@ -189,13 +194,9 @@ export class Engine {
     return { ...(await this.reads.getEvent(scope, eventId)), cancelled };
   }
 
-  /** Counts the instances sharing the store; of counts that overlap, only the latest started is applied. */
-  private async countInstances(): Promise<void> {
-    const ticket = ++this.countsStarted;
-    const n = await this.store.queue.countInstances();
-    if (ticket < this.countApplied) return;
-    this.countApplied = ticket;
-    this.dispatcher.setInstanceCount(n);
+  /** Counts the instances sharing the store (a signal, a sweep, the start); counts may overlap: LatestRead. */
+  private countInstances(): Promise<void> {
+    return this.counts.run(() => this.store.queue.countInstances(), (n) => this.dispatcher.setInstanceCount(n));
   }
 
   /** Whether the store takes writes now (the readiness probe; while it fails, this is what finds it writable again). */

@@ -41,15 +41,20 @@ export class OperationalEvents {
 
   /** Puts Herald's own event types in the catalogue (owned by Herald, like config). */
   async register(now: number): Promise<void> {
+    let changed = false;
     for (const t of OPERATIONAL_EVENT_TYPES) {
       const current = this.catalog.eventTypes.get(t.name);
       const record: EventType = {
         name: t.name, description: t.description, schema: null, example: t.example, managed_by: "config",
         created_at: current?.created_at ?? now, updated_at: now,
       };
-      if (!current || current.description !== t.description) await this.store.upsertEventType(record);
+      if (!current || current.description !== t.description) {
+        await this.store.upsertEventType(record);
+        changed = true;
+      }
     }
-    await this.catalog.reload();
+    // The catalogue was just loaded (Engine.start): read again only what this changed.
+    if (changed) await this.catalog.reload();
   }
 
   attach(publisher: Publisher): void {

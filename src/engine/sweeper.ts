@@ -28,7 +28,7 @@ export class Sweeper {
 
   constructor(
     private readonly store: {
-      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances" | "countInstances" | "openBreakers">;
+      queue: Pick<QueueStore, "heartbeat" | "releaseExpiredLeases" | "releaseLeasesOfDeadInstances" | "openBreakers">;
       catalog: Pick<CatalogStore, "destinationsFailingSince" | "setDestinationEnabled">;
       admin: Pick<AdminStore, "leadMaintenance">;
     },
@@ -37,6 +37,8 @@ export class Sweeper {
     private readonly operational: OperationalEvents,
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; disable_after: number },
+    /** Counts the instances sharing the store again (the engine's one way to, shared with its signals). */
+    private readonly recountInstances: () => Promise<void>,
   ) {
     this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
     const [first, second] = new Cron(settings.schedule, { paused: true }).nextRuns(2);
@@ -68,7 +70,7 @@ export class Sweeper {
       const reloaded = await this.catalog.refresh();
       const released =
         (await this.store.queue.releaseExpiredLeases(now)) + (await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.staleAfter));
-      this.dispatcher.setInstanceCount(await this.store.queue.countInstances());
+      await this.recountInstances();
       // Breakers other instances opened or closed: leases held here stop (or start) going out.
       this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());
       const disabled = (await this.leadsMaintenance(now)) ? await this.disableLongFailing(now) : [];
@@ -82,14 +84,14 @@ export class Sweeper {
 
   private async disableLongFailing(now: number): Promise<string[]> {
     const failing = await this.store.catalog.destinationsFailingSince(now - this.settings.disable_after);
-    for (const destination of failing) {
-      const reason = `failing since ${new Date(destination.failing_since!).toISOString()}`;
-      await this.store.catalog.setDestinationEnabled(destination.id, false, reason, now);
-      this.deps.log.warn("destination disabled", { destination: destination.id, reason });
+    const reasons = failing.map((d) => `failing since ${new Date(d.failing_since!).toISOString()}`);
+    for (const [i, destination] of failing.entries()) {
+      await this.store.catalog.setDestinationEnabled(destination.id, false, reasons[i]!, now);
+      this.deps.log.warn("destination disabled", { destination: destination.id, reason: reasons[i] });
     }
     if (failing.length) {
       await this.catalog.reload();
-      for (const d of failing) this.operational.destinationDisabled(d.id, `failing since ${new Date(d.failing_since!).toISOString()}`);
+      for (const [i, d] of failing.entries()) this.operational.destinationDisabled(d.id, reasons[i]!);
     }
     return failing.map((d) => d.id);
   }
