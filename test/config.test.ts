@@ -181,10 +181,11 @@ subscriptions:
         headers: { "x-auth-token": "token-t0k" },
         timeout: 3_000,
         rate_limit: 10,
+        ordered: false,
         enabled: false,
         metadata: { team: "sales" },
       },
-      { id: "erp", url: "http://localhost:3000/in", tenant: "default", description: "", headers: {}, enabled: true, metadata: {} },
+      { id: "erp", url: "http://localhost:3000/in", tenant: "default", description: "", headers: {}, ordered: false, enabled: true, metadata: {} },
     ]);
     expect(config.subscriptions).toEqual([
       { id: "crm-attendees", destination: "crm", event_types: ["attendee.*", "sync.completed"], enabled: true, description: "" },

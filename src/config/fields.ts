@@ -39,6 +39,9 @@ export const OwnEventTypeName = EventTypeName.narrow((name, ctx) => !isReservedE
 // hour is down, and 100,000 requests/s is beyond any single webhook endpoint.
 export const MAX_RATE_LIMIT = 100_000;
 export const RateLimit = type(`1 <= number.integer <= ${MAX_RATE_LIMIT}`).describe(`deliveries per second, 1 to ${MAX_RATE_LIMIT}`);
+/** Most requests in flight to one destination at once, across instances (DESIGN §7: limits hold across instances). */
+export const MAX_IN_FLIGHT_LIMIT = 1000;
+export const MaxInFlight = type(`1 <= number.integer <= ${MAX_IN_FLIGHT_LIMIT}`).describe(`requests to the destination at once, 1 to ${MAX_IN_FLIGHT_LIMIT}`);
 export const TimeoutMs = type(`1 <= number.integer <= ${HOUR}`).describe(`milliseconds, 1 to ${HOUR}`);
 export const EventTypePattern = type(EVENT_TYPE_PATTERN).describe('"*", an event type name, or a name followed by ".*"');
 export const Sha256Hex = type(/^[0-9a-fA-F]{64}$/)

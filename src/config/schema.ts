@@ -5,7 +5,7 @@ import { validateFilter } from "../rules/filter.ts";
 import { sha256Hex } from "../rules/hashing.ts";
 import { type } from "arktype";
 import {
-  CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, OwnEventTypeName, RateLimit,
+  CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, MaxInFlight, OwnEventTypeName, RateLimit,
   Secret, Sha256Hex, size, StringMap, Tenant,
 } from "./fields.ts";
 
@@ -48,6 +48,8 @@ const Destination = type({
   headers: Headers.default(() => ({})),
   "timeout?": duration(1, HOUR),
   "rate_limit?": RateLimit,
+  "max_in_flight?": MaxInFlight,
+  ordered: "boolean = false",
   enabled: "boolean = true",
   metadata: StringMap.default(() => ({})),
 });

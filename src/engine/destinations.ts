@@ -17,6 +17,8 @@ export interface DestinationInput {
   headers?: Record<string, string>;
   timeout?: number | null;
   rate_limit?: number | null;
+  max_in_flight?: number | null;
+  ordered?: boolean;
   enabled?: boolean;
   metadata?: Record<string, string>;
   secret?: string;
@@ -45,7 +47,7 @@ export class DestinationService {
     const destination: Destination = {
       id, tenant: input.tenant, url: input.url, description: input.description ?? "",
       secrets: [{ secret, expires_at: null }], headers: input.headers ?? {}, timeout_ms: input.timeout ?? null,
-      rate_limit: input.rate_limit ?? null, enabled, disabled_reason: enabled ? null : "disabled when created",
+      rate_limit: input.rate_limit ?? null, max_in_flight: input.max_in_flight ?? null, ordered: input.ordered ?? false, enabled, disabled_reason: enabled ? null : "disabled when created",
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
     // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
@@ -68,6 +70,8 @@ export class DestinationService {
       headers: patch.headers ?? current.headers,
       timeout_ms: patch.timeout === undefined ? current.timeout_ms : patch.timeout,
       rate_limit: patch.rate_limit === undefined ? current.rate_limit : patch.rate_limit,
+      max_in_flight: patch.max_in_flight === undefined ? current.max_in_flight : patch.max_in_flight,
+      ordered: patch.ordered ?? current.ordered,
       metadata: patch.metadata ?? current.metadata,
       enabled,
       disabled_reason: enabled ? null : current.enabled ? "disabled through the API" : current.disabled_reason,

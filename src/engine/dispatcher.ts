@@ -44,6 +44,15 @@ export interface DispatcherSettings extends RetrySettings {
 /** Rate-limited sends due later than this wait in the job table, not in memory. */
 const MAX_WAIT_IN_MEMORY_MS = 5_000;
 
+/**
+ * A destination whose limit only the store's claim can count across instances:
+ * `max_in_flight`, or `ordered` (one at a time, its head first). Its deliveries
+ * are never leased at publish, and each that ends frees a place to claim.
+ */
+export function isLimited(d: Pick<Destination, "max_in_flight" | "ordered">): boolean {
+  return d.max_in_flight !== null || d.ordered;
+}
+
 /** Told about every attempt, after it is recorded (metrics, operational events). */
 export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string) => void;
 /** Told when an attempt this instance recorded opened or closed its destination's breaker (once across instances). */
@@ -313,6 +322,13 @@ export class Dispatcher {
         this.releaseLease(job, this.deps.now());
         return;
       }
+      if (isLimited(destination) && !job.limited && !job.probe) {
+        // Leased without the store counting it against the limit (before the
+        // limit was set, or a manual retry): back to pending, due now, to be
+        // claimed again within it (ordered: in its place in the order).
+        this.releaseLease(job, this.deps.now(), undefined, () => this.noteBacklog());
+        return;
+      }
       if (destination.rate_limit !== null && !this.holdsSlot.delete(job)) {
         const wait = this.rateLimiter.take(destination.id, share(destination.rate_limit, this.instances), MAX_WAIT_IN_MEMORY_MS);
         if (wait > MAX_WAIT_IN_MEMORY_MS) {
@@ -350,6 +366,9 @@ export class Dispatcher {
         now,
       );
       // The slot is free once the answer is in; the record commits with its batch.
+      // A limited destination's place is free once the record commits (the store
+      // counts leased rows): claim its next, here, at once.
+      if (isLimited(destination)) record.then(() => this.noteBacklog(), () => this.noteBacklog());
       record.then(
         ({ applied, breaker }) => {
           // The lease ran out and the row went on without this send (another
@@ -406,8 +425,9 @@ export class Dispatcher {
   }
 
   /** Hands a job's delivery back to pending (due at `due`) without an attempt; the write is tracked like a record. */
-  private releaseLease(job: DeliveryJob, now: number, due?: number): void {
+  private releaseLease(job: DeliveryJob, now: number, due?: number, then?: () => void): void {
     const released = this.store.releaseLease(job.delivery.id, leaseOf(job), now, due);
+    if (then) released.then(then, () => {});
     // A failure leaves the lease to expire: the sweep then returns the delivery.
     released.catch((error) => this.deps.log.error("handing back a lease failed", { delivery: job.delivery.id, error: errorMessage(error) }));
     this.track(released);

@@ -6,10 +6,10 @@
 // the job table, pending and due at that time, where a claim finds them.
 import type { QueueStore } from "../store/store.ts";
 import { newId } from "../store/ids.ts";
-import type { Delivery, DeliveryJob, HeraldEvent, NewEvent } from "../store/types.ts";
+import type { Delivery, DeliveryJob, Destination, HeraldEvent, NewEvent } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
-import type { Dispatcher } from "./dispatcher.ts";
+import { isLimited, type Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
 import { formatDuration } from "../config/durations.ts";
@@ -78,12 +78,14 @@ export class Publisher {
     // A destination whose breaker is open gets its delivery pending, not leased
     // (the store makes sure of it too: a breaker another instance just opened).
     // A scheduled event's deliveries are never leased at publish: they wait until deliver_at.
-    const leasable = (destinationId: string, enabled: boolean) => enabled && !this.dispatcher.breakerOpen(destinationId);
-    const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination.id, r.destination.enabled)).length : 0;
+    // So is one with a limit that only the claim counts across instances (max_in_flight, ordered).
+    const leasable = (d: Destination) => d.enabled && !this.dispatcher.breakerOpen(d.id) && !isLimited(d);
+    const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination)).length : 0;
+    const limitedDue = scheduledAt === null && routes.some((r) => r.destination.enabled && isLimited(r.destination));
     const granted = this.dispatcher.reserve(sendable);
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
-      const lease = leasable(route.destination.id, route.destination.enabled) && leased < granted;
+      const lease = leasable(route.destination) && leased < granted;
       if (lease) leased++;
       return {
         id: newId("dlv", now),
@@ -137,7 +139,7 @@ export class Publisher {
     const forDelivery = { id: result.event.id, type: event.type, created_at: now, data_json };
     const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);
-    if (leased < sendable) this.dispatcher.noteBacklog();
+    if (leased < sendable || limitedDue) this.dispatcher.noteBacklog();
     // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
     if (scheduledAt !== null && routes.length > 0) this.dispatcher.wakeAt(scheduledAt);
     return { ok: true, created: true, event: result.event, deliveries: result.deliveries };

@@ -62,13 +62,31 @@ export class Reads {
   }
 
   async listDestinations(scope: Scope, query: PageQuery): Promise<Page<Destination>> {
-    return this.store.catalog.listDestinations({ ...query, tenant: tenantOf(scope) });
+    const page = await this.store.catalog.listDestinations({ ...query, tenant: tenantOf(scope) });
+    return { ...page, data: await Promise.all(page.data.map((d) => this.withHeadHold(d))) };
   }
 
   async getDestination(scope: Scope, id: string): Promise<Destination> {
     const destination = await this.store.catalog.getDestination(id);
     if (!destination || !sees(scope, destination.tenant)) throw notFound("destination", id);
-    return destination;
+    return this.withHeadHold(destination);
+  }
+
+  /**
+   * An ordered destination whose head has failed and waits for its retry while
+   * others wait behind it is held back by it: said in the answer, so that a
+   * quiet ordered destination is not mistaken for an idle one.
+   */
+  private async withHeadHold(destination: Destination): Promise<Destination> {
+    if (!destination.ordered) return { ...destination, held_by_head: null };
+    const found = await this.store.log.orderedHead(destination.id);
+    const held = found !== null && found.head.status === "pending" && found.head.attempts > 0 && found.waiting > 0;
+    if (!held) return { ...destination, held_by_head: null };
+    const { head, waiting } = found;
+    return {
+      ...destination,
+      held_by_head: { delivery_id: head.id, attempts: head.attempts, next_attempt_at: head.next_attempt_at, last_error: head.last_error, waiting },
+    };
   }
 
   /** The current signing secret and the previous ones still inside their grace period. */

@@ -84,6 +84,7 @@ function destinationFromConfig(d: Config["destinations"][number], current: Desti
   return {
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, secrets,
     headers: { ...d.headers }, timeout_ms: d.timeout ?? null, rate_limit: d.rate_limit ?? null,
+    max_in_flight: d.max_in_flight ?? null, ordered: d.ordered,
     enabled,
     disabled_reason: enabled ? null : d.enabled ? current!.disabled_reason : CONFIG_DISABLED,
     metadata: { ...d.metadata }, failing_since: current?.failing_since ?? null, managed_by: "config",

@@ -33,10 +33,11 @@ export function presentDestination(d: Destination) {
     // Names only: values are write-only, like the secret (x-auth-token …). A list, not a
     // map of masked values, so a PATCH of `headers` is never mistaken for a round trip.
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, header_names: Object.keys(d.headers),
-    timeout: d.timeout_ms, rate_limit: d.rate_limit, enabled: d.enabled, disabled_reason: d.disabled_reason,
+    timeout: d.timeout_ms, rate_limit: d.rate_limit, max_in_flight: d.max_in_flight, ordered: d.ordered, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
     breaker: breakerState(d.breaker), breaker_opened_at: iso(d.breaker?.opened_at ?? null),
     breaker_next_probe_at: iso(d.breaker?.opened_at == null ? null : d.breaker.next_probe_at),
+    held_by_head: d.held_by_head ? { ...d.held_by_head, next_attempt_at: iso(d.held_by_head.next_attempt_at) } : null,
     created_at: time(d.created_at), updated_at: time(d.updated_at),
   };
 }

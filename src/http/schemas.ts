@@ -33,12 +33,20 @@ export const AttemptBody = type({
 export const DestinationBody = type({
   id: "string", tenant: "string", url: "string", description: "string",
   header_names: type("string[]").describe("the static headers' names; their values are write-only (GET …/headers reveals them)"),
-  timeout: "number | null", rate_limit: "number | null", enabled: "boolean", disabled_reason: "string | null",
+  timeout: "number | null", rate_limit: "number | null",
+  max_in_flight: type("number | null").describe("most requests to it at once, across instances; null: no limit but delivery.concurrency"),
+  ordered: type("boolean").describe("deliveries sent one at a time in publish order; a failing head holds the rest back until it succeeds or fails for good"),
+  enabled: "boolean", disabled_reason: "string | null",
   metadata: { "[string]": "string" }, failing_since: NullableTime, managed_by: "'config' | 'api'",
   breaker: type("'closed' | 'open' | 'half_open'").describe(
     "the circuit breaker: open after delivery.breaker.failures failed attempts in a row (deliveries wait, pending); half_open while a probe is in flight",
   ),
   breaker_opened_at: NullableTime, breaker_next_probe_at: NullableTime,
+  held_by_head: type({
+    delivery_id: "string", attempts: "number", next_attempt_at: NullableTime, last_error: "string | null", waiting: "number",
+  })
+    .or("null")
+    .describe("an ordered destination's head that failed and waits for its retry, holding back `waiting` deliveries behind it"),
   created_at: Time, updated_at: Time,
 });
 

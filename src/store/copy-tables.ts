@@ -36,9 +36,11 @@ export const COPY_TABLES: readonly CopyTable[] = [
       "disabled_reason", "metadata", "failing_since", "managed_by", "created_at", "updated_at",
       // The breaker (SQLite 10, PostgreSQL 3): an open breaker stays open in the copy.
       "consecutive_failures", "breaker_opened_at", "breaker_probe_at", "breaker_probe_started_at",
+      // Per-destination limits (SQLite 12, PostgreSQL 5).
+      "max_in_flight", "ordered",
     ],
     key: ["id"],
-    booleans: ["enabled"],
+    booleans: ["enabled", "ordered"],
   },
   {
     name: "subscriptions",

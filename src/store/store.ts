@@ -165,6 +165,12 @@ export interface LogStore {
   deliveriesOfEvent(eventId: string): Promise<Delivery[]>;
   listDeliveries(filter: DeliveryFilter): Promise<Page<Delivery>>;
   attemptsOf(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * An ordered destination's head: its earliest unfinished (pending or
+   * delivering) delivery by id, the only one that may be sent, and how many
+   * more wait behind it. Null when nothing is unfinished.
+   */
+  orderedHead(destinationId: string): Promise<{ head: Delivery; waiting: number } | null>;
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
   destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;

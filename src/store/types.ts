@@ -36,6 +36,10 @@ export interface Destination {
   headers: Record<string, string>;
   timeout_ms: number | null;
   rate_limit: number | null;
+  /** Most of its deliveries leased (being sent) at once, across instances; null: no limit but delivery.concurrency. */
+  max_in_flight: number | null;
+  /** Sent strictly in publish order (delivery id), one at a time: only the head may be leased. */
+  ordered: boolean;
   enabled: boolean;
   disabled_reason: string | null;
   metadata: Record<string, string>;
@@ -48,9 +52,25 @@ export interface Destination {
    * in-memory catalogue's copy is stale: ask the store.
    */
   breaker?: BreakerHealth;
+  /** An ordered destination held back by its head (engine reads fill it in; see HeadHold). */
+  held_by_head?: HeadHold | null;
   managed_by: ManagedBy;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * An ordered destination's head that has failed and waits for its retry, with
+ * deliveries waiting behind it: until it succeeds or fails for good, nothing
+ * else of the destination is sent.
+ */
+export interface HeadHold {
+  delivery_id: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  /** Deliveries waiting behind the head. */
+  waiting: number;
 }
 
 export interface Subscription {
@@ -182,6 +202,12 @@ export interface DeliveryJob {
   event: EventForDelivery;
   /** Claimed as its destination's breaker probe: the one attempt let through while the breaker is open. */
   probe?: boolean;
+  /**
+   * Claimed within its destination's limit (max_in_flight, ordered), counted by
+   * the store. A limited destination's job without it was leased before the
+   * limit was set, and goes back to be claimed again within it.
+   */
+  limited?: boolean;
 }
 
 /**

@@ -29,6 +29,21 @@ export function breakerBadge(d: Destination): HTMLElement | null {
   return badge("breaker", d.breaker === "half_open" ? "breaker half open" : "breaker open", title);
 }
 
+/** An ordered destination whose failed head waits for its retry, holding back those behind it. */
+function headHold(d: Destination): HTMLElement | null {
+  const hold = d.held_by_head;
+  if (!hold) return null;
+  return h(
+    "p",
+    { class: "warn inline", "data-held-by-head": hold.delivery_id },
+    h("strong", null, "Held back by its head: "),
+    h("span", { class: "mono" }, hold.delivery_id),
+    ` failed ${hold.attempts} ${hold.attempts === 1 ? "time" : "times"}${hold.last_error ? ` (${hold.last_error})` : ""}; next try `,
+    when(hold.next_attempt_at),
+    `. ${hold.waiting} ${hold.waiting === 1 ? "delivery waits" : "deliveries wait"} behind it, in order.`,
+  );
+}
+
 function statsView(stats: DestinationStats | Error): HTMLElement {
   if (stats instanceof Error) return h("div", { class: "stats" }, errorBox(stats, "Delivery statistics"));
   const c = stats.counts;
@@ -107,6 +122,8 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
       h("h2", { id: `h-${d.id}` }, d.id),
       healthBadge(d),
       breakerBadge(d),
+      d.ordered ? h("span", { class: "tag", title: "Sent one at a time, in publish order" }, "ordered") : null,
+      d.max_in_flight !== null ? h("span", { class: "tag", title: "Most requests to it at once" }, `≤ ${d.max_in_flight} in flight`) : null,
       d.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
       d.tenant !== "default" ? h("span", { class: "tag" }, `tenant ${d.tenant}`) : null,
     ),
@@ -116,6 +133,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
     d.header_names.length ? h("p", { class: "muted" }, "Static headers: ", h("span", { class: "mono" }, d.header_names.join(", ")), " (values hidden)") : null,
     !d.enabled ? h("p", { class: "alert inline" }, h("strong", null, "Disabled: "), d.disabled_reason ?? "no reason given") : null,
     d.enabled && d.failing_since ? h("p", { class: "warn inline" }, h("strong", null, "Failing since "), when(d.failing_since)) : null,
+    headHold(d),
     statsView(stats),
     h("div", { class: "actions-row" }, h("div", { class: "row" }, d.enabled ? reason : null, toggle), test),
     recoverForm,

@@ -2,7 +2,7 @@
 // enable/disable, recovery of failed deliveries, and health stats.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { duration, EventTypeName, Headers, HttpUrl, Id, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
+import { duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
@@ -16,6 +16,8 @@ const CreateBody = type({
   "headers?": Headers,
   "timeout?": Timeout,
   "rate_limit?": RateLimit,
+  "max_in_flight?": MaxInFlight,
+  "ordered?": "boolean",
   "enabled?": "boolean",
   "metadata?": StringMap,
   "secret?": Secret,
@@ -27,6 +29,8 @@ const PatchBody = type({
   "headers?": Headers,
   "timeout?": Timeout.or("null"),
   "rate_limit?": RateLimit.or("null"),
+  "max_in_flight?": MaxInFlight.or("null"),
+  "ordered?": "boolean",
   "enabled?": "boolean",
   "metadata?": StringMap,
   "+": "reject",

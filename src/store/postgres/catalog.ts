@@ -11,8 +11,8 @@ import {
 
 const EVENT_TYPE_COLUMNS = ["name", "description", "schema", "example", "managed_by", "created_at", "updated_at"] as const;
 const DESTINATION_COLUMNS = [
-  "id", "tenant", "url", "description", "secrets", "headers", "timeout_ms", "rate_limit", "enabled", "disabled_reason",
-  "metadata", "failing_since", "managed_by", "created_at", "updated_at",
+  "id", "tenant", "url", "description", "secrets", "headers", "timeout_ms", "rate_limit", "max_in_flight", "ordered", "enabled",
+  "disabled_reason", "metadata", "failing_since", "managed_by", "created_at", "updated_at",
 ] as const;
 const SUBSCRIPTION_COLUMNS = [
   "id", "destination_id", "tenant", "event_types", "filter", "enabled", "description", "managed_by", "created_at", "updated_at",
@@ -124,7 +124,7 @@ export class PostgresCatalog implements CatalogStore {
     return guarded(async () => {
       const result = await this.sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
           secrets = ${r.secrets}, headers = ${r.headers}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
-          enabled = ${r.enabled}, disabled_reason = ${r.disabled_reason}, metadata = ${r.metadata},
+          max_in_flight = ${r.max_in_flight}, ordered = ${r.ordered}, enabled = ${r.enabled}, disabled_reason = ${r.disabled_reason}, metadata = ${r.metadata},
           failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
         WHERE id = ${r.id}`;
       return result.count > 0;
@@ -136,7 +136,8 @@ export class PostgresCatalog implements CatalogStore {
       await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d), ...DESTINATION_COLUMNS)}
         ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
           description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
-          timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit, enabled = excluded.enabled,
+          timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
+          max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
           disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
           failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
     });

@@ -37,6 +37,19 @@ export class PostgresLog implements LogStore {
     });
   }
 
+  orderedHead(destinationId: string): Promise<{ head: Delivery; waiting: number } | null> {
+    return guarded(async () => {
+      // Pending and delivering apart, each matching one partial index (migration 5).
+      const [row] = await this.sql`SELECT d.*,
+          (SELECT count(*) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'pending')
+            + (SELECT count(*) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'delivering') - 1 AS waiting_behind
+        FROM deliveries d WHERE d.id = LEAST(
+          (SELECT min(id) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'pending'),
+          (SELECT min(id) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'delivering'))`;
+      return row ? { head: toDelivery(row), waiting: Number(row.waiting_behind) } : null;
+    });
+  }
+
   getDelivery(id: string): Promise<Delivery | null> {
     return guarded(async () => {
       const [row] = await this.sql`SELECT * FROM deliveries WHERE id = ${id}`;

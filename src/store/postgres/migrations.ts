@@ -230,4 +230,20 @@ export const PG_MIGRATIONS: readonly string[] = [
   // deliveries are written pending and due later, so herald_note_work does not
   // announce them: each instance's sweep (or the publisher's own wake-up) finds them.
   `ALTER TABLE events ADD COLUMN deliver_at BIGINT;`,
+  // 5 (issue 13): per-destination limits across instances, as SQLite's 12:
+  // max_in_flight and ordered, counted in the claim (queue.ts: claimLimited)
+  // under the destination row's lock, with leased and waiting rows indexed by
+  // destination. The catalogue trigger is made again to include the new columns.
+  `
+  ALTER TABLE destinations ADD COLUMN max_in_flight INTEGER;
+  ALTER TABLE destinations ADD COLUMN ordered BOOLEAN NOT NULL DEFAULT false;
+  CREATE INDEX destinations_limited ON destinations (id) WHERE max_in_flight IS NOT NULL OR ordered;
+  DROP TRIGGER destinations_updated ON destinations;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  DROP INDEX deliveries_leased;
+  CREATE INDEX deliveries_leased ON deliveries (destination_id, lease_until) WHERE status = 'delivering';
+  CREATE INDEX deliveries_waiting ON deliveries (destination_id, id, next_attempt_at) WHERE status = 'pending';
+  `,
 ];

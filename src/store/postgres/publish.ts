@@ -129,14 +129,18 @@ function eventRow(item: NewEvent, id: string): Record<string, unknown> {
 }
 
 /**
- * Deliveries handed in leased whose destination's breaker is open are written
- * pending instead (due now; claimDue holds them back): no instance leases past
- * an open breaker at publish. One read a batch, and only when something is
- * leased; the partial index of open breakers (migration 3) is empty nearly always.
+ * Deliveries handed in leased whose destination's breaker is open, or whose
+ * destination has a limit only the claim counts (max_in_flight, ordered), are
+ * written pending instead (due now; claimDue holds them back or leases them
+ * within the limit). One read a batch, and only when something is leased; the
+ * partial indexes it reads (migrations 3 and 5) are empty nearly always.
  */
 async function holdBackOpenBreakers(tx: SQL, items: NewEvent[]): Promise<NewEvent[]> {
   if (!items.some((item) => item.deliveries.some((d) => d.status === "delivering"))) return items;
-  const open = new Set<string>((await tx`SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL`).map((r: { id: string }) => r.id));
+  const open = new Set<string>(
+    (await tx`SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL
+      UNION SELECT id FROM destinations WHERE max_in_flight IS NOT NULL OR ordered`).map((r: { id: string }) => r.id),
+  );
   if (open.size === 0) return items;
   return items.map((item) =>
     item.deliveries.some((d) => d.status === "delivering" && open.has(d.destination_id))

@@ -92,31 +92,40 @@ export class PostgresQueue implements QueueStore {
    * whose breaker is open, but for one probe each per interval: `probe_grants`
    * moves breaker_probe_at on in this same statement, and a claim racing on
    * another instance waits for that row, sees the moved time and grants nothing
-   * (READ COMMITTED rechecks the WHERE on the row's latest version). Deliveries
-   * of deleted destinations are claimed and cancelled by the dispatcher (cancelOrphan).
+   * (READ COMMITTED rechecks the WHERE on the row's latest version). A probe
+   * for an ordered destination is its head; a limited destination with a
+   * delivery leased gets none (a probe is one more request in flight).
+   * Limited destinations (max_in_flight, ordered) are claimed first, apart
+   * (claimLimited), and this statement passes them over. Deliveries of deleted
+   * destinations are claimed and cancelled by the dispatcher (cancelOrphan).
    */
   claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings): Promise<DeliveryJob[]> {
     const at = Math.round(now);
     const probing = breaker !== undefined;
     const nextProbe = Math.round(now + (breaker?.probe_every_ms ?? 0));
     return guarded(async () => {
+      const held = await this.claimLimited(at, lease, Math.max(0, Math.floor(limit)));
       const rows = await this.sql`WITH probe_grants AS (
           UPDATE destinations x SET breaker_probe_at = ${nextProbe}, breaker_probe_started_at = ${at}
           WHERE ${probing}::boolean AND x.breaker_opened_at IS NOT NULL AND x.enabled AND x.breaker_probe_at <= ${at}
             AND EXISTS (SELECT 1 FROM deliveries p WHERE p.destination_id = x.id AND p.status = 'pending' AND p.next_attempt_at <= ${at})
-          RETURNING x.id),
+            AND (x.max_in_flight IS NULL AND NOT x.ordered
+              OR NOT EXISTS (SELECT 1 FROM deliveries q WHERE q.destination_id = x.id AND q.status = 'delivering'))
+          RETURNING x.id, x.ordered),
         probes AS (
           SELECT pick.id FROM probe_grants g CROSS JOIN LATERAL (
-            SELECT p.id FROM deliveries p
-            WHERE p.destination_id = g.id AND p.status = 'pending' AND p.next_attempt_at <= ${at}
-            ORDER BY p.next_attempt_at, p.id LIMIT 1
-            FOR UPDATE SKIP LOCKED) pick),
+            SELECT p.id, p.next_attempt_at FROM deliveries p
+            WHERE p.destination_id = g.id AND p.status = 'pending' AND (g.ordered OR p.next_attempt_at <= ${at})
+            ORDER BY CASE WHEN g.ordered THEN 0 ELSE p.next_attempt_at END, p.id LIMIT 1
+            FOR UPDATE SKIP LOCKED) pick
+          WHERE pick.next_attempt_at <= ${at}),
         due AS (
           SELECT id FROM deliveries d
           WHERE status = 'pending' AND next_attempt_at <= ${at}
-            AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id AND (NOT x.enabled OR x.breaker_opened_at IS NOT NULL))
+            AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id
+              AND (NOT x.enabled OR x.breaker_opened_at IS NOT NULL OR x.max_in_flight IS NOT NULL OR x.ordered))
           ORDER BY next_attempt_at, id
-          LIMIT ${Math.max(0, Math.floor(limit))}
+          LIMIT ${Math.max(0, Math.floor(limit) - held.length)}
           FOR UPDATE SKIP LOCKED),
         picked AS (SELECT id, false AS probe FROM due UNION ALL SELECT id, true AS probe FROM probes)
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
@@ -124,8 +133,54 @@ export class PostgresQueue implements QueueStore {
         FROM picked WHERE deliveries.id = picked.id
         RETURNING deliveries.*, picked.probe AS claimed_as_probe`;
       const probes = new Set<string>(rows.filter((r: Record<string, unknown>) => r.claimed_as_probe).map((r: Record<string, unknown>) => r.id as string));
-      const jobs = await this.attachEvents(rows.map(toDelivery));
-      return probes.size === 0 ? jobs : jobs.map((job) => (probes.has(job.delivery.id) ? { ...job, probe: true } : job));
+      const jobs = await this.attachEvents([...held, ...rows.map(toDelivery)]);
+      const limited = new Set(held.map((d) => d.id));
+      if (probes.size === 0 && limited.size === 0) return jobs;
+      return jobs.map((job) =>
+        probes.has(job.delivery.id) ? { ...job, probe: true } : limited.has(job.delivery.id) ? { ...job, limited: true } : job,
+      );
+    });
+  }
+
+  /**
+   * The deliveries of limited destinations, within their limits across
+   * instances. The limited destinations with due work are locked first (FOR
+   * UPDATE SKIP LOCKED: one being claimed elsewhere right now is left to that
+   * claim); the second statement then counts their leased rows in a snapshot
+   * taken after the locks, so it sees every lease that an earlier holder of a
+   * lock committed. max_in_flight: up to the limit less what is leased, earliest
+   * published first; ordered: the head only (earliest waiting by id, the
+   * publish order), when due and nothing of it is leased. Nothing to do (no
+   * limited destination, nearly always) costs one read of an empty index.
+   */
+  private async claimLimited(at: number, lease: Lease, limit: number): Promise<Delivery[]> {
+    if (limit === 0) return [];
+    const candidates = await this.sql`SELECT id FROM destinations
+      WHERE (max_in_flight IS NOT NULL OR ordered) AND enabled AND breaker_opened_at IS NULL`;
+    if (candidates.length === 0) return [];
+    const ids = candidates.map((r: { id: string }) => r.id);
+    return inTransaction(this.sql, async (tx) => {
+      const locked = await tx`SELECT id FROM destinations
+        WHERE id = ANY(${tx.array(ids, "TEXT")}) AND (max_in_flight IS NOT NULL OR ordered) AND enabled AND breaker_opened_at IS NULL
+        ORDER BY id FOR UPDATE SKIP LOCKED`;
+      if (locked.length === 0) return [];
+      const rows = await tx`WITH room AS (
+          SELECT x.id, x.ordered,
+            (CASE WHEN x.ordered THEN 1 ELSE x.max_in_flight END)
+              - (SELECT count(*) FROM deliveries l WHERE l.destination_id = x.id AND l.status = 'delivering') AS free
+          FROM destinations x WHERE x.id = ANY(${tx.array(locked.map((r: { id: string }) => r.id), "TEXT")})),
+        picked AS (
+          SELECT w.id FROM room r CROSS JOIN LATERAL (
+            SELECT p.id, p.next_attempt_at FROM deliveries p
+            WHERE p.destination_id = r.id AND p.status = 'pending' AND (r.ordered OR p.next_attempt_at <= ${at})
+            ORDER BY p.id LIMIT greatest(r.free, 0)) w
+          WHERE w.next_attempt_at <= ${at}
+          LIMIT ${limit})
+        UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
+          next_attempt_at = NULL, updated_at = ${at}
+        FROM picked WHERE deliveries.id = picked.id AND deliveries.status = 'pending'
+        RETURNING deliveries.*`;
+      return rows.map(toDelivery);
     });
   }
 

@@ -42,6 +42,24 @@ export class SqliteLog implements LogStore {
     return page(rows.map(toEvent), filter.limit, (e) => e.id);
   }
 
+  async orderedHead(destinationId: string): Promise<{ head: Delivery; waiting: number } | null> {
+    const row = this.db
+      .query(
+        `SELECT * FROM deliveries WHERE id = (SELECT min(id) FROM (
+           SELECT min(id) AS id FROM deliveries INDEXED BY deliveries_waiting WHERE destination_id = $d AND status = 'pending'
+           UNION ALL SELECT min(id) FROM deliveries INDEXED BY deliveries_leased WHERE destination_id = $d AND status = 'delivering'))`,
+      )
+      .get({ d: destinationId });
+    if (!row) return null;
+    const { n } = this.db
+      .query("SELECT count(*) AS n FROM deliveries INDEXED BY deliveries_leased WHERE destination_id = $d AND status = 'delivering'")
+      .get({ d: destinationId }) as { n: number };
+    const { m } = this.db
+      .query("SELECT count(*) AS m FROM deliveries INDEXED BY deliveries_waiting WHERE destination_id = $d AND status = 'pending'")
+      .get({ d: destinationId }) as { m: number };
+    return { head: toDelivery(row), waiting: n + m - 1 };
+  }
+
   async getDelivery(id: string): Promise<Delivery | null> {
     return readDelivery(this.db, id);
   }

@@ -285,4 +285,27 @@ export const MIGRATIONS: readonly string[] = [
   // index (deliveries_due) already orders them. A nullable column with no
   // default: adding it rewrites no row.
   `ALTER TABLE events ADD COLUMN deliver_at INTEGER;`,
+  // 12 (issue 13): per-destination limits that hold across instances. A
+  // destination with max_in_flight has at most that many deliveries leased at
+  // once; an ordered one has one, its head (its earliest unfinished delivery by
+  // id, the publish order). Both are counted in the claim's own statement
+  // (queue.ts: claimLimited), so these two indexes serve it: leased rows by
+  // destination (replacing the lease_until index: the leased rows are few, and
+  // the expiry sweep scans them all anyway), and waiting rows by destination in
+  // id order, with the due time to filter on. A delivery leased at publish never
+  // enters the second. The catalogue-version trigger is made again to include
+  // the new columns; destinations_limited answers "which destinations are
+  // limited" (none, nearly always) from an empty index.
+  `
+  ALTER TABLE destinations ADD COLUMN max_in_flight INTEGER;
+  ALTER TABLE destinations ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX destinations_limited ON destinations (id) WHERE max_in_flight IS NOT NULL OR ordered = 1;
+  DROP TRIGGER destinations_updated;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  DROP INDEX deliveries_leased;
+  CREATE INDEX deliveries_leased ON deliveries (destination_id, lease_until) WHERE status = 'delivering';
+  CREATE INDEX deliveries_waiting ON deliveries (destination_id, id, next_attempt_at) WHERE status = 'pending';
+  `,
 ];

@@ -68,10 +68,11 @@ export class SqliteQueue implements QueueStore {
     const moved = id !== item.event.id;
     const event = moved ? { ...item.event, id } : item.event;
     let deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
-    // No lease past an open breaker: written pending instead (claimDue holds it back).
+    // No lease past an open breaker, nor for a destination with a limit that only
+    // the claim counts (max_in_flight, ordered): written pending instead.
     if (deliveries.some((d) => d.status === "delivering")) {
-      const open = this.openBreakerIds();
-      if (open.size > 0) deliveries = deliveries.map((d) => (d.status === "delivering" && open.has(d.destination_id) ? heldBack(d) : d));
+      const held = this.heldAtPublish();
+      if (held.size > 0) deliveries = deliveries.map((d) => (d.status === "delivering" && held.has(d.destination_id) ? heldBack(d) : d));
     }
     const insert = this.db.query(
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
@@ -113,25 +114,84 @@ export class SqliteQueue implements QueueStore {
   }
 
   /**
-   * Claims up to `limit` due pending deliveries of enabled destinations in one
-   * statement, leasing them to `lease.owner` until `lease.until`, and reads their events.
+   * Claims up to `limit` due pending deliveries of enabled destinations,
+   * leasing them to `lease.owner` until `lease.until`, and reads their events.
+   * Limited destinations (max_in_flight, ordered) first, each within its limit,
+   * then the rest in one statement.
    */
   async claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings): Promise<DeliveryJob[]> {
-    // A probe is due (a read, no write lock): the probes and the claim go in one
-    // IMMEDIATE transaction, so two processes on this file never both take one.
+    // Two reads, no write lock: is a probe due, is any destination limited (both
+    // no, nearly always, each answered by an empty partial index). Only then do
+    // the claims go in one IMMEDIATE transaction; each statement checks again
+    // what it relies on, so a change made between the reads and it is honoured.
     const probing =
       breaker !== undefined &&
       this.db.query("SELECT 1 FROM destinations WHERE breaker_opened_at IS NOT NULL AND breaker_probe_at <= ? LIMIT 1").get(ms(now)) !== null;
-    if (!probing) return this.attachEvents(this.claimRows(now, lease, limit));
-    const { probes, rows } = this.db.transaction(() => ({ probes: this.claimProbes(now, lease, breaker), rows: this.claimRows(now, lease, limit) })).immediate();
-    return [...this.attachEvents(rows), ...this.attachEvents(probes).map((job) => ({ ...job, probe: true }))];
+    const limited = this.db
+      .query("SELECT id, ordered FROM destinations WHERE (max_in_flight IS NOT NULL OR ordered = 1) AND enabled = 1 AND breaker_opened_at IS NULL")
+      .all() as { id: string; ordered: number }[];
+    if (!probing && limited.length === 0) return this.attachEvents(this.claimRows(now, lease, limit));
+    const { probes, held, rows } = this.db
+      .transaction(() => {
+        const probes = probing ? this.claimProbes(now, lease, breaker) : [];
+        const held = this.claimLimited(limited, now, lease, limit);
+        return { probes, held, rows: this.claimRows(now, lease, limit - held.length) };
+      })
+      .immediate();
+    return [
+      ...this.attachEvents(held).map((job) => ({ ...job, limited: true })),
+      ...this.attachEvents(rows),
+      ...this.attachEvents(probes).map((job) => ({ ...job, probe: true })),
+    ];
+  }
+
+  /**
+   * The deliveries of limited destinations, each in one statement that counts
+   * its leased rows (every instance's: the write lock makes the count and the
+   * lease one step). max_in_flight: up to the limit less what is leased, earliest
+   * published first. ordered: the head only (the destination's earliest waiting
+   * delivery by id, the publish order), when it is due and nothing of the
+   * destination is leased; a head waiting for its retry holds the rest back.
+   */
+  private claimLimited(destinations: { id: string; ordered: number }[], now: number, lease: Lease, limit: number): Delivery[] {
+    const taken: Delivery[] = [];
+    const set = `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL, updated_at = $now`;
+    const leased = `(SELECT count(*) FROM deliveries INDEXED BY deliveries_leased WHERE destination_id = $destination AND status = 'delivering')`;
+    const ready = `destinations.id = $destination AND destinations.enabled = 1 AND destinations.breaker_opened_at IS NULL`;
+    const head = this.db.query(
+      `${set}
+       WHERE id = (SELECT id FROM deliveries INDEXED BY deliveries_waiting WHERE destination_id = $destination AND status = 'pending' ORDER BY id LIMIT 1)
+         AND next_attempt_at <= $now
+         AND EXISTS (SELECT 1 FROM destinations WHERE ${ready} AND destinations.ordered = 1)
+         AND ${leased} = 0
+       RETURNING *`,
+    );
+    const upTo = this.db.query(
+      `${set}
+       WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_waiting
+         WHERE destination_id = $destination AND status = 'pending' AND next_attempt_at <= $now ORDER BY id
+         LIMIT coalesce((SELECT max(0, min($limit, destinations.max_in_flight - ${leased})) FROM destinations
+           WHERE ${ready} AND destinations.ordered = 0 AND destinations.max_in_flight IS NOT NULL), 0))
+       RETURNING *`,
+    );
+    for (const { id, ordered } of destinations) {
+      const room = limit - taken.length;
+      if (room <= 0) break;
+      const params = { destination: id, now: ms(now), lease: ms(lease.until), owner: lease.owner };
+      const rows = ordered === 1 ? head.all(params) : upTo.all({ ...params, limit: room });
+      for (const row of rows) taken.push(toDelivery(row));
+    }
+    return taken;
   }
 
   /**
    * One probe per open breaker whose probe time has come and that has a due
    * delivery: moving breaker_probe_at on by probe_every is the grant, made in
    * the claim's transaction, so the next claim (here or in another process)
-   * finds it taken until the next interval. The probe is the earliest due.
+   * finds it taken until the next interval. The probe is the earliest due; for
+   * an ordered destination, its head. A limited destination (max_in_flight,
+   * ordered) with a delivery leased gets no probe until it ends: a probe is one
+   * more request in flight.
    */
   private claimProbes(now: number, lease: Lease, breaker: BreakerSettings): Delivery[] {
     const granted = this.db
@@ -140,9 +200,19 @@ export class SqliteQueue implements QueueStore {
          WHERE breaker_opened_at IS NOT NULL AND enabled = 1 AND breaker_probe_at <= $now
            AND EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_due
              WHERE status = 'pending' AND next_attempt_at <= $now AND destination_id = destinations.id)
-         RETURNING id`,
+           AND (max_in_flight IS NULL AND ordered = 0 OR NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_leased
+             WHERE destination_id = destinations.id AND status = 'delivering'))
+         RETURNING id, ordered`,
       )
-      .all({ now: ms(now), next: ms(now + breaker.probe_every_ms) }) as { id: string }[];
+      .all({ now: ms(now), next: ms(now + breaker.probe_every_ms) }) as { id: string; ordered: number }[];
+    const takeHead = this.db.query(
+      `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
+         updated_at = $now
+       WHERE id = (SELECT id FROM deliveries INDEXED BY deliveries_waiting
+         WHERE destination_id = $destination AND status = 'pending' ORDER BY id LIMIT 1)
+         AND next_attempt_at <= $now
+       RETURNING *`,
+    );
     const take = this.db.query(
       `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
          updated_at = $now
@@ -151,8 +221,8 @@ export class SqliteQueue implements QueueStore {
          ORDER BY next_attempt_at, id LIMIT 1)
        RETURNING *`,
     );
-    return granted.flatMap(({ id }) => {
-      const row = take.get({ now: ms(now), lease: ms(lease.until), owner: lease.owner, destination: id });
+    return granted.flatMap(({ id, ordered }) => {
+      const row = (ordered === 1 ? takeHead : take).get({ now: ms(now), lease: ms(lease.until), owner: lease.owner, destination: id });
       return row ? [toDelivery(row)] : [];
     });
   }
@@ -168,7 +238,8 @@ export class SqliteQueue implements QueueStore {
            -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
            SELECT id FROM deliveries INDEXED BY deliveries_due
            WHERE status = 'pending' AND next_attempt_at <= $now
-             AND destination_id NOT IN (SELECT id FROM destinations WHERE enabled = 0 OR breaker_opened_at IS NOT NULL)
+             AND destination_id NOT IN (SELECT id FROM destinations
+               WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
            ORDER BY next_attempt_at, id LIMIT $limit)
          RETURNING *`,
       )
@@ -182,6 +253,17 @@ export class SqliteQueue implements QueueStore {
 
   private openBreakerIds(): Set<string> {
     const rows = this.db.query("SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL").all() as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Destinations whose deliveries a publish must not lease: an open breaker, or a limit only the claim counts. */
+  private heldAtPublish(): Set<string> {
+    const rows = this.db
+      .query(
+        `SELECT id FROM destinations WHERE breaker_opened_at IS NOT NULL
+         UNION SELECT id FROM destinations WHERE max_in_flight IS NOT NULL OR ordered = 1`,
+      )
+      .all() as { id: string }[];
     return new Set(rows.map((r) => r.id));
   }
 
