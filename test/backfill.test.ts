@@ -152,6 +152,29 @@ describeOnEachStore("backfill", () => {
     expect((await herald.api("GET", response.headers.get("location")!, undefined, { token: ACME_TOKEN })).body.id).toBe(job.id);
   });
 
+  it("keeps a finished job for retention.keep, then the retention sweep deletes it; a running one stays", async () => {
+    await setup();
+    const since = herald.clock.now() - 60 * SECOND;
+    const done = await herald.api("POST", "/v1/subscriptions/late-paid/backfill", { since: iso(since) });
+    expect((await finished(done.body.id)).status).toBe("completed");
+    // A job still running (left by an instance that stopped mid-way): its row, as the store keeps it.
+    const running = await herald.api("POST", "/v1/subscriptions/globex-everything/backfill", { since: iso(since) });
+    await finished(running.body.id);
+    await herald.app.store.backfills.create({
+      ...(await herald.app.store.backfills.get(running.body.id))!, id: "bkf_left_running", status: "running", finished_at: null,
+      lease_owner: herald.app.engine.deps.instance, lease_until: herald.clock.now() + 3_600_000,
+    });
+    const keep = herald.app.config.retention.keep;
+    herald.clock.advance(keep - SECOND);
+    await herald.app.engine.retention.runOnce(herald.clock.now());
+    expect((await herald.api("GET", `/v1/backfills/${done.body.id}`)).status).toBe(200);
+    herald.clock.advance(2 * SECOND);
+    await herald.app.engine.retention.runOnce(herald.clock.now());
+    expect((await herald.api("GET", `/v1/backfills/${done.body.id}`)).status).toBe(404);
+    expect((await herald.api("GET", `/v1/backfills/${running.body.id}`)).status).toBe(404);
+    expect((await herald.api("GET", "/v1/backfills/bkf_left_running")).body.status).toBe("running");
+  });
+
   it("refuses bad windows, unknown subscriptions and another tenant's, with the path of each problem", async () => {
     await setup();
     const now = herald.clock.now();
