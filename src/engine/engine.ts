@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
+import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -34,6 +35,8 @@ export class Engine {
   readonly destinations: DestinationService;
   readonly subscriptions: SubscriptionService;
   readonly eventTypes: EventTypeService;
+  /** Backfill jobs: deliveries made after the fact for stored events (POST /v1/subscriptions/{id}/backfill). */
+  readonly backfills: Backfills;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -80,8 +83,10 @@ export class Engine {
       deps,
       { schedule: config.sweep.schedule, disable_after: d.disable_after },
       () => this.countInstances(),
+      (now) => this.backfills.resume(now),
     );
-    this.retention = new Retention(store.admin, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
+    this.backfills = new Backfills(store, deps, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
+    this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     const parts = {
       store,
@@ -133,6 +138,8 @@ export class Engine {
     await this.countInstances();
     this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());
     this.dispatcher.start();
+    // Jobs of a crashed previous run (their instance is dead now) go on from their cursors.
+    await this.backfills.resume(now);
     if (options.sweeps !== false) {
       this.sweeper.start();
       this.retention.start();
@@ -147,6 +154,8 @@ export class Engine {
   async stop(): Promise<void> {
     this.sweeper.stop();
     this.retention.stop();
+    // Before the retirement below, which lets another instance take the jobs over.
+    await this.backfills.stop();
     await this.dispatcher.stop();
     try {
       await this.store.queue.retireInstance(this.deps.instance, this.deps.now());

@@ -1,6 +1,7 @@
 // Fan-out: which destinations an event goes to. Only the event's tenant's
 // enabled subscriptions count; a destination reached by several subscriptions
-// gets the event once.
+// gets the event once. `subscriptionMatches` is the one rule of what a
+// subscription takes, shared with backfills (backfill.ts).
 import type { Destination, HeraldEvent, Subscription } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { matchesFilter } from "../rules/filter.ts";
@@ -16,12 +17,22 @@ export function routesFor(catalog: Catalog, event: Pick<HeraldEvent, "type" | "t
   const seen = new Set<string>();
   for (const subscription of catalog.subscriptionsOf(event.tenant)) {
     if (!subscription.enabled || seen.has(subscription.destination_id)) continue;
-    if (!subscription.event_types.some((p) => matchesPattern(p, event.type))) continue;
-    if (subscription.filter && !matchesFilter(subscription.filter, event)) continue;
+    if (!subscriptionMatches(subscription, event)) continue;
     const destination = catalog.destinations.get(subscription.destination_id);
     if (!destination) continue;
     seen.add(destination.id);
     routes.push({ destination, subscription });
   }
   return routes;
+}
+
+/**
+ * Whether the subscription takes the event: one of its patterns names the
+ * event's type and its payload filter (if any) holds. Its tenant is the
+ * caller's to check (fan-out reads the tenant's subscriptions only); whether it
+ * is enabled too (a backfill may be asked of a disabled one).
+ */
+export function subscriptionMatches(subscription: Subscription, event: Pick<HeraldEvent, "type" | "tenant" | "data">): boolean {
+  if (!subscription.event_types.some((p) => matchesPattern(p, event.type))) return false;
+  return !subscription.filter || matchesFilter(subscription.filter, event);
 }

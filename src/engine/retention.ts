@@ -1,8 +1,9 @@
 // Retention (croner schedule from the config): deletes events older than
-// `retention.keep` whose deliveries are all finished, with their attempts. Runs
+// `retention.keep` whose deliveries are all finished, with their attempts, and
+// backfill jobs that finished longer than that ago. Runs
 // on the one instance that holds the maintenance lease (several deleting the
 // same rows at once would only contend).
-import type { AdminStore } from "../store/store.ts";
+import type { AdminStore, BackfillStore } from "../store/store.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 
@@ -10,7 +11,7 @@ export class Retention {
   private readonly schedule: Schedule;
 
   constructor(
-    private readonly store: Pick<AdminStore, "deleteFinishedBefore">,
+    private readonly store: { admin: Pick<AdminStore, "deleteFinishedBefore">; backfills: Pick<BackfillStore, "deleteFinishedBefore"> },
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
     /** Whether this instance holds the maintenance lease now (Sweeper.leadsMaintenance). */
@@ -30,8 +31,10 @@ export class Retention {
   async runOnce(now: number): Promise<number> {
     try {
       if (!(await this.leads(now))) return 0;
-      const deleted = await this.store.deleteFinishedBefore(now - this.settings.keep);
+      const deleted = await this.store.admin.deleteFinishedBefore(now - this.settings.keep);
       if (deleted) this.deps.log.info("retention deleted old events", { events: deleted });
+      const jobs = await this.store.backfills.deleteFinishedBefore(now - this.settings.keep);
+      if (jobs) this.deps.log.info("retention deleted finished backfills", { backfills: jobs });
       return deleted;
     } catch (error) {
       this.deps.log.error("retention failed", { error: errorMessage(error) });

@@ -1,7 +1,8 @@
 // The sweep (croner schedule from the config): heartbeats this instance,
 // follows catalogue changes made by other instances, returns expired leases and
 // those of dead instances to pending (safe from every instance at once: each is
-// one conditional UPDATE), counts the instances that share the rate limits,
+// one conditional UPDATE), takes over backfill jobs whose instance is gone or
+// whose lease ran out, counts the instances that share the rate limits,
 // tells the dispatcher to claim due retries, and, on the one instance holding
 // the maintenance lease, disables destinations that have failed for longer
 // than `disable_after` (run twice, it would announce each disabling twice).
@@ -39,6 +40,8 @@ export class Sweeper {
     private readonly settings: { schedule: string; disable_after: number },
     /** Counts the instances sharing the store again (the engine's one way to, shared with its signals). */
     private readonly recountInstances: () => Promise<void>,
+    /** Takes over and works the backfill jobs left by dead instances or run-out leases (Backfills.resume). */
+    private readonly resumeBackfills: (now: number) => Promise<number>,
   ) {
     this.schedule = new Schedule(settings.schedule, () => this.runOnce(this.deps.now()));
     const [first, second] = new Cron(settings.schedule, { paused: true }).nextRuns(2);
@@ -70,6 +73,8 @@ export class Sweeper {
       const reloaded = await this.catalog.refresh();
       const released =
         (await this.store.queue.releaseExpiredLeases(now)) + (await this.store.queue.releaseLeasesOfDeadInstances(now, now - this.staleAfter));
+      // After the dead instances are forgotten: their jobs now name no registered instance.
+      await this.resumeBackfills(now);
       await this.recountInstances();
       // Breakers other instances opened or closed: leases held here stop (or start) going out.
       this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());

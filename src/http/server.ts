@@ -14,6 +14,7 @@ import { eventTypeRoutes } from "./routes/event-types.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
+import { backfillRoutes } from "./routes/backfills.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
@@ -169,6 +170,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(deliveryRoutes(ctx))
     .use(destinationRoutes(ctx))
     .use(subscriptionRoutes(ctx))
+    .use(backfillRoutes(ctx))
     .use(eventTypeRoutes(ctx))
     .use(statsRoutes(ctx));
   return app;

@@ -7,7 +7,7 @@
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
-  CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt,
+  CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt, BackfillChunk, BackfillJob, BackfillStatus,
 } from "./types.ts";
 
 export interface Store {
@@ -15,6 +15,8 @@ export interface Store {
   readonly catalog: CatalogStore;
   readonly log: LogStore;
   readonly admin: AdminStore;
+  /** Backfill jobs: deliveries made after the fact for stored events, worked in chunks under a lease. */
+  readonly backfills: BackfillStore;
   /**
    * News from other instances sharing the database, where the store can carry
    * it (PostgreSQL: LISTEN/NOTIFY); null where it cannot (SQLite), and the
@@ -174,6 +176,49 @@ export interface LogStore {
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
   destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;
+}
+
+/**
+ * Backfill jobs (types.ts: BackfillJob). A job is leased to one instance at a
+ * time, like a delivery: only the holder's chunk writes apply, and a job whose
+ * lease ran out or whose holder is no registered instance is taken over by
+ * `claim`. Nothing here runs on the publish, claim or record paths.
+ */
+export interface BackfillStore {
+  /** Writes a new job (running, leased as it says). */
+  create(job: BackfillJob): Promise<void>;
+  get(id: string): Promise<BackfillJob | null>;
+  /** Newest first; `tenant` and `subscription_id` narrow it when given. */
+  list(filter: { tenant?: string; subscription_id?: string; cursor?: string; limit: number }): Promise<Page<BackfillJob>>;
+  /**
+   * Leases to `lease` up to `limit` running jobs whose lease ran out by `now`
+   * or whose holder is not a registered instance; the jobs as now leased. Two
+   * instances claiming at once never both take one job.
+   */
+  claim(now: number, lease: Lease, limit: number): Promise<BackfillJob[]>;
+  /**
+   * The job's next events: those of its tenant created in [since, until) after
+   * its cursor, in (created_at, id) order, at most `limit`.
+   */
+  nextEvents(job: Pick<BackfillJob, "tenant" | "since" | "until" | "cursor_at" | "cursor_id">, limit: number): Promise<HeraldEvent[]>;
+  /**
+   * One chunk in one transaction, if the job is running and still holds
+   * `chunk.lease`: inserts each delivery unless its destination has one of that
+   * event already (so a chunk written twice makes no second delivery), moves the
+   * cursor, adds the counts, and renews the lease (or completes the job when
+   * `done`). The job as written and how many deliveries were inserted; null
+   * when the lease was lost (taken over, or the job was cancelled): nothing written.
+   */
+  writeChunk(chunk: BackfillChunk, now: number): Promise<{ job: BackfillJob; created: number } | null>;
+  /**
+   * Ends a running job: under `lease` only its holder may (null: whoever holds
+   * it, as a cancel through the API does). `tenant` (null: any) limits it to one
+   * tenant's job. The job as ended, or null when no running job matched.
+   */
+  finish(id: string, status: Exclude<BackfillStatus, "running" | "completed">, error: string | null, now: number,
+    options: { lease?: Lease; tenant?: string | null }): Promise<BackfillJob | null>;
+  /** Deletes the jobs that finished before `cutoff` (retention); how many. */
+  deleteFinishedBefore(cutoff: number): Promise<number>;
 }
 
 /** Keeping the store itself: readiness, backups, retention, and the tokens Herald generated. */

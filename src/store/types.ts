@@ -317,3 +317,52 @@ export interface DestinationHealth {
   last_failure_at: number | null;
   last_error: string | null;
 }
+
+/** running → completed | failed | cancelled (a backfill job; final states carry finished_at). */
+export type BackfillStatus = "running" | "completed" | "failed" | "cancelled";
+
+/**
+ * A backfill: the job of creating, for one subscription's destination, the
+ * deliveries of stored events in [since, until) that match the subscription and
+ * that the destination has none of yet. Worked in chunks of events read in
+ * (created_at, id) order after the cursor, by whichever instance holds its lease.
+ */
+export interface BackfillJob {
+  id: string;
+  subscription_id: string;
+  destination_id: string;
+  /** The subscription's tenant: only its events are read, and only its tokens see the job. */
+  tenant: string;
+  since: number;
+  until: number;
+  status: BackfillStatus;
+  /** The last event scanned (its created_at and id), null before the first chunk. */
+  cursor_at: number | null;
+  cursor_id: string | null;
+  events_scanned: number;
+  deliveries_created: number;
+  /** The instance working it and until when (a lease, as on deliveries); null once finished. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** One chunk of a backfill, written in one transaction by the job's lease holder. */
+export interface BackfillChunk {
+  job_id: string;
+  /** The lease the chunk was worked under: nothing is written unless the job still holds it. */
+  lease: Lease;
+  /** The lease is renewed until then (ignored when `done`). */
+  renew_until: number;
+  /** Inserted only where the destination has no delivery of that event yet (any status). */
+  deliveries: Delivery[];
+  /** The last event of the chunk (unchanged when the chunk read none). */
+  cursor: { at: number; id: string } | null;
+  /** Events read in this chunk. */
+  scanned: number;
+  /** The window is exhausted: the job is completed with this chunk. */
+  done: boolean;
+}

@@ -1,7 +1,9 @@
 // Builders for the contract suite: destinations, and published events with
 // deliveries in any state, so an edge case is one line to set up.
 import { newId } from "../../src/store/ids.ts";
-import type { Delivery, DeliveryJob, DeliveryStatus, Destination, EventType, Lease, NewEvent, Subscription } from "../../src/store/types.ts";
+import type {
+  BackfillJob, Delivery, DeliveryJob, DeliveryStatus, Destination, EventType, HeraldEvent, Lease, NewEvent, Subscription,
+} from "../../src/store/types.ts";
 import type { Store } from "../../src/store/store.ts";
 
 /** The suite's time origin: a fixed instant, so every test reads the same. */
@@ -77,4 +79,22 @@ export function newEvent(options: EventOptions = {}): NewEvent {
 /** Saves destinations with these ids (the job table's rows refer to them). */
 export async function withDestinations(store: Store, ...ids: string[]): Promise<void> {
   for (const id of ids) await store.catalog.saveDestination(destination({ id }));
+}
+
+/** A running backfill job of destination "a" over [T0, T0 + 1 s), leased to ins_a for a minute. */
+export function backfillJob(overrides: Partial<BackfillJob> = {}): BackfillJob {
+  return {
+    id: newId("bkf", T0), subscription_id: "sub_late", destination_id: "a", tenant: "default", since: T0, until: T0 + 1_000,
+    status: "running", cursor_at: null, cursor_id: null, events_scanned: 0, deliveries_created: 0, lease_owner: "ins_a",
+    lease_until: T0 + 60_000, error: null, created_at: T0, updated_at: T0, finished_at: null, ...overrides,
+  };
+}
+
+/** The delivery a backfill makes of `event` for destination `to`. */
+export function backfilled(event: Pick<HeraldEvent, "id" | "type" | "tenant">, to: string, now: number): Delivery {
+  return {
+    id: newId("dlv", now), event_id: event.id, destination_id: to, subscription_id: "sub_late", tenant: event.tenant,
+    event_type: event.type, status: "pending", attempts: 0, schedule_start: 0, next_attempt_at: now, lease_until: null,
+    lease_owner: null, last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
+  };
 }

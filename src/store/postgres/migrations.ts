@@ -246,4 +246,40 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_leased ON deliveries (destination_id, lease_until) WHERE status = 'delivering';
   CREATE INDEX deliveries_waiting ON deliveries (destination_id, id, next_attempt_at) WHERE status = 'pending';
   `,
+  // 6 (issue 13, backfill): as SQLite's 13, backfill jobs (store.ts:
+  // BackfillStore), leased to one instance at a time. Its chunks' deliveries
+  // are inserted pending and due now, so herald_note_work tells the other
+  // instances at commit, as for any publish past capacity.
+  `
+  CREATE TABLE backfill_jobs (
+    id                 TEXT PRIMARY KEY,
+    subscription_id    TEXT NOT NULL,
+    destination_id     TEXT NOT NULL,
+    tenant             TEXT NOT NULL,
+    since              BIGINT NOT NULL,
+    until              BIGINT NOT NULL,
+    status             TEXT NOT NULL
+      CHECK (status = 'running' OR status = 'completed' OR status = 'failed' OR status = 'cancelled'),
+    cursor_at          BIGINT,
+    cursor_id          TEXT,
+    events_scanned     BIGINT NOT NULL DEFAULT 0,
+    deliveries_created BIGINT NOT NULL DEFAULT 0,
+    lease_owner        TEXT,
+    lease_until        BIGINT,
+    error              TEXT,
+    created_at         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL,
+    finished_at        BIGINT,
+    CHECK ((status = 'running') = (finished_at IS NULL)),
+    CHECK (status <> 'running' OR (lease_owner IS NOT NULL AND lease_until IS NOT NULL)),
+    CHECK ((cursor_at IS NULL) = (cursor_id IS NULL)),
+    CHECK (since < until)
+  );
+  -- The sweep's takeover looks only at running jobs; lists go by tenant or subscription, newest first.
+  CREATE INDEX backfill_jobs_running ON backfill_jobs (lease_until) WHERE status = 'running';
+  CREATE INDEX backfill_jobs_tenant ON backfill_jobs (tenant, id);
+  CREATE INDEX backfill_jobs_subscription ON backfill_jobs (subscription_id, id);
+  -- Retention deletes finished jobs by age.
+  CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];

@@ -4,6 +4,7 @@
 import { SQL } from "bun";
 import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
+import { PostgresBackfills } from "./backfills.ts";
 import { PostgresCatalog } from "./catalog.ts";
 import { PostgresLog } from "./log.ts";
 import { migrate } from "./migrate.ts";
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   readonly catalog: PostgresCatalog;
   readonly log: PostgresLog;
   readonly admin: PostgresAdmin;
+  readonly backfills: PostgresBackfills;
   readonly signals: PostgresSignals;
   private closed = false;
 
@@ -43,6 +45,7 @@ export class PostgresStore implements Store {
     this.catalog = new PostgresCatalog(sql);
     this.log = new PostgresLog(sql);
     this.admin = new PostgresAdmin(sql, options.pool_size);
+    this.backfills = new PostgresBackfills(sql);
     this.signals = new PostgresSignals(sql);
   }
 

@@ -308,4 +308,43 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_leased ON deliveries (destination_id, lease_until) WHERE status = 'delivering';
   CREATE INDEX deliveries_waiting ON deliveries (destination_id, id, next_attempt_at) WHERE status = 'pending';
   `,
+  // 13 (issue 13, backfill): backfill jobs (store.ts: BackfillStore). A job
+  // creates deliveries for stored events after the fact, in chunks; its cursor
+  // (the last event scanned, by created_at then id) and its counts move in the
+  // same transaction as each chunk's deliveries, so a job survives a restart or
+  // a crash. It is leased to one instance at a time, like a delivery: a job
+  // whose lease ran out or whose holder is gone is taken over by a sweep. A new
+  // table only: nothing on the publish, claim or record paths changes.
+  `
+  CREATE TABLE backfill_jobs (
+    id                 TEXT PRIMARY KEY,
+    subscription_id    TEXT NOT NULL,
+    destination_id     TEXT NOT NULL,
+    tenant             TEXT NOT NULL,
+    since              INTEGER NOT NULL,
+    until              INTEGER NOT NULL,
+    status             TEXT NOT NULL
+      CHECK (status = 'running' OR status = 'completed' OR status = 'failed' OR status = 'cancelled'),
+    cursor_at          INTEGER,
+    cursor_id          TEXT,
+    events_scanned     INTEGER NOT NULL DEFAULT 0,
+    deliveries_created INTEGER NOT NULL DEFAULT 0,
+    lease_owner        TEXT,
+    lease_until        INTEGER,
+    error              TEXT,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    finished_at        INTEGER,
+    CHECK ((status = 'running') = (finished_at IS NULL)),
+    CHECK (status <> 'running' OR (lease_owner IS NOT NULL AND lease_until IS NOT NULL)),
+    CHECK ((cursor_at IS NULL) = (cursor_id IS NULL)),
+    CHECK (since < until)
+  ) STRICT;
+  -- The sweep's takeover looks only at running jobs; lists go by tenant or subscription, newest first.
+  CREATE INDEX backfill_jobs_running ON backfill_jobs (lease_until) WHERE status = 'running';
+  CREATE INDEX backfill_jobs_tenant ON backfill_jobs (tenant, id);
+  CREATE INDEX backfill_jobs_subscription ON backfill_jobs (subscription_id, id);
+  -- Retention deletes finished jobs by age.
+  CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];

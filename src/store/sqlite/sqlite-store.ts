@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import type { Store } from "../store.ts";
 import { SqliteAdmin } from "./admin.ts";
+import { SqliteBackfills } from "./backfills.ts";
 import { SqliteCatalog } from "./catalog.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
 import { SqliteLog } from "./log.ts";
@@ -19,6 +20,7 @@ export class SqliteStore implements Store {
   readonly catalog: SqliteCatalog;
   readonly log: SqliteLog;
   readonly admin: SqliteAdmin;
+  readonly backfills: SqliteBackfills;
   /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
   readonly signals = null;
   private readonly batcher: WriteBatcher;
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
     this.catalog = new SqliteCatalog(this.db);
     this.log = new SqliteLog(this.db);
     this.admin = new SqliteAdmin(this.db, this.batcher);
+    this.backfills = new SqliteBackfills(this.db, this.batcher);
   }
 
   async close(): Promise<void> {
