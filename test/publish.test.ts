@@ -254,6 +254,10 @@ describeOnEachStore("publishing", () => {
     });
 
     it("/metrics counts deliveries by status and attempts by outcome in Prometheus text", async () => {
+      // Attempts are counted once their record settles, which (synchronous: full)
+      // is after the WAL sync that follows the commit: a row may read succeeded
+      // a moment before its attempt is counted. Earlier tests' sends settle first.
+      await herald.app.engine.idle();
       const res = await fetch(herald.url + "/metrics");
       expect(res.headers.get("content-type")).toContain("text/plain");
       const text = await res.text();
