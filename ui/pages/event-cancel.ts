@@ -18,7 +18,7 @@ export interface CancelControl {
   show(pending: number): void;
 }
 
-const deliveries = (n: number) => `${n} pending ${n === 1 ? "delivery" : "deliveries"}`;
+const deliveries = (n: number) => `${n} ${n === 1 ? "delivery" : "deliveries"}`;
 
 export function cancelControl(eventId: string, afterCancel: (answer: CancelAnswer) => Promise<void>): CancelControl {
   let pending = 0;
@@ -40,7 +40,7 @@ export function cancelControl(eventId: string, afterCancel: (answer: CancelAnswe
 
   const word = () => {
     question.textContent =
-      `Cancel the ${deliveries(pending)} of this event? ${pending === 1 ? "It" : "They"} will not be sent, and this cannot be undone. ` +
+      `Cancel the ${pending} pending ${pending === 1 ? "delivery" : "deliveries"} of this event? ${pending === 1 ? "It" : "They"} will not be sent, and this cannot be undone. ` +
       "A delivery being sent right now is left to finish.";
     yes.textContent = pending === 1 ? "Yes, cancel it" : "Yes, cancel them";
     no.textContent = pending === 1 ? "No, keep it" : "No, keep them";
@@ -81,7 +81,7 @@ export function cancelControl(eventId: string, afterCancel: (answer: CancelAnswe
           " ",
           answer.cancelled === 0
             ? "Nothing was left to cancel: every delivery had been made or cancelled meanwhile."
-            : `Cancelled ${deliveries(answer.cancelled).replace("pending ", "")}; ${answer.cancelled === 1 ? "it" : "they"} will not be sent.`,
+            : `Cancelled ${deliveries(answer.cancelled)}; ${answer.cancelled === 1 ? "it" : "they"} will not be sent.`,
         ),
       );
       await afterCancel(answer).catch((error) => result.append(errorBox(error)));
