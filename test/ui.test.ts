@@ -1,12 +1,12 @@
 // The console in a real browser (headless Chromium) against a real Herald with
 // real receivers: sign-in, the log, a delivery that fails then succeeds, retry,
-// tenant scope, every page at desktop and phone width (screenshots saved to
-// test-artifacts/ui/) and keyboard use. First-render time is a benchmark
-// (`npm run bench -- console`), not a test.
+// tenant scope, scheduled deliveries and cancelling them, every page at desktop
+// and phone width (screenshots saved to test-artifacts/ui/) and keyboard use.
+// First-render time is a benchmark (`npm run bench -- console`), not a test.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ADMIN_TOKEN, sqliteOf, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { CHROMIUM, DESKTOP, PHONE, fitsWidth, launchBrowser, openPage, screenshot, signIn } from "./support/browser.ts";
 
@@ -18,14 +18,17 @@ let herald: TestHerald;
 let shop: Receiver;
 let crm: Receiver;
 let acme: Receiver;
+/** The two destinations of meeting.* events, the scheduled ones. */
+let calendar: Receiver;
+let mailer: Receiver;
 let browser: Browser;
 /** The event whose delivery to `shop` fails once (500), then succeeds. */
 let retriedEvent: string;
 let goneEvent: string;
 let acmeEvent: string;
 
-async function publish(type: string, data: unknown, tenant?: string): Promise<string> {
-  const res = await herald.api("POST", "/v1/events", { type, data, ...(tenant ? { tenant } : {}) });
+async function publish(type: string, data: unknown, tenant?: string, deliverAt?: string): Promise<string> {
+  const res = await herald.api("POST", "/v1/events", { type, data, ...(tenant ? { tenant } : {}), ...(deliverAt ? { deliver_at: deliverAt } : {}) });
   expect(res.status).toBe(202);
   await herald.app.engine.idle();
   return res.body.id;
@@ -43,6 +46,8 @@ beforeAll(async () => {
   shop = startReceiver([{ status: 500, body: JSON.stringify({ error: "database is busy, try again" }) }], { status: 200, body: '{"received":true}' });
   crm = startReceiver([], { status: 410, body: "this endpoint was retired" });
   acme = startReceiver();
+  calendar = startReceiver();
+  mailer = startReceiver();
   herald = await startHerald(
     testConfig({
       auth: {
@@ -60,16 +65,21 @@ beforeAll(async () => {
           example: { order_id: 1, total: 12.5, items: [{ sku: "tea", qty: 1 }] },
         },
         { name: "attendee.updated", description: "An attendee's details changed.", example: { attendee_id: "att_1", email: "ada@example.com" } },
+        { name: "meeting.reminder", description: "A meeting is about to start; published ahead with deliver_at." },
       ],
       destinations: [
         { id: "shop", url: shop.url, description: "The shop's order service", headers: { "x-auth-token": "s3cret-static" } },
         { id: "legacy-crm", url: crm.url, description: "The old CRM, being retired" },
         { id: "acme-hooks", tenant: "acme", url: acme.url, description: "Acme's webhook endpoint" },
+        { id: "calendar", url: calendar.url, description: "The calendar service" },
+        { id: "mailer", url: mailer.url, description: "Sends reminder mails" },
       ],
       subscriptions: [
         { id: "shop-orders", destination: "shop", event_types: ["order.*"] },
         { id: "crm-attendees", destination: "legacy-crm", event_types: ["attendee.*"] },
         { id: "acme-all", destination: "acme-hooks", event_types: ["*"] },
+        { id: "calendar-meetings", destination: "calendar", event_types: ["meeting.*"] },
+        { id: "mailer-meetings", destination: "mailer", event_types: ["meeting.*"] },
       ],
     }),
   );
@@ -85,7 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await herald?.stop();
-  await Promise.all([shop?.stop(), crm?.stop(), acme?.stop()]);
+  await Promise.all([shop?.stop(), crm?.stop(), acme?.stop(), calendar?.stop(), mailer?.stop()]);
 });
 
 describe("the console", () => {
@@ -266,6 +276,146 @@ describe("the console", () => {
     expect(await page.textContent(".toolbar")).toContain("auto-refresh is off");
     await page.click(".pager >> text=Newest");
     await page.waitForSelector("#log-pause");
+    await page.context().close();
+  }, UI_TIMEOUT);
+});
+
+describe("scheduled deliveries in the console", () => {
+  const HOUR = 3_600_000;
+  /** A meeting.reminder due `ms` after the test clock's now: two deliveries (calendar, mailer) waiting. */
+  const schedule = async (ms: number) => {
+    const at = new Date(herald.clock.now() + ms).toISOString();
+    return { id: await publish("meeting.reminder", { meeting: "weekly", starts_in: "15m" }, undefined, at), at };
+  };
+  /** A step's wait fails well inside the test's time, so a missing element fails as itself, not as a timeout. */
+  const open = async () => {
+    const page = await openPage(browser);
+    page.setDefaultTimeout(10_000);
+    return page;
+  };
+  const statuses = async (id: string) => ((await herald.api("GET", `/v1/events/${id}`)).body.deliveries as any[]).map((d) => [d.destination_id, d.status, d.last_error]).sort();
+
+  it("shows when a scheduled event will be delivered while its deliveries wait, in the log and on its page", async () => {
+    const { id, at } = await schedule(2 * HOUR);
+    const page = await open();
+    await signIn(page, herald.url, ADMIN_TOKEN);
+    await page.goto(`${herald.url}/ui/#/events`);
+    // The log, compactly: the time, absolute and relative, once the deliveries are read.
+    const line = await page.waitForSelector(`#log-table tr[data-event-id="${id}"] .scheduled time[datetime="${at}"]`);
+    expect(await line.evaluate((el) => el.parentElement!.textContent)).toMatch(/^scheduled for .+in 2 hr/);
+    await screenshot(page, "event-log-scheduled");
+
+    await page.goto(`${herald.url}/ui/#/events/${id}`);
+    const note = await page.waitForSelector(`#event-schedule:not([hidden]) time[datetime="${at}"]`);
+    expect(await page.textContent("#event-schedule")).toMatch(/scheduled for .+in 2 hr/);
+    expect(await note.getAttribute("title")).toContain(at);
+    // Each waiting delivery says when it is due.
+    await page.waitForSelector(`section.delivery[data-status="pending"]`);
+    const due = await page.$$eval(`section.delivery[data-status="pending"]`, (cards) => cards.map((c) => [c.querySelector("dt:has(+ dd.due)")?.textContent, c.querySelector("dd.due time")?.getAttribute("datetime")]));
+    expect(due).toEqual([["Due", at], ["Due", at]]);
+    await screenshot(page, "event-scheduled");
+    await page.setViewportSize(PHONE);
+    await screenshot(page, "event-scheduled");
+    expect(await fitsWidth(page)).toBe(true);
+    await page.setViewportSize(DESKTOP);
+
+    // The delivery filter shows the due time under the status.
+    await page.goto(`${herald.url}/ui/#/events?status=pending&destination=calendar`);
+    const row = await page.waitForSelector(`#log-table tr[data-event-id="${id}"] td[data-label="Status"]`);
+    expect(await row.textContent()).toMatch(/pending.*due .+in 2 hr/);
+
+    // Once the time comes and both are delivered, the page stops saying "scheduled".
+    await page.goto(`${herald.url}/ui/#/events/${id}`);
+    await page.waitForSelector("#event-schedule:not([hidden])");
+    await sweepAfter(2 * HOUR);
+    expect([calendar.requests.length, mailer.requests.length]).toEqual([1, 1]);
+    await page.waitForSelector(`section.delivery[data-status="succeeded"] + section.delivery[data-status="succeeded"]`);
+    expect(await page.isHidden("#event-schedule")).toBe(true);
+    expect(await page.isHidden("#cancel-pending")).toBe(true);
+    await page.context().close();
+  }, UI_TIMEOUT);
+
+  it("cancels an event's pending deliveries with the button, after an in-page confirmation, from the keyboard", async () => {
+    const { id } = await schedule(HOUR);
+    const received = [calendar.requests.length, mailer.requests.length];
+    const page = await open();
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await signIn(page, herald.url, ADMIN_TOKEN);
+    await page.goto(`${herald.url}/ui/#/events/${id}`);
+    await page.waitForSelector("#cancel-pending:not([hidden])");
+
+    // Enter opens the question; focus starts on the choice that changes nothing; Escape backs out.
+    await page.focus("#cancel-pending");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#cancel-confirm:not([hidden])");
+    expect(await page.textContent("#cancel-question")).toContain("Cancel the 2 pending deliveries of this event?");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-no");
+    await screenshot(page, "event-cancel-confirm");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#cancel-confirm", { state: "hidden" });
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-pending");
+    expect(await statuses(id)).toEqual([["calendar", "pending", null], ["mailer", "pending", null]]);
+
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#cancel-confirm:not([hidden])");
+    await page.keyboard.press("Shift+Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-yes");
+    await page.keyboard.press("Enter");
+    const result = await page.waitForSelector("#cancel-result [role=status]");
+    expect(await result.textContent()).toContain("Cancelled 2 deliveries");
+    // The page's deliveries are read again: both cancelled, with the reason, and nothing left to cancel.
+    await page.waitForSelector(`section.delivery[data-status="cancelled"] + section.delivery[data-status="cancelled"]`);
+    expect(await page.$$eval(`section.delivery dd.reason`, (dds) => dds.map((d) => d.textContent))).toEqual(["cancelled through the API", "cancelled through the API"]);
+    expect(await page.$$(`section.delivery button[data-retry]`)).toHaveLength(0);
+    expect(await page.isHidden("#cancel-pending")).toBe(true);
+    expect(await page.isHidden("#event-schedule")).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-result");
+    await screenshot(page, "event-cancelled");
+    expect(dialogs).toEqual([]);
+
+    // Through the API: cancelled, and never sent, even once their time has passed.
+    expect(await statuses(id)).toEqual([["calendar", "cancelled", "cancelled through the API"], ["mailer", "cancelled", "cancelled through the API"]]);
+    await sweepAfter(2 * HOUR);
+    expect([calendar.requests.length, mailer.requests.length]).toEqual(received);
+
+    // The log's cancelled filter shows them as such, with their reason.
+    await page.goto(`${herald.url}/ui/#/events?status=cancelled`);
+    await page.waitForSelector(`#log-table tr[data-event-id="${id}"]`);
+    const rows = await page.$$eval(`#log-table tr[data-event-id="${id}"] td[data-label="Status"]`, (cells) => cells.map((c) => c.textContent));
+    expect(rows).toEqual(["⊘ cancelledcancelled through the API", "⊘ cancelledcancelled through the API"]);
+    await page.context().close();
+  }, UI_TIMEOUT);
+
+  it("shows the API's error when it refuses a cancel, and cancels nothing", async () => {
+    const { id } = await schedule(HOUR);
+    const page = await open();
+    await signIn(page, herald.url, ADMIN_TOKEN);
+    await page.goto(`${herald.url}/ui/#/events/${id}`);
+    await page.waitForSelector("#cancel-pending:not([hidden])");
+    await page.click("#cancel-pending");
+    await page.waitForSelector("#cancel-confirm:not([hidden])");
+    // Herald's store takes no writes now (as on a read-only file): the API answers 503.
+    const db = sqliteOf(herald.app);
+    db.run("PRAGMA query_only = 1");
+    try {
+      await page.click("#cancel-yes");
+      const alert = await page.waitForSelector("#cancel-result .alert");
+      const text = (await alert.textContent())!;
+      expect(text).toContain("Herald cannot write to its store right now");
+      expect(text).toContain("storage_unavailable (HTTP 503)");
+    } finally {
+      db.run("PRAGMA query_only = 0");
+    }
+    // The button is back, with focus, to try again; the deliveries still wait.
+    expect(await page.isVisible("#cancel-pending")).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-pending");
+    expect(await page.$$(`section.delivery[data-status="pending"]`)).toHaveLength(2);
+    await screenshot(page, "event-cancel-refused");
+    expect(await statuses(id)).toEqual([["calendar", "pending", null], ["mailer", "pending", null]]);
     await page.context().close();
   }, UI_TIMEOUT);
 });

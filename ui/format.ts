@@ -46,7 +46,7 @@ export const shownStatus = (d: Pick<Delivery, "status" | "attempt_count">): Show
 
 const ICONS: Record<string, string> = {
   succeeded: "✓", failed: "✕", retrying: "↻", pending: "…", delivering: "→", cancelled: "⊘",
-  enabled: "●", disabled: "⊘", failing: "!", ok: "✓", error: "✕", breaker: "⏸",
+  enabled: "●", disabled: "⊘", failing: "!", ok: "✓", error: "✕", breaker: "⏸", scheduled: "◷",
 };
 
 /** A coloured badge that also names its state, so colour is never the only cue. */
@@ -54,7 +54,20 @@ export function badge(state: string, text: string = state, title?: string): HTML
   return h("span", { class: `badge badge-${state}`, title }, h("span", { "aria-hidden": "true" }, ICONS[state] ?? "•"), " ", text);
 }
 
-export const statusBadge = (d: Pick<Delivery, "status" | "attempt_count">) => badge(shownStatus(d));
+/**
+ * A delivery's state as a badge. Its tooltip carries what the word leaves out:
+ * when a waiting delivery is due, and why a cancelled one was cancelled.
+ */
+export function statusBadge(d: Pick<Delivery, "status" | "attempt_count"> & Partial<Pick<Delivery, "next_attempt_at" | "last_error">>): HTMLElement {
+  const title =
+    d.status === "pending" && d.next_attempt_at ? `due ${dateTime.format(new Date(d.next_attempt_at))}` :
+    d.status === "cancelled" && d.last_error ? d.last_error : undefined;
+  return badge(shownStatus(d), shownStatus(d), title);
+}
+
+/** Whether an event's deliveries were scheduled and some still wait: "scheduled for" is worth showing. */
+export const stillScheduled = (deliverAt: string | null, deliveries: Pick<Delivery, "status">[]) =>
+  deliverAt !== null && deliveries.some((d) => d.status === "pending");
 
 /** An HTTP status as a badge: 2xx ok, anything else an error. */
 export function httpBadge(status: number | null, error?: string | null): HTMLElement {
@@ -121,6 +134,8 @@ export function errorBox(error: unknown, context?: string): HTMLElement {
     { class: "alert", role: "alert" },
     h("strong", null, hint ?? e.message),
     hint ? h("div", { class: "muted" }, e.message) : null,
+    // The code is what to search the docs and logs for; network errors have none from Herald.
+    e.status > 0 ? h("div", { class: "muted small error-code" }, `${e.code} (HTTP ${e.status})`) : null,
     e.details.length ? h("ul", null, e.details.map((d) => h("li", null, `${d.path}: ${d.message}`))) : null,
   );
 }

@@ -1,11 +1,13 @@
 // One event: its payload, each destination it went to with the delivery's state,
 // and every attempt (request headers as logged, already redacted by Herald).
-// Retry sends a delivery again; the page follows it until it settles.
+// Retry sends a delivery again; the page follows it until it settles. A scheduled
+// event says when while its deliveries wait, and those waiting can be cancelled.
 import { get, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
-import { badge, bodyBlock, codeBlock, copyButton, duration, errorBox, headerTable, httpBadge, prettyJson, shownStatus, statusBadge, when } from "../format.ts";
+import { badge, bodyBlock, codeBlock, copyButton, duration, errorBox, headerTable, httpBadge, prettyJson, shownStatus, statusBadge, stillScheduled, when } from "../format.ts";
 import { every, type PageContext } from "../page.ts";
 import type { Attempt, Delivery, DeliveryWithAttempts, HeraldEvent } from "../types.ts";
+import { cancelControl } from "./event-cancel.ts";
 
 const POLL_MS = 2000;
 const settled = (d: Delivery) => d.status === "succeeded" || d.status === "failed" || d.status === "cancelled";
@@ -43,9 +45,11 @@ function attemptView(a: Attempt, open: boolean): HTMLElement {
 
 function deliveryView(d: DeliveryWithAttempts, openAttempts: Set<string>, onRetry: (d: Delivery, button: HTMLButtonElement, note: HTMLElement) => void): HTMLElement {
   const note = h("span", { class: "small", "aria-live": "polite" });
-  const retry = h("button", { type: "button", class: "secondary", "data-retry": d.id, disabled: d.status === "delivering" }, "Retry now");
-  retry.addEventListener("click", () => onRetry(d, retry, note));
+  // A cancelled delivery is final: the API refuses to retry it, so no button offers to.
   const state = shownStatus(d);
+  // A delivery not yet tried (a scheduled one, say) is sent now rather than retried.
+  const retry = d.status === "cancelled" ? null : h("button", { type: "button", class: "secondary", "data-retry": d.id, disabled: d.status === "delivering" }, state === "pending" ? "Send now" : "Retry now");
+  retry?.addEventListener("click", () => onRetry(d, retry, note));
   return h(
     "section",
     { class: "card delivery", "data-delivery-id": d.id, "data-status": d.status, "aria-labelledby": `h-${d.id}` },
@@ -63,9 +67,12 @@ function deliveryView(d: DeliveryWithAttempts, openAttempts: Set<string>, onRetr
       { class: "facts" },
       h("dt", null, "Delivery"), h("dd", { class: "mono" }, d.id),
       h("dt", null, "Attempts"), h("dd", null, String(d.attempt_count)),
-      state === "retrying" || state === "pending" ? [h("dt", null, "Next attempt"), h("dd", null, when(d.next_attempt_at, "when the destination is enabled"))] : null,
+      // Not yet tried (scheduled, or just published): when it is due; after a failure: when it is tried again.
+      state === "retrying" || state === "pending"
+        ? [h("dt", null, state === "pending" ? "Due" : "Next attempt"), h("dd", { class: "due" }, when(d.next_attempt_at, "when the destination is enabled"))]
+        : null,
       d.finalized_at ? [h("dt", null, settled(d) ? `${d.status[0]!.toUpperCase()}${d.status.slice(1)}` : "Finished"), h("dd", null, when(d.finalized_at))] : null,
-      d.last_error ? [h("dt", null, "Last error"), h("dd", null, d.last_error)] : null,
+      d.last_error ? [h("dt", null, d.status === "cancelled" ? "Reason" : "Last error"), h("dd", { class: "reason" }, d.last_error)] : null,
     ),
     d.attempts.length
       ? h("div", { class: "attempts" }, d.attempts.slice().reverse().map((a) => attemptView(a, openAttempts.has(a.id))))
@@ -86,19 +93,31 @@ export async function eventPage(ctx: PageContext): Promise<void> {
   }
   const payload = prettyJson(event.data);
   const deliveriesBox = h("div", { id: "deliveries", "aria-live": "polite" });
+  const deliverAt = event.deliver_at;
+  // Shown while any delivery still waits; the facts keep the time for good.
+  const scheduleNote = h("p", { class: "schedule-note", id: "event-schedule", hidden: true });
+  // After a cancel, the answer carries every delivery: the refresh starts from it.
+  const cancel = cancelControl(id, (answer) => loadDeliveries(answer.deliveries));
   fill(
     ctx.main,
     h("p", null, h("a", { href: "#/events" }, "← Event log")),
-    h("div", { class: "page-head" }, h("h1", null, h("span", { class: "muted" }, "Event "), h("span", { class: "mono break", id: "event-id" }, event.id))),
+    h("div", { class: "page-head" }, h("h1", null, h("span", { class: "muted" }, "Event "), h("span", { class: "mono break", id: "event-id" }, event.id)), scheduleNote),
     h(
       "dl",
       { class: "facts" },
       h("dt", null, "Type"), h("dd", null, h("a", { href: `#/events?type=${encodeURIComponent(event.type)}` }, event.type)),
       h("dt", null, "Tenant"), h("dd", null, event.tenant),
       h("dt", null, "Published"), h("dd", null, when(event.created_at)),
+      deliverAt ? [h("dt", null, "Deliver at"), h("dd", null, when(deliverAt))] : null,
     ),
     h("section", { "aria-labelledby": "h-payload" }, h("div", { class: "section-head" }, h("h2", { id: "h-payload" }, "Payload"), copyButton("Copy payload", () => payload), copyButton("Copy id", () => event.id)), codeBlock(payload, "Payload", 30)),
-    h("section", { "aria-labelledby": "h-deliveries" }, h("h2", { id: "h-deliveries" }, `Deliveries (${event.deliveries.length})`), deliveriesBox),
+    h(
+      "section",
+      { "aria-labelledby": "h-deliveries" },
+      h("div", { class: "section-head" }, h("h2", { id: "h-deliveries" }, `Deliveries (${event.deliveries.length})`), cancel.button),
+      cancel.panel,
+      deliveriesBox,
+    ),
   );
 
   // Which attempts the user opened survive a refresh.
@@ -118,6 +137,9 @@ export async function eventPage(ctx: PageContext): Promise<void> {
     if (ctx.signal.aborted) return;
     if (deliveries.length === 0) fill(deliveriesBox, h("p", { class: "empty" }, "No subscription matched this event, so it was not sent anywhere."));
     else fill(deliveriesBox, deliveries.map((d) => deliveryView(d, openAttempts, retry)));
+    scheduleNote.hidden = !stillScheduled(deliverAt, deliveries);
+    if (deliverAt && !scheduleNote.hidden) fill(scheduleNote, badge("scheduled", "scheduled"), " for ", when(deliverAt));
+    cancel.show(deliveries.filter((d) => d.status === "pending").length);
   };
 
   const retry = async (d: Delivery, button: HTMLButtonElement, note: HTMLElement) => {

@@ -3,7 +3,7 @@
 // Status and destination belong to deliveries, so those filters list deliveries.
 import { get, type Query } from "../api.ts";
 import { fill, h, type Child } from "../dom.ts";
-import { errorBox, httpBadge, statusBadge, when } from "../format.ts";
+import { errorBox, httpBadge, statusBadge, stillScheduled, when } from "../format.ts";
 import { every, firstRender, href, type PageContext } from "../page.ts";
 import { DELIVERY_STATUSES, type Delivery, type Destination, type EventType, type HeraldEvent, type ListPage } from "../types.ts";
 
@@ -20,6 +20,22 @@ function cell(label: string, ...children: Child[]): HTMLTableCellElement {
 }
 
 const eventLink = (id: string) => h("a", { href: `#/events/${encodeURIComponent(id)}`, class: "mono" }, id);
+
+/**
+ * "scheduled for <time>" while a scheduled event's deliveries wait. Before its
+ * deliveries are read (or when there were too many to read), a time still ahead says so.
+ */
+function scheduledLine(e: HeraldEvent, deliveries: Delivery[] | undefined): Child {
+  const waiting = deliveries ? stillScheduled(e.deliver_at, deliveries) : e.deliver_at !== null && Date.parse(e.deliver_at) > Date.now();
+  return waiting && e.deliver_at ? h("div", { class: "small scheduled" }, "scheduled for ", when(e.deliver_at)) : null;
+}
+
+/** Under a delivery's badge: when a waiting one is due, and why a cancelled one was cancelled. */
+function statusDetail(d: Delivery): Child {
+  if (d.status === "pending" && d.next_attempt_at) return h("div", { class: "small due" }, "due ", when(d.next_attempt_at));
+  if (d.status === "cancelled" && d.last_error) return h("div", { class: "muted small reason" }, d.last_error);
+  return null;
+}
 
 /** `byEvent`: undefined while the deliveries load; null when there were too many to read in one request. */
 function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | null | undefined): HTMLElement {
@@ -41,9 +57,15 @@ function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | n
           cell("Tenant", e.tenant),
           cell(
             "Deliveries",
-            deliveries === undefined
-              ? h("span", { class: "muted" }, byEvent ? "none" : byEvent === null ? "see the event" : "…")
-              : h("span", { class: "badges" }, deliveries.map((d) => h("span", { class: "dest" }, statusBadge(d), " ", h("span", { class: "muted" }, d.destination_id)))),
+            // One child per cell: on a phone each cell is a two-column grid (label, value).
+            h(
+              "div",
+              null,
+              deliveries === undefined
+                ? h("span", { class: "muted" }, byEvent ? "none" : byEvent === null ? "see the event" : "…")
+                : h("span", { class: "badges" }, deliveries.map((d) => h("span", { class: "dest" }, statusBadge(d), " ", h("span", { class: "muted" }, d.destination_id)))),
+              scheduledLine(e, byEvent ? (deliveries ?? []) : undefined),
+            ),
           ),
         );
       }),
@@ -67,9 +89,14 @@ function deliveriesTable(deliveries: Delivery[]): HTMLElement {
           cell("Event", eventLink(d.event_id)),
           cell("Type", d.event_type),
           cell("Destination", d.destination_id),
-          cell("Status", statusBadge(d)),
+          cell("Status", h("div", null, statusBadge(d), statusDetail(d))),
           cell("Attempts", String(d.attempt_count)),
-          cell("Last answer", d.attempt_count === 0 ? h("span", { class: "muted" }, "—") : httpBadge(d.last_status, d.last_error), d.last_error ? h("div", { class: "muted small clip", title: d.last_error }, d.last_error) : null),
+          cell(
+            "Last answer",
+            d.attempt_count === 0 ? h("span", { class: "muted" }, "—") : httpBadge(d.last_status, d.last_error),
+            // A cancelled delivery's last_error is the reason, shown under its status instead.
+            d.last_error && d.status !== "cancelled" ? h("div", { class: "muted small clip", title: d.last_error }, d.last_error) : null,
+          ),
         ),
       ),
     ),
