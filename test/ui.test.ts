@@ -208,6 +208,36 @@ describe("the console", () => {
     await page.context().close();
   }, UI_TIMEOUT);
 
+  it("shows an ordered destination held back by its failed head, and not once the head succeeded", async () => {
+    const ledger = startReceiver([{ status: 503 }]);
+    try {
+      const created = await herald.api("POST", "/v1/destinations", { id: "ledger", url: ledger.url, ordered: true, max_in_flight: 1 });
+      expect(created.status).toBe(201);
+      expect((await herald.api("POST", "/v1/subscriptions", { destination_id: "ledger", event_types: ["attendee.updated"] })).status).toBe(201);
+      const first = await publish("attendee.updated", { attendee_id: "att_1" });
+      await publish("attendee.updated", { attendee_id: "att_2" });
+      expect(ledger.requests.length).toBe(1);
+      const [head] = (await herald.api("GET", `/v1/events/${first}`)).body.deliveries.filter((d: { destination_id: string }) => d.destination_id === "ledger");
+      const page = await openPage(browser);
+      await signIn(page, herald.url, ADMIN_TOKEN);
+      await page.goto(`${herald.url}/ui/#/destinations`);
+      const card = `section.destination[data-destination-id="ledger"]`;
+      const held = await page.waitForSelector(`${card} [data-held-by-head="${head.id}"]`);
+      expect(await held.textContent()).toContain("1 delivery waits behind it");
+      expect(await page.textContent(card)).toContain("ordered");
+      // The retry succeeds; the second follows, and nothing is held any more.
+      await sweepAfter(6_000);
+      expect(ledger.requests.length).toBe(3);
+      await page.reload();
+      await page.waitForSelector(card);
+      expect(await page.$(`${card} [data-held-by-head]`)).toBeNull();
+      await page.context().close();
+    } finally {
+      await herald.api("DELETE", "/v1/destinations/ledger");
+      await ledger.stop();
+    }
+  }, UI_TIMEOUT);
+
   it("renders every page at 1280 px and 390 px wide without sideways scrolling", async () => {
     const pages: [string, string, string][] = [
       ["overview", "#/", "#overview-chart figure"],
