@@ -143,10 +143,10 @@ describeOnEachStore("per-destination limits", () => {
 });
 
 describeOnEachStore("an ordered destination held back by its head", () => {
-  it("says so in the API while the failed head waits for its retry, and not once it succeeded", async () => {
+  it("says so in the API while the failed head waits for its retry, across a restart, and not once it succeeded", async () => {
     const clock = new TestClock();
     const receiver = startReceiver([{ status: 503 }]);
-    const herald = await startHerald(
+    let herald = await startHerald(
       testConfig({
         event_types: [{ name: "step" }],
         delivery: { https_only: false, allow_private_networks: true, retry_schedule: ["5s"], jitter: 0 },
@@ -167,6 +167,12 @@ describeOnEachStore("an ordered destination held back by its head", () => {
         delivery_id: head.id, attempts: 1, next_attempt_at: new Date(clock.now() + 5_000).toISOString(), last_error: "HTTP 503", waiting: 2,
       });
       expect((await herald.api("GET", "/v1/destinations")).body.data[0].held_by_head.delivery_id).toBe(head.id);
+      // The order lives in the job table: a restart keeps the head, and what waits behind it.
+      await herald.stop();
+      herald = await startHerald(herald.app.config, { clock, clockTimers: true });
+      await herald.app.engine.idle();
+      expect(receiver.requests.length).toBe(1);
+      expect((await herald.api("GET", "/v1/destinations/line")).body.held_by_head).toEqual(held.held_by_head);
       // Nothing else goes out meanwhile, however often the sweep claims.
       clock.advance(4_000);
       await herald.app.engine.sweeper.runOnce(clock.now());
