@@ -4,6 +4,7 @@
 // backfill (src/engine/backfill.ts) finishes it from A's cursor: every
 // matching event gets exactly one delivery, and A's late write changes nothing.
 import { expect, it } from "bun:test";
+import { AuditLog, CONFIG_CALLER } from "../src/engine/audit.ts";
 import { Backfills } from "../src/engine/backfill.ts";
 import { realTimer, silentLogger } from "../src/engine/deps.ts";
 import { subscriptionMatches } from "../src/engine/fanout.ts";
@@ -15,9 +16,11 @@ import { newId } from "../src/store/ids.ts";
 const LEASE = 60_000;
 
 function backfillsOn(store: Store, instance: string, now: () => number, wake: () => void): Backfills {
+  const deps = { instance, now, timer: realTimer, random: Math.random, fetch, log: silentLogger };
   return new Backfills(
     store,
-    { instance, now, timer: realTimer, random: Math.random, fetch, log: silentLogger },
+    deps,
+    new AuditLog(store.audit, deps),
     wake,
     { chunk: 5, max_jobs: 4, lease_ms: LEASE },
   );
@@ -88,7 +91,7 @@ describeEachStore("backfill takeover", (current) => {
     for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i }));
     await store.queue.registerInstance("ins_b", T0);
     const engine = backfillsOn(store, "ins_b", () => T0 + 5_000, () => {});
-    const kept = await engine.start({ tenant: null }, "sub_late", { since: T0, until: T0 + 1_000 });
+    const kept = await engine.start(CONFIG_CALLER, { tenant: null }, "sub_late", { since: T0, until: T0 + 1_000 });
     await store.catalog.deleteSubscription("sub_gone");
     const gone = backfillJob({ id: newId("bkf", T0 + 7), subscription_id: "sub_gone", lease_owner: "ins_gone" });
     await store.backfills.create(gone);

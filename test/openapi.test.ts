@@ -33,6 +33,7 @@ describe("the OpenAPI document", () => {
       "GET /v1/subscriptions", "POST /v1/subscriptions", "GET /v1/subscriptions/{id}", "PATCH /v1/subscriptions/{id}", "DELETE /v1/subscriptions/{id}",
       "POST /v1/events", "POST /v1/events/batch", "GET /v1/events", "GET /v1/events/{id}",
       "GET /v1/deliveries", "GET /v1/deliveries/{id}", "POST /v1/deliveries/{id}/retry",
+      "GET /v1/audit",
     ]) {
       expect(routes).toContain(expected);
     }

@@ -16,6 +16,7 @@ import { errorMessage, type EngineDeps } from "./deps.ts";
 import { subscriptionMatches } from "./fanout.ts";
 import { notFound, Problem, type ProblemDetail } from "./problem.ts";
 import { sees, type Scope } from "./scope.ts";
+import type { AuditLog, Caller } from "./audit.ts";
 
 export interface BackfillSettings {
   /** A job stays leased this long after each chunk: a chunk takes far less. */
@@ -49,6 +50,7 @@ export class Backfills {
   constructor(
     private readonly store: Pick<Store, "backfills" | "catalog">,
     private readonly deps: EngineDeps,
+    private readonly audit: AuditLog,
     /** Tells the dispatcher that due deliveries were written (Dispatcher.noteBacklog). */
     private readonly wake: () => void,
     private readonly settings: BackfillSettings,
@@ -59,7 +61,7 @@ export class Backfills {
    * reads as missing), answers with the job as written (running), and works it
    * in the background from the next turn of the event loop.
    */
-  async start(scope: Scope, subscriptionId: string, window: BackfillWindow): Promise<BackfillJob> {
+  async start(by: Caller, scope: Scope, subscriptionId: string, window: BackfillWindow): Promise<BackfillJob> {
     const now = this.deps.now();
     const until = window.until ?? now;
     const details: ProblemDetail[] = [];
@@ -78,6 +80,11 @@ export class Backfills {
     };
     await this.store.backfills.create(job);
     this.launch(job);
+    // A job write, which takes no entry: recorded right after it.
+    await this.audit.record(by, {
+      action: "backfill.started", resource: { type: "backfill", id: job.id }, tenant: job.tenant,
+      changes: { subscription_id: { from: null, to: job.subscription_id }, since: { from: null, to: job.since }, until: { from: null, to: job.until } },
+    });
     return job;
   }
 
@@ -94,9 +101,15 @@ export class Backfills {
   }
 
   /** Cancels a running job within `scope`: its next chunk finds the lease gone. What it made so far stays. */
-  async cancel(scope: Scope, id: string): Promise<BackfillJob> {
+  async cancel(by: Caller, scope: Scope, id: string): Promise<BackfillJob> {
     const cancelled = await this.store.backfills.finish(id, "cancelled", "cancelled through the API", this.deps.now(), { tenant: scope.tenant });
-    if (cancelled) return cancelled;
+    if (cancelled) {
+      await this.audit.record(by, {
+        action: "backfill.cancelled", resource: { type: "backfill", id }, tenant: cancelled.tenant,
+        changes: { status: { from: "running", to: "cancelled" } },
+      });
+      return cancelled;
+    }
     const job = await this.get(scope, id);
     throw new Problem("conflict", `backfill ${id} is ${job.status} already`, undefined, "backfill_finished");
   }

@@ -1,7 +1,10 @@
 // Managing destinations: create, change, delete, enable/disable, rotate the
 // signing secret, send a test event, re-queue failed deliveries, and health.
-// Every change reloads the catalogue and publishes its operational event.
-import type { Destination, SigningSecret } from "../store/types.ts";
+// Every change reloads the catalogue, publishes its operational event, and is
+// recorded in the audit log under the caller (`by`).
+import type { AuditEntry, Destination, SigningSecret } from "../store/types.ts";
+import type { Caller } from "./audit.ts";
+import { destinationChanges } from "./audit-changes.ts";
 import { newId } from "../store/ids.ts";
 import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
@@ -38,7 +41,7 @@ export class DestinationService {
     return destination;
   }
 
-  async create(input: DestinationInput): Promise<{ destination: Destination; secret: string }> {
+  async create(by: Caller, input: DestinationInput): Promise<{ destination: Destination; secret: string }> {
     const now = this.parts.deps.now();
     this.checkUrl(input.url);
     const id = input.id ?? newId("dst", now);
@@ -51,13 +54,14 @@ export class DestinationService {
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
     // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
-    if (!(await this.parts.store.catalog.createDestination(destination))) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
+    const entry = this.entry(by, "destination.created", null, destination);
+    if (!(await this.parts.store.catalog.createDestination(destination, entry))) throw new Problem("conflict", `destination ${id} exists already`, [{ path: "id", message: "is taken" }]);
     await this.changed();
     this.parts.operational.emit("herald.destination.created", destination.tenant, { destination_id: id, url: destination.url });
     return { destination, secret };
   }
 
-  async update(id: string, patch: DestinationPatch): Promise<Destination> {
+  async update(by: Caller, id: string, patch: DestinationPatch): Promise<Destination> {
     const current = await this.get(id);
     assertApiManaged(current, "destination", id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
@@ -78,24 +82,26 @@ export class DestinationService {
       failing_since: enabled && !current.enabled ? null : current.failing_since,
       updated_at: now,
     };
-    await this.write(next);
+    await this.write(next, this.entry(by, "destination.updated", current, next));
     this.parts.operational.emit("herald.destination.updated", next.tenant, { destination_id: id, url: next.url });
     if (enabled !== current.enabled) this.announceEnabled(next, enabled);
     return next;
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(by: Caller, id: string): Promise<void> {
     const current = await this.get(id);
     assertApiManaged(current, "destination", id);
-    await this.parts.store.catalog.deleteDestination(id, this.parts.deps.now());
+    await this.parts.store.catalog.deleteDestination(id, this.parts.deps.now(), this.entry(by, "destination.deleted", current, null));
     this.parts.operational.emit("herald.destination.deleted", current.tenant, { destination_id: id });
     await this.changed();
   }
 
   /** Enabling resumes the destination's pending deliveries; config-owned destinations may be toggled too. */
-  async setEnabled(id: string, enabled: boolean, reason?: string): Promise<Destination> {
+  async setEnabled(by: Caller, id: string, enabled: boolean, reason?: string): Promise<Destination> {
     const current = await this.get(id);
-    const found = await this.parts.store.catalog.setDestinationEnabled(id, enabled, enabled ? null : reason ?? "disabled through the API", this.parts.deps.now());
+    const disabledReason = enabled ? null : reason ?? "disabled through the API";
+    const entry = this.entry(by, enabled ? "destination.enabled" : "destination.disabled", current, { ...current, enabled, disabled_reason: disabledReason });
+    const found = await this.parts.store.catalog.setDestinationEnabled(id, enabled, disabledReason, this.parts.deps.now(), entry);
     await this.changed();
     if (!found) throw notFound("destination", id);
     const next = await this.get(id);
@@ -104,7 +110,7 @@ export class DestinationService {
   }
 
   /** Rotates the secret; the old one keeps signing (a second signature) until the grace period ends. */
-  async rotateSecret(id: string, options: { secret?: string; grace_ms?: number }): Promise<{ secret: string; previous_expires_at: number }> {
+  async rotateSecret(by: Caller, id: string, options: { secret?: string; grace_ms?: number }): Promise<{ secret: string; previous_expires_at: number }> {
     const current = await this.get(id);
     assertApiManaged(current, "destination", id);
     const grace = options.grace_ms ?? DEFAULT_GRACE_MS;
@@ -115,12 +121,13 @@ export class DestinationService {
     const stillValid = current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now);
     const retiring = current.secrets.filter((s) => s.expires_at === null).map((s): SigningSecret => ({ secret: s.secret, expires_at: expires }));
     const secrets: SigningSecret[] = [{ secret, expires_at: null }, ...retiring, ...stillValid].filter((s) => s.expires_at === null || s.expires_at > now);
-    await this.write({ ...current, secrets, updated_at: now });
+    const next = { ...current, secrets, updated_at: now };
+    await this.write(next, this.entry(by, "destination.secret_rotated", current, next));
     return { secret, previous_expires_at: expires };
   }
 
   /** Sends one test event now and answers with the attempt. Test sends are not kept in the log. */
-  async test(id: string, options: { event_type?: string; data?: unknown }): Promise<SendResult> {
+  async test(by: Caller, id: string, options: { event_type?: string; data?: unknown }): Promise<SendResult> {
     const destination = await this.get(id);
     const { catalog, deps, sendOptions } = this.parts;
     const type = options.event_type ?? this.firstSubscribedType(destination) ?? "herald.test";
@@ -128,16 +135,21 @@ export class DestinationService {
     const data = options.data !== undefined ? options.data : example !== undefined ? example : { message: "a test event from Herald" };
     const now = deps.now();
     const event = { id: newId("evt", now), type, created_at: now, data_json: JSON.stringify(data ?? null) };
-    return send(event, destination, sendOptions);
+    const result = await send(event, destination, sendOptions);
+    // No write to carry it: recorded once the send is made (the test event is kept nowhere else).
+    await this.parts.audit.record(by, { action: "destination.tested", resource: { type: "destination", id }, tenant: destination.tenant });
+    return result;
   }
 
   /** Re-queues the destination's failed deliveries created in [since, until). */
-  async recover(id: string, since: number, until?: number): Promise<number> {
-    await this.get(id);
+  async recover(by: Caller, id: string, since: number, until?: number): Promise<number> {
+    const destination = await this.get(id);
     const now = this.parts.deps.now();
     if (until !== undefined && until <= since) throw new Problem("invalid", "until must be after since", [{ path: "until", message: "must be after since" }]);
     const requeued = await this.parts.store.queue.requeueFailed(id, since, until ?? now + 1, now);
     if (requeued > 0) this.parts.dispatcher.noteBacklog();
+    // A queue write, which takes no entry: recorded right after it.
+    await this.parts.audit.record(by, { action: "destination.recovered", resource: { type: "destination", id }, tenant: destination.tenant });
     return requeued;
   }
 
@@ -166,10 +178,16 @@ export class DestinationService {
   }
 
   /** Writes a change to an existing destination: one deleted meanwhile (here or elsewhere) stays deleted, a 404. */
-  private async write(next: Destination): Promise<void> {
-    const found = await this.parts.store.catalog.updateDestination(next);
+  private async write(next: Destination, entry: AuditEntry): Promise<void> {
+    const found = await this.parts.store.catalog.updateDestination(next, entry);
     await this.changed();
     if (!found) throw notFound("destination", next.id);
+  }
+
+  /** The entry of a change from `before` to `after` (null: created, or deleted), for the write that makes it. */
+  private entry(by: Caller, action: string, before: Destination | null, after: Destination | null): AuditEntry {
+    const d = (after ?? before)!;
+    return this.parts.audit.entry(by, { action, resource: { type: "destination", id: d.id }, tenant: d.tenant, changes: destinationChanges(before, after) });
   }
 
   private async changed(): Promise<void> {

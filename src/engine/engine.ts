@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
+import { AuditLog, heraldCaller, type Caller } from "./audit.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
@@ -37,6 +38,8 @@ export class Engine {
   readonly eventTypes: EventTypeService;
   /** Backfill jobs: deliveries made after the fact for stored events (POST /v1/subscriptions/{id}/backfill). */
   readonly backfills: Backfills;
+  /** Who changed what: entries for every management change, and GET /v1/audit's reads. */
+  readonly audit: AuditLog;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -62,6 +65,7 @@ export class Engine {
       user_agent: `Herald/${VERSION}`,
     };
     this.catalog = new Catalog(store.catalog);
+    this.audit = new AuditLog(store.audit, deps);
     this.dispatcher = new Dispatcher(
       store.queue,
       this.catalog,
@@ -81,16 +85,18 @@ export class Engine {
       this.dispatcher,
       this.operational,
       deps,
+      this.audit,
       { schedule: config.sweep.schedule, disable_after: d.disable_after },
       () => this.countInstances(),
       (now) => this.backfills.resume(now),
     );
-    this.backfills = new Backfills(store, deps, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
+    this.backfills = new Backfills(store, deps, this.audit, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
     this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     const parts = {
       store,
       catalog: this.catalog,
+      audit: this.audit,
       dispatcher: this.dispatcher,
       operational: this.operational,
       deps,
@@ -171,7 +177,7 @@ export class Engine {
    * same webhook-id, and answers with it as leased. Another tenant's delivery
    * is not_found; one being sent, or cancelled, is a conflict.
    */
-  async retry(scope: Scope, deliveryId: string): Promise<Delivery> {
+  async retry(by: Caller, scope: Scope, deliveryId: string): Promise<Delivery> {
     const now = this.deps.now();
     const leased = await this.store.queue.leaseForRetry(deliveryId, now, { owner: this.deps.instance, until: now + this.lease_ms }, scope.tenant);
     if ("error" in leased) {
@@ -187,7 +193,10 @@ export class Engine {
       throw new Problem("conflict", `delivery ${deliveryId} is being sent right now; try again when this attempt ends`);
     }
     this.dispatcher.accept([leased.job]);
-    return leased.job.delivery;
+    // A queue write, which takes no entry: recorded right after it (the send is not kept waiting).
+    const d = leased.job.delivery;
+    await this.audit.record(by, { action: "delivery.retried", resource: { type: "delivery", id: d.id }, tenant: d.tenant });
+    return d;
   }
 
   /**
@@ -196,11 +205,14 @@ export class Engine {
    * all its deliveries. One being sent right now is left to finish, and ends as
    * its attempt says. Another tenant's event is not_found, and nothing changes.
    */
-  async cancelEvent(scope: Scope, eventId: string): Promise<{ event: HeraldEvent; deliveries: Delivery[]; cancelled: number }> {
+  async cancelEvent(by: Caller, scope: Scope, eventId: string): Promise<{ event: HeraldEvent; deliveries: Delivery[]; cancelled: number }> {
     // Cancelled first, limited to the scope's tenant, then read: one write, and
     // the read's not_found answers for another tenant's event (it cancelled nothing).
     const cancelled = await this.store.queue.cancelPendingOfEvent(eventId, this.deps.now(), scope.tenant);
-    return { ...(await this.reads.getEvent(scope, eventId)), cancelled };
+    const read = await this.reads.getEvent(scope, eventId);
+    // Recorded right after the queue write (which takes no entry), once the event is known to be the caller's.
+    await this.audit.record(by, { action: "event.cancelled", resource: { type: "event", id: eventId }, tenant: read.event.tenant });
+    return { ...read, cancelled };
   }
 
   /** Counts the instances sharing the store (a signal, a sweep, the start); counts may overlap: LatestRead. */
@@ -222,7 +234,17 @@ export class Engine {
     const d = job.delivery;
     const destination = this.catalog.destinations.get(d.destination_id);
     if (!destination) return;
-    if (result.status === 410) this.operational.destinationDisabled(destination.id, "the endpoint answered 410 Gone");
+    if (result.status === 410) {
+      this.operational.destinationDisabled(destination.id, "the endpoint answered 410 Gone");
+      // The record that disabled it is on the delivery path, which writes no entry: this one
+      // follows it, off that path. `destination` is the catalogue's copy from before the disabling.
+      if (destination.enabled) {
+        void this.audit.record(heraldCaller(this.deps.instance), {
+          action: "destination.disabled", resource: { type: "destination", id: destination.id }, tenant: destination.tenant,
+          changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: "the endpoint answered 410 Gone" } },
+        });
+      }
+    }
     // Deliveries of Herald's own events report nothing further, or a failing
     // subscriber of herald.delivery.* would feed itself forever.
     if (d.event_type.startsWith("herald.")) return;

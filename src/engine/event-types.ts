@@ -1,7 +1,10 @@
 // Managing the event-type catalogue: names, descriptions, an optional JSON
 // Schema for `data` and an example (checked against the schema). `herald.*`
-// names are reserved for Herald's own operational events.
+// names are reserved for Herald's own operational events. Each change is
+// written with its audit entry (an event type belongs to no tenant).
 import type { EventType } from "../store/types.ts";
+import type { Caller } from "./audit.ts";
+import { eventTypeChanges } from "./audit-changes.ts";
 import { checkSchema, formatSchemaPath, validateData } from "../rules/data-schema.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
@@ -24,7 +27,7 @@ export class EventTypeService {
     return eventType;
   }
 
-  async create(input: EventTypeInput): Promise<EventType> {
+  async create(by: Caller, input: EventTypeInput): Promise<EventType> {
     if (isReservedEventType(input.name)) {
       throw new Problem("invalid", "event type names herald and herald.* are reserved for Herald's own events", [{ path: "name", message: RESERVED_EVENT_TYPE }]);
     }
@@ -35,12 +38,12 @@ export class EventTypeService {
     };
     checkExample(eventType);
     // One insert-if-absent, never look-then-write: another instance may create the same name meanwhile.
-    if (!(await this.parts.store.catalog.createEventType(eventType))) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
+    if (!(await this.parts.store.catalog.createEventType(eventType, this.entry(by, "event_type.created", null, eventType)))) throw new Problem("conflict", `event type ${input.name} exists already`, [{ path: "name", message: "is taken" }]);
     await this.parts.catalog.reload();
     return eventType;
   }
 
-  async update(name: string, patch: Omit<EventTypeInput, "name">): Promise<EventType> {
+  async update(by: Caller, name: string, patch: Omit<EventTypeInput, "name">): Promise<EventType> {
     const current = await this.get(name);
     assertApiManaged(current, "event type", name);
     const next: EventType = {
@@ -52,17 +55,23 @@ export class EventTypeService {
     };
     checkExample(next);
     // A keyed update: an event type deleted meanwhile stays deleted.
-    const found = await this.parts.store.catalog.updateEventType(next);
+    const found = await this.parts.store.catalog.updateEventType(next, this.entry(by, "event_type.updated", current, next));
     await this.parts.catalog.reload();
     if (!found) throw notFound("event type", name);
     return next;
   }
 
   /** Events already published keep their type; new ones of it are refused. */
-  async remove(name: string): Promise<void> {
-    assertApiManaged(await this.get(name), "event type", name);
-    await this.parts.store.catalog.deleteEventType(name);
+  async remove(by: Caller, name: string): Promise<void> {
+    const current = await this.get(name);
+    assertApiManaged(current, "event type", name);
+    await this.parts.store.catalog.deleteEventType(name, this.entry(by, "event_type.deleted", current, null));
     await this.parts.catalog.reload();
+  }
+
+  private entry(by: Caller, action: string, before: EventType | null, after: EventType | null) {
+    const t = (after ?? before)!;
+    return this.parts.audit.entry(by, { action, resource: { type: "event_type", id: t.name }, tenant: null, changes: eventTypeChanges(before, after) });
   }
 }
 

@@ -1,9 +1,13 @@
 // Brings the store in line with the resources the config file declares: adds
 // and updates them, and removes config-owned ones that left the file. Queued
 // deliveries survive updates; a removed destination's unfinished deliveries are
-// cancelled (DESIGN §2), never dropped silently.
+// cancelled (DESIGN §2), never dropped silently. Each write that changes
+// something carries its audit entry (actor `config`); one that changes nothing
+// (every start re-reads the same file) carries none, so restarts add no entries.
 import type { CatalogStore } from "../store/store.ts";
-import type { Destination, Subscription } from "../store/types.ts";
+import type { AuditEntry, Destination, Subscription } from "../store/types.ts";
+import { auditEntry, CONFIG_CALLER } from "./audit.ts";
+import { destinationChanges, eventTypeChanges, subscriptionChanges, type Changes } from "./audit-changes.ts";
 import { generateSecret } from "../rules/secrets.ts";
 import type { Config } from "../config/schema.ts";
 
@@ -19,20 +23,28 @@ export interface ReconcileReport {
 export async function reconcile(config: Config, store: CatalogStore, now: number): Promise<ReconcileReport> {
   const report: ReconcileReport = { added: [], updated: [], removed: [] };
   const note = (list: string[], kind: string, id: string) => list.push(`${kind} ${id}`);
+  /** The entry of a change (none when nothing changed); `existed` says created or updated. */
+  const entry = (type: string, id: string, tenant: string | null, existed: boolean, changes: Changes): AuditEntry | undefined =>
+    existed && Object.keys(changes).length === 0
+      ? undefined
+      : auditEntry(CONFIG_CALLER, { action: `${type}.${existed ? "updated" : "created"}`, resource: { type, id }, tenant, changes }, now);
+  const removal = (type: string, id: string, tenant: string | null, changes: Changes): AuditEntry =>
+    auditEntry(CONFIG_CALLER, { action: `${type}.deleted`, resource: { type, id }, tenant, changes }, now);
 
   const declaredTypes = new Set(config.event_types.map((t) => t.name));
   for (const t of config.event_types) {
     const current = await store.getEventType(t.name);
     note(current ? report.updated : report.added, "event type", t.name);
-    await store.upsertEventType({
+    const next = {
       name: t.name, description: t.description, schema: t.schema ?? null, example: t.example,
-      managed_by: "config", created_at: current?.created_at ?? now, updated_at: now,
-    });
+      managed_by: "config" as const, created_at: current?.created_at ?? now, updated_at: now,
+    };
+    await store.upsertEventType(next, entry("event_type", t.name, null, current !== null, eventTypeChanges(current, next)));
   }
   for (const t of await store.listEventTypes()) {
     // herald.* types are Herald's own and re-registered at every start.
     if (t.managed_by === "config" && !declaredTypes.has(t.name) && !t.name.startsWith("herald.")) {
-      await store.deleteEventType(t.name);
+      await store.deleteEventType(t.name, removal("event_type", t.name, null, eventTypeChanges(t, null)));
       note(report.removed, "event type", t.name);
     }
   }
@@ -41,7 +53,8 @@ export async function reconcile(config: Config, store: CatalogStore, now: number
   for (const d of config.destinations) {
     const current = await store.getDestination(d.id);
     note(current ? report.updated : report.added, "destination", d.id);
-    await store.saveDestination(destinationFromConfig(d, current, now));
+    const next = destinationFromConfig(d, current, now);
+    await store.saveDestination(next, entry("destination", d.id, next.tenant, current !== null, destinationChanges(current, next)));
   }
 
   const declaredSubscriptions = new Set(config.subscriptions.map((s) => s.id));
@@ -54,17 +67,17 @@ export async function reconcile(config: Config, store: CatalogStore, now: number
       created_at: current?.created_at ?? now, updated_at: now,
     };
     note(current ? report.updated : report.added, "subscription", s.id);
-    await store.saveSubscription(subscription);
+    await store.saveSubscription(subscription, entry("subscription", s.id, tenant, current !== null, subscriptionChanges(current, subscription)));
   }
   for (const s of await store.allSubscriptions()) {
     if (s.managed_by === "config" && !declaredSubscriptions.has(s.id)) {
-      await store.deleteSubscription(s.id);
+      await store.deleteSubscription(s.id, removal("subscription", s.id, s.tenant, subscriptionChanges(s, null)));
       note(report.removed, "subscription", s.id);
     }
   }
   for (const d of await store.allDestinations()) {
     if (d.managed_by === "config" && !declaredDestinations.has(d.id)) {
-      await store.deleteDestination(d.id, now);
+      await store.deleteDestination(d.id, now, removal("destination", d.id, d.tenant, destinationChanges(d, null)));
       note(report.removed, "destination", d.id);
     }
   }

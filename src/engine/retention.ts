@@ -1,9 +1,10 @@
 // Retention (croner schedule from the config): deletes events older than
 // `retention.keep` whose deliveries are all finished, with their attempts, and
-// backfill jobs that finished longer than that ago. Runs
+// backfill jobs that finished longer than that ago, and audit entries older
+// than that. Runs
 // on the one instance that holds the maintenance lease (several deleting the
 // same rows at once would only contend).
-import type { AdminStore, BackfillStore } from "../store/store.ts";
+import type { AdminStore, AuditStore, BackfillStore } from "../store/store.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 
@@ -11,7 +12,11 @@ export class Retention {
   private readonly schedule: Schedule;
 
   constructor(
-    private readonly store: { admin: Pick<AdminStore, "deleteFinishedBefore">; backfills: Pick<BackfillStore, "deleteFinishedBefore"> },
+    private readonly store: {
+      admin: Pick<AdminStore, "deleteFinishedBefore">;
+      backfills: Pick<BackfillStore, "deleteFinishedBefore">;
+      audit: Pick<AuditStore, "deleteBefore">;
+    },
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
     /** Whether this instance holds the maintenance lease now (Sweeper.leadsMaintenance). */
@@ -35,6 +40,8 @@ export class Retention {
       if (deleted) this.deps.log.info("retention deleted old events", { events: deleted });
       const jobs = await this.store.backfills.deleteFinishedBefore(now - this.settings.keep);
       if (jobs) this.deps.log.info("retention deleted finished backfills", { backfills: jobs });
+      const entries = await this.store.audit.deleteBefore(now - this.settings.keep);
+      if (entries) this.deps.log.info("retention deleted old audit entries", { entries });
       return deleted;
     } catch (error) {
       this.deps.log.error("retention failed", { error: errorMessage(error) });

@@ -3,6 +3,7 @@
 // can build them without an import circle.
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
+import type { AuditLog } from "./audit.ts";
 import type { Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -13,6 +14,8 @@ export interface ServiceParts {
   /** The stored catalogue (and the queue, for re-queueing a destination's failed deliveries). */
   readonly store: Pick<Store, "catalog" | "queue">;
   readonly catalog: Catalog;
+  /** Entries for changes: handed to catalogue writes, or recorded right after the others. */
+  readonly audit: AuditLog;
   readonly dispatcher: Dispatcher;
   readonly operational: OperationalEvents;
   readonly deps: EngineDeps;

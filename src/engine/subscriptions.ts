@@ -1,6 +1,9 @@
 // Managing subscriptions: each links one destination (and so its tenant) to
-// event-type patterns, with an optional payload filter checked on save.
+// event-type patterns, with an optional payload filter checked on save. Each
+// change is written with its audit entry, under the caller (`by`).
 import type { Subscription } from "../store/types.ts";
+import type { Caller } from "./audit.ts";
+import { subscriptionChanges } from "./audit-changes.ts";
 import { newId } from "../store/ids.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { validateFilter } from "../rules/filter.ts";
@@ -27,7 +30,7 @@ export class SubscriptionService {
   }
 
   /** `tenant` is the destination's: a subscription cannot cross tenants. */
-  async create(input: SubscriptionInput): Promise<Subscription> {
+  async create(by: Caller, input: SubscriptionInput): Promise<Subscription> {
     const destination = await this.parts.store.catalog.getDestination(input.destination_id);
     if (!destination) throw missingDestination(input.destination_id);
     checkFilter(input.filter);
@@ -39,7 +42,7 @@ export class SubscriptionService {
       managed_by: "api", created_at: now, updated_at: now,
     };
     // One insert-if-absent, never look-then-write: another instance may create the same id meanwhile.
-    const created = await this.parts.store.catalog.createSubscription(subscription);
+    const created = await this.parts.store.catalog.createSubscription(subscription, this.entry(by, "subscription.created", null, subscription));
     if (created === "taken") throw new Problem("conflict", `subscription ${id} exists already`, [{ path: "id", message: "is taken" }]);
     if (created === "no_destination") throw missingDestination(destination.id);
     await this.parts.catalog.reload();
@@ -49,7 +52,7 @@ export class SubscriptionService {
     return subscription;
   }
 
-  async update(id: string, patch: SubscriptionPatch): Promise<Subscription> {
+  async update(by: Caller, id: string, patch: SubscriptionPatch): Promise<Subscription> {
     const current = await this.get(id);
     assertApiManaged(current, "subscription", id);
     if (patch.filter !== undefined) checkFilter(patch.filter);
@@ -62,16 +65,22 @@ export class SubscriptionService {
       updated_at: this.parts.deps.now(),
     };
     // A keyed update: a subscription deleted meanwhile (here, elsewhere, or with its destination) stays deleted.
-    const found = await this.parts.store.catalog.updateSubscription(next);
+    const found = await this.parts.store.catalog.updateSubscription(next, this.entry(by, "subscription.updated", current, next));
     await this.parts.catalog.reload();
     if (!found) throw notFound("subscription", id);
     return next;
   }
 
-  async remove(id: string): Promise<void> {
-    assertApiManaged(await this.get(id), "subscription", id);
-    await this.parts.store.catalog.deleteSubscription(id);
+  async remove(by: Caller, id: string): Promise<void> {
+    const current = await this.get(id);
+    assertApiManaged(current, "subscription", id);
+    await this.parts.store.catalog.deleteSubscription(id, this.entry(by, "subscription.deleted", current, null));
     await this.parts.catalog.reload();
+  }
+
+  private entry(by: Caller, action: string, before: Subscription | null, after: Subscription | null) {
+    const s = (after ?? before)!;
+    return this.parts.audit.entry(by, { action, resource: { type: "subscription", id: s.id }, tenant: s.tenant, changes: subscriptionChanges(before, after) });
   }
 }
 

@@ -14,6 +14,7 @@ import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { OperationalEvents } from "./operational-events.ts";
+import { heraldCaller, type AuditLog } from "./audit.ts";
 
 /**
  * An instance whose heartbeat is older than this many sweep intervals is taken
@@ -37,6 +38,7 @@ export class Sweeper {
     private readonly dispatcher: Dispatcher,
     private readonly operational: OperationalEvents,
     private readonly deps: EngineDeps,
+    private readonly audit: AuditLog,
     private readonly settings: { schedule: string; disable_after: number },
     /** Counts the instances sharing the store again (the engine's one way to, shared with its signals). */
     private readonly recountInstances: () => Promise<void>,
@@ -91,7 +93,12 @@ export class Sweeper {
     const failing = await this.store.catalog.destinationsFailingSince(now - this.settings.disable_after);
     const reasons = failing.map((d) => `failing since ${new Date(d.failing_since!).toISOString()}`);
     for (const [i, destination] of failing.entries()) {
-      await this.store.catalog.setDestinationEnabled(destination.id, false, reasons[i]!, now);
+      // Herald's own change, named by this instance, written with its audit entry.
+      const entry = this.audit.entry(heraldCaller(this.deps.instance), {
+        action: "destination.disabled", resource: { type: "destination", id: destination.id }, tenant: destination.tenant,
+        changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: reasons[i]! } },
+      });
+      await this.store.catalog.setDestinationEnabled(destination.id, false, reasons[i]!, now, entry);
       this.deps.log.warn("destination disabled", { destination: destination.id, reason: reasons[i] });
     }
     if (failing.length) {

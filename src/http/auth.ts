@@ -9,6 +9,8 @@ export interface Principal {
   role: "admin" | "tenant";
   /** Set for tenant tokens: everything they see and do is limited to it. */
   tenant: string | null;
+  /** What kind of credential it is, as the audit log names its actor: a config token unless said otherwise. */
+  kind?: "token" | "key";
 }
 
 interface KnownToken extends Principal {

@@ -15,6 +15,7 @@ import { statsRoutes } from "./routes/stats.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { backfillRoutes } from "./routes/backfills.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
@@ -172,6 +173,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(subscriptionRoutes(ctx))
     .use(backfillRoutes(ctx))
     .use(eventTypeRoutes(ctx))
+    .use(auditRoutes(ctx))
     .use(statsRoutes(ctx));
   return app;
 }

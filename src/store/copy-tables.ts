@@ -74,6 +74,13 @@ export const COPY_TABLES: readonly CopyTable[] = [
     booleans: [],
   },
   {
+    // The audit log (SQLite 15, PostgreSQL 8): who changed what stays with the data it describes.
+    name: "audit_log",
+    columns: ["id", "at", "actor_type", "actor_name", "action", "resource_type", "resource_id", "tenant", "changes", "request_id"],
+    key: ["id"],
+    booleans: [],
+  },
+  {
     name: "generated_tokens",
     columns: ["name", "sha256", "created_at"],
     key: ["name"],

@@ -8,6 +8,7 @@ import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
   HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
   CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt, BackfillChunk, BackfillJob, BackfillStatus,
+  AuditEntry, AuditFilter,
 } from "./types.ts";
 
 export interface Store {
@@ -17,6 +18,8 @@ export interface Store {
   readonly admin: AdminStore;
   /** Backfill jobs: deliveries made after the fact for stored events, worked in chunks under a lease. */
   readonly backfills: BackfillStore;
+  /** The audit log: who changed what in the catalogue and the queue, kept under retention. */
+  readonly audit: AuditStore;
   /**
    * News from other instances sharing the database, where the store can carry
    * it (PostgreSQL: LISTEN/NOTIFY); null where it cannot (SQLite), and the
@@ -119,6 +122,11 @@ export interface QueueStore {
  * say whether they did; updates change only a row that still exists (a deleted
  * resource is never brought back); the upserts (save*, upsertEventType) are for
  * resources whose id the config owns.
+ *
+ * Every write takes an optional audit entry (AuditEntry), written in the same
+ * transaction as the change when the write changed a row (a create that found
+ * the key taken, an update or delete that found nothing, writes no entry), so
+ * that no catalogue change is ever kept without its entry, nor an entry without its change.
  */
 export interface CatalogStore {
   /** The version the last catalogue write left; one cheap read. */
@@ -129,34 +137,34 @@ export interface CatalogStore {
   listEventTypes(): Promise<EventType[]>;
   getEventType(name: string): Promise<EventType | null>;
   /** Inserts the event type unless the name is taken; false when it was. */
-  createEventType(t: EventType): Promise<boolean>;
+  createEventType(t: EventType, audit?: AuditEntry): Promise<boolean>;
   /** Changes an existing event type; false when there is none by that name. */
-  updateEventType(t: EventType): Promise<boolean>;
-  upsertEventType(t: EventType): Promise<void>;
-  deleteEventType(name: string): Promise<boolean>;
+  updateEventType(t: EventType, audit?: AuditEntry): Promise<boolean>;
+  upsertEventType(t: EventType, audit?: AuditEntry): Promise<void>;
+  deleteEventType(name: string, audit?: AuditEntry): Promise<boolean>;
 
   listDestinations(filter: { tenant?: string; cursor?: string; limit: number }): Promise<Page<Destination>>;
   allDestinations(): Promise<Destination[]>;
   getDestination(id: string): Promise<Destination | null>;
   /** Inserts the destination unless the id is taken; false when it was. */
-  createDestination(d: Destination): Promise<boolean>;
+  createDestination(d: Destination, audit?: AuditEntry): Promise<boolean>;
   /** Changes an existing destination (failing_since included); false when there is none with that id. */
-  updateDestination(d: Destination): Promise<boolean>;
-  saveDestination(d: Destination): Promise<void>;
+  updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean>;
+  saveDestination(d: Destination, audit?: AuditEntry): Promise<void>;
   /** Deletes a destination, its subscriptions, and cancels its unfinished deliveries. */
-  deleteDestination(id: string, now: number): Promise<boolean>;
-  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): Promise<boolean>;
+  deleteDestination(id: string, now: number, audit?: AuditEntry): Promise<boolean>;
+  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean>;
   destinationsFailingSince(cutoff: number): Promise<Destination[]>;
 
   listSubscriptions(filter: { tenant?: string; destination_id?: string; cursor?: string; limit: number }): Promise<Page<Subscription>>;
   allSubscriptions(): Promise<Subscription[]>;
   getSubscription(id: string): Promise<Subscription | null>;
   /** Inserts the subscription unless the id is taken or its destination is gone. */
-  createSubscription(s: Subscription): Promise<SubscriptionCreated>;
+  createSubscription(s: Subscription, audit?: AuditEntry): Promise<SubscriptionCreated>;
   /** Changes an existing subscription; false when there is none with that id. */
-  updateSubscription(s: Subscription): Promise<boolean>;
-  saveSubscription(s: Subscription): Promise<void>;
-  deleteSubscription(id: string): Promise<boolean>;
+  updateSubscription(s: Subscription, audit?: AuditEntry): Promise<boolean>;
+  saveSubscription(s: Subscription, audit?: AuditEntry): Promise<void>;
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean>;
 }
 
 /** Reads of what was published, sent and answered: the event and attempt log, and figures over it. */
@@ -219,6 +227,21 @@ export interface BackfillStore {
     options: { lease?: Lease; tenant?: string | null }): Promise<BackfillJob | null>;
   /** Deletes the jobs that finished before `cutoff` (retention); how many. */
   deleteFinishedBefore(cutoff: number): Promise<number>;
+}
+
+/**
+ * The audit log (types.ts: AuditEntry). Catalogue changes bring their entry
+ * into their own transaction (CatalogStore); `record` writes one on its own,
+ * right after a change the catalogue does not make (a retry, a recover, a
+ * cancel, a backfill, a test send, a 410's disabling on the record path).
+ * Nothing here runs on the publish, claim or record paths.
+ */
+export interface AuditStore {
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first (by id); every filter given narrows it. */
+  list(filter: AuditFilter): Promise<Page<AuditEntry>>;
+  /** Deletes the entries made before `cutoff` (retention); how many. */
+  deleteBefore(cutoff: number): Promise<number>;
 }
 
 /** Keeping the store itself: readiness, backups, retention, and the tokens Herald generated. */

@@ -366,3 +366,44 @@ export interface BackfillChunk {
   /** The window is exhausted: the job is completed with this chunk. */
   done: boolean;
 }
+
+/** Who made a change: a config token or API key (by name), the config file's reconcile, or Herald itself. */
+export type ActorType = "token" | "key" | "config" | "herald";
+export interface Actor {
+  type: ActorType;
+  name: string;
+}
+
+/**
+ * One management change, kept in the audit log: who (`actor`), when (`at`),
+ * what (`action`, such as `destination.updated`), to which resource, in which
+ * tenant (null: none, an event type), and the fields it changed, each as
+ * `{from, to}` with secrets and static header values already redacted by the
+ * engine (a header change is a map of header name to `{from, to}`).
+ */
+export interface AuditEntry {
+  /** `aud_` + UUIDv7: time-ordered, the cursor of newest-first pages. */
+  id: string;
+  at: number;
+  actor: Actor;
+  action: string;
+  resource: { type: string; id: string };
+  tenant: string | null;
+  changes: Record<string, unknown>;
+  /** The request's id when the caller sent one (x-request-id); null otherwise. */
+  request_id: string | null;
+}
+
+export interface AuditFilter {
+  /** Only this tenant's entries (a tenant token's reads); undefined: every entry. */
+  tenant?: string;
+  resource_type?: string;
+  resource_id?: string;
+  /** The actor's name. */
+  actor?: string;
+  action?: string;
+  since?: number;
+  until?: number;
+  cursor?: string;
+  limit: number;
+}

@@ -9,6 +9,7 @@ import { narrow } from "../../engine/scope.ts";
 import type { BackfillJob } from "../../engine/records.ts";
 import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
 import type { ErrorDetail } from "../errors.ts";
+import { callerOf } from "../caller.ts";
 import { iso, time } from "../present.ts";
 import { NullableTime } from "../schemas.ts";
 
@@ -57,8 +58,8 @@ export function backfillRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .post(
       "/v1/subscriptions/:id/backfill",
-      async ({ params, body, scope, set }) => {
-        const job = await backfills.start(scope, params.id, parseWindow(body));
+      async ({ params, body, scope, principal, request, set }) => {
+        const job = await backfills.start(callerOf(principal, request), scope, params.id, parseWindow(body));
         set.status = 202;
         set.headers.location = `/v1/backfills/${job.id}`;
         return presentBackfill(job);
@@ -95,7 +96,7 @@ export function backfillRoutes(ctx: HttpContext) {
       response: { 200: BackfillBody, ...errorResponses },
       detail: { summary: "Get a backfill and its progress", tags, security },
     })
-    .post("/v1/backfills/:id/cancel", async ({ params, scope }) => presentBackfill(await backfills.cancel(scope, params.id)), {
+    .post("/v1/backfills/:id/cancel", async ({ params, scope, principal, request }) => presentBackfill(await backfills.cancel(callerOf(principal, request), scope, params.id)), {
       params: IdParams,
       response: { 200: BackfillBody, ...errorResponses },
       detail: {

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { AttemptBody, DeliveryBody, DeliveryList } from "../schemas.ts";
 import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { callerOf } from "../caller.ts";
 import { presentAttempt, presentDelivery } from "../present.ts";
 
 const ListQuery = type({
@@ -52,9 +53,9 @@ export function deliveryRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/retry",
-      async ({ params, scope, set }) => {
+      async ({ params, scope, principal, request, set }) => {
         // Scoped, checked and leased in one step: the row is read once.
-        const delivery = await ctx.engine.retry(scope, params.id);
+        const delivery = await ctx.engine.retry(callerOf(principal, request), scope, params.id);
         set.status = 202;
         return presentDelivery(delivery);
       },

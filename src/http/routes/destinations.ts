@@ -5,6 +5,7 @@ import { type } from "arktype";
 import { duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
+import { callerOf } from "../caller.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody } from "../schemas.ts";
 
@@ -66,9 +67,9 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "",
-      async ({ body, scope, set }) => {
+      async ({ body, scope, principal, request, set }) => {
         const tenant = owningTenant(scope, body.tenant);
-        const { destination, secret } = await service.create({ ...body, tenant });
+        const { destination, secret } = await service.create(callerOf(principal, request), { ...body, tenant });
         set.status = 201;
         return { ...presentDestination(destination), secret };
       },
@@ -86,17 +87,17 @@ export function destinationRoutes(ctx: HttpContext) {
     })
     .patch(
       "/:id",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
-        return presentDestination(await service.update(params.id, body));
+        return presentDestination(await service.update(callerOf(principal, request), params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
     )
     .delete(
       "/:id",
-      async ({ params, scope, set }) => {
+      async ({ params, scope, principal, request, set }) => {
         await visible(scope, params.id);
-        await service.remove(params.id);
+        await service.remove(callerOf(principal, request), params.id);
         set.status = 204;
         return null;
       },
@@ -130,9 +131,9 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/rotate-secret",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
-        const result = await service.rotateSecret(params.id, { secret: body.secret, grace_ms: body.grace_period });
+        const result = await service.rotateSecret(callerOf(principal, request), params.id, { secret: body.secret, grace_ms: body.grace_period });
         return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
       },
       {
@@ -145,9 +146,9 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/test",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
-        const result = await service.test(params.id, body);
+        const result = await service.test(callerOf(principal, request), params.id, body);
         return { ok: result.ok, attempt: presentAttempt({ ...result.attempt, id: "test", delivery_id: "test", number: 1 }) };
       },
       {
@@ -160,26 +161,26 @@ export function destinationRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/enable",
-      async ({ params, scope }) => {
+      async ({ params, scope, principal, request }) => {
         await visible(scope, params.id);
-        return presentDestination(await service.setEnabled(params.id, true));
+        return presentDestination(await service.setEnabled(callerOf(principal, request), params.id, true));
       },
       { params: IdParams, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Enable a destination; its pending deliveries resume", tags, security } },
     )
     .post(
       "/:id/disable",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
-        return presentDestination(await service.setEnabled(params.id, false, body.reason));
+        return presentDestination(await service.setEnabled(callerOf(principal, request), params.id, false, body.reason));
       },
       { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
     )
     .post(
       "/:id/recover",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
         const since = parseTime(body.since, "since")!;
-        const requeued = await service.recover(params.id, since, parseTime(body.until, "until"));
+        const requeued = await service.recover(callerOf(principal, request), params.id, since, parseTime(body.until, "until"));
         return { requeued };
       },
       {

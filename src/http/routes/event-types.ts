@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { JsonSchemaOrNull, OwnEventTypeName } from "../../config/fields.ts";
 import { deleted, authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
+import { callerOf } from "../caller.ts";
 import { presentEventType } from "../present.ts";
 import { EventTypeBody, EventTypeList } from "../schemas.ts";
 
@@ -22,10 +23,10 @@ export function eventTypeRoutes(ctx: HttpContext) {
     })
     .post(
       "",
-      async ({ body, principal, set }) => {
+      async ({ body, principal, request, set }) => {
         requireAdmin(principal, "change event types");
         set.status = 201;
-        return presentEventType(await service.create(body));
+        return presentEventType(await service.create(callerOf(principal, request), body));
       },
       { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
     )
@@ -36,17 +37,17 @@ export function eventTypeRoutes(ctx: HttpContext) {
     })
     .patch(
       "/:name",
-      async ({ params, body, principal }) => {
+      async ({ params, body, principal, request }) => {
         requireAdmin(principal, "change event types");
-        return presentEventType(await service.update(params.name, body));
+        return presentEventType(await service.update(callerOf(principal, request), params.name, body));
       },
       { params: NameParams, parse: "json", body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
     )
     .delete(
       "/:name",
-      async ({ params, principal, set }) => {
+      async ({ params, principal, request, set }) => {
         requireAdmin(principal, "change event types");
-        await service.remove(params.name);
+        await service.remove(callerOf(principal, request), params.name);
         set.status = 204;
         return null;
       },

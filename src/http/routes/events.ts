@@ -11,6 +11,7 @@ import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { authenticated, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import type { ErrorDetail } from "../errors.ts";
+import { callerOf } from "../caller.ts";
 import { iso, presentDelivery, presentEvent } from "../present.ts";
 import { DeliveryBody, ErrorBody, EventBody, EventList, NullableTime } from "../schemas.ts";
 
@@ -195,8 +196,8 @@ export function eventRoutes(ctx: HttpContext) {
     )
     .post(
       "/:id/cancel",
-      async ({ params, scope }) => {
-        const { event, deliveries, cancelled } = await ctx.engine.cancelEvent(scope, params.id);
+      async ({ params, scope, principal, request }) => {
+        const { event, deliveries, cancelled } = await ctx.engine.cancelEvent(callerOf(principal, request), scope, params.id);
         return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery), cancelled };
       },
       {

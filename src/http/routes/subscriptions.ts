@@ -4,6 +4,7 @@ import { type } from "arktype";
 import { EventTypePattern, Id } from "../../config/fields.ts";
 import { narrow, type Scope } from "../../engine/scope.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { callerOf } from "../caller.ts";
 import { presentSubscription } from "../present.ts";
 import { SubscriptionBody, SubscriptionList } from "../schemas.ts";
 
@@ -47,11 +48,11 @@ export function subscriptionRoutes(ctx: HttpContext) {
     )
     .post(
       "",
-      async ({ body, scope, set }) => {
+      async ({ body, scope, principal, request, set }) => {
         // Another tenant's destination reads as missing, like everywhere else.
         await ctx.engine.reads.getDestination(scope, body.destination_id);
         set.status = 201;
-        return presentSubscription(await service.create({ ...body, filter: body.filter ?? null }));
+        return presentSubscription(await service.create(callerOf(principal, request), { ...body, filter: body.filter ?? null }));
       },
       { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
     )
@@ -62,17 +63,17 @@ export function subscriptionRoutes(ctx: HttpContext) {
     })
     .patch(
       "/:id",
-      async ({ params, body, scope }) => {
+      async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
-        return presentSubscription(await service.update(params.id, body));
+        return presentSubscription(await service.update(callerOf(principal, request), params.id, body));
       },
       { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
     )
     .delete(
       "/:id",
-      async ({ params, scope, set }) => {
+      async ({ params, scope, principal, request, set }) => {
         await visible(scope, params.id);
-        await service.remove(params.id);
+        await service.remove(callerOf(principal, request), params.id);
         set.status = 204;
         return null;
       },

@@ -1,9 +1,11 @@
 // The catalogue on PostgreSQL: event types, destinations, subscriptions. The
 // version is raised by the triggers of migration 1 in the transaction of each
 // write that changes a row, so no method here bumps it by hand (and none can forget).
+// A write given an audit entry writes it in its own transaction (audit.ts: audited).
 import type { SQL } from "bun";
 import type { CatalogStore } from "../store.ts";
-import type { CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
+import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
+import { audited, writeAudit } from "./audit.ts";
 import { guarded, limitOf, page, sqlState, where } from "./query.ts";
 import {
   destinationRow, eventTypeRow, num, subscriptionRow, toDestination, toEventType, toSubscription,
@@ -17,6 +19,10 @@ const DESTINATION_COLUMNS = [
 const SUBSCRIPTION_COLUMNS = [
   "id", "destination_id", "tenant", "event_types", "filter", "enabled", "description", "managed_by", "created_at", "updated_at",
 ] as const;
+
+/** Whether a keyed write changed a row (it says so itself); an upsert always does. */
+const yes = (changed: boolean) => changed;
+const always = () => true;
 
 export class PostgresCatalog implements CatalogStore {
   constructor(private readonly sql: SQL) {}
@@ -59,33 +65,39 @@ export class PostgresCatalog implements CatalogStore {
     });
   }
 
-  createEventType(t: EventType): Promise<boolean> {
-    return guarded(async () => {
-      const result = await this.sql`INSERT INTO event_types ${this.sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)} ON CONFLICT (name) DO NOTHING`;
-      return result.count > 0;
-    });
+  createEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)} ON CONFLICT (name) DO NOTHING`;
+        return result.count > 0;
+      }, yes),
+    );
   }
 
-  updateEventType(t: EventType): Promise<boolean> {
+  updateEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
     const r = eventTypeRow(t);
-    return guarded(async () => {
-      const result = await this.sql`UPDATE event_types SET description = ${r.description}, schema = ${r.schema},
-          example = ${r.example}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
-        WHERE name = ${r.name}`;
-      return result.count > 0;
-    });
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`UPDATE event_types SET description = ${r.description}, schema = ${r.schema},
+            example = ${r.example}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
+          WHERE name = ${r.name}`;
+        return result.count > 0;
+      }, yes),
+    );
   }
 
-  upsertEventType(t: EventType): Promise<void> {
-    return guarded(async () => {
-      await this.sql`INSERT INTO event_types ${this.sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)}
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
-          example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-    });
+  upsertEventType(t: EventType, audit?: AuditEntry): Promise<void> {
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)}
+          ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
+            example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
+      }, always),
+    );
   }
 
-  deleteEventType(name: string): Promise<boolean> {
-    return guarded(async () => (await this.sql`DELETE FROM event_types WHERE name = ${name}`).count > 0);
+  deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM event_types WHERE name = ${name}`).count > 0, yes));
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -112,52 +124,60 @@ export class PostgresCatalog implements CatalogStore {
     });
   }
 
-  createDestination(d: Destination): Promise<boolean> {
-    return guarded(async () => {
-      const result = await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
-      return result.count > 0;
-    });
+  createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`INSERT INTO destinations ${sql(destinationRow(d), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
+        return result.count > 0;
+      }, yes),
+    );
   }
 
-  updateDestination(d: Destination): Promise<boolean> {
+  updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
     const r = destinationRow(d);
-    return guarded(async () => {
-      const result = await this.sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
-          secrets = ${r.secrets}, headers = ${r.headers}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
-          max_in_flight = ${r.max_in_flight}, ordered = ${r.ordered}, enabled = ${r.enabled}, disabled_reason = ${r.disabled_reason}, metadata = ${r.metadata},
-          failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
-        WHERE id = ${r.id}`;
-      return result.count > 0;
-    });
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
+            secrets = ${r.secrets}, headers = ${r.headers}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
+            max_in_flight = ${r.max_in_flight}, ordered = ${r.ordered}, enabled = ${r.enabled}, disabled_reason = ${r.disabled_reason}, metadata = ${r.metadata},
+            failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
+          WHERE id = ${r.id}`;
+        return result.count > 0;
+      }, yes),
+    );
   }
 
-  saveDestination(d: Destination): Promise<void> {
-    return guarded(async () => {
-      await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d), ...DESTINATION_COLUMNS)}
-        ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
-          description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
-          timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
-          max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
-          disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
-          failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-    });
+  saveDestination(d: Destination, audit?: AuditEntry): Promise<void> {
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        await sql`INSERT INTO destinations ${sql(destinationRow(d), ...DESTINATION_COLUMNS)}
+          ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
+            description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
+            timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
+            max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
+            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
+            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
+      }, always),
+    );
   }
 
   /** Deletes a destination and (by the foreign key) its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
-  deleteDestination(id: string, now: number): Promise<boolean> {
+  deleteDestination(id: string, now: number, audit?: AuditEntry): Promise<boolean> {
     const at = Math.round(now);
     return guarded(() =>
       this.sql.begin(async (tx) => {
         await tx`UPDATE deliveries SET status = 'cancelled', finalized_at = ${at}, updated_at = ${at}, next_attempt_at = NULL,
             lease_until = NULL, lease_owner = NULL, last_error = coalesce(last_error, 'destination deleted')
           WHERE destination_id = ${id} AND status IN ('pending', 'delivering')`;
-        return (await tx`DELETE FROM destinations WHERE id = ${id}`).count > 0;
+        const deleted = (await tx`DELETE FROM destinations WHERE id = ${id}`).count > 0;
+        if (deleted && audit) await writeAudit(tx, audit);
+        return deleted;
       }),
     );
   }
 
-  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): Promise<boolean> {
-    return guarded(async () => (await setEnabled(this.sql, id, enabled, reason, now)) > 0);
+  setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
+    return guarded(() => audited(this.sql, audit, async (sql) => (await setEnabled(sql, id, enabled, reason, now)) > 0, yes));
   }
 
   /** Enabled destinations whose failures began at or before `cutoff`: candidates for disabling. */
@@ -192,11 +212,14 @@ export class PostgresCatalog implements CatalogStore {
     });
   }
 
-  createSubscription(s: Subscription): Promise<SubscriptionCreated> {
+  createSubscription(s: Subscription, audit?: AuditEntry): Promise<SubscriptionCreated> {
     return guarded(async () => {
+      // Caught outside the transaction: a refused statement ends it, and it rolls back whole.
       try {
-        const result = await this.sql`INSERT INTO subscriptions ${this.sql(subscriptionRow(s), ...SUBSCRIPTION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
-        return result.count > 0 ? "created" : "taken";
+        return await audited(this.sql, audit, async (sql): Promise<SubscriptionCreated> => {
+          const result = await sql`INSERT INTO subscriptions ${sql(subscriptionRow(s), ...SUBSCRIPTION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
+          return result.count > 0 ? "created" : "taken";
+        }, (result) => result === "created");
       } catch (error) {
         // 23503 foreign_key_violation: the destination was deleted after the caller read it.
         if (sqlState(error) === "23503") return "no_destination";
@@ -205,28 +228,32 @@ export class PostgresCatalog implements CatalogStore {
     });
   }
 
-  updateSubscription(s: Subscription): Promise<boolean> {
+  updateSubscription(s: Subscription, audit?: AuditEntry): Promise<boolean> {
     const r = subscriptionRow(s);
-    return guarded(async () => {
-      const result = await this.sql`UPDATE subscriptions SET destination_id = ${r.destination_id}, tenant = ${r.tenant},
-          event_types = ${r.event_types}, filter = ${r.filter}, enabled = ${r.enabled}, description = ${r.description},
-          managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
-        WHERE id = ${r.id}`;
-      return result.count > 0;
-    });
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`UPDATE subscriptions SET destination_id = ${r.destination_id}, tenant = ${r.tenant},
+            event_types = ${r.event_types}, filter = ${r.filter}, enabled = ${r.enabled}, description = ${r.description},
+            managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
+          WHERE id = ${r.id}`;
+        return result.count > 0;
+      }, yes),
+    );
   }
 
-  saveSubscription(s: Subscription): Promise<void> {
-    return guarded(async () => {
-      await this.sql`INSERT INTO subscriptions ${this.sql(subscriptionRow(s), ...SUBSCRIPTION_COLUMNS)}
-        ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
-          event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
-          description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-    });
+  saveSubscription(s: Subscription, audit?: AuditEntry): Promise<void> {
+    return guarded(() =>
+      audited(this.sql, audit, async (sql) => {
+        await sql`INSERT INTO subscriptions ${sql(subscriptionRow(s), ...SUBSCRIPTION_COLUMNS)}
+          ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
+            event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
+            description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
+      }, always),
+    );
   }
 
-  deleteSubscription(id: string): Promise<boolean> {
-    return guarded(async () => (await this.sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0);
+  deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0, yes));
   }
 }
 

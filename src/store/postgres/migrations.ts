@@ -282,4 +282,25 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 8 (issue 14, the audit log), as SQLite's 15. Numbered 8 in issue 14's
+  // plan: 7 belongs to another step of it and may be missing on this branch, so
+  // this entry's position decides its number until the lead renumbers at merge.
+  // `changes` is TEXT like every JSON column here (nothing queries inside it).
+  `
+  CREATE TABLE audit_log (
+    id            TEXT PRIMARY KEY,
+    at            BIGINT NOT NULL,
+    actor_type    TEXT NOT NULL CHECK (actor_type IN ('token', 'key', 'config', 'herald')),
+    actor_name    TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    tenant        TEXT,
+    changes       TEXT NOT NULL DEFAULT '{}',
+    request_id    TEXT
+  );
+  CREATE INDEX audit_log_tenant ON audit_log (tenant, id);
+  CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id);
+  CREATE INDEX audit_log_at ON audit_log (at);
+  `,
 ];

@@ -1,10 +1,12 @@
 // The SQLite store's catalogue: event types, destinations and subscriptions.
 // Migration 7's triggers raise catalog_version in the statement that writes a
 // row, so every write here bumps it in its own transaction without saying so.
-// Catalogue writes are rare and run as short transactions of their own.
+// Catalogue writes are rare and run as short transactions of their own, with
+// their audit entry when they are given one (audit.ts: audited).
 import type { Database } from "bun:sqlite";
 import type { CatalogStore } from "../store.ts";
-import type { CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
+import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
+import { audited } from "./audit.ts";
 import { destinationParams, eventTypeParams, subscriptionParams, toDestination, toEventType, toSubscription } from "./rows.ts";
 import { conditions, ms, page } from "./sql.ts";
 
@@ -39,6 +41,10 @@ export function setEnabled(db: Database, id: string, enabled: boolean, reason: s
   );
 }
 
+/** Whether a keyed write changed a row (it says so itself); an upsert always does. */
+const yes = (changed: boolean) => changed;
+const always = () => true;
+
 export class SqliteCatalog implements CatalogStore {
   constructor(private readonly db: Database) {}
 
@@ -68,34 +74,35 @@ export class SqliteCatalog implements CatalogStore {
     return row ? toEventType(row) : null;
   }
 
-  async createEventType(t: EventType): Promise<boolean> {
-    return this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0;
+  async createEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0, yes);
   }
 
-  async updateEventType(t: EventType): Promise<boolean> {
-    return (
+  async updateEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () =>
       this.db
         .query(
           `UPDATE event_types SET description = $description, schema = $schema, example = $example,
              managed_by = $managed_by, updated_at = $updated_at
            WHERE name = $name`,
         )
-        .run(eventTypeParams(t)).changes > 0
+        .run(eventTypeParams(t)).changes > 0,
+      yes,
     );
   }
 
-  async upsertEventType(t: EventType): Promise<void> {
-    this.db
+  async upsertEventType(t: EventType, audit?: AuditEntry): Promise<void> {
+    audited(this.db, audit, () => this.db
       .query(
         `${INSERT_EVENT_TYPE}
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
            example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(eventTypeParams(t));
+      .run(eventTypeParams(t)), always);
   }
 
-  async deleteEventType(name: string): Promise<boolean> {
-    return this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0;
+  async deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0, yes);
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -118,12 +125,12 @@ export class SqliteCatalog implements CatalogStore {
     return row ? toDestination(row) : null;
   }
 
-  async createDestination(d: Destination): Promise<boolean> {
-    return this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d)).changes > 0;
+  async createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d)).changes > 0, yes);
   }
 
-  async updateDestination(d: Destination): Promise<boolean> {
-    return (
+  async updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () =>
       this.db
         .query(
           `UPDATE destinations SET tenant = $tenant, url = $url, description = $description, secrets = $secrets,
@@ -133,13 +140,14 @@ export class SqliteCatalog implements CatalogStore {
              managed_by = $managed_by, updated_at = $updated_at
            WHERE id = $id`,
         )
-        .run(destinationParams(d)).changes > 0
+        .run(destinationParams(d)).changes > 0,
+      yes,
     );
   }
 
   /** Inserts or replaces a destination (keyed by id). */
-  async saveDestination(d: Destination): Promise<void> {
-    this.db
+  async saveDestination(d: Destination, audit?: AuditEntry): Promise<void> {
+    audited(this.db, audit, () => this.db
       .query(
         `${INSERT_DESTINATION}
          ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
@@ -149,11 +157,11 @@ export class SqliteCatalog implements CatalogStore {
            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(destinationParams(d));
+      .run(destinationParams(d)), always);
   }
 
   /** Deletes a destination and its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
-  async deleteDestination(id: string, now: number): Promise<boolean> {
+  async deleteDestination(id: string, now: number, audit?: AuditEntry): Promise<boolean> {
     return this.db.transaction(() => {
       this.db
         .query(
@@ -162,12 +170,12 @@ export class SqliteCatalog implements CatalogStore {
            WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
         )
         .run({ id, now: ms(now) });
-      return this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0;
+      return audited(this.db, audit, () => this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0, yes);
     }).immediate();
   }
 
-  async setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number): Promise<boolean> {
-    return setEnabled(this.db, id, enabled, reason, now);
+  async setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => setEnabled(this.db, id, enabled, reason, now), yes);
   }
 
   /** Enabled destinations whose failures began before `cutoff`: candidates for disabling. */
@@ -199,10 +207,14 @@ export class SqliteCatalog implements CatalogStore {
     return row ? toSubscription(row) : null;
   }
 
-  async createSubscription(s: Subscription): Promise<SubscriptionCreated> {
+  async createSubscription(s: Subscription, audit?: AuditEntry): Promise<SubscriptionCreated> {
     try {
-      const inserted = this.db.query(`${INSERT_SUBSCRIPTION} ON CONFLICT (id) DO NOTHING`).run(subscriptionParams(s)).changes > 0;
-      return inserted ? "created" : "taken";
+      return audited(
+        this.db,
+        audit,
+        () => (this.db.query(`${INSERT_SUBSCRIPTION} ON CONFLICT (id) DO NOTHING`).run(subscriptionParams(s)).changes > 0 ? "created" : "taken"),
+        (result) => result === "created",
+      );
     } catch (error) {
       // The destination was deleted after the caller read it: the foreign key refuses the row.
       if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") return "no_destination";
@@ -210,8 +222,8 @@ export class SqliteCatalog implements CatalogStore {
     }
   }
 
-  async updateSubscription(s: Subscription): Promise<boolean> {
-    return (
+  async updateSubscription(s: Subscription, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () =>
       this.db
         .query(
           `UPDATE subscriptions SET destination_id = $destination_id, tenant = $tenant, event_types = $event_types,
@@ -219,22 +231,23 @@ export class SqliteCatalog implements CatalogStore {
              updated_at = $updated_at
            WHERE id = $id`,
         )
-        .run(subscriptionParams(s)).changes > 0
+        .run(subscriptionParams(s)).changes > 0,
+      yes,
     );
   }
 
-  async saveSubscription(s: Subscription): Promise<void> {
-    this.db
+  async saveSubscription(s: Subscription, audit?: AuditEntry): Promise<void> {
+    audited(this.db, audit, () => this.db
       .query(
         `${INSERT_SUBSCRIPTION}
          ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
            event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
            description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(subscriptionParams(s));
+      .run(subscriptionParams(s)), always);
   }
 
-  async deleteSubscription(id: string): Promise<boolean> {
-    return this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0;
+  async deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0, yes);
   }
 }

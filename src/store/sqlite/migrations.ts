@@ -347,4 +347,27 @@ export const MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 15 (issue 14, the audit log). Numbered 15 in issue 14's plan: 14 belongs
+  // to another step of it and may be missing on this branch, so this entry's
+  // position decides its number until the lead renumbers at merge. Who changed
+  // what (store.ts: AuditStore): written in the transaction of the catalogue
+  // change it records, or right after a queue change. Read newest first by id,
+  // by tenant (a tenant token's reads) or resource; retention deletes by `at`.
+  `
+  CREATE TABLE audit_log (
+    id            TEXT PRIMARY KEY,
+    at            INTEGER NOT NULL,
+    actor_type    TEXT NOT NULL CHECK (actor_type IN ('token', 'key', 'config', 'herald')),
+    actor_name    TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    tenant        TEXT,
+    changes       TEXT NOT NULL DEFAULT '{}',
+    request_id    TEXT
+  ) STRICT;
+  CREATE INDEX audit_log_tenant ON audit_log (tenant, id);
+  CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id);
+  CREATE INDEX audit_log_at ON audit_log (at);
+  `,
 ];

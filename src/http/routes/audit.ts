@@ -1,0 +1,67 @@
+// GET /v1/audit: the audit log, newest first, filtered and paged like the other
+// lists. An admin token reads every entry (and may narrow to a tenant); a
+// tenant token reads only its tenant's entries. Entries never hold a secret or
+// a static header value: the engine redacts them before anything is written.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import type { AuditEntry } from "../../engine/records.ts";
+import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { time } from "../present.ts";
+
+const ListQuery = type({
+  "resource_type?": type("string").describe("event_type, destination, subscription, delivery, event or backfill"),
+  "resource_id?": "string",
+  "actor?": type("string").describe("the actor's name: a token's or key's name, `config`, or the id of the Herald instance"),
+  "action?": type("string").describe("such as destination.updated"),
+  "tenant?": "string",
+  "since?": type("string").describe("entries made at or after this time (ISO 8601)"),
+  "until?": type("string").describe("entries made before this time (ISO 8601)"),
+  "limit?": Limit,
+  "cursor?": "string",
+  "+": "reject",
+});
+
+export const AuditEntryBody = type({
+  id: "string",
+  at: type("string").describe("when the change was made (ISO 8601)"),
+  actor: { type: "'token' | 'key' | 'config' | 'herald'", name: "string" },
+  action: "string",
+  resource: { type: "string", id: "string" },
+  tenant: "string | null",
+  changes: type({ "[string]": "unknown" }).describe(
+    "each changed field as {from, to}; `headers` as header name → {from, to}; secrets and header values read \"[redacted]\"",
+  ),
+  request_id: "string | null",
+});
+const AuditList = type({ data: AuditEntryBody.array(), next_cursor: "string | null" });
+
+export function presentAuditEntry(e: AuditEntry) {
+  return { ...e, at: time(e.at) };
+}
+
+export function auditRoutes(ctx: HttpContext) {
+  return new Elysia({ prefix: "/v1/audit" })
+    .use(authenticated(ctx.auth))
+    .get(
+      "",
+      async ({ query, scope }) => {
+        const { scope: within, ...window } = timeWindowPage(scope, query);
+        const page = await ctx.engine.audit.list(within, {
+          resource_type: query.resource_type, resource_id: query.resource_id, actor: query.actor, action: query.action, ...window,
+        });
+        return { data: page.data.map(presentAuditEntry), next_cursor: page.next_cursor };
+      },
+      {
+        query: ListQuery,
+        response: { 200: AuditList, ...errorResponses },
+        detail: {
+          summary: "Read the audit log, newest first",
+          description:
+            "Every management change: who (actor), when (at), what (action), to which resource, in which tenant, and the fields it changed. " +
+            "Signing secrets and static header values are never shown: a change to one reads \"[redacted]\". A tenant token sees only its tenant's entries.",
+          tags: ["Audit"],
+          security,
+        },
+      },
+    );
+}
