@@ -74,7 +74,7 @@ export const COPY_TABLES: readonly CopyTable[] = [
     booleans: [],
   },
   {
-    // The audit log (SQLite 15, PostgreSQL 8): who changed what stays with the data it describes.
+    // The audit log (SQLite 14, PostgreSQL 7): who changed what stays with the data it describes.
     name: "audit_log",
     columns: ["id", "at", "actor_type", "actor_name", "action", "resource_type", "resource_id", "tenant", "changes", "request_id"],
     key: ["id"],

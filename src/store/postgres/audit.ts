@@ -1,4 +1,4 @@
-// The audit log on PostgreSQL (store.ts: AuditStore; table of migration 8).
+// The audit log on PostgreSQL (store.ts: AuditStore; table of migration 7).
 // `audited` is what the catalogue's writes go through, so a catalogue change
 // and its entry commit in one transaction.
 import type { SQL } from "bun";

@@ -282,9 +282,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
-  // 8 (issue 14, the audit log), as SQLite's 15. Numbered 8 in issue 14's
-  // plan: 7 belongs to another step of it and may be missing on this branch, so
-  // this entry's position decides its number until the lead renumbers at merge.
+  // 7 (issue 14, the audit log), as SQLite's 14.
   // `changes` is TEXT like every JSON column here (nothing queries inside it).
   `
   CREATE TABLE audit_log (

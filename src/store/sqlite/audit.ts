@@ -1,4 +1,4 @@
-// The SQLite store's audit log (store.ts: AuditStore; table of migration 15).
+// The SQLite store's audit log (store.ts: AuditStore; table of migration 14).
 // `writeAudit` is also what the catalogue calls inside its own transactions, so
 // a catalogue change and its entry commit together.
 import type { Database } from "bun:sqlite";

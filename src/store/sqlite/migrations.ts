@@ -347,9 +347,7 @@ export const MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
-  // 15 (issue 14, the audit log). Numbered 15 in issue 14's plan: 14 belongs
-  // to another step of it and may be missing on this branch, so this entry's
-  // position decides its number until the lead renumbers at merge. Who changed
+  // 14 (issue 14, the audit log). Who changed
   // what (store.ts: AuditStore): written in the transaction of the catalogue
   // change it records, or right after a queue change. Read newest first by id,
   // by tenant (a tenant token's reads) or resource; retention deletes by `at`.
