@@ -112,6 +112,16 @@ export const HttpUrl = type("string").narrow((url, ctx) => {
   return parsed?.protocol === "http:" || parsed?.protocol === "https:" || ctx.reject({ expected: "an http:// or https:// URL" });
 });
 
+/**
+ * A web origin as browsers send it: scheme, host and port only ("https://portal.example.com"),
+ * compared exactly with the Origin header (CORS) and written into frame-ancestors.
+ */
+export const WebOrigin = type("string").narrow((origin, ctx) => {
+  const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
+  const ok = (parsed?.protocol === "http:" || parsed?.protocol === "https:") && parsed.origin === origin;
+  return ok || ctx.reject({ expected: "an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash)" });
+});
+
 // Standard Webhooks secrets; the value is never echoed in the message.
 export const Secret = type("string").narrow((secret, ctx) => {
   const expected = "whsec_ followed by the base64 of 24 to 64 random bytes";

@@ -6,7 +6,7 @@ import { sha256Hex } from "../rules/hashing.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, MaxInFlight, OwnEventTypeName, RateLimit,
-  Secret, Sha256Hex, size, StringMap, Tenant,
+  Secret, Sha256Hex, size, StringMap, Tenant, WebOrigin,
 } from "./fields.ts";
 
 export type ConfigError = { path: string; message: string };
@@ -78,6 +78,10 @@ const ConfigSchema = type({
     max_keys: "number.integer >= 1 = 1000",
     max_array: "number.integer >= 1 = 10000",
     max_string: size(1).default("256KiB"),
+    // Origins allowed to embed the console in a frame (a customer portal); none by default.
+    portal_frame_ancestors: WebOrigin.array().default(() => []),
+    // Origins whose browser scripts may call the API (CORS); none by default: CORS closed.
+    cors_origins: WebOrigin.array().default(() => []),
   }).default(() => ({})),
   storage: type({
     "+": "reject",
