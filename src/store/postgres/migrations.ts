@@ -282,4 +282,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 10 in issue 14's numbering (7 to 9 belong to other parts of that issue and
+  // are not on this branch yet; the entry goes after them when they land): as
+  // SQLite's 17, a destination's client certificate for mutual TLS, and the
+  // catalogue trigger made again to include it.
+  `
+  ALTER TABLE destinations ADD COLUMN client_tls TEXT;
+  DROP TRIGGER destinations_updated ON destinations;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, client_tls, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  `,
 ];

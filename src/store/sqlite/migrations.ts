@@ -347,4 +347,16 @@ export const MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 17 in issue 14's numbering (14 to 16 belong to other parts of that issue
+  // and are not on this branch yet; the entry goes after them when they land):
+  // a destination's client certificate for mutual TLS, {cert, key} as JSON,
+  // NULL when it has none. The catalogue-version trigger is made again to
+  // include it, so a certificate change reaches every instance.
+  `
+  ALTER TABLE destinations ADD COLUMN client_tls TEXT;
+  DROP TRIGGER destinations_updated;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, client_tls, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];
