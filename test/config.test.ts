@@ -347,6 +347,28 @@ server:
     ]);
   });
 
+  it("checks delivery.proxy, delivery.tls_ca and a destination's tls, echoing none of them", () => {
+    const errors = errorsOf(
+      load(`
+delivery: { proxy: "socks5://user:PROXYPASS@proxy.internal:1080", tls_ca: "NOT-A-CA" }
+destinations:
+  - { id: a, url: "https://a.example", tls: { cert: "CERT-TEXT", key: "KEY-TEXT" } }
+  - { id: b, url: "https://b.example", tls: { cert: "x" } }
+`),
+    );
+    expect(errors).toEqual([
+      "delivery.proxy: must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)",
+      "delivery.tls_ca: must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+      "destinations[0].tls.cert: must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+      "destinations[1].tls.key: must be a string (was missing)",
+    ]);
+    for (const value of ["PROXYPASS", "NOT-A-CA", "CERT-TEXT", "KEY-TEXT"]) expect(errors.join("\n")).not.toContain(value);
+    expect(errorsOf(load(`delivery: { proxy: "http://proxy.internal:4750/path" }`))).toEqual([
+      "delivery.proxy: must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)",
+    ]);
+    expect(configOf(load(`delivery: { proxy: "http://u:p@proxy.internal:4750" }`)).delivery.proxy).toBe("http://u:p@proxy.internal:4750");
+  });
+
   it("never echoes a secret, token or header value in an error", () => {
     const errors = errorsOf(
       load(`
