@@ -209,7 +209,7 @@ describe("a write racing another connection's", () => {
   const T = Date.now();
   const destination = (id: string, url: string): Destination => ({
     id, tenant: "default", url, description: "", secrets: [{ secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", expires_at: null }],
-    headers: {}, timeout_ms: null, rate_limit: null, max_in_flight: null, ordered: false, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+    headers: {}, client_tls: null, timeout_ms: null, rate_limit: null, max_in_flight: null, ordered: false, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
     managed_by: "api", created_at: T, updated_at: T,
   });
 

@@ -61,7 +61,10 @@ describe("loadConfig", () => {
     const result = loadConfig({ cwd, env: {} });
     expect(result.ok && result.source).toBe("built-in defaults");
     expect(configOf(result)).toEqual({
-      server: { host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 },
+      server: {
+        host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
+        portal_frame_ancestors: [], cors_origins: [],
+      },
       storage: { driver: "sqlite", path: "./data/herald.db", synchronous: "full" },
       auth: { tokens: [] },
       delivery: {
@@ -105,7 +108,7 @@ describe("loadConfig", () => {
     const config = configOf(
       load(
         `
-server: { host: 0.0.0.0, port: 9090, max_body: 512KiB }
+server: { host: 0.0.0.0, port: 9090, max_body: 512KiB, portal_frame_ancestors: ["https://portal.example"], cors_origins: ["http://localhost:5173", "https://admin.example"] }
 storage: { path: /var/lib/herald/herald.db, synchronous: normal }
 auth:
   tokens:
@@ -147,7 +150,10 @@ subscriptions:
         { ADMIN_TOKEN: "a-long-admin-token-0123456789", CRM_SECRET: whsec, CRM_TOKEN: "t0k" },
       ),
     );
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 });
+    expect(config.server).toEqual({
+      host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
+      portal_frame_ancestors: ["https://portal.example"], cors_origins: ["http://localhost:5173", "https://admin.example"],
+    });
     expect(config.storage.synchronous).toBe("normal");
     expect(config.auth.tokens).toEqual([
       { name: "ops", token: "a-long-admin-token-0123456789", role: "admin" },
@@ -322,6 +328,47 @@ subscriptions: [{ id: s, destination: nope, event_types: [] }, { id: t, destinat
     ]);
   });
 
+  it("takes frame ancestors and CORS origins only as bare origins", () => {
+    expect(
+      errorsOf(
+        load(`
+server:
+  portal_frame_ancestors: ["https://portal.example/", "*", "'self'"]
+  cors_origins: ["https://ok.example:8443", "ftp://files.example", "https://admin.example/app", "admin.example"]
+`),
+      ),
+    ).toEqual([
+      'server.portal_frame_ancestors[0]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was "https://portal.example/")',
+      'server.portal_frame_ancestors[1]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was "*")',
+      "server.portal_frame_ancestors[2]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was \"'self'\")",
+      'server.cors_origins[1]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was "ftp://files.example")',
+      'server.cors_origins[2]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was "https://admin.example/app")',
+      'server.cors_origins[3]: must be an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash) (was "admin.example")',
+    ]);
+  });
+
+  it("checks delivery.proxy, delivery.tls_ca and a destination's tls, echoing none of them", () => {
+    const errors = errorsOf(
+      load(`
+delivery: { proxy: "socks5://user:PROXYPASS@proxy.internal:1080", tls_ca: "NOT-A-CA" }
+destinations:
+  - { id: a, url: "https://a.example", tls: { cert: "CERT-TEXT", key: "KEY-TEXT" } }
+  - { id: b, url: "https://b.example", tls: { cert: "x" } }
+`),
+    );
+    expect(errors).toEqual([
+      "delivery.proxy: must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)",
+      "delivery.tls_ca: must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+      "destinations[0].tls.cert: must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+      "destinations[1].tls.key: must be a string (was missing)",
+    ]);
+    for (const value of ["PROXYPASS", "NOT-A-CA", "CERT-TEXT", "KEY-TEXT"]) expect(errors.join("\n")).not.toContain(value);
+    expect(errorsOf(load(`delivery: { proxy: "http://proxy.internal:4750/path" }`))).toEqual([
+      "delivery.proxy: must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)",
+    ]);
+    expect(configOf(load(`delivery: { proxy: "http://u:p@proxy.internal:4750" }`)).delivery.proxy).toBe("http://u:p@proxy.internal:4750");
+  });
+
   it("never echoes a secret, token or header value in an error", () => {
     const errors = errorsOf(
       load(`
@@ -477,6 +524,8 @@ describe("config.example.yaml", () => {
     expect(config.event_types.map((t) => t.name)).toEqual(["attendee.updated"]);
     expect(config.destinations[0]?.headers).toEqual({ "x-auth-token": "crm-token" });
     expect(config.subscriptions.map((s) => s.destination)).toEqual(["crm"]);
+    expect(config.server.portal_frame_ancestors).toEqual(["https://portal.example.com"]);
+    expect(config.server.cors_origins).toEqual(["https://admin.example.com"]);
   });
 
   it("references only the environment variables these tests supply", () => {

@@ -1,5 +1,6 @@
 // Field rules shared by the config file and the management API (ids, names,
 // patterns, URLs, secrets, headers, durations), so both accept the same values.
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { type } from "arktype";
 import { Cron } from "croner";
@@ -110,6 +111,62 @@ export const HttpUrl = type("string").narrow((url, ctx) => {
   // in a URL end up in attempt logs; static headers are the place for them.
   if (parsed && (parsed.username || parsed.password)) return ctx.reject({ problem: "must not contain credentials (user:pass@); use a static header" });
   return parsed?.protocol === "http:" || parsed?.protocol === "https:" || ctx.reject({ expected: "an http:// or https:// URL" });
+});
+
+/**
+ * A web origin as browsers send it: scheme, host and port only ("https://portal.example.com"),
+ * compared exactly with the Origin header (CORS) and written into frame-ancestors.
+ */
+export const WebOrigin = type("string").narrow((origin, ctx) => {
+  const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
+  const ok = (parsed?.protocol === "http:" || parsed?.protocol === "https:") && parsed.origin === origin;
+  return ok || ctx.reject({ expected: "an origin such as https://portal.example.com (scheme, host and port; no path, no trailing slash)" });
+});
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The certificates in a PEM text, each checked to parse; undefined when there is none or one is broken. */
+function certificates(pem: string): X509Certificate[] | undefined {
+  const blocks = pem.match(PEM_CERTIFICATE);
+  if (!blocks) return undefined;
+  try {
+    return blocks.map((block) => new X509Certificate(block));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A client certificate for mutual TLS: `cert` (PEM, the certificate, optionally
+ * followed by its intermediates) and `key` (PEM, unencrypted), checked to parse
+ * and to belong together, so a wrong pair is refused when stored rather than at
+ * every handshake. Problems never print either value.
+ */
+export const ClientCertificate = type({ "+": "reject", cert: "string", key: "string" }).narrow((tls, ctx) => {
+  const chain = certificates(tls.cert);
+  if (!chain) return ctx.reject({ path: [...ctx.path, "cert"], problem: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)", actual: "" });
+  let key;
+  try {
+    key = createPrivateKey(tls.key);
+  } catch {
+    return ctx.reject({ path: [...ctx.path, "key"], problem: "must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)", actual: "" });
+  }
+  return chain[0]!.checkPrivateKey(key) || ctx.reject({ path: [...ctx.path, "key"], problem: "is not the private key of cert", actual: "" });
+});
+
+/** Extra certificate authorities, PEM (one or more certificates). */
+export const CaBundle = type("string").narrow(
+  (pem, ctx) => certificates(pem) !== undefined || ctx.reject({ problem: "must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----)", actual: "" }),
+);
+
+/**
+ * An HTTP proxy for webhooks: http://[user:password@]host:port. Never echoed:
+ * it may hold the proxy's password.
+ */
+export const ProxyUrl = type("string").narrow((url, ctx) => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const ok = parsed !== undefined && (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "" && (parsed.pathname === "/" || parsed.pathname === "") && !parsed.search && !parsed.hash;
+  return ok || ctx.reject({ problem: "must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)", actual: "" });
 });
 
 // Standard Webhooks secrets; the value is never echoed in the message.

@@ -6,7 +6,7 @@ import { sha256Hex } from "../rules/hashing.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, MaxInFlight, OwnEventTypeName, RateLimit,
-  Secret, Sha256Hex, size, StringMap, Tenant,
+  Secret, Sha256Hex, size, StringMap, Tenant, WebOrigin, ClientCertificate, CaBundle, ProxyUrl,
 } from "./fields.ts";
 
 export type ConfigError = { path: string; message: string };
@@ -46,6 +46,8 @@ const Destination = type({
   description: "string = ''",
   "secret?": Secret,
   headers: Headers.default(() => ({})),
+  // A client certificate for receivers that require mutual TLS (PEM); never shown by the API.
+  "tls?": ClientCertificate,
   "timeout?": duration(1, HOUR),
   "rate_limit?": RateLimit,
   "max_in_flight?": MaxInFlight,
@@ -78,6 +80,10 @@ const ConfigSchema = type({
     max_keys: "number.integer >= 1 = 1000",
     max_array: "number.integer >= 1 = 10000",
     max_string: size(1).default("256KiB"),
+    // Origins allowed to embed the console in a frame (a customer portal); none by default.
+    portal_frame_ancestors: WebOrigin.array().default(() => []),
+    // Origins whose browser scripts may call the API (CORS); none by default: CORS closed.
+    cors_origins: WebOrigin.array().default(() => []),
   }).default(() => ({})),
   storage: type({
     "+": "reject",
@@ -119,6 +125,12 @@ const ConfigSchema = type({
       // At least 1 s: a probe per second is already a steady load on a dead receiver.
       probe_every: duration(1000, DAY).default("30s"),
     }).default(() => ({})),
+    // Every webhook goes through this HTTP proxy (CONNECT for https), e.g. smokescreen:
+    // receivers see the proxy's fixed address, and the proxy enforces egress rules.
+    "proxy?": ProxyUrl,
+    // Certificate authorities trusted for receivers' certificates, in addition to the
+    // system's (PEM): an internal CA, or a test receiver's own.
+    "tls_ca?": CaBundle,
     // How far ahead a publish may schedule its deliveries (deliver_at). Capped like
     // retention.keep: a time far beyond it would no longer fit a Date.
     max_schedule_ahead: duration(1, 10 * 365 * DAY).default("90d"),

@@ -1,6 +1,9 @@
 // SSRF guard: resolves a destination's host before every attempt, refuses it when
 // any answer is private (the rules are address-policy.ts's), and pins the connection
 // to the address it checked so DNS cannot change between check and connect.
+// Through an egress proxy (delivery.proxy) nothing can be pinned: the proxy
+// resolves and connects. The checks stay (literal addresses, the names Herald
+// resolves itself) and the URL keeps its host name for the proxy to judge.
 import { promises as dns } from "node:dns";
 import { allowedAddress, bareName, compile, inspect, parseIp, type AddressPolicy, type Refusal } from "../rules/address-policy.ts";
 
@@ -31,6 +34,8 @@ export function createAddressGuard(
   policy: AddressPolicy,
   resolve: (host: string) => Promise<string[]> = lookupAll,
   now: () => number = Date.now,
+  /** False when sending through a proxy: check, but leave the host name in the URL. */
+  pin = true,
 ) {
   const rules = compile(policy);
   // The promise is cached, so concurrent deliveries to one host share one lookup.
@@ -90,6 +95,7 @@ export function createAddressGuard(
       if (!ip || !allowedAddress(rules, ip))
         return { ok: false, retryable: false, message: `destination host ${name} resolves to private address ${address}; add it to delivery.allow_hosts or set delivery.allow_private_networks` };
     }
+    if (!pin) return { ok: true, url: planned.href, host };
     const first = answer[0]!.split("%")[0]!; // URLs cannot carry a zone id
     url.hostname = first.includes(":") ? `[${first}]` : first;
     // the URL setter ignores values it cannot parse; never fall back to connecting by name

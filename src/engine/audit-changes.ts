@@ -52,6 +52,10 @@ export function destinationChanges(before: Destination | null, after: Destinatio
   const to = after && currentSecret(after);
   // Compared here, written only as "[redacted]": the entry tells that the secret changed, not to what.
   if (from !== to) changes.secret = { from: from === null ? null : REDACTED, to: to === null ? null : REDACTED };
+  // The client certificate for mutual TLS holds a private key: whether it changed, never what it is.
+  const tlsFrom = before?.client_tls ?? null;
+  const tlsTo = after?.client_tls ?? null;
+  if (!same(tlsFrom, tlsTo)) changes.tls = { from: tlsFrom === null ? null : REDACTED, to: tlsTo === null ? null : REDACTED };
   const headers = headerChanges(before?.headers ?? {}, after?.headers ?? {});
   if (Object.keys(headers).length) changes.headers = headers;
   return changes;

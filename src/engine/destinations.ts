@@ -2,7 +2,7 @@
 // signing secret, send a test event, re-queue failed deliveries, and health.
 // Every change reloads the catalogue, publishes its operational event, and is
 // recorded in the audit log under the caller (`by`).
-import type { AuditEntry, Destination, SigningSecret } from "../store/types.ts";
+import type { AuditEntry, ClientTls, Destination, SigningSecret } from "../store/types.ts";
 import type { Caller } from "./audit.ts";
 import { destinationChanges } from "./audit-changes.ts";
 import { newId } from "../store/ids.ts";
@@ -18,6 +18,8 @@ export interface DestinationInput {
   tenant: string;
   description?: string;
   headers?: Record<string, string>;
+  /** A client certificate for mutual TLS; null (in a patch) removes it. */
+  tls?: ClientTls | null;
   timeout?: number | null;
   rate_limit?: number | null;
   max_in_flight?: number | null;
@@ -49,7 +51,7 @@ export class DestinationService {
     const enabled = input.enabled ?? true;
     const destination: Destination = {
       id, tenant: input.tenant, url: input.url, description: input.description ?? "",
-      secrets: [{ secret, expires_at: null }], headers: input.headers ?? {}, timeout_ms: input.timeout ?? null,
+      secrets: [{ secret, expires_at: null }], headers: input.headers ?? {}, client_tls: input.tls ?? null, timeout_ms: input.timeout ?? null,
       rate_limit: input.rate_limit ?? null, max_in_flight: input.max_in_flight ?? null, ordered: input.ordered ?? false, enabled, disabled_reason: enabled ? null : "disabled when created",
       metadata: input.metadata ?? {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
     };
@@ -72,6 +74,7 @@ export class DestinationService {
       url: patch.url ?? current.url,
       description: patch.description ?? current.description,
       headers: patch.headers ?? current.headers,
+      client_tls: patch.tls === undefined ? current.client_tls : patch.tls,
       timeout_ms: patch.timeout === undefined ? current.timeout_ms : patch.timeout,
       rate_limit: patch.rate_limit === undefined ? current.rate_limit : patch.rate_limit,
       max_in_flight: patch.max_in_flight === undefined ? current.max_in_flight : patch.max_in_flight,

@@ -3,6 +3,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
+import { rootCertificates } from "node:tls";
 import { createAddressGuard } from "./address-guard.ts";
 import { AuditLog, heraldCaller, type Caller } from "./audit.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
@@ -59,10 +60,14 @@ export class Engine {
     this.sendOptions = {
       fetch: deps.fetch,
       now: deps.now,
-      guard: createAddressGuard(d, undefined, deps.now),
+      // Through a proxy the proxy connects: the guard checks but cannot pin (address-guard.ts).
+      guard: createAddressGuard(d, undefined, deps.now, d.proxy === undefined),
       timeout_ms: d.timeout,
       keep_response_bytes: d.keep_response_bytes,
       user_agent: `Herald/${VERSION}`,
+      ...(d.proxy !== undefined ? { proxy: d.proxy } : {}),
+      // A CA list replaces the system's roots: the extra CAs are added to them, never instead.
+      ...(d.tls_ca !== undefined ? { ca: [...rootCertificates, d.tls_ca] } : {}),
     };
     this.catalog = new Catalog(store.catalog);
     this.audit = new AuditLog(store.audit, deps);

@@ -96,7 +96,7 @@ function destinationFromConfig(d: Config["destinations"][number], current: Desti
   const enabled = d.enabled && !disabledByHerald;
   return {
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, secrets,
-    headers: { ...d.headers }, timeout_ms: d.timeout ?? null, rate_limit: d.rate_limit ?? null,
+    headers: { ...d.headers }, client_tls: d.tls ? { cert: d.tls.cert, key: d.tls.key } : null, timeout_ms: d.timeout ?? null, rate_limit: d.rate_limit ?? null,
     max_in_flight: d.max_in_flight ?? null, ordered: d.ordered,
     enabled,
     disabled_reason: enabled ? null : d.enabled ? current!.disabled_reason : CONFIG_DISABLED,

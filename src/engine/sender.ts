@@ -21,6 +21,10 @@ export interface SendOptions {
   timeout_ms: number;
   keep_response_bytes: number;
   user_agent: string;
+  /** delivery.proxy: every request goes through it (CONNECT for https); the guard then leaves host names unpinned. */
+  proxy?: string;
+  /** Certificate authorities trusted for receivers: the system's plus delivery.tls_ca; unset when there is no tls_ca. */
+  ca?: string[];
 }
 
 const REDACTED = "[redacted]";
@@ -96,7 +100,8 @@ export async function send(event: EventForDelivery, destination: Destination, op
       body,
       redirect: "manual",
       signal,
-      tls: target.servername ? { serverName: target.servername } : undefined,
+      proxy: options.proxy,
+      tls: tlsOptions(target.servername, destination, options.ca),
     } as RequestInit);
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);
@@ -130,6 +135,16 @@ export async function send(event: EventForDelivery, destination: Destination, op
       response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
       error: ok ? null : statusError(status, response.headers.get("location")),
     }),
+  };
+}
+
+/** TLS settings for one request: SNI when the address was pinned, the destination's client certificate, extra CAs. */
+function tlsOptions(servername: string | undefined, destination: Destination, ca: string[] | undefined) {
+  if (!servername && !destination.client_tls && !ca) return undefined;
+  return {
+    ...(servername ? { serverName: servername } : {}),
+    ...(destination.client_tls ? { cert: destination.client_tls.cert, key: destination.client_tls.key } : {}),
+    ...(ca ? { ca } : {}),
   };
 }
 

@@ -33,6 +33,8 @@ export function presentDestination(d: Destination) {
     // Names only: values are write-only, like the secret (x-auth-token …). A list, not a
     // map of masked values, so a PATCH of `headers` is never mistaken for a round trip.
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, header_names: Object.keys(d.headers),
+    // Whether one is set, never the certificate or its key: no route reveals them.
+    client_certificate: d.client_tls !== null,
     timeout: d.timeout_ms, rate_limit: d.rate_limit, max_in_flight: d.max_in_flight, ordered: d.ordered, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
     breaker: breakerState(d.breaker), breaker_opened_at: iso(d.breaker?.opened_at ?? null),

@@ -18,7 +18,8 @@ import { backfillRoutes } from "./routes/backfills.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, swaggerAssetRoutes } from "./swagger-assets.ts";
+import { edgeHeaders } from "./security-headers.ts";
+import { SWAGGER_ASSET_URLS, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
 import { asStorageProblem, Problem, type ProblemKind } from "../engine/problem.ts";
 
@@ -90,10 +91,22 @@ function boundedObject(value: unknown, limits: JsonLimits, byteLength: number): 
 export function createHttpApp(ctx: HttpContext) {
   const { max_body: maxBody, max_depth, max_keys, max_array, max_string } = ctx.config.server;
   const limits: JsonLimits = { maxDepth: max_depth, maxKeys: max_keys, maxArray: max_array, maxString: max_string };
+  const edge = edgeHeaders(ctx.config.server);
+  const info = {
+    title: "Herald",
+    description: "Self-hosted webhook dispatcher: publish events, manage destinations and subscriptions, read every delivery and attempt.",
+  };
   const app = new Elysia()
-    .onRequest(({ request }) => {
+    .onRequest(({ request, set }) => {
+      const path = new URL(request.url).pathname;
+      // Security headers and CORS before anything can answer: Elysia adds what is
+      // set here to every answer, the early 401 and 413 below and onError's included.
+      Object.assign(set.headers, edge.forRequest(request, path));
+      // A preflight carries no token: an allowed origin's is answered before authentication.
+      const preflight = edge.preflight(request);
+      if (preflight) return preflight;
       // Authentication first, from the headers alone: before any size check, parse or validation.
-      const refused = authenticateRequest(ctx.auth, request, new URL(request.url).pathname);
+      const refused = authenticateRequest(ctx.auth, request, path);
       if (refused) return Response.json(refused.toJSON(), { status: refused.status });
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
@@ -148,22 +161,17 @@ export function createHttpApp(ctx: HttpContext) {
     })
     .use(
       openapi({
-        provider: "swagger-ui",
-        path: "/docs",
+        // The /docs page is Herald's own (swagger-assets.ts): the plugin's starts Swagger UI from an inline script.
+        provider: null,
         specPath: "/openapi.json",
         documentation: {
-          info: {
-            title: "Herald",
-            version: VERSION,
-            description: "Self-hosted webhook dispatcher: publish events, manage destinations and subscriptions, read every delivery and attempt.",
-          },
+          info: { ...info, version: VERSION },
           components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
         },
-        swagger: { cdn: SWAGGER_BUNDLE_URL, theme: SWAGGER_CSS_URL, persistAuthorization: true } as never,
-        exclude: { paths: [SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, "/", "/ui", "/ui/*"] },
+        exclude: { paths: ["/docs", ...SWAGGER_ASSET_URLS, "/", "/ui", "/ui/*"] },
       }),
     )
-    .use(swaggerAssetRoutes())
+    .use(swaggerAssetRoutes(info))
     .get("/", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
     .use(uiRoutes())
     .use(healthRoutes(ctx))

@@ -38,6 +38,8 @@ export const COPY_TABLES: readonly CopyTable[] = [
       "consecutive_failures", "breaker_opened_at", "breaker_probe_at", "breaker_probe_started_at",
       // Per-destination limits (SQLite 12, PostgreSQL 5).
       "max_in_flight", "ordered",
+      // A client certificate for mutual TLS (issue 14: SQLite 15, PostgreSQL 8).
+      "client_tls",
     ],
     key: ["id"],
     booleans: ["enabled", "ordered"],

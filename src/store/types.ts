@@ -21,6 +21,12 @@ export interface EventType {
   updated_at: number;
 }
 
+/** A client certificate and its private key, PEM, presented to a receiver that asks for one (mutual TLS). */
+export interface ClientTls {
+  cert: string;
+  key: string;
+}
+
 /** A signing secret; `expires_at` is set on an old secret during a rotation's grace period. */
 export interface SigningSecret {
   secret: string;
@@ -34,6 +40,8 @@ export interface Destination {
   description: string;
   secrets: SigningSecret[];
   headers: Record<string, string>;
+  /** A client certificate for receivers that require mutual TLS (PEM); write-only like the headers. */
+  client_tls: ClientTls | null;
   timeout_ms: number | null;
   rate_limit: number | null;
   /** Most of its deliveries leased (being sent) at once, across instances; null: no limit but delivery.concurrency. */

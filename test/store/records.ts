@@ -19,7 +19,7 @@ export function destination(overrides: Partial<Destination> = {}): Destination {
   const id = overrides.id ?? newId("dst", T0);
   return {
     id, tenant: "default", url: `https://hooks.example.com/${id}`, description: "", secrets: [{ secret: "whsec_" + "A".repeat(32), expires_at: null }],
-    headers: {}, timeout_ms: null, rate_limit: null, max_in_flight: null, ordered: false, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
+    headers: {}, client_tls: null, timeout_ms: null, rate_limit: null, max_in_flight: null, ordered: false, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
     managed_by: "api", created_at: T0, updated_at: T0, ...overrides,
   };
 }

@@ -2,7 +2,7 @@
 // enable/disable, recovery of failed deliveries, and health stats.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
+import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
@@ -15,6 +15,7 @@ const CreateBody = type({
   "description?": "string <= 1000",
   "tenant?": Tenant,
   "headers?": Headers,
+  "tls?": ClientCertificate,
   "timeout?": Timeout,
   "rate_limit?": RateLimit,
   "max_in_flight?": MaxInFlight,
@@ -28,6 +29,7 @@ const PatchBody = type({
   "url?": HttpUrl,
   "description?": "string <= 1000",
   "headers?": Headers,
+  "tls?": ClientCertificate.or("null"),
   "timeout?": Timeout.or("null"),
   "rate_limit?": RateLimit.or("null"),
   "max_in_flight?": MaxInFlight.or("null"),

@@ -52,7 +52,8 @@ export function uiRoutes() {
   const index = async () =>
     new Response((await load()).html, {
       // The page is small and changes with the binary: always revalidate it; its assets carry hashed names.
-      headers: { "content-type": HTML_TYPE, "cache-control": "no-cache", "x-frame-options": "DENY", "referrer-policy": "no-referrer" },
+      // Its content-security-policy and frame options are set for every answer under /ui/ (security-headers.ts).
+      headers: { "content-type": HTML_TYPE, "cache-control": "no-cache" },
     });
   return new Elysia()
     .get("/ui/", index, { detail: { hide: true } })

@@ -13,7 +13,7 @@ import {
 
 const EVENT_TYPE_COLUMNS = ["name", "description", "schema", "example", "managed_by", "created_at", "updated_at"] as const;
 const DESTINATION_COLUMNS = [
-  "id", "tenant", "url", "description", "secrets", "headers", "timeout_ms", "rate_limit", "max_in_flight", "ordered", "enabled",
+  "id", "tenant", "url", "description", "secrets", "headers", "client_tls", "timeout_ms", "rate_limit", "max_in_flight", "ordered", "enabled",
   "disabled_reason", "metadata", "failing_since", "managed_by", "created_at", "updated_at",
 ] as const;
 const SUBSCRIPTION_COLUMNS = [
@@ -138,7 +138,7 @@ export class PostgresCatalog implements CatalogStore {
     return guarded(() =>
       audited(this.sql, audit, async (sql) => {
         const result = await sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
-            secrets = ${r.secrets}, headers = ${r.headers}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
+            secrets = ${r.secrets}, headers = ${r.headers}, client_tls = ${r.client_tls}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
             max_in_flight = ${r.max_in_flight}, ordered = ${r.ordered}, enabled = ${r.enabled}, disabled_reason = ${r.disabled_reason}, metadata = ${r.metadata},
             failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE id = ${r.id}`;
@@ -153,7 +153,7 @@ export class PostgresCatalog implements CatalogStore {
         await sql`INSERT INTO destinations ${sql(destinationRow(d), ...DESTINATION_COLUMNS)}
           ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
             description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
-            timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
+            client_tls = excluded.client_tls, timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
             max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
             disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
             failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;

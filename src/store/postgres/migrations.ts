@@ -301,4 +301,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id);
   CREATE INDEX audit_log_at ON audit_log (at);
   `,
+  // 8 (issue 14): as SQLite's 15, a destination's client certificate for mutual TLS, and the
+  // catalogue trigger made again to include it.
+  `
+  ALTER TABLE destinations ADD COLUMN client_tls TEXT;
+  DROP TRIGGER destinations_updated ON destinations;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, client_tls, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
+  `,
 ];

@@ -13,9 +13,9 @@ import { conditions, ms, page } from "./sql.ts";
 // The INSERTs, shared by the creates (ON CONFLICT DO NOTHING) and the upserts.
 const INSERT_EVENT_TYPE = `INSERT INTO event_types (name, description, schema, example, managed_by, created_at, updated_at)
   VALUES ($name, $description, $schema, $example, $managed_by, $created_at, $updated_at)`;
-const INSERT_DESTINATION = `INSERT INTO destinations (id, tenant, url, description, secrets, headers, timeout_ms, rate_limit,
+const INSERT_DESTINATION = `INSERT INTO destinations (id, tenant, url, description, secrets, headers, client_tls, timeout_ms, rate_limit,
     max_in_flight, ordered, enabled, disabled_reason, metadata, failing_since, managed_by, created_at, updated_at)
-  VALUES ($id, $tenant, $url, $description, $secrets, $headers, $timeout_ms, $rate_limit, $max_in_flight, $ordered, $enabled,
+  VALUES ($id, $tenant, $url, $description, $secrets, $headers, $client_tls, $timeout_ms, $rate_limit, $max_in_flight, $ordered, $enabled,
     $disabled_reason, $metadata, $failing_since, $managed_by, $created_at, $updated_at)`;
 const INSERT_SUBSCRIPTION = `INSERT INTO subscriptions (id, destination_id, tenant, event_types, filter, enabled, description,
     managed_by, created_at, updated_at)
@@ -134,7 +134,7 @@ export class SqliteCatalog implements CatalogStore {
       this.db
         .query(
           `UPDATE destinations SET tenant = $tenant, url = $url, description = $description, secrets = $secrets,
-             headers = $headers, timeout_ms = $timeout_ms, rate_limit = $rate_limit,
+             headers = $headers, client_tls = $client_tls, timeout_ms = $timeout_ms, rate_limit = $rate_limit,
              max_in_flight = $max_in_flight, ordered = $ordered, enabled = $enabled,
              disabled_reason = $disabled_reason, metadata = $metadata, failing_since = $failing_since,
              managed_by = $managed_by, updated_at = $updated_at
@@ -152,7 +152,7 @@ export class SqliteCatalog implements CatalogStore {
         `${INSERT_DESTINATION}
          ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
            description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
-           timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
+           client_tls = excluded.client_tls, timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
            max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,

@@ -368,4 +368,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id);
   CREATE INDEX audit_log_at ON audit_log (at);
   `,
+  // 15 (issue 14): a destination's client certificate for mutual TLS, {cert, key} as JSON,
+  // NULL when it has none. The catalogue-version trigger is made again to
+  // include it, so a certificate change reaches every instance.
+  `
+  ALTER TABLE destinations ADD COLUMN client_tls TEXT;
+  DROP TRIGGER destinations_updated;
+  CREATE TRIGGER destinations_updated AFTER UPDATE OF id, tenant, url, description, secrets, headers, client_tls, timeout_ms,
+      rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
+    BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];
