@@ -17,6 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "herald-store-bench-"));
 const store = new SqliteStore(join(dir, "herald.db"), sync);
 const now = Date.now();
 const INSTANCE = "ins_bench";
+const BREAKER = { failures: 10, probe_every_ms: 30_000 };
 await store.catalog.saveDestination({
   id: "dst_bench", tenant: "default", url: "http://127.0.0.1:9/hook", description: "", secrets: [], headers: {},
   timeout_ms: null, rate_limit: null, enabled: true, disabled_reason: null, metadata: {}, failing_since: null,
@@ -47,6 +48,7 @@ function record(job: { id: string; lease_until: number | null }) {
       response_body: "ok", error: null,
     },
     outcome: { status: "succeeded" },
+    breaker: BREAKER,
   }, t);
 }
 
@@ -74,7 +76,8 @@ while (done < total) {
   let leases = items.map((i) => i.deliveries[0]!);
   if (!leased) {
     const t = Date.now();
-    leases = (await phase("claim", () => store.queue.claimDue(t + 1, { owner: INSTANCE, until: t + 60_000 }, BATCH))).map((j) => j.delivery);
+    // With the breaker settings, as the engine claims (the default delivery.breaker).
+    leases = (await phase("claim", () => store.queue.claimDue(t + 1, { owner: INSTANCE, until: t + 60_000 }, BATCH, BREAKER))).map((j) => j.delivery);
   }
   await phase("record", () => Promise.all(leases.map(record)));
   done += BATCH;
