@@ -33,6 +33,7 @@ export class WriteBatcher {
   private scheduled = false;
   private syncing = 0;
   private failure: StoreUnavailableError | null = null;
+  private transactions = 0;
 
   /** `sync` makes everything committed so far durable (see WalSync); null when COMMIT itself is enough. */
   constructor(
@@ -122,6 +123,7 @@ export class WriteBatcher {
   private runBatch(batch: QueuedWrite[], savepoints: boolean): Result[] | null {
     const results: Result[] = [];
     this.db.run("BEGIN IMMEDIATE");
+    this.transactions++;
     for (const write of batch) {
       if (!savepoints) {
         try {
@@ -148,6 +150,15 @@ export class WriteBatcher {
     }
     this.db.run("COMMIT");
     return results;
+  }
+
+  /**
+   * Which batch transaction the writes now running belong to: a new number for
+   * each (a replay too). Inside one, no other connection can write, so a write
+   * may keep what it read for the next writes of the same transaction.
+   */
+  get transaction(): number {
+    return this.transactions;
   }
 
   get pending(): number {
