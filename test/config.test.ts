@@ -61,7 +61,10 @@ describe("loadConfig", () => {
     const result = loadConfig({ cwd, env: {} });
     expect(result.ok && result.source).toBe("built-in defaults");
     expect(configOf(result)).toEqual({
-      server: { host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 },
+      server: {
+        host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
+        auth_failures_per_minute: 20, trust_forwarded_for: false,
+      },
       storage: { driver: "sqlite", path: "./data/herald.db", synchronous: "full" },
       auth: { tokens: [] },
       delivery: {
@@ -77,6 +80,7 @@ describe("loadConfig", () => {
         breaker: { failures: 10, probe_every: 30_000 },
         max_schedule_ahead: 7_776_000_000,
       },
+      metrics: { public: false },
       sweep: { schedule: "*/5 * * * * *" },
       retention: { keep: 2_592_000_000, schedule: "0 3 * * *" },
       event_types: [],
@@ -147,7 +151,10 @@ subscriptions:
         { ADMIN_TOKEN: "a-long-admin-token-0123456789", CRM_SECRET: whsec, CRM_TOKEN: "t0k" },
       ),
     );
-    expect(config.server).toEqual({ host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144 });
+    expect(config.server).toEqual({
+      host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
+      auth_failures_per_minute: 20, trust_forwarded_for: false,
+    });
     expect(config.storage.synchronous).toBe("normal");
     expect(config.auth.tokens).toEqual([
       { name: "ops", token: "a-long-admin-token-0123456789", role: "admin" },
@@ -375,8 +382,49 @@ auth:
       "auth.tokens[0]: must have exactly one of token or token_sha256",
       "auth.tokens[1]: must have exactly one of token or token_sha256",
       "auth.tokens[2]: must name a tenant, since its role is tenant",
-      "auth.tokens[3].tenant: is only allowed when role is tenant (an admin token sees every tenant)",
+      "auth.tokens[3].tenant: is only allowed when role is tenant, publisher or reader (an admin token sees every tenant)",
       "auth.tokens[4].token: must be at least length 16 (was 5)",
+    ]);
+  });
+
+  it("takes publisher and reader tokens, event_types only for a publisher", () => {
+    const config = configOf(
+      load(`
+auth:
+  tokens:
+    - { name: shop, role: publisher, tenant: acme, event_types: ["order.*"], token: "0123456789abcdef1" }
+    - { name: scraper, role: reader, token: "0123456789abcdef2" }
+`),
+    );
+    expect(config.auth.tokens[0]).toMatchObject({ role: "publisher", tenant: "acme", event_types: ["order.*"] });
+    expect(config.auth.tokens[1]).toMatchObject({ role: "reader" });
+    expect(
+      errorsOf(
+        load(`
+auth:
+  tokens:
+    - { name: r, role: reader, event_types: ["*"], token: "0123456789abcdef3" }
+    - { name: p, role: publisher, event_types: ["not a pattern"], token: "0123456789abcdef4" }
+    - { name: q, role: owner, token: "0123456789abcdef5" }
+`),
+      ),
+    ).toEqual([
+      "auth.tokens[0].event_types: is only allowed when role is publisher (the event types it may publish)",
+      'auth.tokens[1].event_types[0]: must be "*", an event type name, or a name followed by ".*" (was "not a pattern")',
+      'auth.tokens[2].role: must be "admin", "publisher", "reader" or "tenant" (was "owner")',
+    ]);
+  });
+
+  it("checks server.auth_failures_per_minute, server.trust_forwarded_for and metrics.public", () => {
+    const config = configOf(load(`server: { auth_failures_per_minute: 5, trust_forwarded_for: true }\nmetrics: { public: true }\n`));
+    expect(config.server.auth_failures_per_minute).toBe(5);
+    expect(config.server.trust_forwarded_for).toBe(true);
+    expect(config.metrics.public).toBe(true);
+    expect(errorsOf(load(`server: { auth_failures_per_minute: 0, trust_forwarded_for: yes-please }\nmetrics: { public: 1, open: true }\n`))).toEqual([
+      "server.auth_failures_per_minute: must be at least 1 (was 0)",
+      'server.trust_forwarded_for: must be boolean (was "yes-please")',
+      "metrics.public: must be boolean (was 1)",
+      "metrics.open: is not a known key",
     ]);
   });
 

@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { createAddressGuard } from "./address-guard.ts";
+import { ApiKeys } from "./api-keys.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
@@ -37,6 +38,8 @@ export class Engine {
   readonly eventTypes: EventTypeService;
   /** Backfill jobs: deliveries made after the fact for stored events (POST /v1/subscriptions/{id}/backfill). */
   readonly backfills: Backfills;
+  /** API keys made through the API, cached for authenticating requests. */
+  readonly apiKeys: ApiKeys;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -88,6 +91,7 @@ export class Engine {
     this.backfills = new Backfills(store, deps, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
     this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
+    this.apiKeys = new ApiKeys(store.keys, deps, store.signals !== null);
     const parts = {
       store,
       catalog: this.catalog,
@@ -134,6 +138,8 @@ export class Engine {
       instances: () => {
         this.countInstances().catch((error) => this.deps.log.error("counting the instances failed", { error: errorMessage(error) }));
       },
+      // A key made or revoked elsewhere: refused or accepted here at once, not at the next check.
+      keys: () => this.apiKeys.changed(),
     });
     await this.countInstances();
     this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());

@@ -4,7 +4,8 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import "../arktype-settings.ts";
 import { VERSION } from "../version.ts";
-import { authenticateRequest, type HttpContext } from "./context.ts";
+import { admitRequest, clientAddress, type HttpContext } from "./context.ts";
+import { AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
 import { checkJsonLimits, describeBreach, type JsonLimits } from "./json-limits.ts";
 import { withCheapSerialization } from "./validation-error-cost.ts";
@@ -12,6 +13,7 @@ import { deliveryRoutes } from "./routes/deliveries.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { backfillRoutes } from "./routes/backfills.ts";
@@ -89,11 +91,13 @@ function boundedObject(value: unknown, limits: JsonLimits, byteLength: number): 
 export function createHttpApp(ctx: HttpContext) {
   const { max_body: maxBody, max_depth, max_keys, max_array, max_string } = ctx.config.server;
   const limits: JsonLimits = { maxDepth: max_depth, maxKeys: max_keys, maxArray: max_array, maxString: max_string };
+  const limiter = new AuthFailureLimiter(ctx.config.server.auth_failures_per_minute, ctx.engine.deps.now);
   const app = new Elysia()
-    .onRequest(({ request }) => {
+    .onRequest(async ({ request, server }) => {
       // Authentication first, from the headers alone: before any size check, parse or validation.
-      const refused = authenticateRequest(ctx.auth, request, new URL(request.url).pathname);
-      if (refused) return Response.json(refused.toJSON(), { status: refused.status });
+      const address = clientAddress(request, server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
+      const refused = await admitRequest(ctx, limiter, request, new URL(request.url).pathname, address, ctx.engine.deps.now());
+      if (refused) return refused;
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
     })
@@ -172,6 +176,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(subscriptionRoutes(ctx))
     .use(backfillRoutes(ctx))
     .use(eventTypeRoutes(ctx))
-    .use(statsRoutes(ctx));
+    .use(statsRoutes(ctx))
+    .use(apiKeyRoutes(ctx));
   return app;
 }

@@ -4,6 +4,7 @@
 import { SQL } from "bun";
 import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
+import { PostgresApiKeys } from "./api-keys.ts";
 import { PostgresBackfills } from "./backfills.ts";
 import { PostgresCatalog } from "./catalog.ts";
 import { PostgresLog } from "./log.ts";
@@ -37,6 +38,7 @@ export class PostgresStore implements Store {
   readonly log: PostgresLog;
   readonly admin: PostgresAdmin;
   readonly backfills: PostgresBackfills;
+  readonly keys: PostgresApiKeys;
   readonly signals: PostgresSignals;
   private closed = false;
 
@@ -46,6 +48,7 @@ export class PostgresStore implements Store {
     this.log = new PostgresLog(sql);
     this.admin = new PostgresAdmin(sql, options.pool_size);
     this.backfills = new PostgresBackfills(sql);
+    this.keys = new PostgresApiKeys(sql);
     this.signals = new PostgresSignals(sql);
   }
 

@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import type { Store } from "../store.ts";
 import { SqliteAdmin } from "./admin.ts";
+import { SqliteApiKeys } from "./api-keys.ts";
 import { SqliteBackfills } from "./backfills.ts";
 import { SqliteCatalog } from "./catalog.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly log: SqliteLog;
   readonly admin: SqliteAdmin;
   readonly backfills: SqliteBackfills;
+  readonly keys: SqliteApiKeys;
   /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
   readonly signals = null;
   private readonly batcher: WriteBatcher;
@@ -40,6 +42,7 @@ export class SqliteStore implements Store {
     this.log = new SqliteLog(this.db);
     this.admin = new SqliteAdmin(this.db, this.batcher);
     this.backfills = new SqliteBackfills(this.db, this.batcher);
+    this.keys = new SqliteApiKeys(this.db);
   }
 
   async close(): Promise<void> {
