@@ -25,7 +25,7 @@ const CreateBody = type({
 const ListQuery = type({ "limit?": Limit, "cursor?": "string", "+": "reject" });
 const IdParams = type({ id: "string" });
 
-const KeyBody = type({
+export const KeyBody = type({
   id: type("string").describe("key_… for a key made through the API; cfg_<name> for a token of the config"),
   name: "string",
   role: Role,
@@ -38,7 +38,7 @@ const KeyBody = type({
   last_used_at: NullableTime.describe("written at most once a minute per key; null for config tokens (not tracked)"),
 });
 const KeyList = type({ data: KeyBody.array(), next_cursor: "string | null" });
-const Created = KeyBody.and({ key: type("string").describe("the key itself (hrk_…): shown this once, never again; keep it safe") });
+export const Created = KeyBody.and({ key: type("string").describe("the key itself (hrk_…): shown this once, never again; keep it safe") });
 const tags = ["API keys"];
 
 function presentKey(k: ApiKey) {
