@@ -521,7 +521,7 @@ describe("config.example.yaml", () => {
     // An example is the block of "#  ..." lines right after a `key: []` line.
     const uncommented = example.replace(/: \[\]\n((?:# {2,}.*\n)+)/g, (_, block: string) => `:\n${block.replace(/^#/gm, "")}`);
     const config = configOf(load(uncommented, env));
-    expect(config.auth.tokens.map((t) => t.name)).toEqual(["ops", "acme"]);
+    expect(config.auth.tokens.map((t) => t.name)).toEqual(["ops", "acme", "shop"]);
     expect(config.event_types.map((t) => t.name)).toEqual(["attendee.updated"]);
     expect(config.destinations[0]?.headers).toEqual({ "x-auth-token": "crm-token" });
     expect(config.subscriptions.map((s) => s.destination)).toEqual(["crm"]);
