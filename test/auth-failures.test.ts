@@ -69,6 +69,9 @@ describe("failed authentications end to end", () => {
     expect((await getFrom("127.0.0.2", port, "/v1/events", "bad-token-0123456789")).status).toBe(401);
     // Public paths are never limited.
     expect((await getFrom("127.0.0.1", port, "/healthz", null)).status).toBe(200);
+    // A request without any credential is a 401 that guesses nothing: not counted.
+    for (let i = 0; i < 25; i++) expect((await getFrom("127.0.0.2", port, "/favicon.ico", null)).status).toBe(401);
+    expect((await getFrom("127.0.0.2", port, "/v1/events", ADMIN_TOKEN)).status).toBe(200);
 
     clock.advance(30_000);
     expect(Number((await getFrom("127.0.0.1", port, "/v1/events", ADMIN_TOKEN)).headers["retry-after"])).toBe(30);
@@ -81,14 +84,14 @@ describe("failed authentications end to end", () => {
     herald = await startHerald(testConfig({ server: { port: 0, auth_failures_per_minute: 2 } }), { clock });
     const port = Number(new URL(herald.url).port);
     // Not trusted: a client naming a new address each time is still counted by its socket.
-    for (let i = 1; i <= 2; i++) expect((await getFrom("127.0.0.1", port, "/v1/events", null, `X-Forwarded-For: 198.51.100.${i}\r\n`)).status).toBe(401);
+    for (let i = 1; i <= 2; i++) expect((await getFrom("127.0.0.1", port, "/v1/events", "bad-token-0123456789", `X-Forwarded-For: 198.51.100.${i}\r\n`)).status).toBe(401);
     expect((await getFrom("127.0.0.1", port, "/v1/events", null, "X-Forwarded-For: 198.51.100.3\r\n")).status).toBe(429);
     await herald.stop();
 
     herald = await startHerald(testConfig({ server: { port: 0, auth_failures_per_minute: 2, trust_forwarded_for: true } }), { clock });
     const trusted = Number(new URL(herald.url).port);
     // Trusted: the last entry (the one the proxy in front appended) is the client.
-    for (let i = 1; i <= 2; i++) expect((await getFrom("127.0.0.1", trusted, "/v1/events", null, `X-Forwarded-For: 203.0.113.9, 198.51.100.1\r\n`)).status).toBe(401);
+    for (let i = 1; i <= 2; i++) expect((await getFrom("127.0.0.1", trusted, "/v1/events", "bad-token-0123456789", `X-Forwarded-For: 203.0.113.9, 198.51.100.1\r\n`)).status).toBe(401);
     expect((await getFrom("127.0.0.1", trusted, "/v1/events", null, "X-Forwarded-For: 198.51.100.1\r\n")).status).toBe(429);
     expect((await getFrom("127.0.0.1", trusted, "/v1/events", ADMIN_TOKEN, "X-Forwarded-For: 198.51.100.2\r\n")).status).toBe(200);
   });

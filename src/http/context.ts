@@ -50,8 +50,8 @@ export function clientAddress(request: Request, socketAddress: string | undefine
 /**
  * The server's first hook, from the headers alone, before any body is read,
  * parsed or validated (DESIGN §4): an address past its failed authentications
- * is a 429 before its token is looked at; no valid token is a 401 (counted
- * against the address); a role the access table does not allow on this route
+ * is a 429 before its token is looked at; no valid token is a 401 (a wrong
+ * one counted against the address); a role the access table does not allow on this route
  * is a 403. Otherwise the principal is kept for `authenticated` to hand to the
  * route, and null is returned.
  */
@@ -71,9 +71,12 @@ export async function admitRequest(
       headers: { "retry-after": String(wait) },
     });
   }
-  const principal = await ctx.auth.authenticate(request.headers.get("authorization"), now);
+  const header = request.headers.get("authorization");
+  const principal = await ctx.auth.authenticate(header, now);
   if (!principal) {
-    limiter.fail(address);
+    // Only a presented credential counts as a failed try: a request with none
+    // (a browser asking for /favicon.ico, a probe) guesses nothing.
+    if (header !== null) limiter.fail(address);
     const error = unauthorized();
     return Response.json(error.toJSON(), { status: error.status });
   }
