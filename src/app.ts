@@ -31,14 +31,14 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   let stopping: Promise<void> | null = null;
   let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;
   let auth;
+  const engine = new Engine(store, config, deps);
   try {
     await reconcile(config, store.catalog, deps.now());
-    auth = await createAuthenticator(config, store.admin, deps.now(), options.onGeneratedToken ?? (() => {}));
+    auth = await createAuthenticator(config, store.admin, engine.apiKeys, deps.now(), options.onGeneratedToken ?? (() => {}));
   } catch (error) {
     await store.close();
     throw error;
   }
-  const engine = new Engine(store, config, deps);
   trackAttempts(engine);
   const http = createHttpApp({ engine, auth, config, isReady: () => ready });
 

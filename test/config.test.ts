@@ -64,6 +64,7 @@ describe("loadConfig", () => {
       server: {
         host: "127.0.0.1", port: 8080, max_body: 1_048_576, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
         portal_frame_ancestors: [], cors_origins: [],
+        auth_failures_per_minute: 20, trust_forwarded_for: false,
       },
       storage: { driver: "sqlite", path: "./data/herald.db", synchronous: "full" },
       auth: { tokens: [] },
@@ -80,6 +81,7 @@ describe("loadConfig", () => {
         breaker: { failures: 10, probe_every: 30_000 },
         max_schedule_ahead: 7_776_000_000,
       },
+      metrics: { public: false },
       sweep: { schedule: "*/5 * * * * *" },
       retention: { keep: 2_592_000_000, schedule: "0 3 * * *" },
       event_types: [],
@@ -153,6 +155,7 @@ subscriptions:
     expect(config.server).toEqual({
       host: "0.0.0.0", port: 9090, max_body: 524_288, max_depth: 64, max_keys: 1000, max_array: 10_000, max_string: 262_144,
       portal_frame_ancestors: ["https://portal.example"], cors_origins: ["http://localhost:5173", "https://admin.example"],
+      auth_failures_per_minute: 20, trust_forwarded_for: false,
     });
     expect(config.storage.synchronous).toBe("normal");
     expect(config.auth.tokens).toEqual([
@@ -422,8 +425,49 @@ auth:
       "auth.tokens[0]: must have exactly one of token or token_sha256",
       "auth.tokens[1]: must have exactly one of token or token_sha256",
       "auth.tokens[2]: must name a tenant, since its role is tenant",
-      "auth.tokens[3].tenant: is only allowed when role is tenant (an admin token sees every tenant)",
+      "auth.tokens[3].tenant: is only allowed when role is tenant, publisher or reader (an admin token sees every tenant)",
       "auth.tokens[4].token: must be at least length 16 (was 5)",
+    ]);
+  });
+
+  it("takes publisher and reader tokens, event_types only for a publisher", () => {
+    const config = configOf(
+      load(`
+auth:
+  tokens:
+    - { name: shop, role: publisher, tenant: acme, event_types: ["order.*"], token: "0123456789abcdef1" }
+    - { name: scraper, role: reader, token: "0123456789abcdef2" }
+`),
+    );
+    expect(config.auth.tokens[0]).toMatchObject({ role: "publisher", tenant: "acme", event_types: ["order.*"] });
+    expect(config.auth.tokens[1]).toMatchObject({ role: "reader" });
+    expect(
+      errorsOf(
+        load(`
+auth:
+  tokens:
+    - { name: r, role: reader, event_types: ["*"], token: "0123456789abcdef3" }
+    - { name: p, role: publisher, event_types: ["not a pattern"], token: "0123456789abcdef4" }
+    - { name: q, role: owner, token: "0123456789abcdef5" }
+`),
+      ),
+    ).toEqual([
+      "auth.tokens[0].event_types: is only allowed when role is publisher (the event types it may publish)",
+      'auth.tokens[1].event_types[0]: must be "*", an event type name, or a name followed by ".*" (was "not a pattern")',
+      'auth.tokens[2].role: must be "admin", "publisher", "reader" or "tenant" (was "owner")',
+    ]);
+  });
+
+  it("checks server.auth_failures_per_minute, server.trust_forwarded_for and metrics.public", () => {
+    const config = configOf(load(`server: { auth_failures_per_minute: 5, trust_forwarded_for: true }\nmetrics: { public: true }\n`));
+    expect(config.server.auth_failures_per_minute).toBe(5);
+    expect(config.server.trust_forwarded_for).toBe(true);
+    expect(config.metrics.public).toBe(true);
+    expect(errorsOf(load(`server: { auth_failures_per_minute: 0, trust_forwarded_for: yes-please }\nmetrics: { public: 1, open: true }\n`))).toEqual([
+      "server.auth_failures_per_minute: must be at least 1 (was 0)",
+      'server.trust_forwarded_for: must be boolean (was "yes-please")',
+      "metrics.public: must be boolean (was 1)",
+      "metrics.open: is not a known key",
     ]);
   });
 
@@ -520,7 +564,7 @@ describe("config.example.yaml", () => {
     // An example is the block of "#  ..." lines right after a `key: []` line.
     const uncommented = example.replace(/: \[\]\n((?:# {2,}.*\n)+)/g, (_, block: string) => `:\n${block.replace(/^#/gm, "")}`);
     const config = configOf(load(uncommented, env));
-    expect(config.auth.tokens.map((t) => t.name)).toEqual(["ops", "acme"]);
+    expect(config.auth.tokens.map((t) => t.name)).toEqual(["ops", "acme", "shop"]);
     expect(config.event_types.map((t) => t.name)).toEqual(["attendee.updated"]);
     expect(config.destinations[0]?.headers).toEqual({ "x-auth-token": "crm-token" });
     expect(config.subscriptions.map((s) => s.destination)).toEqual(["crm"]);

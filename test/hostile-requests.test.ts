@@ -52,10 +52,12 @@ describe("authentication comes first", () => {
   });
 
   it("keeps public routes open and everything else behind the token", async () => {
-    for (const path of ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/ui/"]) {
+    for (const path of ["/healthz", "/readyz", "/openapi.json", "/docs", "/ui/"]) {
       expect((await herald.api("GET", path, undefined, { token: null })).status).toBe(200);
     }
     expect((await herald.api("GET", "/v1/nowhere", undefined, { token: null })).status).toBe(401);
+    // /metrics shows figures over every tenant: a token, unless metrics.public (test/metrics-access.test.ts).
+    expect((await herald.api("GET", "/metrics", undefined, { token: null })).status).toBe(401);
   });
 });
 

@@ -2,7 +2,7 @@
 // idempotency, batches, and the errors a producer gets for bad input.
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
 describeOnEachStore("publishing", () => {
@@ -258,7 +258,7 @@ describeOnEachStore("publishing", () => {
       // is after the WAL sync that follows the commit: a row may read succeeded
       // a moment before its attempt is counted. Earlier tests' sends settle first.
       await herald.app.engine.idle();
-      const res = await fetch(herald.url + "/metrics");
+      const res = await fetch(herald.url + "/metrics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.headers.get("content-type")).toContain("text/plain");
       const text = await res.text();
       const succeeded = Number(text.match(/^herald_deliveries\{status="succeeded"\} (\d+)$/m)?.[1]);

@@ -41,7 +41,8 @@ describe("with the default settings", () => {
     ["a body over max_body", (h) => get(h, "/v1/events", { method: "POST", token: ADMIN_TOKEN, body: "x".repeat(1_048_577) }), 413, JSON_POLICY],
     ["GET /openapi.json", (h) => get(h, "/openapi.json"), 200, JSON_POLICY],
     ["GET /healthz", (h) => get(h, "/healthz"), 200, JSON_POLICY],
-    ["GET /metrics", (h) => get(h, "/metrics"), 200, JSON_POLICY],
+    ["GET /metrics", (h) => get(h, "/metrics", { token: ADMIN_TOKEN }), 200, JSON_POLICY],
+    ["GET /metrics without a token", (h) => get(h, "/metrics"), 401, JSON_POLICY],
     ["GET /ui/", (h) => get(h, "/ui/"), 200, CONSOLE_POLICY],
     ["an unknown console file", (h) => get(h, "/ui/missing.js"), 404, CONSOLE_POLICY],
   ];

@@ -6,6 +6,7 @@ import { destinationsPage } from "./pages/destinations.ts";
 import { eventPage } from "./pages/event.ts";
 import { eventTypesPage } from "./pages/event-types.ts";
 import { eventsPage } from "./pages/events.ts";
+import { apiKeysPage } from "./pages/api-keys.ts";
 import { overviewPage } from "./pages/overview.ts";
 import { signInPage } from "./pages/sign-in.ts";
 
@@ -17,6 +18,7 @@ const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
   events: { title: "Event log", page: eventsPage, detail: eventPage },
   destinations: { title: "Destinations", page: destinationsPage },
   "event-types": { title: "Event types", page: eventTypesPage },
+  "api-keys": { title: "API keys", page: apiKeysPage },
 };
 
 let current: AbortController | null = null;

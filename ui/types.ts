@@ -5,6 +5,7 @@ import type {
   AttemptBody, Counts as CountsBody, DeliveryBody, DestinationBody, DestinationStatsBody, EventBody, EventTypeBody,
   StatsBody, StatusName,
 } from "../src/http/schemas.ts";
+import type { Created as CreatedBody, KeyBody } from "../src/http/routes/api-keys.ts";
 
 export type DeliveryStatus = typeof StatusName.infer;
 export const DELIVERY_STATUSES: DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed", "cancelled"];
@@ -24,3 +25,7 @@ export type Counts = typeof CountsBody.infer;
 export type DestinationStats = typeof DestinationStatsBody.infer;
 export type Stats = typeof StatsBody.infer;
 export type EventType = typeof EventTypeBody.infer;
+/** GET /v1/api-keys: a key made through the API, or a config token (never the key itself). */
+export type ApiKey = typeof KeyBody.infer;
+/** POST /v1/api-keys: the record with the key, shown this once. */
+export type CreatedApiKey = typeof CreatedBody.infer;

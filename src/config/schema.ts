@@ -13,8 +13,12 @@ export type ConfigError = { path: string; message: string };
 
 // ---- the sections ------------------------------------------------------------------------
 
-/** An API token. Exactly one of token / token_sha256; tenant iff role is "tenant". */
-export type TokenConfig = { name: string; role: "admin" | "tenant"; tenant?: string } & (
+/**
+ * An API token. Exactly one of token / token_sha256; tenant required for role
+ * "tenant", optional for "publisher" and "reader", refused for "admin";
+ * event_types only for "publisher".
+ */
+export type TokenConfig = { name: string; role: "admin" | "tenant" | "publisher" | "reader"; tenant?: string; event_types?: string[] } & (
   | { token: string; token_sha256?: never }
   | { token_sha256: string; token?: never }
 );
@@ -22,8 +26,10 @@ export type TokenConfig = { name: string; role: "admin" | "tenant"; tenant?: str
 const Token = type({
   "+": "reject",
   name: Id,
-  role: "'admin' | 'tenant'",
+  role: "'admin' | 'tenant' | 'publisher' | 'reader'",
   "tenant?": Tenant,
+  // The event types a publisher token may publish (subscription patterns); all when left out.
+  "event_types?": EventTypePattern.array().atLeastLength(1),
   "token?": "string >= 16",
   "token_sha256?": Sha256Hex,
   // The rules that tie these keys together are checked in checkRelations(), so that they are
@@ -84,6 +90,12 @@ const ConfigSchema = type({
     portal_frame_ancestors: WebOrigin.array().default(() => []),
     // Origins whose browser scripts may call the API (CORS); none by default: CORS closed.
     cors_origins: WebOrigin.array().default(() => []),
+    // Failed authentications (401) one client address may make in a minute; past it,
+    // every request from that address is a 429 until the oldest failure is a minute old.
+    auth_failures_per_minute: "1 <= number.integer <= 1000000 = 20",
+    // The client address is the socket's. Only behind a proxy you run, which appends the
+    // address it saw to X-Forwarded-For, set this true: the last entry is then used.
+    trust_forwarded_for: "boolean = false",
   }).default(() => ({})),
   storage: type({
     "+": "reject",
@@ -134,6 +146,11 @@ const ConfigSchema = type({
     // How far ahead a publish may schedule its deliveries (deliver_at). Capped like
     // retention.keep: a time far beyond it would no longer fit a Date.
     max_schedule_ahead: duration(1, 10 * 365 * DAY).default("90d"),
+  }).default(() => ({})),
+  metrics: type({
+    "+": "reject",
+    // GET /metrics needs a reader or admin token unless this is true (a scraper on a private network).
+    public: "boolean = false",
   }).default(() => ({})),
   sweep: type({
     "+": "reject",
@@ -252,8 +269,11 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
       errors.push({ path: `auth.tokens[${i}]`, message: "must name a tenant, since its role is tenant" });
     }
     if (token.role === "admin" && "tenant" in token) {
-      const message = "is only allowed when role is tenant (an admin token sees every tenant)";
+      const message = "is only allowed when role is tenant, publisher or reader (an admin token sees every tenant)";
       errors.push({ path: `auth.tokens[${i}].tenant`, message });
+    }
+    if ("event_types" in token && token.role !== "publisher") {
+      errors.push({ path: `auth.tokens[${i}].event_types`, message: "is only allowed when role is publisher (the event types it may publish)" });
     }
   });
   // Compare hashes, so a plain token and another's token_sha256 that match are caught too.

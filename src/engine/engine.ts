@@ -6,6 +6,7 @@ import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { rootCertificates } from "node:tls";
 import { createAddressGuard } from "./address-guard.ts";
 import { AuditLog, heraldCaller, type Caller } from "./audit.ts";
+import { ApiKeys } from "./api-keys.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
@@ -41,6 +42,8 @@ export class Engine {
   readonly backfills: Backfills;
   /** Who changed what: entries for every management change, and GET /v1/audit's reads. */
   readonly audit: AuditLog;
+  /** API keys made through the API, cached for authenticating requests. */
+  readonly apiKeys: ApiKeys;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -98,6 +101,7 @@ export class Engine {
     this.backfills = new Backfills(store, deps, this.audit, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
     this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
+    this.apiKeys = new ApiKeys(store.keys, deps, store.signals !== null, this.audit);
     const parts = {
       store,
       catalog: this.catalog,
@@ -145,6 +149,8 @@ export class Engine {
       instances: () => {
         this.countInstances().catch((error) => this.deps.log.error("counting the instances failed", { error: errorMessage(error) }));
       },
+      // A key made or revoked elsewhere: refused or accepted here at once, not at the next check.
+      keys: () => this.apiKeys.changed(),
     });
     await this.countInstances();
     this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());

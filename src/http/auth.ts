@@ -1,61 +1,93 @@
-// Bearer tokens: each configured token is kept only as its SHA-256, and a
-// presented token is hashed and compared against every one in constant time.
+// Bearer tokens: the config's tokens (kept only as their SHA-256, and compared
+// against every one in constant time) and the API keys issued through
+// /v1/api-keys (`hrk_…`, found by the hash of the presented text through the
+// engine's cache). Either way a request gets a Principal: who it is, its role
+// and the tenant it is limited to.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
+import { KEY_PREFIX, type ApiKeys, type KeyRole } from "../engine/api-keys.ts";
 import { sha256Hex } from "../rules/hashing.ts";
 
+export type Role = KeyRole;
+
 export interface Principal {
+  /** `cfg_<name>` for a config token (or the generated one), the key's id for an API key. */
+  id: string;
   name: string;
-  role: "admin" | "tenant";
-  /** Set for tenant tokens: everything they see and do is limited to it. */
+  /** A token from the config (or generated at first start), or a key made through the API. */
+  kind: "token" | "key";
+  role: Role;
+  /** Set for tenant tokens, and for publishers and readers limited to one: everything they see and do is limited to it. */
   tenant: string | null;
-  /** What kind of credential it is, as the audit log names its actor: a config token unless said otherwise. */
-  kind?: "token" | "key";
+  /** A publisher's event-type patterns; null: any type. */
+  event_types: readonly string[] | null;
 }
 
 interface KnownToken extends Principal {
   hash: Buffer;
 }
 
-export class Authenticator {
-  private readonly tokens: KnownToken[];
+/** What /v1/api-keys lists for a config token: never its text or hash. */
+export type ConfigTokenRecord = Omit<Principal, "kind">;
 
-  constructor(tokens: KnownToken[]) {
-    this.tokens = tokens;
+export class Authenticator {
+  constructor(
+    private readonly tokens: KnownToken[],
+    private readonly keys: Pick<ApiKeys, "authenticate"> | null,
+  ) {}
+
+  /** The config's tokens, for listing (read-only). */
+  configTokens(): ConfigTokenRecord[] {
+    return this.tokens.map(({ id, name, role, tenant, event_types }) => ({ id, name, role, tenant, event_types }));
   }
 
-  /** The principal behind an Authorization header, or null. */
-  authenticate(header: string | null | undefined): Principal | null {
+  /** The principal behind an Authorization header, or null (no token, unknown, revoked or expired alike). */
+  async authenticate(header: string | null | undefined, now: number): Promise<Principal | null> {
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match) return null;
-    const presented = createHash("sha256").update(match[1]!).digest();
+    const text = match[1]!;
+    const presented = createHash("sha256").update(text).digest();
     let found: KnownToken | null = null;
     // No early exit: the time taken does not depend on which token matched.
     for (const token of this.tokens) {
       if (timingSafeEqual(presented, token.hash) && !found) found = token;
     }
-    return found ? { name: found.name, role: found.role, tenant: found.tenant } : null;
+    if (found) return { id: found.id, name: found.name, kind: "token", role: found.role, tenant: found.tenant, event_types: found.event_types };
+    // Only a key's text is looked up as a key: other tokens cost no store read.
+    if (!this.keys || !text.startsWith(KEY_PREFIX)) return null;
+    const key = await this.keys.authenticate(presented.toString("hex"), now);
+    if (!key) return null;
+    return { id: key.id, name: key.name, kind: "key", role: key.role, tenant: key.tenant, event_types: key.event_types };
   }
 }
 
-/**
- * Builds the token list from the config. With no token configured, Herald makes
- * an admin token on first start: `onGenerated` shows it once; only its hash is kept.
- */
 /** Where the generated admin token's hash is kept (the store's admin part; HTTP names only what it uses). */
 export interface GeneratedTokens {
   generatedTokenHashes(): Promise<string[]>;
   saveGeneratedToken(name: string, sha256: string, now: number): Promise<void>;
 }
 
-export async function createAuthenticator(config: Config, saved: GeneratedTokens, now: number, onGenerated: (token: string) => void): Promise<Authenticator> {
-  const configured = config.auth.tokens.map((t) => ({
+/**
+ * Builds the token list from the config. With no token configured, Herald makes
+ * an admin token on first start: `onGenerated` shows it once; only its hash is kept.
+ */
+export async function createAuthenticator(
+  config: Config,
+  saved: GeneratedTokens,
+  keys: Pick<ApiKeys, "authenticate"> | null,
+  now: number,
+  onGenerated: (token: string) => void,
+): Promise<Authenticator> {
+  const configured: KnownToken[] = config.auth.tokens.map((t) => ({
+    id: `cfg_${t.name}`,
     name: t.name,
+    kind: "token",
     role: t.role,
-    tenant: t.role === "tenant" ? t.tenant! : null,
+    tenant: t.role === "admin" ? null : (t.tenant ?? null),
+    event_types: t.role === "publisher" ? (t.event_types ?? null) : null,
     hash: Buffer.from(t.token !== undefined ? sha256Hex(t.token) : t.token_sha256.toLowerCase(), "hex"),
   }));
-  if (configured.length > 0) return new Authenticator(configured);
+  if (configured.length > 0) return new Authenticator(configured, keys);
   let hashes = await saved.generatedTokenHashes();
   if (hashes.length === 0) {
     const token = "hrld_" + randomBytes(32).toString("base64url");
@@ -63,5 +95,8 @@ export async function createAuthenticator(config: Config, saved: GeneratedTokens
     onGenerated(token);
     hashes = await saved.generatedTokenHashes();
   }
-  return new Authenticator(hashes.map((h) => ({ name: "admin", role: "admin", tenant: null, hash: Buffer.from(h, "hex") })));
+  const generated = hashes.map((h): KnownToken => ({
+    id: "cfg_admin", name: "admin", kind: "token", role: "admin", tenant: null, event_types: null, hash: Buffer.from(h, "hex"),
+  }));
+  return new Authenticator(generated, keys);
 }

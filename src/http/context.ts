@@ -6,8 +6,10 @@ import type { Config } from "../config/schema.ts";
 import type { Engine } from "../engine/engine.ts";
 import { forbidden, invalid } from "../engine/problem.ts";
 import { narrow, type Scope } from "../engine/scope.ts";
+import { refusal } from "./access.ts";
 import type { Authenticator, Principal } from "./auth.ts";
-import { ApiError } from "./errors.ts";
+import { addressKey, type AuthFailureLimiter } from "./auth-failures.ts";
+import { ApiError, errorBody } from "./errors.ts";
 import { ErrorBody } from "./schemas.ts";
 
 export interface HttpContext {
@@ -18,12 +20,17 @@ export interface HttpContext {
   isReady: () => boolean;
 }
 
+// One answer for no token, an unknown one, a revoked key and an expired key alike:
+// a client learns nothing about which tokens exist.
 const unauthorized = () => new ApiError(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)");
 
-/** Paths anyone may read: probes, metrics, the API document, Swagger UI and the console. */
-export function isPublicPath(path: string): boolean {
+/**
+ * Paths anyone may read: probes, the API document, Swagger UI and the console;
+ * /metrics too when `metrics.public` is set (a scraper on a private network).
+ */
+export function isPublicPath(path: string, metricsPublic = false): boolean {
   return (
-    path === "/" || path === "/healthz" || path === "/readyz" || path === "/metrics" || path === "/openapi.json" ||
+    path === "/" || path === "/healthz" || path === "/readyz" || (metricsPublic && path === "/metrics") || path === "/openapi.json" ||
     path === "/docs" || path.startsWith("/docs/") || path === "/ui" || path.startsWith("/ui/")
   );
 }
@@ -31,26 +38,61 @@ export function isPublicPath(path: string): boolean {
 // The principal found for each request, from the server's first hook to the route.
 const principals = new WeakMap<Request, Principal>();
 
+/** The address a request came from: the socket's, or the last X-Forwarded-For entry when the config trusts the proxy in front. */
+export function clientAddress(request: Request, socketAddress: string | undefined, trustForwardedFor: boolean): string {
+  if (trustForwardedFor) {
+    const last = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (last) return addressKey(last);
+  }
+  return socketAddress ? addressKey(socketAddress) : "unknown";
+}
+
 /**
- * Authentication from the headers alone, in the server's first hook: a request to
- * a protected path without a valid token is refused (the 401 returned) before its
- * body is read, parsed or validated (DESIGN §4). Otherwise the principal is kept
- * for `authenticated` to hand to the route.
+ * The server's first hook, from the headers alone, before any body is read,
+ * parsed or validated (DESIGN §4): an address past its failed authentications
+ * is a 429 before its token is looked at; no valid token is a 401 (a wrong
+ * one counted against the address); a role the access table does not allow on this route
+ * is a 403. Otherwise the principal is kept for `authenticated` to hand to the
+ * route, and null is returned.
  */
-export function authenticateRequest(auth: Authenticator, request: Request, path: string): ApiError | null {
-  if (isPublicPath(path)) return null;
-  const principal = auth.authenticate(request.headers.get("authorization"));
-  if (!principal) return unauthorized();
+export async function admitRequest(
+  ctx: Pick<HttpContext, "auth" | "config">,
+  limiter: AuthFailureLimiter,
+  request: Request,
+  path: string,
+  address: string,
+  now: number,
+): Promise<Response | null> {
+  if (isPublicPath(path, ctx.config.metrics.public)) return null;
+  const wait = limiter.retryAfter(address);
+  if (wait !== null) {
+    return Response.json(errorBody("too_many_auth_failures", `too many failed authentications from this address; try again in ${wait} s`), {
+      status: 429,
+      headers: { "retry-after": String(wait) },
+    });
+  }
+  const header = request.headers.get("authorization");
+  const principal = await ctx.auth.authenticate(header, now);
+  if (!principal) {
+    // Only a presented credential counts as a failed try: a request with none
+    // (a browser asking for /favicon.ico, a probe) guesses nothing.
+    if (header !== null) limiter.fail(address);
+    const error = unauthorized();
+    return Response.json(error.toJSON(), { status: error.status });
+  }
+  const refused = refusal(principal, request.method, path);
+  if (refused) return Response.json(errorBody("forbidden", refused), { status: 403 });
   principals.set(request, principal);
   return null;
 }
 
-/** Adds `principal` (found by `authenticateRequest`) and its `scope` (what the engine's reads take) to every route after it. */
-export function authenticated(auth: Authenticator) {
-  return new Elysia().resolve({ as: "scoped" }, ({ request, headers }) => {
-    // Every route using this is behind authenticateRequest; checking again keeps a
-    // route safe even if it were ever mounted where that hook does not run.
-    const principal = principals.get(request) ?? auth.authenticate(headers.authorization);
+/** Adds `principal` (found by `admitRequest`) and its `scope` (what the engine's reads take) to every route after it. */
+export function authenticated(_auth: Authenticator) {
+  return new Elysia().resolve({ as: "scoped" }, ({ request }) => {
+    // Every route using this is behind admitRequest, which authenticated the
+    // request and checked its role; a route ever mounted where that hook does not
+    // run finds no principal and refuses, rather than skipping the role check.
+    const principal = principals.get(request);
     if (!principal) throw unauthorized();
     return { principal, scope: scopeOf(principal) };
   });

@@ -4,7 +4,8 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import "../arktype-settings.ts";
 import { VERSION } from "../version.ts";
-import { authenticateRequest, type HttpContext } from "./context.ts";
+import { admitRequest, clientAddress, type HttpContext } from "./context.ts";
+import { AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
 import { checkJsonLimits, describeBreach, type JsonLimits } from "./json-limits.ts";
 import { withCheapSerialization } from "./validation-error-cost.ts";
@@ -12,6 +13,7 @@ import { deliveryRoutes } from "./routes/deliveries.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { backfillRoutes } from "./routes/backfills.ts";
@@ -96,18 +98,20 @@ export function createHttpApp(ctx: HttpContext) {
     title: "Herald",
     description: "Self-hosted webhook dispatcher: publish events, manage destinations and subscriptions, read every delivery and attempt.",
   };
+  const limiter = new AuthFailureLimiter(ctx.config.server.auth_failures_per_minute, ctx.engine.deps.now);
   const app = new Elysia()
-    .onRequest(({ request, set }) => {
+    .onRequest(async ({ request, server, set }) => {
       const path = new URL(request.url).pathname;
       // Security headers and CORS before anything can answer: Elysia adds what is
-      // set here to every answer, the early 401 and 413 below and onError's included.
+      // set here to every answer, the early 401, 429 and 413 below and onError's included.
       Object.assign(set.headers, edge.forRequest(request, path));
       // A preflight carries no token: an allowed origin's is answered before authentication.
       const preflight = edge.preflight(request);
       if (preflight) return preflight;
       // Authentication first, from the headers alone: before any size check, parse or validation.
-      const refused = authenticateRequest(ctx.auth, request, path);
-      if (refused) return Response.json(refused.toJSON(), { status: refused.status });
+      const address = clientAddress(request, server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
+      const refused = await admitRequest(ctx, limiter, request, path, address, ctx.engine.deps.now());
+      if (refused) return refused;
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > maxBody) return Response.json(tooLarge(maxBody).toJSON(), { status: 413 });
     })
@@ -182,6 +186,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(backfillRoutes(ctx))
     .use(eventTypeRoutes(ctx))
     .use(auditRoutes(ctx))
-    .use(statsRoutes(ctx));
+    .use(statsRoutes(ctx))
+    .use(apiKeyRoutes(ctx));
   return app;
 }

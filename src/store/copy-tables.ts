@@ -83,6 +83,13 @@ export const COPY_TABLES: readonly CopyTable[] = [
     booleans: [],
   },
   {
+    // API keys (SQLite 16, PostgreSQL 9): hashes only, revoked ones too.
+    name: "api_keys",
+    columns: ["id", "name", "role", "tenant", "event_types", "sha256", "created_at", "expires_at", "revoked_at", "last_used_at"],
+    key: ["id"],
+    booleans: [],
+  },
+  {
     name: "generated_tokens",
     columns: ["name", "sha256", "created_at"],
     key: ["name"],

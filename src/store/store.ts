@@ -10,6 +10,7 @@ import type {
   CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt, BackfillChunk, BackfillJob, BackfillStatus,
   AuditEntry, AuditFilter,
 } from "./types.ts";
+import type { ApiKeyStore } from "./api-keys.ts";
 
 export interface Store {
   readonly queue: QueueStore;
@@ -20,6 +21,8 @@ export interface Store {
   readonly backfills: BackfillStore;
   /** The audit log: who changed what in the catalogue and the queue, kept under retention. */
   readonly audit: AuditStore;
+  /** API keys made through /v1/api-keys, kept only as hashes (api-keys.ts). */
+  readonly keys: ApiKeyStore;
   /**
    * News from other instances sharing the database, where the store can carry
    * it (PostgreSQL: LISTEN/NOTIFY); null where it cannot (SQLite), and the
@@ -36,10 +39,11 @@ export interface StoreSignals {
    * From now on calls `work` when due deliveries that nobody leased were
    * written (a publish past another instance's capacity, leases handed back, a
    * re-queue), `catalog` when the catalogue changed, and `instances` when an
-   * instance registered or left (a clean stop, or found dead). Any may come
-   * more often than needed; none carries data. Resolves once listening.
+   * instance registered or left (a clean stop, or found dead), and `keys` when
+   * an API key was made, revoked or deleted. Any may come more often than
+   * needed; none carries data. Resolves once listening.
    */
-  listen(handlers: { work(): void; catalog(): void; instances(): void }): Promise<void>;
+  listen(handlers: { work(): void; catalog(): void; instances(): void; keys(): void }): Promise<void>;
 }
 
 /**

@@ -38,7 +38,7 @@ export function rawRequest(port: number, request: string | Uint8Array, timeout_m
   });
 }
 
-function parseAnswer(all: string): RawAnswer {
+export function parseAnswer(all: string): RawAnswer {
   // Interim answers (100 Continue) come before the real one.
   let raw = all;
   while (/^HTTP\/\d\.\d 1\d\d /.test(raw) && raw.includes("\r\n\r\n")) raw = raw.slice(raw.indexOf("\r\n\r\n") + 4);

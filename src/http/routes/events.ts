@@ -6,9 +6,10 @@ import { type } from "arktype";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../../rules/patterns.ts";
 import { parseInstant } from "../../rules/instant.ts";
 import type { PublishInput } from "../../engine/publisher.ts";
-import { invalid } from "../../engine/problem.ts";
+import { forbidden, invalid } from "../../engine/problem.ts";
 import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
+import { mayPublish, publishRefusal } from "../access.ts";
 import { authenticated, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
@@ -114,7 +115,8 @@ export function eventRoutes(ctx: HttpContext) {
     .use(authenticated(ctx.auth))
     .post(
       "",
-      async ({ body, headers, scope, set }) => {
+      async ({ body, headers, principal, scope, set }) => {
+        if (!mayPublish(principal, body.type)) throw forbidden(publishRefusal(principal, body.type));
         const key = headers["idempotency-key"];
         if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalid("Idempotency-Key must be 1 to 256 characters", [{ path: "Idempotency-Key", message: "must be 1 to 256 characters" }]);
         const checked = toInput(ctx, scope, body, key, "");
@@ -140,7 +142,10 @@ export function eventRoutes(ctx: HttpContext) {
     )
     .post(
       "/batch",
-      async ({ body, scope, set }) => {
+      async ({ body, principal, scope, set }) => {
+        // A publisher's patterns first: one event outside them refuses the whole batch (403), nothing written.
+        const outside = body.events.findIndex((event) => !mayPublish(principal, event.type));
+        if (outside >= 0) throw forbidden(`events[${outside}]: ${publishRefusal(principal, body.events[outside]!.type)}`);
         // Every event is checked before any is written: a bad batch writes nothing.
         const inputs: PublishInput[] = [];
         const problems: ErrorDetail[] = [];

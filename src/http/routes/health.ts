@@ -1,6 +1,7 @@
-// Liveness and readiness probes (no auth) and Prometheus metrics.
+// Liveness and readiness probes (no auth) and Prometheus metrics (a reader or
+// admin token, unless metrics.public: the figures span every tenant).
 import { Elysia } from "elysia";
-import type { HttpContext } from "../context.ts";
+import { security, type HttpContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { ErrorBody } from "../schemas.ts";
 import { type } from "arktype";
@@ -30,6 +31,14 @@ export function healthRoutes(ctx: HttpContext) {
         set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
         return renderMetrics(ctx.engine);
       },
-      { response: { 200: type("string") }, detail: { summary: "Prometheus metrics (text format)", tags: ["Health"], security: [] } },
+      {
+        response: { 200: type("string"), 401: ErrorBody, 403: ErrorBody },
+        detail: {
+          summary: "Prometheus metrics (text format)",
+          description: "Needs a reader or admin token that sees every tenant (the figures span all tenants), unless metrics.public is set.",
+          tags: ["Health"],
+          security: ctx.config.metrics.public ? [] : security,
+        },
+      },
     );
 }

@@ -60,7 +60,8 @@ export class PostgresCopyTarget {
         EXISTS (SELECT 1 FROM events) AS events,
         EXISTS (SELECT 1 FROM deliveries) AS deliveries,
         EXISTS (SELECT 1 FROM attempts) AS attempts,
-        EXISTS (SELECT 1 FROM generated_tokens) AS generated_tokens`;
+        EXISTS (SELECT 1 FROM generated_tokens) AS generated_tokens,
+        EXISTS (SELECT 1 FROM api_keys) AS api_keys`;
     const held = Object.keys(row).filter((table) => row[table]);
     if (held.length > 0) {
       throw new CopyRefused(

@@ -310,4 +310,41 @@ export const PG_MIGRATIONS: readonly string[] = [
       rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
     FOR EACH ROW EXECUTE FUNCTION herald_bump_catalog_version();
   `,
+  // 9 (issue 14, API keys): as SQLite's 16, keys kept only as their SHA-256,
+  // and a version raised by every write that changes what a key may do (not
+  // by last_used_at). Each such write also notifies herald_keys (signals.ts),
+  // so every instance reloads its cached keys at once: a revoked key stops
+  // working everywhere within the notification's delay.
+  `
+  CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('admin', 'tenant', 'publisher', 'reader')),
+    tenant       TEXT,
+    event_types  TEXT,
+    sha256       TEXT NOT NULL UNIQUE,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT,
+    revoked_at   BIGINT,
+    last_used_at BIGINT,
+    CHECK (role <> 'tenant' OR tenant IS NOT NULL),
+    CHECK (role <> 'admin' OR tenant IS NULL),
+    CHECK (event_types IS NULL OR role = 'publisher')
+  );
+  CREATE TABLE api_keys_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+  );
+  INSERT INTO api_keys_version (id, version) VALUES (1, 1);
+  CREATE FUNCTION herald_bump_keys_version() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE api_keys_version SET version = version + 1 WHERE id = 1;
+    PERFORM pg_notify('herald_keys', '');
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER api_keys_written AFTER INSERT OR DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_keys_version();
+  CREATE TRIGGER api_keys_updated AFTER UPDATE OF id, name, role, tenant, event_types, sha256, created_at, expires_at, revoked_at ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION herald_bump_keys_version();
+  `,
 ];

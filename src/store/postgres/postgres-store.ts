@@ -5,6 +5,7 @@ import { SQL } from "bun";
 import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
 import { PostgresAudit } from "./audit.ts";
+import { PostgresApiKeys } from "./api-keys.ts";
 import { PostgresBackfills } from "./backfills.ts";
 import { PostgresCatalog } from "./catalog.ts";
 import { PostgresLog } from "./log.ts";
@@ -39,6 +40,7 @@ export class PostgresStore implements Store {
   readonly admin: PostgresAdmin;
   readonly backfills: PostgresBackfills;
   readonly audit: PostgresAudit;
+  readonly keys: PostgresApiKeys;
   readonly signals: PostgresSignals;
   private closed = false;
 
@@ -49,6 +51,7 @@ export class PostgresStore implements Store {
     this.admin = new PostgresAdmin(sql, options.pool_size);
     this.backfills = new PostgresBackfills(sql);
     this.audit = new PostgresAudit(sql);
+    this.keys = new PostgresApiKeys(sql);
     this.signals = new PostgresSignals(sql);
   }
 

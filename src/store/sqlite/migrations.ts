@@ -378,4 +378,38 @@ export const MIGRATIONS: readonly string[] = [
       rate_limit, max_in_flight, ordered, enabled, disabled_reason, metadata, managed_by, created_at ON destinations
     BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
   `,
+  // 16 (issue 14, API keys): keys made through /v1/api-keys, kept only as the
+  // SHA-256 of the key (looked up by it: the UNIQUE index), with their role,
+  // tenant, publish patterns (JSON) and times. Revoked keys stay, for the
+  // record. api_keys_version is raised by every write that changes what a key
+  // may do (not by last_used_at, written at most once a minute per key), so an
+  // instance sharing the file checks one row before trusting its cached keys.
+  `
+  CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('admin', 'tenant', 'publisher', 'reader')),
+    tenant       TEXT,
+    event_types  TEXT,
+    sha256       TEXT NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER,
+    last_used_at INTEGER,
+    CHECK (role <> 'tenant' OR tenant IS NOT NULL),
+    CHECK (role <> 'admin' OR tenant IS NULL),
+    CHECK (event_types IS NULL OR role = 'publisher')
+  ) STRICT;
+  CREATE TABLE api_keys_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO api_keys_version (id, version) VALUES (1, 1);
+  CREATE TRIGGER api_keys_inserted AFTER INSERT ON api_keys
+    BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER api_keys_deleted AFTER DELETE ON api_keys
+    BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER api_keys_updated AFTER UPDATE OF id, name, role, tenant, event_types, sha256, created_at, expires_at, revoked_at ON api_keys
+    BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];

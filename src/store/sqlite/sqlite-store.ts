@@ -6,6 +6,7 @@ import type { Database } from "bun:sqlite";
 import type { Store } from "../store.ts";
 import { SqliteAdmin } from "./admin.ts";
 import { SqliteAudit } from "./audit.ts";
+import { SqliteApiKeys } from "./api-keys.ts";
 import { SqliteBackfills } from "./backfills.ts";
 import { SqliteCatalog } from "./catalog.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
@@ -23,6 +24,7 @@ export class SqliteStore implements Store {
   readonly admin: SqliteAdmin;
   readonly backfills: SqliteBackfills;
   readonly audit: SqliteAudit;
+  readonly keys: SqliteApiKeys;
   /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
   readonly signals = null;
   private readonly batcher: WriteBatcher;
@@ -43,6 +45,7 @@ export class SqliteStore implements Store {
     this.admin = new SqliteAdmin(this.db, this.batcher);
     this.backfills = new SqliteBackfills(this.db, this.batcher);
     this.audit = new SqliteAudit(this.db);
+    this.keys = new SqliteApiKeys(this.db);
   }
 
   async close(): Promise<void> {
