@@ -2,6 +2,7 @@
 // version is raised by the triggers of migration 1 in the transaction of each
 // write that changes a row, so no method here bumps it by hand (and none can forget).
 import type { SQL } from "bun";
+import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
 import { guarded, limitOf, page, sqlState, where } from "./query.ts";
@@ -19,7 +20,13 @@ const SUBSCRIPTION_COLUMNS = [
 ] as const;
 
 export class PostgresCatalog implements CatalogStore {
-  constructor(private readonly sql: SQL) {}
+  constructor(
+    private readonly sql: SQL,
+    /** Opens and seals the destinations' secrets and headers (../sealing.ts). */
+    private readonly keyring: Keyring,
+  ) {}
+
+  private readonly toDestination = (row: Record<string, any>): Destination => toDestination(row, this.keyring);
 
   version(): Promise<number> {
     return guarded(async () => num((await this.sql`SELECT version FROM catalog_version WHERE id = 1`)[0].version));
@@ -39,7 +46,7 @@ export class PostgresCatalog implements CatalogStore {
         return {
           version: num(version.version),
           event_types: types.map(toEventType),
-          destinations: destinations.map(toDestination),
+          destinations: destinations.map(this.toDestination),
           subscriptions: subscriptions.map(toSubscription),
         };
       }),
@@ -97,30 +104,30 @@ export class PostgresCatalog implements CatalogStore {
     ]);
     return guarded(async () => {
       const rows = await this.sql.unsafe(`SELECT * FROM destinations ${clause} ORDER BY id LIMIT ${limitOf(filter.limit)}`, values);
-      return page(rows.map(toDestination), filter.limit, (d) => d.id);
+      return page(rows.map(this.toDestination), filter.limit, (d) => d.id);
     });
   }
 
   allDestinations(): Promise<Destination[]> {
-    return guarded(async () => (await this.sql`SELECT * FROM destinations ORDER BY id`).map(toDestination));
+    return guarded(async () => (await this.sql`SELECT * FROM destinations ORDER BY id`).map(this.toDestination));
   }
 
   getDestination(id: string): Promise<Destination | null> {
     return guarded(async () => {
       const [row] = await this.sql`SELECT * FROM destinations WHERE id = ${id}`;
-      return row ? toDestination(row) : null;
+      return row ? this.toDestination(row) : null;
     });
   }
 
   createDestination(d: Destination): Promise<boolean> {
     return guarded(async () => {
-      const result = await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
+      const result = await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
       return result.count > 0;
     });
   }
 
   updateDestination(d: Destination): Promise<boolean> {
-    const r = destinationRow(d);
+    const r = destinationRow(d, this.keyring);
     return guarded(async () => {
       const result = await this.sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
           secrets = ${r.secrets}, headers = ${r.headers}, timeout_ms = ${r.timeout_ms}, rate_limit = ${r.rate_limit},
@@ -133,7 +140,7 @@ export class PostgresCatalog implements CatalogStore {
 
   saveDestination(d: Destination): Promise<void> {
     return guarded(async () => {
-      await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d), ...DESTINATION_COLUMNS)}
+      await this.sql`INSERT INTO destinations ${this.sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)}
         ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
           description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
           timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
@@ -163,7 +170,7 @@ export class PostgresCatalog implements CatalogStore {
   /** Enabled destinations whose failures began at or before `cutoff`: candidates for disabling. */
   destinationsFailingSince(cutoff: number): Promise<Destination[]> {
     return guarded(async () =>
-      (await this.sql`SELECT * FROM destinations WHERE enabled AND failing_since IS NOT NULL AND failing_since <= ${Math.round(cutoff)}`).map(toDestination),
+      (await this.sql`SELECT * FROM destinations WHERE enabled AND failing_since IS NOT NULL AND failing_since <= ${Math.round(cutoff)}`).map(this.toDestination),
     );
   }
 

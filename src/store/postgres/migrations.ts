@@ -282,4 +282,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 9 (issue 14, secrets at rest; numbered 9 in that issue's plan: 7 and 8
+  // belong to other steps of it, and the entries are renumbered when they meet).
+  // The check value of sealing (store/sealing.ts), as in SQLite's 16.
+  `
+  CREATE TABLE sealing (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    check_value TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+  );
+  `,
 ];

@@ -3,6 +3,7 @@
 // row, so every write here bumps it in its own transaction without saying so.
 // Catalogue writes are rare and run as short transactions of their own.
 import type { Database } from "bun:sqlite";
+import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
 import { destinationParams, eventTypeParams, subscriptionParams, toDestination, toEventType, toSubscription } from "./rows.ts";
@@ -23,7 +24,8 @@ const INSERT_SUBSCRIPTION = `INSERT INTO subscriptions (id, destination_id, tena
 const readVersion = (db: Database): number =>
   (db.query("SELECT version FROM catalog_version WHERE id = 1").get() as { version: number }).version;
 const readEventTypes = (db: Database): EventType[] => db.query("SELECT * FROM event_types ORDER BY name").all().map(toEventType);
-const readDestinations = (db: Database): Destination[] => db.query("SELECT * FROM destinations ORDER BY id").all().map(toDestination);
+const readDestinations = (db: Database, keyring: Keyring): Destination[] =>
+  db.query("SELECT * FROM destinations ORDER BY id").all().map((row) => toDestination(row, keyring));
 const readSubscriptions = (db: Database): Subscription[] => db.query("SELECT * FROM subscriptions ORDER BY id").all().map(toSubscription);
 
 /** Enables or disables a destination; also used inside the queue's attempt batches (auto-disable). */
@@ -40,7 +42,11 @@ export function setEnabled(db: Database, id: string, enabled: boolean, reason: s
 }
 
 export class SqliteCatalog implements CatalogStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Opens and seals the destinations' secrets and headers (../sealing.ts). */
+    private readonly keyring: Keyring,
+  ) {}
 
   async version(): Promise<number> {
     return readVersion(this.db);
@@ -52,7 +58,7 @@ export class SqliteCatalog implements CatalogStore {
     return db.transaction(() => ({
       version: readVersion(db),
       event_types: readEventTypes(db),
-      destinations: readDestinations(db),
+      destinations: readDestinations(db, this.keyring),
       subscriptions: readSubscriptions(db),
     })).deferred();
   }
@@ -106,20 +112,20 @@ export class SqliteCatalog implements CatalogStore {
       ["id > $cursor", "cursor", filter.cursor],
     ]);
     const rows = this.db.query(`SELECT * FROM destinations ${where} ORDER BY id LIMIT ${filter.limit + 1}`).all(params);
-    return page(rows.map(toDestination), filter.limit, (d) => d.id);
+    return page(rows.map((row) => toDestination(row, this.keyring)), filter.limit, (d) => d.id);
   }
 
   async allDestinations(): Promise<Destination[]> {
-    return readDestinations(this.db);
+    return readDestinations(this.db, this.keyring);
   }
 
   async getDestination(id: string): Promise<Destination | null> {
     const row = this.db.query("SELECT * FROM destinations WHERE id = ?").get(id);
-    return row ? toDestination(row) : null;
+    return row ? toDestination(row, this.keyring) : null;
   }
 
   async createDestination(d: Destination): Promise<boolean> {
-    return this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d)).changes > 0;
+    return this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0;
   }
 
   async updateDestination(d: Destination): Promise<boolean> {
@@ -133,7 +139,7 @@ export class SqliteCatalog implements CatalogStore {
              managed_by = $managed_by, updated_at = $updated_at
            WHERE id = $id`,
         )
-        .run(destinationParams(d)).changes > 0
+        .run(destinationParams(d, this.keyring)).changes > 0
     );
   }
 
@@ -149,7 +155,7 @@ export class SqliteCatalog implements CatalogStore {
            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(destinationParams(d));
+      .run(destinationParams(d, this.keyring));
   }
 
   /** Deletes a destination and its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
@@ -175,7 +181,7 @@ export class SqliteCatalog implements CatalogStore {
     return this.db
       .query("SELECT * FROM destinations WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since <= ?")
       .all(ms(cutoff))
-      .map(toDestination);
+      .map((row) => toDestination(row, this.keyring));
   }
 
   // ── subscriptions ────────────────────────────────────────────────────────

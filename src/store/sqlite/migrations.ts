@@ -347,4 +347,17 @@ export const MIGRATIONS: readonly string[] = [
   -- Retention deletes finished jobs by age.
   CREATE INDEX backfill_jobs_finished ON backfill_jobs (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // 16 (issue 14, secrets at rest; numbered 16 in that issue's plan: 14 and 15
+  // belong to other steps of it, and the entries are renumbered when they meet).
+  // The check value of sealing (store/sealing.ts): a known text sealed under the
+  // keys at first sealing, so that a start with another key stops with a clear
+  // error. The sealed columns themselves (destinations.secrets, .headers) keep
+  // their TEXT type: plaintext rows from before are sealed by the first start.
+  `
+  CREATE TABLE sealing (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    check_value TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
