@@ -130,6 +130,14 @@ async function copy(args: Args): Promise<void> {
       lines.push(`  ${count(summary.released_leases)} deliveries in flight in the source are pending in the target, due now`);
     }
     lines.push(`catalogue version ${summary.catalog_version}`);
+    if (summary.sealed_with) {
+      // Copied sealed, as they are: only the key that sealed them opens them on the target.
+      lines.push(
+        `destinations' secrets and headers were copied sealed under key id ${summary.sealed_with.join(" and ")}: ` +
+          `start Herald on PostgreSQL with that key (HERALD_ENCRYPTION_KEY or storage.encryption_key_file; ` +
+          `with neither, the source's was ${args.from}.key)`,
+      );
+    }
     console.log(lines.join("\n"));
   } catch (error) {
     if (tty) process.stderr.write("\n");

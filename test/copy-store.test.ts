@@ -14,6 +14,7 @@ import { silentLogger } from "../src/engine/deps.ts";
 import { ADMIN_TOKEN, removeDir, tempDir, testConfig, TestClock, verifyWithStandardWebhooks } from "./support/herald.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { postgresSchema, STORE_NAMES } from "./store/stores.ts";
+import { TEST_KEY_ENV } from "./support/test-stores.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 
@@ -91,7 +92,8 @@ if (STORE_NAMES.includes("postgres")) describe("herald copy-store into PostgreSQ
   }
 
   async function start(config: Config, clock: TestClock, onGeneratedToken: (token: string) => void = () => {}): Promise<Herald> {
-    const app = await createApp(config, { now: clock.now, random: () => 0.5, log: silentLogger, onGeneratedToken });
+    // One key for the source and the target: sealed values are copied as they are (the documented way).
+    const app = await createApp(config, { now: clock.now, random: () => 0.5, log: silentLogger, onGeneratedToken, env: TEST_KEY_ENV });
     await app.start({ sweeps: false });
     cleanups.push(() => app.stop());
     return app;

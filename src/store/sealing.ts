@@ -178,9 +178,14 @@ export function openDestination(keyring: Keyring, row: { id: string; secrets: st
   };
 }
 
+/** Whether the row's columns are not sealed as this keyring seals now (plaintext, or under other keys). */
+export function resealNeeded(keyring: Keyring, row: { secrets: string; headers: string }): boolean {
+  return !keyring.isSealedAsNow(row.secrets) || !keyring.isSealedAsNow(row.headers);
+}
+
 /** The row's columns sealed as this keyring seals now, or null when they already are. */
 export function resealDestination(keyring: Keyring, row: { id: string; secrets: string; headers: string }): { secrets: string; headers: string } | null {
-  if (keyring.isSealedAsNow(row.secrets) && keyring.isSealedAsNow(row.headers)) return null;
+  if (!resealNeeded(keyring, row)) return null;
   return sealDestination(keyring, { id: row.id, ...openDestination(keyring, row) });
 }
 

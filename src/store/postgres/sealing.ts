@@ -5,7 +5,7 @@
 // two passes take turns chunk by chunk, and an instance's own catalogue write
 // to a row waits for the chunk instead of being overwritten by it.
 import type { SQL } from "bun";
-import { type Keyring, resealDestination, sealCheck, sealedWith, verifyCheck } from "../sealing.ts";
+import { type Keyring, resealDestination, resealNeeded, sealCheck, sealedWith, verifyCheck } from "../sealing.ts";
 import type { KeySource } from "../sealing-keys.ts";
 import type { SealingStore } from "../store.ts";
 import { guarded } from "./query.ts";
@@ -33,16 +33,18 @@ export class PostgresSealing implements SealingStore {
   static async open(sql: SQL, keys: KeySource): Promise<PostgresSealing> {
     const stored = await guarded(() => readCheck(sql));
     const keyring = keys(stored === null ? null : (sealedWith(stored) ?? []));
-    const check = await guarded(() =>
+    // Sealed already (the usual start): no lock and no write, so a read-only server still opens.
+    const check = stored ?? (await guarded(() =>
       sql.begin(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(${SEALING_LOCK_KEY.toString()}::bigint)`;
+        // Lock first, then look: another instance may have sealed it meanwhile, under its key.
         const now = await readCheck(tx);
         if (now !== null) return now;
         const first = sealCheck(keyring);
         await tx`INSERT INTO sealing (id, check_value, updated_at) VALUES (1, ${first}, ${Date.now()})`;
         return first;
       }),
-    );
+    ));
     verifyCheck(keyring, check);
     const sealing = new PostgresSealing(sql, keyring);
     await sealing.resealAll(keyring);
@@ -61,22 +63,29 @@ export class PostgresSealing implements SealingStore {
     let changed = 0;
     let read = 0;
     for (;;) {
-      const { rows, sealed } = await guarded(() =>
-        this.sql.begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(${SEALING_LOCK_KEY.toString()}::bigint)`;
-          const chunk = (await tx`SELECT id, secrets, headers FROM destinations WHERE id > ${after}
-            ORDER BY id LIMIT ${CHUNK} FOR UPDATE`) as SealedRow[];
-          let sealed = 0;
-          for (const row of chunk) {
-            const next = resealDestination(keyring, row);
-            if (!next) continue;
-            await tx`UPDATE destinations SET secrets = ${next.secrets}, headers = ${next.headers} WHERE id = ${row.id}`;
-            sealed++;
-          }
-          return { rows: chunk, sealed };
-        }),
-      );
-      changed += sealed;
+      // Read first, lock only a chunk with something to seal: a start with nothing to do writes nothing.
+      let rows = (await guarded(() => this.sql`SELECT id, secrets, headers FROM destinations WHERE id > ${after}
+        ORDER BY id LIMIT ${CHUNK}`)) as SealedRow[];
+      if (rows.some((row) => resealNeeded(keyring, row))) {
+        const locked = await guarded(() =>
+          this.sql.begin(async (tx) => {
+            await tx`SELECT pg_advisory_xact_lock(${SEALING_LOCK_KEY.toString()}::bigint)`;
+            // Read again under the row locks: what another instance sealed or wrote since is taken as it is now.
+            const chunk = (await tx`SELECT id, secrets, headers FROM destinations WHERE id > ${after}
+              ORDER BY id LIMIT ${CHUNK} FOR UPDATE`) as SealedRow[];
+            let sealed = 0;
+            for (const row of chunk) {
+              const next = resealDestination(keyring, row);
+              if (!next) continue;
+              await tx`UPDATE destinations SET secrets = ${next.secrets}, headers = ${next.headers} WHERE id = ${row.id}`;
+              sealed++;
+            }
+            return { chunk, sealed };
+          }),
+        );
+        rows = locked.chunk;
+        changed += locked.sealed;
+      }
       read += rows.length;
       if (rows.length > 0) onChunk?.(read);
       if (rows.length < CHUNK) break;

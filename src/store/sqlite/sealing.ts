@@ -3,7 +3,7 @@
 // Each chunk of rows is one IMMEDIATE transaction: SQLite's one writer, so a
 // running Herald's own writes wait a chunk at most and are never overwritten.
 import type { Database } from "bun:sqlite";
-import { type Keyring, resealDestination, sealCheck, sealedWith, verifyCheck } from "../sealing.ts";
+import { type Keyring, resealDestination, resealNeeded, sealCheck, sealedWith, verifyCheck } from "../sealing.ts";
 import type { KeySource } from "../sealing-keys.ts";
 import type { SealingStore } from "../store.ts";
 
@@ -26,7 +26,8 @@ export class SqliteSealing implements SealingStore {
   static open(db: Database, keys: KeySource): SqliteSealing {
     const stored = readCheck(db);
     const keyring = keys(stored === null ? null : (sealedWith(stored) ?? []));
-    const check = db.transaction(() => {
+    // Sealed already (the usual start): no write lock taken.
+    const check = stored ?? db.transaction(() => {
       // Looked at again under the write lock: another process may have sealed it since.
       const now = readCheck(db);
       if (now !== null) return now;
@@ -52,17 +53,23 @@ export class SqliteSealing implements SealingStore {
     let changed = 0;
     let read = 0;
     for (;;) {
-      const rows = this.db.transaction(() => {
-        const chunk = this.db.query("SELECT id, secrets, headers FROM destinations WHERE id > ? ORDER BY id LIMIT ?").all(after, CHUNK) as SealedRow[];
-        const update = this.db.query("UPDATE destinations SET secrets = ?, headers = ? WHERE id = ?");
-        for (const row of chunk) {
-          const sealed = resealDestination(keyring, row);
-          if (!sealed) continue;
-          update.run(sealed.secrets, sealed.headers, row.id);
-          changed++;
-        }
-        return chunk;
-      }).immediate();
+      const select = "SELECT id, secrets, headers FROM destinations WHERE id > ? ORDER BY id LIMIT ?";
+      // Read first, take the write lock only for a chunk with something to seal.
+      let rows = this.db.query(select).all(after, CHUNK) as SealedRow[];
+      if (rows.some((row) => resealNeeded(keyring, row))) {
+        rows = this.db.transaction(() => {
+          // Read again under the lock: what another process wrote since is taken as it is now.
+          const chunk = this.db.query(select).all(after, CHUNK) as SealedRow[];
+          const update = this.db.query("UPDATE destinations SET secrets = ?, headers = ? WHERE id = ?");
+          for (const row of chunk) {
+            const sealed = resealDestination(keyring, row);
+            if (!sealed) continue;
+            update.run(sealed.secrets, sealed.headers, row.id);
+            changed++;
+          }
+          return chunk;
+        }).immediate();
+      }
       read += rows.length;
       if (rows.length > 0) onChunk?.(read);
       if (rows.length < CHUNK) break;
