@@ -153,6 +153,10 @@ async function copy(args: Args): Promise<void> {
  * how to switch. Safe to run again after an interruption.
  */
 async function rekey(args: Args): Promise<void> {
+  if (args.positional.some((arg) => arg === "--help" || arg === "-h")) {
+    console.log(USAGE);
+    return;
+  }
   const file = args["new-key-file"];
   if (!file) usageError("herald rekey needs --new-key-file F");
   if (args.positional.length > 0 || args.from !== undefined || args.to !== undefined) usageError("herald rekey takes only --new-key-file and --config");

@@ -15,6 +15,7 @@ import { ADMIN_TOKEN, removeDir, tempDir, testConfig, TestClock, verifyWithStand
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { postgresSchema, STORE_NAMES } from "./store/stores.ts";
 import { TEST_KEY_ENV } from "./support/test-stores.ts";
+import { parseKey } from "../src/store/sealing.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 
@@ -293,6 +294,10 @@ if (STORE_NAMES.includes("postgres")) describe("herald copy-store into PostgreSQ
     expect(result.stderr).toContain(`events ${(before.get("list events") as any[]).length.toLocaleString("en-US")}/`);
     expect(result.stdout).toMatch(/copied .* to postgres:\/\/herald@127\.0\.0\.1:\d+\/\S+ in [\d.]+ s/);
     expect(result.stdout).toContain("6 deliveries in flight in the source are pending in the target, due now");
+    // Secrets travel sealed: the summary names the key the target must start with (by id, never the key).
+    const keyId = parseKey(TEST_KEY_ENV.HERALD_ENCRYPTION_KEY, "key").id;
+    expect(result.stdout).toContain(`destinations' secrets and headers were copied sealed under key id ${keyId}`);
+    expect(result.stdout).not.toContain(TEST_KEY_ENV.HERALD_ENCRYPTION_KEY);
 
     // Served from PostgreSQL with the same file resources and no token configured: the generated one still works.
     // Its clock stands just before the copy: nothing copied is due yet, so it sends

@@ -165,3 +165,22 @@ async function storeSetup(store: StoreName, dir: string) {
     },
   };
 }
+
+describe("herald rekey's command line", () => {
+  it("shows its usage, needs --new-key-file, and refuses the key already in use", () => {
+    const dir = tempDir("herald-rekey-cli-");
+    cleanups.push(() => removeDir(dir));
+    const help = cli(["rekey", "--help"], dir, {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("herald rekey --new-key-file F [--config FILE]");
+    const missing = cli(["rekey"], dir, {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("herald rekey needs --new-key-file F");
+    // The database's own key as the "new" one: refused, and nothing is written.
+    writeFileSync(join(dir, "config.yaml"), "storage: { path: ./herald.db }\n");
+    expect(cli(["rekey", "--new-key-file", "first.key"], dir, {}).code).toBe(0);
+    const same = cli(["rekey", "--new-key-file", "herald.db.key"], dir, {});
+    expect(same.code).toBe(1);
+    expect(same.stderr).toContain("herald rekey: the new key is the one in use (key id");
+  });
+});
