@@ -18,6 +18,8 @@ const PREFIX = "hv1:";
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 export const KEY_BYTES = 32;
+/** Opened values remembered (two per destination): a catalogue of 10,000 destinations fits; past it, the memo starts over. */
+const OPENED_MAX = 20_000;
 
 /** An AES-256 key and its id: the first 8 hex digits of its SHA-256 (names it in envelopes and errors, reveals nothing). */
 export interface SealingKey {
@@ -58,6 +60,13 @@ export function newKeyText(): string {
 export class Keyring {
   private readonly byId: Map<string, SealingKey>;
   readonly sealingIds: string;
+  /**
+   * Values opened before, so that a catalogue reload after one change opens
+   * one value, not all of them again (an AES-GCM open costs ~6 µs here: 1,000
+   * destinations took 13-17 ms to load instead of 2-4 ms without it). They are
+   * the same plaintexts the loaded catalogue holds in memory anyway.
+   */
+  private readonly opened = new Map<string, { aad: string; plaintext: string }>();
 
   private constructor(readonly sealing: readonly SealingKey[], opening: readonly SealingKey[]) {
     this.byId = new Map([...sealing, ...opening].map((key) => [key.id, key]));
@@ -96,12 +105,17 @@ export class Keyring {
   /** The plaintext of a sealed value (or the value itself, when it is plaintext from before sealing). */
   open(value: string, aad: string, what: string): string {
     if (!value.startsWith(PREFIX)) return value;
+    // Bound to the associated data too: the same sealed text under another row's id must still fail.
+    const known = this.opened.get(value);
+    if (known !== undefined && known.aad === aad) return known.plaintext;
     const parts = parseParts(value);
     for (const [id, box] of parts) {
       const key = this.byId.get(id);
       if (!key) continue;
       const plaintext = decrypt(key, box, aad);
       if (plaintext === null) throw new SealingError(`${what} does not open with key id ${id}: it was altered, or copied from another row`);
+      if (this.opened.size >= OPENED_MAX) this.opened.clear();
+      this.opened.set(value, { aad, plaintext });
       return plaintext;
     }
     throw mismatch(parts.map(([id]) => id), this.ids);
