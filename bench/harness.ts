@@ -139,6 +139,9 @@ export interface Herald {
   output(): string;
 }
 
+/** The sealing key of the benchmarks' PostgreSQL Heralds (base64 of 32 bytes). */
+const BENCH_ENCRYPTION_KEY = "aGVyYWxkLWJlbmNoLXNlYWxpbmcta2V5LTMyLWJ5dGU=";
+
 export function benchDir(): string {
   return mkdtempSync(join(tmpdir(), "herald-bench-"));
 }
@@ -177,8 +180,10 @@ export async function startHerald(dir: string, config: BenchConfig, postgresUrl?
   const command = profileDir
     ? [BUN, "--cpu-prof", `--cpu-prof-dir=${profileDir}`, join(ROOT, "src", "main.ts")]
     : [BINARY];
+  // On PostgreSQL every Herald sharing the database needs the same sealing key (none is kept beside it).
+  const keys = postgresUrl ? { HERALD_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY } : {};
   const proc = Bun.spawn([...command, "serve", "--config", join(dir, "config.yaml")], {
-    cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore",
+    cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...keys },
   });
   let output = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {

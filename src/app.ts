@@ -13,6 +13,8 @@ import { openStore } from "./store/open-store.ts";
 export interface AppOptions extends Partial<EngineDeps> {
   /** Shown the admin token Herald generates when none is configured (printed once). */
   onGeneratedToken?: (token: string) => void;
+  /** Where HERALD_ENCRYPTION_KEY (and _PREVIOUS) are read from; main passes process.env. Default: none set. */
+  env?: Record<string, string | undefined>;
 }
 
 export type Herald = Awaited<ReturnType<typeof createApp>>;
@@ -26,7 +28,8 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     fetch: options.fetch ?? fetch,
     log: options.log ?? jsonLogger,
   };
-  const store = await openStore(config.storage);
+  // The key file's notice is a warning: an operator who misses it loses every secret with a lost key.
+  const store = await openStore(config.storage, { env: options.env ?? {}, notice: (message, fields) => deps.log.warn(message, fields) });
   let ready = false;
   let stopping: Promise<void> | null = null;
   let server: ReturnType<ReturnType<typeof createHttpApp>["listen"]> | null = null;

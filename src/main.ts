@@ -6,7 +6,10 @@ import { formatConfigErrors, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { copyStore, CopyRefused, describeTarget, type CopyProgress } from "./store/copy-store.ts";
 import { openStore } from "./store/open-store.ts";
+import { createKeyFile, readKeyFile } from "./store/sealing-keys.ts";
+import { SealingError } from "./store/sealing.ts";
 import { VERSION } from "./version.ts";
+import { existsSync } from "node:fs";
 import { errorMessage, jsonLogger } from "./engine/deps.ts";
 
 const USAGE = `Usage:
@@ -15,6 +18,9 @@ const USAGE = `Usage:
   herald backup FILE [--config FILE]  write an online, consistent copy of the database
   herald copy-store --from FILE --to postgres://…
                                       copy a SQLite database into an empty PostgreSQL one
+  herald rekey --new-key-file F [--config FILE]
+                                      seal the stored secrets under a new key, online
+                                      (F is made, mode 0600, if it does not exist)
   herald version                      print the version`;
 
 interface Args {
@@ -23,6 +29,7 @@ interface Args {
   config?: string;
   from?: string;
   to?: string;
+  "new-key-file"?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -30,8 +37,8 @@ function parseArgs(argv: string[]): Args {
   const args: Args = { command, positional: [] };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    const option = arg.match(/^--(config|from|to)(?:=(.*))?$/s) ?? (arg === "-c" ? [arg, "config", undefined] : null);
-    if (option) args[option[1] as "config" | "from" | "to"] = option[2] ?? rest[++i];
+    const option = arg.match(/^--(config|from|to|new-key-file)(?:=(.*))?$/s) ?? (arg === "-c" ? [arg, "config", undefined] : null);
+    if (option) args[option[1] as "config" | "from" | "to" | "new-key-file"] = option[2] ?? rest[++i];
     else args.positional.push(arg);
   }
   return args;
@@ -65,7 +72,8 @@ async function main(): Promise<void> {
         process.exit(2);
       }
       const { config } = load(args.config);
-      const store = await openStore(config.storage);
+      // The key file's notice goes with the backup: the copy does not hold the key.
+      const store = await openStore(config.storage, { env: process.env, notice: (message, fields) => process.stderr.write(`${message}: ${fields.key_file}\n`) });
       try {
         await store.admin.backup(target);
       } finally {
@@ -76,6 +84,8 @@ async function main(): Promise<void> {
     }
     case "copy-store":
       return copy(args);
+    case "rekey":
+      return rekey(args);
     case "serve":
       return serve(args.config);
     case "help":
@@ -120,6 +130,14 @@ async function copy(args: Args): Promise<void> {
       lines.push(`  ${count(summary.released_leases)} deliveries in flight in the source are pending in the target, due now`);
     }
     lines.push(`catalogue version ${summary.catalog_version}`);
+    if (summary.sealed_with) {
+      // Copied sealed, as they are: only the key that sealed them opens them on the target.
+      lines.push(
+        `destinations' secrets and headers were copied sealed under key id ${summary.sealed_with.join(" and ")}: ` +
+          `start Herald on PostgreSQL with that key (HERALD_ENCRYPTION_KEY or storage.encryption_key_file; ` +
+          `with neither, the source's was ${args.from}.key)`,
+      );
+    }
     console.log(lines.join("\n"));
   } catch (error) {
     if (tty) process.stderr.write("\n");
@@ -129,9 +147,61 @@ async function copy(args: Args): Promise<void> {
   }
 }
 
+/**
+ * `herald rekey`: seals every stored secret under the new key (and, until the
+ * restart, the current one too: instances still running read on), then says
+ * how to switch. Safe to run again after an interruption.
+ */
+async function rekey(args: Args): Promise<void> {
+  if (args.positional.some((arg) => arg === "--help" || arg === "-h")) {
+    console.log(USAGE);
+    return;
+  }
+  const file = args["new-key-file"];
+  if (!file) usageError("herald rekey needs --new-key-file F");
+  if (args.positional.length > 0 || args.from !== undefined || args.to !== undefined) usageError("herald rekey takes only --new-key-file and --config");
+  const { config } = load(args.config);
+  let made = false;
+  try {
+    if (!existsSync(file)) {
+      createKeyFile(file);
+      made = true;
+    }
+    const next = readKeyFile(file, "--new-key-file");
+    const store = await openStore(config.storage, { env: process.env });
+    let sealed: number;
+    const current = store.sealing.keyring.currentId;
+    try {
+      if (next.id === current) throw new SealingError(`the new key is the one in use (key id ${current}): make another (\`openssl rand -base64 32\`)`);
+      sealed = await store.sealing.reseal(store.sealing.keyring.toward(next), (done) => process.stderr.write(`${done} destinations\n`));
+    } finally {
+      await store.close();
+    }
+    const where = config.storage.encryption_key_file !== undefined ? "storage.encryption_key_file"
+      : process.env.HERALD_ENCRYPTION_KEY ? "HERALD_ENCRYPTION_KEY" : `the key file beside the database (${config.storage.path}.key)`;
+    console.log(
+      [
+        `${made ? `wrote a new key to ${file} (mode 0600); ` : ""}sealed ${sealed} destinations' secrets and headers again under key id ${next.id}`,
+        `(and still under key id ${current}, so instances running now keep working).`,
+        "Now switch every instance to the new key and restart it:",
+        `  1. set storage.encryption_key_file: ${file} (or HERALD_ENCRYPTION_KEY to its content), in place of ${where};`,
+        `  2. set storage.previous_encryption_key_file (or HERALD_ENCRYPTION_KEY_PREVIOUS) to the old key (id ${current}),`,
+        "     so that what was written between this rekey and the restart still opens;",
+        "  3. restart; once every instance runs on the new key, remove the previous key and restart again:",
+        `     that start removes the copies sealed under key id ${current}. Back the new key up, apart from the database.`,
+      ].join("\n"),
+    );
+  } catch (error) {
+    if (!(error instanceof SealingError)) throw error;
+    process.stderr.write(`herald rekey: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 async function serve(configPath: string | undefined): Promise<void> {
   const { config, source } = load(configPath);
   const herald = await createApp(config, {
+    env: process.env,
     onGeneratedToken: (token) =>
       console.log(`\nNo API token is configured, so Herald made an admin token. It is shown only this once:\n\n  ${token}\n\nOnly its SHA-256 is stored. Put tokens in auth.tokens to manage them yourself.\n`),
   });

@@ -276,6 +276,15 @@ storage: { driver: postgres, url: "postgres://herald:s3cret@db.internal:5432/her
     ]);
   });
 
+  it("takes the sealing key files on either driver, and refuses an empty one", () => {
+    const sqlite = configOf(load(`storage: { path: ./h.db, encryption_key_file: /etc/herald/key, previous_encryption_key_file: /etc/herald/key.old }`));
+    expect(sqlite.storage).toMatchObject({ encryption_key_file: "/etc/herald/key", previous_encryption_key_file: "/etc/herald/key.old" });
+    const postgres = configOf(load(`storage: { driver: postgres, url: "postgres://h/db", encryption_key_file: ./key }`));
+    expect(postgres.storage.encryption_key_file).toBe("./key");
+    expect(errorsOf(load(`storage: { encryption_key_file: "" }`))).toEqual(["storage.encryption_key_file: must be non-empty"]);
+    expect(errorsOf(load(`storage: { encryption_key: abc }`))).toEqual(["storage.encryption_key: is not a known key"]);
+  });
+
   it("reports bad durations, with the path of each", () => {
     expect(
       errorsOf(load("delivery: { timeout: 2h, retry_schedule: [5s, 300, 1y, 2h] }\nretention: { keep: 0s }\n")),

@@ -14,6 +14,8 @@ import { silentLogger } from "../src/engine/deps.ts";
 import { ADMIN_TOKEN, removeDir, tempDir, testConfig, TestClock, verifyWithStandardWebhooks } from "./support/herald.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { postgresSchema, STORE_NAMES } from "./store/stores.ts";
+import { TEST_KEY_ENV } from "./support/test-stores.ts";
+import { parseKey } from "../src/store/sealing.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 
@@ -91,7 +93,8 @@ if (STORE_NAMES.includes("postgres")) describe("herald copy-store into PostgreSQ
   }
 
   async function start(config: Config, clock: TestClock, onGeneratedToken: (token: string) => void = () => {}): Promise<Herald> {
-    const app = await createApp(config, { now: clock.now, random: () => 0.5, log: silentLogger, onGeneratedToken });
+    // One key for the source and the target: sealed values are copied as they are (the documented way).
+    const app = await createApp(config, { now: clock.now, random: () => 0.5, log: silentLogger, onGeneratedToken, env: TEST_KEY_ENV });
     await app.start({ sweeps: false });
     cleanups.push(() => app.stop());
     return app;
@@ -291,6 +294,10 @@ if (STORE_NAMES.includes("postgres")) describe("herald copy-store into PostgreSQ
     expect(result.stderr).toContain(`events ${(before.get("list events") as any[]).length.toLocaleString("en-US")}/`);
     expect(result.stdout).toMatch(/copied .* to postgres:\/\/herald@127\.0\.0\.1:\d+\/\S+ in [\d.]+ s/);
     expect(result.stdout).toContain("6 deliveries in flight in the source are pending in the target, due now");
+    // Secrets travel sealed: the summary names the key the target must start with (by id, never the key).
+    const keyId = parseKey(TEST_KEY_ENV.HERALD_ENCRYPTION_KEY, "key").id;
+    expect(result.stdout).toContain(`destinations' secrets and headers were copied sealed under key id ${keyId}`);
+    expect(result.stdout).not.toContain(TEST_KEY_ENV.HERALD_ENCRYPTION_KEY);
 
     // Served from PostgreSQL with the same file resources and no token configured: the generated one still works.
     // Its clock stands just before the copy: nothing copied is due yet, so it sends

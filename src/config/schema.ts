@@ -109,6 +109,12 @@ const ConfigSchema = type({
     // out of the file) and the connections each instance keeps open.
     "url?": "string > 0",
     "pool_size?": "1 <= number.integer <= 1000",
+    // The key that seals destinations' secrets and header values in the database: a file
+    // holding base64 of 32 bytes (or HERALD_ENCRYPTION_KEY). Without either, SQLite keeps
+    // one beside the database (<path>.key); PostgreSQL refuses to start.
+    "encryption_key_file?": "string > 0",
+    // During a key change (herald rekey): the old key, still read (HERALD_ENCRYPTION_KEY_PREVIOUS).
+    "previous_encryption_key_file?": "string > 0",
   }).default(() => ({})),
   auth: type({
     "+": "reject",

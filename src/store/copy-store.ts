@@ -41,6 +41,12 @@ export interface CopySummary {
   /** Deliveries that were `delivering` in the source and are `pending` in the target. */
   released_leases: number;
   catalog_version: number;
+  /**
+   * The key ids the source's secrets are sealed under (null: never sealed). They
+   * are copied sealed, as they are: Herald on the target must start with the same
+   * key, and nothing else about the copy depends on it.
+   */
+  sealed_with: string[] | null;
   ms: number;
 }
 
@@ -63,7 +69,7 @@ export async function copyStore(options: CopyOptions): Promise<CopySummary> {
     const target = await withoutPassword(options.to, () => PostgresCopyTarget.open(options.to, options.method));
     try {
       const totals = COPY_TABLES.map((table) => source.count(table));
-      const summary: CopySummary = { tables: [], released_leases: 0, catalog_version: 0, ms: 0 };
+      const summary: CopySummary = { tables: [], released_leases: 0, catalog_version: 0, sealed_with: source.sealedWith(), ms: 0 };
       for (const [index, table] of COPY_TABLES.entries()) {
         const tableStarted = now();
         const total = totals[index]!;

@@ -11,6 +11,7 @@ import type {
   AuditEntry, AuditFilter,
 } from "./types.ts";
 import type { ApiKeyStore } from "./api-keys.ts";
+import type { Keyring } from "./sealing.ts";
 
 export interface Store {
   readonly queue: QueueStore;
@@ -29,8 +30,28 @@ export interface Store {
    * sweep finds the same changes within one interval.
    */
   readonly signals: StoreSignals | null;
+  /** The keys the destinations' secrets and headers are sealed with (sealing.ts), and moving them to new ones. */
+  readonly sealing: SealingStore;
   /** Commits whatever is still gathered, lets go of the instance's lock (if any) and closes. */
   close(): Promise<void>;
+}
+
+/**
+ * Sealing at rest (sealing.ts). Opening a store checks its keys against the
+ * database's check value and seals, a transaction per chunk, every value not
+ * sealed as its keyring seals now (plaintext from before, or a key change
+ * under way), so nothing here is needed for that.
+ */
+export interface SealingStore {
+  /** The keyring the store opened with. */
+  readonly keyring: Keyring;
+  /**
+   * Seals every value again under `next` (Keyring.toward: the new key and the
+   * current one, so running instances keep reading), a transaction per chunk
+   * of rows while Herald may be running, then the check value. How many
+   * destinations were sealed again; running it twice changes nothing more.
+   */
+  reseal(next: Keyring, onChunk?: (done: number) => void): Promise<number>;
 }
 
 /** What the store tells an instance about changes made through the others. */

@@ -9,6 +9,10 @@ import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { StoreUnavailableError } from "../../src/store/unavailable.ts";
 import { lease, newEvent, T0, withDestinations } from "./records.ts";
 import { postgresSchema, STORE_NAMES } from "./stores.ts";
+import { configuredKeys } from "../../src/store/sealing-keys.ts";
+import { TEST_KEY_ENV } from "../support/test-stores.ts";
+
+const keys = configuredKeys({ driver: "postgres", path: "" }, TEST_KEY_ENV);
 
 // Not named: not declared at all (no skipped tests to count); stores.ts prints the one line that says so.
 if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
@@ -22,7 +26,7 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     return schema;
   }
   async function open(url: string, extra: Partial<Parameters<typeof openPostgresStore>[0]> = {}): Promise<PostgresStore> {
-    const store = await openPostgresStore({ url, pool_size: 4, ...extra });
+    const store = await openPostgresStore({ url, pool_size: 4, keys, ...extra });
     cleanup.push(() => store.close());
     return store;
   }
@@ -95,7 +99,7 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = closed.port;
     closed.stop(true);
-    const failure = await openPostgresStore({ url: `postgres://herald@127.0.0.1:${port}/postgres` }).catch((e) => e);
+    const failure = await openPostgresStore({ url: `postgres://herald@127.0.0.1:${port}/postgres`, keys }).catch((e) => e);
     expect(failure).toBeInstanceOf(StoreUnavailableError);
   });
 

@@ -8,7 +8,8 @@ import { openPostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../support/herald.ts";
-import { postgresSchema, STORE_NAMES } from "../support/test-stores.ts";
+import { configuredKeys } from "../../src/store/sealing-keys.ts";
+import { postgresSchema, STORE_NAMES, TEST_KEY_ENV } from "../support/test-stores.ts";
 
 export { postgresSchema, STORE_NAMES };
 
@@ -51,7 +52,8 @@ const OPENERS: Record<string, () => Promise<OpenedStore>> = {
   postgres: async () => {
     const schema = await postgresSchema();
     // Small pools: a test needs a few connections, and many tests run one after another.
-    const open = () => openPostgresStore({ url: schema.url, pool_size: 4 });
+    const keys = configuredKeys({ driver: "postgres", path: "" }, TEST_KEY_ENV);
+    const open = () => openPostgresStore({ url: schema.url, pool_size: 4, keys });
     const opened = [await open()];
     return {
       store: opened[0]!,

@@ -12,7 +12,7 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { validateConfig, type Config } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/engine/deps.ts";
 import type { ReceivedRequest } from "./receiver.ts";
-import { currentHeraldStore, dropAfterThisStore, postgresSchema, type StoreName } from "./test-stores.ts";
+import { currentHeraldStore, dropAfterThisStore, postgresSchema, TEST_KEY_ENV, type StoreName } from "./test-stores.ts";
 
 /** The SQLite database under a test's Herald, for tests of SQLite itself (a full disk, leftover rows). */
 export function sqliteOf(app: Herald): Database {
@@ -99,7 +99,7 @@ export interface TestHerald {
  */
 export async function startHerald(
   config: Config,
-  options: { clock?: TestClock; random?: () => number; clockTimers?: boolean; store?: StoreName } = {},
+  options: { clock?: TestClock; random?: () => number; clockTimers?: boolean; store?: StoreName; env?: Record<string, string> } = {},
 ): Promise<TestHerald> {
   let dropSchema: (() => Promise<void>) | null = null;
   // A config already on PostgreSQL (a restart: startHerald(herald.app.config)) keeps its schema.
@@ -110,7 +110,9 @@ export async function startHerald(
   }
   const clock = options.clock ?? new TestClock();
   const timer = options.clockTimers ? { timer: clock.timer } : {};
-  const app = await createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger });
+  // On PostgreSQL the tests' shared key (there is no key file beside the database); on SQLite, its own key file.
+  const env = options.env ?? (config.storage.driver === "postgres" ? TEST_KEY_ENV : {});
+  const app = await createApp(config, { now: clock.now, ...timer, random: options.random ?? (() => 0.5), log: silentLogger, env });
   const { url } = await app.start({ sweeps: false });
   return {
     app,

@@ -3,6 +3,7 @@
 import type { Subprocess } from "bun";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TEST_KEY_ENV } from "./test-stores.ts";
 
 export interface HeraldProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -42,6 +43,8 @@ export interface SourceHeraldOptions {
   sweep?: string;
   /** Top-level YAML lines: event types, destinations, subscriptions. */
   resources?: string;
+  /** Extra environment; on PostgreSQL HERALD_ENCRYPTION_KEY defaults to the tests' shared key. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -60,5 +63,6 @@ auth: { tokens: [ { name: ops, token: "${adminToken}", role: admin } ] }
 delivery: { ${delivery} }
 ${options.sweep ? `sweep: ${options.sweep}\n` : ""}${options.resources ?? ""}`,
   );
-  return spawnHerald(SOURCE_SERVE, dir);
+  const keys = options.storage?.includes("postgres") ? TEST_KEY_ENV : {};
+  return spawnHerald(SOURCE_SERVE, dir, { ...keys, ...options.env });
 }

@@ -26,6 +26,14 @@ else {
   );
 }
 
+/**
+ * The sealing key of every PostgreSQL Herald the tests start (HERALD_ENCRYPTION_KEY):
+ * on PostgreSQL Herald refuses to start without one, and a restart on the same
+ * schema needs the same key. SQLite Heralds keep their own key file beside the database.
+ */
+export const TEST_ENCRYPTION_KEY = "aGVyYWxkLXRlc3Qtc2VhbGluZy1rZXktMzItYnl0ZXM=";
+export const TEST_KEY_ENV = { HERALD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } as const;
+
 /** The store startHerald puts a test's Herald on (describeOnEachStore sets it for its tests). */
 let heraldStore: StoreName = "sqlite";
 export const currentHeraldStore = (): StoreName => heraldStore;

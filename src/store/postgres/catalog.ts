@@ -3,6 +3,7 @@
 // write that changes a row, so no method here bumps it by hand (and none can forget).
 // A write given an audit entry writes it in its own transaction (audit.ts: audited).
 import type { SQL } from "bun";
+import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
 import { audited, writeAudit } from "./audit.ts";
@@ -25,7 +26,13 @@ const yes = (changed: boolean) => changed;
 const always = () => true;
 
 export class PostgresCatalog implements CatalogStore {
-  constructor(private readonly sql: SQL) {}
+  constructor(
+    private readonly sql: SQL,
+    /** Opens and seals the destinations' secrets and headers (../sealing.ts). */
+    private readonly keyring: Keyring,
+  ) {}
+
+  private readonly toDestination = (row: Record<string, any>): Destination => toDestination(row, this.keyring);
 
   version(): Promise<number> {
     return guarded(async () => num((await this.sql`SELECT version FROM catalog_version WHERE id = 1`)[0].version));
@@ -45,7 +52,7 @@ export class PostgresCatalog implements CatalogStore {
         return {
           version: num(version.version),
           event_types: types.map(toEventType),
-          destinations: destinations.map(toDestination),
+          destinations: destinations.map(this.toDestination),
           subscriptions: subscriptions.map(toSubscription),
         };
       }),
@@ -109,32 +116,32 @@ export class PostgresCatalog implements CatalogStore {
     ]);
     return guarded(async () => {
       const rows = await this.sql.unsafe(`SELECT * FROM destinations ${clause} ORDER BY id LIMIT ${limitOf(filter.limit)}`, values);
-      return page(rows.map(toDestination), filter.limit, (d) => d.id);
+      return page(rows.map(this.toDestination), filter.limit, (d) => d.id);
     });
   }
 
   allDestinations(): Promise<Destination[]> {
-    return guarded(async () => (await this.sql`SELECT * FROM destinations ORDER BY id`).map(toDestination));
+    return guarded(async () => (await this.sql`SELECT * FROM destinations ORDER BY id`).map(this.toDestination));
   }
 
   getDestination(id: string): Promise<Destination | null> {
     return guarded(async () => {
       const [row] = await this.sql`SELECT * FROM destinations WHERE id = ${id}`;
-      return row ? toDestination(row) : null;
+      return row ? this.toDestination(row) : null;
     });
   }
 
   createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
     return guarded(() =>
       audited(this.sql, audit, async (sql) => {
-        const result = await sql`INSERT INTO destinations ${sql(destinationRow(d), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
+        const result = await sql`INSERT INTO destinations ${sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
         return result.count > 0;
       }, yes),
     );
   }
 
   updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
-    const r = destinationRow(d);
+    const r = destinationRow(d, this.keyring);
     return guarded(() =>
       audited(this.sql, audit, async (sql) => {
         const result = await sql`UPDATE destinations SET tenant = ${r.tenant}, url = ${r.url}, description = ${r.description},
@@ -150,7 +157,7 @@ export class PostgresCatalog implements CatalogStore {
   saveDestination(d: Destination, audit?: AuditEntry): Promise<void> {
     return guarded(() =>
       audited(this.sql, audit, async (sql) => {
-        await sql`INSERT INTO destinations ${sql(destinationRow(d), ...DESTINATION_COLUMNS)}
+        await sql`INSERT INTO destinations ${sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)}
           ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, url = excluded.url,
             description = excluded.description, secrets = excluded.secrets, headers = excluded.headers,
             client_tls = excluded.client_tls, timeout_ms = excluded.timeout_ms, rate_limit = excluded.rate_limit,
@@ -183,7 +190,7 @@ export class PostgresCatalog implements CatalogStore {
   /** Enabled destinations whose failures began at or before `cutoff`: candidates for disabling. */
   destinationsFailingSince(cutoff: number): Promise<Destination[]> {
     return guarded(async () =>
-      (await this.sql`SELECT * FROM destinations WHERE enabled AND failing_since IS NOT NULL AND failing_since <= ${Math.round(cutoff)}`).map(toDestination),
+      (await this.sql`SELECT * FROM destinations WHERE enabled AND failing_since IS NOT NULL AND failing_since <= ${Math.round(cutoff)}`).map(this.toDestination),
     );
   }
 

@@ -347,4 +347,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER api_keys_updated AFTER UPDATE OF id, name, role, tenant, event_types, sha256, created_at, expires_at, revoked_at ON api_keys
     FOR EACH ROW EXECUTE FUNCTION herald_bump_keys_version();
   `,
+  // 10 (issue 14, secrets at rest).
+  // The check value of sealing (store/sealing.ts), as in SQLite's 17.
+  `
+  CREATE TABLE sealing (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    check_value TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+  );
+  `,
 ];

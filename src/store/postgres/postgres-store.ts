@@ -1,7 +1,10 @@
 // The PostgreSQL store: several Herald instances share one database. Opens a
 // pool with Bun's built-in client, applies the migrations under an advisory
-// lock, and hands out the four parts (queue, catalogue, log, admin).
+// lock, checks the sealing keys (sealing.ts), and hands out the four parts
+// (queue, catalogue, log, admin).
 import { SQL } from "bun";
+import { SealingError } from "../sealing.ts";
+import type { KeySource } from "../sealing-keys.ts";
 import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
 import { PostgresAudit } from "./audit.ts";
@@ -12,6 +15,7 @@ import { PostgresLog } from "./log.ts";
 import { migrate } from "./migrate.ts";
 import { guarded } from "./query.ts";
 import { PostgresQueue } from "./queue.ts";
+import { PostgresSealing } from "./sealing.ts";
 import { PostgresSignals } from "./signals.ts";
 
 export interface PostgresOptions {
@@ -23,6 +27,11 @@ export interface PostgresOptions {
   batch_max?: number;
   /** Gathered transactions that may run at once (default 2). */
   batch_in_flight?: number;
+  /**
+   * The sealing keys (sealing-keys.ts: configuredKeys). Required: there is no
+   * place beside a PostgreSQL database to keep a key of Herald's own.
+   */
+  keys?: KeySource;
 }
 
 /**
@@ -44,9 +53,9 @@ export class PostgresStore implements Store {
   readonly signals: PostgresSignals;
   private closed = false;
 
-  constructor(readonly sql: SQL, options: { batch_max: number; batch_in_flight: number; pool_size: number }) {
+  constructor(readonly sql: SQL, readonly sealing: PostgresSealing, options: { batch_max: number; batch_in_flight: number; pool_size: number }) {
     this.queue = new PostgresQueue(sql, options);
-    this.catalog = new PostgresCatalog(sql);
+    this.catalog = new PostgresCatalog(sql, sealing.keyring);
     this.log = new PostgresLog(sql);
     this.admin = new PostgresAdmin(sql, options.pool_size);
     this.backfills = new PostgresBackfills(sql);
@@ -68,6 +77,8 @@ export class PostgresStore implements Store {
 }
 
 export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
+  const keys = options.keys;
+  if (!keys) throw new SealingError("no encryption key: on PostgreSQL set HERALD_ENCRYPTION_KEY or storage.encryption_key_file");
   const max = Math.max(2, options.pool_size ?? DEFAULT_POOL_SIZE);
   const sql = new SQL(options.url, {
     max,
@@ -75,15 +86,17 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Postg
     idleTimeout: 60,
     connectionTimeout: 10,
   });
+  let sealing: PostgresSealing;
   try {
     await guarded(() => migrate(sql));
+    sealing = await PostgresSealing.open(sql, keys);
   } catch (error) {
     await sql.close({ timeout: 0 }).catch(() => {});
     throw error;
   }
   // Two batches in flight: one is being written while the next gathers. More
   // would only divide the same requests into smaller transactions.
-  return new PostgresStore(sql, {
+  return new PostgresStore(sql, sealing, {
     batch_max: Math.max(1, options.batch_max ?? 500),
     batch_in_flight: Math.max(1, Math.min(max - 1, options.batch_in_flight ?? 2)),
     pool_size: max,

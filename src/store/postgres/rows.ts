@@ -1,6 +1,7 @@
 // Turns PostgreSQL rows into Herald's records: the same shapes as SQLite's
-// (../rows.ts). Bun returns BIGINT (int8) columns as strings, so every time
+// (../sqlite/rows.ts); a destination's secrets and headers are opened and sealed (../sealing.ts). Bun returns BIGINT (int8) columns as strings, so every time
 // column and count becomes a number here; BOOLEAN columns already are booleans.
+import { type Keyring, openDestination, sealDestination } from "../sealing.ts";
 import type { Attempt, Delivery, Destination, EventForDelivery, EventType, HeraldEvent, Subscription } from "../types.ts";
 
 type Row = Record<string, any>;
@@ -35,15 +36,13 @@ export function eventTypeRow(t: EventType): Row {
   };
 }
 
-export function toDestination(row: Row): Destination {
+export function toDestination(row: Row, keyring: Keyring): Destination {
   return {
     id: row.id,
     tenant: row.tenant,
     url: row.url,
     description: row.description,
-    secrets: JSON.parse(row.secrets),
-    headers: JSON.parse(row.headers),
-    client_tls: row.client_tls ? JSON.parse(row.client_tls) : null,
+    ...openDestination(keyring, row as { id: string; secrets: string; headers: string; client_tls: string | null }),
     timeout_ms: row.timeout_ms,
     rate_limit: row.rate_limit,
     max_in_flight: row.max_in_flight ?? null,
@@ -64,15 +63,13 @@ export function toDestination(row: Row): Destination {
   };
 }
 
-export function destinationRow(d: Destination): Row {
+export function destinationRow(d: Destination, keyring: Keyring): Row {
   return {
     id: d.id,
     tenant: d.tenant,
     url: d.url,
     description: d.description,
-    secrets: JSON.stringify(d.secrets),
-    headers: JSON.stringify(d.headers),
-    client_tls: d.client_tls ? JSON.stringify(d.client_tls) : null,
+    ...sealDestination(keyring, d),
     timeout_ms: d.timeout_ms,
     rate_limit: d.rate_limit,
     max_in_flight: d.max_in_flight,

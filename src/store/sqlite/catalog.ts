@@ -4,6 +4,7 @@
 // Catalogue writes are rare and run as short transactions of their own, with
 // their audit entry when they are given one (audit.ts: audited).
 import type { Database } from "bun:sqlite";
+import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
 import { audited } from "./audit.ts";
@@ -25,7 +26,8 @@ const INSERT_SUBSCRIPTION = `INSERT INTO subscriptions (id, destination_id, tena
 const readVersion = (db: Database): number =>
   (db.query("SELECT version FROM catalog_version WHERE id = 1").get() as { version: number }).version;
 const readEventTypes = (db: Database): EventType[] => db.query("SELECT * FROM event_types ORDER BY name").all().map(toEventType);
-const readDestinations = (db: Database): Destination[] => db.query("SELECT * FROM destinations ORDER BY id").all().map(toDestination);
+const readDestinations = (db: Database, keyring: Keyring): Destination[] =>
+  db.query("SELECT * FROM destinations ORDER BY id").all().map((row) => toDestination(row, keyring));
 const readSubscriptions = (db: Database): Subscription[] => db.query("SELECT * FROM subscriptions ORDER BY id").all().map(toSubscription);
 
 /** Enables or disables a destination; also used inside the queue's attempt batches (auto-disable). */
@@ -46,7 +48,11 @@ const yes = (changed: boolean) => changed;
 const always = () => true;
 
 export class SqliteCatalog implements CatalogStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Opens and seals the destinations' secrets and headers (../sealing.ts). */
+    private readonly keyring: Keyring,
+  ) {}
 
   async version(): Promise<number> {
     return readVersion(this.db);
@@ -58,7 +64,7 @@ export class SqliteCatalog implements CatalogStore {
     return db.transaction(() => ({
       version: readVersion(db),
       event_types: readEventTypes(db),
-      destinations: readDestinations(db),
+      destinations: readDestinations(db, this.keyring),
       subscriptions: readSubscriptions(db),
     })).deferred();
   }
@@ -113,20 +119,20 @@ export class SqliteCatalog implements CatalogStore {
       ["id > $cursor", "cursor", filter.cursor],
     ]);
     const rows = this.db.query(`SELECT * FROM destinations ${where} ORDER BY id LIMIT ${filter.limit + 1}`).all(params);
-    return page(rows.map(toDestination), filter.limit, (d) => d.id);
+    return page(rows.map((row) => toDestination(row, this.keyring)), filter.limit, (d) => d.id);
   }
 
   async allDestinations(): Promise<Destination[]> {
-    return readDestinations(this.db);
+    return readDestinations(this.db, this.keyring);
   }
 
   async getDestination(id: string): Promise<Destination | null> {
     const row = this.db.query("SELECT * FROM destinations WHERE id = ?").get(id);
-    return row ? toDestination(row) : null;
+    return row ? toDestination(row, this.keyring) : null;
   }
 
   async createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d)).changes > 0, yes);
+    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0, yes);
   }
 
   async updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
@@ -140,7 +146,7 @@ export class SqliteCatalog implements CatalogStore {
              managed_by = $managed_by, updated_at = $updated_at
            WHERE id = $id`,
         )
-        .run(destinationParams(d)).changes > 0,
+        .run(destinationParams(d, this.keyring)).changes > 0,
       yes,
     );
   }
@@ -157,7 +163,7 @@ export class SqliteCatalog implements CatalogStore {
            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(destinationParams(d)), always);
+      .run(destinationParams(d, this.keyring)), always);
   }
 
   /** Deletes a destination and its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
@@ -183,7 +189,7 @@ export class SqliteCatalog implements CatalogStore {
     return this.db
       .query("SELECT * FROM destinations WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since <= ?")
       .all(ms(cutoff))
-      .map(toDestination);
+      .map((row) => toDestination(row, this.keyring));
   }
 
   // ── subscriptions ────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { CopyRefused, type CopyRow, type CopyTable } from "../copy-tables.ts";
+import { sealedWith } from "../sealing.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 export class SqliteCopySource {
@@ -52,6 +53,12 @@ export class SqliteCopySource {
 
   count(table: CopyTable): number {
     return (this.db.query(`SELECT count(*) AS n FROM ${table.name}`).get() as { n: number }).n;
+  }
+
+  /** The key ids of the source's sealing check value (store/sealing.ts), null when it was never sealed. */
+  sealedWith(): string[] | null {
+    const row = this.db.query("SELECT check_value FROM sealing WHERE id = 1").get() as { check_value: string } | null;
+    return row ? sealedWith(row.check_value) : null;
   }
 
   catalogVersion(): number {

@@ -412,4 +412,16 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER api_keys_updated AFTER UPDATE OF id, name, role, tenant, event_types, sha256, created_at, expires_at, revoked_at ON api_keys
     BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
   `,
+  // 17 (issue 14, secrets at rest).
+  // The check value of sealing (store/sealing.ts): a known text sealed under the
+  // keys at first sealing, so that a start with another key stops with a clear
+  // error. The sealed columns themselves (destinations.secrets, .headers, .client_tls) keep
+  // their TEXT type: plaintext rows from before are sealed by the first start.
+  `
+  CREATE TABLE sealing (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    check_value TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -1,5 +1,7 @@
 // Turns SQLite rows into Herald's records and back: JSON columns are parsed,
-// 0/1 become booleans. Nothing outside the store sees a raw row.
+// 0/1 become booleans, a destination's secrets and headers are opened and sealed
+// (../sealing.ts). Nothing outside the store sees a raw row.
+import { type Keyring, openDestination, sealDestination } from "../sealing.ts";
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../types.ts";
 
 type Row = Record<string, any>;
@@ -30,15 +32,13 @@ export function eventTypeParams(t: EventType): Row {
   };
 }
 
-export function toDestination(row: any): Destination {
+export function toDestination(row: any, keyring: Keyring): Destination {
   return {
     id: row.id,
     tenant: row.tenant,
     url: row.url,
     description: row.description,
-    secrets: JSON.parse(row.secrets),
-    headers: JSON.parse(row.headers),
-    client_tls: row.client_tls ? JSON.parse(row.client_tls) : null,
+    ...openDestination(keyring, row),
     timeout_ms: row.timeout_ms,
     rate_limit: row.rate_limit,
     max_in_flight: row.max_in_flight ?? null,
@@ -59,15 +59,13 @@ export function toDestination(row: any): Destination {
   };
 }
 
-export function destinationParams(d: Destination): Row {
+export function destinationParams(d: Destination, keyring: Keyring): Row {
   return {
     id: d.id,
     tenant: d.tenant,
     url: d.url,
     description: d.description,
-    secrets: JSON.stringify(d.secrets),
-    headers: JSON.stringify(d.headers),
-    client_tls: d.client_tls ? JSON.stringify(d.client_tls) : null,
+    ...sealDestination(keyring, d),
     timeout_ms: d.timeout_ms,
     rate_limit: d.rate_limit,
     max_in_flight: d.max_in_flight,
