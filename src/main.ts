@@ -8,6 +8,7 @@ import { copyStore, CopyRefused, describeTarget, type CopyProgress } from "./sto
 import { openStore } from "./store/open-store.ts";
 import { createKeyFile, readKeyFile } from "./store/sealing-keys.ts";
 import { SealingError } from "./store/sealing.ts";
+import { checkReadiness, localUrl } from "./healthcheck.ts";
 import { VERSION } from "./version.ts";
 import { existsSync } from "node:fs";
 import { errorMessage, jsonLogger } from "./engine/deps.ts";
@@ -21,6 +22,8 @@ const USAGE = `Usage:
   herald rekey --new-key-file F [--config FILE]
                                       seal the stored secrets under a new key, online
                                       (F is made, mode 0600, if it does not exist)
+  herald healthcheck [--url URL] [--config FILE]
+                                      exit 0 when Herald answers ready on /readyz, else 1
   herald version                      print the version`;
 
 interface Args {
@@ -86,6 +89,8 @@ async function main(): Promise<void> {
       return copy(args);
     case "rekey":
       return rekey(args);
+    case "healthcheck":
+      return healthcheck(args);
     case "serve":
       return serve(args.config);
     case "help":
@@ -196,6 +201,38 @@ async function rekey(args: Args): Promise<void> {
     process.stderr.write(`herald rekey: ${error.message}\n`);
     process.exit(1);
   }
+}
+
+const HEALTHCHECK_USAGE = `Usage: herald healthcheck [--url URL] [--config FILE]
+
+Asks a running Herald whether it is ready (GET URL/readyz) and exits 0 when it
+is, 1 when it is not or cannot be reached, with a one-line reason. URL defaults
+to http://127.0.0.1:PORT, PORT being HERALD_PORT or the config's server.port.
+A container's HEALTHCHECK runs it.`;
+
+async function healthcheck(args: Args): Promise<void> {
+  let url: string | undefined;
+  for (let i = 0; i < args.positional.length; i++) {
+    const arg = args.positional[i]!;
+    if (arg === "--help" || arg === "-h") {
+      console.log(HEALTHCHECK_USAGE);
+      return;
+    }
+    const option = arg.match(/^--url(?:=(.*))?$/s);
+    if (option) url = option[1] ?? args.positional[++i] ?? "";
+    else {
+      process.stderr.write(`herald healthcheck: unknown argument "${arg}"\n${HEALTHCHECK_USAGE}\n`);
+      process.exit(2);
+    }
+  }
+  if (url === undefined) url = localUrl(load(args.config).config.server, process.env);
+  else if (!/^https?:\/\/./.test(url) || !URL.canParse(url)) {
+    process.stderr.write(`herald healthcheck: --url must be a URL such as http://127.0.0.1:8080\n`);
+    process.exit(2);
+  }
+  const { ready, reason } = await checkReadiness(url);
+  console.log(reason);
+  process.exit(ready ? 0 : 1);
 }
 
 async function serve(configPath: string | undefined): Promise<void> {

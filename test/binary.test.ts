@@ -88,6 +88,12 @@ it("serves the console, its script and its stylesheet from the binary", async ()
   expect((await fetch(`${herald.url}/`, { redirect: "manual" })).headers.get("location")).toBe("/ui/");
 });
 
+it("has the health check the container runs: ready while it serves", () => {
+  const out = Bun.spawnSync([binary, "healthcheck", "--url", herald.url], { cwd: runDir, stdout: "pipe" });
+  expect(out.stdout.toString().trim()).toBe(`ready (${herald.url}/readyz)`);
+  expect(out.exitCode).toBe(0);
+});
+
 it("answers SIGTERM by draining and exiting 0", async () => {
   herald.proc.kill("SIGTERM");
   expect(await herald.proc.exited).toBe(0);
