@@ -37,7 +37,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
   const engine = new Engine(store, config, deps);
   try {
     await reconcile(config, store.catalog, deps.now());
-    auth = await createAuthenticator(config, store.admin, engine.apiKeys, deps.now(), options.onGeneratedToken ?? (() => {}));
+    auth = await createAuthenticator(config, store.admin, engine.apiKeys, deps.now(), options.onGeneratedToken ?? (() => {}), engine.portalLinks);
   } catch (error) {
     await store.close();
     throw error;

@@ -1,7 +1,9 @@
 // Every kind of caller against every route of the OpenAPI document (so a new
 // route cannot slip past without an expectation here): config tokens and API
 // keys of each role, a publisher limited to patterns, a reader limited to a
-// tenant, a revoked key, an expired key, an unknown key and no token at all.
+// tenant, a revoked key, an expired key, an unknown key and no token at all;
+// and customer portal links: one for acme, a read-only one, an expired one and
+// one changed in a single character.
 // The expectation is a status class: allowed (2xx, or a 4xx other than 401 and
 // 403: the request got past authentication and the role check), 403, or 401.
 import { afterAll, beforeAll, expect, it } from "bun:test";
@@ -10,14 +12,19 @@ import { describeOnEachStore } from "./support/test-stores.ts";
 
 type Who =
   | "admin" | "adminKey" | "tenant" | "tenantKey" | "publisher" | "publisherPatterns" | "reader" | "readerAcme"
-  | "revoked" | "expired" | "unknown" | "none";
-const EVERYONE: Who[] = ["admin", "adminKey", "tenant", "tenantKey", "publisher", "publisherPatterns", "reader", "readerAcme", "revoked", "expired", "unknown", "none"];
+  | "revoked" | "expired" | "unknown" | "none" | "portal" | "portalReadOnly" | "portalExpired" | "portalAltered";
+const EVERYONE: Who[] = [
+  "admin", "adminKey", "tenant", "tenantKey", "publisher", "publisherPatterns", "reader", "readerAcme", "revoked", "expired", "unknown", "none",
+  "portal", "portalReadOnly", "portalExpired", "portalAltered",
+];
+const REFUSED: Who[] = ["revoked", "expired", "unknown", "none", "portalExpired", "portalAltered"];
 
 // Who gets past authentication and the role check, route by route; everyone
 // else with a valid token is a 403, and revoked, expired, unknown and no token a 401.
 const ADMINS: Who[] = ["admin", "adminKey"];
-const MANAGERS: Who[] = [...ADMINS, "tenant", "tenantKey"];
-const READERS: Who[] = [...MANAGERS, "reader", "readerAcme"];
+// A portal link does what a tenant token does; a read-only one what a reader limited to its tenant does.
+const MANAGERS: Who[] = [...ADMINS, "tenant", "tenantKey", "portal"];
+const READERS: Who[] = [...MANAGERS, "reader", "readerAcme", "portalReadOnly"];
 const PUBLISHERS: Who[] = [...MANAGERS, "publisher", "publisherPatterns"];
 const PUBLIC = "public" as const;
 
@@ -78,6 +85,8 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
   "GET /v1/api-keys/{id}": ADMINS,
   "DELETE /v1/api-keys/{id}": ADMINS,
   "POST /v1/api-keys/{id}/revoke": ADMINS,
+
+  "POST /v1/portal-links": ADMINS,
 };
 
 describeOnEachStore("every caller against every route", () => {
@@ -113,7 +122,18 @@ describeOnEachStore("every caller against every route", () => {
     expect((await herald.api("POST", `/v1/api-keys/${revoked.id}/revoke`)).status).toBe(200);
     tokens.revoked = revoked.key;
     tokens.expired = (await key({ name: "temp", role: "admin", expires_at: new Date(clock.now() + 60_000).toISOString() })).key;
+    const link = async (body: object) => {
+      const made = await herald.api("POST", "/v1/portal-links", body);
+      expect(made.status).toBe(201);
+      return new URL(made.body.url).hash.slice("#portal=".length);
+    };
+    tokens.portalExpired = await link({ tenant: "acme", expires_in: "1m" });
     clock.advance(61_000);
+    tokens.portal = await link({ tenant: "acme" });
+    tokens.portalReadOnly = await link({ tenant: "acme", read_only: true });
+    // The read-only link with its last character changed: read_only cannot be dropped, nor the signature guessed.
+    const last = tokens.portalReadOnly.at(-1)!;
+    tokens.portalAltered = tokens.portalReadOnly.slice(0, -1) + (last === "A" ? "B" : "A");
     // The shape of a key, and never issued.
     tokens.unknown = "hrk_" + Buffer.alloc(32, 7).toString("base64url");
     tokens.none = null;
@@ -138,7 +158,7 @@ describeOnEachStore("every caller against every route", () => {
     for (const [route, allowed] of Object.entries(EXPECTED)) {
       const [method, path] = route.split(" ") as [string, string];
       for (const who of EVERYONE) {
-        const expected = allowed === PUBLIC ? "allowed" : allowed.includes(who) ? "allowed" : ["revoked", "expired", "unknown", "none"].includes(who) ? "401" : "403";
+        const expected = allowed === PUBLIC ? "allowed" : allowed.includes(who) ? "allowed" : REFUSED.includes(who) ? "401" : "403";
         // Bodies are empty objects: an allowed caller gets a 400 (or a 404 for ids that match nothing), never a change.
         const body = method === "GET" || method === "DELETE" ? undefined : {};
         const { status } = await herald.api(method, urlFor(method, path), body, { token: tokens[who] });

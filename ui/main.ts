@@ -9,6 +9,7 @@ import { eventsPage } from "./pages/events.ts";
 import { apiKeysPage } from "./pages/api-keys.ts";
 import { overviewPage } from "./pages/overview.ts";
 import { signInPage } from "./pages/sign-in.ts";
+import { leavePortal, portalRefusedPage, portalSession, showPortalSession, takePortalLink } from "./portal.ts";
 
 const main = document.getElementById("main")!;
 const header = document.querySelector<HTMLElement>("header.top")!;
@@ -24,6 +25,8 @@ const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
 let current: AbortController | null = null;
 let lastSection: string | null = null;
 let signOutReason: string | null = null;
+/** A portal link Herald refused: its page instead of sign-in, until another link or a sign-in. */
+let portalRefused = false;
 
 function parseHash(): { path: string[]; params: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, "");
@@ -39,6 +42,13 @@ async function render(): Promise<void> {
   const { path, params } = parseHash();
   const ctx: PageContext = { main, path, params, signal: controller.signal };
 
+  if (!getToken() && portalRefused) {
+    header.hidden = true;
+    document.title = "Link expired · Herald";
+    lastSection = null;
+    portalRefusedPage(ctx);
+    return;
+  }
   if (!getToken()) {
     header.hidden = true;
     document.title = "Sign in · Herald";
@@ -52,6 +62,7 @@ async function render(): Promise<void> {
     return;
   }
   header.hidden = false;
+  showPortalSession(header, portalSession());
   const section = PAGES[path[0]!] ? path[0]! : "overview";
   const entry = PAGES[section]!;
   for (const link of header.querySelectorAll<HTMLAnchorElement>("[data-nav]")) {
@@ -74,12 +85,26 @@ async function render(): Promise<void> {
 }
 
 function signOut(reason: string | null): void {
+  leavePortal();
   clearToken();
   signOutReason = reason;
   void render();
 }
 
-whenUnauthorized((message) => signOut(`Herald no longer accepts this token (401: ${message}). Sign in again.`));
+whenUnauthorized((message) => {
+  if (portalSession()) {
+    portalRefused = true;
+    signOut(null);
+  } else signOut(`Herald no longer accepts this token (401: ${message}). Sign in again.`);
+});
 document.getElementById("sign-out")!.addEventListener("click", () => signOut(null));
-window.addEventListener("hashchange", () => void render());
+// A portal link opened (or pasted into this tab): it replaces whatever session the tab had.
+const openPortalLink = () => {
+  if (takePortalLink()) portalRefused = false;
+};
+window.addEventListener("hashchange", () => {
+  openPortalLink();
+  void render();
+});
+openPortalLink();
 void render();

@@ -22,6 +22,7 @@ import type { SendOptions, SendResult } from "./sender.ts";
 import { DestinationService } from "./destinations.ts";
 import { SubscriptionService } from "./subscriptions.ts";
 import { EventTypeService } from "./event-types.ts";
+import { PORTAL_KEY_PURPOSE, PortalLinks } from "./portal-links.ts";
 import { Sweeper } from "./sweeper.ts";
 import { VERSION } from "../version.ts";
 
@@ -44,6 +45,8 @@ export class Engine {
   readonly audit: AuditLog;
   /** API keys made through the API, cached for authenticating requests. */
   readonly apiKeys: ApiKeys;
+  /** Customer portal links: signed, expiring credentials for one tenant's console, stored nowhere. */
+  readonly portalLinks: PortalLinks;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -102,6 +105,8 @@ export class Engine {
     this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     this.apiKeys = new ApiKeys(store.keys, deps, store.signals !== null, this.audit);
+    // Signed with a key derived from the sealing keys, which every instance sharing the database holds.
+    this.portalLinks = new PortalLinks(store.sealing.keyring.derive(PORTAL_KEY_PURPOSE), store.audit);
     const parts = {
       store,
       catalog: this.catalog,

@@ -83,6 +83,9 @@ export const ACCESS: readonly AccessRule[] = [
   rule("GET", "/v1/api-keys/:id", ADMIN),
   rule("DELETE", "/v1/api-keys/:id", ADMIN),
   rule("POST", "/v1/api-keys/:id/revoke", ADMIN),
+
+  // A link signed in as a tenant: only an admin hands one out.
+  rule("POST", "/v1/portal-links", ADMIN),
 ];
 
 const compiled = ACCESS.map((r) => ({

@@ -1,11 +1,13 @@
 // Bearer tokens: the config's tokens (kept only as their SHA-256, and compared
 // against every one in constant time) and the API keys issued through
 // /v1/api-keys (`hrk_…`, found by the hash of the presented text through the
-// engine's cache). Either way a request gets a Principal: who it is, its role
-// and the tenant it is limited to.
+// engine's cache), and customer portal links (`hpl_…`, signed and expiring,
+// checked by the engine's PortalLinks, stored nowhere). Either way a request
+// gets a Principal: who it is, its role and the tenant it is limited to.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { KEY_PREFIX, type ApiKeys, type KeyRole } from "../engine/api-keys.ts";
+import { PORTAL_PREFIX, type PortalLinks } from "../engine/portal-links.ts";
 import { sha256Hex } from "../rules/hashing.ts";
 
 export type Role = KeyRole;
@@ -14,8 +16,8 @@ export interface Principal {
   /** `cfg_<name>` for a config token (or the generated one), the key's id for an API key. */
   id: string;
   name: string;
-  /** A token from the config (or generated at first start), or a key made through the API. */
-  kind: "token" | "key";
+  /** A token from the config (or generated at first start), a key made through the API, or a portal link. */
+  kind: "token" | "key" | "portal";
   role: Role;
   /** Set for tenant tokens, and for publishers and readers limited to one: everything they see and do is limited to it. */
   tenant: string | null;
@@ -34,6 +36,7 @@ export class Authenticator {
   constructor(
     private readonly tokens: KnownToken[],
     private readonly keys: Pick<ApiKeys, "authenticate"> | null,
+    private readonly portal: Pick<PortalLinks, "verify"> | null = null,
   ) {}
 
   /** The config's tokens, for listing (read-only). */
@@ -53,11 +56,24 @@ export class Authenticator {
       if (timingSafeEqual(presented, token.hash) && !found) found = token;
     }
     if (found) return { id: found.id, name: found.name, kind: "token", role: found.role, tenant: found.tenant, event_types: found.event_types };
+    if (text.startsWith(PORTAL_PREFIX)) return this.portalPrincipal(text, now);
     // Only a key's text is looked up as a key: other tokens cost no store read.
     if (!this.keys || !text.startsWith(KEY_PREFIX)) return null;
     const key = await this.keys.authenticate(presented.toString("hex"), now);
     if (!key) return null;
     return { id: key.id, name: key.name, kind: "key", role: key.role, tenant: key.tenant, event_types: key.event_types };
+  }
+
+  /**
+   * A portal link's principal: what a tenant token may do (a reader's reads
+   * when the link is read-only), within its tenant, named `portal:<tenant>`
+   * (config token names cannot hold a colon, so no token is mistaken for it).
+   */
+  private portalPrincipal(text: string, now: number): Principal | null {
+    const grant = this.portal?.verify(text, now);
+    if (!grant) return null;
+    const name = `portal:${grant.tenant}`;
+    return { id: name, name, kind: "portal", role: grant.read_only ? "reader" : "tenant", tenant: grant.tenant, event_types: null };
   }
 }
 
@@ -77,6 +93,7 @@ export async function createAuthenticator(
   keys: Pick<ApiKeys, "authenticate"> | null,
   now: number,
   onGenerated: (token: string) => void,
+  portal: Pick<PortalLinks, "verify"> | null = null,
 ): Promise<Authenticator> {
   const configured: KnownToken[] = config.auth.tokens.map((t) => ({
     id: `cfg_${t.name}`,
@@ -87,7 +104,7 @@ export async function createAuthenticator(
     event_types: t.role === "publisher" ? (t.event_types ?? null) : null,
     hash: Buffer.from(t.token !== undefined ? sha256Hex(t.token) : t.token_sha256.toLowerCase(), "hex"),
   }));
-  if (configured.length > 0) return new Authenticator(configured, keys);
+  if (configured.length > 0) return new Authenticator(configured, keys, portal);
   let hashes = await saved.generatedTokenHashes();
   if (hashes.length === 0) {
     const token = "hrld_" + randomBytes(32).toString("base64url");
@@ -98,5 +115,5 @@ export async function createAuthenticator(
   const generated = hashes.map((h): KnownToken => ({
     id: "cfg_admin", name: "admin", kind: "token", role: "admin", tenant: null, event_types: null, hash: Buffer.from(h, "hex"),
   }));
-  return new Authenticator(generated, keys);
+  return new Authenticator(generated, keys, portal);
 }

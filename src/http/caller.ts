@@ -10,7 +10,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 export function callerOf(principal: Principal, request: Request): Caller {
   const id = request.headers.get("x-request-id");
   return {
-    actor: { type: principal.kind ?? "token", name: principal.name },
+    // A portal link is recorded as a token (the audit log's actor types), named `portal:<tenant>`.
+    actor: { type: principal.kind === "portal" ? "token" : (principal.kind ?? "token"), name: principal.name },
     request_id: id !== null && REQUEST_ID.test(id) ? id : null,
   };
 }

@@ -14,6 +14,7 @@ import { destinationRoutes } from "./routes/destinations.ts";
 import { eventTypeRoutes } from "./routes/event-types.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { portalLinkRoutes } from "./routes/portal-links.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { subscriptionRoutes } from "./routes/subscriptions.ts";
 import { backfillRoutes } from "./routes/backfills.ts";
@@ -187,6 +188,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(eventTypeRoutes(ctx))
     .use(auditRoutes(ctx))
     .use(statsRoutes(ctx))
-    .use(apiKeyRoutes(ctx));
+    .use(apiKeyRoutes(ctx))
+    .use(portalLinkRoutes(ctx));
   return app;
 }

@@ -11,7 +11,7 @@
 // the old key and those already on the new one read the same rows. A value
 // without the prefix is plaintext JSON from before sealing (it starts with `[`
 // or `{`): it is read as it is and sealed by the next start.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import type { Destination } from "./types.ts";
 
 const PREFIX = "hv1:";
@@ -91,6 +91,15 @@ export class Keyring {
 
   get currentId(): string {
     return this.sealing[0]!.id;
+  }
+
+  /**
+   * Keys for another use, derived from the sealing keys (HKDF-SHA256, `purpose`
+   * as its info), current first: every instance holding the same keys derives
+   * the same ones, and the sealing keys themselves never leave this file.
+   */
+  derive(purpose: string): Buffer[] {
+    return this.sealing.map((key) => Buffer.from(hkdfSync("sha256", key.bytes, Buffer.alloc(0), `herald ${purpose}`, KEY_BYTES)));
   }
 
   /** Every key id this keyring opens with, for errors. */

@@ -1,0 +1,75 @@
+// POST /v1/portal-links (admin only; access.ts): a URL that opens the console
+// signed in as one tenant, with no token to type. The credential rides in the
+// URL's fragment (`/ui/#portal=hpl_…`), which browsers never send to a server:
+// not in a Referer, not in a proxy's access log.
+import { Elysia } from "elysia";
+import { type } from "arktype";
+import { duration, Tenant } from "../../config/fields.ts";
+import { PORTAL_MAX_MS } from "../../engine/portal-links.ts";
+import { callerOf } from "../caller.ts";
+import { authenticated, errorResponses, security, type HttpContext } from "../context.ts";
+import { time } from "../present.ts";
+
+const CreateBody = type({
+  tenant: Tenant.describe("the tenant the link signs in as"),
+  "expires_in?": duration(1_000, PORTAL_MAX_MS).describe("how long the link works: a duration such as 30m or 1h (default 1h, at most 7d)"),
+  "read_only?": type("boolean").describe("true: the link may only read (no retry, no change); default false, what a tenant token may do"),
+  "+": "reject",
+});
+
+const LinkBody = type({
+  url: type("string").describe("the console, signed in as the tenant; give it to that customer only, as it is"),
+  path: type("string").describe("the same link without scheme and host, for a portal that serves Herald under its own address"),
+  tenant: "string",
+  read_only: "boolean",
+  expires_at: type("string").describe("an ISO 8601 time, on Herald's clock"),
+});
+
+/**
+ * Where the admin reached Herald: the request's own origin, or, when the
+ * config trusts the proxy in front (server.trust_forwarded_for), the scheme
+ * and host it says the browser used.
+ */
+function publicOrigin(request: Request, trustProxy: boolean): string {
+  const own = new URL(request.url);
+  if (!trustProxy) return own.origin;
+  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
+  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim();
+  try {
+    return new URL(`${proto === "https" || proto === "http" ? proto : own.protocol.slice(0, -1)}://${host || own.host}`).origin;
+  } catch {
+    return own.origin;
+  }
+}
+
+export function portalLinkRoutes(ctx: HttpContext) {
+  return new Elysia({ prefix: "/v1/portal-links" })
+    .use(authenticated(ctx.auth))
+    .post(
+      "",
+      async ({ body, set, principal, request }) => {
+        const { token, grant } = await ctx.engine.portalLinks.create(
+          callerOf(principal, request),
+          { tenant: body.tenant, expires_in_ms: body.expires_in, read_only: body.read_only },
+          ctx.engine.deps.now(),
+        );
+        const path = `/ui/#portal=${token}`;
+        set.status = 201;
+        // The one answer that holds the link; never logged, never in the audit entry.
+        return { url: publicOrigin(request, ctx.config.server.trust_forwarded_for) + path, path, tenant: grant.tenant, read_only: grant.read_only, expires_at: time(grant.exp) };
+      },
+      {
+        parse: "json",
+        body: CreateBody,
+        response: { 201: LinkBody, ...errorResponses },
+        detail: {
+          summary: "Make a customer portal link: the console signed in as one tenant until it expires",
+          description:
+            "The link carries a signed, expiring credential (not a stored token): any change to it is refused, and every instance sharing the database accepts it. " +
+            "It cannot be revoked one by one: keep expires_in short. Once the encryption key it was signed under is retired (a key change), it is refused.",
+          tags: ["Portal links"],
+          security,
+        },
+      },
+    );
+}
