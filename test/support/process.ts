@@ -19,7 +19,8 @@ export async function spawnHerald(cmd: string[], cwd: string, env: Record<string
   };
   void collect(proc.stdout);
   void collect(proc.stderr);
-  const deadline = Date.now() + 15_000;
+  // A start takes ~1 s; a machine running several test processes at once has been seen past 15 s.
+  const deadline = Date.now() + 40_000;
   while (Date.now() < deadline) {
     const match = output.match(/"message":"herald started".*?"url":"([^"]+)"/);
     if (match) return { proc, url: match[1]!, output: () => output };
