@@ -54,17 +54,25 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
   );
 
   const chosen = new Set(current?.event_types ?? []);
-  const patterns = catalogPatterns(types);
-  const boxes = patterns.map((p) => {
+  // Herald's own operational types (herald.*) are folded apart, after the application's.
+  const ownPatterns = catalogPatterns(types.filter((t) => !t.name.startsWith("herald.")));
+  const heraldPatterns = catalogPatterns(types.filter((t) => t.name.startsWith("herald."))).slice(1);
+  const patterns = [...ownPatterns, ...heraldPatterns];
+  const patternBox = (p: string) => {
     const box = h("input", { type: "checkbox", value: p, checked: chosen.has(p), "data-pattern": p });
     const about = p === "*" ? "every event type" : p.endsWith(".*") ? `every ${p.slice(0, -2)}.… type` : types.find((t) => t.name === p)?.description;
     return h("label", { class: "check pattern" }, box, " ", h("span", { class: "mono" }, p), about ? h("span", { class: "muted small" }, ` ${about}`) : null);
-  });
+  };
+  const boxes = ownPatterns.map(patternBox);
+  const heraldBoxes = heraldPatterns.map(patternBox);
   const others = h("input", {
     id: "s-other-types", autocomplete: "off", spellcheck: "false", class: "mono", placeholder: "other patterns, comma-separated",
     value: [...chosen].filter((p) => !patterns.includes(p)).join(", "), "aria-label": "Other event-type patterns",
   });
-  const typePicker = h("div", { id: "s-types", role: "group", tabindex: "-1", class: "pattern-list" }, boxes, others);
+  const heraldFold = heraldBoxes.length
+    ? h("details", { class: "fold operational", open: heraldPatterns.some((p) => chosen.has(p)) }, h("summary", null, `Herald's operational events (${heraldBoxes.length})`), h("div", { class: "pattern-list" }, heraldBoxes))
+    : null;
+  const typePicker = h("div", { id: "s-types", role: "group", tabindex: "-1" }, h("div", { class: "pattern-list", "data-own-patterns": "" }, boxes), heraldFold, others);
 
   const filter = h("textarea", { id: "s-filter", rows: 6, spellcheck: "false", class: "mono", placeholder: '{"data.total": {"$gt": 100}}' }, current?.filter ? prettyJson(current.filter) : "");
   const checkOut = h("div", { class: "check-output", "aria-live": "polite" });
@@ -75,7 +83,7 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
   const save = h("button", { type: "submit" }, current ? "Save changes" : "Create subscription");
 
   const chosenPatterns = (): string[] => [
-    ...boxes.map((b) => b.querySelector("input")!).filter((b) => b.checked).map((b) => b.value),
+    ...[...boxes, ...heraldBoxes].map((b) => b.querySelector("input")!).filter((b) => b.checked).map((b) => b.value),
     ...others.value.split(",").map((p) => p.trim()).filter(Boolean),
   ];
   /** The filter typed, or false when it is not JSON (the field says why). */
