@@ -65,6 +65,8 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
   "PATCH /v1/subscriptions/{id}": MANAGERS,
   "DELETE /v1/subscriptions/{id}": MANAGERS,
   "POST /v1/subscriptions/{id}/backfill": MANAGERS,
+  "POST /v1/subscriptions/check-filter": READERS,
+  "GET /v1/me": [...READERS, "publisher", "publisherPatterns"],
 
   "GET /v1/audit": READERS,
 

@@ -30,7 +30,7 @@ describe("the OpenAPI document", () => {
       "GET /v1/destinations", "POST /v1/destinations", "GET /v1/destinations/{id}", "PATCH /v1/destinations/{id}", "DELETE /v1/destinations/{id}",
       "GET /v1/destinations/{id}/secret", "POST /v1/destinations/{id}/rotate-secret", "POST /v1/destinations/{id}/test",
       "POST /v1/destinations/{id}/enable", "POST /v1/destinations/{id}/disable", "POST /v1/destinations/{id}/recover", "GET /v1/destinations/{id}/stats",
-      "GET /v1/subscriptions", "POST /v1/subscriptions", "GET /v1/subscriptions/{id}", "PATCH /v1/subscriptions/{id}", "DELETE /v1/subscriptions/{id}",
+      "GET /v1/subscriptions", "POST /v1/subscriptions", "GET /v1/subscriptions/{id}", "PATCH /v1/subscriptions/{id}", "DELETE /v1/subscriptions/{id}", "POST /v1/subscriptions/check-filter",
       "POST /v1/events", "POST /v1/events/batch", "GET /v1/events", "GET /v1/events/{id}",
       "GET /v1/deliveries", "GET /v1/deliveries/{id}", "POST /v1/deliveries/{id}/retry",
       "GET /v1/audit",

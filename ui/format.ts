@@ -2,7 +2,7 @@
 // say their state in words as well as colour, JSON and bodies folded when long.
 import { ApiError } from "./api.ts";
 import { h, type Child } from "./dom.ts";
-import type { Delivery, DeliveryStatus } from "./types.ts";
+import type { Delivery, DeliveryStatus, Destination } from "./types.ts";
 
 const dateTime = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -138,4 +138,27 @@ export function errorBox(error: unknown, context?: string): HTMLElement {
     e.status > 0 ? h("div", { class: "muted small error-code" }, `${e.code} (HTTP ${e.status})`) : null,
     e.details.length ? h("ul", null, e.details.map((d) => h("li", null, `${d.path}: ${d.message}`))) : null,
   );
+}
+
+/**
+ * What a person calls a destination: a config one by its id (the name someone chose),
+ * an API one by its description, else its URL's host ("hooks.example.com"). The one
+ * naming rule of the console; the id stays in a tooltip or a secondary line.
+ */
+export function destinationName(d: Pick<Destination, "id" | "url" | "description" | "managed_by">): string {
+  if (d.managed_by === "config") return d.id;
+  const description = d.description.trim();
+  if (description) return description.length > 60 ? `${description.slice(0, 59)}…` : description;
+  try {
+    return new URL(d.url).host || d.id;
+  } catch {
+    return d.id;
+  }
+}
+
+/** A destination id as its name, the id in the tooltip; an id not among `known` (deleted, or out of scope) stays an id. */
+export function destinationRef(id: string, known: ReadonlyMap<string, Destination>): HTMLElement {
+  const d = known.get(id);
+  const name = d ? destinationName(d) : id;
+  return h("span", { class: name === id ? "dest-name mono" : "dest-name", title: name === id ? undefined : id, "data-destination-id": id }, name);
 }

@@ -3,6 +3,10 @@
 import { clearToken, getToken, whenUnauthorized } from "./api.ts";
 import { firstRender, type Page, type PageContext } from "./page.ts";
 import { destinationsPage } from "./pages/destinations.ts";
+import { destinationFormPage } from "./pages/destination-form.ts";
+import { subscriptionsPage } from "./pages/subscriptions.ts";
+import { subscriptionFormPage } from "./pages/subscription-form.ts";
+import { eventTypeFormPage } from "./pages/event-type-form.ts";
 import { eventPage } from "./pages/event.ts";
 import { eventTypesPage } from "./pages/event-types.ts";
 import { eventsPage } from "./pages/events.ts";
@@ -17,8 +21,9 @@ const header = document.querySelector<HTMLElement>("header.top")!;
 const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
   overview: { title: "Overview", page: overviewPage },
   events: { title: "Event log", page: eventsPage, detail: eventPage },
-  destinations: { title: "Destinations", page: destinationsPage },
-  "event-types": { title: "Event types", page: eventTypesPage },
+  destinations: { title: "Destinations", page: destinationsPage, detail: destinationFormPage },
+  subscriptions: { title: "Subscriptions", page: subscriptionsPage, detail: subscriptionFormPage },
+  "event-types": { title: "Event types", page: eventTypesPage, detail: eventTypeFormPage },
   "api-keys": { title: "API keys", page: apiKeysPage },
 };
 

@@ -3,7 +3,7 @@
 // Type-only imports: nothing of the server reaches the browser bundle.
 import type {
   AttemptBody, Counts as CountsBody, DeliveryBody, DestinationBody, DestinationStatsBody, EventBody, EventTypeBody,
-  StatsBody, StatusName,
+  StatsBody, StatusName, SubscriptionBody,
 } from "../src/http/schemas.ts";
 import type { Created as CreatedBody, KeyBody } from "../src/http/routes/api-keys.ts";
 
@@ -29,3 +29,5 @@ export type EventType = typeof EventTypeBody.infer;
 export type ApiKey = typeof KeyBody.infer;
 /** POST /v1/api-keys: the record with the key, shown this once. */
 export type CreatedApiKey = typeof CreatedBody.infer;
+/** GET /v1/subscriptions: a destination's link to event-type patterns, with an optional payload filter. */
+export type Subscription = typeof SubscriptionBody.infer;

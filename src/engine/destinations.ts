@@ -29,7 +29,24 @@ export interface DestinationInput {
   secret?: string;
 }
 
-export type DestinationPatch = Partial<Omit<DestinationInput, "id" | "tenant" | "secret">>;
+export type DestinationPatch = Partial<Omit<DestinationInput, "id" | "tenant" | "secret">> & {
+  /**
+   * Header by header, onto the current ones: a value sets or replaces that header,
+   * null removes it (names are case-insensitive). Lets a form change one header
+   * without reading, and so without ever showing, the values it keeps.
+   */
+  header_changes?: Record<string, string | null>;
+};
+
+/** The current headers with `changes` applied; a name matches whatever case it was stored in. */
+export function mergeHeaders(current: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
+  const next = { ...current };
+  for (const [name, value] of Object.entries(changes)) {
+    for (const existing of Object.keys(next)) if (existing.toLowerCase() === name.toLowerCase()) delete next[existing];
+    if (value !== null) next[name] = value;
+  }
+  return next;
+}
 
 export const DEFAULT_GRACE_MS = 24 * 3_600_000;
 export const MAX_GRACE_MS = 7 * 24 * 3_600_000;
@@ -67,13 +84,16 @@ export class DestinationService {
     const current = await this.get(id);
     assertApiManaged(current, "destination", id);
     if (patch.url !== undefined) this.checkUrl(patch.url);
+    if (patch.headers !== undefined && patch.header_changes !== undefined) {
+      throw new Problem("invalid", "give headers (all of them) or header_changes (some of them), not both", [{ path: "header_changes", message: "cannot be given with headers" }]);
+    }
     const now = this.parts.deps.now();
     const enabled = patch.enabled ?? current.enabled;
     const next: Destination = {
       ...current,
       url: patch.url ?? current.url,
       description: patch.description ?? current.description,
-      headers: patch.headers ?? current.headers,
+      headers: patch.header_changes ? mergeHeaders(current.headers, patch.header_changes) : patch.headers ?? current.headers,
       client_tls: patch.tls === undefined ? current.client_tls : patch.tls,
       timeout_ms: patch.timeout === undefined ? current.timeout_ms : patch.timeout,
       rate_limit: patch.rate_limit === undefined ? current.rate_limit : patch.rate_limit,

@@ -78,6 +78,14 @@ export class SubscriptionService {
     await this.parts.catalog.reload();
   }
 
+  /**
+   * The same check a save makes, without saving (the console's "check" button):
+   * throws the 400 problem with its details, or returns when the filter is valid.
+   */
+  checkFilter(filter: object | null): void {
+    checkFilter(filter);
+  }
+
   private entry(by: Caller, action: string, before: Subscription | null, after: Subscription | null) {
     const s = (after ?? before)!;
     return this.parts.audit.entry(by, { action, resource: { type: "subscription", id: s.id }, tenant: s.tenant, changes: subscriptionChanges(before, after) });

@@ -64,6 +64,8 @@ export const ACCESS: readonly AccessRule[] = [
   rule("PATCH", "/v1/subscriptions/:id", MANAGE),
   rule("DELETE", "/v1/subscriptions/:id", MANAGE),
   rule("POST", "/v1/subscriptions/:id/backfill", MANAGE),
+  // Validates a filter and changes nothing: anyone who may read subscriptions may ask.
+  rule("POST", "/v1/subscriptions/check-filter", READ),
 
   rule("GET", "/v1/backfills", READ),
   rule("GET", "/v1/backfills/:id", READ),
@@ -77,6 +79,9 @@ export const ACCESS: readonly AccessRule[] = [
   rule("DELETE", "/v1/event-types/:name", ADMIN),
 
   rule("GET", "/v1/stats", READ),
+
+  // The caller's own name, role and tenant: every role may ask who it is.
+  rule("GET", "/v1/me", ["admin", "tenant", "reader", "publisher"]),
 
   rule("GET", "/v1/api-keys", ADMIN),
   rule("POST", "/v1/api-keys", ADMIN),

@@ -21,6 +21,7 @@ import { backfillRoutes } from "./routes/backfills.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
 import { edgeHeaders } from "./security-headers.ts";
 import { SWAGGER_ASSET_URLS, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
@@ -189,6 +190,7 @@ export function createHttpApp(ctx: HttpContext) {
     .use(auditRoutes(ctx))
     .use(statsRoutes(ctx))
     .use(apiKeyRoutes(ctx))
-    .use(portalLinkRoutes(ctx));
+    .use(portalLinkRoutes(ctx))
+    .use(meRoutes(ctx));
   return app;
 }

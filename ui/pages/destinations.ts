@@ -1,11 +1,14 @@
 // Destinations with their health over the last 24 hours, and what can be done to
 // them: enable, disable (with a reason), send a test event, recover failed
-// deliveries since a time.
+// deliveries since a time; what each is subscribed to, and links to create,
+// change and delete them (destination-form.ts), config ones read-only.
 import { get, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
-import { badge, bodyBlock, duration, errorBox, httpBadge, percent, when } from "../format.ts";
+import { badge, bodyBlock, destinationName, duration, errorBox, httpBadge, percent, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
-import type { Attempt, Destination, DestinationStats, ListPage } from "../types.ts";
+import { mayManage, whoAmI, type Me } from "../session.ts";
+import type { Attempt, Destination, DestinationStats, ListPage, Subscription } from "../types.ts";
+import { allSubscriptions } from "./subscriptions.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -70,7 +73,35 @@ function testResult(result: { ok: boolean; attempt: Attempt }): HTMLElement {
   );
 }
 
-function destinationCard(d: Destination, stats: DestinationStats | Error, reload: () => void): HTMLElement {
+/** What the destination receives: each subscription's patterns (and whether a filter narrows it). */
+function subscribedTo(d: Destination, subs: Subscription[] | Error, manage: boolean): HTMLElement {
+  if (subs instanceof Error) return h("div", { class: "subscribed" }, errorBox(subs, "Its subscriptions"));
+  const mine = subs.filter((s) => s.destination_id === d.id);
+  const add = manage ? h("a", { href: `#/subscriptions/new?destination=${encodeURIComponent(d.id)}`, class: "small" }, "Subscribe it to…") : null;
+  if (mine.length === 0) return h("p", { class: "subscribed muted" }, "Subscribed to nothing: it receives no events. ", add);
+  return h(
+    "div",
+    { class: "subscribed" },
+    h("span", null, "Subscribed to: "),
+    h(
+      "ul",
+      { class: "inline-list" },
+      mine.map((s) =>
+        h(
+          "li",
+          { "data-subscription-id": s.id, title: s.id },
+          h("span", { class: "mono" }, s.event_types.join(", ")),
+          s.filter ? h("span", { class: "tag", title: JSON.stringify(s.filter) }, "filtered") : null,
+          !s.enabled ? h("span", { class: "tag" }, "off") : null,
+        ),
+      ),
+    ),
+    " ",
+    add,
+  );
+}
+
+function destinationCard(d: Destination, stats: DestinationStats | Error, subs: Subscription[] | Error, me: Me | null, reload: () => void): HTMLElement {
   const out = h("div", { class: "action-output", "aria-live": "polite" });
   const busy = async (button: HTMLButtonElement, work: () => Promise<void>) => {
     button.disabled = true;
@@ -119,14 +150,19 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
     h(
       "div",
       { class: "card-head" },
-      h("h2", { id: `h-${d.id}` }, d.id),
+      h("h2", { id: `h-${d.id}`, title: d.id }, destinationName(d)),
       healthBadge(d),
       breakerBadge(d),
       d.ordered ? h("span", { class: "tag", title: "Sent one at a time, in publish order" }, "ordered") : null,
       d.max_in_flight !== null ? h("span", { class: "tag", title: "Most requests to it at once" }, `≤ ${d.max_in_flight} in flight`) : null,
-      d.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
+      d.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file; change it there" }, "config") : null,
       d.tenant !== "default" ? h("span", { class: "tag" }, `tenant ${d.tenant}`) : null,
+      h("span", { class: "spacer" }),
+      d.managed_by === "api" && mayManage(me) ? h("a", { href: `#/destinations/edit/${encodeURIComponent(d.id)}`, "data-action": "edit", "aria-label": `Edit ${destinationName(d)}` }, "Edit") : null,
     ),
+    // The name is for people; the id is what the API and the logs use.
+    destinationName(d) !== d.id ? h("p", { class: "muted small mono" }, d.id) : null,
+    d.managed_by === "config" ? h("p", { class: "muted small read-only", "data-read-only": "config" }, "Read-only here: declared in the config file; change it there.") : null,
     h("p", { class: "mono break" }, d.url),
     d.description ? h("p", null, d.description) : null,
     // Names only: the API never shows static header values (they often hold credentials).
@@ -134,6 +170,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
     !d.enabled ? h("p", { class: "alert inline" }, h("strong", null, "Disabled: "), d.disabled_reason ?? "no reason given") : null,
     d.enabled && d.failing_since ? h("p", { class: "warn inline" }, h("strong", null, "Failing since "), when(d.failing_since)) : null,
     headHold(d),
+    subscribedTo(d, subs, mayManage(me)),
     statsView(stats),
     h("div", { class: "actions-row" }, h("div", { class: "row" }, d.enabled ? reason : null, toggle), test),
     recoverForm,
@@ -143,20 +180,37 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
 
 export async function destinationsPage(ctx: PageContext): Promise<void> {
   const list = h("div", { id: "destination-list", class: "cards" }, h("p", { class: "muted" }, "Loading…"));
-  fill(ctx.main, h("div", { class: "page-head" }, h("h1", null, "Destinations"), h("p", { class: "muted" }, "Where events are sent, and how that is going over the last 24 hours.")), list);
+  const me = await whoAmI();
+  const notice = ctx.params.get("saved")
+    ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), " The destination is saved.")
+    : ctx.params.get("deleted")
+      ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` ${ctx.params.get("deleted")} is deleted.`)
+      : null;
+  fill(
+    ctx.main,
+    h(
+      "div",
+      { class: "page-head with-action" },
+      h("div", null, h("h1", null, "Destinations"), h("p", { class: "muted" }, "Where events are sent, and how that is going over the last 24 hours.")),
+      mayManage(me) ? h("a", { href: "#/destinations/new", class: "button", "data-action": "new-destination" }, "New destination") : null,
+    ),
+    notice,
+    list,
+  );
 
   const load = async () => {
     const page = await get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
     const since = new Date(Date.now() - DAY_MS).toISOString();
-    const stats = await Promise.all(
-      page.data.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e)),
-    );
+    const [stats, subs] = await Promise.all([
+      Promise.all(page.data.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e))),
+      allSubscriptions(ctx.signal).catch((e: Error) => e),
+    ]);
     if (ctx.signal.aborted) return;
     if (page.data.length === 0) {
-      fill(list, h("p", { class: "empty" }, "No destinations yet. Declare them in the config file or create them with POST /v1/destinations."));
+      fill(list, h("p", { class: "empty" }, mayManage(me) ? "No destinations yet. Create one with “New destination”, or declare them in the config file." : "No destinations yet."));
       return;
     }
-    fill(list, page.data.map((d, i) => destinationCard(d, stats[i]!, () => void load().catch((e) => fill(list, errorBox(e))))));
+    fill(list, page.data.map((d, i) => destinationCard(d, stats[i]!, subs, me, () => void load().catch((e) => fill(list, errorBox(e))))));
     const focus = ctx.params.get("focus");
     if (focus) document.getElementById(`dst-${focus}`)?.scrollIntoView({ block: "start" });
   };

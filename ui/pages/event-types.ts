@@ -3,9 +3,10 @@ import { get } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { codeBlock, errorBox, prettyJson } from "../format.ts";
 import type { PageContext } from "../page.ts";
+import { isAdmin, whoAmI } from "../session.ts";
 import type { EventType, ListPage } from "../types.ts";
 
-function typeCard(t: EventType): HTMLElement {
+function typeCard(t: EventType, admin: boolean): HTMLElement {
   return h(
     "section",
     { class: "card event-type", "data-event-type": t.name, "aria-labelledby": `h-type-${t.name}` },
@@ -13,8 +14,10 @@ function typeCard(t: EventType): HTMLElement {
       "div",
       { class: "card-head" },
       h("h2", { id: `h-type-${t.name}`, class: "mono" }, t.name),
-      t.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file" }, "config") : null,
+      t.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file; change it there" }, "config") : null,
       h("span", { class: "spacer" }),
+      // Only admins change the catalogue (the API refuses others); Herald's own types are not editable.
+      admin && t.managed_by === "api" && !t.name.startsWith("herald.") ? h("a", { href: `#/event-types/edit/${encodeURIComponent(t.name)}`, "data-action": "edit" }, "Edit") : null,
       h("a", { href: `#/events?type=${encodeURIComponent(t.name)}` }, "Events of this type →"),
     ),
     h("p", null, t.description || h("span", { class: "muted" }, "No description.")),
@@ -29,7 +32,18 @@ function typeCard(t: EventType): HTMLElement {
 
 export async function eventTypesPage(ctx: PageContext): Promise<void> {
   const list = h("div", { id: "event-type-list", class: "cards" }, h("p", { class: "muted" }, "Loading…"));
-  fill(ctx.main, h("div", { class: "page-head" }, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")), list);
+  const admin = isAdmin(await whoAmI());
+  fill(
+    ctx.main,
+    h(
+      "div",
+      { class: "page-head with-action" },
+      h("div", null, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")),
+      admin ? h("a", { href: "#/event-types/new", class: "button", "data-action": "new-event-type" }, "New event type") : null,
+    ),
+    list,
+  );
+  const card = (t: EventType) => typeCard(t, admin);
   try {
     const page = await get<ListPage<EventType>>("/v1/event-types", undefined, ctx.signal);
     if (ctx.signal.aborted) return;
@@ -38,14 +52,14 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
     const operational = page.data.filter((t) => t.name.startsWith("herald."));
     fill(
       list,
-      own.length ? own.map(typeCard) : h("p", { class: "empty" }, "No event types yet. Declare them in the config file or create them with POST /v1/event-types."),
+      own.length ? own.map(card) : h("p", { class: "empty" }, "No event types yet. Declare them in the config file or create them with POST /v1/event-types."),
       operational.length
         ? h(
             "details",
             { class: "fold operational" },
             h("summary", null, `Herald's operational events (${operational.length})`),
             h("p", { class: "muted" }, "Herald publishes these itself. They reach only subscriptions that name them."),
-            operational.map(typeCard),
+            operational.map(card),
           )
         : null,
     );

@@ -4,9 +4,10 @@
 // event says when while its deliveries wait, and those waiting can be cancelled.
 import { get, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
-import { badge, bodyBlock, codeBlock, copyButton, duration, errorBox, headerTable, httpBadge, prettyJson, shownStatus, statusBadge, stillScheduled, when } from "../format.ts";
+import { badge, bodyBlock, codeBlock, copyButton, destinationRef, duration, errorBox, headerTable, httpBadge, prettyJson, shownStatus, statusBadge, stillScheduled, when } from "../format.ts";
+import { knownDestinations } from "../names.ts";
 import { every, type PageContext } from "../page.ts";
-import type { Attempt, Delivery, DeliveryWithAttempts, HeraldEvent } from "../types.ts";
+import type { Attempt, Delivery, DeliveryWithAttempts, Destination, HeraldEvent } from "../types.ts";
 import { cancelControl } from "./event-cancel.ts";
 
 const POLL_MS = 2000;
@@ -43,7 +44,7 @@ function attemptView(a: Attempt, open: boolean): HTMLElement {
   );
 }
 
-function deliveryView(d: DeliveryWithAttempts, openAttempts: Set<string>, onRetry: (d: Delivery, button: HTMLButtonElement, note: HTMLElement) => void): HTMLElement {
+function deliveryView(d: DeliveryWithAttempts, known: ReadonlyMap<string, Destination>, openAttempts: Set<string>, onRetry: (d: Delivery, button: HTMLButtonElement, note: HTMLElement) => void): HTMLElement {
   const note = h("span", { class: "small", "aria-live": "polite" });
   // A cancelled delivery is final: the API refuses to retry it, so no button offers to.
   const state = shownStatus(d);
@@ -56,7 +57,7 @@ function deliveryView(d: DeliveryWithAttempts, openAttempts: Set<string>, onRetr
     h(
       "div",
       { class: "card-head" },
-      h("h3", { id: `h-${d.id}` }, h("a", { href: `#/destinations?focus=${encodeURIComponent(d.destination_id)}` }, d.destination_id)),
+      h("h3", { id: `h-${d.id}` }, h("a", { href: `#/destinations?focus=${encodeURIComponent(d.destination_id)}` }, destinationRef(d.destination_id, known))),
       statusBadge(d),
       h("span", { class: "spacer" }),
       retry,
@@ -66,6 +67,7 @@ function deliveryView(d: DeliveryWithAttempts, openAttempts: Set<string>, onRetr
       "dl",
       { class: "facts" },
       h("dt", null, "Delivery"), h("dd", { class: "mono" }, d.id),
+      h("dt", null, "Destination id"), h("dd", { class: "mono" }, d.destination_id),
       h("dt", null, "Attempts"), h("dd", null, String(d.attempt_count)),
       // Not yet tried (scheduled, or just published): when it is due; after a failure: when it is tried again.
       state === "retrying" || state === "pending"
@@ -130,13 +132,16 @@ export async function eventPage(ctx: PageContext): Promise<void> {
 
   let deliveries: DeliveryWithAttempts[] = [];
   let followUntil = 0;
+  // Destination names, read once with the first deliveries.
+  const namesRead = knownDestinations(ctx.signal);
+  let names: ReadonlyMap<string, Destination> = new Map();
   /** Reads each delivery with its attempts; `known` saves re-reading the event on the first load. */
   const loadDeliveries = async (known?: Delivery[]) => {
     const list = known ?? (await get<{ deliveries: Delivery[] }>(`/v1/events/${encodeURIComponent(id)}`, undefined, ctx.signal)).deliveries;
-    deliveries = await Promise.all(list.map((d) => get<DeliveryWithAttempts>(`/v1/deliveries/${d.id}`, undefined, ctx.signal)));
+    [deliveries, names] = await Promise.all([Promise.all(list.map((d) => get<DeliveryWithAttempts>(`/v1/deliveries/${d.id}`, undefined, ctx.signal))), namesRead]);
     if (ctx.signal.aborted) return;
     if (deliveries.length === 0) fill(deliveriesBox, h("p", { class: "empty" }, "No subscription matched this event, so it was not sent anywhere."));
-    else fill(deliveriesBox, deliveries.map((d) => deliveryView(d, openAttempts, retry)));
+    else fill(deliveriesBox, deliveries.map((d) => deliveryView(d, names, openAttempts, retry)));
     scheduleNote.hidden = !stillScheduled(deliverAt, deliveries);
     if (deliverAt && !scheduleNote.hidden) fill(scheduleNote, badge("scheduled", "scheduled"), " for ", when(deliverAt));
     cancel.show(deliveries.filter((d) => d.status === "pending").length);

@@ -3,9 +3,12 @@
 // Status and destination belong to deliveries, so those filters list deliveries.
 import { get, type Query } from "../api.ts";
 import { fill, h, type Child } from "../dom.ts";
-import { errorBox, httpBadge, statusBadge, stillScheduled, when } from "../format.ts";
+import { destinationName, destinationRef, errorBox, httpBadge, statusBadge, stillScheduled, when } from "../format.ts";
+import { knownDestinations } from "../names.ts";
 import { every, firstRender, href, type PageContext } from "../page.ts";
 import { DELIVERY_STATUSES, type Delivery, type Destination, type EventType, type HeraldEvent, type ListPage } from "../types.ts";
+
+type Known = ReadonlyMap<string, Destination>;
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
@@ -38,7 +41,7 @@ function statusDetail(d: Delivery): Child {
 }
 
 /** `byEvent`: undefined while the deliveries load; null when there were too many to read in one request. */
-function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | null | undefined): HTMLElement {
+function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | null | undefined, known: Known): HTMLElement {
   return h(
     "table",
     { class: "list", id: "log-table" },
@@ -63,7 +66,7 @@ function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | n
               null,
               deliveries === undefined
                 ? h("span", { class: "muted" }, byEvent ? "none" : byEvent === null ? "see the event" : "…")
-                : h("span", { class: "badges" }, deliveries.map((d) => h("span", { class: "dest" }, statusBadge(d), " ", h("span", { class: "muted" }, d.destination_id)))),
+                : h("span", { class: "badges" }, deliveries.map((d) => h("span", { class: "dest" }, statusBadge(d), " ", h("span", { class: "muted" }, destinationRef(d.destination_id, known))))),
               scheduledLine(e, byEvent ? (deliveries ?? []) : undefined),
             ),
           ),
@@ -73,7 +76,7 @@ function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | n
   );
 }
 
-function deliveriesTable(deliveries: Delivery[]): HTMLElement {
+function deliveriesTable(deliveries: Delivery[], known: Known): HTMLElement {
   return h(
     "table",
     { class: "list", id: "log-table" },
@@ -88,7 +91,7 @@ function deliveriesTable(deliveries: Delivery[]): HTMLElement {
           cell("Time", when(d.created_at)),
           cell("Event", eventLink(d.event_id)),
           cell("Type", d.event_type),
-          cell("Destination", d.destination_id),
+          cell("Destination", destinationRef(d.destination_id, known)),
           cell("Status", h("div", null, statusBadge(d), statusDetail(d))),
           cell("Attempts", String(d.attempt_count)),
           cell(
@@ -173,9 +176,11 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
   // Suggestions for the filters, read after the log itself: the log works without them.
   const suggest = () => {
     void get<ListPage<EventType>>("/v1/event-types", undefined, ctx.signal).then((r) => fill(typeList, r.data.map((t) => h("option", { value: t.name })))).catch(() => {});
-    void get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal).then((r) => fill(destinationList, r.data.map((d) => h("option", { value: d.id }, d.url)))).catch(() => {});
+    void names.then((known) => fill(destinationList, [...known.values()].map((d) => h("option", { value: d.id }, destinationName(d))))).catch(() => {});
   };
 
+  // Names for the destinations the log shows, read beside the log (never before it: the first render waits for nothing extra).
+  const names = knownDestinations(ctx.signal);
   const query: Query = { type: filters.type, tenant: filters.tenant, since: toIso(filters.since), until: toIso(filters.until), limit: PAGE_SIZE, cursor };
 
   /** `progressive`: show the events at once and their deliveries when they arrive (the first load). */
@@ -184,17 +189,17 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     let next: string | null;
     if (byDelivery) {
       const page = await get<ListPage<Delivery>>("/v1/deliveries", { ...query, type: undefined, event_type: filters.type, status: filters.status, destination: filters.destination }, ctx.signal);
-      table = page.data.length ? deliveriesTable(page.data) : h("p", { class: "empty" }, "No deliveries match these filters.");
+      table = page.data.length ? deliveriesTable(page.data, await names) : h("p", { class: "empty" }, "No deliveries match these filters.");
       next = page.next_cursor;
     } else {
       const page = await get<ListPage<HeraldEvent>>("/v1/events", query, ctx.signal);
       next = page.next_cursor;
       if (progressive && page.data.length) {
-        fill(results, eventsTable(page.data, undefined));
+        fill(results, eventsTable(page.data, undefined, new Map()));
         firstRender();
       }
-      const byEvent = page.data.length ? await deliveriesFor(page.data, filters.tenant, ctx.signal) : null;
-      table = page.data.length ? eventsTable(page.data, byEvent) : h("p", { class: "empty" }, cursor ? "No older events." : "No events match these filters yet.");
+      const [byEvent, known] = await Promise.all([page.data.length ? deliveriesFor(page.data, filters.tenant, ctx.signal) : null, names]);
+      table = page.data.length ? eventsTable(page.data, byEvent, known) : h("p", { class: "empty" }, cursor ? "No older events." : "No events match these filters yet.");
     }
     if (ctx.signal.aborted) return;
     fill(results, table);

@@ -3,7 +3,8 @@
 // the latest failures.
 import { get } from "../api.ts";
 import { fill, h, svg } from "../dom.ts";
-import { errorBox, localTime, percent, statusBadge, when } from "../format.ts";
+import { destinationName, destinationRef, errorBox, localTime, percent, statusBadge, when } from "../format.ts";
+import { knownDestinations } from "../names.ts";
 import { every, type PageContext } from "../page.ts";
 import type { Delivery, Destination, ListPage, Stats } from "../types.ts";
 import { healthBadge } from "./destinations.ts";
@@ -156,7 +157,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
                 null,
                 healthBadge(d),
                 " ",
-                h("a", { href: `#/destinations?focus=${encodeURIComponent(d.id)}` }, d.id),
+                h("a", { href: `#/destinations?focus=${encodeURIComponent(d.id)}`, title: d.id }, destinationName(d)),
                 " ",
                 h("span", { class: "muted" }, d.enabled ? ["failing since ", when(d.failing_since)] : d.disabled_reason ?? "disabled"),
               ),
@@ -165,7 +166,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     );
   };
   const loadFailures = async () => {
-    const page = await get<ListPage<Delivery>>("/v1/deliveries", { status: "failed", limit: 5 }, ctx.signal);
+    const [page, known] = await Promise.all([get<ListPage<Delivery>>("/v1/deliveries", { status: "failed", limit: 5 }, ctx.signal), knownDestinations(ctx.signal)]);
     fill(
       failures,
       page.data.length === 0
@@ -174,7 +175,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
             "ul",
             { class: "plain" },
             page.data.map((d) =>
-              h("li", null, statusBadge(d), " ", h("a", { href: `#/events/${encodeURIComponent(d.event_id)}`, class: "mono" }, d.event_id), " ", h("span", { class: "muted" }, `${d.event_type} → ${d.destination_id} · `, when(d.finalized_at ?? d.updated_at))),
+              h("li", null, statusBadge(d), " ", h("a", { href: `#/events/${encodeURIComponent(d.event_id)}`, class: "mono" }, d.event_id), " ", h("span", { class: "muted" }, `${d.event_type} → `, destinationRef(d.destination_id, known), " · ", when(d.finalized_at ?? d.updated_at))),
             ),
           ),
       h("p", null, h("a", { href: "#/events?status=failed" }, "All failed deliveries →")),

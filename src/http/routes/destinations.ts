@@ -29,6 +29,17 @@ const PatchBody = type({
   "url?": HttpUrl,
   "description?": "string <= 1000",
   "headers?": Headers,
+  // Values checked like `headers` (names, reserved names, line breaks); null removes.
+  "header_changes?": type({ "[string]": "string | null" }).narrow((changes, ctx) => {
+    const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== null)) as Record<string, string>;
+    const removed = Object.keys(changes).filter((name) => changes[name] === null);
+    const checked = Headers(Object.fromEntries([...Object.entries(set), ...removed.map((name) => [name, ""])]));
+    if (checked instanceof type.errors) {
+      for (const e of checked) ctx.reject({ path: [...ctx.path, ...e.path], problem: e.problem });
+      return false;
+    }
+    return true;
+  }),
   "tls?": ClientCertificate.or("null"),
   "timeout?": Timeout.or("null"),
   "rate_limit?": RateLimit.or("null"),
@@ -93,7 +104,7 @@ export function destinationRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentDestination(await service.update(callerOf(principal, request), params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header (answers show header_names only).", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header; `header_changes` changes only the headers it names (a value sets or replaces, null removes). Answers show header_names only.", tags, security } },
     )
     .delete(
       "/:id",

@@ -25,6 +25,7 @@ const PatchBody = type({
   "description?": "string <= 1000",
   "+": "reject",
 });
+const CheckFilterBody = type({ filter: Filter.or("null"), "+": "reject" });
 const ListQuery = type({ "tenant?": "string", "destination_id?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
 const IdParams = type({ id: "string" });
 const tags = ["Subscriptions"];
@@ -55,6 +56,25 @@ export function subscriptionRoutes(ctx: HttpContext) {
         return presentSubscription(await service.create(callerOf(principal, request), { ...body, filter: body.filter ?? null }));
       },
       { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
+    )
+    // Registered before "/:id" routes, so "check-filter" is never read as an id.
+    .post(
+      "/check-filter",
+      ({ body }) => {
+        service.checkFilter(body.filter);
+        return { ok: true as const };
+      },
+      {
+        parse: "json",
+        body: CheckFilterBody,
+        response: { 200: type({ ok: "true" }), ...errorResponses },
+        detail: {
+          summary: "Check a payload filter without saving it",
+          description: "Runs the validation a create or change runs: 200 {ok: true}, or the 400 with details naming each problem's path.",
+          tags,
+          security,
+        },
+      },
     )
     .get("/:id", async ({ params, scope }) => presentSubscription(await visible(scope, params.id)), {
       params: IdParams,
