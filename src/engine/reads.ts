@@ -7,6 +7,7 @@ import type {
   Attempt, Delivery, DeliveryFilter, DeliveryStats, Destination, DestinationHealth, EventFilter, EventType,
   HeraldEvent, Page, SigningSecret, Subscription,
 } from "../store/types.ts";
+import { endpointHealth, HEALTH_RANGES, type EndpointHealth, type HealthRange } from "./endpoint-health.ts";
 import { notFound } from "./problem.ts";
 import { sees, type Scope } from "./scope.ts";
 
@@ -77,7 +78,10 @@ export class Reads {
    * others wait behind it is held back by it: said in the answer, so that a
    * quiet ordered destination is not mistaken for an idle one.
    */
-  private async withHeadHold(destination: Destination): Promise<Destination> {
+  private async withHeadHold(plain: Destination): Promise<Destination> {
+    // What is being sent now, counted from its partial index: so that a destination at
+    // max_in_flight is seen to be full, not idle.
+    const destination = { ...plain, in_flight: (await this.store.log.destinationLoad(plain.id, this.now())).in_flight };
     if (!destination.ordered) return { ...destination, held_by_head: null };
     const found = await this.store.log.orderedHead(destination.id);
     const held = found !== null && found.head.status === "pending" && found.head.attempts > 0 && found.waiting > 0;
@@ -106,6 +110,22 @@ export class Reads {
   async destinationHealth(scope: Scope, id: string, since: number, until: number): Promise<DestinationHealth> {
     await this.getDestination(scope, id);
     return this.store.log.destinationHealth(id, since, until);
+  }
+
+  /**
+   * Endpoint health over the last 24 h or 7 d (endpoint-health.ts): attempts in
+   * buckets with latency percentiles, the deliveries' success rate, and why it is held back.
+   */
+  async endpointHealth(scope: Scope, id: string, range: HealthRange): Promise<EndpointHealth> {
+    const destination = await this.getDestination(scope, id);
+    const until = this.now();
+    const since = until - HEALTH_RANGES[range].ms;
+    const [deliveries, found, load] = await Promise.all([
+      this.store.log.destinationHealth(id, since, until + 1),
+      this.store.log.attemptBuckets(id, since, until + 1, HEALTH_RANGES[range].bucket_ms),
+      this.store.log.destinationLoad(id, until),
+    ]);
+    return endpointHealth({ destination, range, since, until, deliveries, found, load });
   }
 
   async listSubscriptions(scope: Scope, query: PageQuery & { destination_id?: string }): Promise<Page<Subscription>> {
