@@ -3,6 +3,7 @@
 import { clearToken, getToken, whenUnauthorized } from "./api.ts";
 import { firstRender, type Page, type PageContext } from "./page.ts";
 import { destinationsPage } from "./pages/destinations.ts";
+import { destinationPage } from "./pages/destination.ts";
 import { eventPage } from "./pages/event.ts";
 import { eventTypesPage } from "./pages/event-types.ts";
 import { eventsPage } from "./pages/events.ts";
@@ -16,7 +17,7 @@ const header = document.querySelector<HTMLElement>("header.top")!;
 const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
   overview: { title: "Overview", page: overviewPage },
   events: { title: "Event log", page: eventsPage, detail: eventPage },
-  destinations: { title: "Destinations", page: destinationsPage },
+  destinations: { title: "Destinations", page: destinationsPage, detail: destinationPage },
   "event-types": { title: "Event types", page: eventTypesPage },
   "api-keys": { title: "API keys", page: apiKeysPage },
 };

@@ -119,7 +119,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
     h(
       "div",
       { class: "card-head" },
-      h("h2", { id: `h-${d.id}` }, d.id),
+      h("h2", { id: `h-${d.id}` }, h("a", { href: `#/destinations/${encodeURIComponent(d.id)}`, "data-detail": d.id }, d.id)),
       healthBadge(d),
       breakerBadge(d),
       d.ordered ? h("span", { class: "tag", title: "Sent one at a time, in publish order" }, "ordered") : null,
