@@ -64,7 +64,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const url = process.env.HERALD_BENCH_POSTGRES_URL;
 if (url) {
-  const store = await openPostgresStore({ url, pool_size: 4, keys: configuredKeys({ driver: "postgres", path: "" }, { HERALD_ENCRYPTION_KEY: "0".repeat(64) }) });
+  const store = await openPostgresStore({ url, pool_size: 4, keys: configuredKeys({ driver: "postgres", path: "" }, { HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64") }) });
   const sql = (store as unknown as { sql: import("bun").SQL }).sql;
   await fill(store, async (event_id, list) => {
     for (let i = 0; i < list.length; i += 5000) {
