@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
 
   "GET /v1/deliveries": READERS,
   "GET /v1/deliveries/{id}": READERS,
+  "POST /v1/deliveries/retry": MANAGERS,
   "POST /v1/deliveries/{id}/retry": MANAGERS,
 
   "GET /v1/destinations": READERS,
@@ -58,6 +59,7 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
   "POST /v1/destinations/{id}/disable": MANAGERS,
   "POST /v1/destinations/{id}/recover": MANAGERS,
   "GET /v1/destinations/{id}/stats": READERS,
+  "GET /v1/destinations/{id}/health": READERS,
 
   "GET /v1/subscriptions": READERS,
   "POST /v1/subscriptions": MANAGERS,

@@ -180,6 +180,8 @@ if (STORE_NAMES.includes("postgres")) describe("herald copy-store into PostgreSQ
     if (copy.status === "delivering" && typeof copy.id === "string" && copy.id.startsWith("dlv_")) {
       return { ...copy, status: "pending", next_attempt_at: releasedAt, updated_at: releasedAt };
     }
+    // A destination's in_flight counts its delivering rows, which the copy hands back.
+    if (typeof copy.in_flight === "number" && typeof copy.id === "string" && "max_in_flight" in copy) return { ...copy, in_flight: 0 };
     return copy;
   }
 

@@ -166,8 +166,8 @@ async function snapshot(): Promise<Snapshot> {
     Object.keys(SEEDED_TENANT).flatMap((id) => [get(`/v1/destinations/${id}/secret`), ...(ops.some((o) => o.template === "/v1/destinations/{id}/headers" && o.method === "GET") ? [get(`/v1/destinations/${id}/headers`)] : [])]),
   );
   const product = (type: string) => !type.startsWith("herald.");
-  // Deliveries move on their own (pending → succeeded), and failing_since follows them.
-  const destinationRows = (destinations.data ?? []).map(({ failing_since, updated_at, ...rest }: any) => rest);
+  // Deliveries move on their own (pending → succeeded), and failing_since and in_flight (those being sent now) follow them.
+  const destinationRows = (destinations.data ?? []).map(({ failing_since, updated_at, in_flight, ...rest }: any) => rest);
   const eventRows = (events.data ?? []).filter((e: any) => product(e.type));
   const deliveryRows = (deliveries.data ?? []).filter((d: any) => product(d.event_type)).map((d: any) => [d.id, d.event_id, d.destination_id, d.subscription_id, d.tenant]);
   world.pools = {

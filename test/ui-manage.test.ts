@@ -88,7 +88,7 @@ describe("managing Herald in the console", () => {
     await page.fill("[data-new-header-value='1']", STATIC_VALUE);
     await screenshot(page, "manage-destination-new");
     await page.click("button:has-text('Create destination')");
-    const card = await page.waitForSelector("section.destination:has(h2:text('Billing hooks'))");
+    const card = await page.waitForSelector("section.destination:has(h2:has-text('Billing hooks'))");
     const id = await destinationAt(billing.url);
     expect(await card.getAttribute("data-destination-id")).toBe(id);
     expect(await card.textContent()).toContain("Subscribed to nothing");
@@ -187,7 +187,7 @@ describe("managing Herald in the console", () => {
     await page.selectOption("[data-header-action='x-team']", "remove");
     await screenshot(page, "manage-destination-edit");
     await page.click("button:has-text('Save changes')");
-    await page.waitForSelector(`section.destination[data-destination-id="${id}"] h2:text('Plain hooks')`);
+    await page.waitForSelector(`section.destination[data-destination-id="${id}"] h2:has-text('Plain hooks')`);
     const headers = (await herald.api("GET", `/v1/destinations/${id}/headers`)).body.headers;
     expect(headers).toEqual({ "x-auth-token": "rotated-static-value-456" });
 

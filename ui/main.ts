@@ -7,6 +7,7 @@ import { destinationFormPage } from "./pages/destination-form.ts";
 import { subscriptionsPage } from "./pages/subscriptions.ts";
 import { subscriptionFormPage } from "./pages/subscription-form.ts";
 import { eventTypeFormPage } from "./pages/event-type-form.ts";
+import { destinationPage } from "./pages/destination.ts";
 import { eventPage } from "./pages/event.ts";
 import { eventTypesPage } from "./pages/event-types.ts";
 import { eventsPage } from "./pages/events.ts";
@@ -21,7 +22,12 @@ const header = document.querySelector<HTMLElement>("header.top")!;
 const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
   overview: { title: "Overview", page: overviewPage },
   events: { title: "Event log", page: eventsPage, detail: eventPage },
-  destinations: { title: "Destinations", page: destinationsPage, detail: destinationFormPage },
+  // #/destinations/new and #/destinations/edit/ID are the form; #/destinations/ID the destination's own page.
+  destinations: {
+    title: "Destinations",
+    page: destinationsPage,
+    detail: (ctx) => (ctx.path[1] === "new" || ctx.path[1] === "edit" ? destinationFormPage(ctx) : destinationPage(ctx)),
+  },
   subscriptions: { title: "Subscriptions", page: subscriptionsPage, detail: subscriptionFormPage },
   "event-types": { title: "Event types", page: eventTypesPage, detail: eventTypeFormPage },
   "api-keys": { title: "API keys", page: apiKeysPage },

@@ -2,7 +2,7 @@
 // schemas (src/http/schemas.ts), so the console and the API cannot drift apart.
 // Type-only imports: nothing of the server reaches the browser bundle.
 import type {
-  AttemptBody, Counts as CountsBody, DeliveryBody, DestinationBody, DestinationStatsBody, EventBody, EventTypeBody,
+  AttemptBody, Counts as CountsBody, DeliveryBody, DestinationBody, DestinationStatsBody, EndpointHealthBody, EventBody, EventTypeBody,
   StatsBody, StatusName, SubscriptionBody,
 } from "../src/http/schemas.ts";
 import type { Created as CreatedBody, KeyBody } from "../src/http/routes/api-keys.ts";
@@ -31,3 +31,6 @@ export type ApiKey = typeof KeyBody.infer;
 export type CreatedApiKey = typeof CreatedBody.infer;
 /** GET /v1/subscriptions: a destination's link to event-type patterns, with an optional payload filter. */
 export type Subscription = typeof SubscriptionBody.infer;
+
+/** GET /v1/destinations/{id}/health: attempts over time, the success rate, the breaker, why it is held back. */
+export type EndpointHealth = typeof EndpointHealthBody.infer;

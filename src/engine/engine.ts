@@ -29,6 +29,17 @@ import { VERSION } from "../version.ts";
 /** Consecutive failures after which `herald.delivery.failing` is published. */
 const FAILING_AFTER = 4;
 
+/** Most ids one bulk retry takes; a filter takes every match (one UPDATE). */
+export const MAX_BULK_RETRY = 1000;
+
+/** Which failed deliveries a bulk retry by filter takes (created in [since, until)). */
+export interface BulkRetryFilter {
+  destination_id?: string;
+  event_type?: string;
+  since?: number;
+  until?: number;
+}
+
 export class Engine {
   readonly catalog: Catalog;
   readonly dispatcher: Dispatcher;
@@ -213,6 +224,30 @@ export class Engine {
     const d = leased.job.delivery;
     await this.audit.record(by, { action: "delivery.retried", resource: { type: "delivery", id: d.id }, tenant: d.tenant });
     return d;
+  }
+
+  /**
+   * Puts failed deliveries within `scope` back to pending, due now, each with a
+   * fresh schedule and its webhook-id: the given ids (at most MAX_BULK_RETRY; any
+   * not failed, unknown or another tenant's is skipped), or every failed one
+   * matching the filter. One queue write, then one audit entry for the lot.
+   */
+  async retryMany(by: Caller, scope: Scope, selection: { ids: string[] } | { filter: BulkRetryFilter }): Promise<{ queued: number; skipped: number }> {
+    const now = this.deps.now();
+    const ids = "ids" in selection ? [...new Set(selection.ids)] : null;
+    if (ids && ids.length > MAX_BULK_RETRY) throw new Problem("invalid", `at most ${MAX_BULK_RETRY} ids at once`, [{ path: "ids", message: `must hold at most ${MAX_BULK_RETRY}` }]);
+    const f = "filter" in selection ? selection.filter : null;
+    if (f?.since !== undefined && f.until !== undefined && f.until <= f.since) {
+      throw new Problem("invalid", "until must be after since", [{ path: "filter.until", message: "must be after since" }]);
+    }
+    const queued = await this.store.queue.requeueSelected(ids ? { ids, tenant: scope.tenant } : { filter: f!, tenant: scope.tenant }, now);
+    if (queued > 0) this.dispatcher.noteBacklog();
+    // A queue write, which takes no entry: recorded right after it.
+    await this.audit.record(by, {
+      action: "deliveries.retried", resource: { type: "deliveries", id: ids ? `${ids.length} ids` : "filter" }, tenant: scope.tenant,
+      changes: { queued: { from: null, to: queued }, ...(f ? { filter: { from: null, to: { status: "failed", ...f } } } : {}) },
+    });
+    return { queued, skipped: ids ? ids.length - queued : 0 };
   }
 
   /**

@@ -4,9 +4,11 @@
 // Lists take a scope already narrowed to any tenant the caller named (scope.ts).
 import type { CatalogStore, LogStore, QueueStore } from "../store/store.ts";
 import type {
-  Attempt, Delivery, DeliveryFilter, DeliveryStats, Destination, DestinationHealth, EventFilter, EventType,
+  Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, Destination, DestinationHealth, EventFilter, EventType,
   HeraldEvent, Page, SigningSecret, Subscription,
 } from "../store/types.ts";
+import { ShortCache } from "./short-cache.ts";
+import { endpointHealth, HEALTH_RANGES, type EndpointHealth, type HealthRange } from "./endpoint-health.ts";
 import { notFound } from "./problem.ts";
 import { sees, type Scope } from "./scope.ts";
 
@@ -34,10 +36,20 @@ export interface StatsWindow {
 const tenantOf = (scope: Scope) => scope.tenant ?? undefined;
 
 export class Reads {
+  /**
+   * Attempt buckets over a window are the dear read of endpoint health (on
+   * SQLite ~0.5 s over 100,000 attempts of one destination, and SQLite reads
+   * block the event loop): computed at most once per destination and range
+   * every 30 s, however many pages or clients ask.
+   */
+  private readonly attemptBuckets: ShortCache<AttemptBucket[]>;
+
   constructor(
     private readonly store: ReadStore,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.attemptBuckets = new ShortCache(now, 30_000);
+  }
 
   async listEvents(scope: Scope, query: EventQuery): Promise<Page<HeraldEvent>> {
     return this.store.log.listEvents({ ...query, tenant: tenantOf(scope) });
@@ -77,7 +89,10 @@ export class Reads {
    * others wait behind it is held back by it: said in the answer, so that a
    * quiet ordered destination is not mistaken for an idle one.
    */
-  private async withHeadHold(destination: Destination): Promise<Destination> {
+  private async withHeadHold(plain: Destination): Promise<Destination> {
+    // What is being sent now, counted from its partial index: so that a destination at
+    // max_in_flight is seen to be full, not idle.
+    const destination = { ...plain, in_flight: (await this.store.log.destinationLoad(plain.id, this.now())).in_flight };
     if (!destination.ordered) return { ...destination, held_by_head: null };
     const found = await this.store.log.orderedHead(destination.id);
     const held = found !== null && found.head.status === "pending" && found.head.attempts > 0 && found.waiting > 0;
@@ -106,6 +121,22 @@ export class Reads {
   async destinationHealth(scope: Scope, id: string, since: number, until: number): Promise<DestinationHealth> {
     await this.getDestination(scope, id);
     return this.store.log.destinationHealth(id, since, until);
+  }
+
+  /**
+   * Endpoint health over the last 24 h or 7 d (endpoint-health.ts): attempts in
+   * buckets with latency percentiles, the deliveries' success rate, and why it is held back.
+   */
+  async endpointHealth(scope: Scope, id: string, range: HealthRange): Promise<EndpointHealth> {
+    const destination = await this.getDestination(scope, id);
+    const until = this.now();
+    const since = until - HEALTH_RANGES[range].ms;
+    const [deliveries, found, load] = await Promise.all([
+      this.store.log.destinationHealth(id, since, until + 1),
+      this.attemptBuckets.get(`${id}\n${range}`, () => this.store.log.attemptBuckets(id, since, until + 1, HEALTH_RANGES[range].bucket_ms)),
+      this.store.log.destinationLoad(id, until),
+    ]);
+    return endpointHealth({ destination, range, since, until, deliveries, found, load });
   }
 
   async listSubscriptions(scope: Scope, query: PageQuery & { destination_id?: string }): Promise<Page<Subscription>> {

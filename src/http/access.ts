@@ -38,6 +38,7 @@ export const ACCESS: readonly AccessRule[] = [
 
   rule("GET", "/v1/deliveries", READ),
   rule("GET", "/v1/deliveries/:id", READ),
+  rule("POST", "/v1/deliveries/retry", MANAGE),
   rule("POST", "/v1/deliveries/:id/retry", MANAGE),
 
   rule("GET", "/v1/destinations", READ),
@@ -54,6 +55,7 @@ export const ACCESS: readonly AccessRule[] = [
   rule("POST", "/v1/destinations/:id/disable", MANAGE),
   rule("POST", "/v1/destinations/:id/recover", MANAGE),
   rule("GET", "/v1/destinations/:id/stats", READ),
+  rule("GET", "/v1/destinations/:id/health", READ),
 
   // Who changed what: read like the rest, within the caller's tenant (the engine's scope).
   rule("GET", "/v1/audit", READ),

@@ -40,6 +40,7 @@ export function presentDestination(d: Destination) {
     breaker: breakerState(d.breaker), breaker_opened_at: iso(d.breaker?.opened_at ?? null),
     breaker_next_probe_at: iso(d.breaker?.opened_at == null ? null : d.breaker.next_probe_at),
     held_by_head: d.held_by_head ? { ...d.held_by_head, next_attempt_at: iso(d.held_by_head.next_attempt_at) } : null,
+    in_flight: d.in_flight ?? 0,
     created_at: time(d.created_at), updated_at: time(d.updated_at),
   };
 }

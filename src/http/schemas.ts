@@ -48,6 +48,7 @@ export const DestinationBody = type({
   })
     .or("null")
     .describe("an ordered destination's head that failed and waits for its retry, holding back `waiting` deliveries behind it"),
+  in_flight: type("number").describe("its deliveries being sent right now, across instances (compare max_in_flight)"),
   created_at: Time, updated_at: Time,
 });
 
@@ -70,12 +71,39 @@ export const DestinationList = type(page(DestinationBody.array()));
 export const SubscriptionList = type(page(SubscriptionBody.array()));
 export const EventTypeList = type(page(EventTypeBody.array()));
 
+/** The one definition of the success rate (engine/success-rate.ts), said wherever one is answered. */
+const SuccessRate = type("number | null").describe(
+  "of the deliveries created in the window, succeeded / (succeeded + failed + retrying): one that has failed at least once and is still retrying counts against it; not yet attempted and cancelled ones do not count; null when there are none of these",
+);
+const Retrying = type("number").describe("deliveries created in the window that are pending or delivering after at least one failed attempt");
+
 export const DestinationStatsBody = type({
-  destination_id: "string", since: "string", until: "string", counts: Counts, success_rate: "number | null",
+  destination_id: "string", since: "string", until: "string", counts: Counts, retrying: Retrying, success_rate: SuccessRate,
   last_success_at: "string | null", last_failure_at: "string | null", last_error: "string | null",
 });
 
 export const StatsBody = type({
-  since: "string", until: "string", counts: Counts, success_rate: "number | null",
+  since: "string", until: "string", counts: Counts, retrying: Retrying, success_rate: SuccessRate,
   series: type({ start: "string", succeeded: "number", failed: "number", retrying: "number" }).array(),
+});
+
+export const EndpointHealthBody = type({
+  destination_id: "string", range: "'24h' | '7d'", since: Time, until: Time,
+  bucket: type("'1h' | '1d'").describe("the width of each bucket"),
+  counts: Counts, retrying: Retrying, success_rate: SuccessRate,
+  buckets: type({
+    start: Time,
+    attempts: "number",
+    succeeded: type("number").describe("attempts answered 2xx"),
+    p50_ms: type("number | null").describe("the attempts' median duration (nearest rank); null when there were none"),
+    p95_ms: type("number | null").describe("the 95th percentile duration (nearest rank); null when there were none"),
+  }).array().describe("every bucket of the window, oldest first, empty ones included"),
+  breaker: "'closed' | 'open' | 'half_open'", breaker_next_probe_at: NullableTime,
+  in_flight: "number", max_in_flight: "number | null", rate_limit: "number | null",
+  due: type("number").describe("pending deliveries due now, waiting to be sent"),
+  held_back: type({
+    reason: "'disabled' | 'breaker_open' | 'ordered_head' | 'max_in_flight' | 'rate_limit'",
+    message: "string",
+    until: NullableTime.describe("when this may end (the next probe, the head's retry); null when not known"),
+  }).array().describe("every reason its deliveries are not going out now; empty when nothing holds them"),
 });

@@ -6,7 +6,7 @@
 // store commits (group commit, WAL syncs, `synchronous`) stays inside it.
 import type {
   Attempt, AttemptRecord, Delivery, DeliveryFilter, DeliveryJob, Destination, EventFilter, EventType,
-  HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal,
+  HeraldEvent, Lease, NewEvent, Page, PublishResult, Subscription, DeliveryStats, DestinationHealth, RetryRefusal, AttemptBucket, DestinationLoad, RetrySelection,
   CatalogSnapshot, SubscriptionCreated, BreakerSettings, RecordedAttempt, BackfillChunk, BackfillJob, BackfillStatus,
   AuditEntry, AuditFilter,
 } from "./types.ts";
@@ -121,6 +121,12 @@ export interface QueueStore {
   cancelPendingOfEvent(eventId: string, now: number, tenant: string | null): Promise<number>;
   /** Puts a destination's failed deliveries ended within [since, until) back to pending; how many. */
   requeueFailed(destinationId: string, since: number, until: number, now: number): Promise<number>;
+  /**
+   * Puts the selected deliveries that are `failed` back to pending, due now, with a
+   * fresh schedule (as requeueFailed); any other state, or another tenant's, is left
+   * alone. One statement. How many were put back.
+   */
+  requeueSelected(selection: RetrySelection, now: number): Promise<number>;
 
   // Instances: every process that leases deliveries registers under its own id
   // (DESIGN §7: several may share one database, and only a dead one's leases are taken back).
@@ -209,6 +215,13 @@ export interface LogStore {
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
   destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;
+  /**
+   * The destination's attempts started in [since, until) in buckets of
+   * `bucket_ms` (aligned to multiples of it), oldest first; empty buckets are left out.
+   */
+  attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]>;
+  /** Its deliveries being sent now (across instances), and its pending ones due by `now`. */
+  destinationLoad(destinationId: string, now: number): Promise<DestinationLoad>;
 }
 
 /**

@@ -62,6 +62,8 @@ export interface Destination {
   breaker?: BreakerHealth;
   /** An ordered destination held back by its head (engine reads fill it in; see HeadHold). */
   held_by_head?: HeadHold | null;
+  /** Its deliveries being sent now, across instances (engine reads fill it in). */
+  in_flight?: number;
   managed_by: ManagedBy;
   created_at: number;
   updated_at: number;
@@ -316,15 +318,43 @@ export type StatusCounts = Record<DeliveryStatus, number>;
 /** Deliveries created in a window: counts by state and a series of time buckets. */
 export interface DeliveryStats {
   counts: StatusCounts;
+  /** Of the pending and delivering ones, those already attempted at least once: failing, waiting to try again. */
+  retrying: number;
   series: { start: number; succeeded: number; failed: number; retrying: number }[];
 }
 
 export interface DestinationHealth {
   counts: StatusCounts;
+  /** Pending or delivering deliveries already attempted at least once (see DeliveryStats). */
+  retrying: number;
   last_success_at: number | null;
   last_failure_at: number | null;
   last_error: string | null;
 }
+
+/**
+ * One time bucket of a destination's attempts (those started in [start, start + bucket)):
+ * how many, how many succeeded (a 2xx answer), and their durations' nearest-rank
+ * percentiles (the smallest duration with at least 50 % / 95 % of them at or below it).
+ */
+export interface AttemptBucket {
+  start: number;
+  attempts: number;
+  succeeded: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+
+/** What a destination has on its hands right now: deliveries being sent, and pending ones already due. */
+export interface DestinationLoad {
+  in_flight: number;
+  due: number;
+}
+
+/** Which deliveries a bulk retry puts back: these ids, or every failed one matching the filter; `tenant` (null: any) limits both. */
+export type RetrySelection =
+  | { ids: string[]; tenant: string | null }
+  | { filter: { destination_id?: string; event_type?: string; since?: number; until?: number }; tenant: string | null };
 
 /** running → completed | failed | cancelled (a backfill job; final states carry finished_at). */
 export type BackfillStatus = "running" | "completed" | "failed" | "cancelled";

@@ -150,7 +150,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, subs: 
     h(
       "div",
       { class: "card-head" },
-      h("h2", { id: `h-${d.id}`, title: d.id }, destinationName(d)),
+      h("h2", { id: `h-${d.id}`, title: d.id }, h("a", { href: `#/destinations/${encodeURIComponent(d.id)}`, "data-detail": d.id }, destinationName(d))),
       healthBadge(d),
       breakerBadge(d),
       d.ordered ? h("span", { class: "tag", title: "Sent one at a time, in publish order" }, "ordered") : null,

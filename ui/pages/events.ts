@@ -6,6 +6,7 @@ import { fill, h, type Child } from "../dom.ts";
 import { destinationName, destinationRef, errorBox, httpBadge, statusBadge, stillScheduled, when } from "../format.ts";
 import { knownDestinations } from "../names.ts";
 import { every, firstRender, href, type PageContext } from "../page.ts";
+import { BulkRetry } from "./bulk-retry.ts";
 import { DELIVERY_STATUSES, type Delivery, type Destination, type EventType, type HeraldEvent, type ListPage } from "../types.ts";
 
 type Known = ReadonlyMap<string, Destination>;
@@ -76,11 +77,12 @@ function eventsTable(events: HeraldEvent[], byEvent: Map<string, Delivery[]> | n
   );
 }
 
-function deliveriesTable(deliveries: Delivery[], known: Known): HTMLElement {
+/** `bulk`: failed deliveries listed, each with a checkbox to retry them together (bulk-retry.ts). */
+function deliveriesTable(deliveries: Delivery[], known: Known, bulk?: BulkRetry): HTMLElement {
   return h(
     "table",
     { class: "list", id: "log-table" },
-    h("thead", null, h("tr", null, ["Time", "Event", "Type", "Destination", "Status", "Attempts", "Last answer"].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", null, h("tr", null, [...(bulk ? ["Select"] : []), "Time", "Event", "Type", "Destination", "Status", "Attempts", "Last answer"].map((t) => h("th", { scope: "col" }, t)))),
     h(
       "tbody",
       null,
@@ -88,6 +90,7 @@ function deliveriesTable(deliveries: Delivery[], known: Known): HTMLElement {
         h(
           "tr",
           { "data-event-id": d.event_id, "data-delivery-id": d.id },
+          bulk && d.status === "failed" ? bulk.cell(d) : bulk ? cell("Select") : null,
           cell("Time", when(d.created_at)),
           cell("Event", eventLink(d.event_id)),
           cell("Type", d.event_type),
@@ -161,6 +164,10 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     showPause();
   });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  // Failed deliveries listed: they can be selected and retried together.
+  const bulk = filters.status === "failed"
+    ? new BulkRetry({ destination_id: filters.destination, event_type: filters.type, tenant: filters.tenant, since: toIso(filters.since), until: toIso(filters.until) }, () => load())
+    : undefined;
 
   fill(
     ctx.main,
@@ -169,6 +176,7 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     // On a phone the filters start folded unless one is set, so the log is on the first screen.
     h("details", { class: "filter-box", open: FILTERS.some((k) => filters[k]) || matchMedia("(min-width: 721px)").matches }, h("summary", null, "Filters"), filterForm),
     h("div", { class: "toolbar" }, cursor ? h("span", { class: "muted small" }, "Older page: auto-refresh is off.") : [pauseButton, " ", updated], " "),
+    bulk?.bar ?? null,
     results,
     pager,
   );
@@ -189,7 +197,7 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     let next: string | null;
     if (byDelivery) {
       const page = await get<ListPage<Delivery>>("/v1/deliveries", { ...query, type: undefined, event_type: filters.type, status: filters.status, destination: filters.destination }, ctx.signal);
-      table = page.data.length ? deliveriesTable(page.data, await names) : h("p", { class: "empty" }, "No deliveries match these filters.");
+      table = page.data.length ? deliveriesTable(page.data, await names, bulk) : h("p", { class: "empty" }, "No deliveries match these filters.");
       next = page.next_cursor;
     } else {
       const page = await get<ListPage<HeraldEvent>>("/v1/events", query, ctx.signal);

@@ -1,9 +1,12 @@
 // /v1/deliveries: list by status, destination, event type, tenant and time;
-// read one with its attempts; retry one now with the same webhook-id.
+// read one with its attempts; retry one now with the same webhook-id, or many
+// failed ones at once (by ids or by filter).
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { AttemptBody, DeliveryBody, DeliveryList } from "../schemas.ts";
-import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { MAX_BULK_RETRY } from "../../engine/engine.ts";
+import { narrow } from "../../engine/scope.ts";
+import { authenticated, errorResponses, Limit, parseTime, security, timeWindowPage, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
 import { presentAttempt, presentDelivery } from "../present.ts";
 
@@ -18,6 +21,19 @@ const ListQuery = type({
   "until?": "string",
   "limit?": Limit,
   "cursor?": "string",
+  "+": "reject",
+});
+
+const BulkRetryBody = type({ ids: type("string <= 200").array().atLeastLength(1).atMostLength(MAX_BULK_RETRY), "+": "reject" }).or({
+  filter: type({
+    status: "'failed'",
+    "destination_id?": "string",
+    "event_type?": "string",
+    "tenant?": "string",
+    "since?": "string",
+    "until?": "string",
+    "+": "reject",
+  }),
   "+": "reject",
 });
 
@@ -49,6 +65,29 @@ export function deliveryRoutes(ctx: HttpContext) {
         params: type({ id: "string" }),
         response: { 200: DeliveryBody.and({ attempts: AttemptBody.array() }), ...errorResponses },
         detail: { summary: "Get a delivery with its attempts", tags: ["Deliveries"], security },
+      },
+    )
+    .post(
+      "/retry",
+      async ({ body, scope, principal, request }) => {
+        const by = callerOf(principal, request);
+        if ("ids" in body) return ctx.engine.retryMany(by, scope, { ids: body.ids });
+        const f = body.filter;
+        const within = narrow(scope, f.tenant);
+        return ctx.engine.retryMany(by, within, {
+          filter: { destination_id: f.destination_id, event_type: f.event_type, since: parseTime(f.since, "filter.since"), until: parseTime(f.until, "filter.until") },
+        });
+      },
+      {
+        parse: "json",
+        body: BulkRetryBody,
+        response: { 200: type({ queued: "number", skipped: "number" }), ...errorResponses },
+        detail: {
+          summary: "Retry many failed deliveries at once",
+          description: `Either \`ids\` (at most ${MAX_BULK_RETRY}) or a \`filter\` (status "failed"; every match within the token's tenants). Each failed one goes back to pending, due now, with a fresh schedule and the same webhook-id. \`queued\`: how many; \`skipped\`: ids that were not failed, unknown, or another tenant's.`,
+          tags: ["Deliveries"],
+          security,
+        },
       },
     )
     .post(

@@ -1,13 +1,14 @@
 // /v1/destinations: CRUD, the signing secret and its rotation, test sends,
-// enable/disable, recovery of failed deliveries, and health stats.
+// enable/disable, recovery of failed deliveries, health stats and endpoint health.
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
+import { successRate } from "../../engine/success-rate.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
-import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody } from "../schemas.ts";
+import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody, EndpointHealthBody } from "../schemas.ts";
 
 const CreateBody = type({
   "id?": Id,
@@ -58,6 +59,7 @@ const TestBody = type({ "event_type?": EventTypeName, "data?": "unknown", "+": "
 const RecoverBody = type({ since: "string", "until?": "string", "+": "reject" });
 const DisableBody = type({ "reason?": "string <= 500", "+": "reject" });
 const WindowQuery = type({ "since?": "string", "until?": "string", "+": "reject" });
+const HealthQuery = type({ "range?": "'24h' | '7d'", "+": "reject" });
 
 const tags = ["Destinations"];
 const DAY = 24 * 3_600_000;
@@ -211,13 +213,13 @@ export function destinationRoutes(ctx: HttpContext) {
         const since = parseTime(query.since, "since") ?? now - DAY;
         const until = parseTime(query.until, "until") ?? now + 1;
         const health = await ctx.engine.reads.destinationHealth(scope, params.id, since, until);
-        const finished = health.counts.succeeded + health.counts.failed;
         return {
           destination_id: params.id,
           since: iso(since)!,
           until: iso(until)!,
           counts: health.counts,
-          success_rate: finished ? health.counts.succeeded / finished : null,
+          retrying: health.retrying,
+          success_rate: successRate(health.counts, health.retrying),
           last_success_at: iso(health.last_success_at),
           last_failure_at: iso(health.last_failure_at),
           last_error: health.last_error,
@@ -231,6 +233,33 @@ export function destinationRoutes(ctx: HttpContext) {
           ...errorResponses,
         },
         detail: { summary: "Delivery counts, success rate, last success and last failure (default window: the last 24 h)", tags, security },
+      },
+    )
+    .get(
+      "/:id/health",
+      async ({ params, query, scope }) => {
+        const range = query.range ?? "24h";
+        const h = await ctx.engine.reads.endpointHealth(scope, params.id, range);
+        const d = h.destination;
+        return {
+          destination_id: d.id, range, since: iso(h.since)!, until: iso(h.until)!, bucket: range === "24h" ? ("1h" as const) : ("1d" as const),
+          counts: h.deliveries.counts, retrying: h.deliveries.retrying, success_rate: h.success_rate,
+          buckets: h.buckets.map((b) => ({ ...b, start: iso(b.start)! })),
+          breaker: h.breaker, breaker_next_probe_at: iso(d.breaker?.opened_at == null ? null : d.breaker.next_probe_at),
+          in_flight: h.load.in_flight, max_in_flight: d.max_in_flight, rate_limit: d.rate_limit, due: h.load.due,
+          held_back: h.held_back.map((r) => ({ ...r, until: iso(r.until) })),
+        };
+      },
+      {
+        params: IdParams,
+        query: HealthQuery,
+        response: { 200: EndpointHealthBody, ...errorResponses },
+        detail: {
+          summary: "Endpoint health: attempts and latency over time, the success rate, the breaker, and why it is held back",
+          description: "range 24h (default: hourly buckets) or 7d (daily buckets). Latency percentiles are nearest-rank over the attempts started in each bucket.",
+          tags,
+          security,
+        },
       },
     );
 }

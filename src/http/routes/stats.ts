@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { invalid } from "../../engine/problem.ts";
 import { narrow } from "../../engine/scope.ts";
+import { successRate } from "../../engine/success-rate.ts";
 import { authenticated, errorResponses, parseTime, security, type HttpContext } from "../context.ts";
 import { iso } from "../present.ts";
 import { StatsBody } from "../schemas.ts";
@@ -24,12 +25,12 @@ export function statsRoutes(ctx: HttpContext) {
       if (until <= since) throw invalid("until must be after since", [{ path: "until", message: "must be after since" }]);
       if ((until - since) / bucket_ms > MAX_BUCKETS) throw invalid(`that window holds more than ${MAX_BUCKETS} buckets; use a larger bucket`, [{ path: "bucket", message: "is too small for the window" }]);
       const stats = await ctx.engine.reads.deliveryStats(narrow(scope, query.tenant), { destination_id: query.destination_id, since, until, bucket_ms });
-      const finished = stats.counts.succeeded + stats.counts.failed;
       return {
         since: iso(since)!,
         until: iso(until)!,
         counts: stats.counts,
-        success_rate: finished ? stats.counts.succeeded / finished : null,
+        retrying: stats.retrying,
+        success_rate: successRate(stats.counts, stats.retrying),
         series: stats.series.map((b) => ({ ...b, start: iso(b.start)! })),
       };
     },

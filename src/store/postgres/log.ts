@@ -4,7 +4,7 @@ import type { SQL } from "bun";
 import { idFloor } from "../ids.ts";
 import type { LogStore } from "../store.ts";
 import type {
-  Attempt, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, EventFilter, HeraldEvent, Page, StatusCounts,
+  Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page, StatusCounts,
 } from "../types.ts";
 import { DELIVERY_STATUSES } from "../types.ts";
 import { type Condition, guarded, limitOf, page, where } from "./query.ts";
@@ -110,11 +110,13 @@ export class PostgresLog implements LogStore {
          FROM deliveries ${numberedAfterBucket} GROUP BY 1 ORDER BY 1`,
         [bucket, ...values],
       );
+      const shaped = series.map((r: Record<string, string>) => ({
+        start: num(r.start), succeeded: num(r.succeeded), failed: num(r.failed), retrying: num(r.retrying),
+      }));
       return {
         counts: statusCounts(counts),
-        series: series.map((r: Record<string, string>) => ({
-          start: num(r.start), succeeded: num(r.succeeded), failed: num(r.failed), retrying: num(r.retrying),
-        })),
+        retrying: shaped.reduce((sum: number, b: { retrying: number }) => sum + b.retrying, 0),
+        series: shaped,
       };
     });
   }
@@ -122,7 +124,13 @@ export class PostgresLog implements LogStore {
   destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth> {
     const { clause, values } = where([["destination_id = ?", id], ...createdWithin(since, until)]);
     return guarded(async () => {
-      const counts = await this.sql.unsafe(`SELECT status, count(*) AS n FROM deliveries ${clause} GROUP BY status`, values);
+      const counts = await this.sql.unsafe(
+        `SELECT status, count(*) AS n, count(*) FILTER (WHERE attempts > 0) AS tried FROM deliveries ${clause} GROUP BY status`,
+        values,
+      );
+      const retrying = counts
+        .filter((r: { status: string }) => r.status === "pending" || r.status === "delivering")
+        .reduce((sum: number, r: { tried: string }) => sum + num(r.tried), 0);
       const [success] = await this.sql`SELECT finalized_at FROM deliveries
         WHERE destination_id = ${id} AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
       const [failure] = await this.sql`SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
@@ -130,10 +138,45 @@ export class PostgresLog implements LogStore {
         AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1`;
       return {
         counts: statusCounts(counts),
+        retrying,
         last_success_at: success ? num(success.finalized_at) : null,
         last_failure_at: failure ? num(failure.started_at) : null,
         last_error: failure?.error ?? null,
       };
+    });
+  }
+
+  /**
+   * Each bucket's nearest-rank percentiles by percentile_disc (the smallest
+   * duration with at least p of them at or below it). Attempts are found through
+   * the destination's deliveries touched since the window began (an attempt sets
+   * updated_at) and created before it ends (SQLite's store reads them alike).
+   */
+  attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]> {
+    const bucket = Math.max(1, Math.round(bucket_ms));
+    return guarded(async () => {
+      const rows = await this.sql`SELECT (a.started_at / ${bucket}) * ${bucket} AS start, count(*) AS attempts,
+          count(*) FILTER (WHERE a.error IS NULL AND a.response_status BETWEEN 200 AND 299) AS succeeded,
+          percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50_ms,
+          percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95_ms
+        FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+        WHERE d.destination_id = ${destinationId} AND d.id < ${idFloor("dlv", until)} AND d.updated_at >= ${Math.round(since)}
+          AND a.started_at >= ${Math.round(since)} AND a.started_at < ${Math.round(until)}
+        GROUP BY 1 ORDER BY 1`;
+      return rows.map((r: Record<string, string | null>) => ({
+        start: num(r.start!), attempts: num(r.attempts!), succeeded: num(r.succeeded!),
+        p50_ms: r.p50_ms === null ? null : num(r.p50_ms!), p95_ms: r.p95_ms === null ? null : num(r.p95_ms!),
+      }));
+    });
+  }
+
+  destinationLoad(destinationId: string, now: number): Promise<DestinationLoad> {
+    return guarded(async () => {
+      // Each count from its own partial index (deliveries_leased, deliveries_waiting).
+      const [row] = await this.sql`SELECT
+          (SELECT count(*) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'delivering') AS in_flight,
+          (SELECT count(*) FROM deliveries WHERE destination_id = ${destinationId} AND status = 'pending' AND next_attempt_at <= ${Math.round(now)}) AS due`;
+      return { in_flight: num(row.in_flight), due: num(row.due) };
     });
   }
 }

@@ -1,6 +1,7 @@
 // Small helpers every part shares: storage failures turned into
 // StoreUnavailableError, WHERE clauses built from the filters that are given,
 // and pages read with one row more than asked.
+import type { SQLArrayParameter } from "bun";
 import type { Page } from "../types.ts";
 import { isStorageFailure, toUnavailable } from "../unavailable.ts";
 
@@ -32,8 +33,8 @@ export function sqlState(error: unknown): string | undefined {
   return typeof errno === "string" ? errno : undefined;
 }
 
-/** A condition: SQL with `?` standing for its one value; skipped when the value is undefined. */
-export type Condition = [sql: string, value: string | number | boolean | undefined];
+/** A condition: SQL with `?` standing for its one value (an array: sql.array); skipped when the value is undefined. */
+export type Condition = [sql: string, value: string | number | boolean | SQLArrayParameter | undefined];
 
 /** Builds `WHERE …` with $1, $2 … from the conditions whose value is given; `first` numbers after earlier params. */
 export function where(list: Condition[], first = 1): { clause: string; values: unknown[] } {

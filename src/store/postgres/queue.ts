@@ -4,7 +4,7 @@
 import type { SQL } from "bun";
 import type { QueueStore } from "../store.ts";
 import type {
-  AttemptRecord, BreakerSettings, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal,
+  AttemptRecord, BreakerSettings, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection,
 } from "../types.ts";
 import { recordAll } from "./attempts.ts";
 import { Gatherer } from "./gather.ts";
@@ -282,6 +282,26 @@ export class PostgresQueue implements QueueStore {
       const result = await this.sql.unsafe(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1
          ${clause} AND status = 'failed'`,
+        [Math.round(now), ...values],
+      );
+      return result.count;
+    });
+  }
+
+  requeueSelected(selection: RetrySelection, now: number): Promise<number> {
+    const byFilter = "filter" in selection ? selection.filter : {};
+    const { clause, values } = where([
+      // The ids as one array: any number of them in one bound parameter.
+      ["id = ANY(?)", "ids" in selection ? this.sql.array(selection.ids, "TEXT") : undefined],
+      ["tenant = ?", selection.tenant ?? undefined],
+      ["destination_id = ?", byFilter.destination_id],
+      ["event_type = ?", byFilter.event_type],
+      ...createdWithin(byFilter.since, byFilter.until),
+    ], 2);
+    return guarded(async () => {
+      const result = await this.sql.unsafe(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1
+         ${clause ? `${clause} AND` : "WHERE"} status = 'failed'`,
         [Math.round(now), ...values],
       );
       return result.count;

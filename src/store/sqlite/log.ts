@@ -2,7 +2,8 @@
 // figures over them (counts by state, stats by time bucket, a destination's health).
 import type { Database } from "bun:sqlite";
 import type { LogStore } from "../store.ts";
-import type { Attempt, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, EventFilter, HeraldEvent, Page } from "../types.ts";
+import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
+import { idFloor } from "../ids.ts";
 import { toAttempt, toDelivery, toEvent } from "./rows.ts";
 import { conditions, createdWithin, page, statusCounts, statusTerm } from "./sql.ts";
 
@@ -126,14 +127,15 @@ export class SqliteLog implements LogStore {
          FROM deliveries ${where} GROUP BY 1 ORDER BY 1`,
       )
       .all({ ...params, bucket: filter.bucket_ms }) as DeliveryStats["series"];
-    return { counts: statusCounts(counts), series };
+    return { counts: statusCounts(counts), retrying: series.reduce((sum, b) => sum + b.retrying, 0), series };
   }
 
   async destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth> {
     const { where, params } = conditions([["destination_id = $destination_id", "destination_id", id], ...createdWithin(since, until)]);
     const counts = this.db
-      .query(`SELECT status, count(*) AS n FROM deliveries ${where} GROUP BY status`)
-      .all(params) as { status: DeliveryStatus; n: number }[];
+      .query(`SELECT status, count(*) AS n, sum(attempts > 0) AS tried FROM deliveries ${where} GROUP BY status`)
+      .all(params) as { status: DeliveryStatus; n: number; tried: number }[];
+    const retrying = counts.filter((r) => r.status === "pending" || r.status === "delivering").reduce((sum, r) => sum + r.tried, 0);
     // The newest succeeded delivery by id (time-ordered) walks the (destination_id, id) index backwards.
     const success = this.db
       .query("SELECT finalized_at FROM deliveries WHERE destination_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1")
@@ -147,9 +149,49 @@ export class SqliteLog implements LogStore {
       .get(id) as { started_at: number; error: string } | null;
     return {
       counts: statusCounts(counts),
+      retrying,
       last_success_at: success?.finalized_at ?? null,
       last_failure_at: failure?.started_at ?? null,
       last_error: failure?.error ?? null,
     };
+  }
+
+  /**
+   * Percentiles in SQL: each bucket's durations ranked by a window function, the
+   * nearest-rank p50/p95 picked by rank (ceil(p·n), as PostgreSQL's percentile_disc).
+   * Attempts carry no destination: they are found through the destination's
+   * deliveries, those touched since the window began (an attempt sets
+   * updated_at, which only moves forward) and created before it ends.
+   */
+  async attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]> {
+    return this.db
+      .query(
+        `WITH tried AS (
+           SELECT (a.started_at / $bucket) * $bucket AS start, a.duration_ms AS ms,
+             (a.error IS NULL AND a.response_status BETWEEN 200 AND 299) AS ok
+           FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+           WHERE d.destination_id = $destination AND d.id < $id_until AND d.updated_at >= $since
+             AND a.started_at >= $since AND a.started_at < $until),
+         ranked AS (
+           SELECT start, ms, ok, row_number() OVER (PARTITION BY start ORDER BY ms) AS rank, count(*) OVER (PARTITION BY start) AS n FROM tried)
+         SELECT start, n AS attempts, sum(ok) AS succeeded,
+           max(CASE WHEN rank = (n * 50 + 99) / 100 THEN ms END) AS p50_ms,
+           max(CASE WHEN rank = (n * 95 + 99) / 100 THEN ms END) AS p95_ms
+         FROM ranked GROUP BY start ORDER BY start`,
+      )
+      .all({
+        bucket: Math.max(1, Math.round(bucket_ms)), destination: destinationId, id_until: idFloor("dlv", until), since: Math.round(since), until: Math.round(until),
+      }) as AttemptBucket[];
+  }
+
+  async destinationLoad(destinationId: string, now: number): Promise<DestinationLoad> {
+    // Each count from its own partial index (deliveries_leased, deliveries_waiting).
+    const { in_flight } = this.db
+      .query("SELECT count(*) AS in_flight FROM deliveries INDEXED BY deliveries_leased WHERE destination_id = ? AND status = 'delivering'")
+      .get(destinationId) as { in_flight: number };
+    const { due } = this.db
+      .query("SELECT count(*) AS due FROM deliveries INDEXED BY deliveries_waiting WHERE destination_id = ? AND status = 'pending' AND next_attempt_at <= ?")
+      .get(destinationId, Math.round(now)) as { due: number };
+    return { in_flight, due };
   }
 }

@@ -6,7 +6,7 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../ids.ts";
 import type { QueueStore } from "../store.ts";
-import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal } from "../types.ts";
+import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
@@ -625,6 +625,25 @@ export class SqliteQueue implements QueueStore {
       ["destination_id = $destination_id", "destination_id", destinationId],
       [statusTerm("failed"), "", "failed"],
       ...createdWithin(since, until),
+    ]);
+    return this.db
+      .query(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
+           schedule_start = attempts, updated_at = $now ${where}`,
+      )
+      .run({ ...params, now: ms(now) }).changes;
+  }
+
+  async requeueSelected(selection: RetrySelection, now: number): Promise<number> {
+    const byFilter = "filter" in selection ? selection.filter : {};
+    const { where, params } = conditions([
+      [statusTerm("failed"), "", "failed"],
+      // The ids as one JSON array: any number of them in one bound parameter.
+      ["id IN (SELECT value FROM json_each($ids))", "ids", "ids" in selection ? JSON.stringify(selection.ids) : undefined],
+      ["tenant = $tenant", "tenant", selection.tenant ?? undefined],
+      ["destination_id = $destination_id", "destination_id", byFilter.destination_id],
+      ["event_type = $event_type", "event_type", byFilter.event_type],
+      ...createdWithin(byFilter.since, byFilter.until),
     ]);
     return this.db
       .query(
