@@ -129,6 +129,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, reload
     ),
     h("p", { class: "mono break" }, d.url),
     d.description ? h("p", null, d.description) : null,
+    signatureLine(d),
     // Names only: the API never shows static header values (they often hold credentials).
     d.header_names.length ? h("p", { class: "muted" }, "Static headers: ", h("span", { class: "mono" }, d.header_names.join(", ")), " (values hidden)") : null,
     !d.enabled ? h("p", { class: "alert inline" }, h("strong", null, "Disabled: "), d.disabled_reason ?? "no reason given") : null,
