@@ -5,6 +5,7 @@ import { get, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { badge, bodyBlock, duration, errorBox, httpBadge, percent, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
+import { signatureLine } from "./destination-signature.ts";
 import type { Attempt, Destination, DestinationStats, ListPage } from "../types.ts";
 
 const DAY_MS = 86_400_000;
