@@ -324,3 +324,29 @@ describe("ed25519 in the config file", () => {
     expect(validateConfig(base({ signature: "ed25519" })).ok).toBe(true);
   });
 });
+
+describe("docs/examples/verify-v1a.mjs, the guide's node:crypto check", () => {
+  it("accepts Herald's message with the API's public key and refuses a wrong key, a changed body and a stale timestamp", async () => {
+    const { publicKeyFrom, verifyV1a } = (await import(join(import.meta.dir, "../docs/examples/verify-v1a.mjs"))) as {
+      publicKeyFrom(whpk: string): KeyObject;
+      verifyV1a(keys: KeyObject[], headers: Record<string, string>, body: string, now?: number): boolean;
+    };
+    const hook = startReceiver();
+    const herald = await startHerald(testConfig({ event_types: [{ name: "order.paid" }] }), { store: "sqlite" });
+    try {
+      const created = (await herald.api("POST", "/v1/destinations", { url: hook.url, signature: "ed25519" })).body;
+      await herald.api("POST", "/v1/subscriptions", { destination_id: created.id, event_types: ["*"] });
+      await herald.api("POST", "/v1/events", { type: "order.paid", data: { n: 1 } });
+      const [request] = await hook.waitFor(1);
+      const sentAt = Number(request!.headers["webhook-timestamp"]) * 1000;
+      const key = publicKeyFrom((await herald.api("GET", `/v1/destinations/${created.id}/secret`)).body.public_key);
+      expect(verifyV1a([key], request!.headers, request!.body, sentAt)).toBe(true);
+      expect(verifyV1a([publicKeyFrom(keyPair().whpk)], request!.headers, request!.body, sentAt)).toBe(false);
+      expect(verifyV1a([key], request!.headers, request!.body + " ", sentAt)).toBe(false);
+      expect(verifyV1a([key], request!.headers, request!.body, sentAt + 6 * 60_000)).toBe(false);
+    } finally {
+      await herald.stop();
+      await hook.stop();
+    }
+  });
+});
