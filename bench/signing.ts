@@ -1,7 +1,7 @@
 // The cost of signing one message: `v1` HMAC-SHA256 against `v1a` ed25519, through
 // Herald's own signatureHeader (keys cached as in a running Herald), and what
 // building the ed25519 key object each time would add. Run:
-//   ./node_modules/.bin/bun bench/signing.ts
+//   npx bun bench/signing.ts
 import { createPrivateKey, sign } from "node:crypto";
 import { signatureHeader } from "../src/engine/signing.ts";
 import { generateSecret } from "../src/rules/secrets.ts";
