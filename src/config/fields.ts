@@ -7,6 +7,7 @@ import { Cron } from "croner";
 import { checkSchema } from "../rules/data-schema.ts";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
 import { isValidSecret } from "../rules/secrets.ts";
+import { isValidPrivateKey, PRIVATE_KEY_PREFIX } from "../rules/signing-keys.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "./durations.ts";
 
 export const HOUR = 3_600_000;
@@ -169,11 +170,17 @@ export const ProxyUrl = type("string").narrow((url, ctx) => {
   return ok || ctx.reject({ problem: "must be a proxy URL such as http://proxy.internal:4750 (user:password@ allowed; no path)", actual: "" });
 });
 
-// Standard Webhooks secrets; the value is never echoed in the message.
+// Standard Webhooks secrets (HMAC) or ed25519 private keys; the value is never echoed in the message.
 export const Secret = type("string").narrow((secret, ctx) => {
+  if (secret.startsWith(PRIVATE_KEY_PREFIX)) {
+    return isValidPrivateKey(secret) || ctx.reject({ expected: "whsk_ followed by the base64 of a 32-byte ed25519 seed (or 64-byte seed and public key)", actual: "" });
+  }
   const expected = "whsec_ followed by the base64 of 24 to 64 random bytes";
   return isValidSecret(secret) || ctx.reject({ expected, actual: "" });
 });
+
+// How a destination signs: `v1` HMAC-SHA256 or `v1a` ed25519 (Standard Webhooks).
+export const SignatureScheme = type("'hmac' | 'ed25519'");
 
 // Header values may hold credentials, so they are never echoed either.
 export const Headers = StringMap.narrow((headers, ctx) => {

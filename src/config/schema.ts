@@ -3,10 +3,11 @@
 import { checkDestinationUrl, type AddressPolicy } from "../rules/address-policy.ts";
 import { validateFilter } from "../rules/filter.ts";
 import { sha256Hex } from "../rules/hashing.ts";
+import { secretMatchesScheme } from "../rules/signing-keys.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, MaxInFlight, OwnEventTypeName, RateLimit,
-  Secret, Sha256Hex, size, StringMap, Tenant, WebOrigin, ClientCertificate, CaBundle, ProxyUrl,
+  Secret, SignatureScheme, Sha256Hex, size, StringMap, Tenant, WebOrigin, ClientCertificate, CaBundle, ProxyUrl,
 } from "./fields.ts";
 
 export type ConfigError = { path: string; message: string };
@@ -50,6 +51,8 @@ const Destination = type({
   url: HttpUrl,
   tenant: Tenant.default("default"),
   description: "string = ''",
+  // hmac unless given (or a whsk_ secret says ed25519); without a secret, Herald generates one of the scheme.
+  "signature?": SignatureScheme,
   "secret?": Secret,
   headers: Headers.default(() => ({})),
   // A client certificate for receivers that require mutual TLS (PEM); never shown by the API.
@@ -311,6 +314,14 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
     if (!policyValid || !HttpUrl.allows(destination.url)) return;
     const verdict = checkDestinationUrl(destination.url as string, policy as AddressPolicy);
     if (!verdict.ok) errors.push({ path: `destinations[${i}].url`, message: verdict.message });
+  });
+
+  destinations.forEach((destination, i) => {
+    const { signature, secret } = destination;
+    if ((signature === "hmac" || signature === "ed25519") && typeof secret === "string" && !secretMatchesScheme(secret, signature)) {
+      const message = signature === "ed25519" ? "must be a whsk_ private key, since signature is ed25519" : "must be a whsec_ secret, since signature is hmac";
+      errors.push({ path: `destinations[${i}].secret`, message });
+    }
   });
 
   const destinationIds = new Set(destinations.map((d) => d.id));

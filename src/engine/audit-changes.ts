@@ -5,6 +5,7 @@
 // listed by name, each value redacted, so the log says that a credential
 // changed and which one, never what it is.
 import type { Destination, EventType, Subscription } from "../store/types.ts";
+import { schemeOf } from "../rules/signing-keys.ts";
 
 export const REDACTED = "[redacted]";
 
@@ -30,6 +31,9 @@ function compare<T>(fields: Fields<T>, before: T | null, after: T | null): Chang
   return changes;
 }
 
+/** The secret that signs alone once any grace period ends (the one without an expiry). */
+const currentSecret = (d: Destination): string | null => d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]?.secret ?? null;
+
 const DESTINATION_FIELDS: Fields<Destination> = {
   tenant: (d) => d.tenant,
   url: (d) => d.url,
@@ -41,10 +45,9 @@ const DESTINATION_FIELDS: Fields<Destination> = {
   enabled: (d) => d.enabled,
   disabled_reason: (d) => d.disabled_reason,
   metadata: (d) => d.metadata,
+  // The scheme (hmac, ed25519) is no secret: it follows from the key's prefix, never its value.
+  signature: (d) => { const secret = currentSecret(d); return secret === null ? null : schemeOf(secret); },
 };
-
-/** The secret that signs alone once any grace period ends (the one without an expiry). */
-const currentSecret = (d: Destination): string | null => d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]?.secret ?? null;
 
 export function destinationChanges(before: Destination | null, after: Destination | null): Changes {
   const changes = compare(DESTINATION_FIELDS, before, after);

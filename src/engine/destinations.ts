@@ -10,7 +10,7 @@ import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
-import { generateSecret } from "../rules/secrets.ts";
+import { newSecret, schemeOf, secretMatchesScheme, type SignatureScheme } from "../rules/signing-keys.ts";
 
 export interface DestinationInput {
   id?: string;
@@ -26,9 +26,12 @@ export interface DestinationInput {
   ordered?: boolean;
   enabled?: boolean;
   metadata?: Record<string, string>;
+  /** hmac (v1, `whsec_` secrets) unless given, or the secret given says otherwise; ed25519 signs v1a with a `whsk_` key. */
+  signature?: SignatureScheme;
   secret?: string;
 }
 
+/** A `signature` other than the current one switches scheme: a fresh key replaces every secret, with no grace. */
 export type DestinationPatch = Partial<Omit<DestinationInput, "id" | "tenant" | "secret">> & {
   /**
    * Header by header, onto the current ones: a value sets or replaces that header,
@@ -48,6 +51,16 @@ export function mergeHeaders(current: Record<string, string>, changes: Record<st
   return next;
 }
 
+/** The secret that signs alone once any grace period ends: it says the destination's scheme. */
+export const currentSecret = (d: Destination): string => d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]!.secret;
+
+function checkSecretScheme(secret: string | undefined, scheme: SignatureScheme): void {
+  if (secret !== undefined && !secretMatchesScheme(secret, scheme)) {
+    const expected = scheme === "ed25519" ? "a whsk_ private key, since signature is ed25519" : "a whsec_ secret, since signature is hmac";
+    throw new Problem("invalid", `the secret must be ${expected}`, [{ path: "secret", message: `must be ${expected}` }]);
+  }
+}
+
 export const DEFAULT_GRACE_MS = 24 * 3_600_000;
 export const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
@@ -64,7 +77,9 @@ export class DestinationService {
     const now = this.parts.deps.now();
     this.checkUrl(input.url);
     const id = input.id ?? newId("dst", now);
-    const secret = input.secret ?? generateSecret();
+    const scheme = input.signature ?? (input.secret ? schemeOf(input.secret) : "hmac");
+    checkSecretScheme(input.secret, scheme);
+    const secret = input.secret ?? newSecret(scheme);
     const enabled = input.enabled ?? true;
     const destination: Destination = {
       id, tenant: input.tenant, url: input.url, description: input.description ?? "",
@@ -89,8 +104,12 @@ export class DestinationService {
     }
     const now = this.parts.deps.now();
     const enabled = patch.enabled ?? current.enabled;
+    // A switch replaces every key at once, with no grace: a grace would leave an HMAC secret (readable)
+    // beside a private key (never shown), and the receiver changes how it verifies anyway.
+    const switching = patch.signature !== undefined && patch.signature !== schemeOf(currentSecret(current));
     const next: Destination = {
       ...current,
+      secrets: switching ? [{ secret: newSecret(patch.signature!), expires_at: null }] : current.secrets,
       url: patch.url ?? current.url,
       description: patch.description ?? current.description,
       headers: patch.header_changes ? mergeHeaders(current.headers, patch.header_changes) : patch.headers ?? current.headers,
@@ -139,7 +158,10 @@ export class DestinationService {
     const grace = options.grace_ms ?? DEFAULT_GRACE_MS;
     if (grace < 0 || grace > MAX_GRACE_MS) throw new Problem("invalid", "the grace period is 0 to 7 days", [{ path: "grace_period", message: "must be between 0s and 7d" }]);
     const now = this.parts.deps.now();
-    const secret = options.secret ?? generateSecret();
+    // A rotation keeps the scheme (PATCH signature switches it); the new key must be of the same kind.
+    const scheme = schemeOf(currentSecret(current));
+    checkSecretScheme(options.secret, scheme);
+    const secret = options.secret ?? newSecret(scheme);
     const expires = now + grace;
     const stillValid = current.secrets.filter((s) => s.expires_at !== null && s.expires_at > now);
     const retiring = current.secrets.filter((s) => s.expires_at === null).map((s): SigningSecret => ({ secret: s.secret, expires_at: expires }));

@@ -8,7 +8,7 @@ import type { CatalogStore } from "../store/store.ts";
 import type { AuditEntry, Destination, Subscription } from "../store/types.ts";
 import { auditEntry, CONFIG_CALLER } from "./audit.ts";
 import { destinationChanges, eventTypeChanges, subscriptionChanges, type Changes } from "./audit-changes.ts";
-import { generateSecret } from "../rules/secrets.ts";
+import { newSecret, schemeOf } from "../rules/signing-keys.ts";
 import type { Config } from "../config/schema.ts";
 
 /** The reason a destination carries while the config file disables it. */
@@ -87,9 +87,13 @@ export async function reconcile(config: Config, store: CatalogStore, now: number
 function destinationFromConfig(d: Config["destinations"][number], current: Destination | null, now: number): Destination {
   // A secret the file gives replaces the stored one; without one, the secret
   // generated at first start is kept, so receivers keep verifying.
+  // The scheme is the file's `signature`, else the given secret's, else hmac; a stored key of
+  // another scheme (the file switched it) is replaced by a fresh one.
+  const scheme = d.signature ?? (d.secret ? schemeOf(d.secret) : "hmac");
+  const kept = current?.secrets.length && schemeOf(current.secrets.find((s) => s.expires_at === null)?.secret ?? current.secrets[0]!.secret) === scheme;
   const secrets = d.secret
     ? current?.secrets[0]?.secret === d.secret ? current.secrets : [{ secret: d.secret, expires_at: null }]
-    : current?.secrets.length ? current.secrets : [{ secret: generateSecret(), expires_at: null }];
+    : kept ? current!.secrets : [{ secret: newSecret(scheme), expires_at: null }];
   // The file decides `enabled`, but a destination Herald disabled itself (410,
   // failing too long) stays disabled until someone enables it.
   const disabledByHerald = current && !current.enabled && current.disabled_reason !== CONFIG_DISABLED;

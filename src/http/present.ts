@@ -2,6 +2,7 @@
 // header values never included (a destination's secret and headers have their own routes).
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
 import { breakerState } from "../engine/records.ts";
+import { publicKeyOf, schemeOf } from "../rules/signing-keys.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
@@ -35,6 +36,8 @@ export function presentDestination(d: Destination) {
     id: d.id, tenant: d.tenant, url: d.url, description: d.description, header_names: Object.keys(d.headers),
     // Whether one is set, never the certificate or its key: no route reveals them.
     client_certificate: d.client_tls !== null,
+    // The scheme, and for ed25519 the public key: not a secret (receivers verify with it).
+    ...signatureOf(d),
     timeout: d.timeout_ms, rate_limit: d.rate_limit, max_in_flight: d.max_in_flight, ordered: d.ordered, enabled: d.enabled, disabled_reason: d.disabled_reason,
     metadata: d.metadata, failing_since: iso(d.failing_since), managed_by: d.managed_by,
     breaker: breakerState(d.breaker), breaker_opened_at: iso(d.breaker?.opened_at ?? null),
@@ -58,4 +61,11 @@ export function presentEventType(t: EventType) {
     name: t.name, description: t.description, schema: t.schema, example: t.example ?? null, managed_by: t.managed_by,
     created_at: time(t.created_at), updated_at: time(t.updated_at),
   };
+}
+
+/** A destination's signature scheme and, for ed25519, the `whpk_` public key of the key that signs alone after any grace. */
+export function signatureOf(d: Destination): { signature: "hmac" | "ed25519"; public_key: string | null } {
+  const current = d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]!.secret;
+  const signature = schemeOf(current);
+  return { signature, public_key: signature === "ed25519" ? publicKeyOf(current) : null };
 }

@@ -34,6 +34,8 @@ export const DestinationBody = type({
   id: "string", tenant: "string", url: "string", description: "string",
   header_names: type("string[]").describe("the static headers' names; their values are write-only (GET …/headers reveals them)"),
   client_certificate: type("boolean").describe("a client certificate is set for mutual TLS (`tls`); it and its key are write-only and never answered"),
+  signature: type("'hmac' | 'ed25519'").describe("hmac: `v1` HMAC-SHA256 signatures with a `whsec_` secret; ed25519: `v1a` signatures with a private key Herald keeps"),
+  public_key: type("string | null").describe("for ed25519, the `whpk_` public key receivers verify with; null for hmac"),
   timeout: "number | null", rate_limit: "number | null",
   max_in_flight: type("number | null").describe("most requests to it at once, across instances; null: no limit but delivery.concurrency"),
   ordered: type("boolean").describe("deliveries sent one at a time in publish order; a failing head holds the rest back until it succeeds or fails for good"),

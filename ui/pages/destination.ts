@@ -12,10 +12,10 @@ type Range = "24h" | "7d";
 const GRACES = [["0s", "none: the old secret stops now"], ["1h", "1 hour"], ["24h", "24 hours"], ["7d", "7 days"]] as const;
 const REFRESH_MS = 10_000;
 
-interface Secrets {
-  secret: string;
-  previous: { secret: string; expires_at: string }[];
-}
+/** GET …/secret: an HMAC destination's secrets, or an ed25519 one's public keys (its private key is never shown). */
+type Secrets =
+  | { secret: string; previous: { secret: string; expires_at: string }[] }
+  | { public_key: string; previous_public_keys: { public_key: string; expires_at: string }[] };
 
 /** A secret in a read-only field (select it to copy by hand where the clipboard is refused) with a copy button. */
 function secretField(id: string, label: string, value: string, note?: HTMLElement | null): HTMLElement {
@@ -27,13 +27,18 @@ function secretField(id: string, label: string, value: string, note?: HTMLElemen
   return h("div", { class: "field" }, h("label", { for: id }, label), h("div", { class: "row" }, field, copy), note ?? null);
 }
 
-function secretsView(s: Secrets): HTMLElement {
+function secretsView(answer: Secrets): HTMLElement {
+  // ed25519 (v1a): the public keys receivers verify with, shown the same way.
+  const s = "public_key" in answer
+    ? { secret: answer.public_key, previous: answer.previous_public_keys.map((p) => ({ secret: p.public_key, expires_at: p.expires_at })) }
+    : answer;
+  const what = "public_key" in answer ? "public key (ed25519, v1a)" : "signing secret";
   return h(
     "div",
     { id: "secrets", "data-secret-count": 1 + s.previous.length },
-    secretField("secret-current", "Current signing secret", s.secret),
+    secretField("secret-current", `Current ${what}`, s.secret),
     s.previous.map((p, i) =>
-      secretField(`secret-previous-${i}`, "Previous secret, still signing during the grace period", p.secret, h("p", { class: "small warn inline", "data-expires-at": p.expires_at }, "Stops being used ", when(p.expires_at))),
+      secretField(`secret-previous-${i}`, `Previous ${what}, still signing during the grace period`, p.secret, h("p", { class: "small warn inline", "data-expires-at": p.expires_at }, "Stops being used ", when(p.expires_at))),
     ),
     s.previous.length ? h("p", { class: "muted small" }, "Until then every message carries a signature for each secret: receivers may switch to the new one at any time.") : null,
   );

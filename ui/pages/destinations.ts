@@ -7,6 +7,7 @@ import { fill, h } from "../dom.ts";
 import { badge, bodyBlock, destinationName, duration, errorBox, httpBadge, percent, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { mayManage, whoAmI, type Me } from "../session.ts";
+import { signatureLine } from "./destination-signature.ts";
 import type { Attempt, Destination, DestinationStats, ListPage, Subscription } from "../types.ts";
 import { allSubscriptions } from "./subscriptions.ts";
 
@@ -165,6 +166,7 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, subs: 
     d.managed_by === "config" ? h("p", { class: "muted small read-only", "data-read-only": "config" }, "Read-only here: declared in the config file; change it there.") : null,
     h("p", { class: "mono break" }, d.url),
     d.description ? h("p", null, d.description) : null,
+    signatureLine(d),
     // Names only: the API never shows static header values (they often hold credentials).
     d.header_names.length ? h("p", { class: "muted" }, "Static headers: ", h("span", { class: "mono" }, d.header_names.join(", ")), " (values hidden)") : null,
     !d.enabled ? h("p", { class: "alert inline" }, h("strong", null, "Disabled: "), d.disabled_reason ?? "no reason given") : null,

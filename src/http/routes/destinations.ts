@@ -2,12 +2,13 @@
 // enable/disable, recovery of failed deliveries, health stats and endpoint health.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
+import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, SignatureScheme, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
 import { successRate } from "../../engine/success-rate.ts";
 import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
+import { publicKeyOf, schemeOf } from "../../rules/signing-keys.ts";
 import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody, EndpointHealthBody } from "../schemas.ts";
 
 const CreateBody = type({
@@ -23,6 +24,7 @@ const CreateBody = type({
   "ordered?": "boolean",
   "enabled?": "boolean",
   "metadata?": StringMap,
+  "signature?": SignatureScheme,
   "secret?": Secret,
   "+": "reject",
 });
@@ -48,6 +50,7 @@ const PatchBody = type({
   "ordered?": "boolean",
   "enabled?": "boolean",
   "metadata?": StringMap,
+  "signature?": SignatureScheme,
   "+": "reject",
 });
 const ListQuery = type({ "tenant?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
@@ -68,7 +71,10 @@ export function destinationRoutes(ctx: HttpContext) {
   const service = ctx.engine.destinations;
   /** A destination the token may see; another tenant's is a 404, as if it did not exist. */
   const visible = (scope: Scope, id: string) => ctx.engine.reads.getDestination(scope, id);
-  const WithSecret = DestinationBody.and({ secret: "string" });
+  // An HMAC secret is shown once here; an ed25519 private key never is (public_key is in the body).
+  const WithSecret = DestinationBody.and({ "secret?": "string" });
+  /** What a rotation or a secret read may show of a key: an HMAC secret itself, an ed25519 key only as its public key. */
+  const shown = (secret: string) => (schemeOf(secret) === "ed25519" ? { public_key: publicKeyOf(secret) } : { secret });
 
   return new Elysia({ prefix: "/v1/destinations" })
     .use(authenticated(ctx.auth))
@@ -86,13 +92,19 @@ export function destinationRoutes(ctx: HttpContext) {
         const tenant = owningTenant(scope, body.tenant);
         const { destination, secret } = await service.create(callerOf(principal, request), { ...body, tenant });
         set.status = 201;
-        return { ...presentDestination(destination), secret };
+        return { ...presentDestination(destination), ...(schemeOf(secret) === "hmac" ? { secret } : {}) };
       },
       {
         parse: "json",
         body: CreateBody,
         response: { 201: WithSecret, ...errorResponses },
-        detail: { summary: "Create a destination", description: "The signing secret is generated unless given, and shown only in this answer and by GET …/secret.", tags, security },
+        detail: {
+          summary: "Create a destination",
+          description:
+            "The signing secret is generated unless given, and shown only in this answer and by GET …/secret. With `signature: ed25519` Herald keeps a private key (`whsk_`) and never shows it: the answer carries the `public_key` (`whpk_`) instead.",
+          tags,
+          security,
+        },
       },
     )
     .get("/:id", async ({ params, scope }) => presentDestination(await visible(scope, params.id)), {
@@ -106,7 +118,7 @@ export function destinationRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentDestination(await service.update(callerOf(principal, request), params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header; `header_changes` changes only the headers it names (a value sets or replaces, null removes). Answers show header_names only.", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header; `header_changes` changes only the headers it names (a value sets or replaces, null removes). Answers show header_names only. A `signature` other than the current one generates a fresh key of that scheme, replacing every previous one at once (no grace period).", tags, security } },
     )
     .delete(
       "/:id",
@@ -122,12 +134,29 @@ export function destinationRoutes(ctx: HttpContext) {
       "/:id/secret",
       async ({ params, scope }) => {
         const { secret, previous } = await ctx.engine.reads.destinationSecrets(scope, params.id);
-        return { secret, previous: previous.map((p) => ({ secret: p.secret, expires_at: iso(p.expires_at)! })) };
+        const scheme = schemeOf(secret);
+        // Only keys of the current scheme: a scheme switch drops the others, this keeps a private key out for certain.
+        const same = previous.filter((p) => schemeOf(p.secret) === scheme);
+        if (scheme === "ed25519") {
+          return { public_key: publicKeyOf(secret), previous_public_keys: same.map((p) => ({ public_key: publicKeyOf(p.secret), expires_at: iso(p.expires_at)! })) };
+        }
+        return { secret, previous: same.map((p) => ({ secret: p.secret, expires_at: iso(p.expires_at)! })) };
       },
       {
         params: IdParams,
-        response: { 200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }), ...errorResponses },
-        detail: { summary: "Read the signing secret (and any previous one still in its grace period)", tags, security },
+        response: {
+          200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }).or({
+            public_key: "string",
+            previous_public_keys: type({ public_key: "string", expires_at: "string" }).array(),
+          }),
+          ...errorResponses,
+        },
+        detail: {
+          summary: "Read the signing secret (and any previous one still in its grace period)",
+          description: "For an ed25519 destination, the public keys (`whpk_`) instead: the private key never leaves Herald.",
+          tags,
+          security,
+        },
       },
     )
     .get(
@@ -149,14 +178,20 @@ export function destinationRoutes(ctx: HttpContext) {
       async ({ params, body, scope, principal, request }) => {
         await visible(scope, params.id);
         const result = await service.rotateSecret(callerOf(principal, request), params.id, { secret: body.secret, grace_ms: body.grace_period });
-        return { secret: result.secret, previous_expires_at: iso(result.previous_expires_at)! };
+        return { ...shown(result.secret), previous_expires_at: iso(result.previous_expires_at)! };
       },
       {
         params: IdParams,
         parse: "json",
         body: RotateBody,
-        response: { 200: type({ secret: "string", previous_expires_at: "string" }), ...errorResponses },
-        detail: { summary: "Rotate the signing secret", description: "During the grace period (default 24h, at most 7d) messages carry a signature for each valid secret.", tags, security },
+        response: { 200: type({ secret: "string", previous_expires_at: "string" }).or({ public_key: "string", previous_expires_at: "string" }), ...errorResponses },
+        detail: {
+          summary: "Rotate the signing secret",
+          description:
+            "During the grace period (default 24h, at most 7d) messages carry a signature for each valid secret. An ed25519 destination gets a new key pair of its scheme; the answer shows its public key.",
+          tags,
+          security,
+        },
       },
     )
     .post(
