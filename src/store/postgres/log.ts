@@ -2,7 +2,7 @@
 // first in pages by id, and the figures over them (counts, series, health).
 import type { SQL } from "bun";
 import { idFloor } from "../ids.ts";
-import type { LogStore } from "../store.ts";
+import type { LogStore, QueueFigures } from "../store.ts";
 import type {
   Attempt, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, EventFilter, HeraldEvent, Page, StatusCounts,
 } from "../types.ts";
@@ -80,6 +80,20 @@ export class PostgresLog implements LogStore {
 
   attemptsOf(deliveryId: string): Promise<Attempt[]> {
     return guarded(async () => (await this.sql`SELECT * FROM attempts WHERE delivery_id = ${deliveryId} ORDER BY number`).map(toAttempt));
+  }
+
+  /** The first entry of deliveries_due (partial on pending) and the few rows of destinations_breaker_open. */
+  queueFigures(now: number): Promise<QueueFigures> {
+    return guarded(async () => {
+      const [due] = await this.sql`SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ${now}`;
+      const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open
+        FROM destinations WHERE breaker_opened_at IS NOT NULL`;
+      const halfOpen = num(breakers.half_open);
+      return {
+        oldest_due_at: due.at === null ? null : num(due.at),
+        breakers: { open: num(breakers.open) - halfOpen, half_open: halfOpen },
+      };
+    });
   }
 
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>> {
