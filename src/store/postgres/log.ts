@@ -85,7 +85,9 @@ export class PostgresLog implements LogStore {
   /** The first entry of deliveries_due (partial on pending) and the few rows of destinations_breaker_open. */
   queueFigures(now: number): Promise<QueueFigures> {
     return guarded(async () => {
-      const [due] = await this.sql`SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ${now}`;
+      // The first entry of the partial index, as the SQLite store reads it.
+      const [first] = await this.sql`SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`;
+      const due = { at: first !== undefined && num(first.at) <= now ? first.at : null };
       const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open
         FROM destinations WHERE breaker_opened_at IS NOT NULL`;
       const halfOpen = num(breakers.half_open);

@@ -94,7 +94,9 @@ export class SqliteLog implements LogStore {
    * and the few rows of destinations_breaker_open: microseconds at any size.
    */
   async queueFigures(now: number): Promise<QueueFigures> {
-    const due = this.db.query("SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?").get(ms(now)) as { at: number | null };
+    // Named: without statistics the planner took deliveries_open and sorted every pending row (57 ms at 100,000).
+    const first = this.db.query("SELECT next_attempt_at AS at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1").get() as { at: number } | null;
+    const due = { at: first !== null && first.at <= ms(now) ? first.at : null };
     const breakers = this.db
       .query("SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open FROM destinations WHERE breaker_opened_at IS NOT NULL")
       .get() as { open: number; half_open: number };
