@@ -6,6 +6,7 @@ import { jsonLogger, realTimer, type EngineDeps } from "./engine/deps.ts";
 import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { trackAttempts } from "./http/metrics.ts";
+import { RequestMetrics } from "./http/request-metrics.ts";
 import { createHttpApp } from "./http/server.ts";
 import { newId } from "./store/ids.ts";
 import { openStore } from "./store/open-store.ts";
@@ -43,7 +44,7 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     throw error;
   }
   trackAttempts(engine);
-  const http = createHttpApp({ engine, auth, config, isReady: () => ready });
+  const http = createHttpApp({ engine, auth, config, isReady: () => ready, requests: new RequestMetrics() });
 
   return {
     config,

@@ -11,7 +11,8 @@ import { SealingError } from "./store/sealing.ts";
 import { checkReadiness, localUrl } from "./healthcheck.ts";
 import { VERSION } from "./version.ts";
 import { existsSync } from "node:fs";
-import { errorMessage, jsonLogger } from "./engine/deps.ts";
+import { errorMessage } from "./engine/deps.ts";
+import { createLogger } from "./engine/logger.ts";
 
 const USAGE = `Usage:
   herald serve [--config FILE]        run the dispatcher and its API
@@ -237,18 +238,20 @@ async function healthcheck(args: Args): Promise<void> {
 
 async function serve(configPath: string | undefined): Promise<void> {
   const { config, source } = load(configPath);
+  const log = createLogger(config.log.level);
   const herald = await createApp(config, {
     env: process.env,
+    log,
     onGeneratedToken: (token) =>
       console.log(`\nNo API token is configured, so Herald made an admin token. It is shown only this once:\n\n  ${token}\n\nOnly its SHA-256 is stored. Put tokens in auth.tokens to manage them yourself.\n`),
   });
   const { url } = await herald.start();
-  jsonLogger.info("herald started", { version: VERSION, config: source, url, database: describeStorage(config.storage) });
+  log.info("herald started", { version: VERSION, config: source, url, database: describeStorage(config.storage) });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    jsonLogger.info("herald stopping", { signal });
+    log.info("herald stopping", { signal });
     await herald.stop();
     process.exit(0);
   };
@@ -259,12 +262,12 @@ async function serve(configPath: string | undefined): Promise<void> {
   process.on("SIGHUP", () => {
     const result = loadConfig({ path: configPath, env: process.env, cwd: process.cwd() });
     if (!result.ok) {
-      jsonLogger.error("config reload refused", { errors: result.errors.map((e) => `${e.path}: ${e.message}`) });
+      log.error("config reload refused", { errors: result.errors.map((e) => `${e.path}: ${e.message}`) });
       return;
     }
     herald.reload(result.config).then(
-      (report) => jsonLogger.info("config reloaded", { ...report }),
-      (error) => jsonLogger.error("config reload failed", { error: errorMessage(error) }),
+      (report) => log.info("config reloaded", { ...report }),
+      (error) => log.error("config reload failed", { error: errorMessage(error) }),
     );
   });
 }

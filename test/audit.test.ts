@@ -3,7 +3,7 @@
 // and tenant, and the fields changed — read back through GET /v1/audit.
 import { afterEach, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { ACME_TOKEN, adminAndTenantTokens, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 import { backfillJob } from "./store/records.ts";
 import { newId } from "../src/store/ids.ts";
@@ -262,14 +262,27 @@ describeOnEachStore("the audit log records", () => {
     expect(entry.changes.disabled_reason.to).toStartWith("failing since ");
   });
 
-  it("the request id a client sends, and none when it sends none or an unusable one", async () => {
+  it("the request id the answer carries: the client's, or Herald's own when it sends none or an unusable one", async () => {
     await start();
-    const withId = await herald.api("POST", "/v1/event-types", { name: "a.one" }, { headers: { "x-request-id": "req-42" } });
+    const create = (name: string, headers: Record<string, string> = {}) =>
+      fetch(herald.url + "/v1/event-types", {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...headers },
+        body: JSON.stringify({ name }),
+      });
+    const withId = await create("a.one", { "x-request-id": "req-42" });
     expect(withId.status).toBe(201);
-    await herald.api("POST", "/v1/event-types", { name: "a.two" });
-    await herald.api("POST", "/v1/event-types", { name: "a.three" }, { headers: { "x-request-id": "has spaces and\ttabs" } });
+    expect(withId.headers.get("x-request-id")).toBe("req-42");
+    const without = await create("a.two");
+    const unusable = await create("a.three", { "x-request-id": "has spaces and\ttabs" });
     expect((await only("event_type.created", "a.one")).request_id).toBe("req-42");
-    expect((await only("event_type.created", "a.two")).request_id).toBeNull();
-    expect((await only("event_type.created", "a.three")).request_id).toBeNull();
+    // Never what the client sent when it is not a plain token; the id the answer carries, so log, answer and audit agree.
+    const two = (await only("event_type.created", "a.two")).request_id;
+    const three = (await only("event_type.created", "a.three")).request_id;
+    expect(two).toMatch(/^req_[0-9a-f-]{36}$/);
+    expect(two).toBe(without.headers.get("x-request-id"));
+    expect(three).toMatch(/^req_[0-9a-f-]{36}$/);
+    expect(three).toBe(unusable.headers.get("x-request-id"));
+    expect(three).not.toContain("spaces");
   });
 });

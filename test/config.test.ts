@@ -81,7 +81,8 @@ describe("loadConfig", () => {
         breaker: { failures: 10, probe_every: 30_000 },
         max_schedule_ahead: 7_776_000_000,
       },
-      metrics: { public: false },
+      metrics: { public: false, busiest: 20, per_destination: [] },
+      log: { level: "info" },
       sweep: { schedule: "*/5 * * * * *" },
       retention: { keep: 2_592_000_000, schedule: "0 3 * * *" },
       event_types: [],
@@ -477,6 +478,19 @@ auth:
       'server.trust_forwarded_for: must be boolean (was "yes-please")',
       "metrics.public: must be boolean (was 1)",
       "metrics.open: is not a known key",
+    ]);
+  });
+
+  it("checks log.level, metrics.busiest and metrics.per_destination", () => {
+    const config = configOf(load(`log: { level: debug }\nmetrics: { busiest: 5, per_destination: [crm, billing] }\n`));
+    expect(config.log.level).toBe("debug");
+    expect(config.metrics.busiest).toBe(5);
+    expect(config.metrics.per_destination).toEqual(["crm", "billing"]);
+    expect(errorsOf(load(`log: { level: verbose, format: text }\nmetrics: { busiest: -1, per_destination: ["not an id"] }\n`))).toEqual([
+      'log.level: must be "debug", "error", "info" or "warn" (was "verbose")',
+      "log.format: is not a known key",
+      "metrics.busiest: must be non-negative (was -1)",
+      'metrics.per_destination[0]: must be an id of 1 to 64 letters, digits, _ or - (was "not an id")',
     ]);
   });
 

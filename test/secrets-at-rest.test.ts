@@ -189,7 +189,7 @@ describe("the key at start", () => {
   function recording(): Logger & { lines: { message: string; fields?: Record<string, unknown> }[] } {
     const lines: { message: string; fields?: Record<string, unknown> }[] = [];
     const keep = (message: string, fields?: Record<string, unknown>) => void lines.push({ message, fields });
-    return { lines, info: keep, warn: keep, error: keep };
+    return { lines, debug: keep, info: keep, warn: keep, error: keep };
   }
 
   it("makes a key file beside a new SQLite database once, says at each start that backups lack it, and never overwrites it", async () => {

@@ -160,6 +160,15 @@ const ConfigSchema = type({
     "+": "reject",
     // GET /metrics needs a reader or admin token unless this is true (a scraper on a private network).
     public: "boolean = false",
+    // Per-destination series: the `busiest` destinations by attempts since start, plus
+    // every destination named here, so a scrape has at most busiest + len(per_destination) of each.
+    busiest: "0 <= number.integer <= 1000 = 20",
+    per_destination: Id.array().default(() => []),
+  }).default(() => ({})),
+  log: type({
+    "+": "reject",
+    // debug adds one line per API request; info has one per failed attempt.
+    level: "'debug' | 'info' | 'warn' | 'error' = 'info'",
   }).default(() => ({})),
   sweep: type({
     "+": "reject",

@@ -1,5 +1,8 @@
 // What the engine takes from the outside world, passed in so tests can drive
 // time and randomness and sweeps can run with `runOnce(now)` instead of sleeping.
+import { createLogger, type Logger } from "./logger.ts";
+
+export type { Logger };
 export interface EngineDeps {
   /**
    * This process's instance id (`ins_` + UUIDv7), named by every lease it
@@ -18,24 +21,11 @@ export interface EngineDeps {
   log: Logger;
 }
 
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
 
-/** One JSON line per message on stderr; callers never pass secrets in `fields`. */
-export const jsonLogger: Logger = {
-  info: (message, fields) => writeLine("info", message, fields),
-  warn: (message, fields) => writeLine("warn", message, fields),
-  error: (message, fields) => writeLine("error", message, fields),
-};
+/** Herald's logger at the default level (info): one JSON line per message on stdout (logger.ts). */
+export const jsonLogger: Logger = createLogger("info");
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
-
-function writeLine(level: string, message: string, fields?: Record<string, unknown>): void {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }) + "\n");
-}
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -54,7 +54,7 @@ export function isLimited(d: Pick<Destination, "max_in_flight" | "ordered">): bo
 }
 
 /** Told about every attempt, after it is recorded (metrics, operational events). */
-export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string) => void;
+export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string, nextAttemptAt: number | null) => void;
 /** Told when an attempt this instance recorded opened or closed its destination's breaker (once across instances). */
 export type BreakerListener = (change: BreakerChange) => void;
 
@@ -380,7 +380,8 @@ export class Dispatcher {
           else if (job.probe && decision.outcome.status === "pending") this.wakeAt(job.delivery.updated_at + this.settings.breaker.probe_every_ms);
           if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
           if (decision.disable_destination) this.reloadCatalog();
-          this.tell(this.listeners, (listener) => listener(job, result, decision.outcome.status));
+          const next = decision.outcome.status === "pending" ? decision.outcome.next_attempt_at : null;
+          this.tell(this.listeners, (listener) => listener(job, result, decision.outcome.status, next));
         },
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );

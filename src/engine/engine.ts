@@ -24,6 +24,7 @@ import { SubscriptionService } from "./subscriptions.ts";
 import { EventTypeService } from "./event-types.ts";
 import { PORTAL_KEY_PURPOSE, PortalLinks } from "./portal-links.ts";
 import { Sweeper } from "./sweeper.ts";
+import { Telemetry } from "./telemetry.ts";
 import { VERSION } from "../version.ts";
 
 /** Consecutive failures after which `herald.delivery.failing` is published. */
@@ -58,6 +59,8 @@ export class Engine {
   readonly apiKeys: ApiKeys;
   /** Customer portal links: signed, expiring credentials for one tenant's console, stored nowhere. */
   readonly portalLinks: PortalLinks;
+  /** Counters and histograms for /metrics, fed by the listeners below. */
+  readonly telemetry: Telemetry;
   /** Every read HTTP makes, scoped to the caller's tenants. */
   readonly reads: Reads;
   /** A claimed delivery stays leased this long: its queue wait and send fit well inside. */
@@ -131,6 +134,13 @@ export class Engine {
     this.destinations = new DestinationService(parts);
     this.subscriptions = new SubscriptionService(parts);
     this.eventTypes = new EventTypeService(parts);
+    this.telemetry = new Telemetry(this.catalog);
+    this.publisher.onPublished = (type) => this.telemetry.eventPublished(type);
+    this.sweeper.onRun = (seconds) => this.telemetry.sweepSeconds.observe(seconds);
+    this.retention.onRun = (seconds) => this.telemetry.retentionSeconds.observe(seconds);
+    this.dispatcher.onAttempt((job, result, status) => this.telemetry.attempt(job, result, status));
+    this.dispatcher.onBreaker((change) => this.telemetry.breaker(change));
+    this.dispatcher.onAttempt((job, result, status, next) => this.logFailure(job, result, status, next));
     this.dispatcher.onAttempt((job, result, status) => this.afterAttempt(job, result, status));
     this.dispatcher.onBreaker((change) => this.operational.breakerChanged(change, this.deps.now()));
   }
@@ -279,6 +289,27 @@ export class Engine {
   /** Resolves once nothing is queued or being sent (tests, shutdown). */
   idle(): Promise<void> {
     return this.dispatcher.idle();
+  }
+
+  /**
+   * One line per failed attempt (info): what an operator looks for first. The
+   * attempt's error is Herald's own description (sender.ts), never a header
+   * value or the signature; the destination is named by id, not by URL (a URL
+   * may carry a token in its query).
+   */
+  private logFailure(job: DeliveryJob, result: SendResult, status: string, nextAttemptAt: number | null): void {
+    if (result.ok) return;
+    const d = job.delivery;
+    this.deps.log.info("attempt failed", {
+      destination: d.destination_id,
+      delivery: d.id,
+      event_type: d.event_type,
+      attempt: d.attempts + 1,
+      status: result.status,
+      error: result.attempt.error,
+      outcome: status,
+      next_attempt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
+    });
   }
 
   private afterAttempt(job: DeliveryJob, result: SendResult, status: string): void {

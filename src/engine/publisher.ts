@@ -39,6 +39,9 @@ export class Publisher {
     private readonly max_schedule_ahead_ms: number,
   ) {}
 
+  /** Told the type of every event written (not repeats): metrics. */
+  onPublished: (type: string) => void = () => {};
+
   /** Checks an input against the catalogue without writing anything: the problem (invalid), or null. */
   check(input: PublishInput): Problem | null {
     const eventType = this.catalog.eventTypes.get(input.type);
@@ -136,6 +139,7 @@ export class Publisher {
     // The store's event and deliveries: it may have given the event another id
     // (a producer id that another tenant's event holds).
     // One event object for all its jobs, so the sender builds its body once (fan-out).
+    this.onPublished(event.type);
     const forDelivery = { id: result.event.id, type: event.type, created_at: now, data_json };
     const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
     this.dispatcher.accept(jobs, granted);

@@ -2,7 +2,7 @@
 // it here, once: a list holds only the scope's tenants; one resource of another
 // tenant is not_found (never forbidden: its existence is not revealed).
 // Lists take a scope already narrowed to any tenant the caller named (scope.ts).
-import type { CatalogStore, LogStore, QueueStore } from "../store/store.ts";
+import type { AdminStore, CatalogStore, LogStore, QueueFigures, QueueStore } from "../store/store.ts";
 import type {
   Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, Destination, DestinationHealth, EventFilter, EventType,
   HeraldEvent, Page, SigningSecret, Subscription,
@@ -17,6 +17,7 @@ export interface ReadStore {
   readonly log: LogStore;
   readonly catalog: CatalogStore;
   readonly queue: Pick<QueueStore, "openBreakers">;
+  readonly admin: Pick<AdminStore, "sizeBytes">;
 }
 
 export type EventQuery = Omit<EventFilter, "tenant">;
@@ -168,6 +169,16 @@ export class Reads {
   /** Every delivery in the job table by status, across tenants (the metrics endpoint). */
   async countDeliveriesByStatus(): Promise<Record<string, number>> {
     return this.store.log.countDeliveriesByStatus();
+  }
+
+  /** The oldest due delivery and breakers by state, across tenants (the metrics endpoint). */
+  async queueFigures(): Promise<QueueFigures> {
+    return this.store.log.queueFigures(this.now());
+  }
+
+  /** Bytes the store takes on disk (the metrics endpoint). */
+  async storeSize(): Promise<number> {
+    return this.store.admin.sizeBytes();
   }
 
   /** How many destinations have their breaker open (or half open) now, as the store says (every instance's view). */

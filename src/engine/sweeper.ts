@@ -67,7 +67,11 @@ export class Sweeper {
     return this.store.admin.leadMaintenance(this.deps.instance, now, now + this.staleAfter);
   }
 
+  /** Told how long each run took, in seconds (metrics). */
+  onRun: (seconds: number) => void = () => {};
+
   async runOnce(now: number): Promise<{ released: number; disabled: string[]; reloaded: boolean }> {
+    const started = performance.now();
     try {
       await this.store.queue.heartbeat(this.deps.instance, now);
       // First, so that the deliveries claimed below find destinations created
@@ -86,6 +90,8 @@ export class Sweeper {
     } catch (error) {
       this.deps.log.error("sweep failed", { error: errorMessage(error) });
       return { released: 0, disabled: [], reloaded: false };
+    } finally {
+      this.onRun((performance.now() - started) / 1000);
     }
   }
 

@@ -11,6 +11,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { addressKey, type AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, errorBody } from "./errors.ts";
 import { ErrorBody } from "./schemas.ts";
+import type { RequestMetrics } from "./request-metrics.ts";
 
 export interface HttpContext {
   engine: Engine;
@@ -18,6 +19,8 @@ export interface HttpContext {
   config: Config;
   /** False while starting or draining: /readyz answers 503. */
   isReady: () => boolean;
+  /** HTTP requests by route and status, and their durations (request-metrics.ts): filled by the server, shown by /metrics. */
+  requests: RequestMetrics;
 }
 
 // One answer for no token, an unknown one, a revoked key and an expired key alike:

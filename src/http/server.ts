@@ -23,6 +23,8 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
 import { edgeHeaders } from "./security-headers.ts";
+import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { routeOf } from "./request-metrics.ts";
 import { SWAGGER_ASSET_URLS, swaggerAssetRoutes } from "./swagger-assets.ts";
 import { errorMessage } from "../engine/deps.ts";
 import { asStorageProblem, Problem, type ProblemKind } from "../engine/problem.ts";
@@ -101,8 +103,28 @@ export function createHttpApp(ctx: HttpContext) {
     description: "Self-hosted webhook dispatcher: publish events, manage destinations and subscriptions, read every delivery and attempt.",
   };
   const limiter = new AuthFailureLimiter(ctx.config.server.auth_failures_per_minute, ctx.engine.deps.now);
+  const log = ctx.engine.deps.log;
   const app = new Elysia()
+    // Around everything, whatever answers (a route, onError, an early 401 from
+    // onRequest): the request's id first, then its figures and its debug line
+    // once the answer is known.
+    .wrap((handle) => (request: Request, ...rest: unknown[]) => {
+      const started = performance.now();
+      const id = assignRequestId(request);
+      const done = (response: Response) => {
+        const seconds = (performance.now() - started) / 1000;
+        const path = new URL(request.url).pathname;
+        const route = routeOf(request.method, path);
+        ctx.requests.observe(request.method, route, response.status, seconds);
+        // The path's own segments are ids (never secrets); the query is left out (it may hold a cursor or filters).
+        log.debug("request", { request_id: id, method: request.method, route, path, status: response.status, ms: Math.round(seconds * 1e4) / 10 });
+        return response;
+      };
+      const answer = (handle as unknown as (request: Request, ...rest: unknown[]) => Response | Promise<Response>)(request, ...rest);
+      return answer instanceof Promise ? answer.then(done) : done(answer);
+    })
     .onRequest(async ({ request, server, set }) => {
+      set.headers["x-request-id"] = requestIdOf(request);
       const path = new URL(request.url).pathname;
       // Security headers and CORS before anything can answer: Elysia adds what is
       // set here to every answer, the early 401, 429 and 413 below and onError's included.

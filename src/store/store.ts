@@ -198,6 +198,12 @@ export interface CatalogStore {
   deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean>;
 }
 
+/** LogStore.queueFigures. */
+export interface QueueFigures {
+  oldest_due_at: number | null;
+  breakers: { open: number; half_open: number };
+}
+
 /** Reads of what was published, sent and answered: the event and attempt log, and figures over it. */
 export interface LogStore {
   getEvent(id: string): Promise<HeraldEvent | null>;
@@ -213,6 +219,12 @@ export interface LogStore {
    */
   orderedHead(destinationId: string): Promise<{ head: Delivery; waiting: number } | null>;
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>>;
+  /**
+   * For a metrics scrape, cheap at any size (indexes only): when the oldest
+   * pending delivery due by `now` fell due (null when none is), and how many
+   * destinations' breakers are open or half open.
+   */
+  queueFigures(now: number): Promise<QueueFigures>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
   destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;
   /**
@@ -289,6 +301,8 @@ export interface AdminStore {
    * fail, this is also what finds it writable again.
    */
   probeWritable(): Promise<boolean>;
+  /** Bytes the store takes on disk: SQLite's file and its WAL; PostgreSQL's tables (with indexes and TOAST) in its schema. */
+  sizeBytes(): Promise<number>;
   /** An online, consistent copy of the database at `path`. */
   backup(path: string): Promise<void>;
   /** Deletes the events created before `cutoff` whose deliveries are all final, with their deliveries and attempts, in chunks; how many events. */

@@ -29,7 +29,7 @@ export function healthRoutes(ctx: HttpContext) {
       "/metrics",
       ({ set }) => {
         set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
-        return renderMetrics(ctx.engine);
+        return renderMetrics(ctx.engine, ctx.requests);
       },
       {
         response: { 200: type("string"), 401: ErrorBody, 403: ErrorBody },

@@ -37,6 +37,19 @@ export class PostgresAdmin implements AdminStore {
   }
 
   /**
+   * The tables of Herald's schema with their indexes and TOAST: the schema is
+   * Herald's, the database may hold others' (pg_database_size would count them).
+   */
+  sizeBytes(): Promise<number> {
+    return guarded(async () => {
+      const [row] = await this.sql`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS bytes
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'm')`;
+      return Number(row.bytes);
+    });
+  }
+
+  /**
    * Not done by Herald: a consistent copy of a PostgreSQL database is pg_dump's
    * job (or the provider's snapshots), and it is the operator's to schedule.
    * Refusing plainly beats writing something that looks like a backup and is not.

@@ -2,7 +2,7 @@
 // first in pages by id, and the figures over them (counts, series, health).
 import type { SQL } from "bun";
 import { idFloor } from "../ids.ts";
-import type { LogStore } from "../store.ts";
+import type { LogStore, QueueFigures } from "../store.ts";
 import type {
   Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page, StatusCounts,
 } from "../types.ts";
@@ -80,6 +80,22 @@ export class PostgresLog implements LogStore {
 
   attemptsOf(deliveryId: string): Promise<Attempt[]> {
     return guarded(async () => (await this.sql`SELECT * FROM attempts WHERE delivery_id = ${deliveryId} ORDER BY number`).map(toAttempt));
+  }
+
+  /** The first entry of deliveries_due (partial on pending) and the few rows of destinations_breaker_open. */
+  queueFigures(now: number): Promise<QueueFigures> {
+    return guarded(async () => {
+      // The first entry of the partial index, as the SQLite store reads it.
+      const [first] = await this.sql`SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`;
+      const due = { at: first !== undefined && num(first.at) <= now ? first.at : null };
+      const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open
+        FROM destinations WHERE breaker_opened_at IS NOT NULL`;
+      const halfOpen = num(breakers.half_open);
+      return {
+        oldest_due_at: due.at === null ? null : num(due.at),
+        breakers: { open: num(breakers.open) - halfOpen, half_open: halfOpen },
+      };
+    });
   }
 
   countDeliveriesByStatus(destinationId?: string): Promise<Record<string, number>> {

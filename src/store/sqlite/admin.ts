@@ -2,6 +2,7 @@
 // (deleting what is finished and old), the maintenance lease, and the admin
 // tokens Herald generated.
 import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 import type { AdminStore } from "../store.ts";
 import { FINAL, ms } from "./sql.ts";
 import type { WriteBatcher } from "./write-batcher.ts";
@@ -15,7 +16,15 @@ export class SqliteAdmin implements AdminStore {
   constructor(
     private readonly db: Database,
     private readonly batcher: WriteBatcher,
+    /** The database file (":memory:" has none): its size and its WAL's are the store's. */
+    private readonly path: string,
   ) {}
+
+  async sizeBytes(): Promise<number> {
+    if (this.path === ":memory:") return 0;
+    const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    return size(this.path) + size(`${this.path}-wal`);
+  }
 
   /**
    * The readiness probe. While the write batches succeed it only checks that the

@@ -1,11 +1,11 @@
 // The SQLite store's log: events, deliveries and attempts read back, and the
 // figures over them (counts by state, stats by time bucket, a destination's health).
 import type { Database } from "bun:sqlite";
-import type { LogStore } from "../store.ts";
+import type { LogStore, QueueFigures } from "../store.ts";
 import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
 import { idFloor } from "../ids.ts";
 import { toAttempt, toDelivery, toEvent } from "./rows.ts";
-import { conditions, createdWithin, page, statusCounts, statusTerm } from "./sql.ts";
+import { conditions, createdWithin, ms, page, statusCounts, statusTerm } from "./sql.ts";
 
 // Reads the queue also makes inside its own transactions (a repeated publish, a refused retry).
 export function readEvent(db: Database, id: string): HeraldEvent | null {
@@ -88,6 +88,20 @@ export class SqliteLog implements LogStore {
 
   async attemptsOf(deliveryId: string): Promise<Attempt[]> {
     return this.db.query("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY number").all(deliveryId).map(toAttempt);
+  }
+
+  /**
+   * The first entry of deliveries_due (partial on pending, by next_attempt_at)
+   * and the few rows of destinations_breaker_open: microseconds at any size.
+   */
+  async queueFigures(now: number): Promise<QueueFigures> {
+    // Named: without statistics the planner took deliveries_open and sorted every pending row (57 ms at 100,000).
+    const first = this.db.query("SELECT next_attempt_at AS at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1").get() as { at: number } | null;
+    const due = { at: first !== null && first.at <= ms(now) ? first.at : null };
+    const breakers = this.db
+      .query("SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open FROM destinations WHERE breaker_opened_at IS NOT NULL")
+      .get() as { open: number; half_open: number };
+    return { oldest_due_at: due.at, breakers: { open: breakers.open - breakers.half_open, half_open: breakers.half_open } };
   }
 
   /** Counts deliveries by state, for metrics and the console. */

@@ -56,7 +56,7 @@ export class SqliteStore implements Store {
     this.queue = new SqliteQueue(this.db, this.batcher, path);
     this.catalog = new SqliteCatalog(this.db, this.sealing.keyring);
     this.log = new SqliteLog(this.db);
-    this.admin = new SqliteAdmin(this.db, this.batcher);
+    this.admin = new SqliteAdmin(this.db, this.batcher, path);
     this.backfills = new SqliteBackfills(this.db, this.batcher);
     this.audit = new SqliteAudit(this.db);
     this.keys = new SqliteApiKeys(this.db);
