@@ -3,7 +3,7 @@
 // database online, and config resources are reconciled at every start.
 import { afterAll, describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnHerald } from "./support/process.ts";
 import { removeDir, tempDir } from "./support/herald.ts";
@@ -187,3 +187,118 @@ async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise
     await Bun.sleep(20);
   }
 }
+
+// ---- strict flags: every command's --help, unknown flags, serve's --port/--host ----------------
+
+const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "version"];
+
+/** A port nothing listens on now: the kernel's pick for a socket closed at once. */
+function freePort(): number {
+  const socket = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = socket.port;
+  socket.stop(true);
+  return port;
+}
+
+describe("strict flags", () => {
+  it("--help and -h print each command's usage and exit 0", () => {
+    const cwd = dir();
+    for (const name of COMMAND_NAMES) {
+      for (const help of ["--help", "-h"]) {
+        const result = run([name, help], cwd);
+        expect({ name, code: result.code, stderr: result.stderr }).toEqual({ name, code: 0, stderr: "" });
+        expect(result.stdout).toContain(`Usage: herald ${name}`);
+        expect(result.stdout).toContain("--help");
+      }
+    }
+  });
+
+  it("serve --help starts nothing: no port opened, no token minted, no database made", async () => {
+    const cwd = dir();
+    const port = freePort();
+    writeFileSync(join(cwd, "config.yaml"), `server: { port: ${port} }\n`);
+    const result = run(["serve", "--help"], cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("hrld_");
+    expect(result.stdout + result.stderr).not.toContain("herald started");
+    expect(existsSync(join(cwd, "data"))).toBe(false);
+    // The process has exited; had it listened, it would have printed "herald started" first.
+    expect(await fetch(`http://127.0.0.1:${port}/readyz`).then(() => "answered", () => "refused")).toBe("refused");
+  });
+
+  it("check --help does not check: a broken config.yaml is not even read", () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "config.yaml"), "server: { port: eighty }\n");
+    expect(run(["check"], cwd).code).toBe(1);
+    const help = run(["check", "--help"], cwd);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toContain("server.port");
+  });
+
+  it("an unknown flag exits 2 and names it, for every command", () => {
+    const cwd = dir();
+    for (const name of COMMAND_NAMES) {
+      const result = run([name, "--prot", "1"], cwd);
+      expect({ name, code: result.code }).toEqual({ name, code: 2 });
+      expect(result.stderr).toContain(`herald ${name}: unknown flag --prot`);
+    }
+    const short = run(["serve", "-x"], cwd);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain("herald serve: unknown flag -x");
+    // A flag's value is never echoed: it may be a token.
+    const valued = run(["check", "--token=secret-value-123"], cwd);
+    expect(valued.stderr).toContain("unknown flag --token");
+    expect(valued.stderr).not.toContain("secret-value-123");
+  });
+
+  it("a stray argument or a flag without its value exits 2", () => {
+    const cwd = dir();
+    expect(run(["check", "extra"], cwd).code).toBe(2);
+    const noValue = run(["serve", "--port"], cwd);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toContain("--port needs a value");
+    const badPort = run(["serve", "--port", "eighty"], cwd);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain("--port must be a port number");
+  });
+});
+
+describe("where herald serve listens", () => {
+  const config = (cwd: string) =>
+    writeFileSync(join(cwd, "config.yaml"), `server: { port: 1 }\nauth: { tokens: [ { name: ops, role: admin, token: "listen-token-0123456789" } ] }\n`);
+
+  it("serve --port and --host override the config", async () => {
+    const cwd = dir();
+    config(cwd);
+    const port = freePort();
+    const herald = await spawnHerald([process.execPath, MAIN, "serve", "--port", String(port), "--host", "127.0.0.1"], cwd);
+    try {
+      expect(new URL(herald.url).port).toBe(String(port));
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    } finally {
+      herald.proc.kill("SIGKILL");
+      await herald.proc.exited;
+    }
+  }, 30_000);
+
+  it("HERALD_PORT overrides the config, and --port overrides HERALD_PORT", async () => {
+    const cwd = dir();
+    config(cwd);
+    const fromEnv = freePort();
+    const herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd, { HERALD_PORT: String(fromEnv), HERALD_HOST: "127.0.0.1" });
+    try {
+      expect(new URL(herald.url).port).toBe(String(fromEnv));
+    } finally {
+      herald.proc.kill("SIGKILL");
+      await herald.proc.exited;
+    }
+    const fromFlag = freePort();
+    const second = await spawnHerald([process.execPath, MAIN, "serve", "-p", String(fromFlag)], cwd, { HERALD_PORT: "1" });
+    try {
+      expect(new URL(second.url).port).toBe(String(fromFlag));
+    } finally {
+      second.proc.kill("SIGKILL");
+      await second.proc.exited;
+    }
+  }, 30_000);
+});
