@@ -190,7 +190,7 @@ async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise
 
 // ---- strict flags: every command's --help, unknown flags, serve's --port/--host ----------------
 
-const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "version"];
+const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "token", "version"];
 
 /** A port nothing listens on now: the kernel's pick for a socket closed at once. */
 function freePort(): number {
@@ -301,4 +301,44 @@ describe("where herald serve listens", () => {
       await second.proc.exited;
     }
   }, 30_000);
+});
+
+describe("herald token", () => {
+  /** `herald token …`'s token (line 1) and the line for auth.tokens (the last). */
+  function mint(args: string[], cwd: string) {
+    const result = run(["token", ...args], cwd);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    return { token: lines[0]!, line: lines.at(-1)! };
+  }
+
+  it("prints a token whose config line herald check accepts and Herald then admits, as admin or tenant", async () => {
+    const cwd = dir();
+    const admin = mint(["--name", "ops"], cwd);
+    const tenant = mint(["--tenant", "acme"], cwd);
+    expect(admin.token).toMatch(/^hrld_[A-Za-z0-9_-]{40,}$/);
+    expect(admin.line).toContain("role: admin");
+    expect(admin.line).not.toContain(admin.token);
+    expect(tenant.line).toContain("role: tenant, tenant: acme");
+    expect(mint([], cwd).token).not.toBe(admin.token);
+    writeFileSync(join(cwd, "config.yaml"), `server: { port: 0 }\nauth:\n  tokens:\n    ${admin.line}\n    ${tenant.line}\n`);
+    const check = run(["check"], cwd);
+    expect(check.stderr).toBe("");
+    expect(check.code).toBe(0);
+    const herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    try {
+      expect((await fetch(`${herald.url}/v1/events`, { headers: { authorization: `Bearer ${admin.token}` } })).status).toBe(200);
+      // A tenant token reads its own tenant's destinations, and may not manage API keys.
+      expect((await fetch(`${herald.url}/v1/destinations`, { headers: { authorization: `Bearer ${tenant.token}` } })).status).toBe(200);
+      expect((await fetch(`${herald.url}/v1/events`, { headers: { authorization: "Bearer hrld_not-a-token-at-all-0000000000" } })).status).toBe(401);
+    } finally {
+      herald.proc.kill("SIGKILL");
+      await herald.proc.exited;
+    }
+  }, 30_000);
+
+  it("refuses a name or tenant the config would refuse", () => {
+    expect(run(["token", "--tenant", "no spaces"], dir()).code).toBe(2);
+    expect(run(["token", "--name", "a/b"], dir()).code).toBe(2);
+  });
 });

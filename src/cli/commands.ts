@@ -65,6 +65,17 @@ export const COMMANDS: Command[] = [
     load: () => import("./healthcheck.ts"),
   },
   {
+    name: "token",
+    positional: { min: 0, max: 0 },
+    summary: "Print a new random API token and the auth.tokens line (its SHA-256) for the config.",
+    flags: [
+      { name: "tenant", value: "T", help: "a tenant token for tenant T (default: an admin token)" },
+      { name: "name", value: "N", help: "the token's name in the config and the audit log (default: made up)" },
+    ],
+    details: "Line 1 is the token; the last line goes under auth.tokens. Herald reads auth.tokens when it starts: restart it.",
+    load: () => import("./token.ts"),
+  },
+  {
     name: "version",
     positional: { min: 0, max: 0 },
     summary: "Print the version.",
