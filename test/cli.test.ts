@@ -190,7 +190,7 @@ async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise
 
 // ---- strict flags: every command's --help, unknown flags, serve's --port/--host ----------------
 
-const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "token", "version"];
+const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "token", "publish", "version"];
 
 /** A port nothing listens on now: the kernel's pick for a socket closed at once. */
 function freePort(): number {
@@ -340,5 +340,72 @@ describe("herald token", () => {
   it("refuses a name or tenant the config would refuse", () => {
     expect(run(["token", "--tenant", "no spaces"], dir()).code).toBe(2);
     expect(run(["token", "--name", "a/b"], dir()).code).toBe(2);
+  });
+});
+
+describe("herald publish", () => {
+  /** Runs the command without blocking this process, whose receiver must keep answering. */
+  async function runAsync(args: string[], cwd: string, env: Record<string, string> = {}) {
+    const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd, env: { ...process.env, HERALD_URL: "", HERALD_TOKEN: "", ...env }, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  }
+
+  it("publishes to a running Herald, which delivers; the API's refusal exits 1 with its message", async () => {
+    const cwd = dir();
+    const receiver = startReceiver();
+    writeFileSync(
+      join(cwd, "config.yaml"),
+      `server: { port: 0 }
+auth: { tokens: [ { name: ops, role: admin, token: "publish-token-0123456789" } ] }
+delivery: { https_only: false, allow_private_networks: true }
+event_types: [ { name: order.paid, schema: { type: object, required: [total] } } ]
+destinations: [ { id: shop, url: "${receiver.url}", tenant: acme } ]
+subscriptions: [ { id: shop-all, destination: shop, event_types: ["*"] } ]
+`,
+    );
+    writeFileSync(join(cwd, "event.json"), `{ "total": 42 }`);
+    const herald = await spawnHerald([process.execPath, MAIN, "serve"], cwd);
+    try {
+      const env = { HERALD_URL: herald.url, HERALD_TOKEN: "publish-token-0123456789" };
+      const published = await runAsync(["publish", "order.paid", "--data", "@event.json", "--tenant", "acme", "--id", "evt-cli-1"], cwd, env);
+      expect(published.stderr).toBe("");
+      expect(published.code).toBe(0);
+      expect(JSON.parse(published.stdout)).toMatchObject({ id: "evt-cli-1", deliveries: 1 });
+      const [request] = await receiver.waitFor(1, 10_000);
+      expect(request!.headers["webhook-id"]).toBe("evt-cli-1");
+      expect(JSON.parse(request!.body)).toMatchObject({ type: "order.paid", data: { total: 42 } });
+
+      // --url and --token on the command line work as well as the environment.
+      const inline = await runAsync(["publish", "order.paid", "-d", '{"total":1}', "--url", herald.url, "--token", "publish-token-0123456789"], cwd);
+      expect(inline.code).toBe(0);
+
+      // Refusals: the schema's, and a wrong token's; both exit 1 with the API's message.
+      const invalid = await runAsync(["publish", "order.paid", "--data", "{}"], cwd, env);
+      expect(invalid.code).toBe(1);
+      expect(invalid.stderr).toContain("herald publish: 400 data does not match the schema");
+      expect(invalid.stderr).toContain("total");
+      const wrong = await runAsync(["publish", "order.paid"], cwd, { ...env, HERALD_TOKEN: "hrld_wrong-token-000000000000000" });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain("herald publish: 401");
+      expect(wrong.stderr).not.toContain("hrld_wrong");
+    } finally {
+      herald.proc.kill("SIGKILL");
+      await herald.proc.exited;
+      await receiver.stop();
+    }
+  }, 30_000);
+
+  it("exits 2 without a token or with --data that is not JSON, and 1 when nothing answers", async () => {
+    const cwd = dir();
+    const none = await runAsync(["publish", "a.b"], cwd);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("HERALD_TOKEN");
+    const env = { HERALD_TOKEN: "t0123456789abcdef", HERALD_URL: `http://127.0.0.1:${freePort()}` };
+    expect((await runAsync(["publish", "a.b", "--data", "{nope"], cwd, env)).code).toBe(2);
+    expect((await runAsync(["publish"], cwd, env)).code).toBe(2);
+    const down = await runAsync(["publish", "a.b"], cwd, env);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("cannot reach");
   });
 });

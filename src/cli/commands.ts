@@ -65,6 +65,21 @@ export const COMMANDS: Command[] = [
     load: () => import("./healthcheck.ts"),
   },
   {
+    name: "publish",
+    args: "TYPE",
+    positional: { min: 1, max: 1 },
+    summary: "Publish one event of type TYPE to a running Herald and print its answer.",
+    flags: [
+      { name: "data", short: "d", value: "JSON|@FILE", help: "the event's data: JSON, @FILE to read a file, @- for standard input (default null)" },
+      { name: "tenant", value: "T", help: "the tenant whose subscriptions receive it (default: the token's, else default)" },
+      { name: "id", value: "ID", help: "the event's id; publishing the same id again answers the original" },
+      { name: "url", value: "URL", help: "Herald's address (over HERALD_URL; default http://127.0.0.1:8080)" },
+      { name: "token", value: "TOKEN", help: "an API token (HERALD_TOKEN is better: flags show in ps)" },
+    ],
+    details: "Exits 1 with the API's message when Herald refuses the event (4xx/5xx) or cannot be reached.",
+    load: () => import("./publish.ts"),
+  },
+  {
     name: "token",
     positional: { min: 0, max: 0 },
     summary: "Print a new random API token and the auth.tokens line (its SHA-256) for the config.",
