@@ -1,6 +1,8 @@
 // The command line as a user runs it: `check` reports config errors with their
 // paths, `serve` makes and prints an admin token once, `backup` copies the
-// database online, and config resources are reconciled at every start.
+// database online, config resources are reconciled at every start; every
+// command's flags are strict; `token`, `publish` and `config-schema` work as the
+// README shows.
 import { afterAll, describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,6 +10,9 @@ import { join } from "node:path";
 import { spawnHerald } from "./support/process.ts";
 import { removeDir, tempDir } from "./support/herald.ts";
 import { startReceiver } from "./support/receiver.ts";
+import { Validator } from "@cfworker/json-schema";
+import { parse as parseYaml } from "yaml";
+import { configJsonSchema, FREE_FORM, untypedPaths } from "../src/config/json-schema.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 const dirs: string[] = [];
@@ -190,7 +195,7 @@ async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise
 
 // ---- strict flags: every command's --help, unknown flags, serve's --port/--host ----------------
 
-const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "token", "publish", "version"];
+const COMMAND_NAMES = ["serve", "check", "backup", "copy-store", "rekey", "healthcheck", "token", "publish", "config-schema", "version"];
 
 /** A port nothing listens on now: the kernel's pick for a socket closed at once. */
 function freePort(): number {
@@ -407,5 +412,30 @@ subscriptions: [ { id: shop-all, destination: shop, event_types: ["*"] } ]
     const down = await runAsync(["publish", "a.b"], cwd, env);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("cannot reach");
+  });
+});
+
+describe("herald config-schema", () => {
+  const ROOT = join(import.meta.dir, "..");
+
+  it("prints the committed config.schema.json (regenerate: herald config-schema > config.schema.json)", () => {
+    const result = run(["config-schema"], dir());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(readFileSync(join(ROOT, "config.schema.json"), "utf8"));
+    expect(readFileSync(join(ROOT, "config.example.yaml"), "utf8").split("\n")[0]).toBe("# yaml-language-server: $schema=./config.schema.json");
+  });
+
+  it("types every value but the free-form ones: a new duration or size must be named in src/config/json-schema.ts", () => {
+    expect(untypedPaths(configJsonSchema())).toEqual(FREE_FORM);
+  });
+
+  it("accepts config.example.yaml and refuses what herald check refuses: an unknown key, a bad duration, a port too high", () => {
+    const validator = new Validator(JSON.parse(readFileSync(join(ROOT, "config.schema.json"), "utf8")), "2020-12", false);
+    const example = parseYaml(readFileSync(join(ROOT, "config.example.yaml"), "utf8"), { merge: true });
+    expect(validator.validate(example).errors).toEqual([]);
+    expect(validator.validate({ server: { port: 8080, max_body: "2MiB" }, delivery: { timeout: "1.5h", retry_schedule: ["5s", "1m"], keep_response_bytes: 10 } }).valid).toBe(true);
+    for (const wrong of [{ server: { prot: 1 } }, { delivery: { timeout: "soon" } }, { server: { port: 70000 } }, { server: { max_body: "1 MiB" } }, { destinations: [{ url: "https://x" }] }]) {
+      expect({ wrong, valid: validator.validate(wrong).valid }).toEqual({ wrong, valid: false });
+    }
   });
 });

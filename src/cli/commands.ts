@@ -91,6 +91,14 @@ export const COMMANDS: Command[] = [
     load: () => import("./token.ts"),
   },
   {
+    name: "config-schema",
+    positional: { min: 0, max: 0 },
+    summary: "Print the JSON Schema of the config file, for editors (config.schema.json is its output).",
+    flags: [],
+    details: "Start config.yaml with `# yaml-language-server: $schema=./config.schema.json` and an editor with the YAML\nlanguage server checks and completes it.",
+    load: () => import("./config-schema.ts"),
+  },
+  {
     name: "version",
     positional: { min: 0, max: 0 },
     summary: "Print the version.",

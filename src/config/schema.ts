@@ -76,7 +76,7 @@ const Subscription = type({
   description: "string = ''",
 });
 
-const ConfigSchema = type({
+export const ConfigSchema = type({
   "+": "reject",
   server: type({
     "+": "reject",
