@@ -2,7 +2,7 @@
 // Chromium opens it, authorizes with a bearer token, and runs one request.
 import { afterAll, beforeAll, expect, it } from "bun:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser, openPage } from "./support/browser.ts";
+import { launchBrowser, openPage, runListEventTypesInSwagger } from "./support/browser.ts";
 import { ADMIN_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 
 let herald: TestHerald;
@@ -26,18 +26,8 @@ it("loads Swagger UI without leaving localhost, authorizes, and runs a request",
   await page.waitForSelector(".swagger-ui .information-container", { timeout: 15_000 });
   expect(await page.textContent(".swagger-ui .title")).toContain("Herald");
 
-  await page.click("button.authorize");
-  await page.fill(".modal-ux input[type=text], .modal-ux input[type=password]", ADMIN_TOKEN);
-  await page.click(".modal-ux .auth-btn-wrapper button.authorize");
-  await page.click(".modal-ux button.btn-done");
-
-  const operation = page.locator("#operations-Event_types-getV1Event-types");
-  await operation.locator(".opblock-summary").click();
-  await operation.locator("button.try-out__btn").click();
-  await operation.locator("button.execute").click();
-  const status = operation.locator(".live-responses-table tbody .response-col_status").first();
-  await status.waitFor({ timeout: 10_000 });
-  expect((await status.textContent())?.trim()).toBe("200");
+  const operation = await runListEventTypesInSwagger(page, ADMIN_TOKEN, 10_000);
+  expect((await operation.locator(".live-responses-table tbody .response-col_status").first().textContent())?.trim()).toBe("200");
   expect(await operation.locator(".live-responses-table tbody .response-col_description").first().textContent()).toContain("docs.seen");
   expect(foreign).toEqual([]);
 }, 60_000);

@@ -82,6 +82,21 @@ export class FormFields {
     first?.control.focus();
   }
 
+  /**
+   * Sends a form: `button` is disabled while `work` runs (no double submit), and
+   * an error it throws is shown beside the fields it names.
+   */
+  async submit(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {
+    button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      this.show(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   private pathFor(path: string): string | null {
     if (this.slots.has(path)) return path;
     const head = path.split(".")[0]!;

@@ -2,7 +2,7 @@
 // playwright-core (no browser download). Screenshots go to test-artifacts/ui/.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS = join(import.meta.dir, "../../test-artifacts/ui");
@@ -45,4 +45,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** True when nothing on the page is wider than the viewport (no sideways scrolling on a phone). */
 export function fitsWidth(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+/**
+ * In Swagger UI at /docs (already drawn): authorizes with `token`, then runs
+ * "list event types" with Try it out. Resolves to that operation's block, its
+ * answer drawn (the status cell visible), for the caller to check.
+ */
+export async function runListEventTypesInSwagger(page: Page, token: string, timeoutMs: number): Promise<Locator> {
+  await page.click("button.authorize");
+  await page.fill(".modal-ux input[type=text], .modal-ux input[type=password]", token);
+  await page.click(".modal-ux .auth-btn-wrapper button.authorize");
+  await page.click(".modal-ux button.btn-done");
+  const operation = page.locator("#operations-Event_types-getV1Event-types");
+  await operation.locator(".opblock-summary").click();
+  await operation.locator("button.try-out__btn").click();
+  await operation.locator("button.execute").click();
+  await operation.locator(".live-responses-table tbody .response-col_status").first().waitFor({ timeout: timeoutMs });
+  return operation;
 }

@@ -146,8 +146,7 @@ export async function destinationFormPage(ctx: PageContext): Promise<void> {
     event.preventDefault();
     if (readOnly) return;
     form.clear();
-    save.disabled = true;
-    try {
+    await form.submit(save, async () => {
       const common = {
         url: url.value.trim(),
         description: description.value.trim(),
@@ -175,11 +174,7 @@ export async function destinationFormPage(ctx: PageContext): Promise<void> {
         saved = await request<Destination>("PATCH", `/v1/destinations/${encodeURIComponent(current.id)}`, body);
       }
       location.hash = href("destinations", { focus: saved.id, saved: "1" });
-    } catch (error) {
-      form.show(error);
-    } finally {
-      save.disabled = false;
-    }
+    });
   });
 
   const deleteArea = current && !readOnly ? deleteControl(current) : null;

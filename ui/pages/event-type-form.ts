@@ -60,16 +60,11 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       schema: parsedSchema ? parsedSchema.value : null,
     };
     if (parsedExample) body.example = parsedExample.value;
-    save.disabled = true;
-    try {
+    await form.submit(save, async () => {
       if (current === null) await request("POST", "/v1/event-types", { name: name.value.trim(), ...body });
       else await request("PATCH", `/v1/event-types/${encodeURIComponent(current.name)}`, body);
       location.hash = href("event-types", { saved: current?.name ?? name.value.trim() });
-    } catch (error) {
-      form.show(error);
-    } finally {
-      save.disabled = false;
-    }
+    });
   });
 
   fill(

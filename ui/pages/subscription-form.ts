@@ -138,8 +138,7 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
     const value = filterValue();
     if (value === false) return;
     const eventTypes = chosenPatterns();
-    save.disabled = true;
-    try {
+    await form.submit(save, async () => {
       if (current === null) {
         const body: Record<string, unknown> = { destination_id: destination.value, event_types: eventTypes, filter: value, enabled: enabled.checked };
         if (description.value.trim()) body.description = description.value.trim();
@@ -149,11 +148,7 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
         await request("PATCH", `/v1/subscriptions/${encodeURIComponent(current.id)}`, { event_types: eventTypes, filter: value, enabled: enabled.checked, description: description.value.trim() });
       }
       location.hash = href("subscriptions", { saved: "1" });
-    } catch (error) {
-      form.show(error);
-    } finally {
-      save.disabled = false;
-    }
+    });
   });
 
   fill(
