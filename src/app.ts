@@ -5,7 +5,6 @@ import { reconcile, type ReconcileReport } from "./engine/reconcile.ts";
 import { jsonLogger, realTimer, type EngineDeps } from "./engine/deps.ts";
 import { Engine } from "./engine/engine.ts";
 import { createAuthenticator } from "./http/auth.ts";
-import { trackAttempts } from "./http/metrics.ts";
 import { RequestMetrics } from "./http/request-metrics.ts";
 import { createHttpApp } from "./http/server.ts";
 import { newId } from "./store/ids.ts";
@@ -43,7 +42,6 @@ export async function createApp(config: Config, options: AppOptions = {}) {
     await store.close();
     throw error;
   }
-  trackAttempts(engine);
   const http = createHttpApp({ engine, auth, config, isReady: () => ready, requests: new RequestMetrics() });
 
   return {

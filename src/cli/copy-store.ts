@@ -1,7 +1,6 @@
 // `herald copy-store --from FILE --to postgres://…`: copies a SQLite database into an empty PostgreSQL one.
 import { copyStore, CopyRefused, describeTarget, type CopyProgress } from "../store/copy-store.ts";
-import { UsageError, type ParsedArgs } from "./flags.ts";
-import { flag } from "./load-config.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
 
 export async function run(args: ParsedArgs): Promise<void> {
   const from = flag(args, "from");

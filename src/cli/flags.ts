@@ -102,3 +102,9 @@ export function usage(spec: CommandSpec): string {
   if (spec.details) lines.push("", spec.details);
   return lines.join("\n");
 }
+
+/** A flag's value as a string (flags with a value are never `true`). */
+export function flag(args: ParsedArgs, name: string): string | undefined {
+  const value = args.flags[name];
+  return typeof value === "string" ? value : undefined;
+}

@@ -1,10 +1,10 @@
 // `herald healthcheck`: exit 0 when a running Herald is ready, else 1. Kept light:
 // it loads neither the server nor the store, since a container runs it every 30 s.
 import { checkReadiness, localUrl } from "../healthcheck.ts";
-import { UsageError, type ParsedArgs } from "./flags.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
 
 export async function run(args: ParsedArgs): Promise<void> {
-  let url = typeof args.flags.url === "string" ? args.flags.url : undefined;
+  let url = flag(args, "url");
   // The config (and arktype with it, ~0.5 s of CPU) is loaded only when --url is not given.
   if (url === undefined) url = localUrl((await import("./load-config.ts")).loadOrExit(args).config.server, process.env);
   else if (!/^https?:\/\/./.test(url) || !URL.canParse(url)) {

@@ -1,8 +1,7 @@
 // `herald publish TYPE`: publishes one event to a running Herald through its API, for a
 // first try, a script or a smoke test, without writing curl and JSON by hand.
 import { readFileSync } from "node:fs";
-import { UsageError, type ParsedArgs } from "./flags.ts";
-import { flag } from "./load-config.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
 

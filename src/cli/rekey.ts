@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { openStore } from "../store/open-store.ts";
 import { createKeyFile, readKeyFile } from "../store/sealing-keys.ts";
 import { SealingError } from "../store/sealing.ts";
-import { UsageError, type ParsedArgs } from "./flags.ts";
-import { flag, loadOrExit } from "./load-config.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
+import { loadOrExit } from "./load-config.ts";
 
 /**
  * `herald rekey`: seals every stored secret under the new key (and, until the

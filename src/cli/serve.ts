@@ -6,8 +6,8 @@ import { errorMessage } from "../engine/deps.ts";
 import { createLogger } from "../engine/logger.ts";
 import { describeTarget } from "../store/copy-store.ts";
 import { VERSION } from "../version.ts";
-import { UsageError, type ParsedArgs } from "./flags.ts";
-import { flag, loadOrExit } from "./load-config.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
+import { loadOrExit } from "./load-config.ts";
 
 export async function run(args: ParsedArgs): Promise<void> {
   const configPath = flag(args, "config");

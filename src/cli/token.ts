@@ -3,16 +3,15 @@
 import { randomBytes } from "node:crypto";
 import { ID } from "../config/fields.ts";
 import { sha256Hex } from "../rules/hashing.ts";
-import { UsageError, type ParsedArgs } from "./flags.ts";
-import { flag } from "./load-config.ts";
+import { newToken } from "../rules/tokens.ts";
+import { flag, UsageError, type ParsedArgs } from "./flags.ts";
 
 export async function run(args: ParsedArgs): Promise<void> {
   const tenant = flag(args, "tenant");
   const name = flag(args, "name") ?? `${tenant ?? "admin"}-${randomBytes(3).toString("hex")}`;
   if (!ID.test(name)) throw new UsageError("herald token: --name must be 1 to 64 letters, digits, _ or -");
   if (tenant !== undefined && !ID.test(tenant)) throw new UsageError("herald token: --tenant must be 1 to 64 letters, digits, _ or -");
-  // The same shape as the tokens Herald makes itself at a first start.
-  const token = "hrld_" + randomBytes(32).toString("base64url");
+  const token = newToken();
   const role = tenant === undefined ? "role: admin" : `role: tenant, tenant: ${tenant}`;
   console.log(
     [

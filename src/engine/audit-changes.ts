@@ -5,7 +5,7 @@
 // listed by name, each value redacted, so the log says that a credential
 // changed and which one, never what it is.
 import type { Destination, EventType, Subscription } from "../store/types.ts";
-import { schemeOf } from "../rules/signing-keys.ts";
+import { currentSecret, schemeOf } from "../rules/signing-keys.ts";
 
 export const REDACTED = "[redacted]";
 
@@ -32,7 +32,7 @@ function compare<T>(fields: Fields<T>, before: T | null, after: T | null): Chang
 }
 
 /** The secret that signs alone once any grace period ends (the one without an expiry). */
-const currentSecret = (d: Destination): string | null => d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]?.secret ?? null;
+const currentOf = (d: Destination): string | null => currentSecret(d.secrets);
 
 const DESTINATION_FIELDS: Fields<Destination> = {
   tenant: (d) => d.tenant,
@@ -46,13 +46,13 @@ const DESTINATION_FIELDS: Fields<Destination> = {
   disabled_reason: (d) => d.disabled_reason,
   metadata: (d) => d.metadata,
   // The scheme (hmac, ed25519) is no secret: it follows from the key's prefix, never its value.
-  signature: (d) => { const secret = currentSecret(d); return secret === null ? null : schemeOf(secret); },
+  signature: (d) => { const secret = currentOf(d); return secret === null ? null : schemeOf(secret); },
 };
 
 export function destinationChanges(before: Destination | null, after: Destination | null): Changes {
   const changes = compare(DESTINATION_FIELDS, before, after);
-  const from = before && currentSecret(before);
-  const to = after && currentSecret(after);
+  const from = before && currentOf(before);
+  const to = after && currentOf(after);
   // Compared here, written only as "[redacted]": the entry tells that the secret changed, not to what.
   if (from !== to) changes.secret = { from: from === null ? null : REDACTED, to: to === null ? null : REDACTED };
   // The client certificate for mutual TLS holds a private key: whether it changed, never what it is.

@@ -10,7 +10,7 @@ import { checkDestinationUrl } from "../rules/address-policy.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
-import { newSecret, schemeOf, secretMatchesScheme, type SignatureScheme } from "../rules/signing-keys.ts";
+import { currentSecret as currentSecretOf, newSecret, schemeOf, secretMatchesScheme, type SignatureScheme } from "../rules/signing-keys.ts";
 
 export interface DestinationInput {
   id?: string;
@@ -52,7 +52,8 @@ export function mergeHeaders(current: Record<string, string>, changes: Record<st
 }
 
 /** The secret that signs alone once any grace period ends: it says the destination's scheme. */
-export const currentSecret = (d: Destination): string => d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]!.secret;
+/** The secret that signs alone once any grace period ends (a destination always has one). */
+export const currentSecret = (d: Destination): string => currentSecretOf(d.secrets)!;
 
 function checkSecretScheme(secret: string | undefined, scheme: SignatureScheme): void {
   if (secret !== undefined && !secretMatchesScheme(secret, scheme)) {

@@ -366,9 +366,6 @@ export class Dispatcher {
         now,
       );
       // The slot is free once the answer is in; the record commits with its batch.
-      // A limited destination's place is free once the record commits (the store
-      // counts leased rows): claim its next, here, at once.
-      if (isLimited(destination)) record.then(() => this.noteBacklog(), () => this.noteBacklog());
       record.then(
         ({ applied, breaker }) => {
           // The lease ran out and the row went on without this send (another
@@ -386,9 +383,13 @@ export class Dispatcher {
         (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
       );
       this.unrecorded++;
+      const limited = isLimited(destination);
       const recorded = () => {
         this.unrecorded--;
-        this.pump();
+        // A limited destination's place is free once the record commits (the store
+        // counts leased rows): claim its next, here, at once (noteBacklog pumps).
+        if (limited) this.noteBacklog();
+        else this.pump();
       };
       record.then(recorded, recorded);
       this.track(record);

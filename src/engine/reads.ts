@@ -76,13 +76,29 @@ export class Reads {
 
   async listDestinations(scope: Scope, query: PageQuery): Promise<Page<Destination>> {
     const page = await this.store.catalog.listDestinations({ ...query, tenant: tenantOf(scope) });
-    return { ...page, data: await Promise.all(page.data.map((d) => this.withHeadHold(d))) };
+    return { ...page, data: await this.withDeliveryState(page.data) };
   }
 
   async getDestination(scope: Scope, id: string): Promise<Destination> {
+    return (await this.withDeliveryState([await this.visibleDestination(scope, id)]))[0]!;
+  }
+
+  /** The destination as the catalogue has it, if `scope` sees it (the reveal routes need no more). */
+  private async visibleDestination(scope: Scope, id: string): Promise<Destination> {
     const destination = await this.store.catalog.getDestination(id);
     if (!destination || !sees(scope, destination.tenant)) throw notFound("destination", id);
-    return this.withHeadHold(destination);
+    return destination;
+  }
+
+  /**
+   * What the answers add from the job table: how many deliveries each is being
+   * sent now (one read for the whole page), so that a destination at
+   * max_in_flight is seen to be full, not idle; and, for ordered ones, a head
+   * that holds the rest back.
+   */
+  private async withDeliveryState(destinations: Destination[]): Promise<Destination[]> {
+    const inFlight = await this.store.log.inFlight(destinations.map((d) => d.id));
+    return Promise.all(destinations.map((d) => this.withHeadHold({ ...d, in_flight: inFlight.get(d.id) ?? 0 })));
   }
 
   /**
@@ -90,10 +106,7 @@ export class Reads {
    * others wait behind it is held back by it: said in the answer, so that a
    * quiet ordered destination is not mistaken for an idle one.
    */
-  private async withHeadHold(plain: Destination): Promise<Destination> {
-    // What is being sent now, counted from its partial index: so that a destination at
-    // max_in_flight is seen to be full, not idle.
-    const destination = { ...plain, in_flight: (await this.store.log.destinationLoad(plain.id, this.now())).in_flight };
+  private async withHeadHold(destination: Destination): Promise<Destination> {
     if (!destination.ordered) return { ...destination, held_by_head: null };
     const found = await this.store.log.orderedHead(destination.id);
     const held = found !== null && found.head.status === "pending" && found.head.attempts > 0 && found.waiting > 0;
@@ -108,19 +121,19 @@ export class Reads {
   /** The current signing secret and the previous ones still inside their grace period. */
   async destinationSecrets(scope: Scope, id: string): Promise<{ secret: string; previous: SigningSecret[] }> {
     const now = this.now();
-    const { secrets } = await this.getDestination(scope, id);
+    const { secrets } = await this.visibleDestination(scope, id);
     const active = secrets.find((s) => s.expires_at === null)!;
     return { secret: active.secret, previous: secrets.filter((s) => s.expires_at !== null && s.expires_at > now) };
   }
 
   /** The static header values (answers elsewhere show only their names). */
   async destinationHeaders(scope: Scope, id: string): Promise<Record<string, string>> {
-    return { ...(await this.getDestination(scope, id)).headers };
+    return { ...(await this.visibleDestination(scope, id)).headers };
   }
 
   /** Delivery counts and the last success and failure of one destination in [since, until). */
   async destinationHealth(scope: Scope, id: string, since: number, until: number): Promise<DestinationHealth> {
-    await this.getDestination(scope, id);
+    await this.visibleDestination(scope, id);
     return this.store.log.destinationHealth(id, since, until);
   }
 
@@ -129,7 +142,7 @@ export class Reads {
    * buckets with latency percentiles, the deliveries' success rate, and why it is held back.
    */
   async endpointHealth(scope: Scope, id: string, range: HealthRange): Promise<EndpointHealth> {
-    const destination = await this.getDestination(scope, id);
+    const plain = await this.visibleDestination(scope, id);
     const until = this.now();
     const since = until - HEALTH_RANGES[range].ms;
     const [deliveries, found, load] = await Promise.all([
@@ -137,6 +150,8 @@ export class Reads {
       this.attemptBuckets.get(`${id}\n${range}`, () => this.store.log.attemptBuckets(id, since, until + 1, HEALTH_RANGES[range].bucket_ms)),
       this.store.log.destinationLoad(id, until),
     ]);
+    // The load read here is the in_flight the answer shows: not read a second time.
+    const destination = await this.withHeadHold({ ...plain, in_flight: load.in_flight });
     return endpointHealth({ destination, range, since, until, deliveries, found, load });
   }
 
@@ -179,10 +194,5 @@ export class Reads {
   /** Bytes the store takes on disk (the metrics endpoint). */
   async storeSize(): Promise<number> {
     return this.store.admin.sizeBytes();
-  }
-
-  /** How many destinations have their breaker open (or half open) now, as the store says (every instance's view). */
-  async countOpenBreakers(): Promise<number> {
-    return (await this.store.queue.openBreakers()).length;
   }
 }

@@ -8,7 +8,7 @@ import type { CatalogStore } from "../store/store.ts";
 import type { AuditEntry, Destination, Subscription } from "../store/types.ts";
 import { auditEntry, CONFIG_CALLER } from "./audit.ts";
 import { destinationChanges, eventTypeChanges, subscriptionChanges, type Changes } from "./audit-changes.ts";
-import { newSecret, schemeOf } from "../rules/signing-keys.ts";
+import { currentSecret, newSecret, schemeOf } from "../rules/signing-keys.ts";
 import type { Config } from "../config/schema.ts";
 
 /** The reason a destination carries while the config file disables it. */
@@ -90,7 +90,7 @@ function destinationFromConfig(d: Config["destinations"][number], current: Desti
   // The scheme is the file's `signature`, else the given secret's, else hmac; a stored key of
   // another scheme (the file switched it) is replaced by a fresh one.
   const scheme = d.signature ?? (d.secret ? schemeOf(d.secret) : "hmac");
-  const kept = current?.secrets.length && schemeOf(current.secrets.find((s) => s.expires_at === null)?.secret ?? current.secrets[0]!.secret) === scheme;
+  const kept = current?.secrets.length && schemeOf(currentSecret(current.secrets)!) === scheme;
   const secrets = d.secret
     ? current?.secrets[0]?.secret === d.secret ? current.secrets : [{ secret: d.secret, expires_at: null }]
     : kept ? current!.secrets : [{ secret: newSecret(scheme), expires_at: null }];

@@ -30,6 +30,8 @@ export class Telemetry {
   /** Events published (created, not repeats) by type: bounded by the catalogue's types plus `other`. */
   readonly published = new Map<string, number>();
   readonly attempts = new Float64Array(ATTEMPT_CLASSES.length);
+  /** Attempts by outcome as herald_attempts_total has always counted them: success (an accepted answer), http_Nxx, error. */
+  readonly attemptOutcomes = new Map<string, number>();
   readonly attemptSeconds = new Histogram(REQUEST_SECONDS);
   /** Event created_at → end of the successful attempt. */
   readonly deliveredSeconds = new Histogram(LATENCY_SECONDS);
@@ -51,6 +53,8 @@ export class Telemetry {
   attempt(job: DeliveryJob, result: SendResult, status: string): void {
     const cls = ATTEMPT_CLASSES.indexOf(attemptClass(result));
     this.attempts[cls]!++;
+    const outcome = result.ok ? "success" : result.status === null ? "error" : `http_${Math.floor(result.status / 100)}xx`;
+    this.attemptOutcomes.set(outcome, (this.attemptOutcomes.get(outcome) ?? 0) + 1);
     this.attemptSeconds.observe(result.attempt.duration_ms / 1000);
     if (status === "succeeded") {
       this.outcomes.succeeded++;

@@ -4,7 +4,8 @@
 // engine's cache), and customer portal links (`hpl_…`, signed and expiring,
 // checked by the engine's PortalLinks, stored nowhere). Either way a request
 // gets a Principal: who it is, its role and the tenant it is limited to.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { newToken } from "../rules/tokens.ts";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { KEY_PREFIX, type ApiKeys, type KeyRole } from "../engine/api-keys.ts";
 import { PORTAL_PREFIX, type PortalLinks } from "../engine/portal-links.ts";
@@ -107,7 +108,7 @@ export async function createAuthenticator(
   if (configured.length > 0) return new Authenticator(configured, keys, portal);
   let hashes = await saved.generatedTokenHashes();
   if (hashes.length === 0) {
-    const token = "hrld_" + randomBytes(32).toString("base64url");
+    const token = newToken();
     await saved.saveGeneratedToken("admin", sha256Hex(token), now);
     onGenerated(token);
     hashes = await saved.generatedTokenHashes();

@@ -9,7 +9,7 @@ import { requestIdOf } from "./request-id.ts";
 export function callerOf(principal: Principal, request: Request): Caller {
   return {
     // A portal link is recorded as a token (the audit log's actor types), named `portal:<tenant>`.
-    actor: { type: principal.kind === "portal" ? "token" : (principal.kind ?? "token"), name: principal.name },
+    actor: { type: principal.kind === "portal" ? "token" : principal.kind, name: principal.name },
     request_id: requestIdOf(request),
   };
 }

@@ -90,7 +90,7 @@ export async function admitRequest(
 }
 
 /** Adds `principal` (found by `admitRequest`) and its `scope` (what the engine's reads take) to every route after it. */
-export function authenticated(_auth: Authenticator) {
+export function authenticated() {
   return new Elysia().resolve({ as: "scoped" }, ({ request }) => {
     // Every route using this is behind admitRequest, which authenticated the
     // request and checked its role; a route ever mounted where that hook does not

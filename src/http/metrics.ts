@@ -10,18 +10,6 @@ import { DELIVERY_STATUSES } from "../engine/records.ts";
 import { VERSION } from "../version.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 
-const attemptCounts = new WeakMap<Engine, Map<string, number>>();
-
-/** Starts counting attempts by outcome for this engine (herald_attempts_total, kept as it was before the class series). */
-export function trackAttempts(engine: Engine): void {
-  const counts = new Map<string, number>();
-  attemptCounts.set(engine, counts);
-  engine.dispatcher.onAttempt((_job, result) => {
-    const outcome = result.ok ? "success" : result.status === null ? "error" : `http_${Math.floor(result.status / 100)}xx`;
-    counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-  });
-}
-
 type Labels = Record<string, string | number>;
 
 /** Label values escaped as the text format asks: backslash, quote, newline. */
@@ -83,7 +71,7 @@ export async function renderMetrics(engine: Engine, requests: RequestMetrics): P
   for (const [outcome, n] of Object.entries(t.outcomes)) out.sample("herald_delivery_outcomes_total", { outcome }, n);
 
   out.family("herald_attempts_total", "counter", "Delivery attempts by outcome since start (success, http_3xx/4xx/5xx, error).");
-  for (const [outcome, n] of attemptCounts.get(engine) ?? []) out.sample("herald_attempts_total", { outcome }, n);
+  for (const [outcome, n] of engine.telemetry.attemptOutcomes) out.sample("herald_attempts_total", { outcome }, n);
   out.family("herald_attempts_by_class_total", "counter", "Delivery attempts by status class since start: 2xx, 3xx, 4xx, 5xx, error (no answer), timeout.");
   ATTEMPT_CLASSES.forEach((cls, i) => out.sample("herald_attempts_by_class_total", { class: cls }, t.attempts[i]!));
   out.family("herald_attempt_duration_seconds", "histogram", "Duration of each delivery attempt, request to answer (or error).");

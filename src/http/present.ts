@@ -2,7 +2,7 @@
 // header values never included (a destination's secret and headers have their own routes).
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
 import { breakerState } from "../engine/records.ts";
-import { publicKeyOf, schemeOf } from "../rules/signing-keys.ts";
+import { currentSecret, publicKeyOf, schemeOf } from "../rules/signing-keys.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
@@ -65,7 +65,7 @@ export function presentEventType(t: EventType) {
 
 /** A destination's signature scheme and, for ed25519, the `whpk_` public key of the key that signs alone after any grace. */
 export function signatureOf(d: Destination): { signature: "hmac" | "ed25519"; public_key: string | null } {
-  const current = d.secrets.find((s) => s.expires_at === null)?.secret ?? d.secrets[0]!.secret;
+  const current = currentSecret(d.secrets)!;
   const signature = schemeOf(current);
   return { signature, public_key: signature === "ed25519" ? publicKeyOf(current) : null };
 }

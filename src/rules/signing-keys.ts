@@ -11,6 +11,14 @@ export const PUBLIC_KEY_PREFIX = "whpk_";
 export const SIGNATURE_SCHEMES = ["hmac", "ed25519"] as const;
 export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
+/**
+ * The secret that signs alone once any grace period ends: the one without an
+ * expiry (the first, for a list that has none); null for no secrets at all.
+ */
+export function currentSecret(secrets: readonly { secret: string; expires_at: number | null }[]): string | null {
+  return secrets.find((s) => s.expires_at === null)?.secret ?? secrets[0]?.secret ?? null;
+}
+
 /** The scheme a secret signs with: `whsk_` keys sign v1a (ed25519), `whsec_` secrets v1 (HMAC-SHA256). */
 export function schemeOf(secret: string): SignatureScheme {
   return secret.startsWith(PRIVATE_KEY_PREFIX) ? "ed25519" : "hmac";

@@ -234,6 +234,8 @@ export interface LogStore {
   attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]>;
   /** Its deliveries being sent now (across instances), and its pending ones due by `now`. */
   destinationLoad(destinationId: string, now: number): Promise<DestinationLoad>;
+  /** The deliveries being sent now (leased, across instances) of each of these destinations, in one read; absent means none. */
+  inFlight(destinationIds: string[]): Promise<Map<string, number>>;
 }
 
 /**

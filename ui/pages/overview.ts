@@ -4,7 +4,6 @@
 import { get } from "../api.ts";
 import { fill, h, svg } from "../dom.ts";
 import { destinationName, destinationRef, errorBox, localTime, percent, statusBadge, when } from "../format.ts";
-import { knownDestinations } from "../names.ts";
 import { every, type PageContext } from "../page.ts";
 import type { Delivery, Destination, ListPage, Stats } from "../types.ts";
 import { healthBadge } from "./destinations.ts";
@@ -141,8 +140,11 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     fill(countsBox, countsView("hour", hour!), countsView("day", day!));
     drawChart();
   };
+  // One read of the destinations per refresh, for both the attention list and the failures' names.
+  let destinations: Promise<ListPage<Destination>> = Promise.resolve({ data: [], next_cursor: null });
   const loadAttention = async () => {
-    const page = await get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
+    destinations = get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
+    const page = await destinations;
     const bad = page.data.filter((d) => !d.enabled || d.failing_since);
     fill(
       attention,
@@ -165,8 +167,10 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
           ),
     );
   };
+  /** The same read by id, for naming the failures' destinations (ids shown when it failed: the attention box says why). */
+  const destinationsById = async () => new Map((await destinations.catch(() => ({ data: [] as Destination[] }))).data.map((d) => [d.id, d]));
   const loadFailures = async () => {
-    const [page, known] = await Promise.all([get<ListPage<Delivery>>("/v1/deliveries", { status: "failed", limit: 5 }, ctx.signal), knownDestinations(ctx.signal)]);
+    const [page, known] = await Promise.all([get<ListPage<Delivery>>("/v1/deliveries", { status: "failed", limit: 5 }, ctx.signal), destinationsById()]);
     fill(
       failures,
       page.data.length === 0

@@ -64,7 +64,7 @@ export function apiKeyRoutes(ctx: HttpContext) {
   const configToken = (id: string) => ctx.auth.configTokens().find((t) => t.id === id) ?? null;
 
   return new Elysia({ prefix: "/v1/api-keys" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .post(
       "",
       async ({ body, set, principal, request }) => {

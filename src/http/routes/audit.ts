@@ -41,7 +41,7 @@ export function presentAuditEntry(e: AuditEntry) {
 
 export function auditRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/audit" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .get(
       "",
       async ({ query, scope }) => {

@@ -55,7 +55,7 @@ function parseWindow(body: typeof StartBody.infer): { since: number; until?: num
 export function backfillRoutes(ctx: HttpContext) {
   const backfills = ctx.engine.backfills;
   return new Elysia()
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .post(
       "/v1/subscriptions/:id/backfill",
       async ({ params, body, scope, principal, request, set }) => {

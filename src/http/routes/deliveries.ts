@@ -39,7 +39,7 @@ const BulkRetryBody = type({ ids: type("string <= 200").array().atLeastLength(1)
 
 export function deliveryRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/deliveries" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .get(
       "",
       async ({ query, scope }) => {

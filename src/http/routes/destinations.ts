@@ -77,7 +77,7 @@ export function destinationRoutes(ctx: HttpContext) {
   const shown = (secret: string) => (schemeOf(secret) === "ed25519" ? { public_key: publicKeyOf(secret) } : { secret });
 
   return new Elysia({ prefix: "/v1/destinations" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .get(
       "",
       async ({ query, scope }) => {

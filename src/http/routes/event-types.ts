@@ -16,7 +16,7 @@ const tags = ["Event types"];
 export function eventTypeRoutes(ctx: HttpContext) {
   const service = ctx.engine.eventTypes;
   return new Elysia({ prefix: "/v1/event-types" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .get("", async () => ({ data: (await ctx.engine.reads.listEventTypes()).map(presentEventType), next_cursor: null }), {
       response: { 200: EventTypeList, ...errorResponses },
       detail: { summary: "List the event-type catalogue", tags, security },

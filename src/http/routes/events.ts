@@ -112,7 +112,7 @@ function toInput(ctx: HttpContext, scope: Scope, body: typeof PublishBody.infer,
 
 export function eventRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/events" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .post(
       "",
       async ({ body, headers, principal, scope, set }) => {

@@ -12,7 +12,7 @@ export const MeBody = type({
 });
 
 export function meRoutes(ctx: HttpContext) {
-  return new Elysia({ prefix: "/v1/me" }).use(authenticated(ctx.auth)).get(
+  return new Elysia({ prefix: "/v1/me" }).use(authenticated()).get(
     "",
     ({ principal }) => ({ name: principal.name, role: principal.role, tenant: principal.tenant, event_types: principal.event_types ? [...principal.event_types] : null }),
     { response: { 200: MeBody, ...errorResponses }, detail: { summary: "The presented token's name, role and tenant", tags: ["Access"], security } },

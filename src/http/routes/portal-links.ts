@@ -44,7 +44,7 @@ function publicOrigin(request: Request, trustProxy: boolean): string {
 
 export function portalLinkRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/portal-links" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .post(
       "",
       async ({ body, set, principal, request }) => {

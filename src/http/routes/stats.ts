@@ -15,7 +15,7 @@ const Query = type({ "since?": "string", "until?": "string", "bucket?": "'1m' | 
 const MAX_BUCKETS = 2000;
 
 export function statsRoutes(ctx: HttpContext) {
-  return new Elysia({ prefix: "/v1/stats" }).use(authenticated(ctx.auth)).get(
+  return new Elysia({ prefix: "/v1/stats" }).use(authenticated()).get(
     "",
     async ({ query, scope }) => {
       const now = ctx.engine.deps.now();

@@ -36,7 +36,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
   const visible = (scope: Scope, id: string) => ctx.engine.reads.getSubscription(scope, id);
 
   return new Elysia({ prefix: "/v1/subscriptions" })
-    .use(authenticated(ctx.auth))
+    .use(authenticated())
     .get(
       "",
       async ({ query, scope }) => {

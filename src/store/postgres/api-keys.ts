@@ -4,10 +4,9 @@
 import type { SQL } from "bun";
 import type { ApiKey, ApiKeyStore } from "../api-keys.ts";
 import { guarded } from "./query.ts";
-import { num } from "./rows.ts";
+import { num, numOrNull } from "./rows.ts";
 
 type Row = Record<string, any>;
-const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 function toKey(row: Row): ApiKey {
   return {

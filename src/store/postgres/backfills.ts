@@ -9,7 +9,7 @@ import type { BackfillStore } from "../store.ts";
 import type { BackfillChunk, BackfillJob, BackfillStatus, HeraldEvent, Lease, Page } from "../types.ts";
 import { inTransaction } from "./queue.ts";
 import { guarded, limitOf, page, where } from "./query.ts";
-import { num, toEvent } from "./rows.ts";
+import { num, numOrNull, toEvent } from "./rows.ts";
 
 /**
  * The namespace of the transaction-level advisory locks that serialise chunks
@@ -156,12 +156,11 @@ async function writeChunkIn(tx: SQL, c: BackfillChunk, now: number): Promise<{ j
 }
 
 function toJob(row: Record<string, any>): BackfillJob {
-  const orNull = (v: unknown) => (v === null || v === undefined ? null : num(v));
   return {
     id: row.id, subscription_id: row.subscription_id, destination_id: row.destination_id, tenant: row.tenant,
-    since: num(row.since), until: num(row.until), status: row.status, cursor_at: orNull(row.cursor_at), cursor_id: row.cursor_id,
+    since: num(row.since), until: num(row.until), status: row.status, cursor_at: numOrNull(row.cursor_at), cursor_id: row.cursor_id,
     events_scanned: num(row.events_scanned), deliveries_created: num(row.deliveries_created), lease_owner: row.lease_owner,
-    lease_until: orNull(row.lease_until), error: row.error, created_at: num(row.created_at), updated_at: num(row.updated_at),
-    finished_at: orNull(row.finished_at),
+    lease_until: numOrNull(row.lease_until), error: row.error, created_at: num(row.created_at), updated_at: num(row.updated_at),
+    finished_at: numOrNull(row.finished_at),
   };
 }

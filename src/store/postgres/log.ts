@@ -186,6 +186,15 @@ export class PostgresLog implements LogStore {
     });
   }
 
+  inFlight(destinationIds: string[]): Promise<Map<string, number>> {
+    if (destinationIds.length === 0) return Promise.resolve(new Map());
+    return guarded(async () => {
+      const rows = await this.sql`SELECT destination_id, count(*) AS n FROM deliveries
+        WHERE destination_id = ANY(${this.sql.array(destinationIds, "TEXT")}) AND status = 'delivering' GROUP BY destination_id`;
+      return new Map<string, number>(rows.map((r: { destination_id: string; n: string }) => [r.destination_id, num(r.n)]));
+    });
+  }
+
   destinationLoad(destinationId: string, now: number): Promise<DestinationLoad> {
     return guarded(async () => {
       // Each count from its own partial index (deliveries_leased, deliveries_waiting).

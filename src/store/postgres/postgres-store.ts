@@ -3,7 +3,6 @@
 // lock, checks the sealing keys (sealing.ts), and hands out the four parts
 // (queue, catalogue, log, admin).
 import { SQL } from "bun";
-import { SealingError } from "../sealing.ts";
 import type { KeySource } from "../sealing-keys.ts";
 import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
@@ -31,7 +30,7 @@ export interface PostgresOptions {
    * The sealing keys (sealing-keys.ts: configuredKeys). Required: there is no
    * place beside a PostgreSQL database to keep a key of Herald's own.
    */
-  keys?: KeySource;
+  keys: KeySource;
 }
 
 /**
@@ -78,7 +77,6 @@ export class PostgresStore implements Store {
 
 export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
   const keys = options.keys;
-  if (!keys) throw new SealingError("no encryption key: on PostgreSQL set HERALD_ENCRYPTION_KEY or storage.encryption_key_file");
   const max = Math.max(2, options.pool_size ?? DEFAULT_POOL_SIZE);
   const sql = new SQL(options.url, {
     max,

@@ -8,7 +8,7 @@ type Row = Record<string, any>;
 
 /** An int8 as a number; times in ms stay far below 2^53. */
 export const num = (value: unknown): number => Number(value);
-const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+export const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const parseJson = (text: string | null): any => (text === null ? null : JSON.parse(text));
 const jsonOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 

@@ -61,10 +61,6 @@ export class SqliteCopySource {
     return row ? sealedWith(row.check_value) : null;
   }
 
-  catalogVersion(): number {
-    return (this.db.query("SELECT version FROM catalog_version WHERE id = 1").get() as { version: number }).version;
-  }
-
   /**
    * The table's rows in key order, `size` at a time, each row its values in
    * COPY_TABLES' column order with booleans as booleans. Keyset paging: each

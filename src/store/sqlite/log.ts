@@ -198,6 +198,17 @@ export class SqliteLog implements LogStore {
       }) as AttemptBucket[];
   }
 
+  async inFlight(destinationIds: string[]): Promise<Map<string, number>> {
+    if (destinationIds.length === 0) return new Map();
+    const rows = this.db
+      .query(
+        `SELECT destination_id, count(*) AS n FROM deliveries INDEXED BY deliveries_leased
+         WHERE destination_id IN (SELECT value FROM json_each(?)) AND status = 'delivering' GROUP BY destination_id`,
+      )
+      .all(JSON.stringify(destinationIds)) as { destination_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.destination_id, r.n]));
+  }
+
   async destinationLoad(destinationId: string, now: number): Promise<DestinationLoad> {
     // Each count from its own partial index (deliveries_leased, deliveries_waiting).
     const { in_flight } = this.db
