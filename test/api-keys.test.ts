@@ -8,17 +8,10 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, startHerald, TestClock, testConfig, type TestHerald } from "./support/herald.ts";
+import { until } from "./support/eventually.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-async function until(what: string, check: () => Promise<boolean>, timeout_ms: number): Promise<void> {
-  const deadline = Date.now() + timeout_ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 describeOnEachStore("API keys", () => {
   const heralds: TestHerald[] = [];
@@ -139,7 +132,7 @@ describeOnEachStore("API keys", () => {
 
     expect((await a.api("POST", `/v1/api-keys/${made.id}/revoke`)).status).toBe(200);
     // No sweep runs and the clock stands still: B hears of it from the store (NOTIFY, or the version it reads).
-    await until("B to refuse the revoked key", async () => (await b.api("GET", "/v1/events", undefined, { token: made.key })).status === 401, 2_000);
+    await until(async () => (await b.api("GET", "/v1/events", undefined, { token: made.key })).status === 401, "B to refuse the revoked key", 2_000);
     // And a key made through B works on A.
     const other = (await b.api("POST", "/v1/api-keys", { name: "other", role: "reader" })).body;
     expect((await a.api("GET", "/v1/events", undefined, { token: other.key })).status).toBe(200);
@@ -155,14 +148,14 @@ describeOnEachStore("API keys", () => {
     const first = clock.now();
     await use();
     // Written without the request waiting for it.
-    await until("last_used_at to be written", async () => (await lastUsed()) === new Date(first).toISOString(), 2_000);
+    await until(async () => (await lastUsed()) === new Date(first).toISOString(), "last_used_at to be written", 2_000);
     clock.advance(30_000);
     await use();
     await Bun.sleep(50);
     expect(await lastUsed()).toBe(new Date(first).toISOString());
     clock.advance(31_000);
     await use();
-    await until("last_used_at to move on", async () => (await lastUsed()) === new Date(clock.now()).toISOString(), 2_000);
+    await until(async () => (await lastUsed()) === new Date(clock.now()).toISOString(), "last_used_at to move on", 2_000);
   });
 
   it("lets a publisher publish only within its tenant and patterns", async () => {

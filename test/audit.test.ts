@@ -3,6 +3,7 @@
 // and tenant, and the fields changed — read back through GET /v1/audit.
 import { afterEach, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { eventually } from "./support/eventually.ts";
 import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 import { backfillJob } from "./store/records.ts";
@@ -236,13 +237,10 @@ describeOnEachStore("the audit log records", () => {
     await receiver.waitFor(1);
     await herald.app.engine.idle();
     // Written right after the attempt's record, off the delivery path: polled with a deadline.
-    const deadline = Date.now() + 5_000;
-    let found: any[] = [];
-    while (Date.now() < deadline) {
-      found = await entries(`?action=destination.disabled&resource_id=${id}`);
-      if (found.length) break;
-      await Bun.sleep(20);
-    }
+    const found = await eventually(async () => {
+      const written = await entries(`?action=destination.disabled&resource_id=${id}`);
+      return written.length ? written : undefined;
+    }, "the destination.disabled entry", 5_000);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({
       actor: { type: "herald", name: herald.app.engine.deps.instance }, tenant: "acme",

@@ -6,6 +6,7 @@
 // bad windows, unknown and other tenants' subscriptions, listing, cancelling.
 import { afterEach, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { eventually } from "./support/eventually.ts";
 import { ACME_TOKEN, adminAndTenantTokens, GLOBEX_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
@@ -57,14 +58,11 @@ describeOnEachStore("backfill", () => {
 
   /** Polls the job until it is no longer running (the work is on real I/O: a deadline, not a sleep). */
   async function finished(id: string, token?: string): Promise<any> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
+    return eventually(async () => {
       const res = await herald.api("GET", `/v1/backfills/${id}`, undefined, token ? { token } : {});
       expect(res.status).toBe(200);
-      if (res.body.status !== "running") return res.body;
-      if (Date.now() > deadline) throw new Error(`backfill ${id} still running: ${JSON.stringify(res.body)}`);
-      await Bun.sleep(10);
-    }
+      return res.body.status === "running" ? undefined : res.body;
+    }, `backfill ${id} to finish`);
   }
 
   const ids = (receiver: Receiver) => receiver.requests.map((r) => r.headers["webhook-id"]);

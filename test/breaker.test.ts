@@ -5,6 +5,7 @@
 // and the API and /metrics show the states.
 import { afterEach, expect, it } from "bun:test";
 import { startReceiver, type Answer, type Receiver } from "./support/receiver.ts";
+import { until } from "./support/eventually.ts";
 import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
@@ -19,15 +20,6 @@ describeOnEachStore("the circuit breaker", () => {
     await shop?.stop();
     await ops?.stop();
   });
-
-  /** Polls until `check` holds, with a deadline (real sends and records run in between). */
-  async function until(check: () => Promise<boolean>, what: string, deadline_ms = 10_000): Promise<void> {
-    const end = Date.now() + deadline_ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await Bun.sleep(10);
-    }
-  }
 
   const breakerOf = async () => (await herald.api("GET", "/v1/destinations/shop")).body;
   const metric = async () => Number(/herald_destination_breaker_open (\d+)/.exec((await herald.api("GET", "/metrics")).body)![1]);

@@ -8,6 +8,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnHerald } from "./support/process.ts";
+import { until } from "./support/eventually.ts";
 import { removeDir, tempDir } from "./support/herald.ts";
 import { startReceiver } from "./support/receiver.ts";
 import { Validator } from "@cfworker/json-schema";
@@ -171,11 +172,11 @@ describe("SIGHUP", () => {
       expect(await names()).toEqual(["first.type"]);
       writeFileSync(join(cwd, "config.yaml"), head + "event_types: [ { name: second.type } ]\n");
       herald.proc.kill("SIGHUP");
-      await waitUntil(() => herald.output().includes("config reloaded"));
+      await until(() => herald.output().includes("config reloaded"), "the reload to be logged");
       expect(await names()).toEqual(["second.type"]);
       writeFileSync(join(cwd, "config.yaml"), head + "event_types: [ { name: 42 } ]\n");
       herald.proc.kill("SIGHUP");
-      await waitUntil(() => herald.output().includes("config reload refused"));
+      await until(() => herald.output().includes("config reload refused"), "the refusal to be logged");
       expect(await names()).toEqual(["second.type"]);
     } finally {
       herald.proc.kill("SIGTERM");
@@ -184,14 +185,6 @@ describe("SIGHUP", () => {
   }, 30_000);
 });
 
-/** Polls a condition on a process's output (log lines arrive asynchronously). */
-async function waitUntil(condition: () => boolean, timeout_ms = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout_ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
 
 // ---- strict flags: every command's --help, unknown flags, serve's --port/--host ----------------
 

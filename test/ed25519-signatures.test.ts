@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { validateConfig } from "../src/config/schema.ts";
 import type { PostgresStore } from "../src/store/postgres/postgres-store.ts";
 import { removeDir, startHerald, tempDir, testConfig, verifyWithStandardWebhooks, type TestHerald } from "./support/herald.ts";
+import { eventually } from "./support/eventually.ts";
 import { startReceiver, type ReceivedRequest, type Receiver } from "./support/receiver.ts";
 import { currentHeraldStore, describeOnEachStore } from "./support/test-stores.ts";
 
@@ -62,14 +63,10 @@ function verifyingReceiver(trusted: () => string[]): Receiver {
 
 /** Polls the delivery of `eventId` until it has an attempt; its status and last HTTP status. */
 async function firstOutcome(herald: TestHerald, eventId: string): Promise<{ status: string; last_status: number | null }> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const event = await herald.api("GET", `/v1/events/${eventId}`);
-    const delivery = event.body.deliveries?.[0];
-    if (delivery && delivery.attempt_count > 0) return delivery;
-    await Bun.sleep(20);
-  }
-  throw new Error("no attempt within 10 s");
+  return eventually(async () => {
+    const delivery = (await herald.api("GET", `/v1/events/${eventId}`)).body.deliveries?.[0];
+    return delivery && delivery.attempt_count > 0 ? delivery : undefined;
+  }, "the delivery's first attempt");
 }
 
 describeOnEachStore("ed25519 signatures (v1a)", () => {

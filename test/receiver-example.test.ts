@@ -7,6 +7,7 @@ import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { spawnSourceHerald, type HeraldProcess } from "./support/process.ts";
+import { eventually } from "./support/eventually.ts";
 import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
 
 const EXAMPLE = join(import.meta.dir, "../docs/examples/receiver.mjs");
@@ -26,17 +27,6 @@ const api = async (method: string, path: string, body?: unknown) => {
   });
   return { status: response.status, body: (await response.json()) as any };
 };
-
-/** Polls until `check` returns a value, or fails after the deadline. */
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeout_ms = 10_000): Promise<T> {
-  const deadline = Date.now() + timeout_ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 /** Starts the example under Node with the destination's secret, on a port of its choosing. */
 async function startExample(env: Record<string, string>) {
