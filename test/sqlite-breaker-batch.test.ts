@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { AttemptRecord, BreakerSettings, DeliveryJob } from "../src/store/types.ts";
 import { removeDir, tempDir } from "./support/herald.ts";
-import { lease, leaseOf, newEvent, T0, withDestinations } from "./store/records.ts";
+import { answered, lease, newEvent, T0, withDestinations } from "./store/records.ts";
 
 const BREAKER: BreakerSettings = { failures: 1, probe_every_ms: 10_000 };
 let dir = "";
@@ -28,19 +28,7 @@ async function open(): Promise<SqliteStore> {
   return store;
 }
 
-function attempt(job: DeliveryJob, ok: boolean, at: number, probe = false, breaker = BREAKER): AttemptRecord {
-  return {
-    delivery_id: job.delivery.id,
-    lease: leaseOf(job),
-    attempt: {
-      started_at: at, duration_ms: 5, request_url: "https://hooks.example.com/a", request_headers: {},
-      response_status: ok ? 200 : 503, response_headers: {}, response_body: "", error: ok ? null : "HTTP 503",
-    },
-    outcome: ok ? { status: "succeeded" } : { status: "pending", next_attempt_at: at + 5_000 },
-    breaker,
-    probe,
-  };
-}
+const attempt = (job: DeliveryJob, ok: boolean, at: number, probe = false, breaker = BREAKER) => answered(job, ok, at, { breaker, probe });
 
 /** A publish, a record and a publish submitted in one turn: one group commit, run in this order. */
 async function publishAroundRecord(s: SqliteStore, record: AttemptRecord, at: number) {

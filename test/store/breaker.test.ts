@@ -7,24 +7,13 @@
 import { expect, it } from "bun:test";
 import type { AttemptRecord, BreakerSettings, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
+import { answered, lease, newEvent, T0, withDestinations } from "./records.ts";
 
 const LEASE = 60_000;
 const BREAKER: BreakerSettings = { failures: 3, probe_every_ms: 10_000 };
 
-function attempt(job: DeliveryJob, ok: boolean, at: number, extra: Partial<AttemptRecord> = {}): AttemptRecord {
-  return {
-    delivery_id: job.delivery.id,
-    lease: leaseOf(job),
-    attempt: {
-      started_at: at, duration_ms: 5, request_url: "https://hooks.example.com/x", request_headers: {},
-      response_status: ok ? 200 : 503, response_headers: {}, response_body: "", error: ok ? null : "HTTP 503",
-    },
-    outcome: ok ? { status: "succeeded" } : { status: "pending", next_attempt_at: at + 5_000 },
-    breaker: BREAKER,
-    ...extra,
-  };
-}
+/** An answered attempt under the suite's breaker settings. */
+const attempt = (job: DeliveryJob, ok: boolean, at: number, extra: Partial<AttemptRecord> = {}) => answered(job, ok, at, { breaker: BREAKER, ...extra });
 
 describeEachStore("the circuit breaker", (current) => {
   /** Publishes `n` pending deliveries to `a` and claims them all at `at`. */

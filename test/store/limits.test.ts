@@ -5,26 +5,13 @@
 // one at a time, and a head waiting for its retry holds the rest back. A
 // publish never leases a limited destination's delivery itself.
 import { expect, it } from "bun:test";
-import type { AttemptRecord, BreakerSettings, DeliveryJob, Destination } from "../../src/store/types.ts";
+import type { BreakerSettings, DeliveryJob, Destination } from "../../src/store/types.ts";
 import type { Store } from "../../src/store/store.ts";
 import { describeEachStore } from "./stores.ts";
-import { destination, lease, leaseOf, newEvent, T0 } from "./records.ts";
+import { attemptRecord, destination, lease, newEvent, T0 } from "./records.ts";
 
 const LEASE = 60_000;
 
-function record(job: DeliveryJob, outcome: AttemptRecord["outcome"], at: number, extra: Partial<AttemptRecord> = {}): AttemptRecord {
-  const ok = outcome.status === "succeeded";
-  return {
-    delivery_id: job.delivery.id,
-    lease: leaseOf(job),
-    attempt: {
-      started_at: at, duration_ms: 5, request_url: "https://hooks.example.com/x", request_headers: {},
-      response_status: ok ? 200 : 500, response_headers: {}, response_body: "", error: ok ? null : "HTTP 500",
-    },
-    outcome,
-    ...extra,
-  };
-}
 
 async function save(store: Store, id: string, overrides: Partial<Destination> = {}): Promise<void> {
   await store.catalog.saveDestination(destination({ id, ...overrides }));
@@ -59,13 +46,13 @@ describeEachStore("per-destination limits", (current) => {
     // Full: nothing more of it, however often claimed.
     expect(await store.queue.claimDue(T0 + 1, lease(T0 + LEASE), 100)).toEqual([]);
     // One ends (a retry later counts as ended: it is no longer leased): one more is leased.
-    await store.queue.recordAttempt(record(slowJobs[0]!, { status: "pending", next_attempt_at: T0 + 60_000 }, T0 + 2), T0 + 2);
+    await store.queue.recordAttempt(attemptRecord(slowJobs[0]!, { status: "pending", next_attempt_at: T0 + 60_000 }, T0 + 2), T0 + 2);
     const next = await store.queue.claimDue(T0 + 3, lease(T0 + LEASE), 100);
     expect(next.map((j) => j.delivery.id)).toEqual([slow[2]!]);
     expect(await leasedOf(store, "slow")).toBe(2);
     // The claim's own limit is kept too.
-    await store.queue.recordAttempt(record(slowJobs[1]!, { status: "succeeded" }, T0 + 4), T0 + 4);
-    await store.queue.recordAttempt(record(next[0]!, { status: "succeeded" }, T0 + 4), T0 + 4);
+    await store.queue.recordAttempt(attemptRecord(slowJobs[1]!, { status: "succeeded" }, T0 + 4), T0 + 4);
+    await store.queue.recordAttempt(attemptRecord(next[0]!, { status: "succeeded" }, T0 + 4), T0 + 4);
     expect((await store.queue.claimDue(T0 + 5, lease(T0 + LEASE), 1)).map((j) => j.delivery.id)).toEqual([slow[3]!]);
   });
 
@@ -87,7 +74,7 @@ describeEachStore("per-destination limits", (current) => {
     await save(store, "slow", { max_in_flight: 3 });
     await publish(store, 40, "slow");
     const end = (job: DeliveryJob, at: number) =>
-      (job.delivery.lease_owner === "ins_b" ? other : store).queue.recordAttempt(record(job, { status: "succeeded" }, at), at);
+      (job.delivery.lease_owner === "ins_b" ? other : store).queue.recordAttempt(attemptRecord(job, { status: "succeeded" }, at), at);
     let delivered = 0;
     // One lease is carried over from each round to the next, so rounds start part full.
     let carried: DeliveryJob | undefined;
@@ -122,15 +109,15 @@ describeEachStore("per-destination limits", (current) => {
     expect(head!.limited).toBe(true);
     expect(await store.queue.claimDue(T0 + 1, lease(T0 + LEASE), 100)).toEqual([]);
     // Fails, retry in 5 s: the others are due, but wait behind it.
-    await store.queue.recordAttempt(record(head!, { status: "pending", next_attempt_at: T0 + 5_000 }, T0 + 10), T0 + 10);
+    await store.queue.recordAttempt(attemptRecord(head!, { status: "pending", next_attempt_at: T0 + 5_000 }, T0 + 10), T0 + 10);
     expect(await store.queue.claimDue(T0 + 20, lease(T0 + LEASE), 100)).toEqual([]);
     const [again] = await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 100);
     expect(again!.delivery.id).toBe(ids[0]!);
     // Fails for good: the next proceeds.
-    await store.queue.recordAttempt(record(again!, { status: "failed" }, T0 + 5_010), T0 + 5_010);
+    await store.queue.recordAttempt(attemptRecord(again!, { status: "failed" }, T0 + 5_010), T0 + 5_010);
     const [second] = await store.queue.claimDue(T0 + 5_020, lease(T0 + 5_020 + LEASE), 100);
     expect(second!.delivery.id).toBe(ids[1]!);
-    await store.queue.recordAttempt(record(second!, { status: "succeeded" }, T0 + 5_030), T0 + 5_030);
+    await store.queue.recordAttempt(attemptRecord(second!, { status: "succeeded" }, T0 + 5_030), T0 + 5_030);
     const [third] = await store.queue.claimDue(T0 + 5_040, lease(T0 + 5_040 + LEASE), 100);
     expect(third!.delivery.id).toBe(ids[2]!);
   });
@@ -151,7 +138,7 @@ describeEachStore("per-destination limits", (current) => {
       if (taken.length === 0) continue;
       const job = taken[0]!;
       sent.push(job.delivery.id);
-      await (job.delivery.lease_owner === "ins_b" ? other : store).queue.recordAttempt(record(job, { status: "succeeded" }, at + 5), at + 5);
+      await (job.delivery.lease_owner === "ins_b" ? other : store).queue.recordAttempt(attemptRecord(job, { status: "succeeded" }, at + 5), at + 5);
     }
     expect(sent).toEqual(ids);
   });
@@ -163,7 +150,7 @@ describeEachStore("per-destination limits", (current) => {
     const ids = await publish(store, 3, "line");
     const [head] = await store.queue.claimDue(T0, lease(T0 + LEASE), 100, breaker);
     // The head fails, opening the breaker, and waits for a retry later than the probe.
-    const opened = await store.queue.recordAttempt(record(head!, { status: "pending", next_attempt_at: T0 + 10_000 }, T0 + 10, { breaker }), T0 + 10);
+    const opened = await store.queue.recordAttempt(attemptRecord(head!, { status: "pending", next_attempt_at: T0 + 10_000 }, T0 + 10, { breaker }), T0 + 10);
     expect(opened.breaker?.change).toBe("opened");
     const probes = await store.queue.claimDue(T0 + 10_010, lease(T0 + 10_010 + LEASE), 100, breaker);
     expect(probes.map((j) => [j.delivery.id, j.probe])).toEqual([[ids[0]!, true]]);

@@ -2,24 +2,11 @@
 // expire back to pending, attempts move a delivery along DESIGN §2's states,
 // and manual retries and recovery put rows back only where the states allow.
 import { expect, it } from "bun:test";
-import type { AttemptRecord, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
+import { attemptRecord, lease, newEvent, T0, withDestinations } from "./records.ts";
 
 const LEASE = 60_000;
 
-/** An attempt's record, made under the lease the delivery was claimed with. */
-function attempt(job: DeliveryJob, outcome: AttemptRecord["outcome"], at = T0): AttemptRecord {
-  return {
-    delivery_id: job.delivery.id,
-    lease: leaseOf(job),
-    attempt: {
-      started_at: at, duration_ms: 12, request_url: "https://hooks.example.com/x", request_headers: { "webhook-id": "evt" },
-      response_status: outcome.status === "succeeded" ? 200 : 500, response_headers: {}, response_body: "", error: null,
-    },
-    outcome,
-  };
-}
 
 describeEachStore("the queue", (current) => {
   it("claims due pending rows, the earliest due first, and leaves future and other rows alone", async () => {
@@ -77,10 +64,10 @@ describeEachStore("the queue", (current) => {
     await store.queue.publish(newEvent({ to: ["a"] }));
     const [job] = await store.queue.claimDue(T0, lease(T0 + LEASE), 1);
     const id = job!.delivery.id;
-    await store.queue.recordAttempt(attempt(job!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
+    await store.queue.recordAttempt(attemptRecord(job!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 100);
     expect(await store.log.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1, next_attempt_at: T0 + 5_000, lease_until: null, last_status: 500 });
     const [again] = await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 1);
-    await store.queue.recordAttempt(attempt(again!, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
+    await store.queue.recordAttempt(attemptRecord(again!, { status: "succeeded" }, T0 + 5_000), T0 + 5_100);
     expect(await store.log.getDelivery(id)).toMatchObject({ status: "succeeded", attempts: 2, finalized_at: T0 + 5_100, next_attempt_at: null });
     expect((await store.log.attemptsOf(id)).map((a) => [a.number, a.response_status])).toEqual([[1, 500], [2, 200]]);
   });
@@ -92,14 +79,14 @@ describeEachStore("the queue", (current) => {
     const [job] = await store.queue.claimDue(T0, lease(T0 + 1_000), 1);
     // The lease expired and the row went back to pending before the answer was recorded.
     await store.queue.releaseExpiredLeases(T0 + 1_000);
-    await store.queue.recordAttempt(attempt(job!, { status: "succeeded" }), T0 + 1_500);
+    await store.queue.recordAttempt(attemptRecord(job!, { status: "succeeded" }), T0 + 1_500);
     expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("pending");
     // Another instance holds it now: the old send's late answer leaves its lease alone,
     // and the holder's own answer is the one that counts.
     const [taken] = await store.queue.claimDue(T0 + 2_000, lease(T0 + 2_000 + LEASE, "ins_b"), 1);
-    await store.queue.recordAttempt(attempt(job!, { status: "failed" }), T0 + 2_100);
+    await store.queue.recordAttempt(attemptRecord(job!, { status: "failed" }), T0 + 2_100);
     expect(await store.log.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_owner: "ins_b" });
-    await store.queue.recordAttempt(attempt(taken!, { status: "succeeded" }), T0 + 2_200);
+    await store.queue.recordAttempt(attemptRecord(taken!, { status: "succeeded" }), T0 + 2_200);
     expect((await store.log.getDelivery(job!.delivery.id))!.status).toBe("succeeded");
   });
 
@@ -112,8 +99,8 @@ describeEachStore("the queue", (current) => {
     const [second] = await store.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_b"), 1);
     // Both answers in one gathered batch: the late one is logged and counted, the holder's moves the row.
     const applied = await Promise.all([
-      store.queue.recordAttempt(attempt(first!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 2_000),
-      store.queue.recordAttempt(attempt(second!, { status: "succeeded" }), T0 + 2_001),
+      store.queue.recordAttempt(attemptRecord(first!, { status: "pending", next_attempt_at: T0 + 5_000 }), T0 + 2_000),
+      store.queue.recordAttempt(attemptRecord(second!, { status: "succeeded" }), T0 + 2_001),
     ]);
     expect(applied.map((r) => r.applied)).toEqual([false, true]);
     expect(await store.log.getDelivery(first!.delivery.id)).toMatchObject({ status: "succeeded", attempts: 2, lease_owner: null });
@@ -129,7 +116,7 @@ describeEachStore("the queue", (current) => {
     const jobs = await store.queue.claimDue(T0 + 100, lease(T0 + 1_000), 10);
     const job = (i: number) => jobs.find((j) => j.delivery.id === items[i]!.deliveries[0]!.id)!;
     // a and c failing since T0 + 200 (an earlier answer each, recorded alone); the retries put their deliveries back in the queue.
-    for (const i of [0, 4]) await store.queue.recordAttempt(attempt(job(i), { status: "pending", next_attempt_at: T0 + 300 }), T0 + 200);
+    for (const i of [0, 4]) await store.queue.recordAttempt(attemptRecord(job(i), { status: "pending", next_attempt_at: T0 + 300 }), T0 + 200);
     expect(await store.queue.claimDue(T0 + 300, lease(T0 + 1_000), 10)).toHaveLength(2);
     const retried = job(4);
     // Delivery 6's lease ran out and another instance holds it now: its late answer is logged, the row left alone.
@@ -138,13 +125,13 @@ describeEachStore("the queue", (current) => {
     const fresh = await store.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_b"), 10);
     const current6 = fresh.find((j) => j.delivery.id === late.delivery.id)!;
     const applied = await Promise.all([
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(0).delivery.id)!, { status: "succeeded" }), T0 + 2_000),
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(1).delivery.id)!, { status: "failed" }), T0 + 2_001),
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(2).delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_002),
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(3).delivery.id)!, { status: "succeeded" }), T0 + 2_003),
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === retried.delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_004),
-      store.queue.recordAttempt(attempt(late, { status: "succeeded" }), T0 + 2_005),
-      store.queue.recordAttempt(attempt(fresh.find((j) => j.delivery.id === job(5).delivery.id)!, { status: "failed" }), T0 + 2_006),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === job(0).delivery.id)!, { status: "succeeded" }), T0 + 2_000),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === job(1).delivery.id)!, { status: "failed" }), T0 + 2_001),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === job(2).delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_002),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === job(3).delivery.id)!, { status: "succeeded" }), T0 + 2_003),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === retried.delivery.id)!, { status: "pending", next_attempt_at: T0 + 9_000 }), T0 + 2_004),
+      store.queue.recordAttempt(attemptRecord(late, { status: "succeeded" }), T0 + 2_005),
+      store.queue.recordAttempt(attemptRecord(fresh.find((j) => j.delivery.id === job(5).delivery.id)!, { status: "failed" }), T0 + 2_006),
     ]);
     expect(applied.map((r) => r.applied)).toEqual([true, true, true, true, true, false, true]);
     const rows = await Promise.all(items.map((item) => store.log.getDelivery(item.deliveries[0]!.id)));
@@ -161,7 +148,7 @@ describeEachStore("the queue", (current) => {
     // c: failing since before the batch, and failing still: unchanged. d: its failure (the lost lease's success changes nothing).
     const failing = async (id: string) => (await store.catalog.getDestination(id))!.failing_since;
     expect([await failing("a"), await failing("b"), await failing("c"), await failing("d")]).toEqual([T0 + 2_001, null, T0 + 200, T0 + 2_006]);
-    await store.queue.recordAttempt(attempt(current6, { status: "succeeded" }), T0 + 3_000);
+    await store.queue.recordAttempt(attemptRecord(current6, { status: "succeeded" }), T0 + 3_000);
     expect((await store.log.attemptsOf(late.delivery.id)).map((a) => a.number)).toEqual([1, 2]);
   });
 

@@ -2,6 +2,7 @@
 // deliveries in any state, so an edge case is one line to set up.
 import { newId } from "../../src/store/ids.ts";
 import type {
+  AttemptRecord,
   BackfillJob, Delivery, DeliveryJob, DeliveryStatus, Destination, EventType, HeraldEvent, Lease, NewEvent, Subscription,
 } from "../../src/store/types.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -98,3 +99,28 @@ export function backfilled(event: Pick<HeraldEvent, "id" | "type" | "tenant">, t
     lease_owner: null, last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
   };
 }
+
+/**
+ * An attempt's record made under the lease `job` was claimed with: a 200 when
+ * the outcome succeeded, else `failed_status` (500). `extra` sets the rest
+ * (breaker settings, probe, another attempt).
+ */
+export function attemptRecord(
+  job: DeliveryJob, outcome: AttemptRecord["outcome"], at = T0, extra: Partial<AttemptRecord> = {}, failed_status = 500,
+): AttemptRecord {
+  const ok = outcome.status === "succeeded";
+  return {
+    delivery_id: job.delivery.id,
+    lease: leaseOf(job),
+    attempt: {
+      started_at: at, duration_ms: 5, request_url: "https://hooks.example.com/x", request_headers: {},
+      response_status: ok ? 200 : failed_status, response_headers: {}, response_body: "", error: ok ? null : `HTTP ${failed_status}`,
+    },
+    outcome,
+    ...extra,
+  };
+}
+
+/** An answered attempt: succeeded on `ok`, else a 503 retried 5 s later. */
+export const answered = (job: DeliveryJob, ok: boolean, at: number, extra: Partial<AttemptRecord> = {}): AttemptRecord =>
+  attemptRecord(job, ok ? { status: "succeeded" } : { status: "pending", next_attempt_at: at + 5_000 }, at, extra, 503);
