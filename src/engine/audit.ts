@@ -11,7 +11,7 @@
 // 410 (made inside the attempt's record, on the delivery path, which stays free
 // of audit writes) are written right after the change, by `record`.
 import type { AuditStore } from "../store/store.ts";
-import type { Actor, AuditEntry, AuditFilter, Page } from "../store/types.ts";
+import type { Actor, AuditEntry, AuditFilter, Destination, Page } from "../store/types.ts";
 import { newId } from "../store/ids.ts";
 import type { Changes } from "./audit-changes.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
@@ -37,6 +37,12 @@ export interface AuditSubject {
   tenant: string | null;
   changes?: Changes;
 }
+
+/** Herald's own disabling of a destination (a 410 Gone, or failing too long), as its audit entry names it. */
+export const disabledByHerald = (destination: Destination, reason: string): AuditSubject => ({
+  action: "destination.disabled", resource: { type: "destination", id: destination.id }, tenant: destination.tenant,
+  changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: reason } },
+});
 
 export function auditEntry(by: Caller, subject: AuditSubject, now: number): AuditEntry {
   return {

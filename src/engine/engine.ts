@@ -5,7 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { rootCertificates } from "node:tls";
 import { createAddressGuard } from "./address-guard.ts";
-import { AuditLog, heraldCaller, type Caller } from "./audit.ts";
+import { AuditLog, disabledByHerald, heraldCaller, type Caller } from "./audit.ts";
 import { ApiKeys } from "./api-keys.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
@@ -321,10 +321,7 @@ export class Engine {
       // The record that disabled it is on the delivery path, which writes no entry: this one
       // follows it, off that path. `destination` is the catalogue's copy from before the disabling.
       if (destination.enabled) {
-        void this.audit.record(heraldCaller(this.deps.instance), {
-          action: "destination.disabled", resource: { type: "destination", id: destination.id }, tenant: destination.tenant,
-          changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: "the endpoint answered 410 Gone" } },
-        });
+        void this.audit.record(heraldCaller(this.deps.instance), disabledByHerald(destination, "the endpoint answered 410 Gone"));
       }
     }
     // Deliveries of Herald's own events report nothing further, or a failing

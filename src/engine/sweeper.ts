@@ -14,7 +14,7 @@ import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { OperationalEvents } from "./operational-events.ts";
-import { heraldCaller, type AuditLog } from "./audit.ts";
+import { disabledByHerald, heraldCaller, type AuditLog } from "./audit.ts";
 
 /**
  * An instance whose heartbeat is older than this many sweep intervals is taken
@@ -100,10 +100,7 @@ export class Sweeper {
     const reasons = failing.map((d) => `failing since ${new Date(d.failing_since!).toISOString()}`);
     for (const [i, destination] of failing.entries()) {
       // Herald's own change, named by this instance, written with its audit entry.
-      const entry = this.audit.entry(heraldCaller(this.deps.instance), {
-        action: "destination.disabled", resource: { type: "destination", id: destination.id }, tenant: destination.tenant,
-        changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: reasons[i]! } },
-      });
+      const entry = this.audit.entry(heraldCaller(this.deps.instance), disabledByHerald(destination, reasons[i]!));
       await this.store.catalog.setDestinationEnabled(destination.id, false, reasons[i]!, now, entry);
       this.deps.log.warn("destination disabled", { destination: destination.id, reason: reasons[i] });
     }
