@@ -13,6 +13,9 @@ beforeAll(async () => {
 });
 afterAll(() => herald.stop());
 
+/** A schema itself, or the component its `$ref` names. */
+const resolve = (schema: any) => (schema.$ref ? doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")] : schema);
+
 const operations = () =>
   Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.entries<any>(ops).map(([method, op]) => ({ path, method, op })));
 
@@ -58,10 +61,10 @@ describe("the OpenAPI document", () => {
   });
 
   it("documents request bodies with their schemas", () => {
-    const create = doc.paths["/v1/destinations"].post.requestBody.content["application/json"].schema;
+    const create = resolve(doc.paths["/v1/destinations"].post.requestBody.content["application/json"].schema);
     expect(create.required).toContain("url");
     expect(create.properties.url.type).toBe("string");
-    const publish = doc.paths["/v1/events"].post.requestBody.content["application/json"].schema;
+    const publish = resolve(doc.paths["/v1/events"].post.requestBody.content["application/json"].schema);
     expect(publish.required).toEqual(["type"]);
   });
 });
