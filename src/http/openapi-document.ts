@@ -37,6 +37,27 @@ const isNode = (value: unknown): value is Node => typeof value === "object" && v
 const DATA_KEYS = new Set(["example", "examples", "const", "enum", "default"]);
 
 /**
+ * arktype writes a described union of literals ('24h' | '7d', described) as
+ * anyOf [{const, description}, …], the description repeated in each branch;
+ * this makes it the `enum` it is, described once.
+ */
+function asEnum(schema: Node): Node {
+  const branches = schema.anyOf;
+  if (!Array.isArray(branches) || !branches.every((b) => isNode(b) && "const" in b && Object.keys(b).every((k) => k === "const" || k === "description"))) return schema;
+  const descriptions = new Set(branches.map((b) => (b as Node).description));
+  if (descriptions.size !== 1) return schema;
+  const { anyOf: _, ...rest } = schema;
+  const values = branches.map((b) => (b as Node).const);
+  const [description] = descriptions;
+  return {
+    ...(values.every((v) => typeof v === "string") ? { type: "string" } : {}),
+    enum: values,
+    ...rest,
+    ...(description === undefined ? {} : { description }),
+  };
+}
+
+/**
  * Copies a JSON Schema, replacing each schema that carries a `title` (given by
  * `.configure({ title })` on its arktype definition, e.g. Event) with a `$ref` to
  * the component of that name, added to `components`. Innermost first, so an
@@ -47,11 +68,12 @@ const DATA_KEYS = new Set(["example", "examples", "const", "enum", "default"]);
 function named(value: unknown, components: Record<string, Node>): unknown {
   if (Array.isArray(value)) return value.map((item) => named(item, components));
   if (!isNode(value)) return value;
-  const copy: Node = {};
+  const copied: Node = {};
   for (const [key, child] of Object.entries(value)) {
     if (key === "$schema") continue; // the document's dialect holds for every schema in it
-    copy[key] = DATA_KEYS.has(key) ? child : named(child, components);
+    copied[key] = DATA_KEYS.has(key) ? child : named(child, components);
   }
+  const copy = asEnum(copied);
   const title = copy.title;
   if (typeof title !== "string") return copy;
   const known = components[title];
