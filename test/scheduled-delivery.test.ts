@@ -308,12 +308,18 @@ it("documents deliver_at and the cancel route in /openapi.json, with their schem
   const herald = await startHerald(testConfig());
   try {
     const doc: any = await (await fetch(herald.url + "/openapi.json")).json();
-    const schemaOf = (op: any, status: string) => op.responses[status].content["application/json"].schema;
+    // Schemas are named components, referred to by $ref: read them with their references followed.
+    const deref = (schema: any): any =>
+      Array.isArray(schema) ? schema.map(deref)
+      : typeof schema !== "object" || schema === null ? schema
+      : schema.$ref ? deref(doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")])
+      : Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, deref(value)]));
+    const schemaOf = (op: any, status: string) => deref(op.responses[status].content["application/json"].schema);
     const publish = doc.paths["/v1/events"].post;
-    expect(publish.requestBody.content["application/json"].schema.properties.deliver_at).toBeDefined();
+    expect(deref(publish.requestBody.content["application/json"].schema).properties.deliver_at).toBeDefined();
     expect(schemaOf(publish, "202").required).toContain("deliver_at");
     const batch = doc.paths["/v1/events/batch"].post;
-    expect(JSON.stringify(batch.requestBody.content["application/json"].schema)).toContain("deliver_at");
+    expect(JSON.stringify(deref(batch.requestBody.content["application/json"].schema))).toContain("deliver_at");
     expect(schemaOf(doc.paths["/v1/events/{id}"].get, "200").required).toContain("deliver_at");
     expect(JSON.stringify(schemaOf(doc.paths["/v1/events"].get, "200"))).toContain("deliver_at");
     const cancel = doc.paths["/v1/events/{id}/cancel"]?.post;

@@ -134,16 +134,23 @@ export function parseTime(value: string | undefined, path: string): number | und
 }
 
 /** `limit` in list queries: 1 to 1000, default 100. */
-export const Limit = type("string.integer.parse").to("1 <= number <= 1000");
+export const Limit = type("string.integer.parse").to("1 <= number.integer <= 1000").describe("how many to answer, 1 to 1000 (default 100)");
 export const DEFAULT_LIMIT = 100;
 
 export const security = [{ bearer: [] as string[] }];
 
-/** OpenAPI note for routes that answer 204 with no body. */
-export const deleted = { 204: { description: "Deleted; no content" } };
+/** The answer of a route that answers 204 with no body (a delete). */
+export const NoContent = type("null").describe("Done; no content");
 
-/** The error answers every authenticated route may give. */
-export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;
+/**
+ * The error answers every authenticated route may give: 400 invalid input, 401
+ * no valid token, 403 outside the token's role or tenant, 404 not found, 429 too
+ * many failed authentications from the address, 503 a store that cannot answer.
+ */
+export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody } as const;
+
+/** …and those of a route that takes a body and changes something: 409 a conflict (a duplicate id, a resource the config owns), 413 a body over server.max_body. */
+export const changeErrors = { ...errorResponses, 409: ErrorBody, 413: ErrorBody } as const;
 
 /**
  * OpenAPI responses written straight into the document, for an answer Elysia

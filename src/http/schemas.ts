@@ -1,26 +1,43 @@
 // The shapes of API answers, for the OpenAPI document (and checked by Elysia
-// on the way out). They mirror present.ts.
+// on the way out). They mirror present.ts. A `title` names a schema in the
+// document's components (openapi-document.ts): answers refer to it by name.
 import { type } from "arktype";
 
-const Time = type("string").describe("an ISO 8601 time");
+const Time = type("string").configure({ format: "date-time", description: "an ISO 8601 time" });
 export const NullableTime = Time.or("null");
 export const StatusName = type("'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'");
 
 export const ErrorBody = type({
-  error: "string",
-  message: "string",
-  "details?": type({ path: "string", message: "string" }).array(),
+  error: type("string").describe("a stable code: invalid_request, unauthorized, forbidden, not_found, conflict, payload_too_large, …"),
+  message: type("string").describe("a sentence for people"),
+  "details?": type({ path: "string", message: "string" }).array().describe("for invalid input, each problem with the field it is about (at most 20)"),
+}).configure({
+  title: "Error",
+  description: "Every answer that is not a success",
+  examples: [{ error: "invalid_request", message: "the request is invalid", details: [{ path: "url", message: "url must be an http:// or https:// URL" }] }],
 });
 
+export const EXAMPLE_EVENT = {
+  id: "evt_0197a3c2e4b07c1d9f3e2a1b4c5d6e7f", type: "order.created", tenant: "default",
+  data: { order_id: "ord_1042", total: 129.5, currency: "EUR" }, created_at: "2026-01-31T12:00:00.000Z", deliver_at: null,
+};
 export const EventBody = type({
   id: "string", type: "string", tenant: "string", data: "unknown", created_at: Time,
   deliver_at: NullableTime.describe("when its deliveries were asked to be made (scheduled delivery); null when published to be sent at once"),
-});
+}).configure({ title: "Event", examples: [EXAMPLE_EVENT] });
 
+export const EXAMPLE_DELIVERY = {
+  id: "dlv_0197a3c2e4b17a2b8c9d0e1f2a3b4c5d", event_id: EXAMPLE_EVENT.id, destination_id: "crm", subscription_id: "crm-orders", tenant: "default",
+  event_type: "order.created", status: "succeeded" as const, attempt_count: 1, next_attempt_at: null, last_status: 200, last_error: null,
+  created_at: "2026-01-31T12:00:00.000Z", updated_at: "2026-01-31T12:00:00.180Z", finalized_at: "2026-01-31T12:00:00.180Z",
+};
 export const DeliveryBody = type({
   id: "string", event_id: "string", destination_id: "string", subscription_id: "string | null", tenant: "string",
   event_type: "string", status: StatusName, attempt_count: "number", next_attempt_at: NullableTime, last_status: "number | null",
   last_error: "string | null", created_at: Time, updated_at: Time, finalized_at: NullableTime,
+}).configure({
+  title: "Delivery",
+  examples: [EXAMPLE_DELIVERY],
 });
 
 export const AttemptBody = type({
@@ -28,7 +45,7 @@ export const AttemptBody = type({
   request: { url: "string", headers: { "[string]": "string" } },
   response: type({ status: "number", headers: type({ "[string]": "string" }).or("null"), body: "string | null" }).or("null"),
   error: "string | null",
-});
+}).configure({ title: "Attempt" });
 
 export const DestinationBody = type({
   id: "string", tenant: "string", url: "string", description: "string",
@@ -52,26 +69,31 @@ export const DestinationBody = type({
     .describe("an ordered destination's head that failed and waits for its retry, holding back `waiting` deliveries behind it"),
   in_flight: type("number").describe("its deliveries being sent right now, across instances (compare max_in_flight)"),
   created_at: Time, updated_at: Time,
-});
+}).configure({ title: "Destination" });
 
 export const SubscriptionBody = type({
   id: "string", destination_id: "string", tenant: "string", event_types: "string[]", filter: "object | null",
   enabled: "boolean", description: "string", managed_by: "'config' | 'api'", created_at: Time, updated_at: Time,
-});
+}).configure({ title: "Subscription" });
 
 export const EventTypeBody = type({
   name: "string", description: "string", schema: "object | null", example: "unknown", managed_by: "'config' | 'api'",
   created_at: Time, updated_at: Time,
+}).configure({ title: "EventType" });
+
+export const Counts = type({ pending: "number", delivering: "number", succeeded: "number", failed: "number", cancelled: "number" }).configure({
+  title: "DeliveryCounts",
+  description: "deliveries by state",
 });
 
-export const Counts = type({ pending: "number", delivering: "number", succeeded: "number", failed: "number", cancelled: "number" });
-
-const page = <T>(data: T) => ({ data, next_cursor: "string | null" }) as const;
-export const EventList = type(page(EventBody.array()));
-export const DeliveryList = type(page(DeliveryBody.array()));
-export const DestinationList = type(page(DestinationBody.array()));
-export const SubscriptionList = type(page(SubscriptionBody.array()));
-export const EventTypeList = type(page(EventTypeBody.array()));
+export const NextCursor = type("string | null").describe("pass as `cursor` for the next page; null on the last page");
+/** A page of a list (DESIGN §4); each is named (`title`) in the document. */
+export const page = <T>(data: T) => ({ data, next_cursor: NextCursor }) as const;
+export const EventList = type(page(EventBody.array())).configure({ title: "EventList" });
+export const DeliveryList = type(page(DeliveryBody.array())).configure({ title: "DeliveryList" });
+export const DestinationList = type(page(DestinationBody.array())).configure({ title: "DestinationList" });
+export const SubscriptionList = type(page(SubscriptionBody.array())).configure({ title: "SubscriptionList" });
+export const EventTypeList = type(page(EventTypeBody.array())).configure({ title: "EventTypeList" });
 
 /** The one definition of the success rate (engine/success-rate.ts), said wherever one is answered. */
 const SuccessRate = type("number | null").describe(
@@ -82,12 +104,12 @@ const Retrying = type("number").describe("deliveries created in the window that 
 export const DestinationStatsBody = type({
   destination_id: "string", since: "string", until: "string", counts: Counts, retrying: Retrying, success_rate: SuccessRate,
   last_success_at: "string | null", last_failure_at: "string | null", last_error: "string | null",
-});
+}).configure({ title: "DestinationStats" });
 
 export const StatsBody = type({
   since: "string", until: "string", counts: Counts, retrying: Retrying, success_rate: SuccessRate,
   series: type({ start: "string", succeeded: "number", failed: "number", retrying: "number" }).array(),
-});
+}).configure({ title: "DeliveryStats" });
 
 export const EndpointHealthBody = type({
   destination_id: "string", range: "'24h' | '7d'", since: Time, until: Time,
@@ -108,4 +130,4 @@ export const EndpointHealthBody = type({
     message: "string",
     until: NullableTime.describe("when this may end (the next probe, the head's retry); null when not known"),
   }).array().describe("every reason its deliveries are not going out now; empty when nothing holds them"),
-});
+}).configure({ title: "EndpointHealth" });

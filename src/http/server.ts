@@ -1,9 +1,7 @@
 // The Elysia application: routes, the OpenAPI document and Swagger UI, and the
 // one error handler that turns anything thrown into DESIGN §4's error shape.
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
 import "../arktype-settings.ts";
-import { VERSION } from "../version.ts";
 import { admitRequest, clientAddress, type HttpContext } from "./context.ts";
 import { AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, errorBody, validationDetails } from "./errors.ts";
@@ -26,6 +24,7 @@ import { edgeHeaders } from "./security-headers.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { routeOf } from "./request-metrics.ts";
 import { SWAGGER_ASSET_URLS, swaggerAssetRoutes } from "./swagger-assets.ts";
+import { openApiDocument } from "./openapi-document.ts";
 import { errorMessage } from "../engine/deps.ts";
 import { asStorageProblem, Problem, type ProblemKind } from "../engine/problem.ts";
 
@@ -187,18 +186,9 @@ export function createHttpApp(ctx: HttpContext) {
       ctx.engine.deps.log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: errorMessage(error) });
       return Response.json(errorBody("internal_error", "Herald could not complete the request; see its log"), { status: 500 });
     })
-    .use(
-      openapi({
-        // The /docs page is Herald's own (swagger-assets.ts): the plugin's starts Swagger UI from an inline script.
-        provider: null,
-        specPath: "/openapi.json",
-        documentation: {
-          info: { ...info, version: VERSION },
-          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-        },
-        exclude: { paths: ["/docs", ...SWAGGER_ASSET_URLS, "/", "/ui", "/ui/*"] },
-      }),
-    )
+    // Built by @elysiajs/openapi from every route's schemas, finished in openapi-document.ts.
+    // (Its own page is not used: the plugin's starts Swagger UI from an inline script; /docs is swagger-assets.ts.)
+    .get("/openapi.json", () => apiDocument(), { detail: { hide: true } })
     .use(swaggerAssetRoutes(info))
     .get("/", ({ redirect }) => redirect("/ui/"), { detail: { hide: true } })
     .use(uiRoutes())
@@ -214,5 +204,6 @@ export function createHttpApp(ctx: HttpContext) {
     .use(apiKeyRoutes(ctx))
     .use(portalLinkRoutes(ctx))
     .use(meRoutes(ctx));
+  const apiDocument = openApiDocument(app, info, ["/docs", ...SWAGGER_ASSET_URLS, "/", "/ui", "/ui/*"]);
   return app;
 }

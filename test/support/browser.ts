@@ -57,7 +57,7 @@ export async function runListEventTypesInSwagger(page: Page, token: string, time
   await page.fill(".modal-ux input[type=text], .modal-ux input[type=password]", token);
   await page.click(".modal-ux .auth-btn-wrapper button.authorize");
   await page.click(".modal-ux button.btn-done");
-  const operation = page.locator("#operations-Event_types-getV1Event-types");
+  const operation = page.locator("#operations-Event_types-listEventTypes");
   await operation.locator(".opblock-summary").click();
   await operation.locator("button.try-out__btn").click();
   await operation.locator("button.execute").click();

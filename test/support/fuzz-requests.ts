@@ -20,6 +20,14 @@ export interface Operation {
   secured: boolean;
 }
 
+/** A schema with its references to the document's named components followed (they hold no cycles). */
+function dereference(doc: any, schema: any): any {
+  if (Array.isArray(schema)) return schema.map((item) => dereference(doc, item));
+  if (typeof schema !== "object" || schema === null) return schema;
+  if (typeof schema.$ref === "string") return dereference(doc, doc.components?.schemas?.[schema.$ref.replace("#/components/schemas/", "")]);
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, key === "examples" ? value : dereference(doc, value)]));
+}
+
 export function operationsOf(doc: any): Operation[] {
   const ops: Operation[] = [];
   for (const [template, methods] of Object.entries<any>(doc.paths ?? {})) {
@@ -34,7 +42,7 @@ export function operationsOf(doc: any): Operation[] {
         template,
         pathParams: [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!),
         queryParams: params.filter((p) => p.in === "query").map((p) => p.name),
-        bodySchema: op.requestBody?.content?.["application/json"]?.schema ?? null,
+        bodySchema: dereference(doc, op.requestBody?.content?.["application/json"]?.schema ?? null),
         jsonStatuses,
         secured: (op.security ?? doc.security ?? []).length > 0,
       });

@@ -10,9 +10,10 @@ import { assertApiManaged, invalid, notFound } from "../../engine/problem.ts";
 import { parseInstant } from "../../rules/instant.ts";
 import type { ConfigTokenRecord } from "../auth.ts";
 import { callerOf } from "../caller.ts";
-import { authenticated, deleted, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
+import { Cursor, idParams } from "../parameters.ts";
 import { iso, time } from "../present.ts";
-import { NullableTime } from "../schemas.ts";
+import { NullableTime, page } from "../schemas.ts";
 
 const Role = type("'admin' | 'tenant' | 'publisher' | 'reader'");
 const CreateBody = type({
@@ -20,11 +21,14 @@ const CreateBody = type({
   role: Role.describe("admin: everything; tenant: its tenant's resources; publisher: only POST /v1/events(/batch); reader: only reads"),
   "tenant?": type("string").describe("required for role tenant; for publisher and reader, limits the key to this tenant"),
   "event_types?": EventTypePattern.array().describe("publisher only: the event types it may publish (subscription patterns); all when left out"),
-  "expires_at?": type("string").describe("ISO 8601 with a time zone, in the future; never expires when left out"),
+  "expires_at?": type("string").configure({ format: "date-time", description: "ISO 8601 with a time zone, in the future; never expires when left out" }),
   "+": "reject",
+}).configure({
+  title: "ApiKeyInput",
+  examples: [{ name: "shop-backend", role: "publisher", tenant: "acme", event_types: ["order.*"], expires_at: "2027-01-31T00:00:00Z" }],
 });
-const ListQuery = type({ "limit?": Limit, "cursor?": "string", "+": "reject" });
-const IdParams = type({ id: "string" });
+const ListQuery = type({ "limit?": Limit, "cursor?": Cursor, "+": "reject" });
+const IdParams = idParams("the key's id: key_… for a key made through the API, cfg_<name> for a token of the config");
 
 export const KeyBody = type({
   id: type("string").describe("key_… for a key made through the API; cfg_<name> for a token of the config"),
@@ -37,9 +41,9 @@ export const KeyBody = type({
   expires_at: NullableTime,
   revoked_at: NullableTime,
   last_used_at: NullableTime.describe("written at most once a minute per key; null for config tokens (not tracked)"),
-});
-const KeyList = type({ data: KeyBody.array(), next_cursor: "string | null" });
-export const Created = KeyBody.and({ key: type("string").describe("the key itself (hrk_…): shown this once, never again; keep it safe") });
+}).configure({ title: "ApiKey" });
+const KeyList = type(page(KeyBody.array())).configure({ title: "ApiKeyList" });
+export const Created = KeyBody.and({ key: type("string").describe("the key itself (hrk_…): shown this once, never again; keep it safe") }).configure({ title: "CreatedApiKey" });
 const tags = ["API keys"];
 
 function presentKey(k: ApiKey) {
@@ -83,8 +87,8 @@ export function apiKeyRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: CreateBody,
-        response: { 201: Created, ...errorResponses },
-        detail: { summary: "Issue an API key (the key is in this answer only)", tags, security },
+        response: { 201: Created, ...changeErrors },
+        detail: { operationId: "createApiKey", summary: "Issue an API key (the key is in this answer only)", tags, security },
       },
     )
     .get(
@@ -97,7 +101,7 @@ export function apiKeyRoutes(ctx: HttpContext) {
         const data = after.slice(0, limit);
         return { data, next_cursor: after.length > limit ? data[data.length - 1]!.id : null };
       },
-      { query: ListQuery, response: { 200: KeyList, ...errorResponses }, detail: { summary: "List API keys and config tokens (never the keys themselves)", tags, security } },
+      { query: ListQuery, response: { 200: KeyList, ...errorResponses }, detail: { operationId: "listApiKeys", summary: "List API keys and config tokens (never the keys themselves)", tags, security } },
     )
     .get(
       "/:id",
@@ -107,7 +111,7 @@ export function apiKeyRoutes(ctx: HttpContext) {
         if (params.id.startsWith("cfg_")) throw notFound("API key", params.id);
         return presentKey(await keys.get(params.id));
       },
-      { params: IdParams, response: { 200: KeyBody, ...errorResponses }, detail: { summary: "Get an API key", tags, security } },
+      { params: IdParams, response: { 200: KeyBody, ...errorResponses }, detail: { operationId: "getApiKey", summary: "Get an API key", tags, security } },
     )
     .post(
       "/:id/revoke",
@@ -117,8 +121,8 @@ export function apiKeyRoutes(ctx: HttpContext) {
       },
       {
         params: IdParams,
-        response: { 200: KeyBody, ...errorResponses },
-        detail: { summary: "Revoke an API key: refused at once on every instance; kept in the list, revoked", tags, security },
+        response: { 200: KeyBody, ...changeErrors },
+        detail: { operationId: "revokeApiKey", summary: "Revoke an API key: refused at once on every instance; kept in the list, revoked", tags, security },
       },
     )
     .delete(
@@ -131,8 +135,8 @@ export function apiKeyRoutes(ctx: HttpContext) {
       },
       {
         params: IdParams,
-        response: errorResponses,
-        detail: { responses: deleted, summary: "Revoke an API key (as POST …/revoke; the record is kept, revoked)", tags, security },
+        response: { 204: NoContent, ...changeErrors },
+        detail: { operationId: "deleteApiKey", summary: "Revoke an API key (as POST …/revoke; the record is kept, revoked)", tags, security },
       },
     );
 }

@@ -7,17 +7,19 @@ import { type } from "arktype";
 import type { AuditEntry } from "../../engine/records.ts";
 import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import { time } from "../present.ts";
+import { Cursor, TenantFilter } from "../parameters.ts";
+import { page } from "../schemas.ts";
 
 const ListQuery = type({
   "resource_type?": type("string").describe("event_type, destination, subscription, delivery, event or backfill"),
-  "resource_id?": "string",
+  "resource_id?": type("string").describe("only changes to the resource of this id (dst_…, sub_…, an event type's name …)"),
   "actor?": type("string").describe("the actor's name: a token's or key's name, `config`, or the id of the Herald instance"),
   "action?": type("string").describe("such as destination.updated"),
-  "tenant?": "string",
-  "since?": type("string").describe("entries made at or after this time (ISO 8601)"),
-  "until?": type("string").describe("entries made before this time (ISO 8601)"),
+  "tenant?": TenantFilter,
+  "since?": type("string").configure({ format: "date-time", description: "entries made at or after this time (ISO 8601)" }),
+  "until?": type("string").configure({ format: "date-time", description: "entries made before this time (ISO 8601)" }),
   "limit?": Limit,
-  "cursor?": "string",
+  "cursor?": Cursor,
   "+": "reject",
 });
 
@@ -32,8 +34,15 @@ export const AuditEntryBody = type({
     "each changed field as {from, to}; `headers` as header name → {from, to}; secrets and header values read \"[redacted]\"",
   ),
   request_id: "string | null",
+}).configure({
+  title: "AuditEntry",
+  examples: [{
+    id: "aud_0197a3c2e4b37c4d0e1f2a3b4c5d6e7f", at: "2026-01-31T12:00:00.000Z", actor: { type: "key", name: "deploy-bot" }, action: "destination.updated",
+    resource: { type: "destination", id: "crm" }, tenant: "default", changes: { url: { from: "https://old.example.com/hooks", to: "https://crm.example.com/hooks" } },
+    request_id: "req_7f3a9c",
+  }],
 });
-const AuditList = type({ data: AuditEntryBody.array(), next_cursor: "string | null" });
+const AuditList = type(page(AuditEntryBody.array())).configure({ title: "AuditList" });
 
 export function presentAuditEntry(e: AuditEntry) {
   return { ...e, at: time(e.at) };
@@ -55,6 +64,7 @@ export function auditRoutes(ctx: HttpContext) {
         query: ListQuery,
         response: { 200: AuditList, ...errorResponses },
         detail: {
+          operationId: "listAuditEntries",
           summary: "Read the audit log, newest first",
           description:
             "Every management change: who (actor), when (at), what (action), to which resource, in which tenant, and the fields it changed. " +

@@ -7,20 +7,28 @@ import { parseInstant } from "../../rules/instant.ts";
 import { invalid } from "../../engine/problem.ts";
 import { narrow } from "../../engine/scope.ts";
 import type { BackfillJob } from "../../engine/records.ts";
-import { authenticated, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { Cursor, idParams, SUBSCRIPTION_ID, TenantFilter } from "../parameters.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
 import { iso, time } from "../present.ts";
-import { NullableTime } from "../schemas.ts";
+import { NullableTime, page } from "../schemas.ts";
 
-const Instant = type("string").describe("ISO 8601 with a time zone, such as 2026-01-31T12:00:00Z");
+const Instant = type("string").configure({ format: "date-time", description: "ISO 8601 with a time zone, such as 2026-01-31T12:00:00Z" });
 const StartBody = type({
   since: Instant.describe("events created at or after this time (ISO 8601 with a time zone)"),
   "until?": Instant.describe("events created before this time (ISO 8601 with a time zone); default now; not in the future"),
   "+": "reject",
+}).configure({ title: "BackfillInput", examples: [{ since: "2026-01-01T00:00:00Z", until: "2026-01-31T00:00:00Z" }] });
+const ListQuery = type({
+  "tenant?": TenantFilter,
+  "subscription_id?": type("string").describe(`only backfills of this subscription: ${SUBSCRIPTION_ID}`),
+  "limit?": Limit,
+  "cursor?": Cursor,
+  "+": "reject",
 });
-const ListQuery = type({ "tenant?": "string", "subscription_id?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
-const IdParams = type({ id: "string" });
+const SubscriptionParams = idParams(SUBSCRIPTION_ID);
+const IdParams = idParams("the backfill's id (bkf_…)");
 
 const BackfillBody = type({
   id: "string", subscription_id: "string", destination_id: "string", tenant: "string", since: "string", until: "string",
@@ -28,8 +36,8 @@ const BackfillBody = type({
   events_scanned: type("number").describe("the tenant's events in the window read so far"),
   deliveries_created: type("number").describe("deliveries made so far (events the destination had none of, matching the subscription)"),
   created_at: "string", updated_at: "string", finished_at: NullableTime, error: "string | null",
-});
-const BackfillList = type({ data: BackfillBody.array(), next_cursor: "string | null" });
+}).configure({ title: "Backfill" });
+const BackfillList = type(page(BackfillBody.array())).configure({ title: "BackfillList" });
 const tags = ["Backfills"];
 
 export function presentBackfill(j: BackfillJob) {
@@ -65,11 +73,12 @@ export function backfillRoutes(ctx: HttpContext) {
         return presentBackfill(job);
       },
       {
-        params: IdParams,
+        params: SubscriptionParams,
         parse: "json",
         body: StartBody,
-        response: { 202: BackfillBody, ...errorResponses },
+        response: { 202: BackfillBody, ...changeErrors },
         detail: {
+          operationId: "startBackfill",
           summary: "Backfill a subscription: deliver the stored events it missed",
           description:
             "Creates, in the background, a delivery to the subscription's destination for every stored event created in [since, until) " +
@@ -89,17 +98,18 @@ export function backfillRoutes(ctx: HttpContext) {
         });
         return { data: page.data.map(presentBackfill), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, response: { 200: BackfillList, ...errorResponses }, detail: { summary: "List backfills, newest first", tags, security } },
+      { query: ListQuery, response: { 200: BackfillList, ...errorResponses }, detail: { operationId: "listBackfills", summary: "List backfills, newest first", tags, security } },
     )
     .get("/v1/backfills/:id", async ({ params, scope }) => presentBackfill(await backfills.get(scope, params.id)), {
       params: IdParams,
       response: { 200: BackfillBody, ...errorResponses },
-      detail: { summary: "Get a backfill and its progress", tags, security },
+      detail: { operationId: "getBackfill", summary: "Get a backfill and its progress", tags, security },
     })
     .post("/v1/backfills/:id/cancel", async ({ params, scope, principal, request }) => presentBackfill(await backfills.cancel(callerOf(principal, request), scope, params.id)), {
       params: IdParams,
-      response: { 200: BackfillBody, ...errorResponses },
+      response: { 200: BackfillBody, ...changeErrors },
       detail: {
+        operationId: "cancelBackfill",
         summary: "Cancel a running backfill",
         description: "Stops it after the chunk under way; the deliveries it created stay. A finished backfill is a 409.",
         tags,

@@ -5,7 +5,8 @@ import { type } from "arktype";
 import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, SignatureScheme, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
 import { successRate } from "../../engine/success-rate.ts";
-import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, parseTime, security, type HttpContext } from "../context.ts";
+import { Cursor, DESTINATION_ID, idParams, TenantFilter } from "../parameters.ts";
 import { callerOf } from "../caller.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { publicKeyOf, schemeOf } from "../../rules/signing-keys.ts";
@@ -27,6 +28,12 @@ const CreateBody = type({
   "signature?": SignatureScheme,
   "secret?": Secret,
   "+": "reject",
+}).configure({
+  title: "DestinationInput",
+  examples: [{
+    id: "crm", url: "https://crm.example.com/hooks/herald", description: "The CRM's order webhook",
+    headers: { "x-auth-token": "crm-token-from-your-vault" }, timeout: 10_000, rate_limit: 20, metadata: { team: "sales" },
+  }],
 });
 const PatchBody = type({
   "url?": HttpUrl,
@@ -52,17 +59,52 @@ const PatchBody = type({
   "metadata?": StringMap,
   "signature?": SignatureScheme,
   "+": "reject",
+}).configure({
+  title: "DestinationChanges",
+  examples: [{ url: "https://crm.example.com/hooks/herald-v2", header_changes: { "x-auth-token": "rotated-token", "x-old-header": null }, rate_limit: null }],
 });
-const ListQuery = type({ "tenant?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
-const IdParams = type({ id: "string" });
-const RotateBody = type({ "secret?": Secret, "grace_period?": duration(0, 7 * 24 * 3_600_000), "+": "reject" });
+const ListQuery = type({ "tenant?": TenantFilter, "limit?": Limit, "cursor?": Cursor, "+": "reject" });
+const IdParams = idParams(DESTINATION_ID);
+const RotateBody = type({
+  "secret?": Secret,
+  "grace_period?": duration(0, 7 * 24 * 3_600_000).describe("how long the previous secret stays valid, such as 24h (default) or 0s; at most 7d"),
+  "+": "reject",
+}).configure({ title: "SecretRotation", examples: [{ grace_period: "24h" }] });
 // Any valid name may be sent, catalogued or not: a test checks the receiver, and may come
 // before the type exists. `data` is bounded like publish data, by the body limits.
-const TestBody = type({ "event_type?": EventTypeName, "data?": "unknown", "+": "reject" });
-const RecoverBody = type({ since: "string", "until?": "string", "+": "reject" });
-const DisableBody = type({ "reason?": "string <= 500", "+": "reject" });
-const WindowQuery = type({ "since?": "string", "until?": "string", "+": "reject" });
-const HealthQuery = type({ "range?": "'24h' | '7d'", "+": "reject" });
+const TestBody = type({
+  "event_type?": EventTypeName,
+  "data?": type("unknown").describe("the payload to send (default: the event type's example)"),
+  "+": "reject",
+}).configure({ title: "TestSend", examples: [{ event_type: "order.created", data: { order_id: "ord_test", total: 1 } }] });
+const Instant = type("string").configure({ format: "date-time", description: "ISO 8601, such as 2026-01-31T12:00:00Z" });
+const RecoverBody = type({
+  since: Instant.describe("failed deliveries created at or after this time (ISO 8601)"),
+  "until?": Instant.describe("…and before this time (ISO 8601; default now)"),
+  "+": "reject",
+}).configure({ title: "RecoveryWindow", examples: [{ since: "2026-01-31T00:00:00Z", until: "2026-01-31T12:00:00Z" }] });
+const DisableBody = type({ "reason?": type("string <= 500").describe("why, shown as disabled_reason"), "+": "reject" }).configure({
+  title: "DisableReason",
+  examples: [{ reason: "receiver under maintenance until 14:00" }],
+});
+const WindowQuery = type({
+  "since?": Instant.describe("the window's start (ISO 8601; default 24 hours ago)"),
+  "until?": Instant.describe("the window's end (ISO 8601; default now)"),
+  "+": "reject",
+});
+const HealthQuery = type({ "range?": type("'24h' | '7d'").describe("24h: hourly buckets (default); 7d: daily buckets"), "+": "reject" });
+const SecretAnswer = type({
+  secret: "string",
+  previous: type({ secret: "string", expires_at: "string" }).array().describe("secrets still valid during a rotation's grace period"),
+})
+  .or({ public_key: "string", previous_public_keys: type({ public_key: "string", expires_at: "string" }).array() })
+  .configure({ title: "DestinationSecret", description: "an HMAC destination's secret (whsec_…), or an ed25519 destination's public keys (whpk_…)" }, "self");
+const RotatedSecret = type({ secret: "string", previous_expires_at: "string" })
+  .or({ public_key: "string", previous_expires_at: "string" })
+  .configure({ title: "RotatedSecret" }, "self");
+const Recovered = type({ requeued: type("number").describe("how many failed deliveries went back to pending") }).configure({ title: "Recovered" });
+const HeadersAnswer = type({ headers: type({ "[string]": "string" }).describe("each static header's name and value") }).configure({ title: "DestinationHeaders" });
+const TestResult = type({ ok: type("boolean").describe("the receiver answered 2xx in time"), attempt: AttemptBody }).configure({ title: "TestResult" });
 
 const tags = ["Destinations"];
 const DAY = 24 * 3_600_000;
@@ -72,7 +114,9 @@ export function destinationRoutes(ctx: HttpContext) {
   /** A destination the token may see; another tenant's is a 404, as if it did not exist. */
   const visible = (scope: Scope, id: string) => ctx.engine.reads.getDestination(scope, id);
   // An HMAC secret is shown once here; an ed25519 private key never is (public_key is in the body).
-  const WithSecret = DestinationBody.and({ "secret?": "string" });
+  const WithSecret = DestinationBody.and({ "secret?": type("string").describe("the signing secret (whsec_…), for an hmac destination: shown here and by GET …/secret") }).configure({
+    title: "CreatedDestination",
+  });
   /** What a rotation or a secret read may show of a key: an HMAC secret itself, an ed25519 key only as its public key. */
   const shown = (secret: string) => (schemeOf(secret) === "ed25519" ? { public_key: publicKeyOf(secret) } : { secret });
 
@@ -84,7 +128,7 @@ export function destinationRoutes(ctx: HttpContext) {
         const page = await ctx.engine.reads.listDestinations(narrow(scope, query.tenant), { cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
         return { data: page.data.map(presentDestination), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, response: { 200: DestinationList, ...errorResponses }, detail: { summary: "List destinations", tags, security } },
+      { query: ListQuery, response: { 200: DestinationList, ...errorResponses }, detail: { operationId: "listDestinations", summary: "List destinations", tags, security } },
     )
     .post(
       "",
@@ -97,8 +141,9 @@ export function destinationRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: CreateBody,
-        response: { 201: WithSecret, ...errorResponses },
+        response: { 201: WithSecret, ...changeErrors },
         detail: {
+          operationId: "createDestination",
           summary: "Create a destination",
           description:
             "The signing secret is generated unless given, and shown only in this answer and by GET …/secret. With `signature: ed25519` Herald keeps a private key (`whsk_`) and never shows it: the answer carries the `public_key` (`whpk_`) instead.",
@@ -110,7 +155,7 @@ export function destinationRoutes(ctx: HttpContext) {
     .get("/:id", async ({ params, scope }) => presentDestination(await visible(scope, params.id)), {
       params: IdParams,
       response: { 200: DestinationBody, ...errorResponses },
-      detail: { summary: "Get a destination", tags, security },
+      detail: { operationId: "getDestination", summary: "Get a destination", tags, security },
     })
     .patch(
       "/:id",
@@ -118,7 +163,7 @@ export function destinationRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentDestination(await service.update(callerOf(principal, request), params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Change a destination", description: "`headers`, when given, replaces every static header; `header_changes` changes only the headers it names (a value sets or replaces, null removes). Answers show header_names only. A `signature` other than the current one generates a fresh key of that scheme, replacing every previous one at once (no grace period).", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: DestinationBody, ...changeErrors }, detail: { operationId: "updateDestination", summary: "Change a destination", description: "`headers`, when given, replaces every static header; `header_changes` changes only the headers it names (a value sets or replaces, null removes). Answers show header_names only. A `signature` other than the current one generates a fresh key of that scheme, replacing every previous one at once (no grace period).", tags, security } },
     )
     .delete(
       "/:id",
@@ -128,7 +173,7 @@ export function destinationRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: IdParams, response: errorResponses, detail: { responses: deleted, summary: "Delete a destination (its unfinished deliveries are cancelled)", tags, security } },
+      { params: IdParams, response: { 204: NoContent, ...changeErrors }, detail: { operationId: "deleteDestination", summary: "Delete a destination (its unfinished deliveries are cancelled)", tags, security } },
     )
     .get(
       "/:id/secret",
@@ -144,14 +189,9 @@ export function destinationRoutes(ctx: HttpContext) {
       },
       {
         params: IdParams,
-        response: {
-          200: type({ secret: "string", previous: type({ secret: "string", expires_at: "string" }).array() }).or({
-            public_key: "string",
-            previous_public_keys: type({ public_key: "string", expires_at: "string" }).array(),
-          }),
-          ...errorResponses,
-        },
+        response: { 200: SecretAnswer, ...errorResponses },
         detail: {
+          operationId: "getDestinationSecret",
           summary: "Read the signing secret (and any previous one still in its grace period)",
           description: "For an ed25519 destination, the public keys (`whpk_`) instead: the private key never leaves Herald.",
           tags,
@@ -164,8 +204,9 @@ export function destinationRoutes(ctx: HttpContext) {
       async ({ params, scope }) => ({ headers: await ctx.engine.reads.destinationHeaders(scope, params.id) }),
       {
         params: IdParams,
-        response: { 200: type({ headers: { "[string]": "string" } }), ...errorResponses },
+        response: { 200: HeadersAnswer, ...errorResponses },
         detail: {
+          operationId: "getDestinationHeaders",
           summary: "Read the static header values",
           description: "Lists and reads show only header_names: values often carry credentials. The same tokens that may read the signing secret may read them here.",
           tags,
@@ -184,8 +225,9 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         parse: "json",
         body: RotateBody,
-        response: { 200: type({ secret: "string", previous_expires_at: "string" }).or({ public_key: "string", previous_expires_at: "string" }), ...errorResponses },
+        response: { 200: RotatedSecret, ...changeErrors },
         detail: {
+          operationId: "rotateDestinationSecret",
           summary: "Rotate the signing secret",
           description:
             "During the grace period (default 24h, at most 7d) messages carry a signature for each valid secret. An ed25519 destination gets a new key pair of its scheme; the answer shows its public key.",
@@ -205,8 +247,8 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         parse: "json",
         body: TestBody,
-        response: { 200: type({ ok: "boolean", attempt: AttemptBody }), ...errorResponses },
-        detail: { summary: "Send a test event now and answer with the attempt", description: "Sends the event type's example (or the given data). Test sends are not kept in the log.", tags, security },
+        response: { 200: TestResult, ...changeErrors },
+        detail: { operationId: "testDestination", summary: "Send a test event now and answer with the attempt", description: "Sends the event type's example (or the given data). Test sends are not kept in the log.", tags, security },
       },
     )
     .post(
@@ -215,7 +257,7 @@ export function destinationRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentDestination(await service.setEnabled(callerOf(principal, request), params.id, true));
       },
-      { params: IdParams, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Enable a destination; its pending deliveries resume", tags, security } },
+      { params: IdParams, response: { 200: DestinationBody, ...changeErrors }, detail: { operationId: "enableDestination", summary: "Enable a destination; its pending deliveries resume", tags, security } },
     )
     .post(
       "/:id/disable",
@@ -223,7 +265,7 @@ export function destinationRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentDestination(await service.setEnabled(callerOf(principal, request), params.id, false, body.reason));
       },
-      { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...errorResponses }, detail: { summary: "Disable a destination; its deliveries wait, pending", tags, security } },
+      { params: IdParams, parse: "json", body: DisableBody, response: { 200: DestinationBody, ...changeErrors }, detail: { operationId: "disableDestination", summary: "Disable a destination; its deliveries wait, pending", tags, security } },
     )
     .post(
       "/:id/recover",
@@ -237,8 +279,8 @@ export function destinationRoutes(ctx: HttpContext) {
         params: IdParams,
         parse: "json",
         body: RecoverBody,
-        response: { 200: type({ requeued: "number" }), ...errorResponses },
-        detail: { summary: "Re-queue the failed deliveries created in a window", description: "Each keeps its webhook-id and gets a fresh retry schedule.", tags, security },
+        response: { 200: Recovered, ...changeErrors },
+        detail: { operationId: "recoverDestination", summary: "Re-queue the failed deliveries created in a window", description: "Each keeps its webhook-id and gets a fresh retry schedule.", tags, security },
       },
     )
     .get(
@@ -267,7 +309,7 @@ export function destinationRoutes(ctx: HttpContext) {
           200: DestinationStatsBody,
           ...errorResponses,
         },
-        detail: { summary: "Delivery counts, success rate, last success and last failure (default window: the last 24 h)", tags, security },
+        detail: { operationId: "getDestinationStats", summary: "Delivery counts, success rate, last success and last failure (default window: the last 24 h)", tags, security },
       },
     )
     .get(
@@ -290,6 +332,7 @@ export function destinationRoutes(ctx: HttpContext) {
         query: HealthQuery,
         response: { 200: EndpointHealthBody, ...errorResponses },
         detail: {
+          operationId: "getDestinationHealth",
           summary: "Endpoint health: attempts and latency over time, the success rate, the breaker, and why it is held back",
           description: "range 24h (default: hourly buckets) or 7d (daily buckets). Latency percentiles are nearest-rank over the attempts started in each bucket.",
           tags,

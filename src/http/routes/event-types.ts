@@ -3,14 +3,26 @@
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { JsonSchemaOrNull, OwnEventTypeName } from "../../config/fields.ts";
-import { deleted, authenticated, errorResponses, requireAdmin, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, errorResponses, NoContent, requireAdmin, security, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
 import { presentEventType } from "../present.ts";
 import { EventTypeBody, EventTypeList } from "../schemas.ts";
 
-const CreateBody = type({ name: OwnEventTypeName, "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": "unknown", "+": "reject" });
-const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": "unknown", "+": "reject" });
-const NameParams = type({ name: "string" });
+const EXAMPLE_SCHEMA = {
+  type: "object",
+  properties: { order_id: { type: "string" }, total: { type: "number" }, currency: { type: "string", enum: ["EUR", "USD"] } },
+  required: ["order_id", "total"],
+};
+const Example = type("unknown").describe("an example payload, shown in the catalogue and sent by test sends");
+const CreateBody = type({ name: OwnEventTypeName, "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "+": "reject" }).configure({
+  title: "EventTypeInput",
+  examples: [{ name: "order.created", description: "An order was placed.", schema: EXAMPLE_SCHEMA, example: { order_id: "ord_1042", total: 129.5, currency: "EUR" } }],
+});
+const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "+": "reject" }).configure({
+  title: "EventTypeChanges",
+  examples: [{ description: "An order was placed (web shop and point of sale)." }],
+});
+const NameParams = type({ name: type("string").describe("the event type's name, such as order.created") });
 const tags = ["Event types"];
 
 export function eventTypeRoutes(ctx: HttpContext) {
@@ -19,7 +31,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
     .use(authenticated())
     .get("", async () => ({ data: (await ctx.engine.reads.listEventTypes()).map(presentEventType), next_cursor: null }), {
       response: { 200: EventTypeList, ...errorResponses },
-      detail: { summary: "List the event-type catalogue", tags, security },
+      detail: { operationId: "listEventTypes", summary: "List the event-type catalogue", tags, security },
     })
     .post(
       "",
@@ -28,12 +40,12 @@ export function eventTypeRoutes(ctx: HttpContext) {
         set.status = 201;
         return presentEventType(await service.create(callerOf(principal, request), body));
       },
-      { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...errorResponses }, detail: { summary: "Create an event type", tags, security } },
+      { parse: "json", body: CreateBody, response: { 201: EventTypeBody, ...changeErrors }, detail: { operationId: "createEventType", summary: "Create an event type", tags, security } },
     )
     .get("/:name", async ({ params }) => presentEventType(await ctx.engine.reads.getEventType(params.name)), {
       params: NameParams,
       response: { 200: EventTypeBody, ...errorResponses },
-      detail: { summary: "Get an event type", tags, security },
+      detail: { operationId: "getEventType", summary: "Get an event type", tags, security },
     })
     .patch(
       "/:name",
@@ -41,7 +53,7 @@ export function eventTypeRoutes(ctx: HttpContext) {
         requireAdmin(principal, "change event types");
         return presentEventType(await service.update(callerOf(principal, request), params.name, body));
       },
-      { params: NameParams, parse: "json", body: PatchBody, response: { 200: EventTypeBody, ...errorResponses }, detail: { summary: "Change an event type", tags, security } },
+      { params: NameParams, parse: "json", body: PatchBody, response: { 200: EventTypeBody, ...changeErrors }, detail: { operationId: "updateEventType", summary: "Change an event type", tags, security } },
     )
     .delete(
       "/:name",
@@ -51,6 +63,6 @@ export function eventTypeRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: NameParams, response: errorResponses, detail: { responses: deleted, summary: "Delete an event type (published events keep it)", tags, security } },
+      { params: NameParams, response: { 204: NoContent, ...changeErrors }, detail: { operationId: "deleteEventType", summary: "Delete an event type (published events keep it)", tags, security } },
     );
 }

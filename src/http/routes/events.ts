@@ -10,47 +10,79 @@ import { forbidden, invalid } from "../../engine/problem.ts";
 import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { mayPublish, publishRefusal } from "../access.ts";
-import { authenticated, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { Cursor, EVENT_ID as EVENT_ID_PARAM, idParams, Since, TenantFilter, Until } from "../parameters.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
 import { iso, presentDelivery, presentEvent } from "../present.ts";
-import { DeliveryBody, ErrorBody, EventBody, EventList, NullableTime } from "../schemas.ts";
+import { DeliveryBody, EventBody, EventList, EXAMPLE_DELIVERY, EXAMPLE_EVENT, NullableTime } from "../schemas.ts";
 
 const MAX_BATCH = 1000;
 /** As many problems as an error answer shows (errors.ts keeps the first 20). */
 const MAX_DETAILS = 20;
-const Published = type({ id: "string", deliveries: "number", deliver_at: NullableTime });
+const Published = type({
+  id: type("string").describe("the event's id"),
+  deliveries: type("number").describe("how many deliveries it made (one per matching subscription)"),
+  deliver_at: NullableTime,
+}).configure({ title: "PublishedEvent", examples: [{ id: "evt_0197a3c2e4b07c1d9f3e2a1b4c5d6e7f", deliveries: 2, deliver_at: null }] });
 const BatchPublished = type({
-  data: type({ id: "string", deliveries: "number", created: "boolean", deliver_at: NullableTime }).or({ error: "string", message: "string" }).array(),
+  data: type({ id: "string", deliveries: "number", created: type("boolean").describe("false when an event of that id already existed (answered as it was)"), deliver_at: NullableTime })
+    .or({ error: "string", message: "string" })
+    .array()
+    .describe("one result per event, in the order sent"),
+}).configure({ title: "PublishedBatch" });
+const EventWithDeliveries = EventBody.and({ deliveries: DeliveryBody.array() }).configure({
+  title: "EventWithDeliveries",
+  examples: [{ ...EXAMPLE_EVENT, deliveries: [EXAMPLE_DELIVERY] }],
 });
 const Cancelled = EventBody.and({
   deliveries: DeliveryBody.array(),
   cancelled: type("number").describe("how many deliveries this request cancelled"),
+}).configure({
+  title: "CancelledEvent",
+  examples: [{ ...EXAMPLE_EVENT, deliveries: [{ ...EXAMPLE_DELIVERY, status: "cancelled", last_status: null, last_error: "cancelled through the API" }], cancelled: 1 }],
 });
 /** Producers may bring their own event ids (their own primary keys, say). */
 const EVENT_ID = /^[a-zA-Z0-9_.:-]{1,128}$/;
 
 const PublishBody = type({
-  type: "string",
-  "data?": "unknown",
-  "tenant?": "string",
-  "id?": "string",
+  type: type("string").describe("a catalogued event type name, such as order.created"),
+  "data?": type("unknown").describe("the payload, any JSON; checked against the event type's schema when it has one"),
+  "tenant?": type("string").describe("the tenant it belongs to (default: `default`, or the token's own tenant)"),
+  "id?": type("string").describe("your own id for it (1 to 128 letters, digits or _ . : -): a repeat with the same id answers 200 with the original"),
   "deliver_at?": type("string | null").describe(
     "deliver the event's webhooks at this time, not now: ISO 8601 with a time zone (2026-01-31T12:00:00Z); " +
       "a time not ahead means now; at most delivery.max_schedule_ahead (default 90 days) ahead",
   ),
   "+": "reject",
+}).configure({
+  title: "EventInput",
+  examples: [{ type: "order.created", tenant: "default", data: { order_id: "ord_1042", total: 129.5, currency: "EUR" } }],
 });
-const BatchBody = type({ events: PublishBody.array(), "+": "reject" });
+const BatchBody = type({ events: PublishBody.array().describe(`1 to ${MAX_BATCH} events`), "+": "reject" }).configure({
+  title: "EventBatchInput",
+  examples: [{
+    events: [
+      { type: "order.created", data: { order_id: "ord_1042", total: 129.5 } },
+      { type: "order.paid", id: "ord_1042-paid", data: { order_id: "ord_1042" }, deliver_at: "2026-02-01T09:00:00Z" },
+    ],
+  }],
+});
+const IdempotencyHeaders = type({
+  "idempotency-key?": type("string").describe(
+    "1 to 256 characters; a repeat with the same key (within the tenant) answers 200 with the original event, the same key with another body 409",
+  ),
+});
 const ListQuery = type({
-  "type?": "string",
-  "tenant?": "string",
-  "since?": "string",
-  "until?": "string",
+  "type?": type("string").describe("only events of this type"),
+  "tenant?": TenantFilter,
+  "since?": Since,
+  "until?": Until,
   "limit?": Limit,
-  "cursor?": "string",
+  "cursor?": Cursor,
   "+": "reject",
 });
+const IdParams = idParams(EVENT_ID_PARAM);
 
 const PUBLISH_FIELDS = new Set(["type", "data", "tenant", "id", "deliver_at"]);
 
@@ -129,7 +161,9 @@ export function eventRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: PublishBody,
+        headers: IdempotencyHeaders,
         detail: {
+          operationId: "publishEvent",
           summary: "Publish an event",
           description:
             "Writes the event and one delivery per matching subscription, then answers 202. A repeat with the same `Idempotency-Key` or `id` answers 200 with the original; the same key with another body (`deliver_at` included) is a 409. " +
@@ -137,7 +171,7 @@ export function eventRoutes(ctx: HttpContext) {
           tags: ["Events"],
           security,
         },
-        response: { 200: Published, 202: Published, ...errorResponses, 413: ErrorBody },
+        response: { 200: Published, 202: Published, ...changeErrors },
       },
     )
     .post(
@@ -170,11 +204,12 @@ export function eventRoutes(ctx: HttpContext) {
         transform: ({ body }) => precheckBatch(body),
         body: BatchBody,
         detail: {
+          operationId: "publishEventBatch",
           summary: "Publish up to 1000 events",
           description: "All events are validated first; an invalid batch publishes nothing.",
           tags: ["Events"],
           security,
-          responses: documentedResponses({ 202: BatchPublished, ...errorResponses, 413: ErrorBody }),
+          responses: documentedResponses({ 202: BatchPublished, ...changeErrors }),
         },
       },
     )
@@ -185,7 +220,7 @@ export function eventRoutes(ctx: HttpContext) {
         const page = await ctx.engine.reads.listEvents(within, { type: query.type, ...window });
         return { data: page.data.map(presentEvent), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, response: { 200: EventList, ...errorResponses }, detail: { summary: "List events, newest first", tags: ["Events"], security } },
+      { query: ListQuery, response: { 200: EventList, ...errorResponses }, detail: { operationId: "listEvents", summary: "List events, newest first", tags: ["Events"], security } },
     )
     .get(
       "/:id",
@@ -194,9 +229,9 @@ export function eventRoutes(ctx: HttpContext) {
         return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery) };
       },
       {
-        params: type({ id: "string" }),
-        response: { 200: EventBody.and({ deliveries: DeliveryBody.array() }), ...errorResponses },
-        detail: { summary: "Get an event with its deliveries", tags: ["Events"], security },
+        params: IdParams,
+        response: { 200: EventWithDeliveries, ...errorResponses },
+        detail: { operationId: "getEvent", summary: "Get an event with its deliveries", tags: ["Events"], security },
       },
     )
     .post(
@@ -206,9 +241,10 @@ export function eventRoutes(ctx: HttpContext) {
         return { ...presentEvent(event), deliveries: deliveries.map(presentDelivery), cancelled };
       },
       {
-        params: type({ id: "string" }),
-        response: { 200: Cancelled, ...errorResponses },
+        params: IdParams,
+        response: { 200: Cancelled, ...changeErrors },
         detail: {
+          operationId: "cancelEvent",
           summary: "Cancel an event's deliveries not yet made",
           description:
             "Cancels the event's `pending` deliveries (scheduled with `deliver_at`, or waiting for a retry): each becomes `cancelled`, " +

@@ -9,7 +9,7 @@ import { renderMetrics } from "../metrics.ts";
 
 export function healthRoutes(ctx: HttpContext) {
   return new Elysia()
-    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: type({ status: "'ok'" }) }, detail: { summary: "Liveness", tags: ["Health"], security: [] } })
+    .get("/healthz", () => ({ status: "ok" as const }), { response: { 200: type({ status: "'ok'" }) }, detail: { operationId: "checkLiveness", summary: "Liveness", tags: ["Health"], security: [] } })
     .get(
       "/readyz",
       async ({ set }) => {
@@ -22,7 +22,7 @@ export function healthRoutes(ctx: HttpContext) {
       },
       {
         response: { 200: type({ status: "'ready'" }), 503: ErrorBody },
-        detail: { summary: "Readiness: the store is writable and Herald is not draining", tags: ["Health"], security: [] },
+        detail: { operationId: "checkReadiness", summary: "Readiness: the store is writable and Herald is not draining", tags: ["Health"], security: [] },
       },
     )
     .get(
@@ -34,6 +34,7 @@ export function healthRoutes(ctx: HttpContext) {
       {
         response: { 200: type("string"), 401: ErrorBody, 403: ErrorBody },
         detail: {
+          operationId: "getMetrics",
           summary: "Prometheus metrics (text format)",
           description: "Needs a reader or admin token that sees every tenant (the figures span all tenants), unless metrics.public is set.",
           tags: ["Health"],

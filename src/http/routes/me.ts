@@ -9,12 +9,12 @@ export const MeBody = type({
   role: "'admin' | 'tenant' | 'publisher' | 'reader'",
   tenant: type("string | null").describe("set when everything the token sees and does is limited to one tenant"),
   event_types: type("string[] | null").describe("a publisher's event-type patterns; null: any type"),
-});
+}).configure({ title: "Caller" });
 
 export function meRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/me" }).use(authenticated()).get(
     "",
     ({ principal }) => ({ name: principal.name, role: principal.role, tenant: principal.tenant, event_types: principal.event_types ? [...principal.event_types] : null }),
-    { response: { 200: MeBody, ...errorResponses }, detail: { summary: "The presented token's name, role and tenant", tags: ["Access"], security } },
+    { response: { 200: MeBody, ...errorResponses }, detail: { operationId: "getMe", summary: "The presented token's name, role and tenant", tags: ["Access"], security } },
   );
 }

@@ -7,7 +7,7 @@ import { type } from "arktype";
 import { duration, Tenant } from "../../config/fields.ts";
 import { PORTAL_MAX_MS } from "../../engine/portal-links.ts";
 import { callerOf } from "../caller.ts";
-import { authenticated, errorResponses, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, security, type HttpContext } from "../context.ts";
 import { time } from "../present.ts";
 
 const CreateBody = type({
@@ -15,15 +15,15 @@ const CreateBody = type({
   "expires_in?": duration(1_000, PORTAL_MAX_MS).describe("how long the link works: a duration such as 30m or 1h (default 1h, at most 7d)"),
   "read_only?": type("boolean").describe("true: the link may only read (no retry, no change); default false, what a tenant token may do"),
   "+": "reject",
-});
+}).configure({ title: "PortalLinkInput", examples: [{ tenant: "acme", expires_in: "30m", read_only: true }] });
 
 const LinkBody = type({
   url: type("string").describe("the console, signed in as the tenant; give it to that customer only, as it is"),
   path: type("string").describe("the same link without scheme and host, for a portal that serves Herald under its own address"),
   tenant: "string",
   read_only: "boolean",
-  expires_at: type("string").describe("an ISO 8601 time, on Herald's clock"),
-});
+  expires_at: type("string").configure({ format: "date-time", description: "an ISO 8601 time, on Herald's clock" }),
+}).configure({ title: "PortalLink" });
 
 /**
  * Where the admin reached Herald: the request's own origin, or, when the
@@ -61,8 +61,9 @@ export function portalLinkRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: CreateBody,
-        response: { 201: LinkBody, ...errorResponses },
+        response: { 201: LinkBody, ...changeErrors },
         detail: {
+          operationId: "createPortalLink",
           summary: "Make a customer portal link: the console signed in as one tenant until it expires",
           description:
             "The link carries a signed, expiring credential (not a stored token): any change to it is refused, and every instance sharing the database accepts it. " +

@@ -8,9 +8,17 @@ import { successRate } from "../../engine/success-rate.ts";
 import { authenticated, errorResponses, parseTime, security, type HttpContext } from "../context.ts";
 import { iso } from "../present.ts";
 import { StatsBody } from "../schemas.ts";
+import { DESTINATION_ID, Since, TenantFilter, Until } from "../parameters.ts";
 
 const BUCKETS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
-const Query = type({ "since?": "string", "until?": "string", "bucket?": "'1m' | '5m' | '15m' | '1h' | '1d'", "tenant?": "string", "destination_id?": "string", "+": "reject" });
+const Query = type({
+  "since?": Since.describe("the window's start: ISO 8601, such as 2026-01-31T12:00:00Z (default 24 hours ago)"),
+  "until?": Until.describe("the window's end: ISO 8601 (default now)"),
+  "bucket?": type("'1m' | '5m' | '15m' | '1h' | '1d'").describe("the width of each point of the series (default 1h)"),
+  "tenant?": TenantFilter,
+  "destination_id?": type("string").describe(`only deliveries to this destination: ${DESTINATION_ID}`),
+  "+": "reject",
+});
 /** At most this many buckets per answer, so a wide window with small buckets stays cheap. */
 const MAX_BUCKETS = 2000;
 
@@ -40,7 +48,7 @@ export function statsRoutes(ctx: HttpContext) {
         200: StatsBody,
         ...errorResponses,
       },
-      detail: { summary: "Delivery counts by state and over time (default: the last 24 h in 1 h buckets)", tags: ["Deliveries"], security },
+      detail: { operationId: "getDeliveryStats", summary: "Delivery counts by state and over time (default: the last 24 h in 1 h buckets)", tags: ["Deliveries"], security },
     },
   );
 }

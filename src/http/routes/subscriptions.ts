@@ -3,20 +3,25 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { EventTypePattern, Id } from "../../config/fields.ts";
 import { narrow, type Scope } from "../../engine/scope.ts";
-import { deleted, authenticated, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
+import { Cursor, DESTINATION_ID, idParams, SUBSCRIPTION_ID, TenantFilter } from "../parameters.ts";
 import { callerOf } from "../caller.ts";
 import { presentSubscription } from "../present.ts";
-import { SubscriptionBody, SubscriptionList } from "../schemas.ts";
+import { ErrorBody, SubscriptionBody, SubscriptionList } from "../schemas.ts";
 
 const Filter = type("object").describe("a payload filter: dotted paths into {type, tenant, data} with $eq $ne $gt $gte $lt $lte $in $nin $exists $startsWith $and $or $not");
+const EXAMPLE_FILTER = { "data.total": { $gte: 100 }, "data.currency": { $in: ["EUR", "USD"] } };
 const CreateBody = type({
   "id?": Id,
-  destination_id: "string",
+  destination_id: type("string").describe(DESTINATION_ID),
   event_types: EventTypePattern.array().atLeastLength(1),
   "filter?": Filter.or("null"),
   "enabled?": "boolean",
   "description?": "string <= 1000",
   "+": "reject",
+}).configure({
+  title: "SubscriptionInput",
+  examples: [{ id: "crm-orders", destination_id: "crm", event_types: ["order.*"], filter: EXAMPLE_FILTER, description: "Large orders to the CRM" }],
 });
 const PatchBody = type({
   "event_types?": EventTypePattern.array().atLeastLength(1),
@@ -24,10 +29,17 @@ const PatchBody = type({
   "enabled?": "boolean",
   "description?": "string <= 1000",
   "+": "reject",
+}).configure({ title: "SubscriptionChanges", examples: [{ event_types: ["order.*", "refund.created"], filter: null }] });
+const CheckFilterBody = type({ filter: Filter.or("null"), "+": "reject" }).configure({ title: "FilterCheck", examples: [{ filter: EXAMPLE_FILTER }] });
+const FilterOk = type({ ok: "true" }).configure({ title: "FilterOk" });
+const ListQuery = type({
+  "tenant?": TenantFilter,
+  "destination_id?": type("string").describe(`only subscriptions to this destination: ${DESTINATION_ID}`),
+  "limit?": Limit,
+  "cursor?": Cursor,
+  "+": "reject",
 });
-const CheckFilterBody = type({ filter: Filter.or("null"), "+": "reject" });
-const ListQuery = type({ "tenant?": "string", "destination_id?": "string", "limit?": Limit, "cursor?": "string", "+": "reject" });
-const IdParams = type({ id: "string" });
+const IdParams = idParams(SUBSCRIPTION_ID);
 const tags = ["Subscriptions"];
 
 export function subscriptionRoutes(ctx: HttpContext) {
@@ -45,7 +57,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
         });
         return { data: page.data.map(presentSubscription), next_cursor: page.next_cursor };
       },
-      { query: ListQuery, response: { 200: SubscriptionList, ...errorResponses }, detail: { summary: "List subscriptions", tags, security } },
+      { query: ListQuery, response: { 200: SubscriptionList, ...errorResponses }, detail: { operationId: "listSubscriptions", summary: "List subscriptions", tags, security } },
     )
     .post(
       "",
@@ -55,7 +67,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
         set.status = 201;
         return presentSubscription(await service.create(callerOf(principal, request), { ...body, filter: body.filter ?? null }));
       },
-      { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...errorResponses }, detail: { summary: "Create a subscription", tags, security } },
+      { parse: "json", body: CreateBody, response: { 201: SubscriptionBody, ...changeErrors }, detail: { operationId: "createSubscription", summary: "Create a subscription", tags, security } },
     )
     // Registered before "/:id" routes, so "check-filter" is never read as an id.
     .post(
@@ -67,8 +79,9 @@ export function subscriptionRoutes(ctx: HttpContext) {
       {
         parse: "json",
         body: CheckFilterBody,
-        response: { 200: type({ ok: "true" }), ...errorResponses },
+        response: { 200: FilterOk, ...errorResponses, 413: ErrorBody },
         detail: {
+          operationId: "checkSubscriptionFilter",
           summary: "Check a payload filter without saving it",
           description: "Runs the validation a create or change runs: 200 {ok: true}, or the 400 with details naming each problem's path.",
           tags,
@@ -79,7 +92,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
     .get("/:id", async ({ params, scope }) => presentSubscription(await visible(scope, params.id)), {
       params: IdParams,
       response: { 200: SubscriptionBody, ...errorResponses },
-      detail: { summary: "Get a subscription", tags, security },
+      detail: { operationId: "getSubscription", summary: "Get a subscription", tags, security },
     })
     .patch(
       "/:id",
@@ -87,7 +100,7 @@ export function subscriptionRoutes(ctx: HttpContext) {
         await visible(scope, params.id);
         return presentSubscription(await service.update(callerOf(principal, request), params.id, body));
       },
-      { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...errorResponses }, detail: { summary: "Change a subscription", tags, security } },
+      { params: IdParams, parse: "json", body: PatchBody, response: { 200: SubscriptionBody, ...changeErrors }, detail: { operationId: "updateSubscription", summary: "Change a subscription", tags, security } },
     )
     .delete(
       "/:id",
@@ -97,6 +110,6 @@ export function subscriptionRoutes(ctx: HttpContext) {
         set.status = 204;
         return null;
       },
-      { params: IdParams, response: errorResponses, detail: { responses: deleted, summary: "Delete a subscription", tags, security } },
+      { params: IdParams, response: { 204: NoContent, ...changeErrors }, detail: { operationId: "deleteSubscription", summary: "Delete a subscription", tags, security } },
     );
 }
