@@ -86,4 +86,18 @@ describe("static header values are write-only", () => {
     expect(received.headers["x-auth-token"]).toBe(VALUE);
     expect(received.headers["x-team"]).toBe("ops-9d1e");
   });
+
+  // The sender prepares a destination's headers once (src/engine/sender.ts):
+  // a change must reach the very next request, never a copy kept from before.
+  it("sends a changed value from the next request on, and never again a removed header", async () => {
+    const before = await herald.api("POST", `/v1/destinations/${id}/test`, {});
+    expect(before.status).toBe(200);
+    const patched = await herald.api("PATCH", `/v1/destinations/${id}`, { headers: { "x-auth-token": "changed-value-0c41" } });
+    expect(patched.status).toBe(200);
+    const sent = await herald.api("POST", `/v1/destinations/${id}/test`, {});
+    expect(sent.status).toBe(200);
+    const received = receiver.requests.at(-1)!;
+    expect(received.headers["x-auth-token"]).toBe("changed-value-0c41");
+    expect(received.headers["x-team"]).toBeUndefined();
+  });
 });

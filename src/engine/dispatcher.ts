@@ -272,7 +272,10 @@ export class Dispatcher {
       const limit = Math.min(this.room, 1000);
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
-      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker);
+      // Whether to look for limited destinations' rows at all (store.ts: claimDue).
+      let limited = false;
+      for (const d of this.catalog.destinations.values()) if (isLimited(d)) limited = true;
+      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, limited);
       // Probes come on top of the limit: only the others say whether the batch was full.
       const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
       if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
@@ -366,23 +369,11 @@ export class Dispatcher {
         now,
       );
       // The slot is free once the answer is in; the record commits with its batch.
-      record.then(
-        ({ applied, breaker }) => {
-          // The lease ran out and the row went on without this send (another
-          // instance, or a later claim, holds it): the attempt is logged, but its
-          // outcome is not the delivery's, so nothing follows from it.
-          if (!applied) return;
-          if (breaker) this.breakerChanged(breaker);
-          // A failed probe: the next one is due probe_every after this one was claimed.
-          else if (job.probe && decision.outcome.status === "pending") this.wakeAt(job.delivery.updated_at + this.settings.breaker.probe_every_ms);
-          if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
-          if (decision.disable_destination) this.reloadCatalog();
-          const next = decision.outcome.status === "pending" ? decision.outcome.next_attempt_at : null;
-          this.tell(this.listeners, (listener) => listener(job, result, decision.outcome.status, next));
-        },
-        (error) => this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) }),
-      );
+      // One settle handler per record (not one per concern): the outcome's
+      // consequences, then the bound on unrecorded answers, then the write's
+      // tracking for idle() and stop(), in that order.
       this.unrecorded++;
+      this.pendingWrites.add(record);
       const limited = isLimited(destination);
       const recorded = () => {
         this.unrecorded--;
@@ -390,9 +381,32 @@ export class Dispatcher {
         // counts leased rows): claim its next, here, at once (noteBacklog pumps).
         if (limited) this.noteBacklog();
         else this.pump();
+        this.pendingWrites.delete(record);
+        this.checkIdle();
       };
-      record.then(recorded, recorded);
-      this.track(record);
+      record.then(
+        ({ applied, breaker }) => {
+          try {
+            // The lease ran out and the row went on without this send (another
+            // instance, or a later claim, holds it): the attempt is logged, but its
+            // outcome is not the delivery's, so nothing follows from it.
+            if (!applied) return;
+            if (breaker) this.breakerChanged(breaker);
+            // A failed probe: the next one is due probe_every after this one was claimed.
+            else if (job.probe && decision.outcome.status === "pending") this.wakeAt(job.delivery.updated_at + this.settings.breaker.probe_every_ms);
+            if (decision.outcome.status === "pending") this.wakeAt(decision.outcome.next_attempt_at);
+            if (decision.disable_destination) this.reloadCatalog();
+            const next = decision.outcome.status === "pending" ? decision.outcome.next_attempt_at : null;
+            this.tell(this.listeners, (listener) => listener(job, result, decision.outcome.status, next));
+          } finally {
+            recorded();
+          }
+        },
+        (error) => {
+          this.deps.log.error("recording an attempt failed", { delivery: job.delivery.id, error: errorMessage(error) });
+          recorded();
+        },
+      );
     } catch (error) {
       // A bug here must not kill the loop; the lease returns the delivery to pending later.
       this.deps.log.error("delivering failed", { delivery: job.delivery.id, error: errorMessage(error) });

@@ -53,56 +53,94 @@ export function envelope(e: EventForDelivery): string {
   return body;
 }
 
+/**
+ * What a send to one destination repeats every time, built once per
+ * destination object (the catalogue replaces the object when the destination
+ * changes, so a change is never missed) and per engine's options: the static
+ * headers as sent and as logged, the TLS settings when no address is pinned,
+ * and the secrets when none of them expires.
+ */
+interface Prepared {
+  options: SendOptions;
+  /** The destination's static headers, then content-type and user-agent: the head of every request's headers. */
+  fixed: Record<string, string>;
+  /** The same as the attempt log keeps them: the static headers' values redacted (they often carry credentials). */
+  loggedFixed: Record<string, string>;
+  /** TLS settings for a target without a pinned server name; null when unset. */
+  tls: ReturnType<typeof tlsOptions> | null;
+  /** The signing secrets when none has an expiry; null: filtered per send. */
+  secrets: string[] | null;
+}
+
+const prepared = new WeakMap<Destination, Prepared>();
+
+function prepare(destination: Destination, options: SendOptions): Prepared {
+  const known = prepared.get(destination);
+  if (known && known.options === options) return known;
+  const common = { "content-type": "application/json", "user-agent": options.user_agent };
+  const loggedFixed: Record<string, string> = {};
+  for (const name of Object.keys(destination.headers)) loggedFixed[name] = REDACTED;
+  const made: Prepared = {
+    options,
+    fixed: { ...destination.headers, ...common },
+    loggedFixed: { ...loggedFixed, ...common },
+    tls: tlsOptions(undefined, destination, options.ca) ?? null,
+    secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
+  };
+  prepared.set(destination, made);
+  return made;
+}
+
+type Answer = Pick<SendResult["attempt"], "response_status" | "response_headers" | "response_body" | "error">;
+
+/** The attempt as logged: `started` is performance.now() at the start, for the duration. */
+function attemptOf(startedAt: number, started: number, url: string, logged: Record<string, string>, answer: Answer): SendResult["attempt"] {
+  return {
+    started_at: startedAt, duration_ms: Math.round(performance.now() - started), request_url: url, request_headers: logged,
+    response_status: answer.response_status, response_headers: answer.response_headers, response_body: answer.response_body, error: answer.error,
+  };
+}
+
 export async function send(event: EventForDelivery, destination: Destination, options: SendOptions): Promise<SendResult> {
   const startedAt = options.now();
-  const timestamp = Math.floor(startedAt / 1000);
+  const timestamp = String(Math.floor(startedAt / 1000));
   const body = envelope(event);
-  const secrets = destination.secrets.filter((s) => s.expires_at === null || s.expires_at > startedAt).map((s) => s.secret);
-  const headers: Record<string, string> = {
-    ...destination.headers,
-    "content-type": "application/json",
-    "user-agent": options.user_agent,
-    "webhook-id": event.id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signatureHeader(secrets, event.id, timestamp, body),
-  };
-  // The log keeps header names but never the signature or the static headers'
-  // values, which often carry credentials (x-auth-token).
-  const logged: Record<string, string> = { ...headers, "webhook-signature": REDACTED };
-  for (const name of Object.keys(destination.headers)) logged[name] = REDACTED;
+  const p = prepare(destination, options);
+  const secrets = p.secrets ?? destination.secrets.filter((s) => s.expires_at === null || s.expires_at > startedAt).map((s) => s.secret);
+  const signature = signatureHeader(secrets, event.id, Number(timestamp), body);
+  // The log keeps header names but never the signature or the static headers' values.
+  const logged: Record<string, string> = { ...p.loggedFixed, "webhook-id": event.id, "webhook-timestamp": timestamp, "webhook-signature": REDACTED };
 
   const started = performance.now();
-  type Answer = Pick<SendResult["attempt"], "response_status" | "response_headers" | "response_body" | "error">;
-  const attempt = (answer: Answer): SendResult["attempt"] => ({
-    started_at: startedAt, duration_ms: Math.round(performance.now() - started), request_url: destination.url,
-    request_headers: logged, ...answer,
-  });
   const failure = (error: string, retryable: boolean): SendResult => ({
     ok: false,
     retryable,
     status: null,
     retry_after_ms: null,
-    attempt: attempt({ response_status: null, response_headers: null, response_body: null, error }),
+    attempt: attemptOf(startedAt, started, destination.url, logged, { response_status: null, response_headers: null, response_body: null, error }),
   });
 
-  const target = await options.guard.target(destination.url);
+  // Most targets need no DNS answer (known() has the verdict): no promise to wait for.
+  const target = options.guard.known(destination.url) ?? (await options.guard.target(destination.url));
   if (!target.ok) return failure(target.message, target.retryable);
   const timeout = destination.timeout_ms ?? options.timeout_ms;
   // One timer for the whole exchange, headers and body: an answer that drips
   // its body a byte at a time, or never ends, is cut off at the timeout too
   // (the signal aborts the body stream as well as the request).
   const signal = AbortSignal.timeout(timeout);
+  const init: RequestInit & { proxy?: string; tls?: ReturnType<typeof tlsOptions> } = {
+    method: "POST",
+    headers: { ...p.fixed, "webhook-id": event.id, "webhook-timestamp": timestamp, "webhook-signature": signature, host: target.host },
+    body,
+    redirect: "manual",
+    signal,
+  };
+  if (options.proxy !== undefined) init.proxy = options.proxy;
+  const tls = target.servername ? tlsOptions(target.servername, destination, options.ca) : p.tls;
+  if (tls) init.tls = tls;
   let response: Response;
   try {
-    response = await options.fetch(target.url, {
-      method: "POST",
-      headers: { ...headers, host: target.host },
-      body,
-      redirect: "manual",
-      signal,
-      proxy: options.proxy,
-      tls: tlsOptions(target.servername, destination, options.ca),
-    } as RequestInit);
+    response = await options.fetch(target.url, init);
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);
   }
@@ -119,7 +157,7 @@ export async function send(event: EventForDelivery, destination: Destination, op
       retryable: true,
       status: null,
       retry_after_ms: null,
-      attempt: attempt({
+      attempt: attemptOf(startedAt, started, destination.url, logged, {
         response_status: status, response_headers: keptHeaders(response.headers), response_body: null,
         error: `${status >= 200 && status < 300 ? `HTTP ${status}` : statusError(status, response.headers.get("location"))}, body not received in full: ${describeFetchError(error, timeout)}`,
       }),
@@ -131,7 +169,7 @@ export async function send(event: EventForDelivery, destination: Destination, op
     retryable: !ok,
     status,
     retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
-    attempt: attempt({
+    attempt: attemptOf(startedAt, started, destination.url, logged, {
       response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
       error: ok ? null : statusError(status, response.headers.get("location")),
     }),

@@ -56,6 +56,25 @@ describeEachStore("per-destination limits", (current) => {
     expect((await store.queue.claimDue(T0 + 5, lease(T0 + LEASE), 1)).map((j) => j.delivery.id)).toEqual([slow[3]!]);
   });
 
+  it("told that no destination is limited (a catalogue not yet reloaded), leases none of a limited one's deliveries", async () => {
+    const { store } = current;
+    // Made limited elsewhere: this caller's catalogue does not know yet and says none is.
+    await save(store, "slow", { max_in_flight: 1 });
+    await save(store, "line", { ordered: true });
+    await save(store, "free");
+    const slow = await publish(store, 3, "slow");
+    await publish(store, 2, "line");
+    await publish(store, 4, "free");
+    const blind = await store.queue.claimDue(T0, lease(T0 + LEASE), 100, undefined, false);
+    expect(blind.map((j) => j.delivery.destination_id)).toEqual(["free", "free", "free", "free"]);
+    expect(await leasedOf(store, "slow")).toBe(0);
+    expect(await leasedOf(store, "line")).toBe(0);
+    // Once the catalogue knows, the limits are claimed within them as always.
+    const told = await store.queue.claimDue(T0 + 1, lease(T0 + LEASE), 100, undefined, true);
+    expect(told.filter((j) => j.delivery.destination_id === "slow").map((j) => j.delivery.id)).toEqual([slow[0]!]);
+    expect(told.filter((j) => j.delivery.destination_id === "line").length).toBe(1);
+  });
+
   it("writes a limited destination's delivery pending when a publish hands it in leased", async () => {
     const { store } = current;
     await save(store, "slow", { max_in_flight: 1 });

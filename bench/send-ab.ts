@@ -1,0 +1,99 @@
+// `bun bench/send-ab.ts N TREE...`: the webhook send alone — the `send()` of
+// several source trees (checkouts of other commits, node_modules linked), and a
+// plain Bun fetch loop as the yardstick — against the bench receiver in its own
+// process, 64 sends at once, rounds of 2,000 interleaved with the order turned
+// every round (as store-ab.ts does for the store). Prints CPU µs per send (the
+// whole process: JavaScript thread and Bun's HTTP thread) and sends/s per
+// variant. Only the send is measured: no store, no dispatcher.
+import { join, resolve } from "node:path";
+import { startReceiver } from "./harness.ts";
+
+const total = Number(process.argv[2] ?? 40_000);
+const trees = process.argv.slice(3).map((t) => resolve(t));
+if (trees.length === 0) throw new Error("usage: bun bench/send-ab.ts N TREE...");
+const ROUND = 2_000;
+const AT_ONCE = 64;
+
+const receiver = await startReceiver();
+const url = `${receiver.url}/hooks`;
+const now = Date.now();
+const destination = {
+  id: "dst_bench", tenant: "default", url, description: "", secrets: [{ secret: "whsec_" + Buffer.alloc(24, 7).toString("base64"), expires_at: null }],
+  headers: {}, client_tls: null, timeout_ms: null, rate_limit: null, max_in_flight: null, ordered: false, enabled: true,
+  disabled_reason: null, metadata: {}, failing_since: null, managed_by: "api", created_at: now, updated_at: now,
+};
+const data = JSON.stringify({ order_id: 1, customer: "c-1", amount: 4200, sent_at: now });
+
+interface Variant {
+  name: string;
+  /** Sends delivery `i`; throws unless it was delivered. */
+  one(i: number): Promise<void>;
+  cpuMs: number;
+  wallMs: number;
+  done: number;
+}
+
+// The yardstick: what the bench's baseline does, one request per delivery.
+const plainHeaders = { "content-type": "application/json", "user-agent": "Herald/bench", "webhook-timestamp": "1700000000", "webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=" };
+const plainBody = `{"type":"bench.event","timestamp":"${new Date(now).toISOString()}","data":${data}}`;
+const variants: Variant[] = [
+  {
+    name: "plain fetch",
+    async one(i) {
+      const response = await fetch(url, { method: "POST", headers: { ...plainHeaders, "webhook-id": `msg_${i}` }, body: plainBody });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`receiver answered ${response.status}`);
+    },
+    cpuMs: 0, wallMs: 0, done: 0,
+  },
+];
+for (const [k, tree] of trees.entries()) {
+  const { send } = await import(join(tree, "src/engine/sender.ts"));
+  const { createAddressGuard } = await import(join(tree, "src/engine/address-guard.ts"));
+  const options = {
+    fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
+    timeout_ms: 10_000, keep_response_bytes: 4096, user_agent: "Herald/bench",
+  };
+  variants.push({
+    name: tree,
+    async one(i) {
+      const t = Date.now();
+      // A fresh event object per send, as the store hands them (one per claimed event).
+      const result = await send({ id: `evt_${k}_${i}`, type: "bench.event", created_at: t, data_json: data }, destination, options);
+      if (!result.ok) throw new Error(`send failed: ${result.attempt.error}`);
+    },
+    cpuMs: 0, wallMs: 0, done: 0,
+  });
+}
+
+async function round(v: Variant): Promise<void> {
+  let next = v.done;
+  const end = v.done + ROUND;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
+    while (next < end) await v.one(next++);
+  }));
+  const c = process.cpuUsage(c0);
+  v.cpuMs += (c.user + c.system) / 1000;
+  v.wallMs += performance.now() - t0;
+  v.done = end;
+}
+
+try {
+  // Warm-up: one round each, not counted.
+  for (const v of variants) await round(v);
+  for (const v of variants) Object.assign(v, { cpuMs: 0, wallMs: 0 });
+  const start = variants[0]!.done;
+  for (let turn = 0; variants[0]!.done - start < total; turn++) {
+    for (const v of turn % 2 === 0 ? variants : [...variants].reverse()) await round(v);
+  }
+  const n = variants[0]!.done - start;
+  for (const v of variants) {
+    console.log(`${v.name}: ${((v.cpuMs * 1000) / n).toFixed(1)} µs CPU per send, ${Math.round((n / v.wallMs) * 1000)} sends/s`);
+  }
+  const stats = await receiver.stats();
+  if (stats.unique < (n + ROUND) * variants.length) throw new Error(`the receiver counted ${stats.unique} distinct deliveries`);
+} finally {
+  await receiver.stop();
+}
