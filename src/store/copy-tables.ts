@@ -25,7 +25,7 @@ export type CopyRow = (string | number | boolean | null)[];
 export const COPY_TABLES: readonly CopyTable[] = [
   {
     name: "event_types",
-    columns: ["name", "description", "schema", "example", "managed_by", "created_at", "updated_at"],
+    columns: ["name", "description", "schema", "example", "tenants", "managed_by", "created_at", "updated_at"],
     key: ["name"],
     booleans: [],
   },

@@ -1,6 +1,6 @@
 // Creating and changing an event type (#/event-types/new,
-// #/event-types/edit/<name>): description, JSON Schema for `data` and an
-// example. Admins only, as the API allows; a config-declared type is read-only.
+// #/event-types/edit/<name>): description, JSON Schema for `data`, an
+// example, and the tenants it is limited to (empty: every tenant). Admins only, as the API allows; a config-declared type is read-only.
 import { get, request } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
@@ -28,6 +28,10 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
   const description = h("input", { id: "t-description", maxlength: 2000, autocomplete: "off", value: current?.description ?? "" });
   const schema = h("textarea", { id: "t-schema", rows: 10, spellcheck: "false", class: "mono", placeholder: '{"type": "object", "required": ["order_id"]}' }, current?.schema ? prettyJson(current.schema) : "");
   const example = h("textarea", { id: "t-example", rows: 8, spellcheck: "false", class: "mono", placeholder: '{"order_id": 1}' }, current && current.example !== null && current.example !== undefined ? prettyJson(current.example) : "");
+  const tenants = h("input", {
+    id: "t-tenants", autocomplete: "off", spellcheck: "false", class: "mono", placeholder: "every tenant",
+    value: current?.tenants ? current.tenants.join(", ") : "",
+  });
   const save = h("button", { type: "submit" }, current ? "Save changes" : "Create event type");
 
   const formEl = h(
@@ -41,6 +45,8 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       h("div", { class: "field wide" }, form.field("description", "Description", description)),
       h("div", { class: "field wide" }, form.field("schema", "JSON Schema for data (optional)", schema, "Events whose data does not match are refused at publish.")),
       h("div", { class: "field wide" }, form.field("example", "Example data (optional)", example, "Sent by “Send test event”, and shown to people subscribing.")),
+      h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
+        "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant.")),
       h("div", { class: "field actions wide" }, save, h("a", { href: "#/event-types", class: "button secondary" }, "Cancel")),
     ),
   );
@@ -60,6 +66,9 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       schema: parsedSchema ? parsedSchema.value : null,
     };
     if (parsedExample) body.example = parsedExample.value;
+    // Emptying the field opens the type to every tenant again (null); the API checks each name.
+    const named = tenants.value.split(",").map((t) => t.trim()).filter(Boolean);
+    body.tenants = named.length ? named : null;
     await form.submit(save, async () => {
       if (current === null) await request("POST", "/v1/event-types", { name: name.value.trim(), ...body });
       else await request("PATCH", `/v1/event-types/${encodeURIComponent(current.name)}`, body);

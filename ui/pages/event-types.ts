@@ -15,6 +15,8 @@ function typeCard(t: EventType, admin: boolean): HTMLElement {
       { class: "card-head" },
       h("h2", { id: `h-type-${t.name}`, class: "mono" }, t.name),
       t.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file; change it there" }, "config") : null,
+      // Only admins are answered the list (a tenant sees its own types without it).
+      t.tenants ? h("span", { class: "tag", "data-tenants": t.tenants.join(","), title: "Other tenants never see this type" }, `only ${t.tenants.join(", ")}`) : null,
       h("span", { class: "spacer" }),
       // Only admins change the catalogue (the API refuses others); Herald's own types are not editable.
       admin && t.managed_by === "api" && !t.name.startsWith("herald.") ? h("a", { href: `#/event-types/edit/${encodeURIComponent(t.name)}`, "data-action": "edit" }, "Edit") : null,

@@ -356,4 +356,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at  BIGINT NOT NULL
   );
   `,
+  // 11 (issue 15): as SQLite's 18, the tenants an event type is visible to
+  // (JSON array; NULL: every tenant). The event_types trigger fires on any column.
+  `ALTER TABLE event_types ADD COLUMN tenants TEXT;`,
 ];

@@ -424,4 +424,9 @@ export const MIGRATIONS: readonly string[] = [
     updated_at  INTEGER NOT NULL
   ) STRICT;
   `,
+  // 18 (issue 15, event types per tenant): the tenants an event type is visible
+  // to, a JSON array of tenant names; NULL (every event type before this) is
+  // visible to every tenant. The catalogue-version trigger of event_types fires
+  // on any column, so a change of it reaches every instance.
+  `ALTER TABLE event_types ADD COLUMN tenants TEXT;`,
 ];
