@@ -124,7 +124,7 @@ export class Engine {
     this.reads = new Reads(store, deps.now);
     this.apiKeys = new ApiKeys(store.keys, deps, store.signals !== null, this.audit);
     // Signed with a key derived from the sealing keys, which every instance sharing the database holds.
-    this.portalLinks = new PortalLinks(store.sealing.keyring.derive(PORTAL_KEY_PURPOSE), store.audit);
+    this.portalLinks = new PortalLinks(store.sealing.keyring.derive(PORTAL_KEY_PURPOSE), store.portalLinks);
     const parts = {
       store,
       catalog: this.catalog,

@@ -90,6 +90,13 @@ export const COPY_TABLES: readonly CopyTable[] = [
     booleans: [],
   },
   {
+    // Portal link records (SQLite 19, PostgreSQL 12): a link stays revocable on the copy.
+    name: "portal_links",
+    columns: ["id", "tenant", "read_only", "created_at", "expires_at", "revoked_at"],
+    key: ["id"],
+    booleans: ["read_only"],
+  },
+  {
     name: "generated_tokens",
     columns: ["name", "sha256", "created_at"],
     key: ["name"],

@@ -429,4 +429,19 @@ export const MIGRATIONS: readonly string[] = [
   // visible to every tenant. The catalogue-version trigger of event_types fires
   // on any column, so a change of it reaches every instance.
   `ALTER TABLE event_types ADD COLUMN tenants TEXT;`,
+  // 19 (issue 15, portal links revocable one by one): each issued link's record
+  // (id = the nonce its signed payload carries; never the link or its
+  // signature). A link is accepted only while its record is here and not
+  // revoked; retention deletes the records of links past expiry (portal_links_expiry).
+  `
+  CREATE TABLE portal_links (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    read_only  INTEGER NOT NULL CHECK (read_only IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+  CREATE INDEX portal_links_expiry ON portal_links (expires_at);
+  `,
 ];
