@@ -370,5 +370,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     revoked_at BIGINT
   );
   CREATE INDEX portal_links_expiry ON portal_links (expires_at);
+  -- As SQLite's 19: the health read's range over a destination's deliveries touched since the window began.
+  CREATE INDEX deliveries_touched ON deliveries (destination_id, updated_at);
   `,
 ];

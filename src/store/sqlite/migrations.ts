@@ -443,5 +443,11 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at INTEGER
   ) STRICT;
   CREATE INDEX portal_links_expiry ON portal_links (expires_at);
+  -- (issue 15, endpoint health) The health read finds a destination's attempts in a window
+  -- through its deliveries touched since the window began (log.ts: attemptBuckets).
+  -- Without this index SQLite walked every attempt ever kept (the attempts' primary key,
+  -- delivery_id < the window's end), PostgreSQL scanned both tables: 30 days of history
+  -- cost ~150 ms for a 24 h window. Added to this migration, whose number was this step's.
+  CREATE INDEX deliveries_touched ON deliveries (destination_id, updated_at);
   `,
 ];
