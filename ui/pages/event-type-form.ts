@@ -1,6 +1,8 @@
 // Creating and changing an event type (#/event-types/new,
 // #/event-types/edit/<name>): description, JSON Schema for `data`, an
-// example, and the tenants it is limited to (empty: every tenant). Admins only, as the API allows; a config-declared type is read-only.
+// example, and the tenants it is limited to (empty: every tenant); and
+// deleting it. Admins only, as the API allows; a config-declared type is
+// read-only, with the reason.
 import { get, request } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
@@ -83,5 +85,33 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
     current?.managed_by === "config" ? configReadOnly("event type") : null,
     !isAdmin(me) ? h("p", { class: "warn inline read-only" }, h("strong", null, "Read-only: "), "only an admin token may change event types.") : null,
     h("section", { class: "card" }, formEl),
+    current && !readOnly ? deleteControl(current) : null,
   );
+}
+
+/**
+ * Delete in two steps, so a stray click or key press deletes nothing. A
+ * refusal (deleted meanwhile, now owned by the config) shows the API's error here.
+ */
+function deleteControl(t: EventType): HTMLElement {
+  const out = h("div", { class: "action-output", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete event type");
+  let armed = false;
+  button.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = "Confirm: delete this event type";
+      fill(out, h("p", { class: "warn inline" }, "New events of this type will be refused; events already published keep it. Press again to delete."));
+      return;
+    }
+    button.disabled = true;
+    try {
+      await request("DELETE", `/v1/event-types/${encodeURIComponent(t.name)}`);
+      location.hash = href("event-types", { deleted: t.name });
+    } catch (error) {
+      fill(out, errorBox(error));
+      button.disabled = false;
+    }
+  });
+  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

@@ -1,7 +1,7 @@
 // The catalogue of event types: description, JSON Schema for `data`, example.
 import { get } from "../api.ts";
 import { fill, h } from "../dom.ts";
-import { codeBlock, errorBox, prettyJson } from "../format.ts";
+import { badge, codeBlock, errorBox, prettyJson } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { isAdmin, whoAmI } from "../session.ts";
 import type { EventType, ListPage } from "../types.ts";
@@ -43,6 +43,7 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
       h("div", null, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")),
       admin ? h("a", { href: "#/event-types/new", class: "button", "data-action": "new-event-type" }, "New event type") : null,
     ),
+    ctx.params.get("deleted") ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` Event type ${ctx.params.get("deleted")} is deleted.`) : null,
     list,
   );
   const card = (t: EventType) => typeCard(t, admin);
