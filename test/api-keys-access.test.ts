@@ -91,6 +91,8 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
   "POST /v1/api-keys/{id}/revoke": ADMINS,
 
   "POST /v1/portal-links": ADMINS,
+  "GET /v1/portal-links": ADMINS,
+  "DELETE /v1/portal-links/{id}": ADMINS,
 };
 
 describeOnEachStore("every caller against every route", () => {

@@ -239,7 +239,7 @@ describe("a write racing another connection's", () => {
     const res = await raced(
       () => api("POST", "/v1/event-types", { name: "order.created", description: "herald" }),
       async () => expect(await rival.catalog.createEventType({
-        name: "order.created", description: "rival", schema: null, example: undefined, managed_by: "api", created_at: T, updated_at: T,
+        name: "order.created", description: "rival", schema: null, example: undefined, tenants: null, managed_by: "api", created_at: T, updated_at: T,
       })).toBe(true),
     );
     expect(res.status).toBe(409);

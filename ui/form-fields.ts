@@ -99,7 +99,8 @@ export class FormFields {
 
   private pathFor(path: string): string | null {
     if (this.slots.has(path)) return path;
-    const head = path.split(".")[0]!;
+    // "tenants[1]" belongs to the field "tenants", as "event_types.0" to "event_types".
+    const head = path.split(".")[0]!.replace(/\[\d+\]$/, "");
     if (this.slots.has(head)) return head;
     const aliased = this.aliases.get(head);
     return aliased && this.slots.has(aliased) ? aliased : null;

@@ -12,6 +12,7 @@ import { eventPage } from "./pages/event.ts";
 import { eventTypesPage } from "./pages/event-types.ts";
 import { eventsPage } from "./pages/events.ts";
 import { apiKeysPage } from "./pages/api-keys.ts";
+import { portalLinksPage } from "./pages/portal-links.ts";
 import { overviewPage } from "./pages/overview.ts";
 import { signInPage } from "./pages/sign-in.ts";
 import { leavePortal, portalRefusedPage, portalSession, showPortalSession, takePortalLink } from "./portal.ts";
@@ -31,6 +32,7 @@ const PAGES: Record<string, { title: string; page: Page; detail?: Page }> = {
   subscriptions: { title: "Subscriptions", page: subscriptionsPage, detail: subscriptionFormPage },
   "event-types": { title: "Event types", page: eventTypesPage, detail: eventTypeFormPage },
   "api-keys": { title: "API keys", page: apiKeysPage },
+  "portal-links": { title: "Portal links", page: portalLinksPage },
 };
 
 let current: AbortController | null = null;

@@ -51,6 +51,7 @@ export function leavePortal(): void {
 export function showPortalSession(header: HTMLElement, session: PortalSession | null): void {
   document.body.classList.toggle("read-only", session?.read_only === true);
   header.querySelector<HTMLElement>('[data-nav="api-keys"]')?.toggleAttribute("hidden", session !== null);
+  header.querySelector<HTMLElement>('[data-nav="portal-links"]')?.toggleAttribute("hidden", session !== null);
   let badge = header.querySelector<HTMLElement>("#portal-session");
   if (!session) {
     badge?.remove();

@@ -6,6 +6,7 @@ import type {
   StatsBody, StatusName, SubscriptionBody,
 } from "../src/http/schemas.ts";
 import type { Created as CreatedBody, KeyBody } from "../src/http/routes/api-keys.ts";
+import type { LinkBody, LinkRecordBody } from "../src/http/routes/portal-links.ts";
 
 export type DeliveryStatus = typeof StatusName.infer;
 export const DELIVERY_STATUSES: DeliveryStatus[] = ["pending", "delivering", "succeeded", "failed", "cancelled"];
@@ -34,3 +35,7 @@ export type Subscription = typeof SubscriptionBody.infer;
 
 /** GET /v1/destinations/{id}/health: attempts over time, the success rate, the breaker, why it is held back. */
 export type EndpointHealth = typeof EndpointHealthBody.infer;
+/** GET /v1/portal-links: a link's record (never the link). */
+export type PortalLinkRecord = typeof LinkRecordBody.infer;
+/** POST /v1/portal-links: the link, shown this once. */
+export type CreatedPortalLink = typeof LinkBody.infer;

@@ -43,6 +43,8 @@ const EventType = type({
   description: "string = ''",
   "schema?": JsonSchema,
   "example?": "unknown",
+  // Absent or null: every tenant's. Given: only these tenants see, publish and receive it.
+  "tenants?": Tenant.array().atLeastLength(1).or("null"),
 });
 
 const Destination = type({
@@ -306,6 +308,9 @@ function checkRelations(input: Record<string, unknown>): ConfigError[] {
   checkUnique(hashes, sameToken, errors);
   checkUnique(tokens.map((t) => t.name), (i, j) => duplicate("auth.tokens", "name", i, j), errors);
   checkUnique(eventTypes.map((t) => t.name), (i, j) => duplicate("event_types", "name", i, j), errors);
+  eventTypes.forEach((t, i) => {
+    if (Array.isArray(t.tenants)) checkUnique(t.tenants, (k, j) => ({ path: `event_types[${i}].tenants[${k}]`, message: `names the same tenant as event_types[${i}].tenants[${j}]` }), errors);
+  });
   checkUnique(destinations.map((d) => d.id), (i, j) => duplicate("destinations", "id", i, j), errors);
   checkUnique(subscriptions.map((s) => s.id), (i, j) => duplicate("subscriptions", "id", i, j), errors);
 

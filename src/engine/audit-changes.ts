@@ -92,6 +92,7 @@ const EVENT_TYPE_FIELDS: Fields<EventType> = {
   description: (t) => t.description,
   schema: (t) => t.schema,
   example: (t) => t.example,
+  tenants: (t) => t.tenants,
 };
 
 export const eventTypeChanges = (before: EventType | null, after: EventType | null): Changes => compare(EVENT_TYPE_FIELDS, before, after);

@@ -54,6 +54,8 @@ export class Backfills {
     /** Tells the dispatcher that due deliveries were written (Dispatcher.noteBacklog). */
     private readonly wake: () => void,
     private readonly settings: BackfillSettings,
+    /** Whether the tenant may receive events of the type (scope.ts: typeVisibleTo); fan-out's rule, kept by a backfill too. */
+    private readonly visible: (type: string, tenant: string) => boolean = () => true,
   ) {}
 
   /**
@@ -206,7 +208,7 @@ export class Backfills {
 
   /** The subscription's own rule, within the job's tenant (the store reads only that tenant's events; checked again here). */
   private takes(subscription: Subscription, job: BackfillJob, event: HeraldEvent): boolean {
-    return event.tenant === job.tenant && subscription.tenant === job.tenant && subscriptionMatches(subscription, event);
+    return event.tenant === job.tenant && subscription.tenant === job.tenant && this.visible(event.type, event.tenant) && subscriptionMatches(subscription, event);
   }
 }
 

@@ -1,5 +1,6 @@
 // Managing the event-type catalogue: names, descriptions, an optional JSON
-// Schema for `data` and an example (checked against the schema). `herald.*`
+// Schema for `data` and an example (checked against the schema), and the
+// tenants it is limited to (none: every tenant's). `herald.*`
 // names are reserved for Herald's own operational events. Each change is
 // written with its audit entry (an event type belongs to no tenant).
 import type { EventType } from "../store/types.ts";
@@ -8,7 +9,8 @@ import { eventTypeChanges } from "./audit-changes.ts";
 import { checkSchema, formatSchemaPath, validateData } from "../rules/data-schema.ts";
 import type { ServiceParts } from "./service-parts.ts";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
-import { assertApiManaged, notFound, Problem } from "./problem.ts";
+import { assertApiManaged, notFound, Problem, type ProblemDetail } from "./problem.ts";
+import { ID } from "../config/fields.ts";
 
 
 export interface EventTypeInput {
@@ -16,6 +18,8 @@ export interface EventTypeInput {
   description?: string;
   schema?: object | null;
   example?: unknown;
+  /** The tenants that may see, publish and receive it; null or absent: every tenant. */
+  tenants?: string[] | null;
 }
 
 export class EventTypeService {
@@ -34,7 +38,7 @@ export class EventTypeService {
     const now = this.parts.deps.now();
     const eventType: EventType = {
       name: input.name, description: input.description ?? "", schema: input.schema ?? null, example: input.example,
-      managed_by: "api", created_at: now, updated_at: now,
+      tenants: checkTenants(input.tenants), managed_by: "api", created_at: now, updated_at: now,
     };
     checkExample(eventType);
     // One insert-if-absent, never look-then-write: another instance may create the same name meanwhile.
@@ -51,6 +55,7 @@ export class EventTypeService {
       description: patch.description ?? current.description,
       schema: patch.schema === undefined ? current.schema : patch.schema,
       example: patch.example === undefined ? current.example : patch.example,
+      tenants: patch.tenants === undefined ? current.tenants : checkTenants(patch.tenants),
       updated_at: this.parts.deps.now(),
     };
     checkExample(next);
@@ -73,6 +78,22 @@ export class EventTypeService {
     const t = (after ?? before)!;
     return this.parts.audit.entry(by, { action, resource: { type: "event_type", id: t.name }, tenant: null, changes: eventTypeChanges(before, after) });
   }
+}
+
+/**
+ * A tenants list names each tenant once and at least one (null, not [], is
+ * every tenant's; an empty list would be a type no tenant may publish).
+ */
+function checkTenants(tenants: string[] | null | undefined): string[] | null {
+  if (tenants === undefined || tenants === null) return null;
+  const details: ProblemDetail[] = [];
+  if (tenants.length === 0) details.push({ path: "tenants", message: "must name at least one tenant (null: every tenant)" });
+  tenants.forEach((tenant, i) => {
+    if (!ID.test(tenant)) details.push({ path: `tenants[${i}]`, message: "must be 1 to 64 letters, digits, _ or -" });
+    else if (tenants.indexOf(tenant) !== i) details.push({ path: `tenants[${i}]`, message: `names ${tenant} a second time` });
+  });
+  if (details.length) throw new Problem("invalid", "the tenants list is invalid", details);
+  return [...tenants];
 }
 
 /**

@@ -1,11 +1,13 @@
 // Fan-out: which destinations an event goes to. Only the event's tenant's
-// enabled subscriptions count; a destination reached by several subscriptions
+// enabled subscriptions count, and none when the event's type is private to
+// other tenants; a destination reached by several subscriptions
 // gets the event once. `subscriptionMatches` is the one rule of what a
 // subscription takes, shared with backfills (backfill.ts).
 import type { Destination, HeraldEvent, Subscription } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { matchesFilter } from "../rules/filter.ts";
 import { matchesPattern } from "../rules/patterns.ts";
+import { typeVisibleTo } from "./scope.ts";
 
 export interface Route {
   destination: Destination;
@@ -14,6 +16,9 @@ export interface Route {
 
 export function routesFor(catalog: Catalog, event: Pick<HeraldEvent, "type" | "tenant" | "data">): Route[] {
   const routes: Route[] = [];
+  // A type private to other tenants reaches none of this tenant's subscriptions, `*` included.
+  const eventType = catalog.eventTypes.get(event.type);
+  if (eventType && !typeVisibleTo(eventType, event.tenant)) return routes;
   const seen = new Set<string>();
   for (const subscription of catalog.subscriptionsOf(event.tenant)) {
     if (!subscription.enabled || seen.has(subscription.destination_id)) continue;

@@ -45,7 +45,7 @@ export class OperationalEvents {
     for (const t of OPERATIONAL_EVENT_TYPES) {
       const current = this.catalog.eventTypes.get(t.name);
       const record: EventType = {
-        name: t.name, description: t.description, schema: null, example: t.example, managed_by: "config",
+        name: t.name, description: t.description, schema: null, example: t.example, tenants: null, managed_by: "config",
         created_at: current?.created_at ?? now, updated_at: now,
       };
       if (!current || current.description !== t.description) {

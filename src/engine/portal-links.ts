@@ -1,22 +1,29 @@
 // Customer portal links: a signed, expiring credential that opens the console
-// as one tenant (POST /v1/portal-links). Nothing is stored: the link is
+// as one tenant (POST /v1/portal-links). The link is
 // `hpl_<base64url(payload)>.<base64url(HMAC-SHA256)>`, the payload {tenant,
 // read_only, exp, nonce} signed with a key derived from the sealing keys, so
 // every instance sharing the database (and its key) accepts every other's
 // links, and any change to the payload (a wider tenant, read_only dropped, a
-// later expiry) breaks the signature.
+// later expiry) breaks the signature. Each link's record (named by its nonce;
+// never the link) is stored, so that an admin can list links and revoke one:
+// a link is accepted only while its record is there and not revoked, read on
+// every request, so a revocation holds on every instance from the next request.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { AuditStore } from "../store/store.ts";
+import type { PortalLinkRecord, PortalLinkStore } from "../store/portal-links.ts";
+import type { Page } from "../store/types.ts";
+import { newId } from "../store/ids.ts";
 import { ID } from "../config/fields.ts";
 import { auditEntry, type Caller } from "./audit.ts";
-import { invalid, type ProblemDetail } from "./problem.ts";
+import { invalid, notFound, type ProblemDetail } from "./problem.ts";
+
+export type { PortalLinkRecord } from "../store/portal-links.ts";
 
 /** Every link's credential starts so: only such a token is checked as one. */
 export const PORTAL_PREFIX = "hpl_";
 /** What the derived signing key is for (HKDF info): a new purpose gets a new key. */
 export const PORTAL_KEY_PURPOSE = "portal links v1";
 export const PORTAL_DEFAULT_MS = 3_600_000;
-/** A week: long enough to put in an email, short enough that a leaked link dies on its own (links cannot be revoked one by one). */
+/** A week: long enough to put in an email, short enough that a leaked link nobody revokes dies on its own. */
 export const PORTAL_MAX_MS = 7 * 86_400_000;
 /** Far above any link Herald makes (~200 characters): a longer token is not parsed at all. */
 const MAX_LENGTH = 1024;
@@ -27,7 +34,7 @@ export interface PortalGrant {
   read_only: boolean;
   /** Milliseconds since the epoch, on the engine's clock. */
   exp: number;
-  /** Random, so two links made in the same millisecond differ; names the link in the audit log. */
+  /** `plk_` + a UUIDv7 (random, so two links made in the same millisecond differ): the link's record's id, and its name in the audit log. */
   nonce: string;
 }
 
@@ -43,15 +50,16 @@ export class PortalLinks {
   constructor(
     /** Signing keys, current first: links are signed with the first and accepted under any (a key change under way). */
     private readonly keys: readonly Buffer[],
-    /** Creating a link is a management change: its entry is written before the link is answered. */
-    private readonly audit: Pick<AuditStore, "record">,
+    /** The links' records; creating and revoking one are management changes, written with their audit entries. */
+    private readonly store: PortalLinkStore,
   ) {
     if (keys.length === 0) throw new Error("portal links need a signing key");
   }
 
   /**
-   * Makes a link's credential. The audit entry (tenant, read_only, expires_at;
-   * never the credential) is written first: when it cannot be, no link is made.
+   * Makes a link's credential. Its record and audit entry (tenant, read_only,
+   * expires_at; never the credential) are written first, together: when they
+   * cannot be, no link is made.
    */
   async create(by: Caller, input: NewPortalLink, now: number): Promise<{ token: string; grant: PortalGrant }> {
     const expiresIn = input.expires_in_ms ?? PORTAL_DEFAULT_MS;
@@ -59,22 +67,61 @@ export class PortalLinks {
     if (!ID.test(input.tenant)) details.push({ path: "tenant", message: "must be 1 to 64 letters, digits, _ or -" });
     if (!(expiresIn >= 1_000 && expiresIn <= PORTAL_MAX_MS)) details.push({ path: "expires_in", message: "must be from 1s to 7d" });
     if (details.length) throw invalid("the portal link is invalid", details);
-    const grant: PortalGrant = { tenant: input.tenant, read_only: input.read_only ?? false, exp: now + expiresIn, nonce: randomBytes(12).toString("hex") };
-    await this.audit.record(
-      auditEntry(by, {
-        action: "portal_link.created",
-        resource: { type: "portal_link", id: grant.nonce },
-        tenant: grant.tenant,
-        changes: { tenant: { from: null, to: grant.tenant }, read_only: { from: null, to: grant.read_only }, expires_at: { from: null, to: grant.exp } },
-      }, now),
-    );
+    const grant: PortalGrant = { tenant: input.tenant, read_only: input.read_only ?? false, exp: now + expiresIn, nonce: newId("plk", now) };
+    const record: PortalLinkRecord = { id: grant.nonce, tenant: grant.tenant, read_only: grant.read_only, created_at: now, expires_at: grant.exp, revoked_at: null };
+    const entry = auditEntry(by, {
+      action: "portal_link.created",
+      resource: { type: "portal_link", id: grant.nonce },
+      tenant: grant.tenant,
+      changes: { tenant: { from: null, to: grant.tenant }, read_only: { from: null, to: grant.read_only }, expires_at: { from: null, to: grant.exp } },
+    }, now);
+    // 74 random bits and the time: a collision is not a case to handle, only to refuse.
+    if (!(await this.store.create(record, entry))) throw new Error("a new portal link collided with an existing one");
     const payload = PORTAL_PREFIX + b64(JSON.stringify(grant));
     return { token: `${payload}.${this.sign(this.keys[0]!, payload)}`, grant };
   }
 
   /**
-   * What a presented credential grants, or null: not one of ours, altered in
-   * any character, signed with a key not held, or expired at `now`. The
+   * What a presented link grants at `now`, or null: one `verify` refuses, or
+   * whose record is gone (expired and removed, or made before links were
+   * recorded) or revoked. Null alike, so the answer never says which.
+   */
+  async authenticate(text: string, now: number): Promise<PortalGrant | null> {
+    const grant = this.verify(text, now);
+    if (!grant) return null;
+    const record = await this.store.get(grant.nonce);
+    if (!record || record.revoked_at !== null || record.tenant !== grant.tenant || record.read_only !== grant.read_only) return null;
+    return grant;
+  }
+
+  /** The links' records, newest first (never the links). */
+  list(filter: { cursor?: string; limit: number }): Promise<Page<PortalLinkRecord>> {
+    return this.store.list(filter);
+  }
+
+  /**
+   * Revokes a link: refused from the next request on, on every instance, with
+   * any console session it opened (the session presents the link on each
+   * request). Revoking a revoked link changes nothing and writes no second entry.
+   */
+  async revoke(by: Caller, id: string, now: number): Promise<PortalLinkRecord> {
+    const record = await this.store.get(id);
+    if (!record) throw notFound("portal link", id);
+    const entry = auditEntry(by, {
+      action: "portal_link.revoked",
+      resource: { type: "portal_link", id },
+      tenant: record.tenant,
+      changes: { revoked_at: { from: null, to: now } },
+    }, now);
+    const result = await this.store.revoke(id, now, entry);
+    if (!result) throw notFound("portal link", id);
+    return result.link;
+  }
+
+  /**
+   * What a presented credential's signature grants, or null: not one of ours, altered in
+   * any character, signed with a key not held, or expired at `now`. Its record is
+   * not read here (authenticate does). The
    * signature is compared as text (its exact base64url), in constant time, so
    * no second spelling of the same bytes passes.
    */

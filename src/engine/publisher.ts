@@ -14,6 +14,7 @@ import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
 import { formatDuration } from "../config/durations.ts";
 import { Problem, type Outcome } from "./problem.ts";
+import { typeVisibleTo } from "./scope.ts";
 
 export interface PublishInput {
   type: string;
@@ -42,11 +43,18 @@ export class Publisher {
   /** Told the type of every event written (not repeats): metrics. */
   onPublished: (type: string) => void = () => {};
 
-  /** Checks an input against the catalogue without writing anything: the problem (invalid), or null. */
-  check(input: PublishInput): Problem | null {
+  /**
+   * Checks an input against the catalogue without writing anything: the problem (invalid), or null.
+   * A type private to other tenants than the event's is refused as a missing one: a tenant's
+   * caller learns nothing of it; `explain` (an admin, who sees every type) is told why.
+   */
+  check(input: PublishInput, explain = false): Problem | null {
     const eventType = this.catalog.eventTypes.get(input.type);
-    if (!eventType) {
-      return new Problem("invalid", `event type "${input.type}" is not in the catalogue; create it first`, undefined, "unknown_event_type");
+    if (!eventType || !typeVisibleTo(eventType, input.tenant)) {
+      const message = eventType && explain
+        ? `event type "${input.type}" is limited to tenants ${eventType.tenants!.join(", ")}; tenant "${input.tenant}" may not publish it`
+        : `event type "${input.type}" is not in the catalogue; create it first`;
+      return new Problem("invalid", message, undefined, "unknown_event_type");
     }
     if (eventType.schema) {
       const problems = validateData(eventType.schema, input.data);

@@ -10,7 +10,7 @@ import type {
 import { ShortCache } from "./short-cache.ts";
 import { endpointHealth, HEALTH_RANGES, type EndpointHealth, type HealthRange } from "./endpoint-health.ts";
 import { notFound } from "./problem.ts";
-import { sees, type Scope } from "./scope.ts";
+import { sees, seesEventType, type Scope } from "./scope.ts";
 
 /** The store's parts this module reads: the log and the catalogue. */
 export interface ReadStore {
@@ -165,14 +165,15 @@ export class Reads {
     return subscription;
   }
 
-  /** The catalogue of event types is shared by every tenant: anyone may read it. */
-  async listEventTypes(): Promise<EventType[]> {
-    return this.store.catalog.listEventTypes();
+  /** The event types the scope sees: those shared by every tenant, and those limited to its own. */
+  async listEventTypes(scope: Scope): Promise<EventType[]> {
+    return (await this.store.catalog.listEventTypes()).filter((t) => seesEventType(scope, t));
   }
 
-  async getEventType(name: string): Promise<EventType> {
+  /** One private to other tenants answers as a missing one. */
+  async getEventType(scope: Scope, name: string): Promise<EventType> {
     const eventType = await this.store.catalog.getEventType(name);
-    if (!eventType) throw notFound("event type", name);
+    if (!eventType || !seesEventType(scope, eventType)) throw notFound("event type", name);
     return eventType;
   }
 

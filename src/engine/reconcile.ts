@@ -36,7 +36,7 @@ export async function reconcile(config: Config, store: CatalogStore, now: number
     const current = await store.getEventType(t.name);
     note(current ? report.updated : report.added, "event type", t.name);
     const next = {
-      name: t.name, description: t.description, schema: t.schema ?? null, example: t.example,
+      name: t.name, description: t.description, schema: t.schema ?? null, example: t.example, tenants: t.tenants ? [...t.tenants] : null,
       managed_by: "config" as const, created_at: current?.created_at ?? now, updated_at: now,
     };
     await store.upsertEventType(next, entry("event_type", t.name, null, current !== null, eventTypeChanges(current, next)));

@@ -1,10 +1,12 @@
 // Retention (croner schedule from the config): deletes events older than
 // `retention.keep` whose deliveries are all finished, with their attempts, and
 // backfill jobs that finished longer than that ago, and audit entries older
-// than that. Runs
+// than that; and the records of portal links past their expiry (such a link is
+// refused by its expiry already; its audit entries stay). Runs
 // on the one instance that holds the maintenance lease (several deleting the
 // same rows at once would only contend).
 import type { AdminStore, AuditStore, BackfillStore } from "../store/store.ts";
+import type { PortalLinkStore } from "../store/portal-links.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Schedule } from "./schedule.ts";
 
@@ -16,6 +18,7 @@ export class Retention {
       admin: Pick<AdminStore, "deleteFinishedBefore">;
       backfills: Pick<BackfillStore, "deleteFinishedBefore">;
       audit: Pick<AuditStore, "deleteBefore">;
+      portalLinks: Pick<PortalLinkStore, "deleteExpired">;
     },
     private readonly deps: EngineDeps,
     private readonly settings: { schedule: string; keep: number },
@@ -46,6 +49,8 @@ export class Retention {
       if (jobs) this.deps.log.info("retention deleted finished backfills", { backfills: jobs });
       const entries = await this.store.audit.deleteBefore(now - this.settings.keep);
       if (entries) this.deps.log.info("retention deleted old audit entries", { entries });
+      const links = await this.store.portalLinks.deleteExpired(now);
+      if (links) this.deps.log.info("retention deleted expired portal links", { portal_links: links });
       this.onRun((performance.now() - started) / 1000);
       return deleted;
     } catch (error) {

@@ -1,6 +1,7 @@
 // Whose resources a caller may see and change: every tenant (an admin), or one.
 // HTTP builds a Scope from the request's token once; the engine's reads apply
 // it, so tenant scoping is written here and nowhere else.
+import type { EventType } from "../store/types.ts";
 import { forbidden } from "./problem.ts";
 
 export interface Scope {
@@ -27,4 +28,18 @@ export function narrow(scope: Scope, requested: string | undefined): Scope {
 /** The tenant a new resource or event belongs to: the one named, within the scope, else the scope's own, else "default". */
 export function owningTenant(scope: Scope, requested: string | undefined): string {
   return narrow(scope, requested).tenant ?? "default";
+}
+
+/**
+ * Whether an event type is within a tenant's catalogue: one without a tenants
+ * list is every tenant's; one with it only its tenants'. Another tenant may not
+ * see, publish or receive it (fan-out checks it too, not only the API).
+ */
+export function typeVisibleTo(eventType: Pick<EventType, "tenants">, tenant: string): boolean {
+  return eventType.tenants === null || eventType.tenants.includes(tenant);
+}
+
+/** Whether the scope sees the event type: an admin sees every one; outside it, a read answers not_found. */
+export function seesEventType(scope: Scope, eventType: Pick<EventType, "tenants">): boolean {
+  return scope.tenant === null || typeVisibleTo(eventType, scope.tenant);
 }

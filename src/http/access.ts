@@ -93,6 +93,8 @@ export const ACCESS: readonly AccessRule[] = [
 
   // A link signed in as a tenant: only an admin hands one out.
   rule("POST", "/v1/portal-links", ADMIN),
+  rule("GET", "/v1/portal-links", ADMIN),
+  rule("DELETE", "/v1/portal-links/:id", ADMIN),
 ];
 
 const compiled = ACCESS.map((r) => ({

@@ -2,7 +2,7 @@
 // against every one in constant time) and the API keys issued through
 // /v1/api-keys (`hrk_…`, found by the hash of the presented text through the
 // engine's cache), and customer portal links (`hpl_…`, signed and expiring,
-// checked by the engine's PortalLinks, stored nowhere). Either way a request
+// checked by the engine's PortalLinks against their revocable records). Either way a request
 // gets a Principal: who it is, its role and the tenant it is limited to.
 import { newToken } from "../rules/tokens.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -37,7 +37,7 @@ export class Authenticator {
   constructor(
     private readonly tokens: KnownToken[],
     private readonly keys: Pick<ApiKeys, "authenticate"> | null,
-    private readonly portal: Pick<PortalLinks, "verify"> | null = null,
+    private readonly portal: Pick<PortalLinks, "authenticate"> | null = null,
   ) {}
 
   /** The config's tokens, for listing (read-only). */
@@ -70,8 +70,8 @@ export class Authenticator {
    * when the link is read-only), within its tenant, named `portal:<tenant>`
    * (config token names cannot hold a colon, so no token is mistaken for it).
    */
-  private portalPrincipal(text: string, now: number): Principal | null {
-    const grant = this.portal?.verify(text, now);
+  private async portalPrincipal(text: string, now: number): Promise<Principal | null> {
+    const grant = await this.portal?.authenticate(text, now);
     if (!grant) return null;
     const name = `portal:${grant.tenant}`;
     return { id: name, name, kind: "portal", role: grant.read_only ? "reader" : "tenant", tenant: grant.tenant, event_types: null };
@@ -94,7 +94,7 @@ export async function createAuthenticator(
   keys: Pick<ApiKeys, "authenticate"> | null,
   now: number,
   onGenerated: (token: string) => void,
-  portal: Pick<PortalLinks, "verify"> | null = null,
+  portal: Pick<PortalLinks, "authenticate"> | null = null,
 ): Promise<Authenticator> {
   const configured: KnownToken[] = config.auth.tokens.map((t) => ({
     id: `cfg_${t.name}`,

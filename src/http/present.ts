@@ -3,6 +3,7 @@
 import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
 import { breakerState } from "../engine/records.ts";
 import { currentSecret, publicKeyOf, schemeOf } from "../rules/signing-keys.ts";
+import type { Scope } from "../engine/scope.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
@@ -56,9 +57,15 @@ export function presentSubscription(s: Subscription) {
   };
 }
 
-export function presentEventType(t: EventType) {
+/**
+ * An event type; its tenants list only to a caller that sees every tenant: a
+ * tenant's caller would learn other tenants' names from it (it sees only the
+ * types it may use anyway).
+ */
+export function presentEventType(t: EventType, scope: Scope) {
   return {
     name: t.name, description: t.description, schema: t.schema, example: t.example ?? null, managed_by: t.managed_by,
+    ...(scope.tenant === null ? { tenants: t.tenants } : {}),
     created_at: time(t.created_at), updated_at: time(t.updated_at),
   };
 }

@@ -78,6 +78,7 @@ export const SubscriptionBody = type({
 
 export const EventTypeBody = type({
   name: "string", description: "string", schema: "object | null", example: "unknown", managed_by: "'config' | 'api'",
+  "tenants?": type("string[] | null").describe("the tenants that may see, publish and receive it; null: every tenant. Shown only to callers that see every tenant"),
   created_at: Time, updated_at: Time,
 }).configure({ title: "EventType" });
 

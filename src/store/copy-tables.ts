@@ -25,7 +25,7 @@ export type CopyRow = (string | number | boolean | null)[];
 export const COPY_TABLES: readonly CopyTable[] = [
   {
     name: "event_types",
-    columns: ["name", "description", "schema", "example", "managed_by", "created_at", "updated_at"],
+    columns: ["name", "description", "schema", "example", "tenants", "managed_by", "created_at", "updated_at"],
     key: ["name"],
     booleans: [],
   },
@@ -88,6 +88,13 @@ export const COPY_TABLES: readonly CopyTable[] = [
     columns: ["id", "name", "role", "tenant", "event_types", "sha256", "created_at", "expires_at", "revoked_at", "last_used_at"],
     key: ["id"],
     booleans: [],
+  },
+  {
+    // Portal link records (SQLite 19, PostgreSQL 12): a link stays revocable on the copy.
+    name: "portal_links",
+    columns: ["id", "tenant", "read_only", "created_at", "expires_at", "revoked_at"],
+    key: ["id"],
+    booleans: ["read_only"],
   },
   {
     name: "generated_tokens",

@@ -11,6 +11,7 @@ import type {
   AuditEntry, AuditFilter,
 } from "./types.ts";
 import type { ApiKeyStore } from "./api-keys.ts";
+import type { PortalLinkStore } from "./portal-links.ts";
 import type { Keyring } from "./sealing.ts";
 
 export interface Store {
@@ -24,6 +25,8 @@ export interface Store {
   readonly audit: AuditStore;
   /** API keys made through /v1/api-keys, kept only as hashes (api-keys.ts). */
   readonly keys: ApiKeyStore;
+  /** The records of issued customer portal links (portal-links.ts): listed, revoked, checked on each use. */
+  readonly portalLinks: PortalLinkStore;
   /**
    * News from other instances sharing the database, where the store can carry
    * it (PostgreSQL: LISTEN/NOTIFY); null where it cannot (SQLite), and the

@@ -16,6 +16,11 @@ export interface EventType {
   description: string;
   schema: object | null;
   example: unknown;
+  /**
+   * The tenants that may see, publish and receive events of this type; null:
+   * every tenant. Another tenant's callers never learn that it exists.
+   */
+  tenants: string[] | null;
   managed_by: ManagedBy;
   created_at: number;
   updated_at: number;

@@ -26,7 +26,7 @@ export function destination(overrides: Partial<Destination> = {}): Destination {
 }
 
 export function eventType(name: string, overrides: Partial<EventType> = {}): EventType {
-  return { name, description: "", schema: null, example: undefined, managed_by: "api", created_at: T0, updated_at: T0, ...overrides };
+  return { name, description: "", schema: null, example: undefined, tenants: null, managed_by: "api", created_at: T0, updated_at: T0, ...overrides };
 }
 
 export function subscription(id: string, destinationId: string, overrides: Partial<Subscription> = {}): Subscription {

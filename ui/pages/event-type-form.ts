@@ -1,6 +1,8 @@
 // Creating and changing an event type (#/event-types/new,
-// #/event-types/edit/<name>): description, JSON Schema for `data` and an
-// example. Admins only, as the API allows; a config-declared type is read-only.
+// #/event-types/edit/<name>): description, JSON Schema for `data`, an
+// example, and the tenants it is limited to (empty: every tenant); and
+// deleting it. Admins only, as the API allows; a config-declared type is
+// read-only, with the reason.
 import { get, request } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
@@ -28,6 +30,10 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
   const description = h("input", { id: "t-description", maxlength: 2000, autocomplete: "off", value: current?.description ?? "" });
   const schema = h("textarea", { id: "t-schema", rows: 10, spellcheck: "false", class: "mono", placeholder: '{"type": "object", "required": ["order_id"]}' }, current?.schema ? prettyJson(current.schema) : "");
   const example = h("textarea", { id: "t-example", rows: 8, spellcheck: "false", class: "mono", placeholder: '{"order_id": 1}' }, current && current.example !== null && current.example !== undefined ? prettyJson(current.example) : "");
+  const tenants = h("input", {
+    id: "t-tenants", autocomplete: "off", spellcheck: "false", class: "mono", placeholder: "every tenant",
+    value: current?.tenants ? current.tenants.join(", ") : "",
+  });
   const save = h("button", { type: "submit" }, current ? "Save changes" : "Create event type");
 
   const formEl = h(
@@ -41,6 +47,8 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       h("div", { class: "field wide" }, form.field("description", "Description", description)),
       h("div", { class: "field wide" }, form.field("schema", "JSON Schema for data (optional)", schema, "Events whose data does not match are refused at publish.")),
       h("div", { class: "field wide" }, form.field("example", "Example data (optional)", example, "Sent by “Send test event”, and shown to people subscribing.")),
+      h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
+        "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant.")),
       h("div", { class: "field actions wide" }, save, h("a", { href: "#/event-types", class: "button secondary" }, "Cancel")),
     ),
   );
@@ -60,6 +68,9 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       schema: parsedSchema ? parsedSchema.value : null,
     };
     if (parsedExample) body.example = parsedExample.value;
+    // Emptying the field opens the type to every tenant again (null); the API checks each name.
+    const named = tenants.value.split(",").map((t) => t.trim()).filter(Boolean);
+    body.tenants = named.length ? named : null;
     await form.submit(save, async () => {
       if (current === null) await request("POST", "/v1/event-types", { name: name.value.trim(), ...body });
       else await request("PATCH", `/v1/event-types/${encodeURIComponent(current.name)}`, body);
@@ -74,5 +85,33 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
     current?.managed_by === "config" ? configReadOnly("event type") : null,
     !isAdmin(me) ? h("p", { class: "warn inline read-only" }, h("strong", null, "Read-only: "), "only an admin token may change event types.") : null,
     h("section", { class: "card" }, formEl),
+    current && !readOnly ? deleteControl(current) : null,
   );
+}
+
+/**
+ * Delete in two steps, so a stray click or key press deletes nothing. A
+ * refusal (deleted meanwhile, now owned by the config) shows the API's error here.
+ */
+function deleteControl(t: EventType): HTMLElement {
+  const out = h("div", { class: "action-output", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete event type");
+  let armed = false;
+  button.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = "Confirm: delete this event type";
+      fill(out, h("p", { class: "warn inline" }, "New events of this type will be refused; events already published keep it. Press again to delete."));
+      return;
+    }
+    button.disabled = true;
+    try {
+      await request("DELETE", `/v1/event-types/${encodeURIComponent(t.name)}`);
+      location.hash = href("event-types", { deleted: t.name });
+    } catch (error) {
+      fill(out, errorBox(error));
+      button.disabled = false;
+    }
+  });
+  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

@@ -1,7 +1,7 @@
 // The catalogue of event types: description, JSON Schema for `data`, example.
 import { get } from "../api.ts";
 import { fill, h } from "../dom.ts";
-import { codeBlock, errorBox, prettyJson } from "../format.ts";
+import { badge, codeBlock, errorBox, prettyJson } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { isAdmin, whoAmI } from "../session.ts";
 import type { EventType, ListPage } from "../types.ts";
@@ -15,6 +15,8 @@ function typeCard(t: EventType, admin: boolean): HTMLElement {
       { class: "card-head" },
       h("h2", { id: `h-type-${t.name}`, class: "mono" }, t.name),
       t.managed_by === "config" ? h("span", { class: "tag", title: "Declared in the config file; change it there" }, "config") : null,
+      // Only admins are answered the list (a tenant sees its own types without it).
+      t.tenants ? h("span", { class: "tag", "data-tenants": t.tenants.join(","), title: "Other tenants never see this type" }, `only ${t.tenants.join(", ")}`) : null,
       h("span", { class: "spacer" }),
       // Only admins change the catalogue (the API refuses others); Herald's own types are not editable.
       admin && t.managed_by === "api" && !t.name.startsWith("herald.") ? h("a", { href: `#/event-types/edit/${encodeURIComponent(t.name)}`, "data-action": "edit" }, "Edit") : null,
@@ -41,6 +43,7 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
       h("div", null, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")),
       admin ? h("a", { href: "#/event-types/new", class: "button", "data-action": "new-event-type" }, "New event type") : null,
     ),
+    ctx.params.get("deleted") ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` Event type ${ctx.params.get("deleted")} is deleted.`) : null,
     list,
   );
   const card = (t: EventType) => typeCard(t, admin);

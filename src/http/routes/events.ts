@@ -136,7 +136,7 @@ function toInput(ctx: HttpContext, scope: Scope, body: typeof PublishBody.infer,
   const tenant = owningTenant(scope, body.tenant);
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
   if (deliverAt !== undefined && deliverAt !== null) input.deliver_at = deliverAt;
-  const problem = ctx.engine.publisher.check(input);
+  const problem = ctx.engine.publisher.check(input, scope.tenant === null);
   if (!problem) return { ok: true, input };
   const found = problem.details ?? [{ path: "type", message: problem.message }];
   return { ok: false, message: problem.message, details: found.map((d) => ({ path: `${prefix}${d.path}`, message: d.message })) };

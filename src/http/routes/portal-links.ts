@@ -1,14 +1,17 @@
-// POST /v1/portal-links (admin only; access.ts): a URL that opens the console
-// signed in as one tenant, with no token to type. The credential rides in the
-// URL's fragment (`/ui/#portal=hpl_…`), which browsers never send to a server:
-// not in a Referer, not in a proxy's access log.
+// /v1/portal-links (admin only; access.ts): POST makes a URL that opens the
+// console signed in as one tenant, with no token to type. The credential rides
+// in the URL's fragment (`/ui/#portal=hpl_…`), which browsers never send to a
+// server: not in a Referer, not in a proxy's access log. GET lists the links'
+// records (never a link), DELETE /{id} revokes one.
 import { Elysia } from "elysia";
 import { type } from "arktype";
 import { duration, Tenant } from "../../config/fields.ts";
 import { PORTAL_MAX_MS } from "../../engine/portal-links.ts";
 import { callerOf } from "../caller.ts";
-import { authenticated, changeErrors, security, type HttpContext } from "../context.ts";
-import { time } from "../present.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
+import { Cursor, idParams } from "../parameters.ts";
+import { iso, time } from "../present.ts";
+import type { PortalLinkRecord } from "../../engine/portal-links.ts";
 
 const CreateBody = type({
   tenant: Tenant.describe("the tenant the link signs in as"),
@@ -17,13 +20,32 @@ const CreateBody = type({
   "+": "reject",
 }).configure({ title: "PortalLinkInput", examples: [{ tenant: "acme", expires_in: "30m", read_only: true }] });
 
-const LinkBody = type({
+export const LinkBody = type({
+  id: type("string").describe("the link's id (plk_…): list it with GET /v1/portal-links, revoke it with DELETE /v1/portal-links/{id}"),
   url: type("string").describe("the console, signed in as the tenant; give it to that customer only, as it is"),
   path: type("string").describe("the same link without scheme and host, for a portal that serves Herald under its own address"),
   tenant: "string",
   read_only: "boolean",
   expires_at: type("string").configure({ format: "date-time", description: "an ISO 8601 time, on Herald's clock" }),
 }).configure({ title: "PortalLink" });
+
+const ListQuery = type({ "limit?": Limit, "cursor?": Cursor, "+": "reject" });
+const IdParams = idParams("the link's id (plk_…), as POST /v1/portal-links answered it");
+
+export const LinkRecordBody = type({
+  id: type("string").describe("the link's id (plk_…), as its audit entries name it; the link itself is never stored"),
+  tenant: "string",
+  read_only: "boolean",
+  created_at: type("string").configure({ format: "date-time" }),
+  expires_at: type("string").configure({ format: "date-time" }),
+  revoked_at: type("string | null").describe("when it was revoked; null while it works (until expires_at)"),
+}).configure({ title: "PortalLinkRecord" });
+const LinkRecordList = type({ data: LinkRecordBody.array(), next_cursor: "string | null" }).configure({ title: "PortalLinkRecordList" });
+
+const presentRecord = (r: PortalLinkRecord) => ({
+  id: r.id, tenant: r.tenant, read_only: r.read_only, created_at: time(r.created_at), expires_at: time(r.expires_at), revoked_at: iso(r.revoked_at),
+});
+const tags = ["Portal links"];
 
 /**
  * Where the admin reached Herald: the request's own origin, or, when the
@@ -56,7 +78,7 @@ export function portalLinkRoutes(ctx: HttpContext) {
         const path = `/ui/#portal=${token}`;
         set.status = 201;
         // The one answer that holds the link; never logged, never in the audit entry.
-        return { url: publicOrigin(request, ctx.config.server.trust_forwarded_for) + path, path, tenant: grant.tenant, read_only: grant.read_only, expires_at: time(grant.exp) };
+        return { id: grant.nonce, url: publicOrigin(request, ctx.config.server.trust_forwarded_for) + path, path, tenant: grant.tenant, read_only: grant.read_only, expires_at: time(grant.exp) };
       },
       {
         parse: "json",
@@ -66,9 +88,45 @@ export function portalLinkRoutes(ctx: HttpContext) {
           operationId: "createPortalLink",
           summary: "Make a customer portal link: the console signed in as one tenant until it expires",
           description:
-            "The link carries a signed, expiring credential (not a stored token): any change to it is refused, and every instance sharing the database accepts it. " +
-            "It cannot be revoked one by one: keep expires_in short. Once the encryption key it was signed under is retired (a key change), it is refused.",
-          tags: ["Portal links"],
+            "The link carries a signed, expiring credential: any change to it is refused, and every instance sharing the database accepts it. " +
+            "Its record (never the link) is kept until it expires, so it can be revoked (DELETE /v1/portal-links/{id}). Once the encryption key it was signed under is retired (a key change), it is refused.",
+          tags,
+          security,
+        },
+      },
+    )
+    .get(
+      "",
+      async ({ query }) => {
+        const page = await ctx.engine.portalLinks.list({ cursor: query.cursor, limit: query.limit ?? DEFAULT_LIMIT });
+        return { data: page.data.map(presentRecord), next_cursor: page.next_cursor };
+      },
+      {
+        query: ListQuery,
+        response: { 200: LinkRecordList, ...errorResponses },
+        detail: {
+          operationId: "listPortalLinks",
+          summary: "List the portal links made, newest first (their records, never the links)",
+          description: "Links past their expiry are removed by the retention run.",
+          tags,
+          security,
+        },
+      },
+    )
+    .delete(
+      "/:id",
+      async ({ params, principal, request, set }) => {
+        await ctx.engine.portalLinks.revoke(callerOf(principal, request), params.id, ctx.engine.deps.now());
+        set.status = 204;
+        return null;
+      },
+      {
+        params: IdParams,
+        response: { 204: NoContent, ...changeErrors },
+        detail: {
+          operationId: "revokePortalLink",
+          summary: "Revoke a portal link: it and any console session it opened are refused from the next request on",
+          tags,
           security,
         },
       },

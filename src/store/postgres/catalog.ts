@@ -12,7 +12,7 @@ import {
   destinationRow, eventTypeRow, num, subscriptionRow, toDestination, toEventType, toSubscription,
 } from "./rows.ts";
 
-const EVENT_TYPE_COLUMNS = ["name", "description", "schema", "example", "managed_by", "created_at", "updated_at"] as const;
+const EVENT_TYPE_COLUMNS = ["name", "description", "schema", "example", "tenants", "managed_by", "created_at", "updated_at"] as const;
 const DESTINATION_COLUMNS = [
   "id", "tenant", "url", "description", "secrets", "headers", "client_tls", "timeout_ms", "rate_limit", "max_in_flight", "ordered", "enabled",
   "disabled_reason", "metadata", "failing_since", "managed_by", "created_at", "updated_at",
@@ -86,7 +86,7 @@ export class PostgresCatalog implements CatalogStore {
     return guarded(() =>
       audited(this.sql, audit, async (sql) => {
         const result = await sql`UPDATE event_types SET description = ${r.description}, schema = ${r.schema},
-            example = ${r.example}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
+            example = ${r.example}, tenants = ${r.tenants}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE name = ${r.name}`;
         return result.count > 0;
       }, yes),
@@ -98,7 +98,7 @@ export class PostgresCatalog implements CatalogStore {
       audited(this.sql, audit, async (sql) => {
         await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)}
           ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
-            example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
+            example = excluded.example, tenants = excluded.tenants, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
       }, always),
     );
   }

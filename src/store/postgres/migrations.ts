@@ -356,4 +356,21 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at  BIGINT NOT NULL
   );
   `,
+  // 11 (issue 15): as SQLite's 18, the tenants an event type is visible to
+  // (JSON array; NULL: every tenant). The event_types trigger fires on any column.
+  `ALTER TABLE event_types ADD COLUMN tenants TEXT;`,
+  // 12 (issue 15): as SQLite's 19, each issued portal link's record, revocable one by one.
+  `
+  CREATE TABLE portal_links (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    read_only  BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX portal_links_expiry ON portal_links (expires_at);
+  -- As SQLite's 19: the health read's range over a destination's deliveries touched since the window began.
+  CREATE INDEX deliveries_touched ON deliveries (destination_id, updated_at);
+  `,
 ];

@@ -8,6 +8,7 @@ import type { Store } from "../store.ts";
 import { PostgresAdmin } from "./admin.ts";
 import { PostgresAudit } from "./audit.ts";
 import { PostgresApiKeys } from "./api-keys.ts";
+import { PostgresPortalLinks } from "./portal-links.ts";
 import { PostgresBackfills } from "./backfills.ts";
 import { PostgresCatalog } from "./catalog.ts";
 import { PostgresLog } from "./log.ts";
@@ -49,6 +50,7 @@ export class PostgresStore implements Store {
   readonly backfills: PostgresBackfills;
   readonly audit: PostgresAudit;
   readonly keys: PostgresApiKeys;
+  readonly portalLinks: PostgresPortalLinks;
   readonly signals: PostgresSignals;
   private closed = false;
 
@@ -60,6 +62,7 @@ export class PostgresStore implements Store {
     this.backfills = new PostgresBackfills(sql);
     this.audit = new PostgresAudit(sql);
     this.keys = new PostgresApiKeys(sql);
+    this.portalLinks = new PostgresPortalLinks(sql);
     this.signals = new PostgresSignals(sql);
   }
 

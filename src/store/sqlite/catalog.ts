@@ -12,8 +12,8 @@ import { destinationParams, eventTypeParams, subscriptionParams, toDestination, 
 import { conditions, ms, page } from "./sql.ts";
 
 // The INSERTs, shared by the creates (ON CONFLICT DO NOTHING) and the upserts.
-const INSERT_EVENT_TYPE = `INSERT INTO event_types (name, description, schema, example, managed_by, created_at, updated_at)
-  VALUES ($name, $description, $schema, $example, $managed_by, $created_at, $updated_at)`;
+const INSERT_EVENT_TYPE = `INSERT INTO event_types (name, description, schema, example, tenants, managed_by, created_at, updated_at)
+  VALUES ($name, $description, $schema, $example, $tenants, $managed_by, $created_at, $updated_at)`;
 const INSERT_DESTINATION = `INSERT INTO destinations (id, tenant, url, description, secrets, headers, client_tls, timeout_ms, rate_limit,
     max_in_flight, ordered, enabled, disabled_reason, metadata, failing_since, managed_by, created_at, updated_at)
   VALUES ($id, $tenant, $url, $description, $secrets, $headers, $client_tls, $timeout_ms, $rate_limit, $max_in_flight, $ordered, $enabled,
@@ -88,7 +88,7 @@ export class SqliteCatalog implements CatalogStore {
     return audited(this.db, audit, () =>
       this.db
         .query(
-          `UPDATE event_types SET description = $description, schema = $schema, example = $example,
+          `UPDATE event_types SET description = $description, schema = $schema, example = $example, tenants = $tenants,
              managed_by = $managed_by, updated_at = $updated_at
            WHERE name = $name`,
         )
@@ -102,7 +102,7 @@ export class SqliteCatalog implements CatalogStore {
       .query(
         `${INSERT_EVENT_TYPE}
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
-           example = excluded.example, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
+           example = excluded.example, tenants = excluded.tenants, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
       .run(eventTypeParams(t)), always);
   }

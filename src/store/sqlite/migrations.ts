@@ -424,4 +424,30 @@ export const MIGRATIONS: readonly string[] = [
     updated_at  INTEGER NOT NULL
   ) STRICT;
   `,
+  // 18 (issue 15, event types per tenant): the tenants an event type is visible
+  // to, a JSON array of tenant names; NULL (every event type before this) is
+  // visible to every tenant. The catalogue-version trigger of event_types fires
+  // on any column, so a change of it reaches every instance.
+  `ALTER TABLE event_types ADD COLUMN tenants TEXT;`,
+  // 19 (issue 15, portal links revocable one by one): each issued link's record
+  // (id = the nonce its signed payload carries; never the link or its
+  // signature). A link is accepted only while its record is here and not
+  // revoked; retention deletes the records of links past expiry (portal_links_expiry).
+  `
+  CREATE TABLE portal_links (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    read_only  INTEGER NOT NULL CHECK (read_only IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+  CREATE INDEX portal_links_expiry ON portal_links (expires_at);
+  -- (issue 15, endpoint health) The health read finds a destination's attempts in a window
+  -- through its deliveries touched since the window began (log.ts: attemptBuckets).
+  -- Without this index SQLite walked every attempt ever kept (the attempts' primary key,
+  -- delivery_id < the window's end), PostgreSQL scanned both tables: 30 days of history
+  -- cost ~150 ms for a 24 h window. Added to this migration, whose number was this step's.
+  CREATE INDEX deliveries_touched ON deliveries (destination_id, updated_at);
+  `,
 ];

@@ -9,6 +9,7 @@ import type { Store } from "../store.ts";
 import { SqliteAdmin } from "./admin.ts";
 import { SqliteAudit } from "./audit.ts";
 import { SqliteApiKeys } from "./api-keys.ts";
+import { SqlitePortalLinks } from "./portal-links.ts";
 import { SqliteBackfills } from "./backfills.ts";
 import { SqliteCatalog } from "./catalog.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
@@ -28,6 +29,7 @@ export class SqliteStore implements Store {
   readonly backfills: SqliteBackfills;
   readonly audit: SqliteAudit;
   readonly keys: SqliteApiKeys;
+  readonly portalLinks: SqlitePortalLinks;
   readonly sealing: SqliteSealing;
   /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
   readonly signals = null;
@@ -60,6 +62,7 @@ export class SqliteStore implements Store {
     this.backfills = new SqliteBackfills(this.db, this.batcher);
     this.audit = new SqliteAudit(this.db);
     this.keys = new SqliteApiKeys(this.db);
+    this.portalLinks = new SqlitePortalLinks(this.db);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,118 @@
+// The endpoint-health reads (LogStore.destinationHealth and attemptBuckets, what
+// GET /v1/destinations/{id}/health runs) on a destination with a long history:
+// DAYS days of deliveries, PER_DAY a day, one attempt each, read over the last
+// 24 h. Prints each read's plan (SQLite: EXPLAIN QUERY PLAN; PostgreSQL:
+// EXPLAIN) and its median time over 5 runs, so that a read that walks the
+// whole history instead of the window shows in both. SQLite always; PostgreSQL
+// too with HERALD_BENCH_POSTGRES_URL (an empty database: the bench writes its tables there).
+// Run: bun bench/health-history.ts [days=30] [per_day=10000]
+import { join } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.ts";
+import type { Store } from "../src/store/store.ts";
+import { idFloor, newId } from "../src/store/ids.ts";
+import { configuredKeys } from "../src/store/sealing-keys.ts";
+import { destination, newEvent } from "../test/store/records.ts";
+
+const DAYS = Number(process.argv[2] ?? 30);
+const PER_DAY = Number(process.argv[3] ?? 10_000);
+const HOUR = 3_600_000;
+const now = Date.now();
+
+/** Deliveries spread evenly over the last DAYS days, each attempted once, 5 s after it was made; one in ten failed. */
+function rows() {
+  const count = DAYS * PER_DAY;
+  return Array.from({ length: count }, (_, i) => {
+    const at = now - DAYS * 24 * HOUR + Math.floor((i * DAYS * 24 * HOUR) / count);
+    return { id: newId("dlv", at), at, ms: 20 + ((i * 7919) % 500), ok: i % 10 !== 0 };
+  });
+}
+
+const since = now - 24 * HOUR;
+const until = now + 1;
+// The statements as the stores run them (src/store/*/log.ts), for their plans.
+const SQLITE_READS: [string, string, Record<string, unknown>][] = [
+  ["attemptBuckets", `SELECT a.started_at, a.duration_ms FROM deliveries d INDEXED BY deliveries_touched JOIN attempts a ON a.delivery_id = d.id
+     WHERE d.destination_id = $destination AND d.id < $id_until AND d.updated_at >= $since AND a.started_at >= $since AND a.started_at < $until`,
+   { destination: "a", id_until: idFloor("dlv", until), since, until }],
+  ["destinationHealth counts", `SELECT status, count(*) AS n, sum(attempts > 0) AS tried FROM deliveries
+     WHERE destination_id = $destination AND id >= $id_since AND id < $id_until AND created_at >= $since AND created_at < $until GROUP BY status`,
+   { destination: "a", id_since: idFloor("dlv", since), id_until: idFloor("dlv", until), since, until }],
+];
+
+async function time(store: Store, label: string) {
+  for (const [name, read] of [
+    ["attemptBuckets 24h", () => store.log.attemptBuckets("a", since, until, HOUR)],
+    ["destinationHealth 24h", () => store.log.destinationHealth("a", since, until)],
+  ] as const) {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await read();
+      runs.push(performance.now() - t);
+    }
+    runs.sort((a, b) => a - b);
+    console.log(`${label} ${name}: ${DAYS * PER_DAY} deliveries over ${DAYS} d, median ${runs[2]!.toFixed(1)} ms (min ${runs[0]!.toFixed(1)}, max ${runs[4]!.toFixed(1)})`);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "herald-bench-history-"));
+const sqlite = new SqliteStore(join(dir, "herald.db"), "normal");
+await sqlite.catalog.saveDestination(destination({ id: "a" }));
+const item = newEvent({ at: now - (DAYS + 1) * 24 * HOUR, to: ["a"] });
+await sqlite.queue.publish(item);
+const list = rows();
+{
+  const db = sqlite.db;
+  const d = db.query("INSERT INTO deliveries (id, event_id, destination_id, tenant, event_type, status, attempts, schedule_start, last_error, created_at, updated_at, finalized_at) VALUES (?, ?, 'a', 'default', 'order.created', ?, 1, 0, ?, ?, ?, ?)");
+  const a = db.query("INSERT INTO attempts (delivery_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error) VALUES (?, 1, ?, ?, ?, 'https://x', '{}', ?, ?)");
+  db.transaction(() => {
+    for (const r of list) {
+      d.run(r.id, item.event.id, r.ok ? "succeeded" : "failed", r.ok ? null : "HTTP 500", r.at, r.at + 5_000 + r.ms, r.at + 5_000 + r.ms);
+      a.run(r.id, newId("att", r.at + 5_000), r.at + 5_000, r.ms, r.ok ? 200 : 500, r.ok ? null : "HTTP 500");
+    }
+  })();
+  db.exec("ANALYZE");
+  for (const [name, statement, params] of SQLITE_READS) {
+    const plan = db.query(`EXPLAIN QUERY PLAN ${statement}`).all(params as never) as { detail: string }[];
+    console.log(`sqlite plan, ${name}: ${plan.map((p) => p.detail).join(" | ")}`);
+  }
+}
+await time(sqlite, "sqlite");
+await sqlite.close();
+rmSync(dir, { recursive: true, force: true });
+
+const url = process.env.HERALD_BENCH_POSTGRES_URL;
+if (url) {
+  const store = await openPostgresStore({ url, pool_size: 4, keys: configuredKeys({ driver: "postgres", path: "" }, { HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64") }) });
+  const sql = (store as unknown as { sql: import("bun").SQL }).sql;
+  await store.catalog.saveDestination(destination({ id: "a" }));
+  await store.queue.publish(item);
+  for (let i = 0; i < list.length; i += 5000) {
+    const part = list.slice(i, i + 5000);
+    await sql`INSERT INTO deliveries (id, event_id, destination_id, tenant, event_type, status, attempts, schedule_start, last_error, created_at, updated_at, finalized_at)
+      SELECT id, ${item.event.id}, 'a', 'default', 'order.created', CASE WHEN ok THEN 'succeeded' ELSE 'failed' END, 1, 0,
+        CASE WHEN ok THEN NULL ELSE 'HTTP 500' END, at, at + 5000 + ms, at + 5000 + ms
+      FROM unnest(${sql.array(part.map((r) => r.id), "TEXT")}, ${sql.array(part.map((r) => r.at), "BIGINT")}, ${sql.array(part.map((r) => r.ms), "BIGINT")}, ${sql.array(part.map((r) => r.ok), "BOOLEAN")}) AS t(id, at, ms, ok)`;
+    await sql`INSERT INTO attempts (delivery_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error)
+      SELECT id, 1, id, at + 5000, ms, 'https://x', '{}', CASE WHEN ok THEN 200 ELSE 500 END, CASE WHEN ok THEN NULL ELSE 'HTTP 500' END
+      FROM unnest(${sql.array(part.map((r) => r.id), "TEXT")}, ${sql.array(part.map((r) => r.at), "BIGINT")}, ${sql.array(part.map((r) => r.ms), "BIGINT")}, ${sql.array(part.map((r) => r.ok), "BOOLEAN")}) AS t(id, at, ms, ok)`;
+  }
+  await sql`ANALYZE deliveries`;
+  await sql`ANALYZE attempts`;
+  const pgReads: [string, string, unknown[]][] = [
+    ["attemptBuckets", `SELECT a.started_at, a.duration_ms FROM deliveries d CROSS JOIN LATERAL (
+         SELECT started_at, duration_ms FROM attempts WHERE delivery_id = d.id AND started_at >= $3 AND started_at < $4 OFFSET 0) a
+       WHERE d.destination_id = $1 AND d.id < $2 AND d.updated_at >= $3`, ["a", idFloor("dlv", until), since, until]],
+    ["destinationHealth counts", `SELECT status, count(*) FROM deliveries
+       WHERE destination_id = $1 AND id >= $2 AND id < $3 AND created_at >= $4 AND created_at < $5 GROUP BY status`, ["a", idFloor("dlv", since), idFloor("dlv", until), since, until]],
+  ];
+  for (const [name, statement, params] of pgReads) {
+    const plan = (await sql.unsafe(`EXPLAIN ${statement}`, params)) as { "QUERY PLAN": string }[];
+    console.log(`postgres plan, ${name}:\n  ${plan.map((p) => p["QUERY PLAN"]).join("\n  ")}`);
+  }
+  await time(store, "postgres");
+  await store.close();
+}
