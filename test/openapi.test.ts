@@ -102,7 +102,7 @@ const OPERATION_IDS: Record<string, string> = {
   "GET /v1/audit": "listAuditEntries",
   "GET /v1/api-keys": "listApiKeys", "POST /v1/api-keys": "createApiKey", "GET /v1/api-keys/{id}": "getApiKey",
   "POST /v1/api-keys/{id}/revoke": "revokeApiKey", "DELETE /v1/api-keys/{id}": "deleteApiKey",
-  "POST /v1/portal-links": "createPortalLink", "GET /v1/me": "getMe",
+  "POST /v1/portal-links": "createPortalLink", "GET /v1/portal-links": "listPortalLinks", "DELETE /v1/portal-links/{id}": "revokePortalLink", "GET /v1/me": "getMe",
 };
 
 describe("the document a client is generated from", () => {
