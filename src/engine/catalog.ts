@@ -8,9 +8,20 @@ import type { CatalogStore } from "../store/store.ts";
 import type { CatalogSnapshot, Destination, EventType, Subscription } from "../store/types.ts";
 import { LatestRead } from "./latest-read.ts";
 
+/**
+ * A destination whose limit only the store's claim can count across instances:
+ * `max_in_flight`, or `ordered` (one at a time, its head first). Its deliveries
+ * are never leased at publish, and each that ends frees a place to claim.
+ */
+export function isLimited(d: Pick<Destination, "max_in_flight" | "ordered">): boolean {
+  return d.max_in_flight !== null || d.ordered;
+}
+
 export class Catalog {
   eventTypes = new Map<string, EventType>();
   destinations = new Map<string, Destination>();
+  /** Whether any destination is limited (isLimited): a claim looks for their rows only then. */
+  anyLimited = false;
   /** The catalogue version the maps were read at. */
   version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
@@ -29,6 +40,7 @@ export class Catalog {
   private apply(snapshot: CatalogSnapshot): void {
     this.eventTypes = new Map(snapshot.event_types.map((t) => [t.name, t]));
     this.destinations = new Map(snapshot.destinations.map((d) => [d.id, d]));
+    this.anyLimited = snapshot.destinations.some(isLimited);
     const byTenant = new Map<string, Subscription[]>();
     for (const s of snapshot.subscriptions) {
       const list = byTenant.get(s.tenant) ?? [];

@@ -4,7 +4,7 @@
 // more due rows, it claims a batch. It holds no SQL: it is handed the queue.
 import type { QueueStore } from "../store/store.ts";
 import type { BreakerChange, BreakerSettings, DeliveryJob, Destination, Lease } from "../store/types.ts";
-import type { Catalog } from "./catalog.ts";
+import { isLimited, type Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { RateLimiter, share } from "./rate-limiter.ts";
 import { decide, type RetrySettings } from "./retry-policy.ts";
@@ -43,15 +43,6 @@ export interface DispatcherSettings extends RetrySettings {
 
 /** Rate-limited sends due later than this wait in the job table, not in memory. */
 const MAX_WAIT_IN_MEMORY_MS = 5_000;
-
-/**
- * A destination whose limit only the store's claim can count across instances:
- * `max_in_flight`, or `ordered` (one at a time, its head first). Its deliveries
- * are never leased at publish, and each that ends frees a place to claim.
- */
-export function isLimited(d: Pick<Destination, "max_in_flight" | "ordered">): boolean {
-  return d.max_in_flight !== null || d.ordered;
-}
 
 /** Told about every attempt, after it is recorded (metrics, operational events). */
 export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string, nextAttemptAt: number | null) => void;
@@ -273,9 +264,7 @@ export class Dispatcher {
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
       // Whether to look for limited destinations' rows at all (store.ts: claimDue).
-      let limited = false;
-      for (const d of this.catalog.destinations.values()) if (isLimited(d)) limited = true;
-      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, limited);
+      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, this.catalog.anyLimited);
       // Probes come on top of the limit: only the others say whether the batch was full.
       const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
       if (claimed < limit && notes === this.backlogNotes) this.backlog = false;

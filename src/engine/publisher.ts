@@ -7,9 +7,9 @@
 import type { QueueStore } from "../store/store.ts";
 import { newId } from "../store/ids.ts";
 import type { Delivery, DeliveryJob, Destination, HeraldEvent, NewEvent } from "../store/types.ts";
-import type { Catalog } from "./catalog.ts";
+import { isLimited, type Catalog } from "./catalog.ts";
 import type { EngineDeps } from "./deps.ts";
-import { isLimited, type Dispatcher } from "./dispatcher.ts";
+import type { Dispatcher } from "./dispatcher.ts";
 import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
 import { formatDuration } from "../config/durations.ts";

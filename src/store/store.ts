@@ -91,13 +91,13 @@ export interface QueueStore {
    * the same write that moves that time on by `breaker.probe_every_ms`, so that
    * claims racing on several instances send one probe per interval between them
    * (flagged `probe`, and on top of `limit`). Without `breaker`, no probe is taken.
-   * `limited` false says the caller's catalogue holds no limited destination
+   * `anyLimited` false says the caller's catalogue holds no limited destination
    * (max_in_flight, ordered): the claim may skip looking for them (on
    * PostgreSQL a round trip per claim). It never leases past a limit either
    * way: the plain claim passes limited destinations over, so one made limited
    * elsewhere waits for the caller's catalogue to catch up.
    */
-  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, limited?: boolean): Promise<DeliveryJob[]>;
+  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, anyLimited?: boolean): Promise<DeliveryJob[]>;
   /** The destinations whose breaker is open (or half open) now. */
   openBreakers(): Promise<string[]>;
   /** Whether the delivery is still leased under `lease` (another may have taken it over, or it was cancelled). */

@@ -99,13 +99,13 @@ export class PostgresQueue implements QueueStore {
    * (claimLimited), and this statement passes them over. Deliveries of deleted
    * destinations are claimed and cancelled by the dispatcher (cancelOrphan).
    */
-  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, mayBeLimited = true): Promise<DeliveryJob[]> {
+  claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, anyLimited = true): Promise<DeliveryJob[]> {
     const at = Math.round(now);
     const probing = breaker !== undefined;
     const nextProbe = Math.round(now + (breaker?.probe_every_ms ?? 0));
     return guarded(async () => {
       // No limited destination in the caller's catalogue: no round trip to look for them.
-      const held: Delivery[] = mayBeLimited ? await this.claimLimited(at, lease, Math.max(0, Math.floor(limit))) : [];
+      const held: Delivery[] = anyLimited ? await this.claimLimited(at, lease, Math.max(0, Math.floor(limit))) : [];
       const rows = await this.sql`WITH probe_grants AS (
           UPDATE destinations x SET breaker_probe_at = ${nextProbe}, breaker_probe_started_at = ${at}
           WHERE ${probing}::boolean AND x.breaker_opened_at IS NOT NULL AND x.enabled AND x.breaker_probe_at <= ${at}

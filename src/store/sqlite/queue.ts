@@ -123,7 +123,7 @@ export class SqliteQueue implements QueueStore {
    * Limited destinations (max_in_flight, ordered) first, each within its limit,
    * then the rest in one statement.
    */
-  async claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, mayBeLimited = true): Promise<DeliveryJob[]> {
+  async claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, anyLimited = true): Promise<DeliveryJob[]> {
     // Two reads, no write lock: is a probe due, is any destination limited (both
     // no, nearly always, each answered by an empty partial index). Only then do
     // the claims go in one IMMEDIATE transaction; each statement checks again
@@ -131,7 +131,7 @@ export class SqliteQueue implements QueueStore {
     const probing =
       breaker !== undefined &&
       this.db.query("SELECT 1 FROM destinations WHERE breaker_opened_at IS NOT NULL AND breaker_probe_at <= ? LIMIT 1").get(ms(now)) !== null;
-    const limited = mayBeLimited
+    const limited = anyLimited
       ? (this.db
           .query("SELECT id, ordered FROM destinations WHERE (max_in_flight IS NOT NULL OR ordered = 1) AND enabled = 1 AND breaker_opened_at IS NULL")
           .all() as { id: string; ordered: number }[])
