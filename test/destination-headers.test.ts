@@ -87,16 +87,22 @@ describe("static header values are write-only", () => {
     expect(received.headers["x-team"]).toBe("ops-9d1e");
   });
 
-  // The sender prepares a destination's headers once (src/engine/sender.ts):
-  // a change must reach the very next request, never a copy kept from before.
-  it("sends a changed value from the next request on, and never again a removed header", async () => {
-    const before = await herald.api("POST", `/v1/destinations/${id}/test`, {});
-    expect(before.status).toBe(200);
+  // The sender prepares a destination's headers once per catalogue copy of the
+  // destination (src/engine/sender.ts): a change must reach the very next
+  // delivery, never a copy kept from before. Published deliveries go through
+  // the catalogue's objects, as the cache does (a test send reads the store).
+  it("sends a changed value from the next delivery on, and never again a removed header", async () => {
+    expect((await herald.api("POST", "/v1/event-types", { name: "headers.changed" })).status).toBe(201);
+    expect((await herald.api("POST", "/v1/subscriptions", { destination_id: id, event_types: ["headers.changed"] })).status).toBe(201);
+    const deliver = async () => {
+      const seen = receiver.requests.length;
+      expect((await herald.api("POST", "/v1/events", { type: "headers.changed", tenant: "acme", data: {} })).status).toBe(202);
+      return (await receiver.waitFor(seen + 1)).at(-1)!;
+    };
+    expect((await deliver()).headers["x-auth-token"]).toBe(VALUE);
     const patched = await herald.api("PATCH", `/v1/destinations/${id}`, { headers: { "x-auth-token": "changed-value-0c41" } });
     expect(patched.status).toBe(200);
-    const sent = await herald.api("POST", `/v1/destinations/${id}/test`, {});
-    expect(sent.status).toBe(200);
-    const received = receiver.requests.at(-1)!;
+    const received = await deliver();
     expect(received.headers["x-auth-token"]).toBe("changed-value-0c41");
     expect(received.headers["x-team"]).toBeUndefined();
   });
