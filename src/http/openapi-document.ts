@@ -137,13 +137,14 @@ export type DocumentInfo = { title: string; description: string };
  * The whole document, built once on first use (every route is registered by
  * then) and kept: routes never change while Herald runs.
  */
-export function openApiDocument(app: AnyElysia, info: DocumentInfo, excludePaths: string[]): () => object {
+export function openApiDocument(app: AnyElysia, info: DocumentInfo): () => object {
   let document: object | undefined;
-  return () => (document ??= build(app, info, excludePaths));
+  return () => (document ??= build(app, info));
 }
 
-function build(app: AnyElysia, info: DocumentInfo, excludePaths: string[]): object {
-  const generated = toOpenAPISchema(app, { paths: excludePaths }, undefined, MAP_JSON_SCHEMA, "3.1.2");
+/** Every route but those marked `detail: { hide: true }` (the console, Swagger UI, the document itself). */
+function build(app: AnyElysia, info: DocumentInfo): object {
+  const generated = toOpenAPISchema(app, undefined, undefined, MAP_JSON_SCHEMA, "3.1.2");
   const components: Record<string, Node> = {};
   const paths = named(generated.paths, components) as Record<string, Record<string, Node>>;
   for (const operations of Object.values(paths)) for (const operation of Object.values(operations)) finishOperation(operation, components);

@@ -23,7 +23,7 @@ import { meRoutes } from "./routes/me.ts";
 import { edgeHeaders } from "./security-headers.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { routeOf } from "./request-metrics.ts";
-import { SWAGGER_ASSET_URLS, swaggerAssetRoutes } from "./swagger-assets.ts";
+import { swaggerAssetRoutes } from "./swagger-assets.ts";
 import { openApiDocument } from "./openapi-document.ts";
 import { errorMessage } from "../engine/deps.ts";
 import { asStorageProblem, Problem, type ProblemKind } from "../engine/problem.ts";
@@ -204,6 +204,6 @@ export function createHttpApp(ctx: HttpContext) {
     .use(apiKeyRoutes(ctx))
     .use(portalLinkRoutes(ctx))
     .use(meRoutes(ctx));
-  const apiDocument = openApiDocument(app, info, ["/docs", ...SWAGGER_ASSET_URLS, "/", "/ui", "/ui/*"]);
+  const apiDocument = openApiDocument(app, info);
   return app;
 }

@@ -11,7 +11,6 @@ export const SWAGGER_BUNDLE_URL = "/docs/assets/swagger-ui-bundle.js";
 export const SWAGGER_CSS_URL = "/docs/assets/swagger-ui.css";
 const INIT_URL = "/docs/assets/herald-docs.js";
 const DARK_CSS_URL = "/docs/assets/herald-docs.css";
-export const SWAGGER_ASSET_URLS = [SWAGGER_BUNDLE_URL, SWAGGER_CSS_URL, INIT_URL, DARK_CSS_URL];
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
