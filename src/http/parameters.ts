@@ -1,11 +1,12 @@
 // The query and path parameters several routes share, each described once: the
 // API document shows these descriptions beside the parameters.
 import { type } from "arktype";
+import { isoTime } from "./schemas.ts";
 
 export const Cursor = type("string").describe("the `next_cursor` of the previous page; left out for the first page");
 
 /** A time in a query: anything Date.parse reads, documented as the ISO 8601 form clients should send. */
-const time = (description: string) => type("string").configure({ format: "date-time", description: `${description}: ISO 8601, such as 2026-01-31T12:00:00Z` });
+export const time = (description: string) => isoTime(`${description}: ISO 8601, such as 2026-01-31T12:00:00Z`);
 export const Since = time("only those created at or after this time");
 export const Until = time("only those created before this time");
 

@@ -3,7 +3,9 @@
 // document's components (openapi-document.ts): answers refer to it by name.
 import { type } from "arktype";
 
-const Time = type("string").configure({ format: "date-time", description: "an ISO 8601 time" });
+/** A time as the API writes and reads it: an ISO 8601 string (format date-time), described. */
+export const isoTime = (description: string) => type("string").configure({ format: "date-time", description });
+export const Time = isoTime("an ISO 8601 time");
 export const NullableTime = Time.or("null");
 export const StatusName = type("'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'");
 

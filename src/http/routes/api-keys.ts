@@ -13,7 +13,7 @@ import { callerOf } from "../caller.ts";
 import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
 import { Cursor, idParams } from "../parameters.ts";
 import { iso, time } from "../present.ts";
-import { NullableTime, page } from "../schemas.ts";
+import { isoTime, NullableTime, page } from "../schemas.ts";
 
 const Role = type("'admin' | 'tenant' | 'publisher' | 'reader'");
 const CreateBody = type({
@@ -21,7 +21,7 @@ const CreateBody = type({
   role: Role.describe("admin: everything; tenant: its tenant's resources; publisher: only POST /v1/events(/batch); reader: only reads"),
   "tenant?": type("string").describe("required for role tenant; for publisher and reader, limits the key to this tenant"),
   "event_types?": EventTypePattern.array().describe("publisher only: the event types it may publish (subscription patterns); all when left out"),
-  "expires_at?": type("string").configure({ format: "date-time", description: "ISO 8601 with a time zone, in the future; never expires when left out" }),
+  "expires_at?": isoTime("ISO 8601 with a time zone, in the future; never expires when left out"),
   "+": "reject",
 }).configure({
   title: "ApiKeyInput",

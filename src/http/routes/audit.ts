@@ -7,7 +7,7 @@ import { type } from "arktype";
 import type { AuditEntry } from "../../engine/records.ts";
 import { authenticated, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
 import { time } from "../present.ts";
-import { Cursor, TenantFilter } from "../parameters.ts";
+import { Cursor, Since, TenantFilter, Until } from "../parameters.ts";
 import { page } from "../schemas.ts";
 
 const ListQuery = type({
@@ -16,8 +16,8 @@ const ListQuery = type({
   "actor?": type("string").describe("the actor's name: a token's or key's name, `config`, or the id of the Herald instance"),
   "action?": type("string").describe("such as destination.updated"),
   "tenant?": TenantFilter,
-  "since?": type("string").configure({ format: "date-time", description: "entries made at or after this time (ISO 8601)" }),
-  "until?": type("string").configure({ format: "date-time", description: "entries made before this time (ISO 8601)" }),
+  "since?": Since,
+  "until?": Until,
   "limit?": Limit,
   "cursor?": Cursor,
   "+": "reject",

@@ -12,9 +12,9 @@ import { Cursor, idParams, SUBSCRIPTION_ID, TenantFilter } from "../parameters.t
 import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
 import { iso, time } from "../present.ts";
-import { NullableTime, page } from "../schemas.ts";
+import { isoTime, NullableTime, page } from "../schemas.ts";
 
-const Instant = type("string").configure({ format: "date-time", description: "ISO 8601 with a time zone, such as 2026-01-31T12:00:00Z" });
+const Instant = isoTime("ISO 8601 with a time zone, such as 2026-01-31T12:00:00Z");
 const StartBody = type({
   since: Instant.describe("events created at or after this time (ISO 8601 with a time zone)"),
   "until?": Instant.describe("events created before this time (ISO 8601 with a time zone); default now; not in the future"),

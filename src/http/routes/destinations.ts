@@ -10,7 +10,7 @@ import { Cursor, DESTINATION_ID, idParams, TenantFilter } from "../parameters.ts
 import { callerOf } from "../caller.ts";
 import { iso, presentAttempt, presentDestination } from "../present.ts";
 import { publicKeyOf, schemeOf } from "../../rules/signing-keys.ts";
-import { AttemptBody, DestinationBody, DestinationList, DestinationStatsBody, EndpointHealthBody } from "../schemas.ts";
+import { isoTime, AttemptBody, DestinationBody, DestinationList, DestinationStatsBody, EndpointHealthBody } from "../schemas.ts";
 
 const CreateBody = type({
   "id?": Id,
@@ -77,7 +77,7 @@ const TestBody = type({
   "data?": type("unknown").describe("the payload to send (default: the event type's example)"),
   "+": "reject",
 }).configure({ title: "TestSend", examples: [{ event_type: "order.created", data: { order_id: "ord_test", total: 1 } }] });
-const Instant = type("string").configure({ format: "date-time", description: "ISO 8601, such as 2026-01-31T12:00:00Z" });
+const Instant = isoTime("ISO 8601, such as 2026-01-31T12:00:00Z");
 const RecoverBody = type({
   since: Instant.describe("failed deliveries created at or after this time (ISO 8601)"),
   "until?": Instant.describe("…and before this time (ISO 8601; default now)"),

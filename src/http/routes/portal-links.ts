@@ -10,6 +10,7 @@ import { PORTAL_MAX_MS } from "../../engine/portal-links.ts";
 import { callerOf } from "../caller.ts";
 import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
 import { Cursor, idParams } from "../parameters.ts";
+import { isoTime, NullableTime, page, Time } from "../schemas.ts";
 import { iso, time } from "../present.ts";
 import type { PortalLinkRecord } from "../../engine/portal-links.ts";
 
@@ -26,7 +27,7 @@ export const LinkBody = type({
   path: type("string").describe("the same link without scheme and host, for a portal that serves Herald under its own address"),
   tenant: "string",
   read_only: "boolean",
-  expires_at: type("string").configure({ format: "date-time", description: "an ISO 8601 time, on Herald's clock" }),
+  expires_at: isoTime("an ISO 8601 time, on Herald's clock"),
 }).configure({ title: "PortalLink" });
 
 const ListQuery = type({ "limit?": Limit, "cursor?": Cursor, "+": "reject" });
@@ -36,11 +37,11 @@ export const LinkRecordBody = type({
   id: type("string").describe("the link's id (plk_…), as its audit entries name it; the link itself is never stored"),
   tenant: "string",
   read_only: "boolean",
-  created_at: type("string").configure({ format: "date-time" }),
-  expires_at: type("string").configure({ format: "date-time" }),
-  revoked_at: type("string | null").describe("when it was revoked; null while it works (until expires_at)"),
+  created_at: Time,
+  expires_at: Time,
+  revoked_at: NullableTime.describe("when it was revoked; null while it works (until expires_at)"),
 }).configure({ title: "PortalLinkRecord" });
-const LinkRecordList = type({ data: LinkRecordBody.array(), next_cursor: "string | null" }).configure({ title: "PortalLinkRecordList" });
+const LinkRecordList = type(page(LinkRecordBody.array())).configure({ title: "PortalLinkRecordList" });
 
 const presentRecord = (r: PortalLinkRecord) => ({
   id: r.id, tenant: r.tenant, read_only: r.read_only, created_at: time(r.created_at), expires_at: time(r.expires_at), revoked_at: iso(r.revoked_at),
