@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { BenchDatabase, BenchServer } from "./database.ts";
 import { TOKEN, benchDir, removeDir, startHerald, startReceiver, waitFor, type BenchConfig, type Herald, type Receiver } from "./harness.ts";
 import { clock, closedLoop, openLoop, percentile, post, publishBatches } from "./load.ts";
+import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
 
 export interface Row {
   scenario: string;
@@ -36,12 +37,6 @@ export interface Context {
 
 export type Scenario = (ctx: Context) => Promise<Row[]>;
 
-/**
- * The baseline's requests at once: a plain Bun fetch loop, 64 at once, is the
- * yardstick issue 17 states its ratios against (until then it ran at Herald's
- * default delivery.concurrency, 256, which the loop serves no faster).
- */
-const BASELINE_CONCURRENCY = 64;
 const TYPE = "bench.event";
 
 /**
@@ -180,16 +175,8 @@ async function drained(receiver: Receiver, n: number, timeoutMs: number): Promis
 export const baseline: Scenario = (ctx) =>
   withSetup(ctx, {}, async ({ receiver }) => {
     const { smoke } = ctx;
-    const body = JSON.stringify({ type: TYPE, timestamp: new Date().toISOString(), data: event(0).data });
-    const headers = {
-      "content-type": "application/json", "user-agent": "Herald/bench", "webhook-timestamp": "1700000000",
-      "webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
-    };
-    const run = await closedLoop({ concurrency: BASELINE_CONCURRENCY, durationMs: smoke ? 500 : 5000 }, async (i) => {
-      const response = await fetch(`${receiver.url}/hooks`, { method: "POST", headers: { ...headers, "webhook-id": `msg_${i}` }, body });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`baseline: receiver answered ${response.status}`);
-    });
+    const body = webhookBody(TYPE, JSON.stringify(event(0).data));
+    const run = await closedLoop({ concurrency: BASELINE_CONCURRENCY, durationMs: smoke ? 500 : 5000 }, (i) => plainSend(`${receiver.url}/hooks`, body, i));
     return [{ scenario: "baseline", metric: "requests/s", value: (run.calls / run.elapsedMs) * 1000, unit: "req/s" }];
   });
 

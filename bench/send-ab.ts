@@ -7,12 +7,13 @@
 // variant. Only the send is measured: no store, no dispatcher.
 import { join, resolve } from "node:path";
 import { startReceiver } from "./harness.ts";
+import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
 
 const total = Number(process.argv[2] ?? 40_000);
 const trees = process.argv.slice(3).map((t) => resolve(t));
 if (trees.length === 0) throw new Error("usage: bun bench/send-ab.ts N TREE...");
 const ROUND = 2_000;
-const AT_ONCE = 64;
+const AT_ONCE = BASELINE_CONCURRENCY;
 
 const receiver = await startReceiver();
 const url = `${receiver.url}/hooks`;
@@ -34,19 +35,8 @@ interface Variant {
 }
 
 // The yardstick: what the bench's baseline does, one request per delivery.
-const plainHeaders = { "content-type": "application/json", "user-agent": "Herald/bench", "webhook-timestamp": "1700000000", "webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=" };
-const plainBody = `{"type":"bench.event","timestamp":"${new Date(now).toISOString()}","data":${data}}`;
-const variants: Variant[] = [
-  {
-    name: "plain fetch",
-    async one(i) {
-      const response = await fetch(url, { method: "POST", headers: { ...plainHeaders, "webhook-id": `msg_${i}` }, body: plainBody });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`receiver answered ${response.status}`);
-    },
-    cpuMs: 0, wallMs: 0, done: 0,
-  },
-];
+const plainBody = webhookBody("bench.event", data, now);
+const variants: Variant[] = [{ name: "plain fetch", one: (i) => plainSend(url, plainBody, i), cpuMs: 0, wallMs: 0, done: 0 }];
 for (const [k, tree] of trees.entries()) {
   const { send } = await import(join(tree, "src/engine/sender.ts"));
   const { createAddressGuard } = await import(join(tree, "src/engine/address-guard.ts"));
