@@ -46,18 +46,20 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
       else later.push(i);
     }
   }
+  // The bulk's deliveries go in before the rest is looked at: a repeat of one
+  // of these events further on in the batch is answered with its deliveries.
+  await insertDeliveries(tx, created);
   later.sort((a, b) => a - b);
   for (const i of later) {
     const item = items[i]!;
     const outcome = await insertOrFind(tx, item);
     if ("existing" in outcome) results[i] = outcome.existing;
-    else created.push({ index: i, item, id: outcome.id });
+    else {
+      created.push({ index: i, item, id: outcome.id });
+      await insertDeliveries(tx, [{ item, id: outcome.id }]);
+    }
   }
 
-  const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
-  for (let start = 0; start < deliveries.length; start += DELIVERY_ROWS_PER_INSERT) {
-    await tx`INSERT INTO deliveries ${tx(deliveries.slice(start, start + DELIVERY_ROWS_PER_INSERT), ...DELIVERY_COLUMNS)}`;
-  }
   for (const { index, item, id } of created) {
     const moved = id !== item.event.id;
     results[index] = {
@@ -67,6 +69,14 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
     };
   }
   return results as PublishResult[];
+}
+
+/** The delivery rows of events stored as `id`, in statements of up to DELIVERY_ROWS_PER_INSERT rows. */
+async function insertDeliveries(tx: SQL, created: { item: NewEvent; id: string }[]): Promise<void> {
+  const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
+  for (let start = 0; start < deliveries.length; start += DELIVERY_ROWS_PER_INSERT) {
+    await tx`INSERT INTO deliveries ${tx(deliveries.slice(start, start + DELIVERY_ROWS_PER_INSERT), ...DELIVERY_COLUMNS)}`;
+  }
 }
 
 /**
