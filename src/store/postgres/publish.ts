@@ -10,8 +10,20 @@ import type { NewEvent, PublishResult } from "../types.ts";
 import { DELIVERY_COLUMNS, deliveryRow, toDelivery, toEvent } from "./rows.ts";
 
 const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"] as const;
-/** PostgreSQL binds at most 65,535 parameters a statement: 17 columns × 2,000 rows stays under it. */
-const DELIVERY_ROWS_PER_INSERT = 2_000;
+/**
+ * The rows of a batch go to the server as ONE parameter, a JSON array that
+ * json_to_recordset turns back into rows: the statement's text is the same
+ * whatever the batch's size, so it is parsed and planned once per connection,
+ * and the client binds one value instead of 9 or 17 per row. (A VALUES list
+ * of the rows, as the sql helper writes it, is a new statement for every batch
+ * size: 12,100 events/s with 23.7 µs of Herald's CPU per event against
+ * bench/README.md's figures after.)
+ */
+const EVENTS_AS_ROWS = `json_to_recordset($1::text::json) AS r(id text, type text, tenant text, data text, created_at bigint,
+  idempotency_key text, request_hash text, producer_id text, deliver_at bigint)`;
+const DELIVERIES_AS_ROWS = `json_to_recordset($1::text::json) AS r(id text, event_id text, destination_id text, subscription_id text,
+  tenant text, event_type text, status text, attempts integer, schedule_start integer, next_attempt_at bigint, lease_until bigint,
+  lease_owner text, last_status integer, last_error text, created_at bigint, updated_at bigint, finalized_at bigint)`;
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */
 export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {
@@ -38,7 +50,12 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
     const rows = bulk.map((i) => eventRow(items[i]!, items[i]!.event.id));
     // No conflict target: any unique index (id, tenant+key, tenant+producer id) makes the row a repeat.
     const inserted = new Set(
-      (await tx`INSERT INTO events ${tx(rows, ...EVENT_COLUMNS)} ON CONFLICT DO NOTHING RETURNING id`).map((r: { id: string }) => r.id),
+      (
+        await tx.unsafe(
+          `INSERT INTO events (${EVENT_COLUMNS.join(", ")}) SELECT ${EVENT_COLUMNS.join(", ")} FROM ${EVENTS_AS_ROWS} ON CONFLICT DO NOTHING RETURNING id`,
+          [JSON.stringify(rows)],
+        )
+      ).map((r: { id: string }) => r.id),
     );
     for (const i of bulk) {
       const item = items[i]!;
@@ -46,18 +63,20 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
       else later.push(i);
     }
   }
+  // The bulk's deliveries go in before the rest is looked at: a repeat of one
+  // of these events further on in the batch is answered with its deliveries.
+  await insertDeliveries(tx, created);
   later.sort((a, b) => a - b);
   for (const i of later) {
     const item = items[i]!;
     const outcome = await insertOrFind(tx, item);
     if ("existing" in outcome) results[i] = outcome.existing;
-    else created.push({ index: i, item, id: outcome.id });
+    else {
+      created.push({ index: i, item, id: outcome.id });
+      await insertDeliveries(tx, [{ item, id: outcome.id }]);
+    }
   }
 
-  const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
-  for (let start = 0; start < deliveries.length; start += DELIVERY_ROWS_PER_INSERT) {
-    await tx`INSERT INTO deliveries ${tx(deliveries.slice(start, start + DELIVERY_ROWS_PER_INSERT), ...DELIVERY_COLUMNS)}`;
-  }
   for (const { index, item, id } of created) {
     const moved = id !== item.event.id;
     results[index] = {
@@ -67,6 +86,15 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
     };
   }
   return results as PublishResult[];
+}
+
+/** The delivery rows of events stored as `id`, in one statement. */
+async function insertDeliveries(tx: SQL, created: { item: NewEvent; id: string }[]): Promise<void> {
+  const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
+  if (deliveries.length === 0) return;
+  await tx.unsafe(`INSERT INTO deliveries (${DELIVERY_COLUMNS.join(", ")}) SELECT ${DELIVERY_COLUMNS.join(", ")} FROM ${DELIVERIES_AS_ROWS}`, [
+    JSON.stringify(deliveries),
+  ]);
 }
 
 /**

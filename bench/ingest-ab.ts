@@ -1,0 +1,83 @@
+// `bun bench/ingest-ab.ts ROUNDS TREE...`: the whole publish path (HTTP, checks,
+// fan-out, the store's group commit with `synchronous: full`) of several source
+// trees (checkouts of other commits, node_modules linked) in ONE process, their
+// rounds interleaved and the order turned every round, as store-ab.ts does for
+// the store alone. Each tree's Herald listens on its own port; a round posts
+// 8 batches of 1,000 events (4 at once) and 2,000 single events (64 at once) to
+// it, the destination disabled so nothing is sent. Prints CPU µs per event of
+// the whole process (Herald and this load generator: the same load for every
+// tree, so differences are Herald's) per kind of publish. On the shared
+// two-core machine whole-process runs of `npm run bench` spread by ±20 %;
+// rounds a second apart see the same machine.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const rounds = Number(process.argv[2] ?? 10);
+const trees = process.argv.slice(3).map((t) => resolve(t));
+if (trees.length === 0) throw new Error("usage: bun bench/ingest-ab.ts ROUNDS TREE...");
+const TOKEN = "bench-token-0123456789abcdef";
+const TYPE = "order.created";
+const BATCHES = 8;
+const SINGLES = Number(process.env.INGEST_AB_SINGLES ?? 2_000);
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+const setups = await Promise.all(
+  trees.map(async (tree) => {
+    const { createApp } = await import(join(tree, "src/app.ts"));
+    const { validateConfig } = await import(join(tree, "src/config/schema.ts"));
+    const dir = mkdtempSync(join(tmpdir(), "herald-ingest-ab-"));
+    const checked = validateConfig({
+      server: { host: "127.0.0.1", port: 0, max_body: "8MiB" },
+      storage: { path: join(dir, "herald.db"), synchronous: "full" },
+      auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
+      delivery: { https_only: false, allow_hosts: ["127.0.0.1"] },
+      event_types: [{ name: TYPE, description: "bench" }],
+      destinations: [{ id: "sink", url: "http://127.0.0.1:9/hook", enabled: false }],
+      subscriptions: [{ id: "sink-all", destination: "sink", event_types: [TYPE] }],
+    });
+    if (!checked.ok) throw new Error(`${tree}: ${JSON.stringify(checked.errors)}`);
+    const app = await createApp(checked.config, { log: silent });
+    const { url } = await app.start();
+    return { tree, app, url, dir, cpu: { batch: 0, single: 0 }, n: { batch: 0, single: 0 } };
+  }),
+);
+type Setup = (typeof setups)[number];
+
+const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: Date.now() } });
+const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+
+async function post(url: string, body: unknown): Promise<void> {
+  const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+  if (response.status !== 202) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+async function measure(s: Setup, kind: "batch" | "single", events: number, run: () => Promise<unknown>): Promise<void> {
+  const c0 = process.cpuUsage();
+  await run();
+  const c = process.cpuUsage(c0);
+  s.cpu[kind] += (c.user + c.system) / 1000;
+  s.n[kind] += events;
+}
+
+async function round(s: Setup): Promise<void> {
+  await measure(s, "batch", BATCHES * 1000, async () => {
+    for (let b = 0; b < BATCHES; b += 4) {
+      await Promise.all([0, 1, 2, 3].map(() => post(`${s.url}/v1/events/batch`, { events: Array.from({ length: 1000 }, (_, i) => event(i)) })));
+    }
+  });
+  await measure(s, "single", SINGLES, async () => {
+    let next = 0;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (next < SINGLES) await post(`${s.url}/v1/events`, event(next++));
+    }));
+  });
+}
+
+for (let r = 0; r < rounds; r++) for (const s of r % 2 === 0 ? setups : [...setups].reverse()) await round(s);
+for (const s of setups) {
+  console.log(`${s.tree} cpu: batch ${((s.cpu.batch * 1000) / s.n.batch).toFixed(1)} µs/event, single ${((s.cpu.single * 1000) / s.n.single).toFixed(1)} µs/event`);
+  await s.app.stop();
+  rmSync(s.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,79 @@
+// Store contract: publishes submitted together (one batch request, or many
+// requests in one turn) are written together, yet each is answered exactly as
+// if they had been published one after another, in the order submitted.
+import { afterEach, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { describeEachStore } from "./stores.ts";
+import { newEvent, withDestinations } from "./records.ts";
+
+describeEachStore("publishing together", (current) => {
+  it("answers repeats inside the group and of rows already there as one-by-one publishes would", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b");
+    // Already there: an event of tenant acme holding the id "order-1", and one with key "old".
+    const acmeOrder = await store.queue.publish(newEvent({ tenant: "acme", id: "order-1", to: ["a"] }));
+    const old = await store.queue.publish(newEvent({ idempotency_key: "old", to: ["a"] }));
+
+    const items = [
+      newEvent({ to: ["a", "b"] }), // 0: fresh
+      newEvent({ idempotency_key: "old", to: ["a"] }), // 1: repeat of a row already there
+      // 2: producer id held as an id by acme's event: stored under a generated id; it claims key "k" first
+      newEvent({ id: "order-1", idempotency_key: "k", to: ["a", "b"] }),
+      newEvent({ idempotency_key: "k", to: ["b"], data: { n: 3 } }), // 3: repeat of 2 (another body), which comes first
+      newEvent({ idempotency_key: "k2", to: ["a"], data: { n: 1 } }), // 4: fresh
+      newEvent({ idempotency_key: "k2", to: ["a"], data: { n: 2 } }), // 5: repeat of 4 with another body
+      newEvent({ tenant: "acme", idempotency_key: "k", to: ["b"] }), // 6: another tenant's "k": fresh
+      newEvent({ id: "order-1", to: ["a"] }), // 7: repeat of 2 by its producer id
+    ];
+    const results = await Promise.all(items.map((item) => store.queue.publish(item)));
+
+    expect(results.map((r) => r.created)).toEqual([true, false, true, false, true, false, true, false]);
+    expect(results[1]!.event.id).toBe(old.event.id);
+    expect(results[2]!.event.id).not.toBe("order-1");
+    expect(results[2]!.event.id).not.toBe(acmeOrder.event.id);
+    expect(results[3]!).toMatchObject({ same_request: false });
+    expect(results[3]!.event.id).toBe(results[2]!.event.id);
+    // The repeat is answered with the original's deliveries, written by then.
+    expect(results[3]!.deliveries.map((d) => d.destination_id).sort()).toEqual(["a", "b"]);
+    expect(results[5]!).toMatchObject({ same_request: false });
+    expect(results[5]!.event.id).toBe(items[4]!.event.id);
+    expect(results[6]!.event.tenant).toBe("acme");
+    expect(results[7]!.event.id).toBe(results[2]!.event.id);
+
+    // What is stored: each created event once, with its own deliveries.
+    for (const i of [0, 2, 4, 6]) {
+      const id = results[i]!.event.id;
+      expect((await store.log.getEvent(id))!.tenant).toBe(items[i]!.event.tenant);
+      const rows = await store.log.deliveriesOfEvent(id);
+      expect(rows.map((d) => d.destination_id).sort()).toEqual(items[i]!.deliveries.map((d) => d.destination_id).sort());
+      expect(rows.map((d) => d.id).sort()).toEqual(results[i]!.deliveries.map((d) => d.id).sort());
+    }
+    expect(await store.log.deliveriesOfEvent(items[3]!.event.id)).toEqual([]);
+    expect(await store.log.getEvent(items[3]!.event.id)).toBeNull();
+  });
+});
+
+describe("publishing together [sqlite]", () => {
+  let dir = "";
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("fails one publish whose rows break a rule alone; the others of its group are written", async () => {
+    dir = mkdtempSync(join(tmpdir(), "herald-publish-together-"));
+    const store = new SqliteStore(join(dir, "herald.db"), "normal");
+    try {
+      await withDestinations(store, "a");
+      const items = [newEvent({ to: ["a"] }), newEvent({ to: ["a"] }), newEvent({ to: ["a"] })];
+      // A leased delivery without a lease time breaks the job table's CHECK.
+      items[1]!.deliveries[0] = { ...items[1]!.deliveries[0]!, status: "delivering", lease_until: null, next_attempt_at: null };
+      const settled = await Promise.allSettled(items.map((item) => store.queue.publish(item)));
+      expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(await store.log.getEvent(items[1]!.event.id)).toBeNull();
+      for (const i of [0, 2]) expect(await store.log.deliveriesOfEvent(items[i]!.event.id)).toHaveLength(1);
+    } finally {
+      store.closeNow();
+    }
+  });
+});
