@@ -47,8 +47,11 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       h("div", { class: "field wide" }, form.field("description", "Description", description)),
       h("div", { class: "field wide" }, form.field("schema", "JSON Schema for data (optional)", schema, "Events whose data does not match are refused at publish.")),
       h("div", { class: "field wide" }, form.field("example", "Example data (optional)", example, "Sent by “Send test event”, and shown to people subscribing.")),
-      h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
-        "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant.")),
+      // Only an admin is told a type's tenants (the API sends a tenant none): to a tenant, the field would read "every tenant".
+      isAdmin(me)
+        ? h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
+          "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant."))
+        : null,
       h("div", { class: "field actions wide" }, save, h("a", { href: "#/event-types", class: "button secondary" }, "Cancel")),
     ),
   );
