@@ -6,6 +6,7 @@
 import { expect, it } from "bun:test";
 import { AuditLog, CONFIG_CALLER } from "../src/engine/audit.ts";
 import { Backfills } from "../src/engine/backfill.ts";
+import { Catalog } from "../src/engine/catalog.ts";
 import { realTimer, silentLogger } from "../src/engine/deps.ts";
 import { subscriptionMatches } from "../src/engine/fanout.ts";
 import type { Store } from "../src/store/store.ts";
@@ -15,10 +16,14 @@ import { newId } from "../src/store/ids.ts";
 
 const LEASE = 60_000;
 
-function backfillsOn(store: Store, instance: string, now: () => number, wake: () => void): Backfills {
+/** Backfills as the engine makes them, over the store's catalogue as it stands (loaded once: the tests change it before). */
+async function backfillsOn(store: Store, instance: string, now: () => number, wake: () => void): Promise<Backfills> {
   const deps = { instance, now, timer: realTimer, random: Math.random, fetch, log: silentLogger };
+  const catalog = new Catalog(store.catalog);
+  await catalog.reload();
   return new Backfills(
     store,
+    catalog,
     deps,
     new AuditLog(store.audit, deps),
     wake,
@@ -56,7 +61,7 @@ describeEachStore("backfill takeover", (current) => {
     expect(written!.job).toMatchObject({ events_scanned: 5, deliveries_created: 4 });
 
     let woken = 0;
-    const onB = backfillsOn(b, "ins_b", () => now + 10, () => woken++);
+    const onB = await backfillsOn(b, "ins_b", () => now + 10, () => woken++);
     // A is alive and its lease runs: B's sweep leaves the job alone.
     expect(await onB.resume(now + 10)).toBe(0);
     await a.close();
@@ -90,7 +95,7 @@ describeEachStore("backfill takeover", (current) => {
     await store.catalog.saveSubscription(subscription("sub_gone", "late"));
     for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i }));
     await store.queue.registerInstance("ins_b", T0);
-    const engine = backfillsOn(store, "ins_b", () => T0 + 5_000, () => {});
+    const engine = await backfillsOn(store, "ins_b", () => T0 + 5_000, () => {});
     const kept = await engine.start(CONFIG_CALLER, { tenant: null }, "sub_late", { since: T0, until: T0 + 1_000 });
     await store.catalog.deleteSubscription("sub_gone");
     const gone = backfillJob({ id: newId("bkf", T0 + 7), subscription_id: "sub_gone", lease_owner: "ins_gone" });

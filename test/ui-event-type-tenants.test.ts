@@ -100,6 +100,9 @@ describe.skipIf(!existsSync(CHROMIUM))("event types limited to tenants in the co
     await open(page, "#/event-types", `[data-event-type="${PRIVATE}"]`);
     // A tenant is not told which tenants a type is limited to.
     expect(await page.locator("[data-tenants]").count()).toBe(0);
+    // Nor shown an empty "Only for tenants" field that would read as every tenant's.
+    await open(page, `#/event-types/edit/${PRIVATE}`, "#t-description");
+    expect(await page.locator("#t-tenants").count()).toBe(0);
     await open(page, "#/subscriptions/new", `[data-pattern="${PRIVATE}"]`);
     await page.context().close();
   }, UI_TIMEOUT);

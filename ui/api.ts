@@ -1,5 +1,6 @@
 // The console's only way to Herald: the public /v1 API with the bearer token the
 // user signed in with, kept in sessionStorage (gone when the tab closes).
+import type { ListPage } from "./types.ts";
 
 const TOKEN_KEY = "herald.token";
 
@@ -59,4 +60,16 @@ export async function request<T>(method: string, path: string, body?: unknown, o
 }
 
 export const get = <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>("GET", withQuery(path, query), undefined, { signal });
+
+/** Every item of a list route: its pages of 1000 (the API's most), following next_cursor to the end. */
+export async function getAll<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: ListPage<T> = await get<ListPage<T>>(path, { ...query, limit: 1000, cursor }, signal);
+    items.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
 export const post = <T>(path: string, body: unknown = {}) => request<T>("POST", path, body);

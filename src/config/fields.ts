@@ -31,6 +31,17 @@ export const RESERVED_HEADERS = [
 
 export const Id = type(ID).describe("an id of 1 to 64 letters, digits, _ or -");
 export const Tenant = type(ID).describe("a tenant name of 1 to 64 letters, digits, _ or -");
+/**
+ * An event type's tenants, in the config and the API alike: at least one (null,
+ * not [], is every tenant's; an empty list would be a type no tenant may
+ * publish). Each tenant named once is checked beside it (config: checkRelations;
+ * API: the engine), so a repeat is reported at its own index, tenants[1]: a
+ * predicate here would be reported by the API at "tenants", the union's path.
+ */
+export const EventTypeTenants = Tenant.array()
+  .atLeastLength(1)
+  .describe("the tenants that may see, publish and receive it (each named once, at least one); null or absent: every tenant")
+  .or("null");
 export const EventTypeName = type(EVENT_TYPE_NAME).describe(
   "an event type name such as sync.completed (letters, digits, _ or -, dot-separated, at most 128 characters)",
 );

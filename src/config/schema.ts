@@ -7,7 +7,7 @@ import { secretMatchesScheme } from "../rules/signing-keys.ts";
 import { type } from "arktype";
 import {
   CronSchedule, DAY, duration, EventTypePattern, Headers, Host, HOUR, HttpUrl, Id, JsonSchema, MaxInFlight, OwnEventTypeName, RateLimit,
-  Secret, SignatureScheme, Sha256Hex, size, StringMap, Tenant, WebOrigin, ClientCertificate, CaBundle, ProxyUrl,
+  Secret, SignatureScheme, Sha256Hex, size, StringMap, Tenant, EventTypeTenants, WebOrigin, ClientCertificate, CaBundle, ProxyUrl,
 } from "./fields.ts";
 
 export type ConfigError = { path: string; message: string };
@@ -44,7 +44,7 @@ const EventType = type({
   "schema?": JsonSchema,
   "example?": "unknown",
   // Absent or null: every tenant's. Given: only these tenants see, publish and receive it.
-  "tenants?": Tenant.array().atLeastLength(1).or("null"),
+  "tenants?": EventTypeTenants,
 });
 
 const Destination = type({

@@ -17,6 +17,7 @@ import { subscriptionMatches } from "./fanout.ts";
 import { notFound, Problem, type ProblemDetail } from "./problem.ts";
 import { sees, type Scope } from "./scope.ts";
 import type { AuditLog, Caller } from "./audit.ts";
+import type { Catalog } from "./catalog.ts";
 
 export interface BackfillSettings {
   /** A job stays leased this long after each chunk: a chunk takes far less. */
@@ -49,13 +50,13 @@ export class Backfills {
 
   constructor(
     private readonly store: Pick<Store, "backfills" | "catalog">,
+    /** The loaded catalogue: whether an event's type is hidden from the job's tenant (fan-out's rule, kept by a backfill too). */
+    private readonly catalog: Pick<Catalog, "hidesEventType">,
     private readonly deps: EngineDeps,
     private readonly audit: AuditLog,
     /** Tells the dispatcher that due deliveries were written (Dispatcher.noteBacklog). */
     private readonly wake: () => void,
     private readonly settings: BackfillSettings,
-    /** Whether the tenant may receive events of the type (scope.ts: typeVisibleTo); fan-out's rule, kept by a backfill too. */
-    private readonly visible: (type: string, tenant: string) => boolean = () => true,
   ) {}
 
   /**
@@ -208,7 +209,7 @@ export class Backfills {
 
   /** The subscription's own rule, within the job's tenant (the store reads only that tenant's events; checked again here). */
   private takes(subscription: Subscription, job: BackfillJob, event: HeraldEvent): boolean {
-    return event.tenant === job.tenant && subscription.tenant === job.tenant && this.visible(event.type, event.tenant) && subscriptionMatches(subscription, event);
+    return event.tenant === job.tenant && subscription.tenant === job.tenant && !this.catalog.hidesEventType(event.type, event.tenant) && subscriptionMatches(subscription, event);
   }
 }
 

@@ -7,6 +7,7 @@
 import type { CatalogStore } from "../store/store.ts";
 import type { CatalogSnapshot, Destination, EventType, Subscription } from "../store/types.ts";
 import { LatestRead } from "./latest-read.ts";
+import { typeVisibleTo } from "./scope.ts";
 
 /**
  * A destination whose limit only the store's claim can count across instances:
@@ -61,6 +62,26 @@ export class Catalog {
     if ((await this.store.version()) === this.version) return false;
     await this.reload();
     return true;
+  }
+
+  /**
+   * The event type as `tenant` may use it: undefined when the catalogue has no
+   * such type or it is limited to other tenants (scope.ts: typeVisibleTo). The
+   * one place publishing, fan-out, backfills and test sends ask it.
+   */
+  eventTypeFor(type: string, tenant: string): EventType | undefined {
+    const eventType = this.eventTypes.get(type);
+    return eventType && typeVisibleTo(eventType, tenant) ? eventType : undefined;
+  }
+
+  /**
+   * Whether the type is in the catalogue and limited to other tenants than
+   * `tenant`: its events reach none of that tenant's subscriptions. A type not
+   * in the catalogue hides nothing (an event stored before its type was deleted
+   * is still delivered, by fan-out or a backfill).
+   */
+  hidesEventType(type: string, tenant: string): boolean {
+    return this.eventTypes.has(type) && !this.eventTypeFor(type, tenant);
   }
 
   subscriptionsOf(tenant: string): readonly Subscription[] {

@@ -11,7 +11,6 @@ import type { ServiceParts } from "./service-parts.ts";
 import { assertApiManaged, notFound, Problem } from "./problem.ts";
 import { send, type SendResult } from "./sender.ts";
 import { currentSecret as currentSecretOf, newSecret, schemeOf, secretMatchesScheme, type SignatureScheme } from "../rules/signing-keys.ts";
-import { typeVisibleTo } from "./scope.ts";
 
 export interface DestinationInput {
   id?: string;
@@ -179,8 +178,7 @@ export class DestinationService {
     const { catalog, deps, sendOptions } = this.parts;
     const type = options.event_type ?? this.firstSubscribedType(destination) ?? "herald.test";
     // Another tenant's private type lends no example (its example is that tenant's to show).
-    const known = catalog.eventTypes.get(type);
-    const example = known && typeVisibleTo(known, destination.tenant) ? known.example : undefined;
+    const example = catalog.eventTypeFor(type, destination.tenant)?.example;
     const data = options.data !== undefined ? options.data : example !== undefined ? example : { message: "a test event from Herald" };
     const now = deps.now();
     const event = { id: newId("evt", now), type, created_at: now, data_json: JSON.stringify(data ?? null) };
@@ -206,8 +204,8 @@ export class DestinationService {
     const patterns = this.parts.catalog.subscriptionsOf(destination.tenant).filter((s) => s.destination_id === destination.id).flatMap((s) => s.event_types);
     const exact = patterns.find((p) => !p.includes("*"));
     if (exact) return exact;
-    for (const [name, eventType] of this.parts.catalog.eventTypes) {
-      if (!typeVisibleTo(eventType, destination.tenant)) continue;
+    for (const name of this.parts.catalog.eventTypes.keys()) {
+      if (!this.parts.catalog.eventTypeFor(name, destination.tenant)) continue;
       if (!name.startsWith("herald.") && patterns.some((p) => p === "*" || (p.endsWith(".*") && name.startsWith(p.slice(0, -1))))) return name;
     }
     return undefined;

@@ -16,7 +16,7 @@ import { OperationalEvents } from "./operational-events.ts";
 import { notFound, Problem } from "./problem.ts";
 import { Publisher } from "./publisher.ts";
 import { Reads } from "./reads.ts";
-import { typeVisibleTo, type Scope } from "./scope.ts";
+import type { Scope } from "./scope.ts";
 import { Retention } from "./retention.ts";
 import type { SendOptions, SendResult } from "./sender.ts";
 import { DestinationService } from "./destinations.ts";
@@ -115,11 +115,7 @@ export class Engine {
       () => this.countInstances(),
       (now) => this.backfills.resume(now),
     );
-    this.backfills = new Backfills(store, deps, this.audit, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms },
-      (type, tenant) => {
-        const eventType = this.catalog.eventTypes.get(type);
-        return !eventType || typeVisibleTo(eventType, tenant);
-      });
+    this.backfills = new Backfills(store, this.catalog, deps, this.audit, () => this.dispatcher.noteBacklog(), { ...DEFAULT_BACKFILL_SETTINGS, lease_ms: this.lease_ms });
     this.retention = new Retention(store, deps, config.retention, (now) => this.sweeper.leadsMaintenance(now));
     this.reads = new Reads(store, deps.now);
     this.apiKeys = new ApiKeys(store.keys, deps, store.signals !== null, this.audit);

@@ -7,7 +7,6 @@ import type { Destination, HeraldEvent, Subscription } from "../store/types.ts";
 import type { Catalog } from "./catalog.ts";
 import { matchesFilter } from "../rules/filter.ts";
 import { matchesPattern } from "../rules/patterns.ts";
-import { typeVisibleTo } from "./scope.ts";
 
 export interface Route {
   destination: Destination;
@@ -17,8 +16,7 @@ export interface Route {
 export function routesFor(catalog: Catalog, event: Pick<HeraldEvent, "type" | "tenant" | "data">): Route[] {
   const routes: Route[] = [];
   // A type private to other tenants reaches none of this tenant's subscriptions, `*` included.
-  const eventType = catalog.eventTypes.get(event.type);
-  if (eventType && !typeVisibleTo(eventType, event.tenant)) return routes;
+  if (catalog.hidesEventType(event.type, event.tenant)) return routes;
   const seen = new Set<string>();
   for (const subscription of catalog.subscriptionsOf(event.tenant)) {
     if (!subscription.enabled || seen.has(subscription.destination_id)) continue;

@@ -90,7 +90,8 @@ export class PortalLinks {
     const grant = this.verify(text, now);
     if (!grant) return null;
     const record = await this.store.get(grant.nonce);
-    if (!record || record.revoked_at !== null || record.tenant !== grant.tenant || record.read_only !== grant.read_only) return null;
+    // Its tenant and read_only are the signed payload's: the signature already holds them to what was issued.
+    if (!record || record.revoked_at !== null) return null;
     return grant;
   }
 
@@ -104,7 +105,7 @@ export class PortalLinks {
    * any console session it opened (the session presents the link on each
    * request). Revoking a revoked link changes nothing and writes no second entry.
    */
-  async revoke(by: Caller, id: string, now: number): Promise<PortalLinkRecord> {
+  async revoke(by: Caller, id: string, now: number): Promise<void> {
     const record = await this.store.get(id);
     if (!record) throw notFound("portal link", id);
     const entry = auditEntry(by, {
@@ -113,9 +114,8 @@ export class PortalLinks {
       tenant: record.tenant,
       changes: { revoked_at: { from: null, to: now } },
     }, now);
-    const result = await this.store.revoke(id, now, entry);
-    if (!result) throw notFound("portal link", id);
-    return result.link;
+    // False when it was revoked already, or its record was removed since the read: either way it is refused from now on.
+    await this.store.revoke(id, now, entry);
   }
 
   /**
@@ -125,7 +125,7 @@ export class PortalLinks {
    * signature is compared as text (its exact base64url), in constant time, so
    * no second spelling of the same bytes passes.
    */
-  verify(text: string, now: number): PortalGrant | null {
+  private verify(text: string, now: number): PortalGrant | null {
     if (!text.startsWith(PORTAL_PREFIX) || text.length > MAX_LENGTH) return null;
     const dot = text.indexOf(".");
     if (dot < 0 || text.indexOf(".", dot + 1) >= 0) return null;

@@ -14,7 +14,6 @@ import { routesFor } from "./fanout.ts";
 import { validateData } from "../rules/data-schema.ts";
 import { formatDuration } from "../config/durations.ts";
 import { Problem, type Outcome } from "./problem.ts";
-import { typeVisibleTo } from "./scope.ts";
 
 export interface PublishInput {
   type: string;
@@ -49,10 +48,11 @@ export class Publisher {
    * caller learns nothing of it; `explain` (an admin, who sees every type) is told why.
    */
   check(input: PublishInput, explain = false): Problem | null {
-    const eventType = this.catalog.eventTypes.get(input.type);
-    if (!eventType || !typeVisibleTo(eventType, input.tenant)) {
-      const message = eventType && explain
-        ? `event type "${input.type}" is limited to tenants ${eventType.tenants!.join(", ")}; tenant "${input.tenant}" may not publish it`
+    const eventType = this.catalog.eventTypeFor(input.type, input.tenant);
+    if (!eventType) {
+      const hidden = explain ? this.catalog.eventTypes.get(input.type) : undefined;
+      const message = hidden
+        ? `event type "${input.type}" is limited to tenants ${hidden.tenants!.join(", ")}; tenant "${input.tenant}" may not publish it`
         : `event type "${input.type}" is not in the catalogue; create it first`;
       return new Problem("invalid", message, undefined, "unknown_event_type");
     }

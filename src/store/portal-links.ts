@@ -23,11 +23,10 @@ export interface PortalLinkStore {
   /** Newest first (by id). */
   list(filter: { cursor?: string; limit: number }): Promise<Page<PortalLinkRecord>>;
   /**
-   * Marks the link revoked at `now` unless it already is, with `audit` in the
-   * same transaction when this call revoked it; the record as it now stands
-   * and whether this call revoked it, or null when there is none.
+   * Marks the link revoked at `now` unless it is already (or there is none),
+   * with `audit` in the same transaction when this call revoked it; whether it did.
    */
-  revoke(id: string, now: number, audit: AuditEntry): Promise<{ link: PortalLinkRecord; revoked: boolean } | null>;
+  revoke(id: string, now: number, audit: AuditEntry): Promise<boolean>;
   /** Deletes the records of links expired at `now` (expires_at <= now: retention); how many. */
   deleteExpired(now: number): Promise<number>;
 }

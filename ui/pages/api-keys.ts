@@ -1,10 +1,11 @@
 // API keys (admin only): the keys made through the API and the config's tokens,
 // a form to issue a key (shown once, with a copy button) and revoking a key.
-import { get, post } from "../api.ts";
+import { getAll, post } from "../api.ts";
+import { confirmButton } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { badge, copyButton, errorBox, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
-import type { ApiKey, CreatedApiKey, ListPage } from "../types.ts";
+import type { ApiKey, CreatedApiKey} from "../types.ts";
 
 /** Least power first, so the form's default is the narrowest role. */
 const ROLES: { value: ApiKey["role"]; title: string }[] = [
@@ -74,28 +75,16 @@ export async function apiKeysPage(ctx: PageContext): Promise<void> {
     }
   });
 
-  const revokeButton = (k: ApiKey): HTMLElement => {
-    // Two steps, so a stray click or key press revokes nothing.
-    const button = h("button", { type: "button", class: "secondary", "data-action": "revoke", "aria-label": `Revoke ${k.name}` }, "Revoke");
-    let armed = false;
-    button.addEventListener("click", async () => {
-      if (!armed) {
-        armed = true;
-        button.textContent = "Confirm revoke";
-        return;
-      }
-      button.disabled = true;
-      try {
+  // Two steps (confirmButton), so a stray click or key press revokes nothing.
+  const revokeButton = (k: ApiKey): HTMLElement =>
+    confirmButton({
+      label: "Revoke", confirmLabel: "Confirm revoke", attrs: { class: "secondary", "data-action": "revoke", "aria-label": `Revoke ${k.name}` }, out,
+      act: async () => {
         await post(`/v1/api-keys/${encodeURIComponent(k.id)}/revoke`);
         fill(out, h("p", { role: "status" }, badge("ok", "revoked"), ` ${k.name} no longer works, on every instance.`));
         await load();
-      } catch (error) {
-        fill(out, errorBox(error));
-        button.disabled = false;
-      }
+      },
     });
-    return button;
-  };
 
   const row = (k: ApiKey) =>
     h(
@@ -111,13 +100,7 @@ export async function apiKeysPage(ctx: PageContext): Promise<void> {
     );
 
   async function load(): Promise<void> {
-    const keys: ApiKey[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: ListPage<ApiKey> = await get<ListPage<ApiKey>>("/v1/api-keys", { limit: 1000, cursor }, ctx.signal);
-      keys.push(...page.data);
-      cursor = page.next_cursor;
-    } while (cursor);
+    const keys = await getAll<ApiKey>("/v1/api-keys", {}, ctx.signal);
     if (ctx.signal.aborted) return;
     fill(
       list,

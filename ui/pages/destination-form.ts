@@ -3,7 +3,8 @@
 // lists the current headers by name and lets each be kept, replaced or
 // removed, and new ones added, without ever reading a value (the change is sent
 // as header_changes). A config-declared destination is shown read-only.
-import { ApiError, get, request } from "../api.ts";
+import { get, request } from "../api.ts";
+import { confirmButton } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, numberOrNull } from "../form-fields.ts";
 import { destinationName, errorBox } from "../format.ts";
@@ -195,26 +196,16 @@ export async function destinationFormPage(ctx: PageContext): Promise<void> {
   if (!readOnly) url.focus();
 }
 
-/** Delete in two steps, so a stray click or key press deletes nothing. */
+/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
 function deleteControl(d: Destination): HTMLElement {
   const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete destination");
-  let armed = false;
-  button.addEventListener("click", async () => {
-    if (!armed) {
-      armed = true;
-      button.textContent = `Confirm: delete ${destinationName(d)}`;
-      fill(out, h("p", { class: "warn inline" }, "Its subscriptions go with it and its unfinished deliveries are cancelled. Press again to delete."));
-      return;
-    }
-    button.disabled = true;
-    try {
+  const button = confirmButton({
+    label: "Delete destination", confirmLabel: `Confirm: delete ${destinationName(d)}`, attrs: { class: "danger", "data-action": "delete" }, out,
+    warning: "Its subscriptions go with it and its unfinished deliveries are cancelled. Press again to delete.",
+    act: async () => {
       await request("DELETE", `/v1/destinations/${encodeURIComponent(d.id)}`);
       location.hash = href("destinations", { deleted: destinationName(d) });
-    } catch (error) {
-      fill(out, errorBox(error instanceof ApiError ? error : new Error(String(error))));
-      button.disabled = false;
-    }
+    },
   });
   return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

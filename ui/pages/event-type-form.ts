@@ -4,6 +4,7 @@
 // deleting it. Admins only, as the API allows; a config-declared type is
 // read-only, with the reason.
 import { get, request } from "../api.ts";
+import { confirmButton } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
 import { errorBox, prettyJson } from "../format.ts";
@@ -47,8 +48,11 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
       h("div", { class: "field wide" }, form.field("description", "Description", description)),
       h("div", { class: "field wide" }, form.field("schema", "JSON Schema for data (optional)", schema, "Events whose data does not match are refused at publish.")),
       h("div", { class: "field wide" }, form.field("example", "Example data (optional)", example, "Sent by “Send test event”, and shown to people subscribing.")),
-      h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
-        "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant.")),
+      // Only an admin is told a type's tenants (the API sends a tenant none): to a tenant, the field would read "every tenant".
+      isAdmin(me)
+        ? h("div", { class: "field wide" }, form.field("tenants", "Only for tenants (optional)", tenants,
+          "Tenant names separated by commas. Other tenants never see, publish or receive this type. Empty: every tenant."))
+        : null,
       h("div", { class: "field actions wide" }, save, h("a", { href: "#/event-types", class: "button secondary" }, "Cancel")),
     ),
   );
@@ -89,29 +93,16 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
   );
 }
 
-/**
- * Delete in two steps, so a stray click or key press deletes nothing. A
- * refusal (deleted meanwhile, now owned by the config) shows the API's error here.
- */
+/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
 function deleteControl(t: EventType): HTMLElement {
   const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete event type");
-  let armed = false;
-  button.addEventListener("click", async () => {
-    if (!armed) {
-      armed = true;
-      button.textContent = "Confirm: delete this event type";
-      fill(out, h("p", { class: "warn inline" }, "New events of this type will be refused; events already published keep it. Press again to delete."));
-      return;
-    }
-    button.disabled = true;
-    try {
+  const button = confirmButton({
+    label: "Delete event type", confirmLabel: "Confirm: delete this event type", attrs: { class: "danger", "data-action": "delete" }, out,
+    warning: "New events of this type will be refused; events already published keep it. Press again to delete.",
+    act: async () => {
       await request("DELETE", `/v1/event-types/${encodeURIComponent(t.name)}`);
       location.hash = href("event-types", { deleted: t.name });
-    } catch (error) {
-      fill(out, errorBox(error));
-      button.disabled = false;
-    }
+    },
   });
   return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

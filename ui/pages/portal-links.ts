@@ -2,18 +2,21 @@
 // one tenant (shown once, with a copy button), list the links made (their
 // records: the links themselves are kept nowhere), and revoke one, which ends
 // it and every console session it opened from their next request.
-import { get, post, request } from "../api.ts";
+import { getAll, post, request } from "../api.ts";
+import { confirmButton } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { badge, copyButton, errorBox, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
-import type { CreatedPortalLink, ListPage, PortalLinkRecord } from "../types.ts";
+import type { CreatedPortalLink, PortalLinkRecord } from "../types.ts";
 
 const LIFETIMES = [["1h", "1 hour"], ["8h", "8 hours"], ["1d", "1 day"], ["7d", "7 days"]] as const;
 
+/** Neither revoked nor past its expiry: the link still opens the console (and may be revoked). */
+const isActive = (l: PortalLinkRecord): boolean => !l.revoked_at && Date.parse(l.expires_at) > Date.now();
+
 function state(l: PortalLinkRecord): HTMLElement {
-  if (l.revoked_at) return badge("failed", "revoked");
-  if (Date.parse(l.expires_at) <= Date.now()) return badge("failed", "expired");
-  return badge("succeeded", "active");
+  if (isActive(l)) return badge("succeeded", "active");
+  return l.revoked_at ? badge("failed", "revoked") : badge("failed", "expired");
 }
 
 /** The new link, once: a read-only field to select and a copy button. */
@@ -61,28 +64,16 @@ export async function portalLinksPage(ctx: PageContext): Promise<void> {
     }
   });
 
-  const revokeButton = (l: PortalLinkRecord): HTMLElement => {
-    // Two steps, so a stray click or key press revokes nothing.
-    const button = h("button", { type: "button", class: "secondary", "data-action": "revoke", "aria-label": `Revoke the link ${l.id} of ${l.tenant}` }, "Revoke");
-    let armed = false;
-    button.addEventListener("click", async () => {
-      if (!armed) {
-        armed = true;
-        button.textContent = "Confirm revoke";
-        return;
-      }
-      button.disabled = true;
-      try {
+  // Two steps (confirmButton), so a stray click or key press revokes nothing.
+  const revokeButton = (l: PortalLinkRecord): HTMLElement =>
+    confirmButton({
+      label: "Revoke", confirmLabel: "Confirm revoke", attrs: { class: "secondary", "data-action": "revoke", "aria-label": `Revoke the link ${l.id} of ${l.tenant}` }, out,
+      act: async () => {
         await request("DELETE", `/v1/portal-links/${encodeURIComponent(l.id)}`);
         fill(out, h("p", { role: "status" }, badge("ok", "revoked"), ` The link for ${l.tenant} no longer works, nor any session it opened.`));
         await load();
-      } catch (error) {
-        fill(out, errorBox(error));
-        button.disabled = false;
-      }
+      },
     });
-    return button;
-  };
 
   const row = (l: PortalLinkRecord) =>
     h(
@@ -93,17 +84,11 @@ export async function portalLinksPage(ctx: PageContext): Promise<void> {
       h("td", { "data-label": "State" }, state(l)),
       h("td", { "data-label": "Made" }, when(l.created_at)),
       h("td", { "data-label": "Expires" }, when(l.expires_at)),
-      h("td", { "data-label": "" }, !l.revoked_at && Date.parse(l.expires_at) > Date.now() ? revokeButton(l) : null),
+      h("td", { "data-label": "" }, isActive(l) ? revokeButton(l) : null),
     );
 
   async function load(): Promise<void> {
-    const links: PortalLinkRecord[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: ListPage<PortalLinkRecord> = await get<ListPage<PortalLinkRecord>>("/v1/portal-links", { limit: 1000, cursor }, ctx.signal);
-      links.push(...page.data);
-      cursor = page.next_cursor;
-    } while (cursor);
+    const links = await getAll<PortalLinkRecord>("/v1/portal-links", {}, ctx.signal);
     if (ctx.signal.aborted) return;
     fill(
       list,

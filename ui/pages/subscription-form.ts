@@ -4,6 +4,7 @@
 // payload filter as JSON that "Check filter" validates through the API before
 // anything is saved. A config-declared subscription is shown read-only.
 import { get, post, request } from "../api.ts";
+import { confirmButton } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
 import { badge, destinationName, errorBox, prettyJson } from "../format.ts";
@@ -162,26 +163,16 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
   );
 }
 
-/** Delete in two steps, so a stray click or key press deletes nothing. */
+/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
 function deleteControl(s: Subscription): HTMLElement {
   const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete subscription");
-  let armed = false;
-  button.addEventListener("click", async () => {
-    if (!armed) {
-      armed = true;
-      button.textContent = "Confirm: delete this subscription";
-      fill(out, h("p", { class: "warn inline" }, "New events of its types will no longer reach its destination. Press again to delete."));
-      return;
-    }
-    button.disabled = true;
-    try {
+  const button = confirmButton({
+    label: "Delete subscription", confirmLabel: "Confirm: delete this subscription", attrs: { class: "danger", "data-action": "delete" }, out,
+    warning: "New events of its types will no longer reach its destination. Press again to delete.",
+    act: async () => {
       await request("DELETE", `/v1/subscriptions/${encodeURIComponent(s.id)}`);
       location.hash = href("subscriptions", { deleted: "1" });
-    } catch (error) {
-      fill(out, errorBox(error));
-      button.disabled = false;
-    }
+    },
   });
   return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

@@ -1,23 +1,16 @@
 // Every subscription the token may see: its destination by name, its event
 // types and filter, and (for those who may manage) links to change it.
-import { get } from "../api.ts";
+import { getAll } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { badge, destinationRef, errorBox } from "../format.ts";
 import { knownDestinations } from "../names.ts";
 import type { PageContext } from "../page.ts";
 import { mayManage, whoAmI } from "../session.ts";
-import type { ListPage, Subscription } from "../types.ts";
+import type { Subscription } from "../types.ts";
 
 /** Every page of GET /v1/subscriptions (optionally one destination's). */
 export async function allSubscriptions(signal: AbortSignal, destinationId?: string): Promise<Subscription[]> {
-  const out: Subscription[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: ListPage<Subscription> = await get<ListPage<Subscription>>("/v1/subscriptions", { limit: 1000, cursor, destination_id: destinationId }, signal);
-    out.push(...page.data);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
+  return getAll<Subscription>("/v1/subscriptions", { destination_id: destinationId }, signal);
 }
 
 export async function subscriptionsPage(ctx: PageContext): Promise<void> {

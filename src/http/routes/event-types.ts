@@ -3,7 +3,7 @@
 // own); only admin tokens change it.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { JsonSchemaOrNull, OwnEventTypeName, Tenant } from "../../config/fields.ts";
+import { EventTypeTenants, JsonSchemaOrNull, OwnEventTypeName } from "../../config/fields.ts";
 import { authenticated, changeErrors, errorResponses, NoContent, requireAdmin, security, type HttpContext } from "../context.ts";
 import { callerOf } from "../caller.ts";
 import { presentEventType } from "../present.ts";
@@ -15,12 +15,11 @@ const EXAMPLE_SCHEMA = {
   required: ["order_id", "total"],
 };
 const Example = type("unknown").describe("an example payload, shown in the catalogue and sent by test sends");
-const Tenants = Tenant.array().or("null").describe("the tenants that may see, publish and receive it (each named once, at least one); null or absent: every tenant");
-const CreateBody = type({ name: OwnEventTypeName, "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "tenants?": Tenants, "+": "reject" }).configure({
+const CreateBody = type({ name: OwnEventTypeName, "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "tenants?": EventTypeTenants, "+": "reject" }).configure({
   title: "EventTypeInput",
   examples: [{ name: "order.created", description: "An order was placed.", schema: EXAMPLE_SCHEMA, example: { order_id: "ord_1042", total: 129.5, currency: "EUR" } }],
 });
-const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "tenants?": Tenants, "+": "reject" }).configure({
+const PatchBody = type({ "description?": "string <= 2000", "schema?": JsonSchemaOrNull, "example?": Example, "tenants?": EventTypeTenants, "+": "reject" }).configure({
   title: "EventTypeChanges",
   examples: [{ description: "An order was placed (web shop and point of sale)." }],
 });

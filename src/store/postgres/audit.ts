@@ -13,6 +13,9 @@ export async function writeAudit(sql: SQL, e: AuditEntry): Promise<void> {
       ${e.tenant}, ${JSON.stringify(e.changes)}, ${e.request_id})`;
 }
 
+/** `wrote` for a write that answers whether it changed a row itself. */
+export const changedRow = (changed: boolean): boolean => changed;
+
 /**
  * Runs a catalogue write on `sql` and, when `audit` is given and the write
  * changed a row (`wrote`), writes the entry in the same transaction (one

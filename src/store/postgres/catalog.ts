@@ -6,7 +6,7 @@ import type { SQL } from "bun";
 import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
-import { audited, writeAudit } from "./audit.ts";
+import { audited, changedRow, writeAudit } from "./audit.ts";
 import { guarded, limitOf, page, sqlState, where } from "./query.ts";
 import {
   destinationRow, eventTypeRow, num, subscriptionRow, toDestination, toEventType, toSubscription,
@@ -21,8 +21,7 @@ const SUBSCRIPTION_COLUMNS = [
   "id", "destination_id", "tenant", "event_types", "filter", "enabled", "description", "managed_by", "created_at", "updated_at",
 ] as const;
 
-/** Whether a keyed write changed a row (it says so itself); an upsert always does. */
-const yes = (changed: boolean) => changed;
+/** An upsert always changes a row (a keyed write says so itself: changedRow). */
 const always = () => true;
 
 export class PostgresCatalog implements CatalogStore {
@@ -77,7 +76,7 @@ export class PostgresCatalog implements CatalogStore {
       audited(this.sql, audit, async (sql) => {
         const result = await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)} ON CONFLICT (name) DO NOTHING`;
         return result.count > 0;
-      }, yes),
+      }, changedRow),
     );
   }
 
@@ -89,7 +88,7 @@ export class PostgresCatalog implements CatalogStore {
             example = ${r.example}, tenants = ${r.tenants}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE name = ${r.name}`;
         return result.count > 0;
-      }, yes),
+      }, changedRow),
     );
   }
 
@@ -104,7 +103,7 @@ export class PostgresCatalog implements CatalogStore {
   }
 
   deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM event_types WHERE name = ${name}`).count > 0, yes));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM event_types WHERE name = ${name}`).count > 0, changedRow));
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -136,7 +135,7 @@ export class PostgresCatalog implements CatalogStore {
       audited(this.sql, audit, async (sql) => {
         const result = await sql`INSERT INTO destinations ${sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
         return result.count > 0;
-      }, yes),
+      }, changedRow),
     );
   }
 
@@ -150,7 +149,7 @@ export class PostgresCatalog implements CatalogStore {
             failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE id = ${r.id}`;
         return result.count > 0;
-      }, yes),
+      }, changedRow),
     );
   }
 
@@ -184,7 +183,7 @@ export class PostgresCatalog implements CatalogStore {
   }
 
   setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await setEnabled(sql, id, enabled, reason, now)) > 0, yes));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await setEnabled(sql, id, enabled, reason, now)) > 0, changedRow));
   }
 
   /** Enabled destinations whose failures began at or before `cutoff`: candidates for disabling. */
@@ -244,7 +243,7 @@ export class PostgresCatalog implements CatalogStore {
             managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE id = ${r.id}`;
         return result.count > 0;
-      }, yes),
+      }, changedRow),
     );
   }
 
@@ -260,7 +259,7 @@ export class PostgresCatalog implements CatalogStore {
   }
 
   deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0, yes));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0, changedRow));
   }
 }
 

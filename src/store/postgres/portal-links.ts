@@ -2,7 +2,7 @@
 import type { SQL } from "bun";
 import type { PortalLinkRecord, PortalLinkStore } from "../portal-links.ts";
 import type { AuditEntry, Page } from "../types.ts";
-import { writeAudit } from "./audit.ts";
+import { audited, changedRow } from "./audit.ts";
 import { guarded, limitOf, page } from "./query.ts";
 import { num, numOrNull } from "./rows.ts";
 
@@ -17,14 +17,12 @@ export class PostgresPortalLinks implements PortalLinkStore {
 
   create(link: PortalLinkRecord, audit: AuditEntry): Promise<boolean> {
     return guarded(() =>
-      this.sql.begin(async (tx) => {
-        const result = await tx`INSERT INTO portal_links (id, tenant, read_only, created_at, expires_at, revoked_at)
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`INSERT INTO portal_links (id, tenant, read_only, created_at, expires_at, revoked_at)
           VALUES (${link.id}, ${link.tenant}, ${link.read_only}, ${Math.round(link.created_at)}, ${Math.round(link.expires_at)}, NULL)
           ON CONFLICT DO NOTHING`;
-        if (result.count === 0) return false;
-        await writeAudit(tx, audit);
-        return true;
-      }) as Promise<boolean>,
+        return result.count > 0;
+      }, changedRow),
     );
   }
 
@@ -44,17 +42,12 @@ export class PostgresPortalLinks implements PortalLinkStore {
     });
   }
 
-  revoke(id: string, now: number, audit: AuditEntry): Promise<{ link: PortalLinkRecord; revoked: boolean } | null> {
+  revoke(id: string, now: number, audit: AuditEntry): Promise<boolean> {
     return guarded(() =>
-      this.sql.begin(async (tx) => {
-        const [row] = await tx`UPDATE portal_links SET revoked_at = ${Math.round(now)} WHERE id = ${id} AND revoked_at IS NULL RETURNING *`;
-        if (row) {
-          await writeAudit(tx, audit);
-          return { link: toLink(row), revoked: true };
-        }
-        const [found] = await tx`SELECT * FROM portal_links WHERE id = ${id}`;
-        return found ? { link: toLink(found), revoked: false } : null;
-      }) as Promise<{ link: PortalLinkRecord; revoked: boolean } | null>,
+      audited(this.sql, audit, async (sql) => {
+        const result = await sql`UPDATE portal_links SET revoked_at = ${Math.round(now)} WHERE id = ${id} AND revoked_at IS NULL`;
+        return result.count > 0;
+      }, changedRow),
     );
   }
 

@@ -17,6 +17,9 @@ export function writeAudit(db: Database, e: AuditEntry): void {
   });
 }
 
+/** `wrote` for a write that answers whether it changed a row itself. */
+export const changedRow = (changed: boolean): boolean => changed;
+
 /**
  * Runs a catalogue write and, when `audit` is given and the write changed a row
  * (`wrote`), writes the entry in the same transaction. Without an entry the write

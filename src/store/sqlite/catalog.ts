@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite";
 import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
-import { audited } from "./audit.ts";
+import { audited, changedRow } from "./audit.ts";
 import { destinationParams, eventTypeParams, subscriptionParams, toDestination, toEventType, toSubscription } from "./rows.ts";
 import { conditions, ms, page } from "./sql.ts";
 
@@ -43,8 +43,7 @@ export function setEnabled(db: Database, id: string, enabled: boolean, reason: s
   );
 }
 
-/** Whether a keyed write changed a row (it says so itself); an upsert always does. */
-const yes = (changed: boolean) => changed;
+/** An upsert always changes a row (a keyed write says so itself: changedRow). */
 const always = () => true;
 
 export class SqliteCatalog implements CatalogStore {
@@ -81,7 +80,7 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async createEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0, yes);
+    return audited(this.db, audit, () => this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0, changedRow);
   }
 
   async updateEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
@@ -93,7 +92,7 @@ export class SqliteCatalog implements CatalogStore {
            WHERE name = $name`,
         )
         .run(eventTypeParams(t)).changes > 0,
-      yes,
+      changedRow,
     );
   }
 
@@ -108,7 +107,7 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0, yes);
+    return audited(this.db, audit, () => this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0, changedRow);
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -132,7 +131,7 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0, yes);
+    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0, changedRow);
   }
 
   async updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
@@ -147,7 +146,7 @@ export class SqliteCatalog implements CatalogStore {
            WHERE id = $id`,
         )
         .run(destinationParams(d, this.keyring)).changes > 0,
-      yes,
+      changedRow,
     );
   }
 
@@ -176,12 +175,12 @@ export class SqliteCatalog implements CatalogStore {
            WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
         )
         .run({ id, now: ms(now) });
-      return audited(this.db, audit, () => this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0, yes);
+      return audited(this.db, audit, () => this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0, changedRow);
     }).immediate();
   }
 
   async setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => setEnabled(this.db, id, enabled, reason, now), yes);
+    return audited(this.db, audit, () => setEnabled(this.db, id, enabled, reason, now), changedRow);
   }
 
   /** Enabled destinations whose failures began before `cutoff`: candidates for disabling. */
@@ -238,7 +237,7 @@ export class SqliteCatalog implements CatalogStore {
            WHERE id = $id`,
         )
         .run(subscriptionParams(s)).changes > 0,
-      yes,
+      changedRow,
     );
   }
 
@@ -254,6 +253,6 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0, yes);
+    return audited(this.db, audit, () => this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0, changedRow);
   }
 }

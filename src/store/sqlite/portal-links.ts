@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import type { PortalLinkRecord, PortalLinkStore } from "../portal-links.ts";
 import type { AuditEntry, Page } from "../types.ts";
-import { writeAudit } from "./audit.ts";
+import { audited, changedRow } from "./audit.ts";
 import { ms, page } from "./sql.ts";
 
 type Row = Record<string, any>;
@@ -15,16 +15,12 @@ export class SqlitePortalLinks implements PortalLinkStore {
   constructor(private readonly db: Database) {}
 
   async create(link: PortalLinkRecord, audit: AuditEntry): Promise<boolean> {
-    return this.db.transaction(() => {
-      const inserted = this.db
-        .query(
-          `INSERT INTO portal_links (id, tenant, read_only, created_at, expires_at, revoked_at)
-           VALUES ($id, $tenant, $read_only, $created_at, $expires_at, NULL) ON CONFLICT DO NOTHING`,
-        )
-        .run({ id: link.id, tenant: link.tenant, read_only: link.read_only ? 1 : 0, created_at: ms(link.created_at), expires_at: ms(link.expires_at) }).changes > 0;
-      if (inserted) writeAudit(this.db, audit);
-      return inserted;
-    }).immediate();
+    return audited(this.db, audit, () => this.db
+      .query(
+        `INSERT INTO portal_links (id, tenant, read_only, created_at, expires_at, revoked_at)
+         VALUES ($id, $tenant, $read_only, $created_at, $expires_at, NULL) ON CONFLICT DO NOTHING`,
+      )
+      .run({ id: link.id, tenant: link.tenant, read_only: link.read_only ? 1 : 0, created_at: ms(link.created_at), expires_at: ms(link.expires_at) }).changes > 0, changedRow);
   }
 
   async get(id: string): Promise<PortalLinkRecord | null> {
@@ -39,16 +35,10 @@ export class SqlitePortalLinks implements PortalLinkStore {
     return page((rows as Row[]).map(toLink), filter.limit, (l) => l.id);
   }
 
-  async revoke(id: string, now: number, audit: AuditEntry): Promise<{ link: PortalLinkRecord; revoked: boolean } | null> {
-    return this.db.transaction(() => {
-      const row = this.db.query("UPDATE portal_links SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL RETURNING *").get({ id, now: ms(now) }) as Row | null;
-      if (row) {
-        writeAudit(this.db, audit);
-        return { link: toLink(row), revoked: true };
-      }
-      const found = this.db.query("SELECT * FROM portal_links WHERE id = ?").get(id) as Row | null;
-      return found ? { link: toLink(found), revoked: false } : null;
-    }).immediate();
+  async revoke(id: string, now: number, audit: AuditEntry): Promise<boolean> {
+    return audited(this.db, audit, () => this.db
+      .query("UPDATE portal_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+      .run(ms(now), id).changes > 0, changedRow);
   }
 
   async deleteExpired(now: number): Promise<number> {
