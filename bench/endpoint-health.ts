@@ -50,7 +50,7 @@ const sqlite = new SqliteStore(join(dir, "herald.db"), "normal");
 await fill(sqlite, async (event_id, list) => {
   const db = sqlite.db;
   const d = db.query("INSERT INTO deliveries (id, event_id, destination_id, tenant, event_type, status, attempts, schedule_start, created_at, updated_at, finalized_at) VALUES (?, ?, 'a', 'default', 'order.created', 'succeeded', 1, 0, ?, ?, ?)");
-  const a = db.query("INSERT INTO attempts (delivery_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error) VALUES (?, 1, ?, ?, ?, 'https://x', '{}', ?, ?)");
+  const a = db.query("INSERT INTO attempts (delivery_id, destination_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error) VALUES (?, 'a', 1, ?, ?, ?, 'https://x', '{}', ?, ?)");
   db.transaction(() => {
     for (const r of list) {
       d.run(r.id, event_id, r.at, r.at + r.ms, r.at + r.ms);
@@ -72,8 +72,8 @@ if (url) {
       await sql`INSERT INTO deliveries (id, event_id, destination_id, tenant, event_type, status, attempts, schedule_start, created_at, updated_at, finalized_at)
         SELECT id, ${event_id}, 'a', 'default', 'order.created', 'succeeded', 1, 0, at, at + ms, at + ms
         FROM unnest(${sql.array(part.map((r) => r.id), "TEXT")}, ${sql.array(part.map((r) => r.at), "BIGINT")}, ${sql.array(part.map((r) => r.ms), "BIGINT")}) AS t(id, at, ms)`;
-      await sql`INSERT INTO attempts (delivery_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error)
-        SELECT id, 1, id, at, ms, 'https://x', '{}', CASE WHEN ok THEN 200 ELSE 500 END, CASE WHEN ok THEN NULL ELSE 'HTTP 500' END
+      await sql`INSERT INTO attempts (delivery_id, destination_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error)
+        SELECT id, 'a', 1, id, at, ms, 'https://x', '{}', CASE WHEN ok THEN 200 ELSE 500 END, CASE WHEN ok THEN NULL ELSE 'HTTP 500' END
         FROM unnest(${sql.array(part.map((r) => r.id), "TEXT")}, ${sql.array(part.map((r) => r.at), "BIGINT")}, ${sql.array(part.map((r) => r.ms), "BIGINT")}, ${sql.array(part.map((r) => r.ok), "BOOLEAN")}) AS t(id, at, ms, ok)`;
     }
     await sql`ANALYZE deliveries`;

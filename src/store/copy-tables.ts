@@ -71,6 +71,8 @@ export const COPY_TABLES: readonly CopyTable[] = [
     columns: [
       "delivery_id", "number", "id", "started_at", "duration_ms", "request_url", "request_headers", "response_status",
       "response_headers", "response_body", "error",
+      // The attempt's destination, for the health read (SQLite 20, PostgreSQL 13).
+      "destination_id",
     ],
     key: ["delivery_id", "number"],
     booleans: [],

@@ -1,12 +1,15 @@
 // Store contract: the figures behind endpoint health — a destination's attempts
 // in time buckets with nearest-rank latency percentiles, deliveries still
 // retrying counted apart (so a success rate can count them against it), and
-// what the destination has in flight and due now.
+// what the destination has in flight and due now; each attempt row names its
+// delivery's destination, which is what the buckets are read by.
 import { expect, it } from "bun:test";
+import type { Database } from "bun:sqlite";
+import type { SQL } from "bun";
 import type { Store } from "../../src/store/store.ts";
 import type { AttemptOutcome, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
+import { attemptRecord, lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 const HOUR = 3_600_000;
 
@@ -18,6 +21,14 @@ async function attempt(store: Store, job: DeliveryJob, at: number, duration_ms: 
     attempt: { started_at: at, duration_ms, request_url: "https://hooks.example.com/a", request_headers: {}, response_status: status, response_headers: {}, response_body: "", error: status >= 300 ? `HTTP ${status}` : null },
     outcome,
   }, at + duration_ms);
+}
+
+/** Every attempt row's delivery, number and destination column, read with the store's own connection past its row mapping. */
+async function attemptRows(store: Store): Promise<[string, number, string | null][]> {
+  const statement = "SELECT delivery_id, number, destination_id FROM attempts ORDER BY delivery_id, number";
+  const rows: { delivery_id: string; number: number; destination_id: string | null }[] =
+    "db" in store ? ((store.db as Database).query(statement).all() as never) : await (store as unknown as { sql: SQL }).sql.unsafe(statement);
+  return rows.map((r) => [r.delivery_id, Number(r.number), r.destination_id]);
 }
 
 describeEachStore("endpoint health", (current) => {
@@ -50,6 +61,34 @@ describeEachStore("endpoint health", (current) => {
     // Daily buckets hold both hours: 7, 10, 20 … 100 ms, whose 6th of 11 is 50.
     const DAY = 24 * HOUR;
     expect(await store.log.attemptBuckets("a", T0 - DAY, T0 + DAY, DAY)).toEqual([{ start: Math.floor(T0 / DAY) * DAY, attempts: 11, succeeded: 8, p50_ms: 50, p95_ms: 100 }]);
+  });
+
+  it("writes each attempt with its delivery's destination: applied, a lost lease's late answer alone, and both answers for one delivery together", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b");
+    const [x, y, w] = [newEvent({ at: T0, to: ["a"] }), newEvent({ at: T0 + 1, to: ["b"] }), newEvent({ at: T0 + 2, to: ["b"] })];
+    for (const item of [x, y, w]) await store.queue.publish(item);
+    const first = await store.queue.claimDue(T0 + 10, lease(T0 + 1_000, "ins_a"), 10);
+    const job = (item: typeof x) => first.find((j) => j.delivery.id === item.deliveries[0]!.id)!;
+    // x: an answer that applies.
+    await store.queue.recordAttempt(attemptRecord(job(x), { status: "succeeded" }), T0 + 20);
+    // y and w: their leases run out and ins_b takes them over.
+    await store.queue.releaseExpiredLeases(T0 + 1_000);
+    const taken = await store.queue.claimDue(T0 + 1_000, lease(T0 + 60_000, "ins_b"), 10);
+    const holder = taken.find((j) => j.delivery.id === y.deliveries[0]!.id)!;
+    // y: the late answer and the holder's arrive together (one batch, two answers for one delivery).
+    const together = await Promise.all([
+      store.queue.recordAttempt(attemptRecord(job(y), { status: "pending", next_attempt_at: T0 + 5_000 }, T0 + 2_000), T0 + 2_000),
+      store.queue.recordAttempt(attemptRecord(holder, { status: "succeeded" }, T0 + 2_001), T0 + 2_001),
+    ]);
+    expect(together.map((r) => r.applied)).toEqual([false, true]);
+    // w: the late answer alone, logged and counted while ins_b holds the row.
+    expect((await store.queue.recordAttempt(attemptRecord(job(w), { status: "succeeded" }, T0 + 2_100), T0 + 2_100)).applied).toBe(false);
+
+    const id = (item: typeof x) => item.deliveries[0]!.id;
+    expect(await attemptRows(store)).toEqual([[id(x), 1, "a"], [id(y), 1, "b"], [id(y), 2, "b"], [id(w), 1, "b"]]);
+    // The buckets are read by that column: b's three attempts, none of a's.
+    expect((await store.log.attemptBuckets("b", T0, T0 + HOUR, HOUR)).map((b) => [b.attempts, b.succeeded])).toEqual([[3, 2]]);
   });
 
   it("counts deliveries retrying apart from those not yet attempted", async () => {

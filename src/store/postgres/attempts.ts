@@ -11,7 +11,7 @@ import { num } from "./rows.ts";
 
 /** attempts' columns, for the batch's one multi-row INSERT. */
 const ATTEMPT_COLUMNS = [
-  "id", "delivery_id", "number", "started_at", "duration_ms", "request_url", "request_headers",
+  "id", "delivery_id", "destination_id", "number", "started_at", "duration_ms", "request_url", "request_headers",
   "response_status", "response_headers", "response_body", "error",
 ] as const;
 
@@ -24,8 +24,11 @@ const ATTEMPT_COLUMNS = [
  */
 export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: number }[]): Promise<RecordedAttempt[]> {
   const results: RecordedAttempt[] = records.map(() => ({ applied: false, breaker: null }));
+  // Where each outcome applied: its destination, whose health follows (null: not applied).
   const destinations: (string | null)[] = new Array(records.length).fill(null);
+  // Each attempt's number and its delivery's destination, for its row (types.ts: Attempt).
   const numbers: number[] = new Array(records.length);
+  const attemptsOf: (string | null)[] = new Array(records.length).fill(null);
   // Two answers for one delivery in one batch (a lost lease's late answer and its
   // holder's) must be applied in turn: one UPDATE … FROM would apply only one.
   const ids = records.map((r) => r.record.delivery_id);
@@ -58,23 +61,28 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
     for (const row of moved) {
       numbers[row.index] = row.attempts;
       destinations[row.index] = row.destination_id;
+      attemptsOf[row.index] = row.destination_id;
       results[row.index]!.applied = true;
     }
     // No row: the lease ran out and was returned or taken over, or the delivery was
     // cancelled while the attempt ran (rare): logged and counted one by one.
     for (let i = 0; i < records.length; i++) {
-      if (!results[i]!.applied) numbers[i] = await countStrayAttempt(tx, records[i]!.record.delivery_id);
+      if (results[i]!.applied) continue;
+      const stray = await countStrayAttempt(tx, records[i]!.record.delivery_id);
+      numbers[i] = stray.number;
+      attemptsOf[i] = stray.destination_id;
     }
   } else {
     const order = records.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
     for (const i of order) {
       const moved = await moveOne(tx, records[i]!.record, records[i]!.now);
       numbers[i] = moved.number;
-      destinations[i] = moved.destination_id;
-      results[i]!.applied = moved.destination_id !== null;
+      attemptsOf[i] = moved.attempt_of;
+      destinations[i] = moved.applied ? moved.attempt_of : null;
+      results[i]!.applied = moved.applied;
     }
   }
-  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!)), ...ATTEMPT_COLUMNS)}`;
+  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i]!)), ...ATTEMPT_COLUMNS)}`;
 
   // The destinations' health: in destination-id order (arrival order within one
   // destination), so their row locks are taken last and in order. A failing
@@ -97,18 +105,18 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
   return results;
 }
 
-function attemptRow(r: AttemptRecord, number: number): Record<string, unknown> {
+function attemptRow(r: AttemptRecord, number: number, destination_id: string | null): Record<string, unknown> {
   const a = r.attempt;
   return {
-    id: newId("att", a.started_at), delivery_id: r.delivery_id, number, started_at: Math.round(a.started_at),
+    id: newId("att", a.started_at), delivery_id: r.delivery_id, destination_id, number, started_at: Math.round(a.started_at),
     duration_ms: Math.round(a.duration_ms), request_url: a.request_url, request_headers: JSON.stringify(a.request_headers),
     response_status: a.response_status, response_headers: a.response_headers === null ? null : JSON.stringify(a.response_headers),
     response_body: a.response_body, error: a.error,
   };
 }
 
-/** Moves one delivery (the path for a batch with two answers for one delivery): its attempt's number, and its destination when the outcome applied. */
-async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number: number; destination_id: string | null }> {
+/** Moves one delivery (the path for a batch with two answers for one delivery): its attempt's number and destination, and whether the outcome applied. */
+async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number: number; attempt_of: string | null; applied: boolean }> {
   const at = Math.round(now);
   const next = r.outcome.status === "pending" ? Math.round(r.outcome.next_attempt_at) : null;
   const finalized = r.outcome.status === "pending" ? null : at;
@@ -118,8 +126,9 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
       updated_at = ${at}, finalized_at = ${finalized}, schedule_start = schedule_start + ${outside}::integer
     WHERE id = ${r.delivery_id} AND status = 'delivering' AND lease_owner = ${r.lease.owner} AND lease_until = ${Math.round(r.lease.until)}
     RETURNING attempts, destination_id`;
-  if (row) return { number: row.attempts, destination_id: row.destination_id };
-  return { number: await countStrayAttempt(tx, r.delivery_id), destination_id: null };
+  if (row) return { number: row.attempts, attempt_of: row.destination_id, applied: true };
+  const stray = await countStrayAttempt(tx, r.delivery_id);
+  return { number: stray.number, attempt_of: stray.destination_id, applied: false };
 }
 
 /**
@@ -167,12 +176,12 @@ async function recordHealth(tx: SQL, destinationId: string, r: AttemptRecord, no
   if (!row?.opens) return null;
   return { destination_id: destinationId, change: "opened", opened_at: at, next_probe_at: probeAt };
 }
-/** Numbers an attempt whose lease was lost and counts it on its delivery (rare). */
-async function countStrayAttempt(tx: SQL, deliveryId: string): Promise<number> {
+/** Numbers an attempt whose lease was lost and counts it on its delivery, with the delivery's destination (null when it is gone); rare. */
+async function countStrayAttempt(tx: SQL, deliveryId: string): Promise<{ number: number; destination_id: string | null }> {
   const [row] = await tx`UPDATE deliveries SET attempts = greatest(attempts,
       (SELECT coalesce(max(number), 0) FROM attempts WHERE delivery_id = ${deliveryId})) + 1
-    WHERE id = ${deliveryId} RETURNING attempts`;
-  if (row) return row.attempts;
+    WHERE id = ${deliveryId} RETURNING attempts, destination_id`;
+  if (row) return { number: row.attempts, destination_id: row.destination_id };
   const [logged] = await tx`SELECT coalesce(max(number), 0) + 1 AS n FROM attempts WHERE delivery_id = ${deliveryId}`;
-  return logged.n;
+  return { number: logged.n, destination_id: null };
 }

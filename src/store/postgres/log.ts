@@ -164,24 +164,19 @@ export class PostgresLog implements LogStore {
 
   /**
    * Each bucket's nearest-rank percentiles by percentile_disc (the smallest
-   * duration with at least p of them at or below it). Attempts are found through
-   * the destination's deliveries touched since the window began (an attempt sets
-   * updated_at) and created before it ends (SQLite's store reads them alike):
-   * a range of deliveries_touched, then each one's attempts by the attempts'
-   * key. LATERAL holds the planner to that: as a plain join it hashed a
-   * sequential scan of every attempt kept.
+   * duration with at least p of them at or below it). Each attempt names its
+   * destination (migration 13): the window is one range of attempts_destination
+   * (destination_id, started_at), as in SQLite's store.
    */
   attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]> {
     const bucket = Math.max(1, Math.round(bucket_ms));
     return guarded(async () => {
-      const rows = await this.sql`SELECT (a.started_at / ${bucket}) * ${bucket} AS start, count(*) AS attempts,
-          count(*) FILTER (WHERE a.error IS NULL AND a.response_status BETWEEN 200 AND 299) AS succeeded,
-          percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50_ms,
-          percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95_ms
-        FROM deliveries d CROSS JOIN LATERAL (
-          SELECT started_at, duration_ms, error, response_status FROM attempts
-          WHERE delivery_id = d.id AND started_at >= ${Math.round(since)} AND started_at < ${Math.round(until)} OFFSET 0) a
-        WHERE d.destination_id = ${destinationId} AND d.id < ${idFloor("dlv", until)} AND d.updated_at >= ${Math.round(since)}
+      const rows = await this.sql`SELECT (started_at / ${bucket}) * ${bucket} AS start, count(*) AS attempts,
+          count(*) FILTER (WHERE error IS NULL AND response_status BETWEEN 200 AND 299) AS succeeded,
+          percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_ms,
+          percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms
+        FROM attempts
+        WHERE destination_id = ${destinationId} AND started_at >= ${Math.round(since)} AND started_at < ${Math.round(until)}
         GROUP BY 1 ORDER BY 1`;
       return rows.map((r: Record<string, string | null>) => ({
         start: num(r.start!), attempts: num(r.attempts!), succeeded: num(r.succeeded!),

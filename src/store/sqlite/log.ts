@@ -173,22 +173,16 @@ export class SqliteLog implements LogStore {
   /**
    * Percentiles in SQL: each bucket's durations ranked by a window function, the
    * nearest-rank p50/p95 picked by rank (ceil(p·n), as PostgreSQL's percentile_disc).
-   * Attempts carry no destination: they are found through the destination's
-   * deliveries, those touched since the window began (an attempt sets
-   * updated_at, which only moves forward) and created before it ends: a range
-   * of deliveries_touched (destination_id, updated_at), named because the
-   * planner otherwise walks every attempt kept by its primary key (delivery_id
-   * below the window's end), ~20 times the rows for 24 h of 30 days' history.
+   * Each attempt names its destination (migration 20): the window is one range
+   * of attempts_destination (destination_id, started_at), whatever the history kept.
    */
   async attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]> {
     return this.db
       .query(
         `WITH tried AS (
-           SELECT (a.started_at / $bucket) * $bucket AS start, a.duration_ms AS ms,
-             (a.error IS NULL AND a.response_status BETWEEN 200 AND 299) AS ok
-           FROM deliveries d INDEXED BY deliveries_touched JOIN attempts a ON a.delivery_id = d.id
-           WHERE d.destination_id = $destination AND d.id < $id_until AND d.updated_at >= $since
-             AND a.started_at >= $since AND a.started_at < $until),
+           SELECT (started_at / $bucket) * $bucket AS start, duration_ms AS ms,
+             (error IS NULL AND response_status BETWEEN 200 AND 299) AS ok
+           FROM attempts WHERE destination_id = $destination AND started_at >= $since AND started_at < $until),
          ranked AS (
            SELECT start, ms, ok, row_number() OVER (PARTITION BY start ORDER BY ms) AS rank, count(*) OVER (PARTITION BY start) AS n FROM tried)
          SELECT start, n AS attempts, sum(ok) AS succeeded,
@@ -196,9 +190,7 @@ export class SqliteLog implements LogStore {
            max(CASE WHEN rank = (n * 95 + 99) / 100 THEN ms END) AS p95_ms
          FROM ranked GROUP BY start ORDER BY start`,
       )
-      .all({
-        bucket: Math.max(1, Math.round(bucket_ms)), destination: destinationId, id_until: idFloor("dlv", until), since: Math.round(since), until: Math.round(until),
-      }) as AttemptBucket[];
+      .all({ bucket: Math.max(1, Math.round(bucket_ms)), destination: destinationId, since: Math.round(since), until: Math.round(until) }) as AttemptBucket[];
   }
 
   async inFlight(destinationIds: string[]): Promise<Map<string, number>> {

@@ -542,16 +542,16 @@ export class SqliteQueue implements QueueStore {
     // row's state belongs to its present holder and is left alone. Counting it
     // keeps `attempts` the highest number logged, so the holder's own attempt
     // gets the next number instead of colliding with this one.
-    const number = row?.attempts ?? this.countStrayAttempt(r.delivery_id);
+    const { number, destination_id } = row ? { number: row.attempts, destination_id: row.destination_id } : this.countStrayAttempt(r.delivery_id);
     const a = r.attempt;
     this.db
       .query(
-        `INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request_url, request_headers,
+        `INSERT INTO attempts (id, delivery_id, destination_id, number, started_at, duration_ms, request_url, request_headers,
            response_status, response_headers, response_body, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        newId("att", a.started_at), r.delivery_id, number, ms(a.started_at), ms(a.duration_ms), a.request_url,
+        newId("att", a.started_at), r.delivery_id, destination_id, number, ms(a.started_at), ms(a.duration_ms), a.request_url,
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
@@ -630,13 +630,13 @@ export class SqliteQueue implements QueueStore {
     return h;
   }
 
-  /** Numbers an attempt whose lease was lost and counts it on its delivery; rare, so two reads are fine. */
-  private countStrayAttempt(deliveryId: string): number {
+  /** Numbers an attempt whose lease was lost and counts it on its delivery, with the delivery's destination (null when it is gone); rare, so two reads are fine. */
+  private countStrayAttempt(deliveryId: string): { number: number; destination_id: string | null } {
     const logged = (this.db.query("SELECT coalesce(max(number), 0) AS n FROM attempts WHERE delivery_id = ?").get(deliveryId) as { n: number }).n;
-    const counted = (this.db.query("SELECT attempts FROM deliveries WHERE id = ?").get(deliveryId) as { attempts: number } | null)?.attempts ?? 0;
-    const number = Math.max(logged, counted) + 1;
+    const row = this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(deliveryId) as { attempts: number; destination_id: string } | null;
+    const number = Math.max(logged, row?.attempts ?? 0) + 1;
     this.db.query("UPDATE deliveries SET attempts = ? WHERE id = ?").run(number, deliveryId);
-    return number;
+    return { number, destination_id: row?.destination_id ?? null };
   }
 
   /**
