@@ -127,6 +127,18 @@ describe("createAddressGuard", () => {
     });
   });
 
+  it("answers at once, without a promise, once the host's lookup has answered (one lookup for both)", async () => {
+    const dns = fakeDns({ "hooks.example.com": ["93.184.216.34"] });
+    const guard = createAddressGuard(strict, dns.resolve);
+    const first = guard.target("https://hooks.example.com/in");
+    expect(first).toBeInstanceOf(Promise);
+    await first;
+    const second = guard.target("https://hooks.example.com/other");
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toEqual({ ok: true, url: "https://93.184.216.34/other", host: "hooks.example.com", servername: "hooks.example.com" });
+    expect(dns.calls).toEqual(["hooks.example.com"]);
+  });
+
   it("puts an IPv6 answer in brackets", async () => {
     const guard = createAddressGuard(strict, fakeDns({ "v6.example.com": ["2606:4700::1111", "93.184.216.34"] }).resolve);
     const result = await guard.target("https://v6.example.com/in");

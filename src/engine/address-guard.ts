@@ -38,20 +38,26 @@ export function createAddressGuard(
   pin = true,
 ) {
   const rules = compile(policy);
-  // The promise is cached, so concurrent deliveries to one host share one lookup.
-  const cache = new Map<string, { at: number; answer: Promise<string[]> }>();
+  // The promise is cached, so concurrent deliveries to one host share one lookup;
+  // once it has answered, `addresses` holds the answer for the sends after it.
+  type Lookup = { at: number; answer: Promise<string[]>; addresses?: string[] };
+  const cache = new Map<string, Lookup>();
 
-  function lookup(name: string): Promise<string[]> {
+  function lookup(name: string): Lookup {
     const t = now();
     const hit = cache.get(name);
-    if (hit && t - hit.at < CACHE_TTL_MS) return hit.answer;
+    if (hit && t - hit.at < CACHE_TTL_MS) return hit;
     cache.delete(name);
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!); // oldest first: Map keeps insertion order
     const answer = Promise.resolve().then(() => resolve(name));
-    cache.set(name, { at: t, answer });
-    // failures are not cached: the next attempt asks again
-    answer.catch(() => cache.get(name)?.answer === answer && cache.delete(name));
-    return answer;
+    const entry: Lookup = { at: t, answer };
+    cache.set(name, entry);
+    answer.then(
+      (addresses) => (entry.addresses = addresses),
+      // failures are not cached: the next attempt asks again
+      () => cache.get(name) === entry && cache.delete(name),
+    );
+    return entry;
   }
 
   // What inspect() decided per URL: it depends on nothing but the URL and the
@@ -77,27 +83,25 @@ export function createAddressGuard(
   }
 
   /**
-   * The verdict when it needs no DNS answer (refused, an exempt host, private
-   * networks allowed, an IP literal), else null: the sender then awaits
-   * target(). Spares the common send a promise and a turn of the event loop.
+   * Where to connect for `raw`, or why not. A verdict that needs no DNS answer
+   * (refused, an exempt host, private networks allowed, an IP literal) or whose
+   * host's answer is cached comes back at once, not as a promise: most sends
+   * then skip a promise and a turn of the event loop.
    */
-  function known(raw: string): Target | null {
-    return plan(raw).final;
-  }
-
-  async function target(raw: string): Promise<Target> {
+  function target(raw: string): Target | Promise<Target> {
     const planned = plan(raw);
     if (planned.final) return planned.final;
-    const { name, host } = planned;
-    const url = new URL(planned.href);
+    const found = lookup(planned.name);
+    if (found.addresses) return judge(planned, found.addresses);
+    return found.answer.then(
+      (addresses) => judge(planned, addresses),
+      (err): Target => ({ ok: false, retryable: true, message: `cannot resolve ${planned.name}: ${err instanceof Error ? err.message : String(err)}` }),
+    );
+  }
 
-    let answer: string[];
-    try {
-      answer = await lookup(name);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      return { ok: false, retryable: true, message: `cannot resolve ${name}: ${reason}` };
-    }
+  /** The verdict on a host name's DNS answer: every address allowed, and the first one pinned. */
+  function judge(planned: Extract<Plan, { final: null }>, answer: string[]): Target {
+    const { name, host } = planned;
     if (answer.length === 0) return { ok: false, retryable: true, message: `cannot resolve ${name}: no addresses` };
     for (const address of answer) {
       const ip = parseIp(address);
@@ -105,6 +109,7 @@ export function createAddressGuard(
         return { ok: false, retryable: false, message: `destination host ${name} resolves to private address ${address}; add it to delivery.allow_hosts or set delivery.allow_private_networks` };
     }
     if (!pin) return { ok: true, url: planned.href, host };
+    const url = new URL(planned.href);
     const first = answer[0]!.split("%")[0]!; // URLs cannot carry a zone id
     url.hostname = first.includes(":") ? `[${first}]` : first;
     // the URL setter ignores values it cannot parse; never fall back to connecting by name
@@ -112,7 +117,7 @@ export function createAddressGuard(
     return { ok: true, url: url.href, host, ...(url.protocol === "https:" ? { servername: name } : {}) };
   }
 
-  return { target, known };
+  return { target };
 }
 
 export type AddressGuard = ReturnType<typeof createAddressGuard>;

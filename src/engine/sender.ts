@@ -120,8 +120,9 @@ export async function send(event: EventForDelivery, destination: Destination, op
     attempt: attemptOf(startedAt, started, destination.url, logged, { response_status: null, response_headers: null, response_body: null, error }),
   });
 
-  // Most targets need no DNS answer (known() has the verdict): no promise to wait for.
-  const target = options.guard.known(destination.url) ?? (await options.guard.target(destination.url));
+  // Most verdicts come back at once (no DNS answer needed, or one cached): no promise to wait for.
+  const found = options.guard.target(destination.url);
+  const target = found instanceof Promise ? await found : found;
   if (!target.ok) return failure(target.message, target.retryable);
   const timeout = destination.timeout_ms ?? options.timeout_ms;
   // One timer for the whole exchange, headers and body: an answer that drips
