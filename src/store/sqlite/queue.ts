@@ -10,11 +10,9 @@ import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJ
 import { setEnabled } from "./catalog.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
-import { DELIVERY_COLUMNS, EVENT_COLUMNS, pushDelivery, pushEvent, toDelivery } from "./rows.ts";
-import { insertRows } from "./multi-insert.ts";
-import { isStorageFailure } from "../unavailable.ts";
+import { deliveryParams, toDelivery } from "./rows.ts";
 import { conditions, createdWithin, ms, statusTerm } from "./sql.ts";
-import type { GroupWrite, Result, WriteBatcher } from "./write-batcher.ts";
+import type { WriteBatcher } from "./write-batcher.ts";
 
 export class SqliteQueue implements QueueStore {
   /** The lock of the instance registered through this store, if any (instance-lock.ts). */
@@ -41,82 +39,16 @@ export class SqliteQueue implements QueueStore {
    * not written again: the original comes back, and `same_request` says whether
    * the body matched. A producer id that another tenant's event holds as its id
    * is still this tenant's to use: the event gets a generated id instead.
-   * Publishes submitted one after another are written together (publishAll).
    */
   publish(item: NewEvent): Promise<PublishResult> {
-    return this.batcher.submitGrouped(this.publishGroup, item);
+    return this.batcher.submit(() => this.publishNow(item));
   }
 
-  /** One function for the life of the store: the batcher groups publishes by its identity. */
-  private readonly publishGroup: GroupWrite<NewEvent> = (items) => this.publishAll(items);
-
-  /**
-   * A group of publishes in multi-row INSERTs (multi-insert.ts): all events in
-   * statements of many rows, skipping any that conflicts with a row already
-   * there or with an earlier row of the group (ON CONFLICT DO NOTHING, every
-   * unique index: the id, the tenant's producer id and idempotency key), then
-   * all deliveries. When any was skipped, the group is undone and written one
-   * publish after another instead, so each is answered exactly as it would be
-   * alone: repeats are rare, and knowing which rows were skipped would cost
-   * every publish a RETURNING (~2.5 µs an event, more than the multi-row
-   * INSERT saves on it).
-   * Any other failure also undoes the group, which is then written one publish
-   * at a time, each in a savepoint of its own and failing alone (as the
-   * batcher does for single writes).
-   */
-  private publishAll(items: NewEvent[]): Result[] {
-    this.db.run("SAVEPOINT publish_group");
-    try {
-      const results = this.publishTogether(items);
-      if (results) {
-        this.db.run("RELEASE publish_group");
-        return results.map((value) => ({ ok: true, value }));
-      }
-      this.db.run("ROLLBACK TO publish_group");
-      const inTurn = items.map((item) => ({ ok: true, value: this.publishOne(item) }));
-      this.db.run("RELEASE publish_group");
-      return inTurn;
-    } catch (error) {
-      if (isStorageFailure(error)) throw error;
-      this.db.run("ROLLBACK TO publish_group");
-      this.db.run("RELEASE publish_group");
-    }
-    return items.map((item) => {
-      this.db.run("SAVEPOINT publish_one");
-      try {
-        const value = this.publishOne(item);
-        this.db.run("RELEASE publish_one");
-        return { ok: true, value };
-      } catch (error) {
-        if (isStorageFailure(error)) throw error;
-        this.db.run("ROLLBACK TO publish_one");
-        this.db.run("RELEASE publish_one");
-        return { ok: false, value: error };
-      }
-    });
-  }
-
-  /** The group in multi-row INSERTs, every event created; null when one of them is not new (publishAll). */
-  private publishTogether(items: NewEvent[]): PublishResult[] | null {
-    if (items.length === 1) return [this.publishOne(items[0]!)];
-    const inserted = insertRows(this.db, "events", EVENT_COLUMNS, items.length, (params, i) => pushEvent(params, items[i]!, items[i]!.event.id), "ON CONFLICT DO NOTHING");
-    if (inserted < items.length) return null;
-    const deliveries: Delivery[] = [];
-    const results = items.map((item): PublishResult => {
-      const written = this.deliveriesToWrite(item, item.event.id);
-      for (const d of written) deliveries.push(d);
-      return { created: true, event: item.event, deliveries: written };
-    });
-    insertRows(this.db, "deliveries", DELIVERY_COLUMNS, deliveries.length, (params, i) => pushDelivery(params, deliveries[i]!));
-    return results;
-  }
-
-  /** One publish, its event first: the original when it is a repeat. */
-  private publishOne(item: NewEvent): PublishResult {
+  private publishNow(item: NewEvent): PublishResult {
     let id = item.event.id;
     // Insert first, look for the original only when the id or idempotency key is
     // taken: a repeat is rare, and the lookup cost every publish a search. A failed
-    // INSERT undoes only itself (ON CONFLICT ABORT); the transaction goes on.
+    // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
     try {
       this.insertEvent(item, id);
     } catch (error) {
@@ -137,25 +69,35 @@ export class SqliteQueue implements QueueStore {
       id = newId("evt", item.event.created_at);
       this.insertEvent(item, id);
     }
-    const deliveries = this.deliveriesToWrite(item, id);
-    insertRows(this.db, "deliveries", DELIVERY_COLUMNS, deliveries.length, (params, i) => pushDelivery(params, deliveries[i]!));
-    return { created: true, event: id === item.event.id ? item.event : { ...item.event, id }, deliveries };
-  }
-
-  /** The deliveries of an event stored as `id`, leased only where the destination may be (heldInBatch). */
-  private deliveriesToWrite(item: NewEvent, id: string): Delivery[] {
-    let deliveries = id !== item.event.id ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
+    const moved = id !== item.event.id;
+    const event = moved ? { ...item.event, id } : item.event;
+    let deliveries = moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries;
     // No lease past an open breaker, nor for a destination with a limit that only
     // the claim counts (max_in_flight, ordered): written pending instead.
     if (deliveries.some((d) => d.status === "delivering")) {
       const held = this.heldInBatch();
       if (held.size > 0) deliveries = deliveries.map((d) => (d.status === "delivering" && held.has(d.destination_id) ? heldBack(d) : d));
     }
-    return deliveries;
+    const insert = this.db.query(
+      `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
+         schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at,
+         finalized_at)
+       VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts,
+         $schedule_start, $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at,
+         $updated_at, $finalized_at)`,
+    );
+    for (const d of deliveries) insert.run(deliveryParams(d));
+    return { created: true, event, deliveries };
   }
 
   private insertEvent(item: NewEvent, id: string): void {
-    insertRows(this.db, "events", EVENT_COLUMNS, 1, (params) => pushEvent(params, item, id));
+    const e = item.event;
+    this.db
+      .query(
+        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
   }
 
   /** The event this tenant already published with this producer id or idempotency key, if any. */

@@ -2,8 +2,7 @@
 // 0/1 become booleans, a destination's secrets and headers are opened and sealed
 // (../sealing.ts). Nothing outside the store sees a raw row.
 import { type Keyring, openDestination, sealDestination } from "../sealing.ts";
-import type { SQLQueryBindings } from "bun:sqlite";
-import type { Attempt, Delivery, Destination, EventType, HeraldEvent, NewEvent, Subscription } from "../types.ts";
+import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../types.ts";
 
 type Row = Record<string, any>;
 
@@ -124,25 +123,8 @@ export function toDelivery(row: any): Delivery {
   return row as Delivery;
 }
 
-export const DELIVERY_COLUMNS = [
-  "id", "event_id", "destination_id", "subscription_id", "tenant", "event_type", "status", "attempts", "schedule_start",
-  "next_attempt_at", "lease_until", "lease_owner", "last_status", "last_error", "created_at", "updated_at", "finalized_at",
-] as const;
-
-/** Appends a delivery's values in DELIVERY_COLUMNS' order (multi-insert.ts). */
-export function pushDelivery(params: SQLQueryBindings[], d: Delivery): void {
-  params.push(
-    d.id, d.event_id, d.destination_id, d.subscription_id, d.tenant, d.event_type, d.status, d.attempts, d.schedule_start,
-    d.next_attempt_at, d.lease_until, d.lease_owner, d.last_status, d.last_error, d.created_at, d.updated_at, d.finalized_at,
-  );
-}
-
-export const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"] as const;
-
-/** Appends a new event's values in EVENT_COLUMNS' order, stored as `id`. */
-export function pushEvent(params: SQLQueryBindings[], item: NewEvent, id: string): void {
-  const e = item.event;
-  params.push(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
+export function deliveryParams(d: Delivery): Row {
+  return d as unknown as Row;
 }
 
 export function toAttempt(row: any): Attempt {

@@ -17,12 +17,6 @@
 // whole batch is rolled back and every waiter rejected with a
 // StoreUnavailableError, the batcher marks itself failing until a later commit
 // succeeds, and it stays usable. Nothing it settles as done was left uncommitted.
-//
-// Writes of one kind submitted one after another (publishes, through
-// submitGrouped) run as ONE write over all their items, so the store can write
-// their rows with multi-row INSERTs. A group stays open only while it is the
-// last write queued: any other write closes it, so the order of writes in the
-// transaction is the order they were submitted in.
 import type { Database } from "bun:sqlite";
 import { isStorageFailure, StoreUnavailableError, toUnavailable } from "../unavailable.ts";
 
@@ -32,20 +26,7 @@ interface QueuedWrite {
   reject: (error: unknown) => void;
 }
 
-export type Result = { ok: boolean; value: unknown };
-
-/**
- * Runs a group of items as one write: one result per item, in order. A failing
- * item must be reported in its result, not thrown (its writes undone by the
- * group itself); a throw fails (or replays) the whole group like any write.
- */
-export type GroupWrite<I> = (items: I[]) => Result[];
-
-interface OpenGroup {
-  write: GroupWrite<any>;
-  items: unknown[];
-  settles: { resolve: (value: any) => void; reject: (error: unknown) => void }[];
-}
+type Result = { ok: boolean; value: unknown };
 
 export class WriteBatcher {
   private queue: QueuedWrite[] = [];
@@ -53,8 +34,6 @@ export class WriteBatcher {
   private syncing = 0;
   private failure: StoreUnavailableError | null = null;
   private transactions = 0;
-  /** The group that is the last write queued, which a submitGrouped of the same kind joins. */
-  private openGroup: OpenGroup | null = null;
 
   /** `sync` makes everything committed so far durable (see WalSync); null when COMMIT itself is enough. */
   constructor(
@@ -66,33 +45,6 @@ export class WriteBatcher {
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
-      this.openGroup = null;
-      this.schedule();
-    });
-  }
-
-  /**
-   * Queues `item` for `write`: it joins the last write queued when that is a
-   * group of the same `write`, else starts one. Settles like `submit`, with the
-   * item's own result.
-   */
-  submitGrouped<I, T>(write: GroupWrite<I>, item: I): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const open = this.openGroup;
-      if (open && open.write === write) {
-        open.items.push(item);
-        open.settles.push({ resolve, reject });
-        return;
-      }
-      const group: OpenGroup = { write, items: [item], settles: [{ resolve, reject }] };
-      this.queue.push({
-        // The same items on a replay: the group is closed by then (flush took the queue).
-        run: () => write(group.items as I[]),
-        resolve: (results: Result[]) =>
-          results.forEach((result, i) => (result.ok ? group.settles[i]!.resolve(result.value) : group.settles[i]!.reject(result.value))),
-        reject: (error) => group.settles.forEach((settle) => settle.reject(error)),
-      });
-      this.openGroup = group;
       this.schedule();
     });
   }
@@ -111,7 +63,6 @@ export class WriteBatcher {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    this.openGroup = null;
     let results: Result[];
     try {
       results = this.runBatch(batch, false) ?? this.runBatch(batch, true)!;
