@@ -40,7 +40,9 @@ export function createAddressGuard(
   const rules = compile(policy);
   // The promise is cached, so concurrent deliveries to one host share one lookup;
   // once it has answered, `addresses` holds the answer for the sends after it.
-  type Lookup = { at: number; answer: Promise<string[]>; addresses?: string[] };
+  // `verdicts` keeps judge()'s answer per URL while the lookup lives: judging
+  // parses every address (BigInts) and builds a URL, too much for every send.
+  type Lookup = { at: number; answer: Promise<string[]>; addresses?: string[]; verdicts?: Map<string, Target> };
   const cache = new Map<string, Lookup>();
 
   function lookup(name: string): Lookup {
@@ -92,7 +94,12 @@ export function createAddressGuard(
     const planned = plan(raw);
     if (planned.final) return planned.final;
     const found = lookup(planned.name);
-    if (found.addresses) return judge(planned, found.addresses);
+    if (found.addresses) {
+      const verdicts = (found.verdicts ??= new Map());
+      let verdict = verdicts.get(planned.href);
+      if (verdict === undefined) verdicts.set(planned.href, (verdict = Object.freeze(judge(planned, found.addresses))));
+      return verdict;
+    }
     return found.answer.then(
       (addresses) => judge(planned, addresses),
       (err): Target => ({ ok: false, retryable: true, message: `cannot resolve ${planned.name}: ${err instanceof Error ? err.message : String(err)}` }),

@@ -40,8 +40,10 @@ describeEachStore("publishing together", (current) => {
     expect(results[3]!.deliveries.map((d) => d.destination_id).sort()).toEqual(["a", "b"]);
     expect(results[5]!).toMatchObject({ same_request: false });
     expect(results[5]!.event.id).toBe(items[4]!.event.id);
+    expect(results[5]!.deliveries.map((d) => d.destination_id)).toEqual(["a"]);
     expect(results[6]!.event.tenant).toBe("acme");
     expect(results[7]!.event.id).toBe(results[2]!.event.id);
+    expect(results[7]!.deliveries.map((d) => d.destination_id).sort()).toEqual(["a", "b"]);
 
     // What is stored: each created event once, with its own deliveries.
     for (const i of [0, 2, 4, 6]) {

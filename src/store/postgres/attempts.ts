@@ -24,8 +24,6 @@ const ATTEMPT_COLUMNS = [
  */
 export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: number }[]): Promise<RecordedAttempt[]> {
   const results: RecordedAttempt[] = records.map(() => ({ applied: false, breaker: null }));
-  // Where each outcome applied: its destination, whose health follows (null: not applied).
-  const destinations: (string | null)[] = new Array(records.length).fill(null);
   // Each attempt's number and its delivery's destination, for its row (types.ts: Attempt).
   const numbers: number[] = new Array(records.length);
   const attemptsOf: (string | null)[] = new Array(records.length).fill(null);
@@ -60,7 +58,6 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       RETURNING v."index" AS index, d.attempts, d.destination_id`;
     for (const row of moved) {
       numbers[row.index] = row.attempts;
-      destinations[row.index] = row.destination_id;
       attemptsOf[row.index] = row.destination_id;
       results[row.index]!.applied = true;
     }
@@ -78,23 +75,24 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       const moved = await moveOne(tx, records[i]!.record, records[i]!.now);
       numbers[i] = moved.number;
       attemptsOf[i] = moved.attempt_of;
-      destinations[i] = moved.applied ? moved.attempt_of : null;
       results[i]!.applied = moved.applied;
     }
   }
-  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i]!)), ...ATTEMPT_COLUMNS)}`;
+  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i] ?? null)), ...ATTEMPT_COLUMNS)}`;
 
   // The destinations' health: in destination-id order (arrival order within one
   // destination), so their row locks are taken last and in order. A failing
   // destination's row is written by every failure (the breaker's count); of
   // successes in a row only the first writes anything: it already closed the
   // breaker and cleared failing_since, so the next would find nothing to change.
-  const applied = records.map((_, i) => i).filter((i) => destinations[i] !== null);
-  applied.sort((a, b) => (destinations[a]! < destinations[b]! ? -1 : destinations[a]! > destinations[b]! ? 1 : a - b));
+  // An applied outcome's delivery exists, so its attempt's destination is known.
+  const applied = records.map((_, i) => i).filter((i) => results[i]!.applied);
+  const destinationOf = (i: number) => attemptsOf[i]!;
+  applied.sort((a, b) => (destinationOf(a) < destinationOf(b) ? -1 : destinationOf(a) > destinationOf(b) ? 1 : a - b));
   let previous: { destination: string; succeeded: boolean } | null = null;
   for (const index of applied) {
     const { record, now } = records[index]!;
-    const destination = destinations[index]!;
+    const destination = destinationOf(index);
     const succeeded = record.outcome.status === "succeeded";
     const repeat = succeeded && previous?.destination === destination && previous.succeeded && !record.disable_destination;
     previous = { destination, succeeded };

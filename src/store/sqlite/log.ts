@@ -3,7 +3,6 @@
 import type { Database } from "bun:sqlite";
 import type { LogStore, QueueFigures } from "../store.ts";
 import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
-import { idFloor } from "../ids.ts";
 import { toAttempt, toDelivery, toEvent } from "./rows.ts";
 import { conditions, createdWithin, ms, page, statusCounts, statusTerm } from "./sql.ts";
 
