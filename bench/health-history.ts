@@ -5,7 +5,7 @@
 // EXPLAIN) and its median time over 5 runs, so that a read that walks the
 // whole history instead of the window shows in both. SQLite always; PostgreSQL
 // too with HERALD_BENCH_POSTGRES_URL (an empty database: the bench writes its tables there).
-// Run: bun bench/health-history.ts [days=30] [per_day=10000]
+// Run: bun bench/health-history.ts [days=30] [per_day=10000]  (a busy last day alone: 1 100000)
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +44,7 @@ const SQLITE_READS: [string, string, Record<string, unknown>][] = [
 async function time(store: Store, label: string) {
   for (const [name, read] of [
     ["attemptBuckets 24h", () => store.log.attemptBuckets("a", since, until, HOUR)],
+    ["attemptBuckets 7d", () => store.log.attemptBuckets("a", now - 7 * 24 * HOUR, until, 24 * HOUR)],
     ["destinationHealth 24h", () => store.log.destinationHealth("a", since, until)],
   ] as const) {
     const runs: number[] = [];
