@@ -4,6 +4,7 @@
 // change and delete them (destination-form.ts), config ones read-only.
 import { get, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
+import { doneNotice, listHead } from "../list-head.ts";
 import { badge, bodyBlock, destinationName, duration, errorBox, httpBadge, percent, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { mayManage, whoAmI, type Me } from "../session.ts";
@@ -183,20 +184,11 @@ function destinationCard(d: Destination, stats: DestinationStats | Error, subs: 
 export async function destinationsPage(ctx: PageContext): Promise<void> {
   const list = h("div", { id: "destination-list", class: "cards" }, h("p", { class: "muted" }, "Loading…"));
   const me = await whoAmI();
-  const notice = ctx.params.get("saved")
-    ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), " The destination is saved.")
-    : ctx.params.get("deleted")
-      ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` ${ctx.params.get("deleted")} is deleted.`)
-      : null;
   fill(
     ctx.main,
-    h(
-      "div",
-      { class: "page-head with-action" },
-      h("div", null, h("h1", null, "Destinations"), h("p", { class: "muted" }, "Where events are sent, and how that is going over the last 24 hours.")),
-      mayManage(me) ? h("a", { href: "#/destinations/new", class: "button", "data-action": "new-destination" }, "New destination") : null,
-    ),
-    notice,
+    listHead("Destinations", "Where events are sent, and how that is going over the last 24 hours.",
+      mayManage(me) ? { href: "#/destinations/new", action: "new-destination", label: "New destination" } : null),
+    doneNotice(ctx.params, "The destination is saved.", (id) => `${id} is deleted.`),
     list,
   );
 

@@ -1,6 +1,7 @@
 // The catalogue of event types: description, JSON Schema for `data`, example.
 import { get } from "../api.ts";
 import { fill, h } from "../dom.ts";
+import { doneNotice, listHead } from "../list-head.ts";
 import { badge, codeBlock, errorBox, prettyJson } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { isAdmin, whoAmI } from "../session.ts";
@@ -37,13 +38,9 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
   const admin = isAdmin(await whoAmI());
   fill(
     ctx.main,
-    h(
-      "div",
-      { class: "page-head with-action" },
-      h("div", null, h("h1", null, "Event types"), h("p", { class: "muted" }, "The kinds of events Herald accepts.")),
-      admin ? h("a", { href: "#/event-types/new", class: "button", "data-action": "new-event-type" }, "New event type") : null,
-    ),
-    ctx.params.get("deleted") ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` Event type ${ctx.params.get("deleted")} is deleted.`) : null,
+    listHead("Event types", "The kinds of events Herald accepts.",
+      admin ? { href: "#/event-types/new", action: "new-event-type", label: "New event type" } : null),
+    doneNotice(ctx.params, null, (name) => `Event type ${name} is deleted.`),
     list,
   );
   const card = (t: EventType) => typeCard(t, admin);

@@ -2,6 +2,7 @@
 // types and filter, and (for those who may manage) links to change it.
 import { getAll } from "../api.ts";
 import { fill, h } from "../dom.ts";
+import { doneNotice, listHead } from "../list-head.ts";
 import { badge, destinationRef, errorBox } from "../format.ts";
 import { knownDestinations } from "../names.ts";
 import type { PageContext } from "../page.ts";
@@ -16,16 +17,11 @@ export async function allSubscriptions(signal: AbortSignal, destinationId?: stri
 export async function subscriptionsPage(ctx: PageContext): Promise<void> {
   const list = h("div", { id: "subscription-list" }, h("p", { class: "muted" }, "Loading…"));
   const me = await whoAmI();
-  const saved = ctx.params.get("saved") ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), " The subscription is saved.") : ctx.params.get("deleted") ? h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), " The subscription is deleted.") : null;
   fill(
     ctx.main,
-    h(
-      "div",
-      { class: "page-head with-action" },
-      h("div", null, h("h1", null, "Subscriptions"), h("p", { class: "muted" }, "Which event types go to which destination.")),
-      mayManage(me) ? h("a", { href: "#/subscriptions/new", class: "button", "data-action": "new-subscription" }, "New subscription") : null,
-    ),
-    saved,
+    listHead("Subscriptions", "Which event types go to which destination.",
+      mayManage(me) ? { href: "#/subscriptions/new", action: "new-subscription", label: "New subscription" } : null),
+    doneNotice(ctx.params, "The subscription is saved.", () => "The subscription is deleted."),
     list,
   );
   try {

@@ -1,0 +1,29 @@
+// The top of a list page (destinations, subscriptions, event types): its title,
+// a line on what it lists and, for those who may create, its "New …" button;
+// and the notice a form leaves there after saving (?saved=1) or deleting (?deleted=ID).
+import { h } from "./dom.ts";
+import { badge } from "./format.ts";
+
+export interface CreateLink {
+  href: string;
+  /** The button's data-action, which tests and keyboard users find it by. */
+  action: string;
+  label: string;
+}
+
+export function listHead(title: string, blurb: string, create: CreateLink | null): HTMLElement {
+  return h(
+    "div",
+    { class: "page-head with-action" },
+    h("div", null, h("h1", null, title), h("p", { class: "muted" }, blurb)),
+    create ? h("a", { href: create.href, class: "button", "data-action": create.action }, create.label) : null,
+  );
+}
+
+/** "saved" or "deleted", as the form that sent the reader here says; null when it says neither (or `saved` is null: no notice for it). */
+export function doneNotice(params: URLSearchParams, saved: string | null, deleted: (id: string) => string): HTMLElement | null {
+  const gone = params.get("deleted");
+  if (saved !== null && params.get("saved")) return h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), ` ${saved}`);
+  if (gone) return h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` ${deleted(gone)}`);
+  return null;
+}
