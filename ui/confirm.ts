@@ -2,6 +2,7 @@
 // and a warning saying what will happen), so a stray click or key press changes
 // nothing. Deleting a resource and revoking a key or a portal link use it.
 import { fill, h } from "./dom.ts";
+import { request } from "./api.ts";
 import { errorBox } from "./format.ts";
 
 export interface Confirm {
@@ -36,4 +37,21 @@ export function confirmButton(c: Confirm): HTMLButtonElement {
     }
   });
   return button;
+}
+
+/**
+ * The "Delete" section at the foot of a resource's form: a two-step danger
+ * button that sends DELETE `path` and then goes to `after` (the list, with its
+ * notice); the API's refusal is shown beside the button.
+ */
+export function deleteSection(d: { label: string; confirmLabel: string; warning: string; path: string; after: string }): HTMLElement {
+  const out = h("div", { class: "action-output", "aria-live": "polite" });
+  const button = confirmButton({
+    label: d.label, confirmLabel: d.confirmLabel, attrs: { class: "danger", "data-action": "delete" }, out, warning: d.warning,
+    act: async () => {
+      await request("DELETE", d.path);
+      location.hash = d.after;
+    },
+  });
+  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
 }

@@ -4,7 +4,7 @@
 // removed, and new ones added, without ever reading a value (the change is sent
 // as header_changes). A config-declared destination is shown read-only.
 import { get, request } from "../api.ts";
-import { confirmButton } from "../confirm.ts";
+import { deleteSection } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, numberOrNull } from "../form-fields.ts";
 import { destinationName, errorBox } from "../format.ts";
@@ -196,16 +196,10 @@ export async function destinationFormPage(ctx: PageContext): Promise<void> {
   if (!readOnly) url.focus();
 }
 
-/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
-function deleteControl(d: Destination): HTMLElement {
-  const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = confirmButton({
-    label: "Delete destination", confirmLabel: `Confirm: delete ${destinationName(d)}`, attrs: { class: "danger", "data-action": "delete" }, out,
+/** Delete in two steps, the API's refusal shown beside the button. */
+const deleteControl = (d: Destination): HTMLElement =>
+  deleteSection({
+    label: "Delete destination", confirmLabel: `Confirm: delete ${destinationName(d)}`, path: `/v1/destinations/${encodeURIComponent(d.id)}`,
     warning: "Its subscriptions go with it and its unfinished deliveries are cancelled. Press again to delete.",
-    act: async () => {
-      await request("DELETE", `/v1/destinations/${encodeURIComponent(d.id)}`);
-      location.hash = href("destinations", { deleted: destinationName(d) });
-    },
+    after: href("destinations", { deleted: destinationName(d) }),
   });
-  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
-}

@@ -4,7 +4,7 @@
 // deleting it. Admins only, as the API allows; a config-declared type is
 // read-only, with the reason.
 import { get, request } from "../api.ts";
-import { confirmButton } from "../confirm.ts";
+import { deleteSection } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
 import { errorBox, prettyJson } from "../format.ts";
@@ -93,16 +93,10 @@ export async function eventTypeFormPage(ctx: PageContext): Promise<void> {
   );
 }
 
-/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
-function deleteControl(t: EventType): HTMLElement {
-  const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = confirmButton({
-    label: "Delete event type", confirmLabel: "Confirm: delete this event type", attrs: { class: "danger", "data-action": "delete" }, out,
+/** Delete in two steps, the API's refusal shown beside the button. */
+const deleteControl = (t: EventType): HTMLElement =>
+  deleteSection({
+    label: "Delete event type", confirmLabel: "Confirm: delete this event type", path: `/v1/event-types/${encodeURIComponent(t.name)}`,
     warning: "New events of this type will be refused; events already published keep it. Press again to delete.",
-    act: async () => {
-      await request("DELETE", `/v1/event-types/${encodeURIComponent(t.name)}`);
-      location.hash = href("event-types", { deleted: t.name });
-    },
+    after: href("event-types", { deleted: t.name }),
   });
-  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
-}

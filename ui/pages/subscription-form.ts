@@ -4,7 +4,7 @@
 // payload filter as JSON that "Check filter" validates through the API before
 // anything is saved. A config-declared subscription is shown read-only.
 import { get, post, request } from "../api.ts";
-import { confirmButton } from "../confirm.ts";
+import { deleteSection } from "../confirm.ts";
 import { fill, h } from "../dom.ts";
 import { FormFields, configReadOnly, parseJsonField } from "../form-fields.ts";
 import { badge, destinationName, errorBox, prettyJson } from "../format.ts";
@@ -163,16 +163,10 @@ export async function subscriptionFormPage(ctx: PageContext): Promise<void> {
   );
 }
 
-/** Delete in two steps (confirmButton), the API's refusal shown beside the button. */
-function deleteControl(s: Subscription): HTMLElement {
-  const out = h("div", { class: "action-output", "aria-live": "polite" });
-  const button = confirmButton({
-    label: "Delete subscription", confirmLabel: "Confirm: delete this subscription", attrs: { class: "danger", "data-action": "delete" }, out,
+/** Delete in two steps, the API's refusal shown beside the button. */
+const deleteControl = (s: Subscription): HTMLElement =>
+  deleteSection({
+    label: "Delete subscription", confirmLabel: "Confirm: delete this subscription", path: `/v1/subscriptions/${encodeURIComponent(s.id)}`,
     warning: "New events of its types will no longer reach its destination. Press again to delete.",
-    act: async () => {
-      await request("DELETE", `/v1/subscriptions/${encodeURIComponent(s.id)}`);
-      location.hash = href("subscriptions", { deleted: "1" });
-    },
+    after: href("subscriptions", { deleted: "1" }),
   });
-  return h("section", { class: "card danger-zone", "aria-labelledby": "h-delete" }, h("h2", { id: "h-delete" }, "Delete"), button, out);
-}
