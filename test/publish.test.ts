@@ -221,6 +221,13 @@ describeOnEachStore("publishing", () => {
       const badTime = await herald.api("GET", "/v1/events?since=yesterday");
       expect(badTime.status).toBe(400);
       expect(badTime.body.details[0].path).toBe("since");
+      // Times Date.parse would read, but not as the instant the client meant:
+      // a bare number (a year), a time with no zone, an impossible date.
+      for (const lenient of ["1", "2026-01-31T12:00:00", "2026-02-30T00:00:00Z"]) {
+        const res = await herald.api("GET", `/v1/events?until=${encodeURIComponent(lenient)}`);
+        expect([lenient, res.status, res.body.details?.[0]?.path]).toEqual([lenient, 400, "until"]);
+      }
+      expect((await herald.api("GET", `/v1/events?since=${encodeURIComponent("2026-01-31T12:00:00+01:00")}`)).status).toBe(200);
     });
   });
 

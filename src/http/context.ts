@@ -11,6 +11,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { addressKey, type AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, errorBody } from "./errors.ts";
 import { ErrorBody } from "./schemas.ts";
+import { parseInstant } from "../rules/instant.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 
 export interface HttpContext {
@@ -128,8 +129,10 @@ export function timeWindowPage(scope: Scope, query: { tenant?: string; since?: s
 
 export function parseTime(value: string | undefined, path: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw invalid(`${path} is not a valid ISO 8601 time`, [{ path, message: "must be an ISO 8601 time such as 2026-01-31T12:00:00Z" }]);
+  // Strict, like deliver_at: Date.parse reads "1" as the year 2001 and a time
+  // without a zone in the server's zone, so a filter could silently mean another window.
+  const ms = parseInstant(value);
+  if (ms === null) throw invalid(`${path} is not a valid ISO 8601 time`, [{ path, message: "must be an ISO 8601 time such as 2026-01-31T12:00:00Z" }]);
   return ms;
 }
 
