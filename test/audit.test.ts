@@ -123,9 +123,13 @@ describeOnEachStore("the audit log records", () => {
   it("a recover of failed deliveries", async () => {
     await start();
     const id = await createDestination();
-    const res = await herald.api("POST", `/v1/destinations/${id}/recover`, { since: iso(herald.clock.now() - 60_000) });
+    const since = iso(herald.clock.now() - 60_000);
+    const res = await herald.api("POST", `/v1/destinations/${id}/recover`, { since });
     expect(res.status).toBe(200);
-    expect(await only("destination.recovered", id)).toMatchObject({ actor: admin, resource: { type: "destination", id }, tenant: "acme" });
+    expect(await only("destination.recovered", id)).toMatchObject({
+      actor: admin, resource: { type: "destination", id }, tenant: "acme",
+      changes: { requeued: { from: null, to: res.body.requeued }, window: { from: null, to: { since } } },
+    });
   });
 
   it("a manual retry of a delivery", async () => {
@@ -152,7 +156,7 @@ describeOnEachStore("the audit log records", () => {
     expect(published.status).toBe(202);
     expect((await herald.api("POST", `/v1/events/${published.body.id}/cancel`)).body.cancelled).toBe(1);
     expect(await only("event.cancelled", published.body.id)).toMatchObject({
-      actor: admin, resource: { type: "event", id: published.body.id }, tenant: "acme",
+      actor: admin, resource: { type: "event", id: published.body.id }, tenant: "acme", changes: { cancelled: { from: null, to: 1 } },
     });
   });
 

@@ -3,7 +3,7 @@
 // Every change reloads the catalogue, publishes its operational event, and is
 // recorded in the audit log under the caller (`by`).
 import type { AuditEntry, ClientTls, Destination, SigningSecret } from "../store/types.ts";
-import type { Caller } from "./audit.ts";
+import { auditWindow, type Caller } from "./audit.ts";
 import { destinationChanges } from "./audit-changes.ts";
 import { newId } from "../store/ids.ts";
 import { checkDestinationUrl } from "../rules/address-policy.ts";
@@ -196,7 +196,10 @@ export class DestinationService {
     const requeued = await this.parts.store.queue.requeueFailed(id, since, until ?? now + 1, now);
     if (requeued > 0) this.parts.dispatcher.noteBacklog();
     // A queue write, which takes no entry: recorded right after it.
-    await this.parts.audit.record(by, { action: "destination.recovered", resource: { type: "destination", id }, tenant: destination.tenant });
+    await this.parts.audit.record(by, {
+      action: "destination.recovered", resource: { type: "destination", id }, tenant: destination.tenant,
+      changes: { requeued: { from: null, to: requeued }, window: { from: null, to: auditWindow(since, until) } },
+    });
     return requeued;
   }
 

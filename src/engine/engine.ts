@@ -5,7 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { rootCertificates } from "node:tls";
 import { createAddressGuard } from "./address-guard.ts";
-import { AuditLog, disabledByHerald, heraldCaller, type Caller } from "./audit.ts";
+import { AuditLog, auditWindow, disabledByHerald, heraldCaller, type Caller } from "./audit.ts";
 import { ApiKeys } from "./api-keys.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
@@ -255,7 +255,7 @@ export class Engine {
     // A queue write, which takes no entry: recorded right after it.
     await this.audit.record(by, {
       action: "deliveries.retried", resource: { type: "deliveries", id: ids ? `${ids.length} ids` : "filter" }, tenant: scope.tenant,
-      changes: { queued: { from: null, to: queued }, ...(f ? { filter: { from: null, to: { status: "failed", ...f } } } : {}) },
+      changes: { queued: { from: null, to: queued }, ...(f ? { filter: { from: null, to: { status: "failed", ...f, ...auditWindow(f.since, f.until) } } } : {}) },
     });
     return { queued, skipped: ids ? ids.length - queued : 0 };
   }
@@ -272,7 +272,9 @@ export class Engine {
     const cancelled = await this.store.queue.cancelPendingOfEvent(eventId, this.deps.now(), scope.tenant);
     const read = await this.reads.getEvent(scope, eventId);
     // Recorded right after the queue write (which takes no entry), once the event is known to be the caller's.
-    await this.audit.record(by, { action: "event.cancelled", resource: { type: "event", id: eventId }, tenant: read.event.tenant });
+    await this.audit.record(by, {
+      action: "event.cancelled", resource: { type: "event", id: eventId }, tenant: read.event.tenant, changes: { cancelled: { from: null, to: cancelled } },
+    });
     return { ...read, cancelled };
   }
 
