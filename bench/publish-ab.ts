@@ -1,0 +1,87 @@
+// `bun bench/publish-ab.ts N TREE...`: the per-request cost of a single publish
+// (`POST /v1/events`, one event) in several source trees (checkouts of other
+// commits, node_modules linked), without the network: each tree's Herald is
+// built as ingest-ab.ts builds it (SQLite, `synchronous: full`, its one
+// destination disabled) and given Requests through `app.http.handle` in-process,
+// 64 at once, in rounds of 2,000 interleaved with the order turned every round.
+// What it measures is Herald's JavaScript per request — Elysia's hooks,
+// authentication, parse, validation, the publisher, the store's group commit —
+// with neither a client nor Bun's HTTP server in the figure (ingest-ab.ts and
+// `npm run bench -- ingest` have those). Prints CPU µs and wall µs per request.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const total = Number(process.argv[2] ?? 40_000);
+const trees = process.argv.slice(3).map((t) => resolve(t));
+if (trees.length === 0) throw new Error("usage: bun bench/publish-ab.ts N TREE...");
+const ROUND = 2_000;
+const AT_ONCE = 64;
+const TOKEN = "bench-token-0123456789abcdef";
+const TYPE = "order.created";
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+const variants = await Promise.all(
+  trees.map(async (tree) => {
+    const { createApp } = await import(join(tree, "src/app.ts"));
+    const { validateConfig } = await import(join(tree, "src/config/schema.ts"));
+    const dir = mkdtempSync(join(tmpdir(), "herald-publish-ab-"));
+    const checked = validateConfig({
+      server: { host: "127.0.0.1", port: 0 },
+      storage: { path: join(dir, "herald.db"), synchronous: "full" },
+      auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
+      delivery: { https_only: false, allow_hosts: ["127.0.0.1"] },
+      event_types: [{ name: TYPE, description: "bench" }],
+      destinations: [{ id: "sink", url: "http://127.0.0.1:9/hook", enabled: false }],
+      subscriptions: [{ id: "sink-all", destination: "sink", event_types: [TYPE] }],
+    });
+    if (!checked.ok) throw new Error(`${tree}: ${JSON.stringify(checked.errors)}`);
+    const app = await createApp(checked.config, { log: silent });
+    const { url } = await app.start();
+    return { tree, app, url, dir, cpuMs: 0, wallMs: 0, done: 0 };
+  }),
+);
+type Variant = (typeof variants)[number];
+
+const body = (i: number) => JSON.stringify({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: Date.now() } });
+
+async function one(v: Variant, i: number): Promise<void> {
+  // What the bench's load generator sends (fetch adds content-length to a string body).
+  const text = body(i);
+  const request = new Request(`${v.url}/v1/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) },
+    body: text,
+  });
+  const response = await v.app.http.handle(request);
+  if (response.status !== 202) throw new Error(`${v.tree}: ${response.status} ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+async function round(v: Variant): Promise<void> {
+  let next = v.done;
+  const end = v.done + ROUND;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
+    while (next < end) await one(v, next++);
+  }));
+  const c = process.cpuUsage(c0);
+  v.cpuMs += (c.user + c.system) / 1000;
+  v.wallMs += performance.now() - t0;
+  v.done = end;
+}
+
+// Warm-up: one round each, not counted.
+for (const v of variants) await round(v);
+for (const v of variants) Object.assign(v, { cpuMs: 0, wallMs: 0 });
+const start = variants[0]!.done;
+for (let turn = 0; variants[0]!.done - start < total; turn++) {
+  for (const v of turn % 2 === 0 ? variants : [...variants].reverse()) await round(v);
+}
+const n = variants[0]!.done - start;
+for (const v of variants) {
+  console.log(`${v.tree}: ${((v.cpuMs * 1000) / n).toFixed(1)} µs CPU, ${((v.wallMs * 1000) / n).toFixed(1)} µs wall per publish`);
+  await v.app.stop();
+  rmSync(v.dir, { recursive: true, force: true });
+}
