@@ -352,6 +352,16 @@ describe("the webhook HTTP client over TLS", () => {
     expect(otherName.error).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
   });
 
+  it("checks the certificate against the URL's own host when no name is pinned", async () => {
+    client = new HttpClient();
+    // The certificate names hooks.test.invalid and 127.0.0.1, not localhost.
+    const byName = await client.post({ url: `https://localhost:${plain.port}/hook`, host: `localhost:${plain.port}`, headers: {}, body: "{}", timeout_ms: 3000, keep_response_bytes: 100, tls: { ca: [certs.ca] } });
+    expect(byName.status).toBeNull();
+    expect(byName.error).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
+    const byAddress = await client.post({ url: `https://127.0.0.1:${plain.port}/hook`, host: `127.0.0.1:${plain.port}`, headers: {}, body: "{}", timeout_ms: 3000, keep_response_bytes: 100, tls: { ca: [certs.ca] } });
+    expect(byAddress).toMatchObject({ status: 200, error: null });
+  });
+
   it("presents the client certificate a receiver requires, and fails without it", async () => {
     client = new HttpClient();
     const tls = { servername: "hooks.test.invalid", ca: [certs.ca] };
