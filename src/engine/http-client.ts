@@ -378,23 +378,31 @@ class Call {
   }
 
   private head(text: string): void {
-    const lines = text.split("\r\n");
-    const match = STATUS_LINE.exec(lines[0]!);
-    if (!match) throw new Error(`malformed status line in the answer: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    let eol = text.indexOf("\r\n");
+    if (eol < 0) eol = text.length;
+    const statusLine = text.slice(0, eol);
+    const match = STATUS_LINE.exec(statusLine);
+    if (!match) throw new Error(`malformed status line in the answer: ${JSON.stringify(statusLine.slice(0, 80))}`);
     const status = Number(match[2]);
     const headers: [string, string][] = [];
     let length: number | null = null;
     let chunked = false;
     let encoded = false;
     let close = match[1] === "0";
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
+    // Line by line without splitting the head into an array first.
+    for (let start = eol + 2; start < text.length; ) {
+      let end = text.indexOf("\r\n", start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      start = end + 2;
       const colon = line.indexOf(":");
       const name = colon > 0 ? line.slice(0, colon) : "";
       if (!TOKEN.test(name)) throw new Error(`malformed header line in the answer: ${JSON.stringify(line.slice(0, 80))}`);
       const lower = name.toLowerCase();
       const value = line.slice(colon + 1).trim();
       headers.push([lower, value]);
+      // Only names that decide the framing are looked at further (their lengths first: cheap).
+      if (lower.length !== 10 && lower.length !== 14 && lower.length !== 17) continue;
       if (lower === "content-length") {
         const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
         if (Number.isNaN(n) || (length !== null && length !== n)) throw new Error(`malformed content-length in the answer: ${JSON.stringify(value.slice(0, 40))}`);
@@ -443,6 +451,7 @@ class Call {
 
 /** Settings cut into a pool key once per TLS settings object (the sender keeps them per destination). */
 const identities = new WeakMap<ClientTls, string>();
+const NO_TLS: ClientTls = Object.freeze({});
 const caIds = new WeakMap<string[], number>();
 let nextCaId = 1;
 
@@ -461,28 +470,55 @@ function identity(tls: ClientTls): string {
   return id;
 }
 
+/** A URL as the client uses it, parsed once: the same few URLs are posted to again and again. */
+interface Place {
+  https: boolean;
+  hostname: string;
+  port: number;
+  /** `POST /path?query HTTP/1.1\r\nhost: ` */
+  start: string;
+  /** The pool key without the TLS identity. */
+  origin: string;
+}
+const PLACES_MAX = 1024;
+
 export class HttpClient {
   private readonly pools = new Map<string, Pool>();
+  private readonly places = new Map<string, Place | string>();
+
+  /** The parsed URL, or why it cannot be posted to; bounded, oldest first out. */
+  private place(href: string): Place | string {
+    let place = this.places.get(href);
+    if (place !== undefined) return place;
+    let url: URL | null = null;
+    try {
+      url = new URL(href);
+    } catch {}
+    if (!url) place = "not a valid URL";
+    else if (url.protocol !== "https:" && url.protocol !== "http:") place = `unsupported protocol ${url.protocol}`;
+    else {
+      const https = url.protocol === "https:";
+      const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+      const port = url.port ? Number(url.port) : https ? 443 : 80;
+      // The URL parser percent-encodes spaces and line breaks in the path.
+      place = { https, hostname, port, start: `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: `, origin: `${url.protocol}//${hostname}:${port}` };
+    }
+    if (this.places.size >= PLACES_MAX) this.places.delete(this.places.keys().next().value!);
+    this.places.set(href, place);
+    return place;
+  }
   private sweep: ReturnType<typeof setInterval> | null = null;
 
   /** POSTs `request.body`; never throws, never outlives `timeout_ms`. */
   post(request: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve) => {
-      let url: URL;
-      try {
-        url = new URL(request.url);
-      } catch {
-        return resolve({ status: null, headers: null, body: null, error: `not a valid URL` });
-      }
-      const https = url.protocol === "https:";
-      if (!https && url.protocol !== "http:") return resolve({ status: null, headers: null, body: null, error: `unsupported protocol ${url.protocol}` });
-      const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-      const port = url.port ? Number(url.port) : https ? 443 : 80;
-      const tls = https ? (request.tls ?? {}) : null;
-      const key = `${url.protocol}//${hostname}:${port}${tls ? ` ${identity(tls)}` : ""}`;
-      // The URL parser percent-encodes spaces and line breaks in the path; the host is checked here.
+      const place = this.place(request.url);
+      if (typeof place === "string") return resolve({ status: null, headers: null, body: null, error: place });
+      const { https, hostname, port } = place;
+      const tls = https ? (request.tls ?? NO_TLS) : null;
+      const key = tls ? `${place.origin} ${identity(tls)}` : place.origin;
       if (BAD_VALUE.test(request.host)) return resolve({ status: null, headers: null, body: null, error: "invalid host header" });
-      let head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${request.host}\r\n`;
+      let head = `${place.start}${request.host}\r\n`;
       for (const name in request.headers) {
         const value = request.headers[name]!;
         if (!TOKEN.test(name) || BAD_VALUE.test(value)) return resolve({ status: null, headers: null, body: null, error: `invalid request header ${JSON.stringify(name)}` });
