@@ -4,7 +4,8 @@
 // process, 64 sends at once, rounds of 2,000 interleaved with the order turned
 // every round (as store-ab.ts does for the store). Prints CPU µs per send (the
 // whole process: JavaScript thread and Bun's HTTP thread) and sends/s per
-// variant. Only the send is measured: no store, no dispatcher.
+// variant. Only the send is measured: no store, no dispatcher. A tree that has
+// src/engine/http-client.ts sends through that client, as its engine does.
 import { join, resolve } from "node:path";
 import { startReceiver } from "./harness.ts";
 import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
@@ -36,11 +37,17 @@ interface Variant {
 
 // The yardstick: what the bench's baseline does, one request per delivery.
 const plainBody = webhookBody("bench.event", data, now);
+const clients: { close(): void }[] = [];
 const variants: Variant[] = [{ name: "plain fetch", one: (i) => plainSend(url, plainBody, i), cpuMs: 0, wallMs: 0, done: 0 }];
 for (const [k, tree] of trees.entries()) {
   const { send } = await import(join(tree, "src/engine/sender.ts"));
   const { createAddressGuard } = await import(join(tree, "src/engine/address-guard.ts"));
+  // A tree with the keep-alive client (issue 17) sends through it, as its engine does.
+  const clientModule = join(tree, "src/engine/http-client.ts");
+  const client = (await Bun.file(clientModule).exists()) ? new (await import(clientModule)).HttpClient() : undefined;
+  if (client) clients.push(client);
   const options = {
+    ...(client ? { client } : {}),
     fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
     timeout_ms: 10_000, keep_response_bytes: 4096, user_agent: "Herald/bench",
   };
@@ -85,5 +92,6 @@ try {
   const stats = await receiver.stats();
   if (stats.unique < (n + ROUND) * variants.length) throw new Error(`the receiver counted ${stats.unique} distinct deliveries`);
 } finally {
+  for (const c of clients) c.close();
   await receiver.stop();
 }

@@ -12,6 +12,7 @@ import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { HttpClient } from "./http-client.ts";
 import { OperationalEvents } from "./operational-events.ts";
 import { notFound, Problem } from "./problem.ts";
 import { Publisher } from "./publisher.ts";
@@ -67,6 +68,8 @@ export class Engine {
   readonly lease_ms: number;
   /** How every send is made (the dispatcher's and test sends'), built once. */
   readonly sendOptions: SendOptions;
+  /** Direct sends' keep-alive connections, closed at stop (through a proxy, sends use fetch). */
+  private readonly httpClient = new HttpClient();
   private readonly counts = new LatestRead();
 
   constructor(
@@ -85,7 +88,7 @@ export class Engine {
       timeout_ms: d.timeout,
       keep_response_bytes: d.keep_response_bytes,
       user_agent: `Herald/${VERSION}`,
-      ...(d.proxy !== undefined ? { proxy: d.proxy } : {}),
+      ...(d.proxy !== undefined ? { proxy: d.proxy } : { client: this.httpClient }),
       // A CA list replaces the system's roots: the extra CAs are added to them, never instead.
       ...(d.tls_ca !== undefined ? { ca: [...rootCertificates, d.tls_ca] } : {}),
     };
@@ -200,6 +203,8 @@ export class Engine {
     // Before the retirement below, which lets another instance take the jobs over.
     await this.backfills.stop();
     await this.dispatcher.stop();
+    // Sends have finished: no pooled connection outlives the engine.
+    this.httpClient.close();
     try {
       await this.store.queue.retireInstance(this.deps.instance, this.deps.now());
     } catch (error) {

@@ -2,6 +2,7 @@
 // happened as a value (never an exception): status, kept body, error, Retry-After.
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
+import type { ClientTls, HttpAnswer, HttpClient } from "./http-client.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -25,6 +26,12 @@ export interface SendOptions {
   proxy?: string;
   /** Certificate authorities trusted for receivers: the system's plus delivery.tls_ca; unset when there is no tls_ca. */
   ca?: string[];
+  /**
+   * The keep-alive client for direct sends (http-client.ts); unset: fetch.
+   * Sends through `proxy` always use fetch, which speaks CONNECT and the
+   * proxy's own authentication; the client connects only directly.
+   */
+  client?: HttpClient;
 }
 
 const REDACTED = "[redacted]";
@@ -70,6 +77,8 @@ interface Prepared {
   tls: ReturnType<typeof tlsOptions> | null;
   /** The signing secrets when none has an expiry; null: filtered per send. */
   secrets: string[] | null;
+  /** The client's TLS settings per pinned server name ("" for none): one object each, so the client's pool key is cut once. */
+  clientTls: Map<string, ClientTls>;
 }
 
 const prepared = new WeakMap<Destination, Prepared>();
@@ -86,6 +95,7 @@ function prepare(destination: Destination, options: SendOptions): Prepared {
     loggedFixed: { ...loggedFixed, ...common },
     tls: tlsOptions(undefined, destination, options.ca) ?? null,
     secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
+    clientTls: new Map(),
   };
   prepared.set(destination, made);
   return made;
@@ -125,6 +135,18 @@ export async function send(event: EventForDelivery, destination: Destination, op
   const target = found instanceof Promise ? await found : found;
   if (!target.ok) return failure(target.message, target.retryable);
   const timeout = destination.timeout_ms ?? options.timeout_ms;
+  if (options.client && options.proxy === undefined) {
+    const headers = { ...p.fixed, "webhook-id": event.id, "webhook-timestamp": timestamp, "webhook-signature": signature };
+    const servername = target.servername ?? "";
+    let tls = p.clientTls.get(servername);
+    if (tls === undefined) {
+      tls = { ...(servername ? { servername } : {}), ...(destination.client_tls ? { cert: destination.client_tls.cert, key: destination.client_tls.key } : {}), ...(options.ca ? { ca: options.ca } : {}) };
+      // Bounded: a host name's pinned addresses change, its server name does not.
+      if (p.clientTls.size < 16) p.clientTls.set(servername, tls);
+    }
+    const answer = await options.client.post({ url: target.url, host: target.host, headers, body, timeout_ms: timeout, keep_response_bytes: options.keep_response_bytes, tls });
+    return resultOf(answer, startedAt, started, destination.url, logged, failure);
+  }
   // One timer for the whole exchange, headers and body: an answer that drips
   // its body a byte at a time, or never ends, is cut off at the timeout too
   // (the signal aborts the body stream as well as the request).
@@ -177,6 +199,43 @@ export async function send(event: EventForDelivery, destination: Destination, op
   };
 }
 
+/** The client's answer as the attempt log has always told fetch's. */
+function resultOf(answer: HttpAnswer, startedAt: number, started: number, url: string, logged: Record<string, string>, failure: (error: string, retryable: boolean) => SendResult): SendResult {
+  const { status, headers } = answer;
+  if (status === null || headers === null) return failure(answer.error ?? "no answer", true);
+  const location = headerOf(headers, "location");
+  if (answer.error !== null) {
+    // The status line and headers came, the body did not finish: as with fetch above.
+    return {
+      ok: false,
+      retryable: true,
+      status: null,
+      retry_after_ms: null,
+      attempt: attemptOf(startedAt, started, url, logged, {
+        response_status: status, response_headers: keptHeaders(headers), response_body: null,
+        error: `${status >= 200 && status < 300 ? `HTTP ${status}` : statusError(status, location)}, body not received in full: ${answer.error}`,
+      }),
+    };
+  }
+  const ok = status >= 200 && status < 300;
+  return {
+    ok,
+    retryable: !ok,
+    status,
+    retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(headerOf(headers, "retry-after"), startedAt) : null,
+    attempt: attemptOf(startedAt, started, url, logged, {
+      response_status: status, response_headers: keptHeaders(headers), response_body: answer.body,
+      error: ok ? null : statusError(status, location),
+    }),
+  };
+}
+
+/** The first value of a header among the client's pairs (names already lower case). */
+function headerOf(headers: [string, string][], name: string): string | null {
+  for (const [n, v] of headers) if (n === name) return v;
+  return null;
+}
+
 /** TLS settings for one request: SNI when the address was pinned, the destination's client certificate, extra CAs. */
 function tlsOptions(servername: string | undefined, destination: Destination, ca: string[] | undefined) {
   if (!servername && !destination.client_tls && !ca) return undefined;
@@ -187,16 +246,22 @@ function tlsOptions(servername: string | undefined, destination: Destination, ca
   };
 }
 
-/** The response headers the attempt log keeps, in the order received, within the budget above. */
-export function keptHeaders(headers: Headers): Record<string, string> {
+/**
+ * The response headers the attempt log keeps, in the order received, within
+ * the budget above: fetch's Headers, or the client's name/value pairs (a
+ * repeated name joined with ", " as Headers does).
+ */
+export function keptHeaders(headers: Iterable<[string, string]>): Record<string, string> {
   const kept: Record<string, string> = {};
   let used = 0;
   let dropped = 0;
   let total = 0;
-  for (const [name, full] of headers) {
+  for (const [name, received] of headers) {
     total++;
+    const before = Object.hasOwn(kept, name) ? kept[name]! : null;
+    const full = before === null ? received : `${before}, ${received}`;
     const value = full.length > KEEP_HEADER_VALUE_BYTES ? `${full.slice(0, KEEP_HEADER_VALUE_BYTES - 1)}…` : full;
-    const size = name.length + value.length;
+    const size = (before === null ? name.length : -before.length) + value.length;
     if (used + size > KEEP_HEADER_BYTES) {
       dropped++;
       continue;
