@@ -64,7 +64,8 @@ describe("the attempt log", () => {
   });
 
   it("keeps a small answer's headers whole", async () => {
-    receiver = startReceiver([], { status: 200, headers: { "x-request-id": "abc-123" } });
+    // A header named __proto__ is a header like any other, not the record's prototype.
+    receiver = startReceiver([], { status: 200, headers: { "x-request-id": "abc-123", ["__proto__"]: "odd" } });
     herald = await startHerald(
       testConfig({
         event_types: [{ name: "a" }],
@@ -78,6 +79,7 @@ describe("the attempt log", () => {
     const [delivery] = (await herald.api("GET", "/v1/deliveries")).body.data;
     const { attempts } = (await herald.api("GET", `/v1/deliveries/${delivery.id}`)).body;
     expect(attempts[0].response.headers["x-request-id"]).toBe("abc-123");
+    expect(Object.getOwnPropertyDescriptor(attempts[0].response.headers, "__proto__")?.value).toBe("odd");
     expect(attempts[0].response.headers["(dropped)"]).toBeUndefined();
   });
 });

@@ -252,7 +252,8 @@ function tlsOptions(servername: string | undefined, destination: Destination, ca
  * repeated name joined with ", " as Headers does).
  */
 export function keptHeaders(headers: Iterable<[string, string]>): Record<string, string> {
-  const kept: Record<string, string> = {};
+  // No prototype: a receiver's header named __proto__ is kept as a header, not taken for the object's prototype.
+  const kept: Record<string, string> = Object.create(null);
   let used = 0;
   let dropped = 0;
   let total = 0;
