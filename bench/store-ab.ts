@@ -64,6 +64,8 @@ function record(s: Setup, job: { id: string; lease_until: number }) {
     },
     outcome: { status: "succeeded" },
     breaker: BREAKER,
+    // As the dispatcher records (older trees ignore it): the count and destination as leased.
+    as_leased: { attempts: 0, destination_id: "dst_bench" },
   }, t);
 }
 

@@ -354,6 +354,7 @@ export class Dispatcher {
           disable_destination: decision.disable_destination,
           breaker: this.settings.breaker,
           probe: job.probe,
+          as_leased: { attempts: job.delivery.attempts, destination_id: job.delivery.destination_id },
         },
         now,
       );

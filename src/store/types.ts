@@ -297,6 +297,13 @@ export interface AttemptRecord {
    * so a delivery used as a probe is never failed because the breaker was open.
    */
   probe?: boolean;
+  /**
+   * The delivery's attempt count and destination as leased (the job's row). A
+   * store may number the attempt from it instead of reading the row back,
+   * checking the count in its UPDATE: a stray attempt of an earlier holder
+   * (counted meanwhile) sends it back to reading.
+   */
+  as_leased?: { attempts: number; destination_id: string };
 }
 
 /** A published event with its deliveries, ready to write in one transaction. */

@@ -117,6 +117,8 @@ export function attemptRecord(
       response_status: ok ? 200 : failed_status, response_headers: {}, response_body: "", error: ok ? null : `HTTP ${failed_status}`,
     },
     outcome,
+    // As the dispatcher records: the count and destination of the row as leased.
+    as_leased: { attempts: job.delivery.attempts, destination_id: job.delivery.destination_id },
     ...extra,
   };
 }

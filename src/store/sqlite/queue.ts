@@ -136,7 +136,7 @@ export class SqliteQueue implements QueueStore {
           .query("SELECT id, ordered FROM destinations WHERE (max_in_flight IS NOT NULL OR ordered = 1) AND enabled = 1 AND breaker_opened_at IS NULL")
           .all() as { id: string; ordered: number }[])
       : [];
-    if (!probing && limited.length === 0) return this.attachEvents(this.claimRows(now, lease, limit));
+    if (!probing && limited.length === 0) return this.db.transaction(() => this.claimRows(now, lease, limit)).immediate();
     const { probes, held, rows } = this.db
       .transaction(() => {
         const probes = probing ? this.claimProbes(now, lease, breaker) : [];
@@ -146,7 +146,7 @@ export class SqliteQueue implements QueueStore {
       .immediate();
     return [
       ...this.attachEvents(held).map((job) => ({ ...job, limited: true })),
-      ...this.attachEvents(rows),
+      ...rows,
       ...this.attachEvents(probes).map((job) => ({ ...job, probe: true })),
     ];
   }
@@ -233,24 +233,55 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
-  /** The claim proper: due rows of enabled destinations whose breaker is closed. */
-  private claimRows(now: number, lease: Lease, limit: number): Delivery[] {
+  /**
+   * The claim proper: due rows of enabled destinations whose breaker is closed,
+   * with their events. Run inside an IMMEDIATE transaction (the caller's): the
+   * rows are read with their events in one statement, then leased by id, and
+   * the write lock keeps both steps one. An `UPDATE … RETURNING *` followed by
+   * a read of the events cost ~2 µs more per row (SQLite gathers the returned
+   * rows in a temporary table; bench/README.md, issue 17).
+   */
+  private claimRows(now: number, lease: Lease, limit: number): DeliveryJob[] {
+    if (limit <= 0) return [];
     const rows = this.db
+      .query(
+        // LEFT JOIN: a row whose event is gone is leased like the rest (and not
+        // sent), as before, rather than walked past by every claim.
+        `SELECT d.*, e.type AS e_type, e.created_at AS e_created_at, e.data AS e_data
+         -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
+         -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
+         FROM deliveries d INDEXED BY deliveries_due LEFT JOIN events e ON e.id = d.event_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $now
+           AND d.destination_id NOT IN (SELECT id FROM destinations
+             WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
+         ORDER BY d.next_attempt_at, d.id LIMIT $limit`,
+      )
+      .all({ now: ms(now), limit }) as Record<string, any>[];
+    if (rows.length === 0) return [];
+    const at = ms(now);
+    const until = ms(lease.until);
+    this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
            updated_at = $now
-         WHERE id IN (
-           -- Without INDEXED BY the planner (no ANALYZE statistics) prefers deliveries_status
-           -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
-           SELECT id FROM deliveries INDEXED BY deliveries_due
-           WHERE status = 'pending' AND next_attempt_at <= $now
-             AND destination_id NOT IN (SELECT id FROM destinations
-               WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
-           ORDER BY next_attempt_at, id LIMIT $limit)
-         RETURNING *`,
+         WHERE id IN (SELECT value FROM json_each($ids)) AND +status = 'pending'`,
       )
-      .all({ now: ms(now), lease: ms(lease.until), owner: lease.owner, limit });
-    return rows.map(toDelivery);
+      .run({ ids: JSON.stringify(rows.map((row) => row.id)), now: at, lease: until, owner: lease.owner });
+    // The jobs of one event share one event object (a fan-out's rows come together).
+    const events = new Map<string, DeliveryJob["event"]>();
+    const jobs: DeliveryJob[] = [];
+    for (const row of rows) {
+      if (row.e_type === null) continue;
+      let event = events.get(row.event_id);
+      if (!event) {
+        event = { id: row.event_id, type: row.e_type, created_at: row.e_created_at, data_json: row.e_data };
+        events.set(row.event_id, event);
+      }
+      // The row as the UPDATE left it.
+      Object.assign(row, { status: "delivering", lease_until: until, lease_owner: lease.owner, next_attempt_at: null, updated_at: at });
+      jobs.push({ delivery: toDelivery(row), event });
+    }
+    return jobs;
   }
 
   async openBreakers(): Promise<string[]> {
@@ -455,29 +486,32 @@ export class SqliteQueue implements QueueStore {
     // (finalized_at comes decided: an IN list in a statement costs a temporary B-tree per run.)
     // No RETURNING: SQLite gathers returned rows in a temporary table first, which
     // made this UPDATE ~4 µs dearer than running it and reading the row by id after.
-    const updated = this.db
-      .query(
-        `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
+    // With the count as leased (as_leased) the UPDATE checks it and the read is
+    // skipped (~2.5 µs); a count moved by a stray attempt falls back to the read.
+    const params = {
+      // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
+      outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
+      id: r.delivery_id,
+      owner: r.lease.owner,
+      until: ms(r.lease.until),
+      status: r.outcome.status,
+      next: r.outcome.status === "pending" ? ms(r.outcome.next_attempt_at) : null,
+      finalized: r.outcome.status === "pending" ? null : ms(now),
+      last_status: r.attempt.response_status,
+      last_error: r.attempt.error,
+      now: ms(now),
+    };
+    const set = `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
            lease_owner = NULL, last_status = $last_status, last_error = $last_error, updated_at = $now,
            finalized_at = $finalized, schedule_start = schedule_start + $outside
-         WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`,
-      )
-      .run({
-        // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
-        outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
-        id: r.delivery_id,
-        owner: r.lease.owner,
-        until: ms(r.lease.until),
-        status: r.outcome.status,
-        next: r.outcome.status === "pending" ? ms(r.outcome.next_attempt_at) : null,
-        finalized: r.outcome.status === "pending" ? null : ms(now),
-        last_status: r.attempt.response_status,
-        last_error: r.attempt.error,
-        now: ms(now),
-      }).changes === 1;
-    const row = updated
-      ? (this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string })
-      : null;
+         WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`;
+    const known = r.as_leased;
+    let row: { attempts: number; destination_id: string } | null = null;
+    if (known && this.db.query(`${set} AND attempts = $attempts`).run({ ...params, attempts: known.attempts }).changes === 1) {
+      row = { attempts: known.attempts + 1, destination_id: known.destination_id };
+    } else if (this.db.query(set).run(params).changes === 1) {
+      row = this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string };
+    }
     // The row no longer holds this attempt's lease: cancelled (destination
     // deleted) while the attempt ran, or the lease ran out and was returned or
     // taken over. The attempt was made, so it is logged and counted, but the
