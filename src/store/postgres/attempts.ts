@@ -89,6 +89,17 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
   const applied = records.map((_, i) => i).filter((i) => results[i]!.applied);
   const destinationOf = (i: number) => attemptsOf[i]!;
   applied.sort((a, b) => (destinationOf(a) < destinationOf(b) ? -1 : destinationOf(a) > destinationOf(b) ? 1 : a - b));
+  if (applied.every((i) => records[i]!.record.outcome.status === "succeeded" && !records[i]!.record.disable_destination)) {
+    // Successes only (nearly always): every destination's health in one statement
+    // instead of one per destination (a fan-out's batch spans many). What each
+    // destination's first success in the batch would have done alone, it does;
+    // the rest of its run would find nothing to change.
+    const first = new Map<string, number>();
+    for (const i of applied) if (!first.has(destinationOf(i))) first.set(destinationOf(i), i);
+    if (first.size === 0) return results;
+    for (const closed of await healthAfterSuccess(tx, [...first.keys()])) results[first.get(closed.destination_id)!]!.breaker = closed;
+    return results;
+  }
   let previous: { destination: string; succeeded: boolean } | null = null;
   for (const index of applied) {
     const { record, now } = records[index]!;
@@ -139,20 +150,7 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
  */
 async function recordHealth(tx: SQL, destinationId: string, r: AttemptRecord, now: number): Promise<BreakerChange | null> {
   const at = Math.round(now);
-  if (r.outcome.status === "succeeded") {
-    // Any success closes the breaker, on or off: the receiver is up. Nothing to
-    // clear (nearly always): the CTE finds no row, and nothing is locked or written.
-    const [row] = await tx`WITH old AS (
-        SELECT id, breaker_opened_at FROM destinations
-        WHERE id = ${destinationId} AND (failing_since IS NOT NULL OR consecutive_failures <> 0 OR breaker_opened_at IS NOT NULL)
-        FOR UPDATE)
-      UPDATE destinations d SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
-        breaker_probe_started_at = NULL
-      FROM old WHERE d.id = old.id
-      RETURNING old.breaker_opened_at AS was_opened_at`;
-    if (!row || row.was_opened_at === null) return null;
-    return { destination_id: destinationId, change: "closed", opened_at: num(row.was_opened_at), next_probe_at: null };
-  }
+  if (r.outcome.status === "succeeded") return (await healthAfterSuccess(tx, [destinationId]))[0] ?? null;
   const settings = r.breaker && r.breaker.failures > 0 ? r.breaker : null;
   if (!settings) {
     await tx`UPDATE destinations SET failing_since = ${at} WHERE id = ${destinationId} AND failing_since IS NULL`;
@@ -174,6 +172,27 @@ async function recordHealth(tx: SQL, destinationId: string, r: AttemptRecord, no
   if (!row?.opens) return null;
   return { destination_id: destinationId, change: "opened", opened_at: at, next_probe_at: probeAt };
 }
+/**
+ * The health of destinations after a success each: any success closes the
+ * breaker, on or off (the receiver is up), and clears failing_since and the
+ * failure count. Nothing to clear (nearly always): the CTE finds no row, and
+ * nothing is locked or written. Rows are locked in id order (the batch's order
+ * for destination rows). Answers the breakers it closed.
+ */
+async function healthAfterSuccess(tx: SQL, destinationIds: string[]): Promise<BreakerChange[]> {
+  const rows = await tx`WITH old AS (
+      SELECT id, breaker_opened_at FROM destinations
+      WHERE id = ANY(${tx.array(destinationIds, "TEXT")}) AND (failing_since IS NOT NULL OR consecutive_failures <> 0 OR breaker_opened_at IS NOT NULL)
+      ORDER BY id FOR UPDATE)
+    UPDATE destinations d SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
+      breaker_probe_started_at = NULL
+    FROM old WHERE d.id = old.id
+    RETURNING old.id, old.breaker_opened_at AS was_opened_at`;
+  return rows
+    .filter((row: { was_opened_at: unknown }) => row.was_opened_at !== null)
+    .map((row: { id: string; was_opened_at: unknown }) => ({ destination_id: row.id, change: "closed" as const, opened_at: num(row.was_opened_at), next_probe_at: null }));
+}
+
 /** Numbers an attempt whose lease was lost and counts it on its delivery, with the delivery's destination (null when it is gone); rare. */
 async function countStrayAttempt(tx: SQL, deliveryId: string): Promise<{ number: number; destination_id: string | null }> {
   const [row] = await tx`UPDATE deliveries SET attempts = greatest(attempts,
