@@ -7,13 +7,14 @@ import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
+import { recordset } from "./recordset.ts";
 import { num } from "./rows.ts";
 
-/** attempts' columns, for the batch's one multi-row INSERT. */
-const ATTEMPT_COLUMNS = [
-  "id", "delivery_id", "destination_id", "number", "started_at", "duration_ms", "request_url", "request_headers",
-  "response_status", "response_headers", "response_body", "error",
-] as const;
+/** The attempts' columns, for the batch's one INSERT (rows from attemptRow). */
+const ATTEMPTS = recordset("attempts", {
+  id: "text", delivery_id: "text", destination_id: "text", number: "integer", started_at: "bigint", duration_ms: "bigint",
+  request_url: "text", request_headers: "text", response_status: "integer", response_headers: "text", response_body: "text", error: "text",
+});
 
 /**
  * Records a batch of attempts in `tx`; what each did, in order. Set-based: one
@@ -78,7 +79,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       results[i]!.applied = moved.applied;
     }
   }
-  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i] ?? null)), ...ATTEMPT_COLUMNS)}`;
+  await tx.unsafe(ATTEMPTS.insert, [JSON.stringify(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i] ?? null)))]);
 
   // The destinations' health: in destination-id order (arrival order within one
   // destination), so their row locks are taken last and in order. A failing
