@@ -47,4 +47,20 @@ describeEachStore("attempt rows", (current) => {
       });
     }
   });
+
+  it("records an answer whose body holds a NUL character, which PostgreSQL's text cannot keep, as U+FFFD there", async () => {
+    const { store } = current;
+    await withDestinations(store, "a");
+    await store.queue.publish(newEvent({ at: T0, to: ["a"] }));
+    const [job] = await store.queue.claimDue(T0 + 1, lease(T0 + 60_000), 1);
+    const record = attemptRecord(job!, { status: "failed" }, T0 + 10);
+    record.attempt.response_body = "binary\u0000answer";
+    record.attempt.error = "HTTP 500: \u0000";
+    // Before: PostgreSQL refused the whole record, so the lease ran out and the delivery was sent again, without end.
+    expect(await store.queue.recordAttempt(record, T0 + 20)).toMatchObject({ applied: true });
+    const [logged] = await store.log.attemptsOf(job!.delivery.id);
+    expect(["binary\u0000answer", "binary\uFFFDanswer"]).toContain(logged!.response_body!);
+    expect(["HTTP 500: \u0000", "HTTP 500: \uFFFD"]).toContain(logged!.error!);
+    expect(await store.log.getDelivery(job!.delivery.id)).toMatchObject({ status: "failed", attempts: 1, last_error: logged!.error });
+  });
 });

@@ -44,7 +44,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       next: r.outcome.status === "pending" ? Math.round(r.outcome.next_attempt_at) : null,
       finalized: r.outcome.status === "pending" ? null : Math.round(now),
       last_status: r.attempt.response_status,
-      last_error: r.attempt.error,
+      last_error: storable(r.attempt.error),
       at: Math.round(now),
       // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
       outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
@@ -121,8 +121,18 @@ function attemptRow(r: AttemptRecord, number: number, destination_id: string | n
     id: newId("att", a.started_at), delivery_id: r.delivery_id, destination_id, number, started_at: Math.round(a.started_at),
     duration_ms: Math.round(a.duration_ms), request_url: a.request_url, request_headers: JSON.stringify(a.request_headers),
     response_status: a.response_status, response_headers: a.response_headers === null ? null : JSON.stringify(a.response_headers),
-    response_body: a.response_body, error: a.error,
+    response_body: storable(a.response_body), error: storable(a.error),
   };
+}
+
+/**
+ * Text as PostgreSQL can keep it: its text type has no NUL character, and one
+ * in a receiver's answer would fail the whole record (the lease would run out
+ * and the delivery be sent again, without end). It becomes U+FFFD, as an
+ * undecodable byte already does (sender.ts reads the body as UTF-8).
+ */
+function storable(text: string | null): string | null {
+  return text === null || !text.includes("\0") ? text : text.replaceAll("\0", "\uFFFD");
 }
 
 /** Moves one delivery (the path for a batch with two answers for one delivery): its attempt's number and destination, and whether the outcome applied. */
@@ -132,7 +142,7 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
   const finalized = r.outcome.status === "pending" ? null : at;
   const outside = r.probe && r.outcome.status === "pending" ? 1 : 0;
   const [row] = await tx`UPDATE deliveries SET attempts = attempts + 1, status = ${r.outcome.status}, next_attempt_at = ${next},
-      lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${r.attempt.error},
+      lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${storable(r.attempt.error)},
       updated_at = ${at}, finalized_at = ${finalized}, schedule_start = schedule_start + ${outside}::integer
     WHERE id = ${r.delivery_id} AND status = 'delivering' AND lease_owner = ${r.lease.owner} AND lease_until = ${Math.round(r.lease.until)}
     RETURNING attempts, destination_id`;
