@@ -7,13 +7,14 @@ import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
+import { recordset } from "./recordset.ts";
 import { num } from "./rows.ts";
 
-/** attempts' columns, for the batch's one multi-row INSERT. */
-const ATTEMPT_COLUMNS = [
-  "id", "delivery_id", "destination_id", "number", "started_at", "duration_ms", "request_url", "request_headers",
-  "response_status", "response_headers", "response_body", "error",
-] as const;
+/** The attempts' columns, for the batch's one INSERT (rows from attemptRow). */
+const ATTEMPTS = recordset("attempts", {
+  id: "text", delivery_id: "text", destination_id: "text", number: "integer", started_at: "bigint", duration_ms: "bigint",
+  request_url: "text", request_headers: "text", response_status: "integer", response_headers: "text", response_body: "text", error: "text",
+});
 
 /**
  * Records a batch of attempts in `tx`; what each did, in order. Set-based: one
@@ -43,7 +44,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       next: r.outcome.status === "pending" ? Math.round(r.outcome.next_attempt_at) : null,
       finalized: r.outcome.status === "pending" ? null : Math.round(now),
       last_status: r.attempt.response_status,
-      last_error: r.attempt.error,
+      last_error: storable(r.attempt.error),
       at: Math.round(now),
       // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
       outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
@@ -78,7 +79,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
       results[i]!.applied = moved.applied;
     }
   }
-  await tx`INSERT INTO attempts ${tx(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i] ?? null)), ...ATTEMPT_COLUMNS)}`;
+  await tx.unsafe(ATTEMPTS.insert, [JSON.stringify(records.map(({ record }, i) => attemptRow(record, numbers[i]!, attemptsOf[i] ?? null)))]);
 
   // The destinations' health: in destination-id order (arrival order within one
   // destination), so their row locks are taken last and in order. A failing
@@ -89,6 +90,17 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
   const applied = records.map((_, i) => i).filter((i) => results[i]!.applied);
   const destinationOf = (i: number) => attemptsOf[i]!;
   applied.sort((a, b) => (destinationOf(a) < destinationOf(b) ? -1 : destinationOf(a) > destinationOf(b) ? 1 : a - b));
+  if (applied.every((i) => records[i]!.record.outcome.status === "succeeded" && !records[i]!.record.disable_destination)) {
+    // Successes only (nearly always): every destination's health in one statement
+    // instead of one per destination (a fan-out's batch spans many). What each
+    // destination's first success in the batch would have done alone, it does;
+    // the rest of its run would find nothing to change.
+    const first = new Map<string, number>();
+    for (const i of applied) if (!first.has(destinationOf(i))) first.set(destinationOf(i), i);
+    if (first.size === 0) return results;
+    for (const closed of await healthAfterSuccess(tx, [...first.keys()])) results[first.get(closed.destination_id)!]!.breaker = closed;
+    return results;
+  }
   let previous: { destination: string; succeeded: boolean } | null = null;
   for (const index of applied) {
     const { record, now } = records[index]!;
@@ -109,8 +121,18 @@ function attemptRow(r: AttemptRecord, number: number, destination_id: string | n
     id: newId("att", a.started_at), delivery_id: r.delivery_id, destination_id, number, started_at: Math.round(a.started_at),
     duration_ms: Math.round(a.duration_ms), request_url: a.request_url, request_headers: JSON.stringify(a.request_headers),
     response_status: a.response_status, response_headers: a.response_headers === null ? null : JSON.stringify(a.response_headers),
-    response_body: a.response_body, error: a.error,
+    response_body: storable(a.response_body), error: storable(a.error),
   };
+}
+
+/**
+ * Text as PostgreSQL can keep it: its text type has no NUL character, and one
+ * in a receiver's answer would fail the whole record (the lease would run out
+ * and the delivery be sent again, without end). It becomes U+FFFD, as an
+ * undecodable byte already does (sender.ts reads the body as UTF-8).
+ */
+function storable(text: string | null): string | null {
+  return text === null || !text.includes("\0") ? text : text.replaceAll("\0", "\uFFFD");
 }
 
 /** Moves one delivery (the path for a batch with two answers for one delivery): its attempt's number and destination, and whether the outcome applied. */
@@ -120,7 +142,7 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
   const finalized = r.outcome.status === "pending" ? null : at;
   const outside = r.probe && r.outcome.status === "pending" ? 1 : 0;
   const [row] = await tx`UPDATE deliveries SET attempts = attempts + 1, status = ${r.outcome.status}, next_attempt_at = ${next},
-      lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${r.attempt.error},
+      lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${storable(r.attempt.error)},
       updated_at = ${at}, finalized_at = ${finalized}, schedule_start = schedule_start + ${outside}::integer
     WHERE id = ${r.delivery_id} AND status = 'delivering' AND lease_owner = ${r.lease.owner} AND lease_until = ${Math.round(r.lease.until)}
     RETURNING attempts, destination_id`;
@@ -139,20 +161,7 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
  */
 async function recordHealth(tx: SQL, destinationId: string, r: AttemptRecord, now: number): Promise<BreakerChange | null> {
   const at = Math.round(now);
-  if (r.outcome.status === "succeeded") {
-    // Any success closes the breaker, on or off: the receiver is up. Nothing to
-    // clear (nearly always): the CTE finds no row, and nothing is locked or written.
-    const [row] = await tx`WITH old AS (
-        SELECT id, breaker_opened_at FROM destinations
-        WHERE id = ${destinationId} AND (failing_since IS NOT NULL OR consecutive_failures <> 0 OR breaker_opened_at IS NOT NULL)
-        FOR UPDATE)
-      UPDATE destinations d SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
-        breaker_probe_started_at = NULL
-      FROM old WHERE d.id = old.id
-      RETURNING old.breaker_opened_at AS was_opened_at`;
-    if (!row || row.was_opened_at === null) return null;
-    return { destination_id: destinationId, change: "closed", opened_at: num(row.was_opened_at), next_probe_at: null };
-  }
+  if (r.outcome.status === "succeeded") return (await healthAfterSuccess(tx, [destinationId]))[0] ?? null;
   const settings = r.breaker && r.breaker.failures > 0 ? r.breaker : null;
   if (!settings) {
     await tx`UPDATE destinations SET failing_since = ${at} WHERE id = ${destinationId} AND failing_since IS NULL`;
@@ -174,6 +183,27 @@ async function recordHealth(tx: SQL, destinationId: string, r: AttemptRecord, no
   if (!row?.opens) return null;
   return { destination_id: destinationId, change: "opened", opened_at: at, next_probe_at: probeAt };
 }
+/**
+ * The health of destinations after a success each: any success closes the
+ * breaker, on or off (the receiver is up), and clears failing_since and the
+ * failure count. Nothing to clear (nearly always): the CTE finds no row, and
+ * nothing is locked or written. Rows are locked in id order (the batch's order
+ * for destination rows). Answers the breakers it closed.
+ */
+async function healthAfterSuccess(tx: SQL, destinationIds: string[]): Promise<BreakerChange[]> {
+  const rows = await tx`WITH old AS (
+      SELECT id, breaker_opened_at FROM destinations
+      WHERE id = ANY(${tx.array(destinationIds, "TEXT")}) AND (failing_since IS NOT NULL OR consecutive_failures <> 0 OR breaker_opened_at IS NOT NULL)
+      ORDER BY id FOR UPDATE)
+    UPDATE destinations d SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
+      breaker_probe_started_at = NULL
+    FROM old WHERE d.id = old.id
+    RETURNING old.id, old.breaker_opened_at AS was_opened_at`;
+  return rows
+    .filter((row: { was_opened_at: unknown }) => row.was_opened_at !== null)
+    .map((row: { id: string; was_opened_at: unknown }) => ({ destination_id: row.id, change: "closed" as const, opened_at: num(row.was_opened_at), next_probe_at: null }));
+}
+
 /** Numbers an attempt whose lease was lost and counts it on its delivery, with the delivery's destination (null when it is gone); rare. */
 async function countStrayAttempt(tx: SQL, deliveryId: string): Promise<{ number: number; destination_id: string | null }> {
   const [row] = await tx`UPDATE deliveries SET attempts = greatest(attempts,
