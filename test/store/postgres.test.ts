@@ -9,6 +9,7 @@ import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { StoreUnavailableError } from "../../src/store/unavailable.ts";
 import { lease, newEvent, T0, withDestinations } from "./records.ts";
 import { postgresSchema, STORE_NAMES } from "./stores.ts";
+import { until } from "../support/eventually.ts";
 import { configuredKeys } from "../../src/store/sealing-keys.ts";
 import { TEST_KEY_ENV } from "../support/test-stores.ts";
 
@@ -118,6 +119,30 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     // One at a time would be 200 transactions; gathered, a handful.
     expect(used).toBeLessThan(20);
     expect((await store.log.countDeliveriesByStatus()).pending).toBe(400);
+  });
+
+  it("wakes the other instances (herald_work) only for due rows some instance could claim: never for a disabled destination's", async () => {
+    const schema = await fresh();
+    const store = await open(schema.url);
+    await withDestinations(store, "on", "off");
+    await store.catalog.setDestinationEnabled("off", false, "paused", T0);
+    const heard: string[] = [];
+    const listening = await store.sql.listen("herald_work", (payload) => void heard.push(payload));
+    cleanup.push(() => listening.unlisten());
+    // Notifications arrive in commit order: once a marker sent after a write is
+    // heard, anything that write notified has been heard before it.
+    const settled = async (marker: string) => {
+      await store.sql`SELECT pg_notify('herald_work', ${marker})`;
+      await until(() => heard.includes(marker), `the ${marker} notification`);
+    };
+    await store.queue.publish(newEvent({ to: ["off"] }));
+    await settled("after-disabled");
+    await store.queue.publish(newEvent({ to: ["on"] }));
+    await settled("after-enabled");
+    // A deleted destination's rows still wake: the dispatcher claims and cancels them.
+    await store.queue.publish(newEvent({ to: ["gone"] }));
+    await settled("after-deleted");
+    expect(heard).toEqual(["after-disabled", "", "after-enabled", "", "after-deleted"]);
   });
 
   it("refuses a backup plainly, naming pg_dump", async () => {

@@ -381,4 +381,21 @@ export const PG_MIGRATIONS: readonly string[] = [
   UPDATE attempts a SET destination_id = d.destination_id FROM deliveries d WHERE d.id = a.delivery_id;
   CREATE INDEX attempts_destination ON attempts (destination_id, started_at);
   `,
+  // 14 (issue 17): herald_work only for due rows some instance could claim now.
+  // Rows of a disabled destination wait until it is enabled, yet every publish
+  // to one woke every instance into a claim that walked the whole waiting
+  // backlog to find nothing (three instances publishing to a disabled
+  // destination: the claim was running in half of pg_stat_activity's samples).
+  // A deleted destination's rows still wake (the dispatcher cancels them).
+  `
+  CREATE OR REPLACE FUNCTION herald_note_work() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM changed c LEFT JOIN destinations x ON x.id = c.destination_id
+               WHERE c.status = 'pending' AND (x.id IS NULL OR x.enabled)
+                 AND c.next_attempt_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint) THEN
+      PERFORM pg_notify('herald_work', '');
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
 ];
