@@ -120,15 +120,20 @@ describeOnEachStore("the audit log records", () => {
     expect(await only("destination.tested", id)).toMatchObject({ actor: admin, resource: { type: "destination", id }, tenant: "acme" });
   });
 
-  it("a recover of failed deliveries", async () => {
-    await start();
+  it("a recover of failed deliveries, with how many it re-queued and its window", async () => {
+    // The first answer is 410 Gone: the delivery fails at once (and the destination is disabled).
+    await start({}, [{ status: 410 }]);
     const id = await createDestination();
-    const since = iso(herald.clock.now() - 60_000);
-    const res = await herald.api("POST", `/v1/destinations/${id}/recover`, { since });
-    expect(res.status).toBe(200);
+    expect((await herald.api("POST", "/v1/subscriptions", { destination_id: id, event_types: ["*"] })).status).toBe(201);
+    expect((await herald.api("POST", "/v1/events", { type: "order.paid", tenant: "acme", data: {} })).status).toBe(202);
+    await receiver.waitFor(1);
+    await herald.app.engine.idle();
+    const since = herald.clock.now() - 60_000;
+    const res = await herald.api("POST", `/v1/destinations/${id}/recover`, { since: iso(since) });
+    expect(res.body).toEqual({ requeued: 1 });
     expect(await only("destination.recovered", id)).toMatchObject({
       actor: admin, resource: { type: "destination", id }, tenant: "acme",
-      changes: { requeued: { from: null, to: res.body.requeued }, window: { from: null, to: { since } } },
+      changes: { requeued: { from: null, to: 1 }, window: { from: null, to: { since } } },
     });
   });
 

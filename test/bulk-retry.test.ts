@@ -75,11 +75,11 @@ describeOnEachStore("bulk retry", () => {
     const entries = (await herald.api("GET", "/v1/audit?action=deliveries.retried")).body.data;
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ action: "deliveries.retried", actor: { type: "token", name: "acme" }, tenant: "acme", changes: { queued: { from: null, to: 2 } } });
-    // A filter's entry names the filter, its window as ISO times (not milliseconds).
+    // A filter's entry names the filter (times in milliseconds, as every entry keeps them).
     const since = "2020-01-01T00:00:00.000Z";
     await herald.api("POST", "/v1/deliveries/retry", { filter: { status: "failed", event_type: "order.paid", since } }, { token: ACME_TOKEN });
     const [byFilter] = (await herald.api("GET", "/v1/audit?action=deliveries.retried")).body.data;
-    expect(byFilter.changes.filter).toEqual({ from: null, to: { status: "failed", event_type: "order.paid", since } });
+    expect(byFilter.changes.filter).toEqual({ from: null, to: { status: "failed", event_type: "order.paid", since: Date.parse(since) } });
   });
 
   it("refuses more than 1000 ids, no ids, and a filter for anything but failed deliveries", async () => {

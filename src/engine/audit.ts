@@ -44,14 +44,6 @@ export const disabledByHerald = (destination: Destination, reason: string): Audi
   changes: { enabled: { from: true, to: false }, disabled_reason: { from: destination.disabled_reason, to: reason } },
 });
 
-/** A time window as an entry shows it: ISO 8601 times, an open end left out. */
-export function auditWindow(since: number | undefined, until: number | undefined): { since?: string; until?: string } {
-  return {
-    ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
-    ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
-  };
-}
-
 export function auditEntry(by: Caller, subject: AuditSubject, now: number): AuditEntry {
   return {
     id: newId("aud", now), at: now, actor: by.actor, action: subject.action, resource: subject.resource,

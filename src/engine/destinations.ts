@@ -3,7 +3,7 @@
 // Every change reloads the catalogue, publishes its operational event, and is
 // recorded in the audit log under the caller (`by`).
 import type { AuditEntry, ClientTls, Destination, SigningSecret } from "../store/types.ts";
-import { auditWindow, type Caller } from "./audit.ts";
+import type { Caller } from "./audit.ts";
 import { destinationChanges } from "./audit-changes.ts";
 import { newId } from "../store/ids.ts";
 import { checkDestinationUrl } from "../rules/address-policy.ts";
@@ -198,7 +198,7 @@ export class DestinationService {
     // A queue write, which takes no entry: recorded right after it.
     await this.parts.audit.record(by, {
       action: "destination.recovered", resource: { type: "destination", id }, tenant: destination.tenant,
-      changes: { requeued: { from: null, to: requeued }, window: { from: null, to: auditWindow(since, until) } },
+      changes: { requeued: { from: null, to: requeued }, window: { from: null, to: { since, ...(until !== undefined ? { until } : {}) } } },
     });
     return requeued;
   }

@@ -5,7 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { Delivery, DeliveryJob, HeraldEvent } from "../store/types.ts";
 import { rootCertificates } from "node:tls";
 import { createAddressGuard } from "./address-guard.ts";
-import { AuditLog, auditWindow, disabledByHerald, heraldCaller, type Caller } from "./audit.ts";
+import { AuditLog, disabledByHerald, heraldCaller, type Caller } from "./audit.ts";
 import { ApiKeys } from "./api-keys.ts";
 import { Backfills, DEFAULT_BACKFILL_SETTINGS } from "./backfill.ts";
 import { Catalog } from "./catalog.ts";
@@ -260,7 +260,7 @@ export class Engine {
     // A queue write, which takes no entry: recorded right after it.
     await this.audit.record(by, {
       action: "deliveries.retried", resource: { type: "deliveries", id: ids ? `${ids.length} ids` : "filter" }, tenant: scope.tenant,
-      changes: { queued: { from: null, to: queued }, ...(f ? { filter: { from: null, to: { status: "failed", ...f, ...auditWindow(f.since, f.until) } } } : {}) },
+      changes: { queued: { from: null, to: queued }, ...(f ? { filter: { from: null, to: { status: "failed", ...f } } } : {}) },
     });
     return { queued, skipped: ids ? ids.length - queued : 0 };
   }

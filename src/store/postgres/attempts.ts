@@ -194,7 +194,10 @@ async function healthAfterSuccess(tx: SQL, destinationIds: string[]): Promise<Br
   const rows = await tx`WITH old AS (
       SELECT id, breaker_opened_at FROM destinations
       WHERE id = ANY(${tx.array(destinationIds, "TEXT")}) AND (failing_since IS NOT NULL OR consecutive_failures <> 0 OR breaker_opened_at IS NOT NULL)
-      ORDER BY id FOR UPDATE)
+      -- COLLATE "C": byte order, the JavaScript order in which the mixed path
+      -- locks destination rows one by one; the database's collation (en_US…)
+      -- may order mixed-case ids otherwise, and two instances would deadlock.
+      ORDER BY id COLLATE "C" FOR UPDATE)
     UPDATE destinations d SET failing_since = NULL, consecutive_failures = 0, breaker_opened_at = NULL, breaker_probe_at = NULL,
       breaker_probe_started_at = NULL
     FROM old WHERE d.id = old.id

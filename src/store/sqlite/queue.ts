@@ -260,13 +260,16 @@ export class SqliteQueue implements QueueStore {
     if (rows.length === 0) return [];
     const at = ms(now);
     const until = ms(lease.until);
-    this.db
+    const leased = this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
            updated_at = $now
          WHERE id IN (SELECT value FROM json_each($ids)) AND +status = 'pending'`,
       )
       .run({ ids: JSON.stringify(rows.map((row) => row.id)), now: at, lease: until, owner: lease.owner });
+    // The write lock makes the read and the lease one step: every row read is leased.
+    // Were one not, its job would go out with no lease and could be sent twice.
+    if (leased.changes !== rows.length) throw new Error(`claim leased ${leased.changes} of the ${rows.length} rows it read`);
     // The jobs of one event share one event object (a fan-out's rows come together).
     const events = new Map<string, DeliveryJob["event"]>();
     const jobs: DeliveryJob[] = [];
