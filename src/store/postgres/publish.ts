@@ -8,13 +8,20 @@ import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { NewEvent, PublishResult } from "../types.ts";
 import { recordset } from "./recordset.ts";
-import { DELIVERIES, deliveryRow, toDelivery, toEvent } from "./rows.ts";
+import { deliveryRow, toDelivery, toEvent } from "./rows.ts";
 
 /** One row per event of the batch; a repeat (any unique index: id, tenant+key, tenant+producer id) is skipped and not returned. */
 const EVENTS = recordset("events", {
   id: "text", type: "text", tenant: "text", data: "text", created_at: "bigint", idempotency_key: "text", request_hash: "text",
   producer_id: "text", deliver_at: "bigint",
 }, "ON CONFLICT DO NOTHING RETURNING id");
+
+/** The deliveries' columns in insert order (the one INSERT of a publish batch's deliveries; rows from deliveryRow). */
+const DELIVERIES = recordset("deliveries", {
+  id: "text", event_id: "text", destination_id: "text", subscription_id: "text", tenant: "text", event_type: "text", status: "text",
+  attempts: "integer", schedule_start: "integer", next_attempt_at: "bigint", lease_until: "bigint", lease_owner: "text",
+  last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
+});
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */
 export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {

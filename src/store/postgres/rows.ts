@@ -2,7 +2,6 @@
 // (../sqlite/rows.ts); a destination's secrets and headers are opened and sealed (../sealing.ts). Bun returns BIGINT (int8) columns as strings, so every time
 // column and count becomes a number here; BOOLEAN columns already are booleans.
 import { type Keyring, openDestination, sealDestination } from "../sealing.ts";
-import { recordset } from "./recordset.ts";
 import type { Attempt, Delivery, Destination, EventForDelivery, EventType, HeraldEvent, Subscription } from "../types.ts";
 
 type Row = Record<string, any>;
@@ -149,13 +148,6 @@ export function toDelivery(row: Row): Delivery {
     finalized_at: numOrNull(row.finalized_at),
   };
 }
-
-/** The deliveries' columns in insert order (the one INSERT of a publish batch's deliveries; rows from deliveryRow). */
-export const DELIVERIES = recordset("deliveries", {
-  id: "text", event_id: "text", destination_id: "text", subscription_id: "text", tenant: "text", event_type: "text", status: "text",
-  attempts: "integer", schedule_start: "integer", next_attempt_at: "bigint", lease_until: "bigint", lease_owner: "text",
-  last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
-});
 
 export function deliveryRow(d: Delivery): Row {
   const round = (t: number | null) => (t === null ? null : Math.round(t));
