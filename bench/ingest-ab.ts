@@ -9,42 +9,21 @@
 // tree, so differences are Herald's) per kind of publish. On the shared
 // two-core machine whole-process runs of `npm run bench` spread by ±20 %;
 // rounds a second apart see the same machine.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { orderEvent, startTree, TOKEN } from "./publish-trees.ts";
 
 const rounds = Number(process.argv[2] ?? 10);
 const trees = process.argv.slice(3).map((t) => resolve(t));
 if (trees.length === 0) throw new Error("usage: bun bench/ingest-ab.ts ROUNDS TREE...");
-const TOKEN = "bench-token-0123456789abcdef";
-const TYPE = "order.created";
 const BATCHES = 8;
 const SINGLES = Number(process.env.INGEST_AB_SINGLES ?? 2_000);
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 const setups = await Promise.all(
-  trees.map(async (tree) => {
-    const { createApp } = await import(join(tree, "src/app.ts"));
-    const { validateConfig } = await import(join(tree, "src/config/schema.ts"));
-    const dir = mkdtempSync(join(tmpdir(), "herald-ingest-ab-"));
-    const checked = validateConfig({
-      server: { host: "127.0.0.1", port: 0, max_body: "8MiB" },
-      storage: { path: join(dir, "herald.db"), synchronous: "full" },
-      auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
-      delivery: { https_only: false, allow_hosts: ["127.0.0.1"] },
-      event_types: [{ name: TYPE, description: "bench" }],
-      destinations: [{ id: "sink", url: "http://127.0.0.1:9/hook", enabled: false }],
-      subscriptions: [{ id: "sink-all", destination: "sink", event_types: [TYPE] }],
-    });
-    if (!checked.ok) throw new Error(`${tree}: ${JSON.stringify(checked.errors)}`);
-    const app = await createApp(checked.config, { log: silent });
-    const { url } = await app.start();
-    return { tree, app, url, dir, cpu: { batch: 0, single: 0 }, n: { batch: 0, single: 0 } };
-  }),
+  trees.map(async (tree) => ({ ...(await startTree(tree, { max_body: "8MiB" })), cpu: { batch: 0, single: 0 }, n: { batch: 0, single: 0 } })),
 );
 type Setup = (typeof setups)[number];
 
-const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: Date.now() } });
+const event = orderEvent;
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 async function post(url: string, body: unknown): Promise<void> {
@@ -78,6 +57,5 @@ async function round(s: Setup): Promise<void> {
 for (let r = 0; r < rounds; r++) for (const s of r % 2 === 0 ? setups : [...setups].reverse()) await round(s);
 for (const s of setups) {
   console.log(`${s.tree} cpu: batch ${((s.cpu.batch * 1000) / s.n.batch).toFixed(1)} µs/event, single ${((s.cpu.single * 1000) / s.n.single).toFixed(1)} µs/event`);
-  await s.app.stop();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.stop();
 }

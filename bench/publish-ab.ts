@@ -8,42 +8,19 @@
 // authentication, parse, validation, the publisher, the store's group commit —
 // with neither a client nor Bun's HTTP server in the figure (ingest-ab.ts and
 // `npm run bench -- ingest` have those). Prints CPU µs and wall µs per request.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { orderEvent, startTree, TOKEN } from "./publish-trees.ts";
 
 const total = Number(process.argv[2] ?? 40_000);
 const trees = process.argv.slice(3).map((t) => resolve(t));
 if (trees.length === 0) throw new Error("usage: bun bench/publish-ab.ts N TREE...");
 const ROUND = 2_000;
 const AT_ONCE = 64;
-const TOKEN = "bench-token-0123456789abcdef";
-const TYPE = "order.created";
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-const variants = await Promise.all(
-  trees.map(async (tree) => {
-    const { createApp } = await import(join(tree, "src/app.ts"));
-    const { validateConfig } = await import(join(tree, "src/config/schema.ts"));
-    const dir = mkdtempSync(join(tmpdir(), "herald-publish-ab-"));
-    const checked = validateConfig({
-      server: { host: "127.0.0.1", port: 0 },
-      storage: { path: join(dir, "herald.db"), synchronous: "full" },
-      auth: { tokens: [{ name: "bench", role: "admin", token: TOKEN }] },
-      delivery: { https_only: false, allow_hosts: ["127.0.0.1"] },
-      event_types: [{ name: TYPE, description: "bench" }],
-      destinations: [{ id: "sink", url: "http://127.0.0.1:9/hook", enabled: false }],
-      subscriptions: [{ id: "sink-all", destination: "sink", event_types: [TYPE] }],
-    });
-    if (!checked.ok) throw new Error(`${tree}: ${JSON.stringify(checked.errors)}`);
-    const app = await createApp(checked.config, { log: silent });
-    const { url } = await app.start();
-    return { tree, app, url, dir, cpuMs: 0, wallMs: 0, done: 0 };
-  }),
-);
+const variants = await Promise.all(trees.map(async (tree) => ({ ...(await startTree(tree)), cpuMs: 0, wallMs: 0, done: 0 })));
 type Variant = (typeof variants)[number];
 
-const body = (i: number) => JSON.stringify({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: Date.now() } });
+const body = (i: number) => JSON.stringify(orderEvent(i));
 
 async function one(v: Variant, i: number): Promise<void> {
   // What the bench's load generator sends (fetch adds content-length to a string body).
@@ -82,6 +59,5 @@ for (let turn = 0; variants[0]!.done - start < total; turn++) {
 const n = variants[0]!.done - start;
 for (const v of variants) {
   console.log(`${v.tree}: ${((v.cpuMs * 1000) / n).toFixed(1)} µs CPU, ${((v.wallMs * 1000) / n).toFixed(1)} µs wall per publish`);
-  await v.app.stop();
-  rmSync(v.dir, { recursive: true, force: true });
+  await v.stop();
 }
