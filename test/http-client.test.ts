@@ -199,6 +199,19 @@ describe("the webhook HTTP client", () => {
     expect(raw.connections).toBe(2);
   });
 
+  it("refuses to send a header that frames the request or governs the connection, in any case", async () => {
+    client = new HttpClient();
+    const raw = track(rawServer((socket) => socket.write(OK)));
+    // A destination stored before the config and the API refused these still carries them:
+    // a chunked Transfer-Encoding beside the client's own content-length would desynchronise the kept-alive connection.
+    for (const name of ["Transfer-Encoding", "connection", "Upgrade", "te", "keep-alive", "trailer", "proxy-connection", "Content-Length", "host"]) {
+      const answer = await post(raw.url, { headers: { "content-type": "application/json", [name]: name === "Transfer-Encoding" ? "chunked" : "x" } });
+      expect({ name, status: answer.status, error: answer.error }).toEqual({ name, status: null, error: `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header` });
+    }
+    expect(raw.requests.length).toBe(0);
+    expect(raw.connections).toBe(0);
+  });
+
   it("refuses an answer head over the cap, naming it", async () => {
     client = new HttpClient();
     const raw = track(rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nx-big: ${"h".repeat(MAX_HEAD_BYTES + 10)}`)));

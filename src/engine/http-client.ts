@@ -3,6 +3,7 @@
 // on its own HTTP thread. Connections are pooled per origin and TLS identity
 // and reused only after a complete answer; every failure is a value that names it.
 import type { Socket } from "bun";
+import { FRAMING_HEADERS } from "../config/fields.ts";
 
 /** TLS settings of a request: SNI/certificate name, the client certificate, the trusted CAs (unset: the system's). */
 export interface ClientTls {
@@ -17,7 +18,7 @@ export interface HttpRequest {
   url: string;
   /** Sent as the Host header: the destination's own host[:port]. */
   host: string;
-  /** Header names and values (no Host, no Content-Length: the client writes those). */
+  /** Header names and values (none of FRAMING_HEADERS: the client writes Host and Content-Length, and refuses the rest). */
   headers: Record<string, string>;
   body: string;
   timeout_ms: number;
@@ -55,6 +56,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
+/** Names the client writes itself or that would frame the request out of step with its content-length. */
+const REFUSED_HEADERS = new Set(FRAMING_HEADERS);
 
 const NETWORK_ERRORS: Record<string, string> = {
   ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
@@ -522,6 +525,8 @@ export class HttpClient {
       for (const name in request.headers) {
         const value = request.headers[name]!;
         if (!TOKEN.test(name) || BAD_VALUE.test(value)) return resolve({ status: null, headers: null, body: null, error: `invalid request header ${JSON.stringify(name)}` });
+        // Destinations stored before the config and the API refused these still carry them.
+        if (REFUSED_HEADERS.has(name.toLowerCase())) return resolve({ status: null, headers: null, body: null, error: `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header` });
         head += `${name}: ${value}\r\n`;
       }
       const bodyBytes = Buffer.byteLength(request.body);
