@@ -172,6 +172,30 @@ describe("the webhook HTTP client", () => {
     expect(raw.connections).toBe(1);
   });
 
+  it("does not reuse a connection whose 204 or 304 announced a body (its stray bytes would answer the next request)", async () => {
+    client = new HttpClient();
+    const answers = [
+      "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\n\r\n",
+      "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+    ];
+    const raw = track(rawServer((socket) => {
+      const answer = answers[raw.requests.length - 1]!;
+      // The stray body comes a moment later, as a separate write.
+      socket.write(answer);
+      if (!answer.includes("length: 0")) setTimeout(() => socket.write(answer.includes("chunked") ? "5\r\nstray\r\n0\r\n\r\n" : "stray"), 5);
+    }));
+    expect(await post(raw.url)).toMatchObject({ status: 204, body: null, error: null });
+    expect(client.idleCount()).toBe(0);
+    expect(await post(raw.url)).toMatchObject({ status: 304, body: null, error: null });
+    expect(client.idleCount()).toBe(0);
+    expect(raw.connections).toBe(2);
+    // An honest empty length: kept.
+    expect(await post(raw.url)).toMatchObject({ status: 204, body: null, error: null });
+    expect(client.idleCount()).toBe(1);
+    expect(raw.connections).toBe(3);
+  });
+
   it("reads a close-delimited body to its end and does not pool that connection", async () => {
     client = new HttpClient();
     const raw = track(rawServer((socket) => {

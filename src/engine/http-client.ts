@@ -429,6 +429,9 @@ class Call {
     this.headers = headers;
     this.reusable = !close;
     if (status === 204 || status === 304) {
+      // Bodiless by definition; a receiver announcing a body anyway may send its bytes,
+      // which would be read as the next request's answer.
+      if (encoded || (length !== null && length > 0)) this.reusable = false;
       this.framing = "none";
       return this.finish(true);
     }
