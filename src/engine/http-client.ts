@@ -74,29 +74,30 @@ function networkError(error: unknown): string {
 type Framing = "length" | "chunked" | "close" | "none";
 type Phase = "head" | "body" | "chunk-size" | "chunk-data" | "chunk-crlf" | "trailers";
 
-/** One pooled connection; `socket.data` of its Bun socket. */
+/** One connection; `socket.data` of its Bun socket. */
 class Connection {
   socket: Socket<Connection> | null = null;
-  /** Answers read on it in full: a request on a connection with uses > 0 is on a reused one. */
-  uses = 0;
   idleSince = 0;
   closed = false;
   call: Call | null = null;
-  constructor(public pool: Pool) {}
+  /** The pool holding it while idle; null while a call has it. */
+  pool: Pool | null = null;
+  /** Its origin and TLS identity (`https:` first over TLS). */
+  constructor(readonly key: string) {}
 
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pool.forget(this);
+    this.pool?.forget(this);
     this.socket?.terminate();
   }
 }
 
-/** Idle connections of one origin and TLS identity. */
+/** Idle connections of one origin and TLS identity; made when the first one goes idle. */
 class Pool {
   readonly idle: Connection[] = [];
-  constructor(readonly client: HttpClient, readonly key: string) {}
   forget(connection: Connection): void {
+    connection.pool = null;
     const i = this.idle.indexOf(connection);
     if (i >= 0) this.idle.splice(i, 1);
   }
@@ -108,7 +109,7 @@ const handlers = {
     c.socket = socket;
     if (c.closed) return void socket.terminate();
     // Over TLS the request waits for a verified handshake.
-    if (!c.pool.key.startsWith("https:")) c.call?.write();
+    if (!c.key.startsWith("https:")) c.call?.write();
   },
   handshake(socket: Socket<Connection>, success: boolean, error: Error | null) {
     const c = socket.data;
@@ -134,7 +135,7 @@ const handlers = {
     const c = socket.data;
     c.call?.closed(error ?? null);
     c.closed = true;
-    c.pool.forget(c);
+    c.pool?.forget(c);
   },
   connectError(socket: Socket<Connection>, error: Error) {
     socket.data.call?.closed(error);
@@ -169,7 +170,7 @@ class Call {
 
   constructor(
     private readonly client: HttpClient,
-    private readonly pool: Pool,
+    private readonly key: string,
     private readonly target: { hostname: string; port: number; tls: ClientTls | null },
     out: string,
     private readonly outBytes: number,
@@ -181,7 +182,7 @@ class Call {
   }
 
   start(): void {
-    const idle = this.pool.idle.pop();
+    const idle = this.client.takeIdle(this.key);
     if (idle) this.attach(idle, true);
     else this.connect();
   }
@@ -194,7 +195,7 @@ class Call {
   }
 
   private connect(): void {
-    const connection = new Connection(this.pool);
+    const connection = new Connection(this.key);
     this.attach(connection, false);
     const { hostname, port, tls } = this.target;
     const options: Bun.TCPSocketConnectOptions<Connection> = {
@@ -286,7 +287,6 @@ class Call {
     if (connection) {
       connection.call = null;
       if (whole && this.reusable && !leftover && this.written === -1 && !connection.closed) {
-        connection.uses++;
         this.client.release(connection);
       } else connection.destroy();
     }
@@ -534,18 +534,22 @@ export class HttpClient {
       }
       const bodyBytes = Buffer.byteLength(request.body);
       head += `content-length: ${bodyBytes}\r\n\r\n`;
-      let pool = this.pools.get(key);
-      if (!pool) this.pools.set(key, (pool = new Pool(this, key)));
-      new Call(this, pool, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
+      new Call(this, key, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
     });
   }
 
-  /** A connection whose answer was read in full, back to its pool. */
+  /** The most recently idle connection for `key`, taken out of its pool; pools emptied here go at the next sweep. */
+  takeIdle(key: string): Connection | undefined {
+    const connection = this.pools.get(key)?.idle.pop();
+    if (connection) connection.pool = null;
+    return connection;
+  }
+
+  /** A connection whose answer was read in full, back to its pool (made now if none: only keys that pool get one). */
   release(connection: Connection): void {
     connection.idleSince = performance.now();
-    // The sweep may have dropped an empty pool while this connection was busy.
-    let pool = this.pools.get(connection.pool.key);
-    if (!pool) this.pools.set(connection.pool.key, (pool = connection.pool));
+    let pool = this.pools.get(connection.key);
+    if (!pool) this.pools.set(connection.key, (pool = new Pool()));
     connection.pool = pool;
     pool.idle.push(connection);
     this.sweep ??= setInterval(() => this.closeIdle(performance.now()), IDLE_MS / 4);
@@ -567,7 +571,7 @@ export class HttpClient {
     }
   }
 
-  /** Idle connections per pool key (for tests and metrics). */
+  /** Idle connections across every pool (for tests and metrics). */
   idleCount(): number {
     let n = 0;
     for (const pool of this.pools.values()) n += pool.idle.length;
