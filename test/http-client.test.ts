@@ -196,6 +196,62 @@ describe("the webhook HTTP client", () => {
     expect(raw.connections).toBe(3);
   });
 
+  describe("never reuses a connection that may be out of step", () => {
+    it("bytes left over after a complete answer in the same write", async () => {
+      client = new HttpClient();
+      // A second answer nobody asked for, in the same write: it would answer the next request.
+      const raw = track(rawServer((socket) => socket.write(OK + "HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n")));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("bytes arriving on an idle pooled connection", async () => {
+      client = new HttpClient();
+      const raw = track(rawServer((socket, seen) => {
+        socket.write(OK);
+        if (seen.n === 1) setTimeout(() => socket.write("HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n"), 10);
+      }));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(1);
+      // The stray answer arrives while nothing is asked: the connection is dropped, not kept for the next request.
+      await until(() => client.idleCount() === 0, "the connection that spoke unasked to be dropped", 1000);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("an answer framed by both Transfer-Encoding and Content-Length", async () => {
+      client = new HttpClient();
+      const raw = track(rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")));
+      // Transfer-Encoding wins (RFC 9112 §6.3), but the receiver's framing cannot be trusted again.
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("Connection: close, and HTTP/1.0 without keep-alive (but HTTP/1.0 with keep-alive is reused)", async () => {
+      client = new HttpClient();
+      const answers = [
+        "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+      ];
+      const raw = track(rawServer((socket) => socket.write(answers[raw.requests.length - 1]!)));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(1);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      // Three connections for four requests: the last one reused the HTTP/1.0 keep-alive connection.
+      expect(raw.connections).toBe(3);
+    });
+  });
+
   it("reads a close-delimited body to its end and does not pool that connection", async () => {
     client = new HttpClient();
     const raw = track(rawServer((socket) => {
