@@ -59,12 +59,19 @@ const HEX = /^[0-9a-fA-F]{1,12}$/;
 /** Names the client writes itself or that would frame the request out of step with its content-length. */
 const REFUSED_HEADERS = new Set(FRAMING_HEADERS);
 
+/**
+ * Network failures the attempt log names in its own words (this client's and
+ * fetch's, src/engine/sender.ts): Bun's messages end with advice to the
+ * programmer ("pass `verbose: true` … to fetch()") that means nothing to
+ * someone reading why a delivery failed.
+ */
 const NETWORK_ERRORS: Record<string, string> = {
   ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
   ECONNREFUSED: "connection refused (ECONNREFUSED)",
 };
 
-function networkError(error: unknown): string {
+/** A network error as the attempt log says it: in the words above, else Bun's message with its code. */
+export function networkError(error: unknown): string {
   const { code, message } = (error as { code?: unknown; message?: unknown } | null) ?? {};
   if (typeof code === "string" && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
   const text = typeof message === "string" ? message : String(error);
@@ -369,7 +376,9 @@ class Call {
     this.seen += bytes.byteLength;
     if (this.keptBytes < limit) {
       const part = bytes.byteLength > limit - this.keptBytes ? bytes.subarray(0, limit - this.keptBytes) : bytes;
-      // A copy: the socket's buffer is reused once this callback returns.
+      // A copy, though Bun hands each data callback a fresh Buffer: `bytes` may be a
+      // slice of a head buffer concatenated up to MAX_HEAD_BYTES, or of one socket read
+      // far larger than what is kept, which a kept slice would pin until the answer ends.
       this.kept.push(Buffer.from(part));
       this.keptBytes += part.byteLength;
     }
