@@ -107,3 +107,30 @@ describe("static header values are write-only", () => {
     expect(received.headers["x-team"]).toBeUndefined();
   });
 });
+
+describe("headers that frame the request or govern the connection", () => {
+  // Herald writes its own content-length on kept-alive connections: a static
+  // Transfer-Encoding (or Connection, Upgrade …) would let a receiver read the
+  // next request out of step.
+  const NAMES = ["Transfer-Encoding", "connection", "Upgrade", "TE", "keep-alive", "trailer", "proxy-connection"];
+  it("are refused when a destination is created, each at its own path", async () => {
+    for (const name of NAMES) {
+      const refused = await herald.api("POST", "/v1/destinations", { url: receiver.url, tenant: "acme", headers: { "x-ok": "1", [name]: "chunked" } });
+      expect({ name, status: refused.status }).toEqual({ name, status: 400 });
+      expect(refused.body.details).toContainEqual(expect.objectContaining({ path: `headers.${name}`, message: expect.stringContaining("is set by Herald and cannot be overridden") }));
+    }
+  });
+
+  it("are refused in a patch's headers and header_changes", async () => {
+    const created = await herald.api("POST", "/v1/destinations", { url: receiver.url, tenant: "acme" });
+    expect(created.status).toBe(201);
+    for (const name of NAMES) {
+      for (const body of [{ headers: { [name]: "chunked" } }, { header_changes: { [name]: "chunked" } }]) {
+        const refused = await herald.api("PATCH", `/v1/destinations/${created.body.id}`, body);
+        const field = Object.keys(body)[0];
+        expect({ name, field, status: refused.status }).toEqual({ name, field, status: 400 });
+        expect(refused.body.details.map((d: { path: string }) => d.path)).toContain(`${field}.${name}`);
+      }
+    }
+  });
+});

@@ -172,6 +172,86 @@ describe("the webhook HTTP client", () => {
     expect(raw.connections).toBe(1);
   });
 
+  it("does not reuse a connection whose 204 or 304 announced a body (its stray bytes would answer the next request)", async () => {
+    client = new HttpClient();
+    const answers = [
+      "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\n\r\n",
+      "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+    ];
+    const raw = track(rawServer((socket) => {
+      const answer = answers[raw.requests.length - 1]!;
+      // The stray body comes a moment later, as a separate write.
+      socket.write(answer);
+      if (!answer.includes("length: 0")) setTimeout(() => socket.write(answer.includes("chunked") ? "5\r\nstray\r\n0\r\n\r\n" : "stray"), 5);
+    }));
+    expect(await post(raw.url)).toMatchObject({ status: 204, body: null, error: null });
+    expect(client.idleCount()).toBe(0);
+    expect(await post(raw.url)).toMatchObject({ status: 304, body: null, error: null });
+    expect(client.idleCount()).toBe(0);
+    expect(raw.connections).toBe(2);
+    // An honest empty length: kept.
+    expect(await post(raw.url)).toMatchObject({ status: 204, body: null, error: null });
+    expect(client.idleCount()).toBe(1);
+    expect(raw.connections).toBe(3);
+  });
+
+  describe("never reuses a connection that may be out of step", () => {
+    it("bytes left over after a complete answer in the same write", async () => {
+      client = new HttpClient();
+      // A second answer nobody asked for, in the same write: it would answer the next request.
+      const raw = track(rawServer((socket) => socket.write(OK + "HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n")));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("bytes arriving on an idle pooled connection", async () => {
+      client = new HttpClient();
+      const raw = track(rawServer((socket, seen) => {
+        socket.write(OK);
+        if (seen.n === 1) setTimeout(() => socket.write("HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n"), 10);
+      }));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(1);
+      // The stray answer arrives while nothing is asked: the connection is dropped, not kept for the next request.
+      await until(() => client.idleCount() === 0, "the connection that spoke unasked to be dropped", 1000);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("an answer framed by both Transfer-Encoding and Content-Length", async () => {
+      client = new HttpClient();
+      const raw = track(rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")));
+      // Transfer-Encoding wins (RFC 9112 §6.3), but the receiver's framing cannot be trusted again.
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(raw.connections).toBe(2);
+    });
+
+    it("Connection: close, and HTTP/1.0 without keep-alive (but HTTP/1.0 with keep-alive is reused)", async () => {
+      client = new HttpClient();
+      const answers = [
+        "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+      ];
+      const raw = track(rawServer((socket) => socket.write(answers[raw.requests.length - 1]!)));
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(0);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      expect(client.idleCount()).toBe(1);
+      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      // Three connections for four requests: the last one reused the HTTP/1.0 keep-alive connection.
+      expect(raw.connections).toBe(3);
+    });
+  });
+
   it("reads a close-delimited body to its end and does not pool that connection", async () => {
     client = new HttpClient();
     const raw = track(rawServer((socket) => {
@@ -197,6 +277,19 @@ describe("the webhook HTTP client", () => {
     await until(() => raw.closed === 1, "the cut connection to close", IDLE_MS / 4);
     expect((await post(raw.url, { keep_response_bytes: 100 })).body).toBe("y".repeat(100));
     expect(raw.connections).toBe(2);
+  });
+
+  it("refuses to send a header that frames the request or governs the connection, in any case", async () => {
+    client = new HttpClient();
+    const raw = track(rawServer((socket) => socket.write(OK)));
+    // A destination stored before the config and the API refused these still carries them:
+    // a chunked Transfer-Encoding beside the client's own content-length would desynchronise the kept-alive connection.
+    for (const name of ["Transfer-Encoding", "connection", "Upgrade", "te", "keep-alive", "trailer", "proxy-connection", "Content-Length", "host"]) {
+      const answer = await post(raw.url, { headers: { "content-type": "application/json", [name]: name === "Transfer-Encoding" ? "chunked" : "x" } });
+      expect({ name, status: answer.status, error: answer.error }).toEqual({ name, status: null, error: `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header` });
+    }
+    expect(raw.requests.length).toBe(0);
+    expect(raw.connections).toBe(0);
   });
 
   it("refuses an answer head over the cap, naming it", async () => {

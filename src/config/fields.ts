@@ -19,14 +19,33 @@ export const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-
 export const LABEL = "[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?";
 export const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(\\.${LABEL})*$`);
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 "token"
-// Herald sets these itself; letting a destination override them would break signatures or framing.
+/**
+ * Headers that frame the message or govern the connection rather than the
+ * request (RFC 9110 §7.6.1, plus those Herald writes itself). The webhook
+ * client writes its own content-length on kept-alive connections: a
+ * destination's `transfer-encoding: chunked` or `connection: upgrade` would
+ * make the receiver read the next request's bytes out of step (request
+ * smuggling). The config and the API refuse them; src/engine/http-client.ts
+ * refuses them too, for destinations stored before that check.
+ */
+export const FRAMING_HEADERS = [
+  "content-length",
+  "host",
+  "transfer-encoding",
+  "connection",
+  "upgrade",
+  "te",
+  "keep-alive",
+  "trailer",
+  "proxy-connection",
+];
+// Herald sets these itself or they frame the request; letting a destination override them would break signatures or framing.
 export const RESERVED_HEADERS = [
   "webhook-id",
   "webhook-timestamp",
   "webhook-signature",
   "content-type",
-  "content-length",
-  "host",
+  ...FRAMING_HEADERS,
 ];
 
 export const Id = type(ID).describe("an id of 1 to 64 letters, digits, _ or -");

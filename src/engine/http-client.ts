@@ -3,6 +3,7 @@
 // on its own HTTP thread. Connections are pooled per origin and TLS identity
 // and reused only after a complete answer; every failure is a value that names it.
 import type { Socket } from "bun";
+import { FRAMING_HEADERS } from "../config/fields.ts";
 
 /** TLS settings of a request: SNI/certificate name, the client certificate, the trusted CAs (unset: the system's). */
 export interface ClientTls {
@@ -17,7 +18,7 @@ export interface HttpRequest {
   url: string;
   /** Sent as the Host header: the destination's own host[:port]. */
   host: string;
-  /** Header names and values (no Host, no Content-Length: the client writes those). */
+  /** Header names and values (none of FRAMING_HEADERS: the client writes Host and Content-Length, and refuses the rest). */
   headers: Record<string, string>;
   body: string;
   timeout_ms: number;
@@ -55,13 +56,22 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
+/** Names the client writes itself or that would frame the request out of step with its content-length. */
+const REFUSED_HEADERS = new Set(FRAMING_HEADERS);
 
+/**
+ * Network failures the attempt log names in its own words (this client's and
+ * fetch's, src/engine/sender.ts): Bun's messages end with advice to the
+ * programmer ("pass `verbose: true` … to fetch()") that means nothing to
+ * someone reading why a delivery failed.
+ */
 const NETWORK_ERRORS: Record<string, string> = {
   ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
   ECONNREFUSED: "connection refused (ECONNREFUSED)",
 };
 
-function networkError(error: unknown): string {
+/** A network error as the attempt log says it: in the words above, else Bun's message with its code. */
+export function networkError(error: unknown): string {
   const { code, message } = (error as { code?: unknown; message?: unknown } | null) ?? {};
   if (typeof code === "string" && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
   const text = typeof message === "string" ? message : String(error);
@@ -71,29 +81,30 @@ function networkError(error: unknown): string {
 type Framing = "length" | "chunked" | "close" | "none";
 type Phase = "head" | "body" | "chunk-size" | "chunk-data" | "chunk-crlf" | "trailers";
 
-/** One pooled connection; `socket.data` of its Bun socket. */
+/** One connection; `socket.data` of its Bun socket. */
 class Connection {
   socket: Socket<Connection> | null = null;
-  /** Answers read on it in full: a request on a connection with uses > 0 is on a reused one. */
-  uses = 0;
   idleSince = 0;
   closed = false;
   call: Call | null = null;
-  constructor(public pool: Pool) {}
+  /** The pool holding it while idle; null while a call has it. */
+  pool: Pool | null = null;
+  /** Its origin and TLS identity (`https:` first over TLS). */
+  constructor(readonly key: string) {}
 
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pool.forget(this);
+    this.pool?.forget(this);
     this.socket?.terminate();
   }
 }
 
-/** Idle connections of one origin and TLS identity. */
+/** Idle connections of one origin and TLS identity; made when the first one goes idle. */
 class Pool {
   readonly idle: Connection[] = [];
-  constructor(readonly client: HttpClient, readonly key: string) {}
   forget(connection: Connection): void {
+    connection.pool = null;
     const i = this.idle.indexOf(connection);
     if (i >= 0) this.idle.splice(i, 1);
   }
@@ -105,7 +116,7 @@ const handlers = {
     c.socket = socket;
     if (c.closed) return void socket.terminate();
     // Over TLS the request waits for a verified handshake.
-    if (!c.pool.key.startsWith("https:")) c.call?.write();
+    if (!c.key.startsWith("https:")) c.call?.write();
   },
   handshake(socket: Socket<Connection>, success: boolean, error: Error | null) {
     const c = socket.data;
@@ -131,7 +142,7 @@ const handlers = {
     const c = socket.data;
     c.call?.closed(error ?? null);
     c.closed = true;
-    c.pool.forget(c);
+    c.pool?.forget(c);
   },
   connectError(socket: Socket<Connection>, error: Error) {
     socket.data.call?.closed(error);
@@ -166,7 +177,7 @@ class Call {
 
   constructor(
     private readonly client: HttpClient,
-    private readonly pool: Pool,
+    private readonly key: string,
     private readonly target: { hostname: string; port: number; tls: ClientTls | null },
     out: string,
     private readonly outBytes: number,
@@ -178,7 +189,7 @@ class Call {
   }
 
   start(): void {
-    const idle = this.pool.idle.pop();
+    const idle = this.client.takeIdle(this.key);
     if (idle) this.attach(idle, true);
     else this.connect();
   }
@@ -191,7 +202,7 @@ class Call {
   }
 
   private connect(): void {
-    const connection = new Connection(this.pool);
+    const connection = new Connection(this.key);
     this.attach(connection, false);
     const { hostname, port, tls } = this.target;
     const options: Bun.TCPSocketConnectOptions<Connection> = {
@@ -283,7 +294,6 @@ class Call {
     if (connection) {
       connection.call = null;
       if (whole && this.reusable && !leftover && this.written === -1 && !connection.closed) {
-        connection.uses++;
         this.client.release(connection);
       } else connection.destroy();
     }
@@ -366,7 +376,9 @@ class Call {
     this.seen += bytes.byteLength;
     if (this.keptBytes < limit) {
       const part = bytes.byteLength > limit - this.keptBytes ? bytes.subarray(0, limit - this.keptBytes) : bytes;
-      // A copy: the socket's buffer is reused once this callback returns.
+      // A copy, though Bun hands each data callback a fresh Buffer: `bytes` may be a
+      // slice of a head buffer concatenated up to MAX_HEAD_BYTES, or of one socket read
+      // far larger than what is kept, which a kept slice would pin until the answer ends.
       this.kept.push(Buffer.from(part));
       this.keptBytes += part.byteLength;
     }
@@ -426,6 +438,9 @@ class Call {
     this.headers = headers;
     this.reusable = !close;
     if (status === 204 || status === 304) {
+      // Bodiless by definition; a receiver announcing a body anyway may send its bytes,
+      // which would be read as the next request's answer.
+      if (encoded || (length !== null && length > 0)) this.reusable = false;
       this.framing = "none";
       return this.finish(true);
     }
@@ -522,22 +537,28 @@ export class HttpClient {
       for (const name in request.headers) {
         const value = request.headers[name]!;
         if (!TOKEN.test(name) || BAD_VALUE.test(value)) return resolve({ status: null, headers: null, body: null, error: `invalid request header ${JSON.stringify(name)}` });
+        // Destinations stored before the config and the API refused these still carry them.
+        if (REFUSED_HEADERS.has(name.toLowerCase())) return resolve({ status: null, headers: null, body: null, error: `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header` });
         head += `${name}: ${value}\r\n`;
       }
       const bodyBytes = Buffer.byteLength(request.body);
       head += `content-length: ${bodyBytes}\r\n\r\n`;
-      let pool = this.pools.get(key);
-      if (!pool) this.pools.set(key, (pool = new Pool(this, key)));
-      new Call(this, pool, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
+      new Call(this, key, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
     });
   }
 
-  /** A connection whose answer was read in full, back to its pool. */
+  /** The most recently idle connection for `key`, taken out of its pool; pools emptied here go at the next sweep. */
+  takeIdle(key: string): Connection | undefined {
+    const connection = this.pools.get(key)?.idle.pop();
+    if (connection) connection.pool = null;
+    return connection;
+  }
+
+  /** A connection whose answer was read in full, back to its pool (made now if none: only keys that pool get one). */
   release(connection: Connection): void {
     connection.idleSince = performance.now();
-    // The sweep may have dropped an empty pool while this connection was busy.
-    let pool = this.pools.get(connection.pool.key);
-    if (!pool) this.pools.set(connection.pool.key, (pool = connection.pool));
+    let pool = this.pools.get(connection.key);
+    if (!pool) this.pools.set(connection.key, (pool = new Pool()));
     connection.pool = pool;
     pool.idle.push(connection);
     this.sweep ??= setInterval(() => this.closeIdle(performance.now()), IDLE_MS / 4);
@@ -559,7 +580,7 @@ export class HttpClient {
     }
   }
 
-  /** Idle connections per pool key (for tests and metrics). */
+  /** Idle connections across every pool (for tests and metrics). */
   idleCount(): number {
     let n = 0;
     for (const pool of this.pools.values()) n += pool.idle.length;

@@ -2,7 +2,7 @@
 // happened as a value (never an exception): status, kept body, error, Retry-After.
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import type { ClientTls, HttpAnswer, HttpClient } from "./http-client.ts";
+import { networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -279,21 +279,11 @@ function statusError(status: number, location: string | null): string {
   return `HTTP ${status}`;
 }
 
-/**
- * Network failures the attempt log names in its own words: Bun's messages end
- * with advice to the programmer ("pass `verbose: true` … to fetch()") that
- * means nothing to someone reading why a delivery failed.
- */
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNRESET: "the receiver closed the connection before answering in full (ECONNRESET)",
-  ECONNREFUSED: "connection refused (ECONNREFUSED)",
-};
-
+/** fetch's failure in the attempt log's words: its timeout as the client says it, the rest as the client names network errors. */
 function describeFetchError(error: unknown, timeout: number): string {
-  const { name, code } = (error as { name?: unknown; code?: unknown } | null) ?? {};
+  const { name } = (error as { name?: unknown } | null) ?? {};
   if (name === "TimeoutError" || name === "AbortError") return `timed out after ${timeout} ms`;
-  if (typeof code === "string" && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
-  return error instanceof Error ? error.message : String(error);
+  return networkError(error);
 }
 
 /** Reads at most `limit` bytes of the body, then stops reading: a huge answer costs nothing. */
