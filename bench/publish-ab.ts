@@ -9,6 +9,7 @@
 // with neither a client nor Bun's HTTP server in the figure (ingest-ab.ts and
 // `npm run bench -- ingest` have those). Prints CPU µs and wall µs per request.
 import { resolve } from "node:path";
+import { interleavedRounds } from "./interleaved-rounds.ts";
 import { orderEvent, startTree, TOKEN } from "./publish-trees.ts";
 
 const total = Number(process.argv[2] ?? 40_000);
@@ -35,28 +36,7 @@ async function one(v: Variant, i: number): Promise<void> {
   await response.arrayBuffer();
 }
 
-async function round(v: Variant): Promise<void> {
-  let next = v.done;
-  const end = v.done + ROUND;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
-    while (next < end) await one(v, next++);
-  }));
-  const c = process.cpuUsage(c0);
-  v.cpuMs += (c.user + c.system) / 1000;
-  v.wallMs += performance.now() - t0;
-  v.done = end;
-}
-
-// Warm-up: one round each, not counted.
-for (const v of variants) await round(v);
-for (const v of variants) Object.assign(v, { cpuMs: 0, wallMs: 0 });
-const start = variants[0]!.done;
-for (let turn = 0; variants[0]!.done - start < total; turn++) {
-  for (const v of turn % 2 === 0 ? variants : [...variants].reverse()) await round(v);
-}
-const n = variants[0]!.done - start;
+const n = await interleavedRounds(variants, one, { total, round: ROUND, atOnce: AT_ONCE });
 for (const v of variants) {
   console.log(`${v.tree}: ${((v.cpuMs * 1000) / n).toFixed(1)} µs CPU, ${((v.wallMs * 1000) / n).toFixed(1)} µs wall per publish`);
   await v.stop();

@@ -9,6 +9,7 @@
 import { join, resolve } from "node:path";
 import { startReceiver } from "./harness.ts";
 import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
+import { interleavedRounds } from "./interleaved-rounds.ts";
 
 const total = Number(process.argv[2] ?? 40_000);
 const trees = process.argv.slice(3).map((t) => resolve(t));
@@ -63,29 +64,8 @@ for (const [k, tree] of trees.entries()) {
   });
 }
 
-async function round(v: Variant): Promise<void> {
-  let next = v.done;
-  const end = v.done + ROUND;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
-    while (next < end) await v.one(next++);
-  }));
-  const c = process.cpuUsage(c0);
-  v.cpuMs += (c.user + c.system) / 1000;
-  v.wallMs += performance.now() - t0;
-  v.done = end;
-}
-
 try {
-  // Warm-up: one round each, not counted.
-  for (const v of variants) await round(v);
-  for (const v of variants) Object.assign(v, { cpuMs: 0, wallMs: 0 });
-  const start = variants[0]!.done;
-  for (let turn = 0; variants[0]!.done - start < total; turn++) {
-    for (const v of turn % 2 === 0 ? variants : [...variants].reverse()) await round(v);
-  }
-  const n = variants[0]!.done - start;
+  const n = await interleavedRounds(variants, (v, i) => v.one(i), { total, round: ROUND, atOnce: AT_ONCE });
   for (const v of variants) {
     console.log(`${v.name}: ${((v.cpuMs * 1000) / n).toFixed(1)} µs CPU per send, ${Math.round((n / v.wallMs) * 1000)} sends/s`);
   }
