@@ -68,9 +68,12 @@ async function render(): Promise<void> {
     lastSection = null;
     signInPage(ctx, signOutReason, async () => {
       signOutReason = null;
-      await render();
-      // The sign-in form is gone: start keyboard focus at the content.
+      // render() shows the header at once and then loads the page: focus goes
+      // to the content now, not after the load (the sign-in button is going,
+      // and a test reading focus as soon as the header shows found none).
+      const rendering = render();
       main.focus({ preventScroll: true });
+      await rendering;
     });
     return;
   }
