@@ -167,45 +167,27 @@ export async function send(event: EventForDelivery, destination: Destination, op
   } catch (error) {
     return failure(describeFetchError(error, timeout), true);
   }
-  const status = response.status;
-  let kept: string | null;
+  // fetch's answer in the client's terms, so both are told by one resultOf.
+  const answer: HttpAnswer = { status: response.status, headers: [...response.headers], body: null, error: null };
   try {
-    kept = await readPrefix(response, options.keep_response_bytes);
+    answer.body = await readPrefix(response, options.keep_response_bytes);
   } catch (error) {
-    // The status line and headers came, the body did not finish: a failure
-    // (the answer was not complete within the timeout), retried like a network
-    // error whatever the status said, but the log keeps what did arrive.
-    return {
-      ok: false,
-      retryable: true,
-      status: null,
-      retry_after_ms: null,
-      attempt: attemptOf(startedAt, started, destination.url, logged, {
-        response_status: status, response_headers: keptHeaders(response.headers), response_body: null,
-        error: `${status >= 200 && status < 300 ? `HTTP ${status}` : statusError(status, response.headers.get("location"))}, body not received in full: ${describeFetchError(error, timeout)}`,
-      }),
-    };
+    answer.error = describeFetchError(error, timeout);
   }
-  const ok = status >= 200 && status < 300;
-  return {
-    ok,
-    retryable: !ok,
-    status,
-    retry_after_ms: status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), startedAt) : null,
-    attempt: attemptOf(startedAt, started, destination.url, logged, {
-      response_status: status, response_headers: keptHeaders(response.headers), response_body: kept,
-      error: ok ? null : statusError(status, response.headers.get("location")),
-    }),
-  };
+  return resultOf(answer, startedAt, started, destination.url, logged, failure);
 }
 
-/** The client's answer as the attempt log has always told fetch's. */
+/**
+ * An answer as the attempt log tells it: nothing usable (a network failure);
+ * a status whose body did not finish within the timeout (a failure, retried
+ * like a network error whatever the status said, the log keeping what did
+ * arrive); or the status, the kept body and what it means.
+ */
 function resultOf(answer: HttpAnswer, startedAt: number, started: number, url: string, logged: Record<string, string>, failure: (error: string, retryable: boolean) => SendResult): SendResult {
   const { status, headers } = answer;
   if (status === null || headers === null) return failure(answer.error ?? "no answer", true);
   const location = headerOf(headers, "location");
   if (answer.error !== null) {
-    // The status line and headers came, the body did not finish: as with fetch above.
     return {
       ok: false,
       retryable: true,
