@@ -7,6 +7,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { HttpClient, IDLE_MS, MAX_HEAD_BYTES, type ClientTls, type HttpRequest } from "../src/engine/http-client.ts";
 import { makeCertificates, type TestCertificates } from "./support/certificates.ts";
 import { startHerald, testConfig } from "./support/herald.ts";
+import { until } from "./support/eventually.ts";
 
 /** What a raw server's handler is told about one request. */
 interface Seen {
@@ -85,13 +86,9 @@ function track<T extends { stop(): unknown }>(server: T): T {
 const post = (url: string, more: Partial<HttpRequest> = {}) =>
   client.post({ url, host: new URL(url).host, headers: { "content-type": "application/json" }, body: '{"a":1}', timeout_ms: 2000, keep_response_bytes: 4096, ...more });
 
-/** Waits (with a deadline) until `check` holds. */
-async function until(check: () => boolean, what: string, within_ms = 5000): Promise<void> {
-  const deadline = Date.now() + within_ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
+/** Posts to `url` and expects a complete 200 answer with this body. */
+async function answersOk(url: string, body = "ok"): Promise<void> {
+  expect(await post(url)).toMatchObject({ status: 200, body, error: null });
 }
 
 describe("the webhook HTTP client", () => {
@@ -155,8 +152,8 @@ describe("the webhook HTTP client", () => {
       const parts = ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=", "1\r\nhel", "lo\r\n6;a=b;c\r\n world\r", "\n0\r\nx-trailer: t\r\n", "\r\n"];
       parts.forEach((part, i) => setTimeout(() => socket.write(part), i * 5));
     }));
-    expect(await post(raw.url)).toMatchObject({ status: 200, body: "hello world", error: null });
-    expect(await post(raw.url)).toMatchObject({ status: 200, body: "hello world", error: null });
+    await answersOk(raw.url, "hello world");
+    await answersOk(raw.url, "hello world");
     expect(raw.requests.length).toBe(2);
     expect(raw.connections).toBe(1);
   });
@@ -201,9 +198,9 @@ describe("the webhook HTTP client", () => {
       client = new HttpClient();
       // A second answer nobody asked for, in the same write: it would answer the next request.
       const raw = track(rawServer((socket) => socket.write(OK + "HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n")));
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(0);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(raw.connections).toBe(2);
     });
 
@@ -213,11 +210,11 @@ describe("the webhook HTTP client", () => {
         socket.write(OK);
         if (seen.n === 1) setTimeout(() => socket.write("HTTP/1.1 500 Stray\r\ncontent-length: 0\r\n\r\n"), 10);
       }));
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(1);
       // The stray answer arrives while nothing is asked: the connection is dropped, not kept for the next request.
       await until(() => client.idleCount() === 0, "the connection that spoke unasked to be dropped", 1000);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(raw.connections).toBe(2);
     });
 
@@ -225,9 +222,9 @@ describe("the webhook HTTP client", () => {
       client = new HttpClient();
       const raw = track(rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")));
       // Transfer-Encoding wins (RFC 9112 §6.3), but the receiver's framing cannot be trusted again.
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(0);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(raw.connections).toBe(2);
     });
 
@@ -240,13 +237,13 @@ describe("the webhook HTTP client", () => {
         "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
       ];
       const raw = track(rawServer((socket) => socket.write(answers[raw.requests.length - 1]!)));
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(0);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(0);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       expect(client.idleCount()).toBe(1);
-      expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+      await answersOk(raw.url);
       // Three connections for four requests: the last one reused the HTTP/1.0 keep-alive connection.
       expect(raw.connections).toBe(3);
     });
@@ -261,9 +258,9 @@ describe("the webhook HTTP client", () => {
         socket.end();
       }, 20);
     }));
-    expect(await post(raw.url)).toMatchObject({ status: 200, body: "until the end", error: null });
+    await answersOk(raw.url, "until the end");
     expect(client.idleCount()).toBe(0);
-    expect(await post(raw.url)).toMatchObject({ status: 200, body: "until the end", error: null });
+    await answersOk(raw.url, "until the end");
     expect(raw.connections).toBe(2);
   });
 
@@ -319,7 +316,7 @@ describe("the webhook HTTP client", () => {
     // what a server closing an idle keep-alive connection looks like to the client.
     const raw = track(rawServer((socket, seen) => (seen.n === 1 ? socket.write(OK) : socket.end())));
     expect(await post(raw.url)).toMatchObject({ status: 200, error: null });
-    expect(await post(raw.url)).toMatchObject({ status: 200, body: "ok", error: null });
+    await answersOk(raw.url);
     // The request reached the server twice: once dropped, once answered.
     expect(raw.requests.map((r) => r.n)).toEqual([1, 2, 1]);
     expect(raw.connections).toBe(2);
