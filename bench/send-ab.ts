@@ -9,7 +9,7 @@
 import { join, resolve } from "node:path";
 import { startReceiver } from "./harness.ts";
 import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
-import { interleavedRounds } from "./interleaved-rounds.ts";
+import { interleavedRounds, type Contender } from "./interleaved-rounds.ts";
 
 const total = Number(process.argv[2] ?? 40_000);
 const trees = process.argv.slice(3).map((t) => resolve(t));
@@ -27,13 +27,10 @@ const destination = {
 };
 const data = JSON.stringify({ order_id: 1, customer: "c-1", amount: 4200, sent_at: now });
 
-interface Variant {
+interface Variant extends Contender {
   name: string;
   /** Sends delivery `i`; throws unless it was delivered. */
   one(i: number): Promise<void>;
-  cpuMs: number;
-  wallMs: number;
-  done: number;
 }
 
 // The yardstick: what the bench's baseline does, one request per delivery.

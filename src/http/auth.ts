@@ -103,7 +103,7 @@ export async function createAuthenticator(
     role: t.role,
     tenant: t.role === "admin" ? null : (t.tenant ?? null),
     event_types: t.role === "publisher" ? (t.event_types ?? null) : null,
-    hash: Buffer.from(t.token !== undefined ? sha256Hex(t.token) : t.token_sha256.toLowerCase(), "hex"),
+    hash: t.token !== undefined ? sha256Bytes(t.token) : Buffer.from(t.token_sha256.toLowerCase(), "hex"),
   }));
   if (configured.length > 0) return new Authenticator(configured, keys, portal);
   let hashes = await saved.generatedTokenHashes();

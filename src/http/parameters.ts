@@ -6,7 +6,7 @@ import { isoTime } from "./schemas.ts";
 export const Cursor = type("string").describe("the `next_cursor` of the previous page; left out for the first page");
 
 /** A time in a query: an ISO 8601 instant with a zone (parseTime refuses anything else with a 400). */
-export const time = (description: string) => isoTime(`${description}: ISO 8601, such as 2026-01-31T12:00:00Z`);
+const time = (description: string) => isoTime(`${description}: ISO 8601, such as 2026-01-31T12:00:00Z`);
 export const Since = time("only those created at or after this time");
 export const Until = time("only those created before this time");
 

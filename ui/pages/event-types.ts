@@ -2,7 +2,7 @@
 import { get } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { doneNotice, listHead } from "../list-head.ts";
-import { badge, codeBlock, errorBox, prettyJson } from "../format.ts";
+import { codeBlock, errorBox, prettyJson } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { isAdmin, whoAmI } from "../session.ts";
 import type { EventType, ListPage } from "../types.ts";
