@@ -4,6 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, GLOBEX_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { send } from "../src/engine/sender.ts";
+import { createAddressGuard } from "../src/engine/address-guard.ts";
+import { HttpClient } from "../src/engine/http-client.ts";
+import { destination } from "./store/records.ts";
 
 const ACME = ACME_TOKEN;
 const GLOBEX = GLOBEX_TOKEN;
@@ -119,6 +123,24 @@ describe("headers that frame the request or govern the connection", () => {
       expect({ name, status: refused.status }).toEqual({ name, status: 400 });
       expect(refused.body.details).toContainEqual(expect.objectContaining({ path: `headers.${name}`, message: expect.stringContaining("is set by Herald and cannot be overridden") }));
     }
+  });
+
+  it("stored on a destination before they were refused, fail its sends for good on both paths, sending nothing", async () => {
+    const before = receiver.requests.length;
+    const stored = destination({ url: receiver.url, headers: { "x-ok": "1", "Transfer-Encoding": "chunked" } });
+    const client = new HttpClient();
+    const options = {
+      fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
+      timeout_ms: 2000, keep_response_bytes: 1024, user_agent: "Herald/test",
+    };
+    const event = { id: "evt_stored_header", type: "a", created_at: Date.now(), data_json: "{}" };
+    // The keep-alive client (direct sends) and fetch (sends through a proxy) alike.
+    for (const sent of [await send(event, stored, { ...options, client }), await send(event, stored, options)]) {
+      expect(sent).toMatchObject({ ok: false, retryable: false, status: null });
+      expect(sent.attempt.error).toContain('"Transfer-Encoding"');
+    }
+    client.close();
+    expect(receiver.requests.length).toBe(before);
   });
 
   it("are refused in a patch's headers and header_changes", async () => {

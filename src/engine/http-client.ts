@@ -153,7 +153,6 @@ const handlers = {
 class Call {
   private connection: Connection | null = null;
   private reused = false;
-  private retried = false;
   private done = false;
   private timer: ReturnType<typeof setTimeout>;
   private out: Buffer | string;
@@ -253,8 +252,8 @@ class Call {
     }
     // A stale keep-alive connection: the receiver closed it as the request went
     // out, before answering anything. Once, on a fresh connection; nothing was processed.
-    if (this.reused && this.bytesIn === 0 && !this.retried) {
-      this.retried = true;
+    // (The fresh connection is not a reused one, so this happens once.)
+    if (this.reused && this.bytesIn === 0) {
       this.written = 0;
       return this.connect();
     }
@@ -485,6 +484,18 @@ function identity(tls: ClientTls): string {
   return id;
 }
 
+/**
+ * Why a request header cannot be written, or null: a name that is not a token,
+ * a value that would end the line, or a header the client writes itself or
+ * that frames the request (destinations stored before the config and the API
+ * refused these still carry them).
+ */
+export function headerProblem(name: string, value: string): string | null {
+  if (!TOKEN.test(name) || BAD_VALUE.test(value)) return `invalid request header ${JSON.stringify(name)}`;
+  if (REFUSED_HEADERS.has(name.toLowerCase())) return `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header`;
+  return null;
+}
+
 /** A URL as the client uses it, parsed once: the same few URLs are posted to again and again. */
 interface Place {
   https: boolean;
@@ -536,9 +547,8 @@ export class HttpClient {
       let head = `${place.start}${request.host}\r\n`;
       for (const name in request.headers) {
         const value = request.headers[name]!;
-        if (!TOKEN.test(name) || BAD_VALUE.test(value)) return resolve({ status: null, headers: null, body: null, error: `invalid request header ${JSON.stringify(name)}` });
-        // Destinations stored before the config and the API refused these still carry them.
-        if (REFUSED_HEADERS.has(name.toLowerCase())) return resolve({ status: null, headers: null, body: null, error: `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header` });
+        const problem = headerProblem(name, value);
+        if (problem !== null) return resolve({ status: null, headers: null, body: null, error: problem });
         head += `${name}: ${value}\r\n`;
       }
       const bodyBytes = Buffer.byteLength(request.body);

@@ -2,7 +2,7 @@
 // happened as a value (never an exception): status, kept body, error, Retry-After.
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import { networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
+import { headerProblem, networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -77,6 +77,8 @@ interface Prepared {
   tls: ReturnType<typeof tlsOptions> | null;
   /** The signing secrets when none has an expiry; null: filtered per send. */
   secrets: string[] | null;
+  /** Why the static headers cannot be sent (one stored before they were refused), or null. */
+  refused: string | null;
   /** The client's TLS settings per pinned server name ("" for none): one object each, so the client's pool key is cut once. */
   clientTls: Map<string, ClientTls>;
 }
@@ -96,6 +98,7 @@ function prepare(destination: Destination, options: SendOptions): Prepared {
     tls: tlsOptions(undefined, destination, options.ca) ?? null,
     secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
     clientTls: new Map(),
+    refused: Object.entries(destination.headers).map(([name, value]) => headerProblem(name, value)).find((problem) => problem !== null) ?? null,
   };
   prepared.set(destination, made);
   return made;
@@ -130,6 +133,8 @@ export async function send(event: EventForDelivery, destination: Destination, op
     attempt: attemptOf(startedAt, started, destination.url, logged, { response_status: null, response_headers: null, response_body: null, error }),
   });
 
+  // Checked once per destination, on both paths: trying again cannot help until its headers change.
+  if (p.refused !== null) return failure(p.refused, false);
   // Most verdicts come back at once (no DNS answer needed, or one cached): no promise to wait for.
   const found = options.guard.target(destination.url);
   const target = found instanceof Promise ? await found : found;
