@@ -121,11 +121,13 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     expect((await store.log.countDeliveriesByStatus()).pending).toBe(400);
   });
 
-  it("wakes the other instances (herald_work) only for due rows some instance could claim: never for a disabled destination's", async () => {
+  it("wakes the other instances (herald_work) only for due rows some instance could claim: never for a disabled destination's, nor one whose breaker is open", async () => {
     const schema = await fresh();
     const store = await open(schema.url);
-    await withDestinations(store, "on", "off");
+    await withDestinations(store, "on", "off", "broken");
     await store.catalog.setDestinationEnabled("off", false, "paused", T0);
+    // The breaker's state as an attempt record leaves it (the recording is the breaker tests' subject).
+    await store.sql`UPDATE destinations SET breaker_opened_at = ${T0}, breaker_probe_at = ${T0 + 60_000} WHERE id = 'broken'`;
     const heard: string[] = [];
     const listening = await store.sql.listen("herald_work", (payload) => void heard.push(payload));
     cleanup.push(() => listening.unlisten());
@@ -137,12 +139,14 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     };
     await store.queue.publish(newEvent({ to: ["off"] }));
     await settled("after-disabled");
+    await store.queue.publish(newEvent({ to: ["broken"] }));
+    await settled("after-broken");
     await store.queue.publish(newEvent({ to: ["on"] }));
     await settled("after-enabled");
     // A deleted destination's rows still wake: the dispatcher claims and cancels them.
     await store.queue.publish(newEvent({ to: ["gone"] }));
     await settled("after-deleted");
-    expect(heard).toEqual(["after-disabled", "", "after-enabled", "", "after-deleted"]);
+    expect(heard).toEqual(["after-disabled", "after-broken", "", "after-enabled", "", "after-deleted"]);
   });
 
   it("refuses a backup plainly, naming pg_dump", async () => {

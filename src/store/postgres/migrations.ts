@@ -398,4 +398,19 @@ export const PG_MIGRATIONS: readonly string[] = [
     RETURN NULL;
   END $$;
   `,
+  // 15 (issue 17): nor for the rows of a destination whose breaker is open:
+  // publishes to it write pending rows due now (publish.ts: holdBackOpenBreakers),
+  // and a breaker open through an outage is far commoner than a disabled
+  // destination. Its probe is granted by breaker_probe_at, which the sweep finds.
+  `
+  CREATE OR REPLACE FUNCTION herald_note_work() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM changed c LEFT JOIN destinations x ON x.id = c.destination_id
+               WHERE c.status = 'pending' AND (x.id IS NULL OR x.enabled AND x.breaker_opened_at IS NULL)
+                 AND c.next_attempt_at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint) THEN
+      PERFORM pg_notify('herald_work', '');
+    END IF;
+    RETURN NULL;
+  END $$;
+  `,
 ];

@@ -124,10 +124,12 @@ export class SqliteQueue implements QueueStore {
    * then the rest in one statement.
    */
   async claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, anyLimited = true): Promise<DeliveryJob[]> {
-    // Two reads, no write lock: is a probe due, is any destination limited (both
-    // no, nearly always, each answered by an empty partial index). Only then do
-    // the claims go in one IMMEDIATE transaction; each statement checks again
-    // what it relies on, so a change made between the reads and it is honoured.
+    // Two reads, no write lock, choose between the plain claim and the one with
+    // limits and probes: is a probe due, is any destination limited (both no,
+    // nearly always, each answered by an empty partial index). Either claim then
+    // runs in one IMMEDIATE transaction (claimRows reads, then leases, under the
+    // write lock); each statement checks again what it relies on, so a change
+    // made between the reads and it is honoured.
     const probing =
       breaker !== undefined &&
       this.db.query("SELECT 1 FROM destinations WHERE breaker_opened_at IS NOT NULL AND breaker_probe_at <= ? LIMIT 1").get(ms(now)) !== null;
