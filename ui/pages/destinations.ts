@@ -2,14 +2,14 @@
 // them: enable, disable (with a reason), send a test event, recover failed
 // deliveries since a time; what each is subscribed to, and links to create,
 // change and delete them (destination-form.ts), config ones read-only.
-import { get, post } from "../api.ts";
+import { get, getAll, post } from "../api.ts";
 import { fill, h } from "../dom.ts";
 import { doneNotice, listHead } from "../list-head.ts";
 import { badge, bodyBlock, destinationName, duration, errorBox, httpBadge, percent, when } from "../format.ts";
 import type { PageContext } from "../page.ts";
 import { mayManage, whoAmI, type Me } from "../session.ts";
 import { signatureLine } from "./destination-signature.ts";
-import type { Attempt, Destination, DestinationStats, ListPage, Subscription } from "../types.ts";
+import type { Attempt, Destination, DestinationStats, Subscription } from "../types.ts";
 import { allSubscriptions } from "./subscriptions.ts";
 
 const DAY_MS = 86_400_000;
@@ -193,18 +193,19 @@ export async function destinationsPage(ctx: PageContext): Promise<void> {
   );
 
   const load = async () => {
-    const page = await get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
+    // Every destination, not only the list route's first page of 1000.
+    const destinations = await getAll<Destination>("/v1/destinations", {}, ctx.signal);
     const since = new Date(Date.now() - DAY_MS).toISOString();
     const [stats, subs] = await Promise.all([
-      Promise.all(page.data.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e))),
+      Promise.all(destinations.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e))),
       allSubscriptions(ctx.signal).catch((e: Error) => e),
     ]);
     if (ctx.signal.aborted) return;
-    if (page.data.length === 0) {
+    if (destinations.length === 0) {
       fill(list, h("p", { class: "empty" }, mayManage(me) ? "No destinations yet. Create one with “New destination”, or declare them in the config file." : "No destinations yet."));
       return;
     }
-    fill(list, page.data.map((d, i) => destinationCard(d, stats[i]!, subs, me, () => void load().catch((e) => fill(list, errorBox(e))))));
+    fill(list, destinations.map((d, i) => destinationCard(d, stats[i]!, subs, me, () => void load().catch((e) => fill(list, errorBox(e))))));
     const focus = ctx.params.get("focus");
     if (focus) document.getElementById(`dst-${focus}`)?.scrollIntoView({ block: "start" });
   };

@@ -1,7 +1,7 @@
 // The overview: deliveries in the last hour and day by outcome, the success
 // rate, a chart of deliveries over time, destinations that need attention and
 // the latest failures.
-import { get } from "../api.ts";
+import { get, getAll } from "../api.ts";
 import { fill, h, svg } from "../dom.ts";
 import { destinationName, destinationRef, errorBox, localTime, percent, statusBadge, when } from "../format.ts";
 import { every, type PageContext } from "../page.ts";
@@ -141,15 +141,16 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     drawChart();
   };
   // One read of the destinations per refresh, for both the attention list and the failures' names.
-  let destinations: Promise<ListPage<Destination>> = Promise.resolve({ data: [], next_cursor: null });
+  // Every destination (all pages of the list route): the count and the attention list are of all of them.
+  let destinations: Promise<Destination[]> = Promise.resolve([]);
   const loadAttention = async () => {
-    destinations = get<ListPage<Destination>>("/v1/destinations", { limit: 1000 }, ctx.signal);
-    const page = await destinations;
-    const bad = page.data.filter((d) => !d.enabled || d.failing_since);
+    destinations = getAll<Destination>("/v1/destinations", {}, ctx.signal);
+    const all = await destinations;
+    const bad = all.filter((d) => !d.enabled || d.failing_since);
     fill(
       attention,
       bad.length === 0
-        ? h("p", { class: "empty" }, page.data.length ? `All ${page.data.length} destinations are healthy.` : "No destinations yet.")
+        ? h("p", { class: "empty" }, all.length ? `All ${all.length} destinations are healthy.` : "No destinations yet.")
         : h(
             "ul",
             { class: "plain" },
@@ -168,7 +169,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     );
   };
   /** The same read by id, for naming the failures' destinations (ids shown when it failed: the attention box says why). */
-  const destinationsById = async () => new Map((await destinations.catch(() => ({ data: [] as Destination[] }))).data.map((d) => [d.id, d]));
+  const destinationsById = async () => new Map((await destinations.catch(() => [] as Destination[])).map((d) => [d.id, d]));
   const loadFailures = async () => {
     const [page, known] = await Promise.all([get<ListPage<Delivery>>("/v1/deliveries", { status: "failed", limit: 5 }, ctx.signal), destinationsById()]);
     fill(
