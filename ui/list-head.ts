@@ -20,10 +20,15 @@ export function listHead(title: string, blurb: string, create: CreateLink | null
   );
 }
 
-/** "saved" or "deleted", as the form that sent the reader here says; null when it says neither (or `saved` is null: no notice for it). */
-export function doneNotice(params: URLSearchParams, saved: string | null, deleted: (id: string) => string): HTMLElement | null {
+/**
+ * "saved" or "deleted", as the form that sent the reader here says (?saved=… or
+ * ?deleted=ID, each told the parameter's value: the event-type form names the
+ * type it saved); null when it says neither.
+ */
+export function doneNotice(params: URLSearchParams, saved: (value: string) => string, deleted: (id: string) => string): HTMLElement | null {
+  const kept = params.get("saved");
   const gone = params.get("deleted");
-  if (saved !== null && params.get("saved")) return h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), ` ${saved}`);
+  if (kept) return h("p", { role: "status", class: "result result-ok" }, badge("ok", "saved"), ` ${saved(kept)}`);
   if (gone) return h("p", { role: "status", class: "result result-ok" }, badge("ok", "deleted"), ` ${deleted(gone)}`);
   return null;
 }

@@ -188,7 +188,7 @@ export async function destinationsPage(ctx: PageContext): Promise<void> {
     ctx.main,
     listHead("Destinations", "Where events are sent, and how that is going over the last 24 hours.",
       mayManage(me) ? { href: "#/destinations/new", action: "new-destination", label: "New destination" } : null),
-    doneNotice(ctx.params, "The destination is saved.", (id) => `${id} is deleted.`),
+    doneNotice(ctx.params, () => "The destination is saved.", (id) => `${id} is deleted.`),
     list,
   );
 

@@ -40,7 +40,7 @@ export async function eventTypesPage(ctx: PageContext): Promise<void> {
     ctx.main,
     listHead("Event types", "The kinds of events Herald accepts.",
       admin ? { href: "#/event-types/new", action: "new-event-type", label: "New event type" } : null),
-    doneNotice(ctx.params, null, (name) => `Event type ${name} is deleted.`),
+    doneNotice(ctx.params, (name) => `Event type ${name} is saved.`, (name) => `Event type ${name} is deleted.`),
     list,
   );
   const card = (t: EventType) => typeCard(t, admin);

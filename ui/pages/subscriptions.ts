@@ -21,7 +21,7 @@ export async function subscriptionsPage(ctx: PageContext): Promise<void> {
     ctx.main,
     listHead("Subscriptions", "Which event types go to which destination.",
       mayManage(me) ? { href: "#/subscriptions/new", action: "new-subscription", label: "New subscription" } : null),
-    doneNotice(ctx.params, "The subscription is saved.", () => "The subscription is deleted."),
+    doneNotice(ctx.params, () => "The subscription is saved.", () => "The subscription is deleted."),
     list,
   );
   try {
