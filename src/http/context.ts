@@ -127,12 +127,19 @@ export function timeWindowPage(scope: Scope, query: { tenant?: string; since?: s
   };
 }
 
+/** What every time field the API reads is told when it is not a strict instant (parseInstant). */
+export const TIME_RULE = "must be an ISO 8601 time with a time zone, such as 2026-01-31T12:00:00Z";
+
+/**
+ * A time field (a query's filter, a window's end, a key's expiry): strict, like
+ * deliver_at: Date.parse reads "1" as the year 2001 and a time without a zone in
+ * the server's zone, so a filter could silently mean another window. Undefined
+ * stays undefined; a bad value is a 400 naming the field at `path`.
+ */
 export function parseTime(value: string | undefined, path: string): number | undefined {
   if (value === undefined) return undefined;
-  // Strict, like deliver_at: Date.parse reads "1" as the year 2001 and a time
-  // without a zone in the server's zone, so a filter could silently mean another window.
   const ms = parseInstant(value);
-  if (ms === null) throw invalid(`${path} is not a valid ISO 8601 time`, [{ path, message: "must be an ISO 8601 time such as 2026-01-31T12:00:00Z" }]);
+  if (ms === null) throw invalid(`${path} is not a valid ISO 8601 time`, [{ path, message: TIME_RULE }]);
   return ms;
 }
 

@@ -6,11 +6,10 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { EventTypePattern } from "../../config/fields.ts";
 import type { ApiKey } from "../../engine/api-keys.ts";
-import { assertApiManaged, invalid, notFound } from "../../engine/problem.ts";
-import { parseInstant } from "../../rules/instant.ts";
+import { assertApiManaged, notFound } from "../../engine/problem.ts";
 import type { ConfigTokenRecord } from "../auth.ts";
 import { callerOf } from "../caller.ts";
-import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, parseTime, security, type HttpContext } from "../context.ts";
 import { Cursor, idParams } from "../parameters.ts";
 import { iso, time } from "../present.ts";
 import { isoTime, NullableTime, page } from "../schemas.ts";
@@ -73,12 +72,7 @@ export function apiKeyRoutes(ctx: HttpContext) {
       "",
       async ({ body, set, principal, request }) => {
         const now = ctx.engine.deps.now();
-        let expires: number | undefined;
-        if (body.expires_at !== undefined) {
-          const parsed = parseInstant(body.expires_at);
-          if (parsed === null) throw invalid("the API key is invalid", [{ path: "expires_at", message: "must be an ISO 8601 time with a time zone, such as 2026-01-31T12:00:00Z" }]);
-          expires = parsed;
-        }
+        const expires = parseTime(body.expires_at, "expires_at");
         const { key, record } = await keys.create(callerOf(principal, request), { name: body.name, role: body.role, tenant: body.tenant, event_types: body.event_types, expires_at: expires }, now);
         set.status = 201;
         // The one answer that holds the key; never logged.

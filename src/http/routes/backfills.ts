@@ -3,13 +3,10 @@
 // jobs and their progress, and cancels one. Tenant-scoped like subscriptions.
 import { Elysia } from "elysia";
 import { type } from "arktype";
-import { parseInstant } from "../../rules/instant.ts";
-import { invalid } from "../../engine/problem.ts";
 import { narrow } from "../../engine/scope.ts";
 import type { BackfillJob } from "../../engine/records.ts";
-import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, parseTime, security, type HttpContext } from "../context.ts";
 import { Cursor, idParams, SUBSCRIPTION_ID, TenantFilter } from "../parameters.ts";
-import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
 import { iso, time } from "../present.ts";
 import { isoTime, NullableTime, page } from "../schemas.ts";
@@ -50,14 +47,9 @@ export function presentBackfill(j: BackfillJob) {
 
 /** Both ends as instants with a zone, like deliver_at: a bare date-time would be read in the server's zone. */
 function parseWindow(body: typeof StartBody.infer): { since: number; until?: number } {
-  const details: ErrorDetail[] = [];
-  const since = parseInstant(body.since);
-  const until = body.until === undefined ? undefined : parseInstant(body.until);
-  const message = "must be an ISO 8601 time with a time zone, such as 2026-01-31T12:00:00Z";
-  if (since === null) details.push({ path: "since", message });
-  if (until === null) details.push({ path: "until", message });
-  if (details.length) throw invalid("the window is invalid", details);
-  return { since: since!, ...(until === undefined ? {} : { until: until! }) };
+  const since = parseTime(body.since, "since")!;
+  const until = parseTime(body.until, "until");
+  return until === undefined ? { since } : { since, until };
 }
 
 export function backfillRoutes(ctx: HttpContext) {

@@ -10,7 +10,7 @@ import { forbidden, invalid } from "../../engine/problem.ts";
 import { owningTenant, type Scope } from "../../engine/scope.ts";
 import { EVENT_TYPE_NAME, ID } from "../../config/fields.ts";
 import { mayPublish, publishRefusal } from "../access.ts";
-import { authenticated, changeErrors, documentedResponses, errorResponses, Limit, security, timeWindowPage, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, documentedResponses, errorResponses, Limit, security, TIME_RULE, timeWindowPage, type HttpContext } from "../context.ts";
 import { Cursor, EVENT_ID as EVENT_ID_PARAM, idParams, Since, TenantFilter, Until } from "../parameters.ts";
 import type { ErrorDetail } from "../errors.ts";
 import { callerOf } from "../caller.ts";
@@ -129,9 +129,7 @@ function toInput(ctx: HttpContext, scope: Scope, body: typeof PublishBody.infer,
   if (body.id !== undefined && !EVENT_ID.test(body.id)) details.push({ path: `${prefix}id`, message: "must be 1 to 128 letters, digits or _ . : -" });
   if (body.tenant !== undefined && !ID.test(body.tenant)) details.push({ path: `${prefix}tenant`, message: "must be 1 to 64 letters, digits, _ or -" });
   const deliverAt = typeof body.deliver_at === "string" ? parseInstant(body.deliver_at) : undefined;
-  if (deliverAt === null) {
-    details.push({ path: `${prefix}deliver_at`, message: "must be an ISO 8601 time with a time zone, such as 2026-01-31T12:00:00Z" });
-  }
+  if (deliverAt === null) details.push({ path: `${prefix}deliver_at`, message: TIME_RULE });
   if (details.length) return { ok: false, message: "the event is invalid", details };
   const tenant = owningTenant(scope, body.tenant);
   const input: PublishInput = { type: body.type, data: body.data ?? null, tenant, id: body.id, idempotency_key: key };
