@@ -117,6 +117,13 @@ describeOnEachStore("event types limited to tenants", () => {
       expect(refused.status).toBe(400);
       expect(refused.body.details.map((d: { path: string }) => d.path.replace(/\[\d+\]$/, path.endsWith("]") ? "$&" : ""))).toContain(path);
     }
+    // Every repeat at its own index, as the config's check reports them, not only the first.
+    const repeats = await herald.api("POST", "/v1/event-types", { name: "acme.repeats", tenants: ["acme", "globex", "acme", "globex"] });
+    expect(repeats.status).toBe(400);
+    expect(repeats.body.details).toEqual([
+      { path: "tenants[2]", message: "names acme a second time" },
+      { path: "tenants[3]", message: "names globex a second time" },
+    ]);
     // Reads back as written after a reload from the store.
     await herald.api("PATCH", "/v1/event-types/acme.invoice-paid", { tenants: ["acme"] });
     expect((await herald.app.store.catalog.getEventType("acme.invoice-paid"))!.tenants).toEqual(["acme"]);

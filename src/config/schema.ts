@@ -361,8 +361,8 @@ function duplicate(list: string, key: string, i: number, j: number): ConfigError
   return { path: `${list}[${i}].${key}`, message: `is already used by ${list}[${j}]` };
 }
 
-/** Reports every string value that an earlier item already has. */
-function checkUnique(values: unknown[], report: (i: number, first: number) => ConfigError, errors: ConfigError[]) {
+/** Reports every string value that an earlier item already has (the config's lists; the API's event-type tenants too). */
+export function checkUnique(values: unknown[], report: (i: number, first: number) => ConfigError, errors: ConfigError[]) {
   const first = new Map<string, number>();
   values.forEach((value, i) => {
     if (typeof value !== "string") return;
