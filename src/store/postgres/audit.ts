@@ -13,20 +13,19 @@ export async function writeAudit(sql: SQL, e: AuditEntry): Promise<void> {
       ${e.tenant}, ${JSON.stringify(e.changes)}, ${e.request_id})`;
 }
 
-/** `wrote` for a write that answers whether it changed a row itself. */
-export const changedRow = (changed: boolean): boolean => changed;
-
 /**
  * Runs a catalogue write on `sql` and, when `audit` is given and the write
- * changed a row (`wrote`), writes the entry in the same transaction (one
+ * changed a row (`wrote`; without it, a write changed one unless it answered
+ * false: a keyed write answers whether it found its row, an upsert always
+ * changes one), writes the entry in the same transaction (one
  * BEGIN/COMMIT more than the bare write; catalogue writes are rare). Without an
  * entry the write runs on the pool as before.
  */
-export function audited<T>(sql: SQL, audit: AuditEntry | undefined, write: (q: SQL) => Promise<T>, wrote: (result: T) => boolean): Promise<T> {
+export function audited<T>(sql: SQL, audit: AuditEntry | undefined, write: (q: SQL) => Promise<T>, wrote?: (result: T) => boolean): Promise<T> {
   if (!audit) return write(sql);
   return sql.begin(async (tx) => {
     const result = await write(tx);
-    if (wrote(result)) await writeAudit(tx, audit);
+    if (wrote ? wrote(result) : result !== false) await writeAudit(tx, audit);
     return result;
   }) as Promise<T>;
 }

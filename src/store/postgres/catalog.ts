@@ -6,7 +6,7 @@ import type { SQL } from "bun";
 import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
-import { audited, changedRow, writeAudit } from "./audit.ts";
+import { audited, writeAudit } from "./audit.ts";
 import { guarded, limitOf, page, sqlState, where } from "./query.ts";
 import {
   destinationRow, eventTypeRow, num, subscriptionRow, toDestination, toEventType, toSubscription,
@@ -20,9 +20,6 @@ const DESTINATION_COLUMNS = [
 const SUBSCRIPTION_COLUMNS = [
   "id", "destination_id", "tenant", "event_types", "filter", "enabled", "description", "managed_by", "created_at", "updated_at",
 ] as const;
-
-/** An upsert always changes a row (a keyed write says so itself: changedRow). */
-const always = () => true;
 
 export class PostgresCatalog implements CatalogStore {
   constructor(
@@ -76,7 +73,7 @@ export class PostgresCatalog implements CatalogStore {
       audited(this.sql, audit, async (sql) => {
         const result = await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)} ON CONFLICT (name) DO NOTHING`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -88,7 +85,7 @@ export class PostgresCatalog implements CatalogStore {
             example = ${r.example}, tenants = ${r.tenants}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE name = ${r.name}`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -98,12 +95,12 @@ export class PostgresCatalog implements CatalogStore {
         await sql`INSERT INTO event_types ${sql(eventTypeRow(t), ...EVENT_TYPE_COLUMNS)}
           ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
             example = excluded.example, tenants = excluded.tenants, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-      }, always),
+      }),
     );
   }
 
   deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM event_types WHERE name = ${name}`).count > 0, changedRow));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM event_types WHERE name = ${name}`).count > 0));
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -135,7 +132,7 @@ export class PostgresCatalog implements CatalogStore {
       audited(this.sql, audit, async (sql) => {
         const result = await sql`INSERT INTO destinations ${sql(destinationRow(d, this.keyring), ...DESTINATION_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -149,7 +146,7 @@ export class PostgresCatalog implements CatalogStore {
             failing_since = ${r.failing_since}, managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE id = ${r.id}`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -163,7 +160,7 @@ export class PostgresCatalog implements CatalogStore {
             max_in_flight = excluded.max_in_flight, ordered = excluded.ordered, enabled = excluded.enabled,
             disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
             failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-      }, always),
+      }),
     );
   }
 
@@ -183,7 +180,7 @@ export class PostgresCatalog implements CatalogStore {
   }
 
   setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await setEnabled(sql, id, enabled, reason, now)) > 0, changedRow));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await setEnabled(sql, id, enabled, reason, now)) > 0));
   }
 
   /** Enabled destinations whose failures began at or before `cutoff`: candidates for disabling. */
@@ -243,7 +240,7 @@ export class PostgresCatalog implements CatalogStore {
             managed_by = ${r.managed_by}, updated_at = ${r.updated_at}
           WHERE id = ${r.id}`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -254,12 +251,12 @@ export class PostgresCatalog implements CatalogStore {
           ON CONFLICT (id) DO UPDATE SET destination_id = excluded.destination_id, tenant = excluded.tenant,
             event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
             description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`;
-      }, always),
+      }),
     );
   }
 
   deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
-    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0, changedRow));
+    return guarded(() => audited(this.sql, audit, async (sql) => (await sql`DELETE FROM subscriptions WHERE id = ${id}`).count > 0));
   }
 }
 

@@ -2,7 +2,7 @@
 import type { SQL } from "bun";
 import type { PortalLinkRecord, PortalLinkStore } from "../portal-links.ts";
 import type { AuditEntry, Page } from "../types.ts";
-import { audited, changedRow } from "./audit.ts";
+import { audited } from "./audit.ts";
 import { guarded, limitOf, page } from "./query.ts";
 import { num, numOrNull } from "./rows.ts";
 
@@ -22,7 +22,7 @@ export class PostgresPortalLinks implements PortalLinkStore {
           VALUES (${link.id}, ${link.tenant}, ${link.read_only}, ${Math.round(link.created_at)}, ${Math.round(link.expires_at)}, NULL)
           ON CONFLICT DO NOTHING`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 
@@ -47,7 +47,7 @@ export class PostgresPortalLinks implements PortalLinkStore {
       audited(this.sql, audit, async (sql) => {
         const result = await sql`UPDATE portal_links SET revoked_at = ${Math.round(now)} WHERE id = ${id} AND revoked_at IS NULL`;
         return result.count > 0;
-      }, changedRow),
+      }),
     );
   }
 

@@ -17,19 +17,18 @@ export function writeAudit(db: Database, e: AuditEntry): void {
   });
 }
 
-/** `wrote` for a write that answers whether it changed a row itself. */
-export const changedRow = (changed: boolean): boolean => changed;
-
 /**
  * Runs a catalogue write and, when `audit` is given and the write changed a row
- * (`wrote`), writes the entry in the same transaction. Without an entry the write
- * runs as before, one statement on its own.
+ * (`wrote`; without it, a write changed one unless it answered false: a keyed
+ * write answers whether it found its row, an upsert always changes one), writes
+ * the entry in the same transaction. Without an entry the write runs as before,
+ * one statement on its own.
  */
-export function audited<T>(db: Database, audit: AuditEntry | undefined, write: () => T, wrote: (result: T) => boolean): T {
+export function audited<T>(db: Database, audit: AuditEntry | undefined, write: () => T, wrote?: (result: T) => boolean): T {
   if (!audit) return write();
   return db.transaction(() => {
     const result = write();
-    if (wrote(result)) writeAudit(db, audit);
+    if (wrote ? wrote(result) : result !== false) writeAudit(db, audit);
     return result;
   }).immediate();
 }

@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite";
 import type { Keyring } from "../sealing.ts";
 import type { CatalogStore } from "../store.ts";
 import type { AuditEntry, CatalogSnapshot, Destination, EventType, Page, Subscription, SubscriptionCreated } from "../types.ts";
-import { audited, changedRow } from "./audit.ts";
+import { audited } from "./audit.ts";
 import { destinationParams, eventTypeParams, subscriptionParams, toDestination, toEventType, toSubscription } from "./rows.ts";
 import { conditions, ms, page } from "./sql.ts";
 
@@ -43,9 +43,6 @@ export function setEnabled(db: Database, id: string, enabled: boolean, reason: s
   );
 }
 
-/** An upsert always changes a row (a keyed write says so itself: changedRow). */
-const always = () => true;
-
 export class SqliteCatalog implements CatalogStore {
   constructor(
     private readonly db: Database,
@@ -80,7 +77,7 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async createEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0, changedRow);
+    return audited(this.db, audit, () => this.db.query(`${INSERT_EVENT_TYPE} ON CONFLICT (name) DO NOTHING`).run(eventTypeParams(t)).changes > 0);
   }
 
   async updateEventType(t: EventType, audit?: AuditEntry): Promise<boolean> {
@@ -92,7 +89,6 @@ export class SqliteCatalog implements CatalogStore {
            WHERE name = $name`,
         )
         .run(eventTypeParams(t)).changes > 0,
-      changedRow,
     );
   }
 
@@ -103,11 +99,11 @@ export class SqliteCatalog implements CatalogStore {
          ON CONFLICT (name) DO UPDATE SET description = excluded.description, schema = excluded.schema,
            example = excluded.example, tenants = excluded.tenants, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(eventTypeParams(t)), always);
+      .run(eventTypeParams(t)));
   }
 
   async deleteEventType(name: string, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0, changedRow);
+    return audited(this.db, audit, () => this.db.query("DELETE FROM event_types WHERE name = ?").run(name).changes > 0);
   }
 
   // ── destinations ─────────────────────────────────────────────────────────
@@ -131,7 +127,7 @@ export class SqliteCatalog implements CatalogStore {
   }
 
   async createDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0, changedRow);
+    return audited(this.db, audit, () => this.db.query(`${INSERT_DESTINATION} ON CONFLICT (id) DO NOTHING`).run(destinationParams(d, this.keyring)).changes > 0);
   }
 
   async updateDestination(d: Destination, audit?: AuditEntry): Promise<boolean> {
@@ -146,7 +142,6 @@ export class SqliteCatalog implements CatalogStore {
            WHERE id = $id`,
         )
         .run(destinationParams(d, this.keyring)).changes > 0,
-      changedRow,
     );
   }
 
@@ -162,7 +157,7 @@ export class SqliteCatalog implements CatalogStore {
            disabled_reason = excluded.disabled_reason, metadata = excluded.metadata,
            failing_since = excluded.failing_since, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(destinationParams(d, this.keyring)), always);
+      .run(destinationParams(d, this.keyring)));
   }
 
   /** Deletes a destination and its subscriptions; its unfinished deliveries are cancelled, never lost silently. */
@@ -175,12 +170,12 @@ export class SqliteCatalog implements CatalogStore {
            WHERE destination_id = $id AND status IN ('pending', 'delivering')`,
         )
         .run({ id, now: ms(now) });
-      return audited(this.db, audit, () => this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0, changedRow);
+      return audited(this.db, audit, () => this.db.query("DELETE FROM destinations WHERE id = ?").run(id).changes > 0);
     }).immediate();
   }
 
   async setDestinationEnabled(id: string, enabled: boolean, reason: string | null, now: number, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => setEnabled(this.db, id, enabled, reason, now), changedRow);
+    return audited(this.db, audit, () => setEnabled(this.db, id, enabled, reason, now));
   }
 
   /** Enabled destinations whose failures began before `cutoff`: candidates for disabling. */
@@ -237,7 +232,6 @@ export class SqliteCatalog implements CatalogStore {
            WHERE id = $id`,
         )
         .run(subscriptionParams(s)).changes > 0,
-      changedRow,
     );
   }
 
@@ -249,10 +243,10 @@ export class SqliteCatalog implements CatalogStore {
            event_types = excluded.event_types, filter = excluded.filter, enabled = excluded.enabled,
            description = excluded.description, managed_by = excluded.managed_by, updated_at = excluded.updated_at`,
       )
-      .run(subscriptionParams(s)), always);
+      .run(subscriptionParams(s)));
   }
 
   async deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean> {
-    return audited(this.db, audit, () => this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0, changedRow);
+    return audited(this.db, audit, () => this.db.query("DELETE FROM subscriptions WHERE id = ?").run(id).changes > 0);
   }
 }

@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import type { PortalLinkRecord, PortalLinkStore } from "../portal-links.ts";
 import type { AuditEntry, Page } from "../types.ts";
-import { audited, changedRow } from "./audit.ts";
+import { audited } from "./audit.ts";
 import { ms, page } from "./sql.ts";
 
 type Row = Record<string, any>;
@@ -20,7 +20,7 @@ export class SqlitePortalLinks implements PortalLinkStore {
         `INSERT INTO portal_links (id, tenant, read_only, created_at, expires_at, revoked_at)
          VALUES ($id, $tenant, $read_only, $created_at, $expires_at, NULL) ON CONFLICT DO NOTHING`,
       )
-      .run({ id: link.id, tenant: link.tenant, read_only: link.read_only ? 1 : 0, created_at: ms(link.created_at), expires_at: ms(link.expires_at) }).changes > 0, changedRow);
+      .run({ id: link.id, tenant: link.tenant, read_only: link.read_only ? 1 : 0, created_at: ms(link.created_at), expires_at: ms(link.expires_at) }).changes > 0);
   }
 
   async get(id: string): Promise<PortalLinkRecord | null> {
@@ -38,7 +38,7 @@ export class SqlitePortalLinks implements PortalLinkStore {
   async revoke(id: string, now: number, audit: AuditEntry): Promise<boolean> {
     return audited(this.db, audit, () => this.db
       .query("UPDATE portal_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-      .run(ms(now), id).changes > 0, changedRow);
+      .run(ms(now), id).changes > 0);
   }
 
   async deleteExpired(now: number): Promise<number> {
