@@ -8,7 +8,8 @@
 // the whole process (Herald and this load generator: the same load for every
 // tree, so differences are Herald's) per kind of publish. On the shared
 // two-core machine whole-process runs of `npm run bench` spread by ±20 %;
-// rounds a second apart see the same machine.
+// rounds a second apart see the same machine. A first round for each tree is
+// not counted: it warms the JIT, the connections and the database.
 import { resolve } from "node:path";
 import { orderEvent, startTree, TOKEN } from "./publish-trees.ts";
 
@@ -23,7 +24,6 @@ const setups = await Promise.all(
 );
 type Setup = (typeof setups)[number];
 
-const event = orderEvent;
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 async function post(url: string, body: unknown): Promise<void> {
@@ -43,17 +43,24 @@ async function measure(s: Setup, kind: "batch" | "single", events: number, run: 
 async function round(s: Setup): Promise<void> {
   await measure(s, "batch", BATCHES * 1000, async () => {
     for (let b = 0; b < BATCHES; b += 4) {
-      await Promise.all([0, 1, 2, 3].map(() => post(`${s.url}/v1/events/batch`, { events: Array.from({ length: 1000 }, (_, i) => event(i)) })));
+      await Promise.all([0, 1, 2, 3].map(() => post(`${s.url}/v1/events/batch`, { events: Array.from({ length: 1000 }, (_, i) => orderEvent(i)) })));
     }
   });
   await measure(s, "single", SINGLES, async () => {
     let next = 0;
     await Promise.all(Array.from({ length: 64 }, async () => {
-      while (next < SINGLES) await post(`${s.url}/v1/events`, event(next++));
+      while (next < SINGLES) await post(`${s.url}/v1/events`, orderEvent(next++));
     }));
   });
 }
 
+// Warm-up, uncounted: the first round of a fresh process pays for compiling the
+// publish path and filling caches, which would favour whichever tree came second.
+for (const s of setups) {
+  await round(s);
+  s.cpu = { batch: 0, single: 0 };
+  s.n = { batch: 0, single: 0 };
+}
 for (let r = 0; r < rounds; r++) for (const s of r % 2 === 0 ? setups : [...setups].reverse()) await round(s);
 for (const s of setups) {
   console.log(`${s.tree} cpu: batch ${((s.cpu.batch * 1000) / s.n.batch).toFixed(1)} µs/event, single ${((s.cpu.single * 1000) / s.n.single).toFixed(1)} µs/event`);
