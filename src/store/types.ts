@@ -160,6 +160,7 @@ export interface Attempt {
   request_headers: Record<string, string>;
   response_status: number | null;
   response_headers: Record<string, string> | null;
+  /** A NUL character in it (or in `error`) is kept on SQLite and stored as U+FFFD on PostgreSQL, whose text type has none. */
   response_body: string | null;
   error: string | null;
 }

@@ -9,7 +9,7 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../support/herald.ts";
 import { configuredKeys } from "../../src/store/sealing-keys.ts";
-import { postgresSchema, STORE_NAMES, TEST_KEY_ENV } from "../support/test-stores.ts";
+import { postgresSchema, STORE_NAMES, TEST_KEY_ENV, type StoreName } from "../support/test-stores.ts";
 
 export { postgresSchema, STORE_NAMES };
 
@@ -76,6 +76,8 @@ for (const name of STORE_NAMES) {
 
 /** What a contract test works on: a fresh store of its own, opened before it and closed after it. */
 export interface StoreUnderTest {
+  /** Which store this is, for the few behaviours a store documents as its own. */
+  readonly name: StoreName;
   readonly store: Store;
   /** Another store on the same database, as a second Herald instance would open it. */
   another(): Promise<Store>;
@@ -94,6 +96,7 @@ export function describeEachStore(title: string, body: (current: StoreUnderTest)
         opened = null;
       });
       body({
+        name,
         get store() {
           return opened!.store;
         },
