@@ -249,7 +249,7 @@ describeOnEachStore("the audit log records", () => {
     const found = await eventually(async () => {
       const written = await entries(`?action=destination.disabled&resource_id=${id}`);
       return written.length ? written : undefined;
-    }, "the destination.disabled entry", 5_000);
+    }, "the destination.disabled entry", 20_000);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({
       actor: { type: "herald", name: herald.app.engine.deps.instance }, tenant: "acme",
