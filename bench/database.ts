@@ -54,7 +54,7 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
       ? [`auto_explain.log_min_duration=${Number(explainMs)}`, "auto_explain.log_analyze=on", "auto_explain.log_buffers=on",
           "auto_explain.log_timing=off", "auto_explain.log_nested_statements=on"]
       : [];
-    settings.push(`shared_preload_libraries=pg_stat_statements${explainMs ? ",auto_explain" : ""}`, ...explain, "pg_stat_statements.track=all", "pg_stat_statements.max=5000",
+    settings.push(`shared_preload_libraries=pg_stat_statements${explainMs ? ",auto_explain" : ""}`, ...explain, "pg_stat_statements.track=all", "pg_stat_statements.track_planning=on", "pg_stat_statements.max=5000",
       "log_autovacuum_min_duration=0", "log_checkpoints=on");
   }
   const cluster = given ? null : await startCluster({ durable: true, settings });
@@ -151,8 +151,8 @@ async function writeTableStats(url: string, name: string, file: string): Promise
 
 /** The statements by total time, and the WAL and checkpoint totals, appended to `file`. */
 async function writeServerStats(admin: SQL, file: string): Promise<void> {
-  const statements = await admin`SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
-      round((total_exec_time / calls * 1000)::numeric, 1) AS mean_us, rows, shared_blks_hit AS hit, shared_blks_read AS read,
+  const statements = await admin`SELECT calls, plans, round(total_plan_time::numeric, 1) AS plan_ms, round(total_exec_time::numeric, 1) AS total_ms,
+      round((total_exec_time / nullif(calls, 0) * 1000)::numeric, 1) AS mean_us, rows, shared_blks_hit AS hit, shared_blks_read AS read,
       shared_blks_dirtied AS dirtied, wal_records, wal_fpi, wal_bytes, regexp_replace(left(query, 200), '[[:space:]]+', ' ', 'g') AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40`;
   const wal = await admin`SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal`;
