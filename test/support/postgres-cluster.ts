@@ -50,8 +50,9 @@ function freePort(): number {
  * `durable: true` keeps PostgreSQL's defaults for fsync, synchronous_commit and
  * full_page_writes (the benchmarks compare it with SQLite's synchronous: full);
  * without it the cluster skips the syncs a throwaway test server does not need.
+ * `settings` are passed to the server as `-c name=value` each.
  */
-export async function startCluster(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
+export async function startCluster(options: { durable?: boolean; settings?: string[] } = {}): Promise<PostgresCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql");
   const dir = mkdtempSync(join(tmpdir(), "herald-pg-"));
@@ -66,6 +67,8 @@ export async function startCluster(options: { durable?: boolean } = {}): Promise
     const settings = [
       `-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c max_connections=300",
       ...(options.durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
+      // More server settings (`name=value`), for a benchmark that reads the server's own statistics.
+      ...(options.settings ?? []).map((setting) => `-c ${setting}`),
     ].join(" ");
     try {
       run([join(bin, "pg_ctl"), "-D", data, "-o", settings, "-l", join(dir, "log"), "-w", "-t", "30", "start"]);

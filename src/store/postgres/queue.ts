@@ -50,6 +50,27 @@ export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, 
   }
 }
 
+/**
+ * Runs the claim with sorting made the planner's last resort, so that `due`
+ * walks deliveries_due in its order and stops at the LIMIT. Left to its
+ * estimates, the planner reads and sorts the whole backlog for every claim
+ * whenever it believes fewer rows are due than the claim asks for: on a
+ * table it has no statistics of yet (a pending row is then 0.5 % of the
+ * table) and, with statistics, when the deliveries go to one or a few
+ * destinations (it then expects the held-destination filter to remove nearly
+ * all of them). A claim of 1,000 rows of a 108,000-row backlog read all
+ * 108,000 and sorted them on disk (bench/README.md, "PostgreSQL: where the
+ * server's time goes"). JIT goes off with it: a plan whose cost holds the
+ * penalty of a sort would be compiled by LLVM first (over a second a claim).
+ * Both settings are local: they end with the transaction.
+ */
+async function inDueOrder<T>(sql: SQL, claim: (tx: SQL) => Promise<T>): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`;
+    return claim(tx);
+  });
+}
+
 export class PostgresQueue implements QueueStore {
   readonly instances: Instances;
   private readonly publishes: Gatherer<NewEvent, PublishResult>;
@@ -106,7 +127,7 @@ export class PostgresQueue implements QueueStore {
     return guarded(async () => {
       // No limited destination in the caller's catalogue: no round trip to look for them.
       const held: Delivery[] = anyLimited ? await this.claimLimited(at, lease, Math.max(0, Math.floor(limit))) : [];
-      const rows = await this.sql`WITH probe_grants AS (
+      const rows = await inDueOrder(this.sql, (tx) => tx`WITH probe_grants AS (
           UPDATE destinations x SET breaker_probe_at = ${nextProbe}, breaker_probe_started_at = ${at}
           WHERE ${probing}::boolean AND x.breaker_opened_at IS NOT NULL AND x.enabled AND x.breaker_probe_at <= ${at}
             AND EXISTS (SELECT 1 FROM deliveries p WHERE p.destination_id = x.id AND p.status = 'pending' AND p.next_attempt_at <= ${at})
@@ -132,7 +153,7 @@ export class PostgresQueue implements QueueStore {
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
           next_attempt_at = NULL, updated_at = ${at}
         FROM picked WHERE deliveries.id = picked.id
-        RETURNING deliveries.*, picked.probe AS claimed_as_probe`;
+        RETURNING deliveries.*, picked.probe AS claimed_as_probe`);
       const probes = new Set<string>(rows.filter((r: Record<string, unknown>) => r.claimed_as_probe).map((r: Record<string, unknown>) => r.id as string));
       const jobs = await this.attachEvents([...held, ...rows.map(toDelivery)]);
       const limited = new Set(held.map((d) => d.id));
