@@ -86,7 +86,7 @@ export class PostgresLog implements LogStore {
   queueFigures(now: number): Promise<QueueFigures> {
     return guarded(async () => {
       // The first entry of the partial index, as the SQLite store reads it.
-      const [first] = await this.sql`SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`;
+      const [first] = await this.sql`SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND NOT parked ORDER BY next_attempt_at LIMIT 1`;
       const due = { at: first !== undefined && num(first.at) <= now ? first.at : null };
       const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open
         FROM destinations WHERE breaker_opened_at IS NOT NULL`;
