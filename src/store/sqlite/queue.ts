@@ -256,23 +256,7 @@ export class SqliteQueue implements QueueStore {
    */
   private claimRows(now: number, lease: Lease, limit: number): DeliveryJob[] {
     if (limit <= 0) return [];
-    const rows = this.db
-      .query(
-        // LEFT JOIN: a row whose event is gone is leased like the rest (and not
-        // sent), as before, rather than walked past by every claim.
-        `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at, e.data AS e_data
-         -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
-         -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
-         FROM deliveries d INDEXED BY deliveries_due LEFT JOIN events e ON e.id = d.event_id
-         -- parked = 0: a held destination's rows are parked, in deliveries_parked, and
-         -- not walked past (settleParking). The NOT IN stays as the safety net for
-         -- rows not parked yet (a move under way, a publish that raced it).
-         WHERE d.status = 'pending' AND d.parked = 0 AND d.next_attempt_at <= $now
-           AND d.destination_id NOT IN (SELECT id FROM destinations
-             WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
-         ORDER BY d.next_attempt_at, d.id LIMIT $limit`,
-      )
-      .all({ now: ms(now), limit }) as Record<string, any>[];
+    const rows = this.db.query(CLAIM_DUE).all({ now: ms(now), limit }) as Record<string, any>[];
     if (rows.length === 0) return [];
     const at = ms(now);
     const until = ms(lease.until);
@@ -743,6 +727,24 @@ interface Health {
 
 /** The claim's columns of a delivery (DELIVERY_COLUMNS of the alias d). */
 const D_COLUMNS = DELIVERY_COLUMNS.split(", ").map((c) => `d.${c}`).join(", ");
+
+/**
+ * The claim proper's read (claimRows): due rows of destinations that are not
+ * held, with their events. LEFT JOIN: a row whose event is gone is leased like
+ * the rest (and not sent), as before, rather than walked past by every claim.
+ * Exported for the test that reads its plan (test/store/parked-rows.test.ts).
+ */
+export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at, e.data AS e_data
+         -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
+         -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
+         FROM deliveries d INDEXED BY deliveries_due LEFT JOIN events e ON e.id = d.event_id
+         -- parked = 0: a held destination's rows are parked, in deliveries_parked, and
+         -- not walked past (settleParking). The NOT IN stays as the safety net for
+         -- rows not parked yet (a move under way, a publish that raced it).
+         WHERE d.status = 'pending' AND d.parked = 0 AND d.next_attempt_at <= $now
+           AND d.destination_id NOT IN (SELECT id FROM destinations
+             WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
+         ORDER BY d.next_attempt_at, d.id LIMIT $limit`;
 
 /** What heldAtPublish reads: destinations a publish must not lease for, and those whose pending rows go parked. */
 interface Held {
