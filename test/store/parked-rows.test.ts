@@ -152,6 +152,17 @@ describeEachStore("parked rows", (current) => {
     expect(await where(store, "a")).toEqual({ parked: 1, due: 0 });
   });
 
+  it("counts parked rows in the oldest due delivery (herald_oldest_due_seconds counts held rows too)", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b");
+    await publishMany(store, 3, ["a"]);
+    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
+    await settleAll(store);
+    expect(await where(store, "a")).toEqual({ parked: 3, due: 0 });
+    await store.queue.publish(newEvent({ at: T0 + 500, to: ["b"] }));
+    expect((await store.log.queueFigures(T0 + 1_000)).oldest_due_at).toBe(T0);
+  });
+
   it("completes a move larger than one budget over several passes, each within its budget", async () => {
     const { store } = current;
     await withDestinations(store, "a");
