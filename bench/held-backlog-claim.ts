@@ -1,21 +1,68 @@
-// `bun bench/held-backlog-claim.ts [N]`: what one claim costs while N due
-// deliveries wait for a disabled destination and nothing else is due. Both
-// stores exclude a held destination's rows in the claim's query, not by index,
-// so each claim walks past all of them (bench/README.md, issue 17: "Found and left").
+// `bun bench/held-backlog-claim.ts [N] [sqlite|postgres]`: what one claim costs
+// while N due deliveries wait for a disabled destination (and, for comparison,
+// with none waiting), and where the store parks held rows (migration 21 / 16),
+// what moving them costs: the settle chunks that unpark them on an enable and
+// park them again on a disable. postgres: a fresh schema on the server named by
+// HERALD_TEST_POSTGRES_URL (test/support/postgres-cluster.ts start). Runs on a
+// tree without parked rows too (the "before" of bench/README.md): the settle
+// part is then skipped.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../src/store/open-store.ts";
+import type { Store } from "../src/store/store.ts";
 import { destination, lease, newEvent, T0 } from "../test/store/records.ts";
+import { postgresSchema } from "../test/support/test-stores.ts";
 
 const waiting = Number(process.argv[2] ?? 200_000);
+const driver = process.argv[3] ?? "sqlite";
+const CHUNK = 2_000;
+const env = { HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64") };
+
 const dir = mkdtempSync(join(tmpdir(), "herald-held-"));
-const store = await openStore(
-  { driver: "sqlite", path: join(dir, "herald.db"), synchronous: "normal" },
-  { env: { HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64") } },
+const schema = driver === "postgres" ? await postgresSchema() : null;
+const store: Store = await openStore(
+  { driver: schema ? "postgres" : "sqlite", path: join(dir, "herald.db"), synchronous: "normal", url: schema?.url, pool_size: 4 },
+  { env },
 );
+type Settle = (budget: number, verify?: boolean) => Promise<{ moved: number; more: boolean }>;
+const settle = (store.queue as unknown as { settleParking?: Settle }).settleParking?.bind(store.queue);
+
+async function claimTimes(label: string, at: number): Promise<void> {
+  const times: string[] = [];
+  let leased = 0;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    // Nothing is leased for the held destination: the same claim each round.
+    leased = (await store.queue.claimDue(at, lease(at + 60_000), 1_000)).length;
+    times.push((performance.now() - started).toFixed(2));
+  }
+  console.log(`${driver}: claim, ${label}: ${leased} leased; ms per claim ${times.join(", ")}`);
+}
+
+/** Settles until nothing is left to move; the time of each chunk. */
+async function settleAll(label: string): Promise<void> {
+  if (!settle) return;
+  const chunks: number[] = [];
+  let moved = 0;
+  for (;;) {
+    const started = performance.now();
+    const step = await settle(CHUNK);
+    chunks.push(performance.now() - started);
+    moved += step.moved;
+    if (!step.more) break;
+  }
+  const sorted = [...chunks].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  console.log(
+    `${driver}: settle (${label}): ${moved} rows walked in ${chunks.length} chunks of ≤ ${CHUNK}; ms per chunk median ${median.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)}, total ${chunks.reduce((a, b) => a + b, 0).toFixed(0)}`,
+  );
+}
+
 try {
   await store.catalog.saveDestination(destination({ id: "held" }));
+  await store.catalog.saveDestination(destination({ id: "other" }));
+  await claimTimes("nothing waiting", T0 + waiting);
   await store.catalog.setDestinationEnabled("held", false, "paused", T0);
   let writes: Promise<unknown>[] = [];
   for (let i = 0; i < waiting; i++) {
@@ -23,12 +70,18 @@ try {
     if (writes.length === 5_000) await Promise.all(writes.splice(0));
   }
   await Promise.all(writes);
-  for (let round = 0; round < 5; round++) {
-    const started = performance.now();
-    const jobs = await store.queue.claimDue(T0 + waiting, lease(T0 + waiting + 60_000), 1_000);
-    console.log(`claim, ${waiting} rows of a disabled destination waiting: ${jobs.length} leased in ${(performance.now() - started).toFixed(1)} ms`);
+  await settleAll("disabled before the publishes: rows written parked, the walk confirms");
+  await claimTimes(`${waiting} rows of a disabled destination waiting`, T0 + waiting);
+  if (settle) {
+    await store.catalog.setDestinationEnabled("held", true, null, T0);
+    await settleAll("enabled: unpark");
+    await store.catalog.setDestinationEnabled("held", false, "paused", T0);
+    await settleAll("disabled again: park");
+    await claimTimes(`${waiting} rows parked again`, T0 + waiting);
   }
 } finally {
   await store.close();
+  await schema?.drop();
   rmSync(dir, { recursive: true, force: true });
 }
+process.exit(0);

@@ -152,6 +152,8 @@ describe("handing leased deliveries back to the job table", () => {
       await engine.catalog.reload();
       expect((await herald.api("POST", "/v1/events", { type: "tick", data: {} })).status).toBe(202);
       await store.catalog.setDestinationEnabled("d", true, null, herald.clock.now());
+      // Its row was parked while it was disabled: back among the due rows (as the engine's next claim would do).
+      await store.queue.settleParking(1_000);
 
       const now = herald.clock.now() + 0.25;
       const instance = herald.app.engine.deps.instance;

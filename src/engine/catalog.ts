@@ -27,6 +27,9 @@ export class Catalog {
   version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
   private readonly loads = new LatestRead();
+  /** The held destinations (disabled or limited) as last loaded, and who is told when they change. */
+  private held = "";
+  private heldListeners: (() => void)[] = [];
 
   constructor(private readonly store: CatalogStore) {}
 
@@ -50,6 +53,17 @@ export class Catalog {
     }
     this.subscriptionsByTenant = byTenant;
     this.version = snapshot.version;
+    // Disabled or limited: their rows are parked in the store, and move when this changes.
+    const held = snapshot.destinations.filter((d) => !d.enabled || isLimited(d)).map((d) => d.id).sort().join("\n");
+    if (held !== this.held) {
+      this.held = held;
+      for (const listener of this.heldListeners) listener();
+    }
+  }
+
+  /** Told when a reload finds another set of disabled or limited destinations (the dispatcher moves their rows). */
+  onHeldChange(listener: () => void): void {
+    this.heldListeners.push(listener);
   }
 
   /**

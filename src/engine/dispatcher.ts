@@ -41,6 +41,14 @@ export interface DispatcherSettings extends RetrySettings {
   breaker: BreakerSettings;
 }
 
+/**
+ * Rows moved between due and parked per settle (store.ts: settleParking), one
+ * transaction each: ~2,000 rows is a few milliseconds of the thread on SQLite
+ * (bench/README.md, "Held rows parked out of the claim's way"); a larger move
+ * goes on chunk by chunk, the event loop turning in between.
+ */
+const PARK_CHUNK = 2_000;
+
 /** Rate-limited sends due later than this wait in the job table, not in memory. */
 const MAX_WAIT_IN_MEMORY_MS = 5_000;
 
@@ -91,6 +99,13 @@ export class Dispatcher {
   private readonly holdsSlot = new WeakSet<DeliveryJob>();
   /** Instances sharing the database, and so each destination's rate limit (the sweep counts them). */
   private instances = 1;
+  /**
+   * A destination's rows may not be where its state says (parked while it is
+   * held, due when not): the next claim settles a chunk first. "verify" also
+   * looks for rows left parked by mistake (the sweep's, and the first claim's:
+   * a migration leaves moves to it).
+   */
+  private parking: "no" | "settle" | "verify" = "verify";
 
   constructor(
     private readonly store: QueueStore,
@@ -105,6 +120,7 @@ export class Dispatcher {
     // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
     this.soloCapacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
     this.rateLimiter = new RateLimiter(deps.now);
+    catalog.onHeldChange(() => this.noteParking());
   }
 
   start(): void {
@@ -170,6 +186,17 @@ export class Dispatcher {
   /** How many instances share the database: each keeps to its part of a destination's rate limit. */
   setInstanceCount(n: number): void {
     this.instances = Math.max(1, n);
+  }
+
+  /**
+   * A destination became held or was released (a catalogue change, a breaker;
+   * `verify`: the sweep): its rows move, a chunk before each claim until they
+   * are all where they go. Released rows are claimable from the first chunk on.
+   */
+  noteParking(verify = false): void {
+    if (verify) this.parking = "verify";
+    else if (this.parking === "no") this.parking = "settle";
+    this.noteBacklog();
   }
 
   /** The job table has due rows (a publish beyond capacity, a sweep, a recover). */
@@ -259,7 +286,9 @@ export class Dispatcher {
   private async claim(): Promise<void> {
     this.claiming = true;
     const notes = this.backlogNotes;
+    let moreParking = false;
     try {
+      if (this.parking !== "no") moreParking = await this.settleParking();
       const limit = Math.min(this.room, 1000);
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
@@ -275,7 +304,24 @@ export class Dispatcher {
     } finally {
       this.claiming = false;
     }
+    // The next chunk after the event loop has turned (requests, answers), not in
+    // this chain of promises: a large move must not hold the thread.
+    if (moreParking) setImmediate(() => this.noteBacklog());
     this.pump();
+  }
+
+  /** One chunk of settleParking; true when more is left to move. A failure is left to the next sweep's verify. */
+  private async settleParking(): Promise<boolean> {
+    const verify = this.parking === "verify";
+    this.parking = "no";
+    try {
+      const { more } = await this.store.settleParking(PARK_CHUNK, verify);
+      if (more && this.parking === "no") this.parking = "settle";
+      return more;
+    } catch (error) {
+      this.deps.log.error("moving parked deliveries failed", { error: errorMessage(error) });
+      return false;
+    }
   }
 
   /**
@@ -408,6 +454,8 @@ export class Dispatcher {
 
   /** A breaker this instance's record opened or closed: held back or let go here at once, and announced. */
   private breakerChanged(change: BreakerChange): void {
+    // Its rows are parked (opened) or due again (closed): moved from the next claim on.
+    this.noteParking();
     if (change.change === "opened") {
       this.openBreakers.add(change.destination_id);
       if (change.next_probe_at !== null) this.wakeAt(change.next_probe_at);

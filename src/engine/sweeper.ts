@@ -85,7 +85,10 @@ export class Sweeper {
       // Breakers other instances opened or closed: leases held here stop (or start) going out.
       this.dispatcher.setOpenBreakers(await this.store.queue.openBreakers());
       const disabled = (await this.leadsMaintenance(now)) ? await this.disableLongFailing(now) : [];
-      this.dispatcher.noteBacklog();
+      // Rows of destinations held or released elsewhere (a breaker another
+      // instance moved, a remote enable) and rows left parked by mistake: the
+      // next claim settles them (Dispatcher.noteParking). It notes the backlog too.
+      this.dispatcher.noteParking(true);
       return { released, disabled, reloaded };
     } catch (error) {
       this.deps.log.error("sweep failed", { error: errorMessage(error) });

@@ -62,6 +62,9 @@ export const COPY_TABLES: readonly CopyTable[] = [
       "id", "event_id", "destination_id", "subscription_id", "tenant", "event_type", "status", "attempts",
       "schedule_start", "next_attempt_at", "lease_until", "lease_owner", "last_status", "last_error", "created_at",
       "updated_at", "finalized_at",
+      // Not parked (SQLite 21, PostgreSQL 16), nor destinations.park_state: the
+      // target's trigger marks each held destination's rows to be parked, and its
+      // first settle passes park them.
     ],
     key: ["id"],
     booleans: [],

@@ -100,6 +100,17 @@ export interface QueueStore {
   claimDue(now: number, lease: Lease, limit: number, breaker?: BreakerSettings, anyLimited?: boolean): Promise<DeliveryJob[]>;
   /** The destinations whose breaker is open (or half open) now. */
   openBreakers(): Promise<string[]>;
+  /**
+   * Moves pending rows between deliveries_due and deliveries_parked where a
+   * destination's rows are not yet where its state says (held: disabled,
+   * breaker open, max_in_flight or ordered; DESIGN: parked rows): at most
+   * `budget` rows, in one transaction, earliest due first when unparking.
+   * Nothing to move costs one read of an empty partial index. `verify` also
+   * looks for parked rows of a destination that is not held (a publish that
+   * raced a move on another instance, a deleted destination) and moves them
+   * back. `more`: rows are left to move (call again).
+   */
+  settleParking(budget: number, verify?: boolean): Promise<ParkingSettled>;
   /** Whether the delivery is still leased under `lease` (another may have taken it over, or it was cancelled). */
   holdsLease(id: string, lease: Lease): Promise<boolean>;
   /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */
@@ -207,6 +218,12 @@ export interface CatalogStore {
 }
 
 /** LogStore.queueFigures. */
+/** What one settleParking call did: rows moved either way, and whether rows are left to move. */
+export interface ParkingSettled {
+  moved: number;
+  more: boolean;
+}
+
 export interface QueueFigures {
   oldest_due_at: number | null;
   breakers: { open: number; half_open: number };

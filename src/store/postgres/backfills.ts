@@ -133,8 +133,9 @@ async function writeChunkIn(tx: SQL, c: BackfillChunk, now: number): Promise<{ j
       event_type: d.event_type, due: at(d.next_attempt_at ?? now), created_at: at(d.created_at),
     }));
     const result = await tx`INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status,
-        attempts, schedule_start, next_attempt_at, created_at, updated_at)
-      SELECT v.id, v.event_id, v.destination_id, v.subscription_id, v.tenant, v.event_type, 'pending', 0, 0, v.due, v.created_at, ${now}
+        attempts, schedule_start, next_attempt_at, created_at, updated_at, parked)
+      SELECT v.id, v.event_id, v.destination_id, v.subscription_id, v.tenant, v.event_type, 'pending', 0, 0, v.due, v.created_at, ${now},
+        v.destination_id IN (SELECT id FROM destinations WHERE park_state IN (1, 2))
       FROM json_to_recordset(${JSON.stringify(rows)}::text::json) AS v(id TEXT, event_id TEXT, destination_id TEXT,
         subscription_id TEXT, tenant TEXT, event_type TEXT, due BIGINT, created_at BIGINT)
       WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = v.event_id AND d.destination_id = v.destination_id)`;

@@ -82,12 +82,20 @@ export class PostgresLog implements LogStore {
     return guarded(async () => (await this.sql`SELECT * FROM attempts WHERE delivery_id = ${deliveryId} ORDER BY number`).map(toAttempt));
   }
 
-  /** The first entry of deliveries_due (partial on pending) and the few rows of destinations_breaker_open. */
+  /**
+   * The first entry of deliveries_due (partial on pending and unparked), the
+   * first of each held destination's parked rows (deliveries_parked: the oldest
+   * due counts rows held by a disabled destination or an open breaker too), and
+   * the few rows of destinations_breaker_open.
+   */
   queueFigures(now: number): Promise<QueueFigures> {
     return guarded(async () => {
-      // The first entry of the partial index, as the SQLite store reads it.
-      const [first] = await this.sql`SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`;
-      const due = { at: first !== undefined && num(first.at) <= now ? first.at : null };
+      // The first entry of each partial index, as the SQLite store reads them.
+      const [first] = await this.sql`SELECT least(
+          (SELECT next_attempt_at FROM deliveries WHERE status = 'pending' AND NOT parked ORDER BY next_attempt_at LIMIT 1),
+          (SELECT min((SELECT min(p.next_attempt_at) FROM deliveries p WHERE p.destination_id = x.id AND p.status = 'pending' AND p.parked))
+            FROM destinations x WHERE x.park_state IN (1, 2) OR x.park_state IN (2, 3))) AS at`;
+      const due = { at: first.at !== null && num(first.at) <= now ? first.at : null };
       const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open
         FROM destinations WHERE breaker_opened_at IS NOT NULL`;
       const halfOpen = num(breakers.half_open);

@@ -21,6 +21,11 @@ const DELIVERIES = recordset("deliveries", {
   id: "text", event_id: "text", destination_id: "text", subscription_id: "text", tenant: "text", event_type: "text", status: "text",
   attempts: "integer", schedule_start: "integer", next_attempt_at: "bigint", lease_until: "bigint", lease_owner: "text",
   last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
+}, "", {
+  // A pending row of a destination whose rows are parked (or being parked) goes
+  // parked (migration 16): the set read once per statement (a hashed subplan of
+  // destinations_parking, empty nearly always), no round trip of its own.
+  parked: "r.status = 'pending' AND r.destination_id IN (SELECT id FROM destinations WHERE park_state IN (1, 2))",
 });
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */

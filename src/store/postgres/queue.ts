@@ -2,7 +2,7 @@
 // under a lease with FOR UPDATE SKIP LOCKED, recording attempts (gathered),
 // handing leases back, and the instances whose leases they are.
 import type { SQL } from "bun";
-import type { QueueStore } from "../store.ts";
+import type { ParkingSettled, QueueStore } from "../store.ts";
 import type {
   AttemptRecord, BreakerSettings, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection,
 } from "../types.ts";
@@ -10,6 +10,7 @@ import { recordAll } from "./attempts.ts";
 import { Gatherer } from "./gather.ts";
 import { Instances } from "./instances.ts";
 import { createdWithin } from "./log.ts";
+import { PARKED_NOW, settleParking } from "./parking.ts";
 import { publishAll } from "./publish.ts";
 import { guarded, sqlState, where } from "./query.ts";
 import { toDelivery, toEventForDelivery } from "./rows.ts";
@@ -143,7 +144,9 @@ export class PostgresQueue implements QueueStore {
           WHERE pick.next_attempt_at <= ${at}),
         due AS (
           SELECT id FROM deliveries d
-          WHERE status = 'pending' AND next_attempt_at <= ${at}
+          -- NOT parked: a held destination's rows are parked (parking.ts), out of
+          -- deliveries_due; the NOT EXISTS stays as the safety net for those not yet.
+          WHERE status = 'pending' AND NOT parked AND next_attempt_at <= ${at}
             AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id
               AND (NOT x.enabled OR x.breaker_opened_at IS NOT NULL OR x.max_in_flight IS NOT NULL OR x.ordered))
           ORDER BY next_attempt_at, id
@@ -151,7 +154,7 @@ export class PostgresQueue implements QueueStore {
           FOR UPDATE SKIP LOCKED),
         picked AS (SELECT id, false AS probe FROM due UNION ALL SELECT id, true AS probe FROM probes)
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
-          next_attempt_at = NULL, updated_at = ${at}
+          next_attempt_at = NULL, updated_at = ${at}, parked = false
         FROM picked WHERE deliveries.id = picked.id
         RETURNING deliveries.*, picked.probe AS claimed_as_probe`);
       const probes = new Set<string>(rows.filter((r: Record<string, unknown>) => r.claimed_as_probe).map((r: Record<string, unknown>) => r.id as string));
@@ -199,11 +202,15 @@ export class PostgresQueue implements QueueStore {
           WHERE w.next_attempt_at <= ${at}
           LIMIT ${limit})
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
-          next_attempt_at = NULL, updated_at = ${at}
+          next_attempt_at = NULL, updated_at = ${at}, parked = false
         FROM picked WHERE deliveries.id = picked.id AND deliveries.status = 'pending'
         RETURNING deliveries.*`;
       return rows.map(toDelivery);
     });
+  }
+
+  settleParking(budget: number, verify = false): Promise<ParkingSettled> {
+    return guarded(() => settleParking(this.sql, budget, verify, (sql, work) => inTransaction(sql, work)));
   }
 
   openBreakers(): Promise<string[]> {
@@ -234,7 +241,7 @@ export class PostgresQueue implements QueueStore {
   releaseLease(id: string, lease: Lease, now: number, dueAt = now): Promise<void> {
     return guarded(async () => {
       await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${Math.round(dueAt)}, updated_at = ${Math.round(now)}
+          next_attempt_at = ${Math.round(dueAt)}, updated_at = ${Math.round(now)}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
         WHERE id = ${id} AND status = 'delivering' AND lease_owner = ${lease.owner} AND lease_until = ${Math.round(lease.until)}`;
     });
   }
@@ -243,7 +250,7 @@ export class PostgresQueue implements QueueStore {
     const at = Math.round(now);
     return guarded(async () => {
       const result = await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${at}, updated_at = ${at}
+          next_attempt_at = ${at}, updated_at = ${at}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
         WHERE status = 'delivering' AND lease_until <= ${at}`;
       return result.count;
     });
@@ -270,7 +277,8 @@ export class PostgresQueue implements QueueStore {
       // One statement takes the row when it may be retried; only a refusal reads
       // it again, to say why. Another tenant's delivery reads as missing.
       const [row] = await this.sql`UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)},
-          lease_owner = ${lease.owner}, next_attempt_at = NULL, finalized_at = NULL, schedule_start = attempts, updated_at = ${at}
+          lease_owner = ${lease.owner}, next_attempt_at = NULL, finalized_at = NULL, schedule_start = attempts, updated_at = ${at},
+          parked = false
         WHERE id = ${id} AND status IN ('pending', 'succeeded', 'failed') AND (${tenant}::text IS NULL OR tenant = ${tenant})
         RETURNING *`;
       if (!row) {
@@ -302,7 +310,8 @@ export class PostgresQueue implements QueueStore {
     const { clause, values } = where([["destination_id = ?", destinationId], ...createdWithin(since, until)], 2);
     return guarded(async () => {
       const result = await this.sql.unsafe(
-        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1,
+           parked = ${PARKED_NOW}
          ${clause} AND status = 'failed'`,
         [Math.round(now), ...values],
       );
@@ -322,7 +331,8 @@ export class PostgresQueue implements QueueStore {
     ], 2);
     return guarded(async () => {
       const result = await this.sql.unsafe(
-        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1,
+           parked = ${PARKED_NOW}
          ${clause ? `${clause} AND` : "WHERE"} status = 'failed'`,
         [Math.round(now), ...values],
       );

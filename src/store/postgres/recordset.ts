@@ -20,13 +20,20 @@ export interface Recordset<C extends string> {
  * `types` maps each column to its SQL type, in insert order. A row is an
  * object with (at least) those keys; a missing key is NULL, an extra one is
  * ignored. `suffix` follows the SELECT (ON CONFLICT …, RETURNING …).
+ * `computed` maps further columns to SQL expressions over the row (`r.…`),
+ * worked out by the server in the same statement.
  */
-export function recordset<const T extends Record<string, string>>(table: string, types: T, suffix = ""): Recordset<keyof T & string> {
+export function recordset<const T extends Record<string, string>>(
+  table: string, types: T, suffix = "", computed: Record<string, string> = {},
+): Recordset<keyof T & string> {
   const columns = Object.keys(types) as (keyof T & string)[];
   const list = columns.join(", ");
+  const extra = Object.keys(computed);
+  const into = [list, ...extra].join(", ");
+  const select = [list, ...extra.map((c) => computed[c])].join(", ");
   const rowType = columns.map((c) => `${c} ${types[c]}`).join(", ");
   return {
     columns,
-    insert: `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_to_recordset($1::text::json) AS r(${rowType})${suffix ? ` ${suffix}` : ""}`,
+    insert: `INSERT INTO ${table} (${into}) SELECT ${select} FROM json_to_recordset($1::text::json) AS r(${rowType})${suffix ? ` ${suffix}` : ""}`,
   };
 }

@@ -3,7 +3,7 @@
 import type { Database } from "bun:sqlite";
 import type { LogStore, QueueFigures } from "../store.ts";
 import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
-import { toAttempt, toDelivery, toEvent } from "./rows.ts";
+import { DELIVERY_COLUMNS, toAttempt, toDelivery, toEvent } from "./rows.ts";
 import { conditions, createdWithin, ms, page, statusCounts, statusTerm } from "./sql.ts";
 
 // Reads the queue also makes inside its own transactions (a repeated publish, a refused retry).
@@ -13,12 +13,12 @@ export function readEvent(db: Database, id: string): HeraldEvent | null {
 }
 
 export function readDelivery(db: Database, id: string): Delivery | null {
-  const row = db.query("SELECT * FROM deliveries WHERE id = ?").get(id);
+  const row = db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(id);
   return row ? toDelivery(row) : null;
 }
 
 export function readDeliveriesOfEvent(db: Database, eventId: string): Delivery[] {
-  return db.query("SELECT * FROM deliveries WHERE event_id = ? ORDER BY id").all(eventId).map(toDelivery);
+  return db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY id`).all(eventId).map(toDelivery);
 }
 
 export class SqliteLog implements LogStore {
@@ -45,7 +45,7 @@ export class SqliteLog implements LogStore {
   async orderedHead(destinationId: string): Promise<{ head: Delivery; waiting: number } | null> {
     const row = this.db
       .query(
-        `SELECT * FROM deliveries WHERE id = (SELECT min(id) FROM (
+        `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = (SELECT min(id) FROM (
            SELECT min(id) AS id FROM deliveries INDEXED BY deliveries_waiting WHERE destination_id = $d AND status = 'pending'
            UNION ALL SELECT min(id) FROM deliveries INDEXED BY deliveries_leased WHERE destination_id = $d AND status = 'delivering'))`,
       )
@@ -81,7 +81,7 @@ export class SqliteLog implements LogStore {
     // Delivering rows are few (leased, at most the dispatcher's capacity) but may be
     // the oldest of a large backlog: sorting them beats walking every newer row.
     const from = filter.status === "delivering" ? "deliveries INDEXED BY deliveries_leased" : "deliveries";
-    const rows = this.db.query(`SELECT * FROM ${from} ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`).all(params);
+    const rows = this.db.query(`SELECT ${DELIVERY_COLUMNS} FROM ${from} ${where} ORDER BY id DESC LIMIT ${filter.limit + 1}`).all(params);
     return page(rows.map(toDelivery), filter.limit, (d) => d.id);
   }
 
@@ -90,13 +90,26 @@ export class SqliteLog implements LogStore {
   }
 
   /**
-   * The first entry of deliveries_due (partial on pending, by next_attempt_at)
-   * and the few rows of destinations_breaker_open: microseconds at any size.
+   * The first entry of deliveries_due (partial on pending, by next_attempt_at),
+   * the first of each held destination's parked rows (one seek each in
+   * deliveries_parked: the oldest due counts rows held by a disabled destination
+   * or an open breaker too), and the few rows of destinations_breaker_open:
+   * microseconds at any size.
    */
   async queueFigures(now: number): Promise<QueueFigures> {
     // Named: without statistics the planner took deliveries_open and sorted every pending row (57 ms at 100,000).
-    const first = this.db.query("SELECT next_attempt_at AS at FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1").get() as { at: number } | null;
-    const due = { at: first !== null && first.at <= ms(now) ? first.at : null };
+    const first = this.db
+      .query(
+        `SELECT min(at) AS at FROM (
+           SELECT * FROM (SELECT next_attempt_at AS at FROM deliveries INDEXED BY deliveries_due
+             WHERE status = 'pending' AND parked = 0 ORDER BY next_attempt_at LIMIT 1)
+           UNION ALL
+           SELECT (SELECT min(next_attempt_at) FROM deliveries INDEXED BY deliveries_parked
+             WHERE destination_id = x.id AND status = 'pending' AND parked = 1)
+           FROM destinations x WHERE x.park_state <> 0)`,
+      )
+      .get() as { at: number | null };
+    const due = { at: first.at !== null && first.at <= ms(now) ? first.at : null };
     const breakers = this.db
       .query("SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open FROM destinations WHERE breaker_opened_at IS NOT NULL")
       .get() as { open: number; half_open: number };

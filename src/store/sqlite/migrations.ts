@@ -459,4 +459,42 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE attempts SET destination_id = (SELECT d.destination_id FROM deliveries d WHERE d.id = attempts.delivery_id);
   CREATE INDEX attempts_destination ON attempts (destination_id, started_at);
   `,
+  // 21 (issue 17, parked rows): the pending rows of a held destination
+  // (disabled, breaker open, or limited: max_in_flight, ordered) leave
+  // deliveries_due for deliveries_parked, so the claim no longer walks past
+  // them (200,000 rows waiting for a disabled destination cost every claim
+  // ~50 ms). A row is in one of the two indexes, never both: no extra entry per
+  // row. deliveries_waiting (the limited claims, ordered heads) and
+  // deliveries_open keep every pending row as before.
+  // destinations.park_state says where the destination's rows go and whether
+  // they are all there: 0 unparked, 1 parked, 2 being parked, 3 being
+  // unparked (queue.ts: settleParking moves them, a chunk at a time;
+  // park_cursor is how far a parking walk has come, by id). The triggers keep
+  // the state in step with every write of the four columns that hold a
+  // destination (API, config reload, auto-disable, breaker): a change of held
+  // starts a move, in the same transaction. Neither column is in the
+  // catalogue-version trigger's list: a move reloads no one's catalogue.
+  // The rows of destinations held at upgrade are left to the first settle
+  // passes (state 2), not moved here in one statement.
+  `
+  ALTER TABLE deliveries ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX deliveries_due;
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending' AND parked = 0;
+  CREATE INDEX deliveries_parked ON deliveries (destination_id, next_attempt_at, id) WHERE status = 'pending' AND parked = 1;
+  ALTER TABLE destinations ADD COLUMN park_state INTEGER NOT NULL DEFAULT 0 CHECK (park_state >= 0 AND park_state <= 3);
+  ALTER TABLE destinations ADD COLUMN park_cursor TEXT;
+  CREATE INDEX destinations_park ON destinations (park_state) WHERE park_state <> 0;
+  CREATE TRIGGER destinations_park_inserted AFTER INSERT ON destinations
+    WHEN NEW.enabled = 0 OR NEW.max_in_flight IS NOT NULL OR NEW.ordered = 1 OR NEW.breaker_opened_at IS NOT NULL
+    BEGIN UPDATE destinations SET park_state = 2, park_cursor = '' WHERE id = NEW.id; END;
+  CREATE TRIGGER destinations_park_updated AFTER UPDATE OF enabled, breaker_opened_at, max_in_flight, ordered ON destinations
+    WHEN (NEW.enabled = 0 OR NEW.max_in_flight IS NOT NULL OR NEW.ordered = 1 OR NEW.breaker_opened_at IS NOT NULL)
+      <> (NEW.park_state = 1 OR NEW.park_state = 2)
+    BEGIN
+      UPDATE destinations SET park_state = CASE WHEN NEW.park_state = 1 OR NEW.park_state = 2 THEN 3 ELSE 2 END, park_cursor = ''
+      WHERE id = NEW.id;
+    END;
+  UPDATE destinations SET park_state = 2, park_cursor = ''
+    WHERE enabled = 0 OR max_in_flight IS NOT NULL OR ordered = 1 OR breaker_opened_at IS NOT NULL;
+  `,
 ];
