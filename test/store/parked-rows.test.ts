@@ -138,11 +138,8 @@ describeEachStore("parked rows", (current) => {
     expect((await claim(store, T0 + 1_000)).length).toBe(3);
   });
 
-  it("parks a retry recorded for a destination whose rows are parked without waiting for a move (SQLite)", async () => {
+  it("parks a retry recorded for a destination whose rows are parked without waiting for a move", async () => {
     const { store } = current;
-    // PostgreSQL's attempt record (attempts.ts) leaves the column alone: such a
-    // retry stays unparked, held back by the claim's filter (bench/README.md).
-    if (!(store instanceof SqliteStore)) return;
     await withDestinations(store, "a");
     await publishMany(store, 1, ["a"]);
     const [job] = await claim(store, T0 + 10);
