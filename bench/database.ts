@@ -57,6 +57,11 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
     settings.push(`shared_preload_libraries=pg_stat_statements${explainMs ? ",auto_explain" : ""}`, ...explain, "pg_stat_statements.track=all", "pg_stat_statements.track_planning=on", "pg_stat_statements.max=5000",
       "log_autovacuum_min_duration=0", "log_checkpoints=on");
   }
+  // The settings reach only a cluster started here: a server named by URL keeps its own.
+  if (given && settings.length > 0) {
+    log(`store: HERALD_BENCH_PG_SETTINGS/HERALD_BENCH_PG_STATEMENTS ignored: HERALD_BENCH_DATABASE_URL names a running server`);
+    settings.length = 0;
+  }
   const cluster = given ? null : await startCluster({ durable: true, settings });
   const serverUrl = given ?? cluster!.url;
   const admin = new SQL(serverUrl, { max: 1, idleTimeout: 30 });
@@ -155,9 +160,14 @@ async function writeServerStats(admin: SQL, file: string): Promise<void> {
       round((total_exec_time / nullif(calls, 0) * 1000)::numeric, 1) AS mean_us, rows, shared_blks_hit AS hit, shared_blks_read AS read,
       shared_blks_dirtied AS dirtied, wal_records, wal_fpi, wal_bytes, regexp_replace(left(query, 200), '[[:space:]]+', ' ', 'g') AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40`;
+  appendFileSync(file, `\n## statements\n${table(statements)}\n`);
   const wal = await admin`SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal`;
-  const checkpoints = await admin`SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend FROM pg_stat_bgwriter`;
-  appendFileSync(file, `\n## statements\n${table(statements)}\n\n## wal\n${table(wal)}\n\n## checkpoints\n${table(checkpoints)}\n`);
+  appendFileSync(file, `\n## wal\n${table(wal)}\n`);
+  // PostgreSQL 17 moved these counters to pg_stat_checkpointer: written when there, the rest kept either way.
+  const checkpoints = await admin`SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend FROM pg_stat_bgwriter`.catch(
+    (error: unknown) => [{ unavailable: String(error) }],
+  );
+  appendFileSync(file, `\n## checkpoints\n${table(checkpoints)}\n`);
 }
 
 function table(rows: Record<string, unknown>[]): string {

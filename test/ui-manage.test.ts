@@ -261,10 +261,13 @@ describe("managing Herald in the console", () => {
     await page.fill("#t-example", '{"refund_id": "rf_1"}');
     await page.click("button:has-text('Create event type')");
     await page.waitForSelector("section.event-type[data-event-type='refund.issued']");
+    // The list says so, by name, as the destination and subscription lists do.
+    expect(await page.locator("main [role=status]").innerText()).toContain("Event type refund.issued is saved.");
     await page.click("section.event-type[data-event-type='refund.issued'] [data-action=edit]");
     await page.fill("#t-description", "A refund was issued to the customer.");
     await page.click("button:has-text('Save changes')");
     await page.waitForSelector("section.event-type[data-event-type='refund.issued']:has-text('issued to the customer')");
+    expect(await page.locator("main [role=status]").innerText()).toContain("Event type refund.issued is saved.");
     const type = (await herald.api("GET", "/v1/event-types/refund.issued")).body;
     expect({ schema: type.schema, example: type.example }).toEqual({ schema: { type: "object", required: ["refund_id"] }, example: { refund_id: "rf_1" } });
     // Config types have no edit link.

@@ -1,6 +1,6 @@
 // The top of a list page (destinations, subscriptions, event types): its title,
 // a line on what it lists and, for those who may create, its "New …" button;
-// and the notice a form leaves there after saving (?saved=1) or deleting (?deleted=ID).
+// and the notice a form leaves there after saving (?saved=NAME) or deleting (?deleted=ID).
 import { h } from "./dom.ts";
 import { badge } from "./format.ts";
 

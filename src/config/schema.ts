@@ -3,6 +3,7 @@
 import { checkDestinationUrl, type AddressPolicy } from "../rules/address-policy.ts";
 import { validateFilter } from "../rules/filter.ts";
 import { sha256Hex } from "../rules/hashing.ts";
+import { checkUnique } from "../rules/repeats.ts";
 import { secretMatchesScheme } from "../rules/signing-keys.ts";
 import { type } from "arktype";
 import {
@@ -359,17 +360,6 @@ function withoutPath(problem: string, propString: string): string {
 
 function duplicate(list: string, key: string, i: number, j: number): ConfigError {
   return { path: `${list}[${i}].${key}`, message: `is already used by ${list}[${j}]` };
-}
-
-/** Reports every string value that an earlier item already has (the config's lists; the API's event-type tenants too). */
-export function checkUnique(values: unknown[], report: (i: number, first: number) => ConfigError, errors: ConfigError[]) {
-  const first = new Map<string, number>();
-  values.forEach((value, i) => {
-    if (typeof value !== "string") return;
-    const j = first.get(value);
-    if (j === undefined) first.set(value, i);
-    else errors.push(report(i, j));
-  });
 }
 
 // ---- helpers shared with load.ts ---------------------------------------------------------

@@ -4,7 +4,7 @@
 // names are reserved for Herald's own operational events. Each change is
 // written with its audit entry (an event type belongs to no tenant).
 import type { EventType } from "../store/types.ts";
-import { checkUnique } from "../config/schema.ts";
+import { checkUnique } from "../rules/repeats.ts";
 import type { Caller } from "./audit.ts";
 import { eventTypeChanges } from "./audit-changes.ts";
 import { checkSchema, formatSchemaPath, validateData } from "../rules/data-schema.ts";
@@ -83,7 +83,7 @@ export class EventTypeService {
 /**
  * A tenants list names each tenant once: the one rule of the list its type
  * (config/fields.ts: EventTypeTenants, at least one, each a tenant name) leaves
- * to this check, the config's own (checkUnique), so each repeat is reported at its own index.
+ * to this check, the config's own (rules/repeats.ts), so each repeat is reported at its own index.
  */
 function checkTenants(tenants: string[] | null | undefined): string[] | null {
   if (tenants === undefined || tenants === null) return null;

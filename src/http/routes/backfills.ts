@@ -45,13 +45,6 @@ export function presentBackfill(j: BackfillJob) {
   };
 }
 
-/** Both ends as instants with a zone, like deliver_at: a bare date-time would be read in the server's zone. */
-function parseWindow(body: typeof StartBody.infer): { since: number; until?: number } {
-  const since = parseTime(body.since, "since")!;
-  const until = parseTime(body.until, "until");
-  return until === undefined ? { since } : { since, until };
-}
-
 export function backfillRoutes(ctx: HttpContext) {
   const backfills = ctx.engine.backfills;
   return new Elysia()
@@ -59,7 +52,10 @@ export function backfillRoutes(ctx: HttpContext) {
     .post(
       "/v1/subscriptions/:id/backfill",
       async ({ params, body, scope, principal, request, set }) => {
-        const job = await backfills.start(callerOf(principal, request), scope, params.id, parseWindow(body));
+        // Both ends instants with a zone, as every time field: a bare date-time would be read in the server's zone.
+        const since = parseTime(body.since, "since")!;
+        const until = parseTime(body.until, "until");
+        const job = await backfills.start(callerOf(principal, request), scope, params.id, until === undefined ? { since } : { since, until });
         set.status = 202;
         set.headers.location = `/v1/backfills/${job.id}`;
         return presentBackfill(job);

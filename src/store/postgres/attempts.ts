@@ -7,6 +7,7 @@ import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
+import { parkedNow } from "./parking.ts";
 import { recordset } from "./recordset.ts";
 import { num } from "./rows.ts";
 
@@ -66,7 +67,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
         lease_owner = NULL, last_status = v.last_status, last_error = v.last_error, updated_at = v.at,
         finalized_at = v.finalized, schedule_start = d.schedule_start + v.outside,
         -- A retry of a destination whose rows are parked (parking.ts) waits parked too.
-        parked = CASE WHEN v.status = 'pending' THEN coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = d.destination_id), false) ELSE false END
+        parked = CASE WHEN v.status = 'pending' THEN ${tx.unsafe(parkedNow("d"))} ELSE false END
       FROM json_to_recordset(${JSON.stringify(moves)}::text::json) AS v("index" INTEGER, id TEXT,
         status TEXT, next BIGINT, finalized BIGINT, last_status INTEGER, last_error TEXT, at BIGINT, outside INTEGER)
       WHERE d.id = v.id
@@ -158,7 +159,7 @@ async function moveOne(tx: SQL, r: AttemptRecord, now: number): Promise<{ number
   const [row] = await tx`UPDATE deliveries SET attempts = attempts + 1, status = ${r.outcome.status}, next_attempt_at = ${next},
       lease_until = NULL, lease_owner = NULL, last_status = ${r.attempt.response_status}, last_error = ${storable(r.attempt.error)},
       updated_at = ${at}, finalized_at = ${finalized}, schedule_start = schedule_start + ${outside}::integer,
-      parked = CASE WHEN ${r.outcome.status === "pending"} THEN coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false) ELSE false END
+      parked = CASE WHEN ${r.outcome.status === "pending"} THEN ${tx.unsafe(parkedNow())} ELSE false END
     WHERE id = ${r.delivery_id} AND status = 'delivering' AND lease_owner = ${r.lease.owner} AND lease_until = ${Math.round(r.lease.until)}
     RETURNING attempts, destination_id`;
   if (row) return { number: row.attempts, attempt_of: row.destination_id, applied: true };

@@ -16,6 +16,7 @@
 // session-mode pool.
 import type { ReservedSQL, SQL } from "bun";
 import { isStorageFailure } from "../unavailable.ts";
+import { parkedNow } from "./parking.ts";
 
 interface Held {
   id: string;
@@ -119,7 +120,7 @@ export class Instances {
     const at = Math.round(now);
     const released = await this.sql.begin(async (tx) => {
       const result = await tx`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${at}, updated_at = ${at}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
+          next_attempt_at = ${at}, updated_at = ${at}, parked = ${tx.unsafe(parkedNow())}
         WHERE status = 'delivering' AND lease_owner = ${id}`;
       await tx`DELETE FROM instances WHERE id = ${id}`;
       await notifyInstances(tx);
@@ -147,7 +148,7 @@ export class Instances {
           ELSE pg_try_advisory_xact_lock(lock_key) END`;
       if (dead.count > 0) await notifyInstances(tx);
       const result = await tx`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${at}, updated_at = ${at}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
+          next_attempt_at = ${at}, updated_at = ${at}, parked = ${tx.unsafe(parkedNow())}
         WHERE status = 'delivering' AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM instances))`;
       return result.count;
     });

@@ -12,8 +12,13 @@ import type { ParkingSettled } from "../store.ts";
 /** Runs `work` in a transaction, run again on a deadlock or serialization failure (queue.ts: inTransaction). */
 type Transact = <T>(sql: SQL, work: (tx: SQL) => Promise<T>) => Promise<T>;
 
-/** Whether a row made pending by a rare bulk write (a re-queue) goes parked: as its destination's rows do now. */
-export const PARKED_NOW = "coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)";
+/**
+ * Whether a row of `deliveries` (named `row` in its statement) made pending goes
+ * parked: as its destination's rows do now. SQL text, for `sql.unsafe` (no values in it).
+ */
+export function parkedNow(row = "deliveries"): string {
+  return `coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = ${row}.destination_id), false)`;
+}
 
 export async function settleParking(sql: SQL, budget: number, verify: boolean, inTransaction: Transact): Promise<ParkingSettled> {
   let moved = 0;

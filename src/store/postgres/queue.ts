@@ -10,7 +10,7 @@ import { recordAll } from "./attempts.ts";
 import { Gatherer } from "./gather.ts";
 import { Instances } from "./instances.ts";
 import { createdWithin } from "./log.ts";
-import { PARKED_NOW, settleParking } from "./parking.ts";
+import { parkedNow, settleParking } from "./parking.ts";
 import { publishAll } from "./publish.ts";
 import { guarded, sqlState, where } from "./query.ts";
 import { toDelivery, toEventForDelivery } from "./rows.ts";
@@ -241,7 +241,7 @@ export class PostgresQueue implements QueueStore {
   releaseLease(id: string, lease: Lease, now: number, dueAt = now): Promise<void> {
     return guarded(async () => {
       await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${Math.round(dueAt)}, updated_at = ${Math.round(now)}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
+          next_attempt_at = ${Math.round(dueAt)}, updated_at = ${Math.round(now)}, parked = ${this.sql.unsafe(parkedNow())}
         WHERE id = ${id} AND status = 'delivering' AND lease_owner = ${lease.owner} AND lease_until = ${Math.round(lease.until)}`;
     });
   }
@@ -250,7 +250,7 @@ export class PostgresQueue implements QueueStore {
     const at = Math.round(now);
     return guarded(async () => {
       const result = await this.sql`UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
-          next_attempt_at = ${at}, updated_at = ${at}, parked = coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = deliveries.destination_id), false)
+          next_attempt_at = ${at}, updated_at = ${at}, parked = ${this.sql.unsafe(parkedNow())}
         WHERE status = 'delivering' AND lease_until <= ${at}`;
       return result.count;
     });
@@ -311,7 +311,7 @@ export class PostgresQueue implements QueueStore {
     return guarded(async () => {
       const result = await this.sql.unsafe(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1,
-           parked = ${PARKED_NOW}
+           parked = ${parkedNow()}
          ${clause} AND status = 'failed'`,
         [Math.round(now), ...values],
       );
@@ -332,7 +332,7 @@ export class PostgresQueue implements QueueStore {
     return guarded(async () => {
       const result = await this.sql.unsafe(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, finalized_at = NULL, schedule_start = attempts, updated_at = $1,
-           parked = ${PARKED_NOW}
+           parked = ${parkedNow()}
          ${clause ? `${clause} AND` : "WHERE"} status = 'failed'`,
         [Math.round(now), ...values],
       );
