@@ -383,6 +383,30 @@ describe("the webhook HTTP client", () => {
       await until(() => raw.closed === 1, "the connection to be dropped", IDLE_MS / 4);
     });
 
+    it("for each call on its own: one started later, or with a shorter timeout, or after others ended, times out at its own deadline", async () => {
+      client = new HttpClient();
+      const hang = track(rawServer(() => {}));
+      const quick = track(rawServer((socket) => socket.write(OK)));
+      // Calls of one length that ended first (their deadlines still listed) keep no later call waiting.
+      for (let i = 0; i < 3; i++) expect(await post(quick.url, { timeout_ms: TIMEOUT })).toMatchObject({ status: 200, error: null });
+      const started = performance.now();
+      const took = (answer: Promise<unknown>) => answer.then((a) => ({ answer: a, at: performance.now() - started }));
+      const long = took(post(hang.url, { timeout_ms: TIMEOUT * 4 }));
+      const first = took(post(hang.url, { timeout_ms: TIMEOUT }));
+      await Bun.sleep(100);
+      const second = took(post(hang.url, { timeout_ms: TIMEOUT }));
+      const [a, b, c] = await Promise.all([first, second, long]);
+      expect(a.answer).toMatchObject({ status: null, error: `timed out after ${TIMEOUT} ms` });
+      expect(b.answer).toMatchObject({ status: null, error: `timed out after ${TIMEOUT} ms` });
+      expect(c.answer).toMatchObject({ status: null, error: `timed out after ${TIMEOUT * 4} ms` });
+      // Each at its own deadline: the shorter before the longer one started ahead of it, the later one after the first.
+      expect(a.at).toBeGreaterThanOrEqual(TIMEOUT - 5);
+      expect(a.at).toBeLessThan(TIMEOUT * 4 - 200);
+      expect(b.at).toBeGreaterThanOrEqual(TIMEOUT + 100 - 5);
+      expect(b.at).toBeLessThan(TIMEOUT * 4 - 100);
+      expect(c.at).toBeGreaterThanOrEqual(TIMEOUT * 4 - 5);
+    });
+
     it("while a body drips in", async () => {
       client = new HttpClient();
       const raw = track(rawServer((socket) => {

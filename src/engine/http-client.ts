@@ -20,6 +20,8 @@ export interface HttpRequest {
   host: string;
   /** Header names and values (none of FRAMING_HEADERS: the client writes Host and Content-Length, and refuses the rest). */
   headers: Record<string, string>;
+  /** Headers sent before `headers`, checked and written out once (headerBlock): a destination's static ones. */
+  fixed?: HeaderBlock;
   body: string;
   timeout_ms: number;
   /** At most this much of the body is kept; past it the client stops reading and closes the connection. */
@@ -154,8 +156,10 @@ class Call {
   private connection: Connection | null = null;
   private reused = false;
   private done = false;
-  private timer: ReturnType<typeof setTimeout>;
+  /** Its place in the client's deadlines; emptied when the call ends. */
+  private readonly deadline: Deadline;
   private out: Buffer | string;
+  private readonly outBytes: number;
   private written = 0;
   // The answer being read.
   private buffer: Buffer | null = null;
@@ -179,12 +183,17 @@ class Call {
     private readonly key: string,
     private readonly target: { hostname: string; port: number; tls: ClientTls | null },
     out: string,
-    private readonly outBytes: number,
     private readonly request: HttpRequest,
     private readonly resolve: (answer: HttpAnswer) => void,
   ) {
     this.out = out;
-    this.timer = setTimeout(() => this.fail(`timed out after ${this.request.timeout_ms} ms`), this.request.timeout_ms);
+    this.outBytes = Buffer.byteLength(out);
+    this.deadline = client.deadlines.add(this, request.timeout_ms);
+  }
+
+  /** The deadline passed (Deadlines). */
+  timedOut(): void {
+    this.fail(`timed out after ${this.request.timeout_ms} ms`);
   }
 
   start(): void {
@@ -269,7 +278,7 @@ class Call {
   fail(error: string): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.deadline.call = null;
     this.drop();
     this.resolve({ status: this.status, headers: this.headers, body: null, error });
   }
@@ -286,7 +295,7 @@ class Call {
   private finish(whole: boolean): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.deadline.call = null;
     const connection = this.connection;
     this.connection = null;
     const leftover = this.buffer !== null && this.buffer.byteLength > 0;
@@ -496,6 +505,31 @@ export function headerProblem(name: string, value: string): string | null {
   return null;
 }
 
+/** Headers checked and written out once, for the many requests that send them (HttpRequest.fixed). */
+export interface HeaderBlock {
+  /** `name: value\r\n` per header; empty when refused. */
+  readonly text: string;
+  /** Why the headers cannot be written (the first refused one's headerProblem), or null. */
+  readonly problem: string | null;
+}
+
+/**
+ * Checks and writes out headers that many requests repeat. A string cannot
+ * change after it was checked, so a request carrying the block is not checked
+ * again: per send only its own `headers` are (a destination's static headers
+ * were ~1 µs of every send's checks, bench/README.md).
+ */
+export function headerBlock(headers: Record<string, string>): HeaderBlock {
+  let text = "";
+  for (const name in headers) {
+    const value = headers[name]!;
+    const problem = headerProblem(name, value);
+    if (problem !== null) return { text: "", problem };
+    text += `${name}: ${value}\r\n`;
+  }
+  return { text, problem: null };
+}
+
 /** A URL as the client uses it, parsed once: the same few URLs are posted to again and again. */
 interface Place {
   https: boolean;
@@ -508,7 +542,61 @@ interface Place {
 }
 const PLACES_MAX = 1024;
 
+/** A call's deadline; `call` is emptied when the call ends first. */
+interface Deadline {
+  at: number;
+  call: Call | null;
+}
+
+/**
+ * The calls' timeouts: a list per timeout length, each served by one timer for
+ * its earliest deadline. Calls start in time order, so each list is already in
+ * deadline order; an ended call only empties its entry. (A timer per call,
+ * set and cleared, was ~1 % of the deliver bench's CPU.)
+ */
+class Deadlines {
+  private readonly lists = new Map<number, { entries: Deadline[]; head: number; timer: ReturnType<typeof setTimeout> | null }>();
+
+  add(call: Call, ms: number): Deadline {
+    let list = this.lists.get(ms);
+    if (!list) this.lists.set(ms, (list = { entries: [], head: 0, timer: null }));
+    const deadline: Deadline = { at: performance.now() + ms, call };
+    list.entries.push(deadline);
+    if (list.timer === null) this.arm(ms, list, ms);
+    return deadline;
+  }
+
+  private arm(ms: number, list: { entries: Deadline[]; head: number; timer: ReturnType<typeof setTimeout> | null }, wait: number): void {
+    list.timer = setTimeout(() => {
+      list.timer = null;
+      const now = performance.now();
+      const { entries } = list;
+      // Every ended call and every call whose deadline has come, from the front.
+      while (list.head < entries.length) {
+        const first = entries[list.head]!;
+        if (first.call !== null && first.at > now) break;
+        list.head++;
+        const call = first.call;
+        first.call = null;
+        call?.timedOut();
+      }
+      if (list.head >= entries.length) {
+        // Nothing left: the list goes (a call made later starts a new one).
+        if (this.lists.get(ms) === list) this.lists.delete(ms);
+        return;
+      }
+      if (list.head > 1024 && list.head * 2 > entries.length) {
+        list.entries = entries.slice(list.head);
+        list.head = 0;
+      }
+      this.arm(ms, list, Math.max(1, list.entries[list.head]!.at - now));
+    }, wait);
+  }
+}
+
 export class HttpClient {
+  /** Every call's timeout (Deadlines). */
+  readonly deadlines = new Deadlines();
   private readonly pools = new Map<string, Pool>();
   private readonly places = new Map<string, Place | string>();
 
@@ -545,15 +633,20 @@ export class HttpClient {
       const key = tls ? `${place.origin} ${identity(tls)}` : place.origin;
       if (BAD_VALUE.test(request.host)) return resolve({ status: null, headers: null, body: null, error: "invalid host header" });
       let head = `${place.start}${request.host}\r\n`;
+      if (request.fixed) {
+        if (request.fixed.problem !== null) return resolve({ status: null, headers: null, body: null, error: request.fixed.problem });
+        head += request.fixed.text;
+      }
       for (const name in request.headers) {
         const value = request.headers[name]!;
         const problem = headerProblem(name, value);
         if (problem !== null) return resolve({ status: null, headers: null, body: null, error: problem });
         head += `${name}: ${value}\r\n`;
       }
-      const bodyBytes = Buffer.byteLength(request.body);
-      head += `content-length: ${bodyBytes}\r\n\r\n`;
-      new Call(this, key, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
+      head += `content-length: ${Buffer.byteLength(request.body)}\r\n\r\n`;
+      // Written as a string: encoding it to a Buffer first cost ~3 µs more a request
+      // (bench/socket-write-probe.ts); its byte length is measured once, whole.
+      new Call(this, key, { hostname, port, tls }, head + request.body, request, resolve).start();
     });
   }
 

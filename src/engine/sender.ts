@@ -2,7 +2,7 @@
 // happened as a value (never an exception): status, kept body, error, Retry-After.
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import { headerProblem, networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
+import { headerBlock, headerProblem, networkError, type ClientTls, type HeaderBlock, type HttpAnswer, type HttpClient } from "./http-client.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -71,6 +71,8 @@ interface Prepared {
   options: SendOptions;
   /** The destination's static headers, then content-type and user-agent: the head of every request's headers. */
   fixed: Record<string, string>;
+  /** `fixed` as the keep-alive client writes it, checked once (the per-send headers below override theirs, as in fetch's spread). */
+  block: HeaderBlock;
   /** The same as the attempt log keeps them: the static headers' values redacted (they often carry credentials). */
   loggedFixed: Record<string, string>;
   /** TLS settings for a target without a pinned server name; null when unset. */
@@ -84,6 +86,8 @@ interface Prepared {
 }
 
 const prepared = new WeakMap<Destination, Prepared>();
+/** The headers every send sets itself. */
+const PER_SEND = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);
 
 function prepare(destination: Destination, options: SendOptions): Prepared {
   const known = prepared.get(destination);
@@ -91,9 +95,14 @@ function prepare(destination: Destination, options: SendOptions): Prepared {
   const common = { "content-type": "application/json", "user-agent": options.user_agent };
   const loggedFixed: Record<string, string> = {};
   for (const name of Object.keys(destination.headers)) loggedFixed[name] = REDACTED;
+  const fixed: Record<string, string> = { ...destination.headers, ...common };
+  // A name the send sets itself replaces a static one (stored before the API refused them): not written twice.
+  const blocked: Record<string, string> = {};
+  for (const name in fixed) if (!PER_SEND.has(name)) blocked[name] = fixed[name]!;
   const made: Prepared = {
     options,
-    fixed: { ...destination.headers, ...common },
+    fixed,
+    block: headerBlock(blocked),
     loggedFixed: { ...loggedFixed, ...common },
     tls: tlsOptions(undefined, destination, options.ca) ?? null,
     secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
@@ -141,7 +150,7 @@ export async function send(event: EventForDelivery, destination: Destination, op
   if (!target.ok) return failure(target.message, target.retryable);
   const timeout = destination.timeout_ms ?? options.timeout_ms;
   if (options.client && options.proxy === undefined) {
-    const headers = { ...p.fixed, "webhook-id": event.id, "webhook-timestamp": timestamp, "webhook-signature": signature };
+    const headers = { "webhook-id": event.id, "webhook-timestamp": timestamp, "webhook-signature": signature };
     const servername = target.servername ?? "";
     let tls = p.clientTls.get(servername);
     if (tls === undefined) {
@@ -149,7 +158,7 @@ export async function send(event: EventForDelivery, destination: Destination, op
       // Bounded: a host name's pinned addresses change, its server name does not.
       if (p.clientTls.size < 16) p.clientTls.set(servername, tls);
     }
-    const answer = await options.client.post({ url: target.url, host: target.host, headers, body, timeout_ms: timeout, keep_response_bytes: options.keep_response_bytes, tls });
+    const answer = await options.client.post({ url: target.url, host: target.host, fixed: p.block, headers, body, timeout_ms: timeout, keep_response_bytes: options.keep_response_bytes, tls });
     return resultOf(answer, startedAt, started, destination.url, logged, failure);
   }
   // One timer for the whole exchange, headers and body: an answer that drips
