@@ -27,9 +27,8 @@ export class Catalog {
   version = 0;
   private subscriptionsByTenant = new Map<string, Subscription[]>();
   private readonly loads = new LatestRead();
-  /** The held destinations (disabled or limited) as last loaded, and who is told when they change. */
-  private held = "";
-  private heldListeners: (() => void)[] = [];
+  /** Who is told when a new catalogue is applied (the dispatcher moves held destinations' rows). */
+  private reloadListeners: (() => void)[] = [];
 
   constructor(private readonly store: CatalogStore) {}
 
@@ -53,17 +52,16 @@ export class Catalog {
     }
     this.subscriptionsByTenant = byTenant;
     this.version = snapshot.version;
-    // Disabled or limited: their rows are parked in the store, and move when this changes.
-    const held = snapshot.destinations.filter((d) => !d.enabled || isLimited(d)).map((d) => d.id).sort().join("\n");
-    if (held !== this.held) {
-      this.held = held;
-      for (const listener of this.heldListeners) listener();
-    }
+    // A destination disabled, enabled or limited since: its rows move in the store. Every
+    // new catalogue is told, not only a changed held set: a disable and an enable between
+    // two reloads leave the set unchanged but may have parked rows (a settle with
+    // nothing to move is one read of an empty index; reloads are rare).
+    for (const listener of this.reloadListeners) listener();
   }
 
-  /** Told when a reload finds another set of disabled or limited destinations (the dispatcher moves their rows). */
-  onHeldChange(listener: () => void): void {
-    this.heldListeners.push(listener);
+  /** Told when a reloaded catalogue is applied (the dispatcher settles parked rows). */
+  onReload(listener: () => void): void {
+    this.reloadListeners.push(listener);
   }
 
   /**

@@ -120,7 +120,7 @@ export class Dispatcher {
     // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
     this.soloCapacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
     this.rateLimiter = new RateLimiter(deps.now);
-    catalog.onHeldChange(() => this.noteParking());
+    catalog.onReload(() => this.noteParking());
   }
 
   start(): void {
@@ -316,7 +316,8 @@ export class Dispatcher {
     this.parking = "no";
     try {
       const { more } = await this.store.settleParking(PARK_CHUNK, verify);
-      if (more && this.parking === "no") this.parking = "settle";
+      // A verifying pass with more to move goes on verifying: only it unparks a gone destination's rows.
+      if (more && this.parking === "no") this.parking = verify ? "verify" : "settle";
       return more;
     } catch (error) {
       this.deps.log.error("moving parked deliveries failed", { error: errorMessage(error) });

@@ -217,13 +217,13 @@ export interface CatalogStore {
   deleteSubscription(id: string, audit?: AuditEntry): Promise<boolean>;
 }
 
-/** LogStore.queueFigures. */
 /** What one settleParking call did: rows moved either way, and whether rows are left to move. */
 export interface ParkingSettled {
   moved: number;
   more: boolean;
 }
 
+/** LogStore.queueFigures. */
 export interface QueueFigures {
   oldest_due_at: number | null;
   breakers: { open: number; half_open: number };

@@ -79,7 +79,6 @@ describeEachStore("parked rows", (current) => {
     const plan = (store.db.query(`EXPLAIN QUERY PLAN ${CLAIM_DUE}`).all({ now: T0, limit: 10 }) as { detail: string }[]).map((r) => r.detail);
     expect(plan.some((d) => d.includes("USING INDEX deliveries_due (next_attempt_at<?)"))).toBe(true);
     expect(plan.some((d) => d.includes("deliveries_parked"))).toBe(false);
-    expect(CLAIM_DUE).toContain("d.parked = 0");
   });
 
   it("parks an open breaker's rows, still sends a probe when due, and a success lets the backlog go", async () => {

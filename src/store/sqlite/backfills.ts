@@ -6,6 +6,7 @@
 import type { Database } from "bun:sqlite";
 import type { BackfillStore } from "../store.ts";
 import type { BackfillChunk, BackfillJob, BackfillStatus, HeraldEvent, Lease, Page } from "../types.ts";
+import { parkedNow } from "./parking.ts";
 import { toEvent } from "./rows.ts";
 import { conditions, ms, page } from "./sql.ts";
 import type { WriteBatcher } from "./write-batcher.ts";
@@ -100,24 +101,14 @@ export class SqliteBackfills implements BackfillStore {
       `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
          schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
        SELECT $id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, 'pending', 0, 0, $next_attempt_at,
-         NULL, NULL, NULL, NULL, $created_at, $updated_at, NULL, $parked
+         NULL, NULL, NULL, NULL, $created_at, $updated_at, NULL, ${parkedNow("$destination_id")}
        WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $event_id AND destination_id = $destination_id)`,
     );
-    // Parked when the destination's rows are (migration 21): read once per chunk, inside its transaction.
-    const parkState = this.db.query("SELECT park_state FROM destinations WHERE id = ?");
-    const parkedOf = new Map<string, number>();
     let created = 0;
     for (const d of c.deliveries) {
-      let parked = parkedOf.get(d.destination_id);
-      if (parked === undefined) {
-        const state = (parkState.get(d.destination_id) as { park_state: number } | null)?.park_state;
-        parked = state === 1 || state === 2 ? 1 : 0;
-        parkedOf.set(d.destination_id, parked);
-      }
       created += insert.run({
         id: d.id, event_id: d.event_id, destination_id: d.destination_id, subscription_id: d.subscription_id, tenant: d.tenant,
         event_type: d.event_type, next_attempt_at: ms(d.next_attempt_at ?? now), created_at: ms(d.created_at), updated_at: ms(d.updated_at),
-        parked,
       }).changes;
     }
     const row = this.db

@@ -9,6 +9,16 @@
 import type { Database } from "bun:sqlite";
 import type { ParkingSettled } from "../store.ts";
 
+/**
+ * Whether a row made pending by a rare write (a lease handed back, a re-queue,
+ * a backfill) goes parked: as its destination's rows do now. SQL text; one
+ * primary-key read per row; a destination gone leaves it unparked (the claim
+ * cancels it).
+ */
+export function parkedNow(destinationId = "deliveries.destination_id"): string {
+  return `coalesce((SELECT park_state = 1 OR park_state = 2 FROM destinations WHERE destinations.id = ${destinationId}), 0)`;
+}
+
 /** Moves up to `budget` rows of the destinations whose move is under way (and, with `verify`, of those left parked by mistake), in one IMMEDIATE transaction. */
 export function settleParking(db: Database, budget: number, verify: boolean): ParkingSettled {
   return db

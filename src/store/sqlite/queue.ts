@@ -10,7 +10,7 @@ import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJ
 import { setEnabled } from "./catalog.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
-import { settleParking } from "./parking.ts";
+import { parkedNow, settleParking } from "./parking.ts";
 import { DELIVERY_COLUMNS, deliveryParams, toDelivery } from "./rows.ts";
 import { conditions, createdWithin, ms, statusTerm } from "./sql.ts";
 import type { WriteBatcher } from "./write-batcher.ts";
@@ -323,16 +323,14 @@ export class SqliteQueue implements QueueStore {
   private heldAtPublish(): Held {
     const rows = this.db
       .query(
-        `SELECT id, 1 AS hold, 0 AS park_state FROM destinations WHERE breaker_opened_at IS NOT NULL
-         UNION ALL SELECT id, 1, 0 FROM destinations WHERE max_in_flight IS NOT NULL OR ordered = 1
-         UNION ALL SELECT id, 0, park_state FROM destinations WHERE park_state <> 0`,
+        // park_state <> 0 keeps the partial index of moving or parked destinations usable.
+        `SELECT id, 1 AS hold FROM destinations WHERE breaker_opened_at IS NOT NULL
+         UNION ALL SELECT id, 1 FROM destinations WHERE max_in_flight IS NOT NULL OR ordered = 1
+         UNION ALL SELECT id, 0 FROM destinations WHERE park_state <> 0 AND park_state <= 2`,
       )
-      .all() as { id: string; hold: number; park_state: number }[];
+      .all() as { id: string; hold: number }[];
     const held: Held = { hold: new Set(), park: new Set() };
-    for (const r of rows) {
-      if (r.hold === 1) held.hold.add(r.id);
-      else if (r.park_state === 1 || r.park_state === 2) held.park.add(r.id);
-    }
+    for (const r of rows) (r.hold === 1 ? held.hold : held.park).add(r.id);
     return held;
   }
 
@@ -388,7 +386,7 @@ export class SqliteQueue implements QueueStore {
     return this.db
       .query(
         `UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, next_attempt_at = $due,
-           updated_at = $now, parked = ${PARKED_NOW}
+           updated_at = $now, parked = ${parkedNow()}
          WHERE status = 'delivering' AND ${condition}`,
       )
       .run({ ...params, now: ms(now), due: ms(due) }).changes;
@@ -694,7 +692,7 @@ export class SqliteQueue implements QueueStore {
     return this.db
       .query(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
-           schedule_start = attempts, updated_at = $now, parked = ${PARKED_NOW} ${where}`,
+           schedule_start = attempts, updated_at = $now, parked = ${parkedNow()} ${where}`,
       )
       .run({ ...params, now: ms(now) }).changes;
   }
@@ -713,7 +711,7 @@ export class SqliteQueue implements QueueStore {
     return this.db
       .query(
         `UPDATE deliveries SET status = 'pending', next_attempt_at = $now, finalized_at = NULL,
-           schedule_start = attempts, updated_at = $now, parked = ${PARKED_NOW} ${where}`,
+           schedule_start = attempts, updated_at = $now, parked = ${parkedNow()} ${where}`,
       )
       .run({ ...params, now: ms(now) }).changes;
   }
@@ -759,13 +757,6 @@ const INSERT_DELIVERY = `INSERT INTO deliveries (id, event_id, destination_id, s
   schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
   VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts, $schedule_start,
   $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at, $updated_at, $finalized_at,`;
-
-/**
- * Whether a row made pending by a rare bulk write (a lease handed back, a
- * re-queue) goes parked: as its destination's rows do now. One primary-key
- * read per row; a destination gone leaves it unparked (the claim cancels it).
- */
-export const PARKED_NOW = `coalesce((SELECT park_state = 1 OR park_state = 2 FROM destinations WHERE destinations.id = deliveries.destination_id), 0)`;
 
 /** A delivery the publisher meant to lease, written pending instead: its destination's breaker is open. */
 function heldBack(d: Delivery): Delivery {

@@ -118,7 +118,6 @@ export function toEvent(row: any): HeraldEvent {
   };
 }
 
-/** Delivery rows map one to one onto the record. */
 /**
  * A delivery's columns as Delivery has them, for the reads that toDelivery
  * takes as they are (no copy): `parked` (migration 21) is the store's own and
@@ -127,6 +126,7 @@ export function toEvent(row: any): HeraldEvent {
 export const DELIVERY_COLUMNS =
   "id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at";
 
+/** Delivery rows map one to one onto the record. */
 export function toDelivery(row: any): Delivery {
   return row as Delivery;
 }
