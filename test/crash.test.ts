@@ -1,7 +1,7 @@
 // At-least-once across a crash: Herald is killed (SIGKILL) while deliveries are
 // in flight and restarted on the same database; every acknowledged event arrives.
 import { afterAll, expect, it } from "bun:test";
-import { startReceiver } from "./support/receiver.ts";
+import { missingWebhookIds, startReceiver } from "./support/receiver.ts";
 import { SOURCE_SERVE, spawnHerald, spawnSourceHerald } from "./support/process.ts";
 import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
 
@@ -37,14 +37,7 @@ subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
 
   const second = await spawnHerald(SOURCE_SERVE, dir);
   try {
-    const deadline = Date.now() + 25_000;
-    let arrived = new Set<string>();
-    while (Date.now() < deadline) {
-      arrived = new Set(receiver.requests.map((r) => r.headers["webhook-id"]!));
-      if (published.every((id) => arrived.has(id))) break;
-      await Bun.sleep(100);
-    }
-    expect(published.filter((id) => !arrived.has(id))).toEqual([]);
+    expect(await missingWebhookIds(receiver, published, 25_000)).toEqual([]);
   } finally {
     second.proc.kill("SIGTERM");
     await second.proc.exited;

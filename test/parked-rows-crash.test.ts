@@ -6,7 +6,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, it } from "bun:test";
 import { join } from "node:path";
-import { startReceiver } from "./support/receiver.ts";
+import { missingWebhookIds, startReceiver } from "./support/receiver.ts";
 import { SOURCE_SERVE, spawnHerald, spawnSourceHerald } from "./support/process.ts";
 import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
 
@@ -57,14 +57,7 @@ it("delivers a whole backlog after a SIGKILL in the middle of its move out of th
 
   const second = await spawnHerald(SOURCE_SERVE, dir);
   try {
-    const deadline = Date.now() + 60_000;
-    let arrived = new Set<string>();
-    while (Date.now() < deadline) {
-      arrived = new Set(receiver.requests.map((r) => r.headers["webhook-id"]!));
-      if (published.every((id) => arrived.has(id))) break;
-      await Bun.sleep(100);
-    }
-    expect(published.filter((id) => !arrived.has(id))).toEqual([]);
+    expect(await missingWebhookIds(receiver, published, 60_000)).toEqual([]);
   } finally {
     second.proc.kill("SIGTERM");
     await second.proc.exited;

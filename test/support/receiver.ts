@@ -64,3 +64,19 @@ export function startReceiver(script: Answer[] = [], fallback: Answer = { status
     },
   };
 }
+
+/**
+ * The webhook ids of `expected` that have not arrived at `receiver` by the
+ * deadline ([] as soon as all have; repeats count once): a crash test's
+ * "every published event arrived", polled since the arrivals come from
+ * another process.
+ */
+export async function missingWebhookIds(receiver: Receiver, expected: string[], timeout_ms: number): Promise<string[]> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const arrived = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
+    const missing = expected.filter((id) => !arrived.has(id));
+    if (missing.length === 0 || Date.now() >= deadline) return missing;
+    await Bun.sleep(100);
+  }
+}
