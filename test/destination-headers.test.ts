@@ -143,6 +143,30 @@ describe("headers that frame the request or govern the connection", () => {
     expect(receiver.requests.length).toBe(before);
   });
 
+  it("give way to the headers Herald sets, in any case, and a destination's own user-agent replaces Herald's: each sent once, on both paths", async () => {
+    const stored = destination({
+      url: receiver.url,
+      // Webhook-Id and Content-Type as stored before the API refused them in any case; User-Agent is allowed.
+      headers: { "x-team": "ops", "Webhook-Id": "forged", "Content-Type": "text/plain", "User-Agent": "Custom/1" },
+    });
+    const client = new HttpClient();
+    const options = {
+      fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
+      timeout_ms: 2000, keep_response_bytes: 1024, user_agent: "Herald/test",
+    };
+    const event = { id: "evt_header_case", type: "a", created_at: Date.now(), data_json: "{}" };
+    for (const sent of [await send(event, stored, { ...options, client }), await send(event, stored, options)]) {
+      expect(sent).toMatchObject({ ok: true, status: 200 });
+      // The receiver joins a repeated header's values with ", ": one value each means sent once.
+      const got = receiver.requests.at(-1)!.headers;
+      expect({ id: got["webhook-id"], type: got["content-type"], agent: got["user-agent"], team: got["x-team"] }).toEqual({
+        id: "evt_header_case", type: "application/json", agent: "Custom/1", team: "ops",
+      });
+      expect(Object.keys(sent.attempt.request_headers).filter((name) => name.toLowerCase() === "user-agent")).toEqual(["User-Agent"]);
+    }
+    client.close();
+  });
+
   it("are refused in a patch's headers and header_changes", async () => {
     const created = await herald.api("POST", "/v1/destinations", { url: receiver.url, tenant: "acme" });
     expect(created.status).toBe(201);

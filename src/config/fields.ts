@@ -39,11 +39,11 @@ export const FRAMING_HEADERS = [
   "trailer",
   "proxy-connection",
 ];
+/** The Standard Webhooks headers Herald sets on every send. */
+export const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"];
 // Herald sets these itself or they frame the request; letting a destination override them would break signatures or framing.
 export const RESERVED_HEADERS = [
-  "webhook-id",
-  "webhook-timestamp",
-  "webhook-signature",
+  ...SIGNATURE_HEADERS,
   "content-type",
   ...FRAMING_HEADERS,
 ];

@@ -20,7 +20,7 @@ export interface HttpRequest {
   host: string;
   /** Header names and values (none of FRAMING_HEADERS: the client writes Host and Content-Length, and refuses the rest). */
   headers: Record<string, string>;
-  /** Headers sent before `headers`, checked and written out once (headerBlock): a destination's static ones. */
+  /** Headers sent before `headers`, checked and written out once (HeaderBlock.of): a destination's static ones. */
   fixed?: HeaderBlock;
   body: string;
   timeout_ms: number;
@@ -183,11 +183,12 @@ class Call {
     private readonly key: string,
     private readonly target: { hostname: string; port: number; tls: ClientTls | null },
     out: string,
+    outBytes: number,
     private readonly request: HttpRequest,
     private readonly resolve: (answer: HttpAnswer) => void,
   ) {
     this.out = out;
-    this.outBytes = Buffer.byteLength(out);
+    this.outBytes = outBytes;
     this.deadline = client.deadlines.add(this, request.timeout_ms);
   }
 
@@ -505,29 +506,32 @@ export function headerProblem(name: string, value: string): string | null {
   return null;
 }
 
-/** Headers checked and written out once, for the many requests that send them (HttpRequest.fixed). */
-export interface HeaderBlock {
-  /** `name: value\r\n` per header; empty when refused. */
-  readonly text: string;
-  /** Why the headers cannot be written (the first refused one's headerProblem), or null. */
-  readonly problem: string | null;
-}
-
 /**
- * Checks and writes out headers that many requests repeat. A string cannot
- * change after it was checked, so a request carrying the block is not checked
- * again: per send only its own `headers` are (a destination's static headers
- * were ~1 µs of every send's checks, bench/README.md).
+ * Headers checked and written out once, for the many requests that send them
+ * (HttpRequest.fixed). Made only by HeaderBlock.of: a string cannot change after
+ * it was checked, so a request carrying a block is not checked again (a
+ * destination's static headers were ~1 µs of every send's checks,
+ * bench/README.md); the private constructor keeps unchecked text out.
  */
-export function headerBlock(headers: Record<string, string>): HeaderBlock {
-  let text = "";
-  for (const name in headers) {
-    const value = headers[name]!;
-    const problem = headerProblem(name, value);
-    if (problem !== null) return { text: "", problem };
-    text += `${name}: ${value}\r\n`;
+export class HeaderBlock {
+  private constructor(
+    /** `name: value\r\n` per header; empty when refused. */
+    readonly text: string,
+    /** Why the headers cannot be written (the first refused one's headerProblem), or null. */
+    readonly problem: string | null,
+  ) {}
+
+  /** Checks and writes out `headers`. */
+  static of(headers: Record<string, string>): HeaderBlock {
+    let text = "";
+    for (const name in headers) {
+      const value = headers[name]!;
+      const problem = headerProblem(name, value);
+      if (problem !== null) return new HeaderBlock("", problem);
+      text += `${name}: ${value}\r\n`;
+    }
+    return new HeaderBlock(text, null);
   }
-  return { text, problem: null };
 }
 
 /** A URL as the client uses it, parsed once: the same few URLs are posted to again and again. */
@@ -555,20 +559,23 @@ interface Deadline {
  * set and cleared, was ~1 % of the deliver bench's CPU.)
  */
 class Deadlines {
-  private readonly lists = new Map<number, { entries: Deadline[]; head: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private readonly lists = new Map<number, { entries: Deadline[]; head: number }>();
 
   add(call: Call, ms: number): Deadline {
-    let list = this.lists.get(ms);
-    if (!list) this.lists.set(ms, (list = { entries: [], head: 0, timer: null }));
     const deadline: Deadline = { at: performance.now() + ms, call };
-    list.entries.push(deadline);
-    if (list.timer === null) this.arm(ms, list, ms);
+    const list = this.lists.get(ms);
+    if (list) list.entries.push(deadline);
+    else {
+      // A list is armed from its first entry until it is empty, then goes.
+      const made = { entries: [deadline], head: 0 };
+      this.lists.set(ms, made);
+      this.arm(ms, made, ms);
+    }
     return deadline;
   }
 
-  private arm(ms: number, list: { entries: Deadline[]; head: number; timer: ReturnType<typeof setTimeout> | null }, wait: number): void {
-    list.timer = setTimeout(() => {
-      list.timer = null;
+  private arm(ms: number, list: { entries: Deadline[]; head: number }, wait: number): void {
+    const timer = setTimeout(() => {
       const now = performance.now();
       const { entries } = list;
       // Every ended call and every call whose deadline has come, from the front.
@@ -582,7 +589,7 @@ class Deadlines {
       }
       if (list.head >= entries.length) {
         // Nothing left: the list goes (a call made later starts a new one).
-        if (this.lists.get(ms) === list) this.lists.delete(ms);
+        this.lists.delete(ms);
         return;
       }
       if (list.head > 1024 && list.head * 2 > entries.length) {
@@ -591,6 +598,9 @@ class Deadlines {
       }
       this.arm(ms, list, Math.max(1, list.entries[list.head]!.at - now));
     }, wait);
+    // A call in progress keeps the process alive through its socket; the timer of
+    // calls already ended must not (an embedding process exits after the engine stops).
+    (timer as { unref?: () => void }).unref?.();
   }
 }
 
@@ -643,10 +653,11 @@ export class HttpClient {
         if (problem !== null) return resolve({ status: null, headers: null, body: null, error: problem });
         head += `${name}: ${value}\r\n`;
       }
-      head += `content-length: ${Buffer.byteLength(request.body)}\r\n\r\n`;
+      const bodyBytes = Buffer.byteLength(request.body);
+      head += `content-length: ${bodyBytes}\r\n\r\n`;
       // Written as a string: encoding it to a Buffer first cost ~3 µs more a request
-      // (bench/socket-write-probe.ts); its byte length is measured once, whole.
-      new Call(this, key, { hostname, port, tls }, head + request.body, request, resolve).start();
+      // (bench/socket-write-probe.ts); the body's byte length is measured once.
+      new Call(this, key, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
     });
   }
 

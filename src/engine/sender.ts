@@ -1,8 +1,9 @@
 // Sends one delivery over HTTP exactly as DESIGN §3 says and describes what
 // happened as a value (never an exception): status, kept body, error, Retry-After.
+import { SIGNATURE_HEADERS } from "../config/fields.ts";
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import { headerBlock, headerProblem, networkError, type ClientTls, type HeaderBlock, type HttpAnswer, type HttpClient } from "./http-client.ts";
+import { HeaderBlock, networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -86,28 +87,38 @@ interface Prepared {
 }
 
 const prepared = new WeakMap<Destination, Prepared>();
-/** The headers every send sets itself. */
-const PER_SEND = new Set(["webhook-id", "webhook-timestamp", "webhook-signature"]);
+/**
+ * Headers Herald sets on every send: a static header of the same name, in any
+ * case (one stored before the API refused it), gives way, never written twice.
+ */
+const SET_BY_HERALD = new Set([...SIGNATURE_HEADERS, "content-type"]);
 
 function prepare(destination: Destination, options: SendOptions): Prepared {
   const known = prepared.get(destination);
   if (known && known.options === options) return known;
-  const common = { "content-type": "application/json", "user-agent": options.user_agent };
+  const fixed: Record<string, string> = {};
   const loggedFixed: Record<string, string> = {};
-  for (const name of Object.keys(destination.headers)) loggedFixed[name] = REDACTED;
-  const fixed: Record<string, string> = { ...destination.headers, ...common };
-  // A name the send sets itself replaces a static one (stored before the API refused them): not written twice.
-  const blocked: Record<string, string> = {};
-  for (const name in fixed) if (!PER_SEND.has(name)) blocked[name] = fixed[name]!;
+  for (const name in destination.headers) {
+    if (SET_BY_HERALD.has(name.toLowerCase())) continue;
+    fixed[name] = destination.headers[name]!;
+    loggedFixed[name] = REDACTED;
+  }
+  // A destination may name its own user-agent (not reserved); Herald's goes otherwise.
+  const common: Record<string, string> = { "content-type": "application/json" };
+  if (!Object.keys(fixed).some((name) => name.toLowerCase() === "user-agent")) common["user-agent"] = options.user_agent;
+  Object.assign(fixed, common);
+  Object.assign(loggedFixed, common);
+  const block = HeaderBlock.of(fixed);
   const made: Prepared = {
     options,
     fixed,
-    block: headerBlock(blocked),
-    loggedFixed: { ...loggedFixed, ...common },
+    block,
+    loggedFixed,
     tls: tlsOptions(undefined, destination, options.ca) ?? null,
     secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
     clientTls: new Map(),
-    refused: Object.entries(destination.headers).map(([name, value]) => headerProblem(name, value)).find((problem) => problem !== null) ?? null,
+    // Checked once per destination, by the block's own check, for both paths.
+    refused: block.problem,
   };
   prepared.set(destination, made);
   return made;
