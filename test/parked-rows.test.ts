@@ -102,8 +102,12 @@ describeOnEachStore("parked rows", () => {
     await app.engine.idle();
     const held = await pendingOf(app, "shop");
     expect(held.parked + held.due).toBe(305);
-    // A retry recorded after the move is written parked too, on both stores.
-    expect(held.due).toBe(0);
+    // A retry recorded after the move is written parked too. On PostgreSQL a
+    // record batch committing beside the one that opened the breaker may still
+    // have read it closed (READ COMMITTED): at most the five sends in flight
+    // then stay unparked, held back by the claim's filter. SQLite's one writer
+    // leaves no such window.
+    expect(held.due).toBeLessThanOrEqual(app.store instanceof SqliteStore ? 0 : 5);
     // Still down: a probe goes out at the probe time, out of the parked rows.
     const before = shop.requests.length;
     for (let i = 0; i < 11; i++) await tick();
