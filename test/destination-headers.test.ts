@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { ACME_TOKEN, ADMIN_TOKEN, adminAndTenantTokens, GLOBEX_TOKEN, startHerald, testConfig, type TestHerald } from "./support/herald.ts";
-import { send } from "../src/engine/sender.ts";
+import { send, type SendResult } from "../src/engine/sender.ts";
+import type { Destination } from "../src/store/types.ts";
 import { createAddressGuard } from "../src/engine/address-guard.ts";
 import { HttpClient } from "../src/engine/http-client.ts";
 import { destination } from "./store/records.ts";
@@ -112,6 +113,24 @@ describe("static header values are write-only", () => {
   });
 });
 
+/**
+ * Sends one event to `stored` through the keep-alive client (direct sends) and
+ * through fetch (sends through a proxy), checking each result as it comes.
+ */
+async function sendBothWays(stored: Destination, eventId: string, check: (sent: SendResult) => void): Promise<void> {
+  const client = new HttpClient();
+  const options = {
+    fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
+    timeout_ms: 2000, keep_response_bytes: 1024, user_agent: "Herald/test",
+  };
+  const event = { id: eventId, type: "a", created_at: Date.now(), data_json: "{}" };
+  try {
+    for (const through of [{ ...options, client }, options]) check(await send(event, stored, through));
+  } finally {
+    client.close();
+  }
+}
+
 describe("headers that frame the request or govern the connection", () => {
   // Herald writes its own content-length on kept-alive connections: a static
   // Transfer-Encoding (or Connection, Upgrade …) would let a receiver read the
@@ -128,18 +147,10 @@ describe("headers that frame the request or govern the connection", () => {
   it("stored on a destination before they were refused, fail its sends for good on both paths, sending nothing", async () => {
     const before = receiver.requests.length;
     const stored = destination({ url: receiver.url, headers: { "x-ok": "1", "Transfer-Encoding": "chunked" } });
-    const client = new HttpClient();
-    const options = {
-      fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
-      timeout_ms: 2000, keep_response_bytes: 1024, user_agent: "Herald/test",
-    };
-    const event = { id: "evt_stored_header", type: "a", created_at: Date.now(), data_json: "{}" };
-    // The keep-alive client (direct sends) and fetch (sends through a proxy) alike.
-    for (const sent of [await send(event, stored, { ...options, client }), await send(event, stored, options)]) {
+    await sendBothWays(stored, "evt_stored_header", (sent) => {
       expect(sent).toMatchObject({ ok: false, retryable: false, status: null });
       expect(sent.attempt.error).toContain('"Transfer-Encoding"');
-    }
-    client.close();
+    });
     expect(receiver.requests.length).toBe(before);
   });
 
@@ -149,13 +160,7 @@ describe("headers that frame the request or govern the connection", () => {
       // Webhook-Id and Content-Type as stored before the API refused them in any case; User-Agent is allowed.
       headers: { "x-team": "ops", "Webhook-Id": "forged", "Content-Type": "text/plain", "User-Agent": "Custom/1" },
     });
-    const client = new HttpClient();
-    const options = {
-      fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
-      timeout_ms: 2000, keep_response_bytes: 1024, user_agent: "Herald/test",
-    };
-    const event = { id: "evt_header_case", type: "a", created_at: Date.now(), data_json: "{}" };
-    for (const sent of [await send(event, stored, { ...options, client }), await send(event, stored, options)]) {
+    await sendBothWays(stored, "evt_header_case", (sent) => {
       expect(sent).toMatchObject({ ok: true, status: 200 });
       // The receiver joins a repeated header's values with ", ": one value each means sent once.
       const got = receiver.requests.at(-1)!.headers;
@@ -163,8 +168,7 @@ describe("headers that frame the request or govern the connection", () => {
         id: "evt_header_case", type: "application/json", agent: "Custom/1", team: "ops",
       });
       expect(Object.keys(sent.attempt.request_headers).filter((name) => name.toLowerCase() === "user-agent")).toEqual(["User-Agent"]);
-    }
-    client.close();
+    });
   });
 
   it("are refused in a patch's headers and header_changes", async () => {
