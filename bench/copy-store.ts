@@ -49,7 +49,7 @@ const path = join(dir, "herald.db");
     await Promise.all(items.map((item) => {
       const d = item.deliveries[0]!;
       return store.queue.recordAttempt({
-        delivery_id: d.id, lease: { owner: "ins_bench", until: d.lease_until! },
+        delivery_id: d.id, lease: { owner: "ins_bench", until: d.lease_until! }, as_leased: { attempts: d.attempts, destination_id: d.destination_id },
         attempt: {
           started_at: d.created_at, duration_ms: 12, request_url: "http://127.0.0.1:9/hook",
           request_headers: { "content-type": "application/json", "user-agent": "Herald/0.1.0", "webhook-id": item.event.id, "webhook-timestamp": "1", "webhook-signature": "[redacted]" },

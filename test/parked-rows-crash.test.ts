@@ -13,7 +13,7 @@ import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
 const dir = tempDir("herald-park-crash-");
 afterAll(() => removeDir(dir));
 
-it("delivers a whole backlog after a SIGKILL in the middle of its move out of the parked rows", async () => {
+it("delivers a whole backlog after a restart on a move out of the parked rows cut short (Herald killed with SIGKILL, the move left half done)", async () => {
   const receiver = startReceiver();
   const first = await spawnSourceHerald(dir, ADMIN_TOKEN, { resources: "event_types: [ { name: job.done } ]\n" });
   const api = (url: string, method: string, path: string, body?: unknown) =>

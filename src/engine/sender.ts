@@ -80,8 +80,6 @@ interface Prepared {
   tls: ReturnType<typeof tlsOptions> | null;
   /** The signing secrets when none has an expiry; null: filtered per send. */
   secrets: string[] | null;
-  /** Why the static headers cannot be sent (one stored before they were refused), or null. */
-  refused: string | null;
   /** The client's TLS settings per pinned server name ("" for none): one object each, so the client's pool key is cut once. */
   clientTls: Map<string, ClientTls>;
 }
@@ -117,8 +115,6 @@ function prepare(destination: Destination, options: SendOptions): Prepared {
     tls: tlsOptions(undefined, destination, options.ca) ?? null,
     secrets: destination.secrets.every((s) => s.expires_at === null) ? destination.secrets.map((s) => s.secret) : null,
     clientTls: new Map(),
-    // Checked once per destination, by the block's own check, for both paths.
-    refused: block.problem,
   };
   prepared.set(destination, made);
   return made;
@@ -154,7 +150,7 @@ export async function send(event: EventForDelivery, destination: Destination, op
   });
 
   // Checked once per destination, on both paths: trying again cannot help until its headers change.
-  if (p.refused !== null) return failure(p.refused, false);
+  if (p.block.problem !== null) return failure(p.block.problem, false);
   // Most verdicts come back at once (no DNS answer needed, or one cached): no promise to wait for.
   const found = options.guard.target(destination.url);
   const target = found instanceof Promise ? await found : found;

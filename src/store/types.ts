@@ -304,7 +304,7 @@ export interface AttemptRecord {
    * checking the count in its UPDATE: a stray attempt of an earlier holder
    * (counted meanwhile) sends it back to reading.
    */
-  as_leased?: { attempts: number; destination_id: string };
+  as_leased: { attempts: number; destination_id: string };
 }
 
 /** A published event with its deliveries, ready to write in one transaction. */

@@ -5,7 +5,7 @@
 // alone, each call awaited, so it holds unchanged when the store turns async.
 import { expect, it } from "bun:test";
 import { describeEachStore, type StoreUnderTest } from "./stores.ts";
-import { destination as makeDestination, eventType, lease, leaseOf, newEvent as makeEvent, subscription, T0 } from "./records.ts";
+import { destination as makeDestination, asLeased, eventType, lease, leaseOf, newEvent as makeEvent, subscription, T0 } from "./records.ts";
 
 const destination = (id: string, over: Parameters<typeof makeDestination>[0] = {}) => makeDestination({ id, url: "https://example.com/hooks", ...over });
 
@@ -52,6 +52,7 @@ describeEachStore("the catalogue version", (current) => {
         await store.queue.recordAttempt({
           delivery_id: job!.delivery.id,
           lease: leaseOf(job!),
+          as_leased: asLeased(job!),
           attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 410, response_headers: {}, response_body: "", error: "HTTP 410" },
           outcome: { status: "failed" },
           disable_destination: "the endpoint answered 410 Gone",
@@ -88,6 +89,7 @@ describeEachStore("the catalogue version", (current) => {
     await store.queue.recordAttempt({
       delivery_id: job!.delivery.id,
       lease: leaseOf(job!),
+      as_leased: asLeased(job!),
       attempt: { started_at: T0, duration_ms: 1, request_url: "https://example.com/hooks", request_headers: {}, response_status: 500, response_headers: {}, response_body: "", error: "HTTP 500" },
       outcome: { status: "pending", next_attempt_at: T0 + 5_000 },
     }, T0);

@@ -9,7 +9,7 @@ import type { SQL } from "bun";
 import type { Store } from "../../src/store/store.ts";
 import type { AttemptOutcome, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { attemptRecord, lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
+import { asLeased, attemptRecord, lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 const HOUR = 3_600_000;
 
@@ -18,6 +18,7 @@ async function attempt(store: Store, job: DeliveryJob, at: number, duration_ms: 
   await store.queue.recordAttempt({
     delivery_id: job.delivery.id,
     lease: leaseOf(job),
+    as_leased: asLeased(job),
     attempt: { started_at: at, duration_ms, request_url: "https://hooks.example.com/a", request_headers: {}, response_status: status, response_headers: {}, response_body: "", error: status >= 300 ? `HTTP ${status}` : null },
     outcome,
   }, at + duration_ms);

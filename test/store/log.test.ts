@@ -3,7 +3,7 @@
 // old events whose deliveries are all final, with their attempts.
 import { expect, it } from "bun:test";
 import { describeEachStore } from "./stores.ts";
-import { lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
+import { asLeased, lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 describeEachStore("the log", (current) => {
   it("pages events newest first, every event exactly once, within the tenant asked for", async () => {
@@ -52,6 +52,7 @@ describeEachStore("the log", (current) => {
     await store.queue.recordAttempt({
       delivery_id: job!.delivery.id,
       lease: leaseOf(job!),
+      as_leased: asLeased(job!),
       attempt: { started_at: T0, duration_ms: 5, request_url: "https://hooks.example.com/a", request_headers: {}, response_status: 200, response_headers: {}, response_body: "", error: null },
       outcome: { status: "succeeded" },
     }, T0 + 10);

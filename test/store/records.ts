@@ -15,6 +15,8 @@ export const lease = (until: number, owner = "ins_test"): Lease => ({ owner, unt
 
 /** The lease a claimed job was given, as the dispatcher names it when it records the attempt. */
 export const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!, until: job.delivery.lease_until! });
+/** A job's row as leased, as the dispatcher records it (AttemptRecord.as_leased). */
+export const asLeased = (job: DeliveryJob) => ({ attempts: job.delivery.attempts, destination_id: job.delivery.destination_id });
 
 export function destination(overrides: Partial<Destination> = {}): Destination {
   const id = overrides.id ?? newId("dst", T0);
@@ -118,7 +120,7 @@ export function attemptRecord(
     },
     outcome,
     // As the dispatcher records: the count and destination of the row as leased.
-    as_leased: { attempts: job.delivery.attempts, destination_id: job.delivery.destination_id },
+    as_leased: asLeased(job),
     ...extra,
   };
 }

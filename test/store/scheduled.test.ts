@@ -4,7 +4,7 @@
 // only those not yet made (pending), within the caller's tenant.
 import { expect, it } from "bun:test";
 import { describeEachStore } from "./stores.ts";
-import { lease, newEvent, T0, withDestinations } from "./records.ts";
+import { asLeased, lease, newEvent, T0, withDestinations } from "./records.ts";
 
 const HOUR = 3_600_000;
 
@@ -46,7 +46,7 @@ describeEachStore("scheduled delivery", (current) => {
     const c = claimed.find((j) => j.delivery.id === forC!.id)!;
     await store.queue.recordAttempt(
       {
-        delivery_id: forC!.id, lease: lease(T0 + 2 * HOUR), outcome: { status: "succeeded" },
+        delivery_id: forC!.id, lease: lease(T0 + 2 * HOUR), as_leased: asLeased(c), outcome: { status: "succeeded" },
         attempt: {
           started_at: T0 + HOUR, duration_ms: 5, request_url: "https://hooks.example.com/c", request_headers: {},
           response_status: 200, response_headers: {}, response_body: "", error: null,

@@ -7,6 +7,7 @@
 import type { SQL } from "bun";
 import type { BackfillStore } from "../store.ts";
 import type { BackfillChunk, BackfillJob, BackfillStatus, HeraldEvent, Lease, Page } from "../types.ts";
+import { PARKING_DESTINATIONS } from "./parking.ts";
 import { inTransaction } from "./queue.ts";
 import { guarded, limitOf, page, where } from "./query.ts";
 import { num, numOrNull, toEvent } from "./rows.ts";
@@ -135,7 +136,7 @@ async function writeChunkIn(tx: SQL, c: BackfillChunk, now: number): Promise<{ j
     const result = await tx`INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status,
         attempts, schedule_start, next_attempt_at, created_at, updated_at, parked)
       SELECT v.id, v.event_id, v.destination_id, v.subscription_id, v.tenant, v.event_type, 'pending', 0, 0, v.due, v.created_at, ${now},
-        v.destination_id IN (SELECT id FROM destinations WHERE park_state IN (1, 2))
+        v.destination_id IN (${tx.unsafe(PARKING_DESTINATIONS)})
       FROM json_to_recordset(${JSON.stringify(rows)}::text::json) AS v(id TEXT, event_id TEXT, destination_id TEXT,
         subscription_id TEXT, tenant TEXT, event_type TEXT, due BIGINT, created_at BIGINT)
       WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = v.event_id AND d.destination_id = v.destination_id)`;

@@ -94,6 +94,8 @@ export class PostgresLog implements LogStore {
       const [first] = await this.sql`SELECT least(
           (SELECT next_attempt_at FROM deliveries WHERE status = 'pending' AND NOT parked ORDER BY next_attempt_at LIMIT 1),
           (SELECT min((SELECT min(p.next_attempt_at) FROM deliveries p WHERE p.destination_id = x.id AND p.status = 'pending' AND p.parked))
+            -- park_state <> 0, written as the predicates of destinations_parking and
+            -- destinations_moving so the planner can read both partial indexes.
             FROM destinations x WHERE x.park_state IN (1, 2) OR x.park_state IN (2, 3))) AS at`;
       const due = { at: first.at !== null && num(first.at) <= now ? first.at : null };
       const [breakers] = await this.sql`SELECT count(*) AS open, count(breaker_probe_started_at) AS half_open

@@ -13,6 +13,13 @@ import type { ParkingSettled } from "../store.ts";
 type Transact = <T>(sql: SQL, work: (tx: SQL) => Promise<T>) => Promise<T>;
 
 /**
+ * The destinations whose new pending rows go parked (parked, or being parked),
+ * as a set for `destination_id IN (…)`: read once per statement through
+ * destinations_parking, empty nearly always. SQL text, no values in it.
+ */
+export const PARKING_DESTINATIONS = "SELECT id FROM destinations WHERE park_state IN (1, 2)";
+
+/**
  * Whether a row of `deliveries` (named `row` in its statement) made pending goes
  * parked: as its destination's rows do now. SQL text, for `sql.unsafe` (no values in it).
  */

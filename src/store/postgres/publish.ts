@@ -8,6 +8,7 @@ import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { NewEvent, PublishResult } from "../types.ts";
 import { recordset } from "./recordset.ts";
+import { PARKING_DESTINATIONS } from "./parking.ts";
 import { deliveryRow, toDelivery, toEvent } from "./rows.ts";
 
 /** One row per event of the batch; a repeat (any unique index: id, tenant+key, tenant+producer id) is skipped and not returned. */
@@ -23,9 +24,8 @@ const DELIVERIES = recordset("deliveries", {
   last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
 }, "", {
   // A pending row of a destination whose rows are parked (or being parked) goes
-  // parked (migration 16): the set read once per statement (a hashed subplan of
-  // destinations_parking, empty nearly always), no round trip of its own.
-  parked: "r.status = 'pending' AND r.destination_id IN (SELECT id FROM destinations WHERE park_state IN (1, 2))",
+  // parked (migration 16): the set read once per statement, no round trip of its own.
+  parked: `r.status = 'pending' AND r.destination_id IN (${PARKING_DESTINATIONS})`,
 });
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */

@@ -210,7 +210,7 @@ export class PostgresQueue implements QueueStore {
   }
 
   settleParking(budget: number, verify = false): Promise<ParkingSettled> {
-    return guarded(() => settleParking(this.sql, budget, verify, (sql, work) => inTransaction(sql, work)));
+    return guarded(() => settleParking(this.sql, budget, verify, inTransaction));
   }
 
   openBreakers(): Promise<string[]> {

@@ -506,12 +506,11 @@ export class SqliteQueue implements QueueStore {
     // With the count as leased (as_leased) the UPDATE checks it and the read is
     // skipped (~2.5 µs); a count moved by a stray attempt falls back to the read.
     // A retry of a destination whose rows are parked goes parked too (the
-    // destination as leased; without it, unparked, and the claim's filter holds
-    // it back). One that opens the breaker here is parked by the move it starts.
+    // destination as leased). One that opens the breaker here is parked by the move it starts.
     // A leased row is never parked (every lease writes parked = 0), so only that
     // retry writes the column: in every other record's SET it cost ~2 µs
     // (bench/store-ab.ts, two runs).
-    const parked = r.outcome.status === "pending" && r.as_leased !== undefined && this.heldInBatch().park.has(r.as_leased.destination_id);
+    const parked = r.outcome.status === "pending" && this.heldInBatch().park.has(r.as_leased.destination_id);
     const params = {
       // A failed probe is outside the delivery's schedule (AttemptRecord.probe).
       outside: r.probe && r.outcome.status === "pending" ? 1 : 0,
@@ -531,7 +530,7 @@ export class SqliteQueue implements QueueStore {
          WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`;
     const known = r.as_leased;
     let row: { attempts: number; destination_id: string } | null = null;
-    if (known && this.db.query(`${set} AND attempts = $attempts`).run({ ...params, attempts: known.attempts }).changes === 1) {
+    if (this.db.query(`${set} AND attempts = $attempts`).run({ ...params, attempts: known.attempts }).changes === 1) {
       row = { attempts: known.attempts + 1, destination_id: known.destination_id };
     } else if (this.db.query(set).run(params).changes === 1) {
       row = this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string };
