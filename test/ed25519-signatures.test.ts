@@ -58,7 +58,7 @@ function verifyingReceiver(trusted: () => string[]): Receiver {
       return new Response(null, { status: ok ? 204 : 401 });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}/hook`, port: server.port!, requests: [], waitFor: () => Promise.reject(new Error("not recorded")), stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}/hook`, port: server.port!, requests: [], waitFor: () => Promise.reject(new Error("not recorded")), release: () => {}, stop: () => server.stop(true) };
 }
 
 /** Polls the delivery of `eventId` until it has an attempt; its status and last HTTP status. */

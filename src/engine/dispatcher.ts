@@ -115,10 +115,13 @@ export class Dispatcher {
     private readonly sendOptions: SendOptions,
   ) {
     // Room for a few batch publishes (1000 events each) to be leased as they are
-    // written: a delivery that goes to disk as pending costs a claim later (an
-    // UPDATE touching four indexes, ~15 % of the CPU of the deliver bench at 4×
-    // concurrency). 32 × 256 jobs of ~1 KiB is ~8 MiB; the backlog beyond it stays on disk.
-    this.soloCapacity = Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024);
+    // written: a delivery that goes to disk as pending costs a claim later (~16 µs
+    // more than one leased at publish on SQLite). 32 × 256 jobs of ~1 KiB is ~8 MiB;
+    // the backlog beyond it stays on disk. (128 per sender was tried: not shown by
+    // its A/B pairs, bench/README.md "In-memory leases".) At least 1,024, and at
+    // most 65,536 whatever the concurrency (~64 MiB). A lease that could run out
+    // while its job waits here is handed back, not sent (deliver).
+    this.soloCapacity = Math.min(Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024), 65_536);
     this.rateLimiter = new RateLimiter(deps.now);
     catalog.onReload(() => this.noteParking());
   }
@@ -384,6 +387,15 @@ export class Dispatcher {
           return;
         }
         if (wait > 0) return this.defer(job, wait);
+      }
+      // A lease that could run out before the answer is in (its job waited behind a
+      // deep queue of slow sends): the sweep would hand the row to a fresh lease and
+      // the delivery be sent twice. It goes back to pending, due now, to be claimed
+      // with a fresh lease (a no-op when the sweep already returned it).
+      const before = this.deps.now();
+      if (before + (destination.timeout_ms ?? this.sendOptions.timeout_ms) >= job.delivery.lease_until!) {
+        this.releaseLease(job, before, undefined, () => this.noteBacklog());
+        return;
       }
       const result = await send(job.event, destination, this.sendOptions);
       const now = this.deps.now();

@@ -25,6 +25,8 @@ export interface Receiver {
   requests: ReceivedRequest[];
   /** Resolves when at least `n` requests have arrived. */
   waitFor(n: number, timeout_ms?: number): Promise<ReceivedRequest[]>;
+  /** Answers every request held by a `hang` answer so far. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,9 @@ export function startReceiver(script: Answer[] = [], fallback: Answer = { status
         const timer = setTimeout(() => reject(new Error(`expected ${n} requests, got ${requests.length}`)), timeout_ms);
         waiters.push({ n, resolve: () => (clearTimeout(timer), resolve(requests)) });
       });
+    },
+    release() {
+      for (const answer of hanging.splice(0)) answer();
     },
     async stop() {
       for (const release of hanging) release();

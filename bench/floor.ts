@@ -1,0 +1,99 @@
+// `bun bench/floor.ts [--smoke]`: the floor under issue 17's targets on this
+// machine. Runs the yardstick (the `baseline` scenario), then the least a
+// durable dispatcher must do (bench/floor-server.ts: events on disk before the
+// answer, each sent once from memory, signed, its answer on disk) through the
+// `deliver` and `ingest` scenarios' own load: 200,000 events in batches of
+// 1,000 (2 at once) delivered to the bench receiver; single publishes at 64
+// at once for 10 s; 200,000 events in batches (4 at once), nothing sent.
+// Prints each figure, its share of the baseline, and the stand-in's CPU per
+// delivery. A target above what this stand-in reaches is above what any
+// design reaches here: it does strictly less than Herald per event.
+import { join } from "node:path";
+import { benchDir, cpuMsOf, removeDir, startReceiver, waitFor, type Receiver } from "./harness.ts";
+import { clock, closedLoop, post, publishBatches } from "./load.ts";
+import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
+
+const smoke = process.argv.includes("--smoke");
+const TYPE = "bench.event";
+const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: clock() } });
+
+/** Starts the stand-in in its own process on a fresh database; answers its URL, pid and a stop. */
+async function startFloor(dir: string, receiver: Receiver, send: boolean) {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "floor-server.ts")], {
+    env: { ...process.env, PORT: "0", DB: join(dir, "floor.db"), TARGET: receiver.url, SEND: send ? "1" : "0" },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the floor server exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const port = JSON.parse(text.split("\n")[0]!).listening as number;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
+    async stop() {
+      proc.kill();
+      await proc.exited;
+    },
+  };
+}
+
+async function baseline(receiver: Receiver): Promise<number> {
+  const body = webhookBody(TYPE, JSON.stringify(event(0).data));
+  const run = await closedLoop({ concurrency: BASELINE_CONCURRENCY, durationMs: smoke ? 500 : 5000 }, (i) => plainSend(`${receiver.url}/hooks`, body, i));
+  await receiver.reset();
+  return (run.calls / run.elapsedMs) * 1000;
+}
+
+const rows: [string, number, string, number | null][] = [];
+const receiver = await startReceiver();
+try {
+  const base = await baseline(receiver);
+  rows.push(["baseline requests/s", base, "req/s", null]);
+
+  // deliver: from the first publish to the last receipt, as the `deliver` scenario counts.
+  {
+    const dir = benchDir();
+    const floor = await startFloor(dir, receiver, true);
+    const n = smoke ? 2_000 : 200_000;
+    const cpu0 = await cpuMsOf(floor.pid);
+    const started = clock();
+    await publishBatches(floor.url, n, { perCall: 1000, concurrency: 2, event });
+    let lastAt = 0;
+    await waitFor(`${n} deliveries at the receiver`, 120_000, async () => {
+      const s = await receiver.stats();
+      lastAt = s.last_at;
+      return s.unique >= n;
+    });
+    const cpu = (await cpuMsOf(floor.pid)) - cpu0;
+    rows.push(["deliver deliveries/s", (n / (lastAt - started)) * 1000, "/s", 0.6]);
+    rows.push(["deliver CPU per delivery", (cpu * 1000) / n, "µs", null]);
+    await floor.stop();
+    await receiver.reset();
+    removeDir(dir);
+  }
+
+  // ingest: single publishes, then batches, with nothing sent.
+  {
+    const dir = benchDir();
+    const floor = await startFloor(dir, receiver, false);
+    const single = await closedLoop({ concurrency: 64, durationMs: smoke ? 500 : 10_000 }, (i) => post(`${floor.url}/v1/events`, event(i)).then(() => {}));
+    rows.push(["single ingest events/s", (single.calls / single.elapsedMs) * 1000, "/s", null]);
+    const count = smoke ? 5_000 : 200_000;
+    const batch = await publishBatches(floor.url, count, { perCall: 1000, concurrency: 4, event });
+    rows.push(["batch ingest events/s", (count / batch.elapsedMs) * 1000, "/s", null]);
+    await floor.stop();
+    removeDir(dir);
+  }
+  for (const [name, value, unit] of rows) {
+    const share = unit === "/s" ? `  ${((value / base) * 100).toFixed(0)} % of baseline` : "";
+    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}${share}`);
+  }
+} finally {
+  await receiver.stop();
+}

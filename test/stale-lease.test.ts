@@ -1,0 +1,58 @@
+// A delivery leased at publish waits in the dispatcher's memory until a sender
+// is free. If its lease runs out meanwhile (slow receivers ahead of it), the
+// sweep hands the row to a fresh lease, so sending the old job as well would
+// deliver it twice: the dispatcher hands such a lease back instead of sending it.
+import { afterEach, expect, it } from "bun:test";
+import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { describeOnEachStore } from "./support/test-stores.ts";
+
+describeOnEachStore("a lease that runs out in memory", () => {
+  let herald: TestHerald;
+  let receiver: Receiver;
+  afterEach(async () => {
+    await herald?.stop();
+    await receiver?.stop();
+  });
+
+  it("is handed back and claimed afresh, not sent under the old lease as well", async () => {
+    // The first send hangs until released: with one sender, the second event's
+    // delivery waits in memory, leased at publish.
+    receiver = startReceiver([{ hang: true }]);
+    herald = await startHerald(
+      testConfig({
+        delivery: { concurrency: 1 },
+        event_types: [{ name: "order.created" }],
+        destinations: [{ id: "shop", url: receiver.url }],
+        subscriptions: [{ id: "shop-all", destination: "shop", event_types: ["order.*"] }],
+      }),
+    );
+    const publish = async (order: number) => {
+      const res = await herald.api("POST", "/v1/events", { type: "order.created", data: { order } });
+      expect(res.status).toBe(202);
+      return res.body.id as string;
+    };
+    // Published after the destination was made (not in its millisecond, where the
+    // dispatcher asks the store whether the lease still holds before any send).
+    herald.clock.advance(1);
+    const first = await publish(1);
+    const second = await publish(2);
+    await receiver.waitFor(1);
+    expect(receiver.requests[0]!.headers["webhook-id"]).toBe(first);
+
+    // Both leases run out; the sweep returns both rows to pending.
+    herald.clock.advance(herald.app.engine.lease_ms + 1);
+    await herald.app.engine.sweeper.runOnce(herald.clock.now());
+    receiver.release();
+    await herald.app.engine.idle();
+
+    const sends = (id: string) => receiver.requests.filter((r) => r.headers["webhook-id"] === id).length;
+    // The first was already on the wire when its lease ran out: it is sent again
+    // under its fresh lease (at-least-once). The second waited: sent once.
+    expect(sends(second)).toBe(1);
+    expect(sends(first)).toBe(2);
+    const event = (await herald.api("GET", `/v1/events/${second}`)).body;
+    expect(event.deliveries[0].status).toBe("succeeded");
+    expect(event.deliveries[0].attempt_count).toBe(1);
+  });
+});
