@@ -55,4 +55,26 @@ describeOnEachStore("a lease that runs out in memory", () => {
     expect(event.deliveries[0].status).toBe("succeeded");
     expect(event.deliveries[0].attempt_count).toBe(1);
   });
+
+  it("is not handed back when fresh, even for a destination whose timeout is longer than any lease", async () => {
+    // 10 minutes against a lease of timeout × 8 + 60 s (3 minutes at the default 15 s):
+    // a fresh lease must be sent, or the delivery would go back and forth for ever.
+    receiver = startReceiver();
+    herald = await startHerald(
+      testConfig({
+        event_types: [{ name: "order.created" }],
+        destinations: [{ id: "slow", url: receiver.url, timeout: "10m" }],
+        subscriptions: [{ id: "slow-all", destination: "slow", event_types: ["order.*"] }],
+      }),
+    );
+    expect(herald.app.engine.lease_ms).toBeLessThan(600_000);
+    herald.clock.advance(1);
+    const res = await herald.api("POST", "/v1/events", { type: "order.created", data: { order: 1 } });
+    expect(res.status).toBe(202);
+    await receiver.waitFor(1);
+    await herald.app.engine.idle();
+    expect(receiver.requests.length).toBe(1);
+    const event = (await herald.api("GET", `/v1/events/${res.body.id}`)).body;
+    expect(event.deliveries[0].status).toBe("succeeded");
+  });
 });

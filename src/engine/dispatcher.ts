@@ -388,12 +388,15 @@ export class Dispatcher {
         }
         if (wait > 0) return this.defer(job, wait);
       }
-      // A lease that could run out before the answer is in (its job waited behind a
-      // deep queue of slow sends): the sweep would hand the row to a fresh lease and
-      // the delivery be sent twice. It goes back to pending, due now, to be claimed
-      // with a fresh lease (a no-op when the sweep already returned it).
+      // A lease that could run out before the answer is in, because its job waited
+      // here behind slow sends: the sweep would hand the row to a fresh lease and the
+      // delivery be sent twice. It goes back to pending, due now, to be claimed with a
+      // fresh lease (a no-op when the sweep already returned it). Only an aged lease
+      // (a quarter of its length gone): a fresh one is sent even when the destination's
+      // timeout is longer than any lease, or it would be handed back forever.
       const before = this.deps.now();
-      if (before + (destination.timeout_ms ?? this.sendOptions.timeout_ms) >= job.delivery.lease_until!) {
+      const left = job.delivery.lease_until! - before;
+      if (left <= (destination.timeout_ms ?? this.sendOptions.timeout_ms) && left < this.settings.lease_ms * 0.75) {
         this.releaseLease(job, before, undefined, () => this.noteBacklog());
         return;
       }
