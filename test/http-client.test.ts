@@ -1,10 +1,13 @@
-// The keep-alive HTTP/1.1 client that sends webhooks (src/engine/http-client.ts),
-// against real Bun.serve receivers and raw TCP servers writing hand-made bytes:
+// The keep-alive HTTP/1.1 client that sends webhooks (src/engine/http-client.ts
+// and its parts in src/engine/http-client/), against real Bun.serve receivers
+// and raw TCP servers writing hand-made bytes:
 // connection reuse, every body framing, the limits, stale keep-alive retries,
 // timeouts, and TLS (verification, SNI on a pinned address, client certificates).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { HttpClient, IDLE_MS, MAX_HEAD_BYTES, type ClientTls, type HttpRequest } from "../src/engine/http-client.ts";
+import { HttpClient, IDLE_MS } from "../src/engine/http-client.ts";
+import { MAX_HEAD_BYTES } from "../src/engine/http-client/call.ts";
+import type { ClientTls, HttpRequest } from "../src/engine/http-client/request-and-answer.ts";
 import { makeCertificates, type TestCertificates } from "./support/certificates.ts";
 import { startHerald, testConfig } from "./support/herald.ts";
 import { until } from "./support/eventually.ts";

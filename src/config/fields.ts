@@ -25,8 +25,9 @@ export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 "token"
  * client writes its own content-length on kept-alive connections: a
  * destination's `transfer-encoding: chunked` or `connection: upgrade` would
  * make the receiver read the next request's bytes out of step (request
- * smuggling). The config and the API refuse them; src/engine/http-client.ts
- * refuses them too, for destinations stored before that check.
+ * smuggling). The config and the API refuse them; the client's header checks
+ * (src/engine/http-client/header-block.ts) refuse them too, for destinations
+ * stored before that check.
  */
 export const FRAMING_HEADERS = [
   "content-length",

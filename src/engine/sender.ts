@@ -3,7 +3,10 @@
 import { SIGNATURE_HEADERS } from "../config/fields.ts";
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import { HeaderBlock, networkError, type ClientTls, type HttpAnswer, type HttpClient } from "./http-client.ts";
+import type { HttpClient } from "./http-client.ts";
+import { HeaderBlock } from "./http-client/header-block.ts";
+import { networkError } from "./http-client/network-error.ts";
+import type { ClientTls, HttpAnswer } from "./http-client/request-and-answer.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
