@@ -3,7 +3,7 @@
 // keep-alive connection once.
 import { Connection, handlers, type ConnectionCall } from "./connection.ts";
 import type { Deadline, Deadlines, Timed } from "./deadlines.ts";
-import { TOKEN } from "./header-block.ts";
+import { HEADER_NAME } from "../../config/fields.ts";
 import { networkError } from "./network-error.ts";
 import type { ClientTls, HttpAnswer, HttpRequest } from "./request-and-answer.ts";
 
@@ -296,7 +296,7 @@ export class Call implements ConnectionCall, Timed {
       start = end + 2;
       const colon = line.indexOf(":");
       const name = colon > 0 ? line.slice(0, colon) : "";
-      if (!TOKEN.test(name)) throw new Error(`malformed header line in the answer: ${JSON.stringify(line.slice(0, 80))}`);
+      if (!HEADER_NAME.test(name)) throw new Error(`malformed header line in the answer: ${JSON.stringify(line.slice(0, 80))}`);
       const lower = name.toLowerCase();
       const value = line.slice(colon + 1).trim();
       headers.push([lower, value]);

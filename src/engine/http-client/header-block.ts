@@ -1,9 +1,7 @@
 // Request headers checked before they are written: one header (headerProblem),
 // and a destination's static headers checked and written out once (HeaderBlock).
-import { FRAMING_HEADERS } from "../../config/fields.ts";
+import { FRAMING_HEADERS, HEADER_NAME } from "../../config/fields.ts";
 
-/** RFC 9110 "token": a header name, in a request or an answer. */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What would end a header line early (or the Host line). */
 export const BAD_VALUE = /[\r\n\0]/;
 /** Names the client writes itself or that would frame the request out of step with its content-length. */
@@ -16,7 +14,7 @@ const REFUSED_HEADERS = new Set(FRAMING_HEADERS);
  * refused these still carry them).
  */
 export function headerProblem(name: string, value: string): string | null {
-  if (!TOKEN.test(name) || BAD_VALUE.test(value)) return `invalid request header ${JSON.stringify(name)}`;
+  if (!HEADER_NAME.test(name) || BAD_VALUE.test(value)) return `invalid request header ${JSON.stringify(name)}`;
   if (REFUSED_HEADERS.has(name.toLowerCase())) return `the request header ${JSON.stringify(name)} is set by Herald or frames the request, and cannot be sent as a static header`;
   return null;
 }
