@@ -1,7 +1,8 @@
-// A delivery leased at publish waits in the dispatcher's memory until a sender
-// is free. If its lease runs out meanwhile (slow receivers ahead of it), the
-// sweep hands the row to a fresh lease, so sending the old job as well would
-// deliver it twice: the dispatcher hands such a lease back instead of sending it.
+// A send must finish within its lease, or the sweep hands the row to a fresh
+// lease and the delivery goes out twice. A delivery leased at publish waits in
+// the dispatcher's memory until a sender is free, and a destination's own
+// timeout may be longer than any lease: before a send whose lease could run out,
+// the dispatcher extends it, and drops a job whose lease is already gone.
 import { afterEach, expect, it } from "bun:test";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
@@ -15,7 +16,7 @@ describeOnEachStore("a lease that runs out in memory", () => {
     await receiver?.stop();
   });
 
-  it("is handed back and claimed afresh, not sent under the old lease as well", async () => {
+  it("is not sent: the row is claimed afresh and sent once", async () => {
     // The first send hangs until released: with one sender, the second event's
     // delivery waits in memory, leased at publish.
     receiver = startReceiver([{ hang: true }]);
@@ -56,10 +57,9 @@ describeOnEachStore("a lease that runs out in memory", () => {
     expect(event.deliveries[0].attempt_count).toBe(1);
   });
 
-  it("is not handed back when fresh, even for a destination whose timeout is longer than any lease", async () => {
-    // 10 minutes against a lease of timeout × 8 + 60 s (3 minutes at the default 15 s):
-    // a fresh lease must be sent, or the delivery would go back and forth for ever.
-    receiver = startReceiver();
+  it("is extended before a send to a destination whose timeout is longer than any lease", async () => {
+    // 10 minutes against a lease of timeout × 8 + 60 s (3 minutes at the default 15 s).
+    receiver = startReceiver([{ hang: true }]);
     herald = await startHerald(
       testConfig({
         event_types: [{ name: "order.created" }],
@@ -72,9 +72,15 @@ describeOnEachStore("a lease that runs out in memory", () => {
     const res = await herald.api("POST", "/v1/events", { type: "order.created", data: { order: 1 } });
     expect(res.status).toBe(202);
     await receiver.waitFor(1);
+    // The send is still under way when the usual lease has run out: the sweep
+    // must not hand the row to a second send.
+    herald.clock.advance(herald.app.engine.lease_ms + 1);
+    await herald.app.engine.sweeper.runOnce(herald.clock.now());
+    receiver.release();
     await herald.app.engine.idle();
     expect(receiver.requests.length).toBe(1);
     const event = (await herald.api("GET", `/v1/events/${res.body.id}`)).body;
     expect(event.deliveries[0].status).toBe("succeeded");
+    expect(event.deliveries[0].attempt_count).toBe(1);
   });
 });

@@ -120,7 +120,7 @@ export class Dispatcher {
     // the backlog beyond it stays on disk. (128 per sender was tried: not shown by
     // its A/B pairs, bench/README.md "In-memory leases".) At least 1,024, and at
     // most 65,536 whatever the concurrency (~64 MiB). A lease that could run out
-    // while its job waits here is handed back, not sent (deliver).
+    // before its send ends is extended first (deliver).
     this.soloCapacity = Math.min(Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024), 65_536);
     this.rateLimiter = new RateLimiter(deps.now);
     catalog.onReload(() => this.noteParking());
@@ -388,17 +388,18 @@ export class Dispatcher {
         }
         if (wait > 0) return this.defer(job, wait);
       }
-      // A lease that could run out before the answer is in, because its job waited
-      // here behind slow sends: the sweep would hand the row to a fresh lease and the
-      // delivery be sent twice. It goes back to pending, due now, to be claimed with a
-      // fresh lease (a no-op when the sweep already returned it). Only an aged lease
-      // (a quarter of its length gone): a fresh one is sent even when the destination's
-      // timeout is longer than any lease, or it would be handed back forever.
+      // The lease must outlast the send: a job may have waited here behind slow sends,
+      // and a destination's own timeout may be longer than any lease. Otherwise the
+      // sweep would hand the row to a fresh lease mid-send and the delivery be sent
+      // twice (an ordered destination's head, out of order). Such a lease is extended
+      // first, if it still holds; one the row went on without is dropped here (the
+      // sweep returned it to pending: the next claim takes it).
+      const timeout = destination.timeout_ms ?? this.sendOptions.timeout_ms;
       const before = this.deps.now();
-      const left = job.delivery.lease_until! - before;
-      if (left <= (destination.timeout_ms ?? this.sendOptions.timeout_ms) && left < this.settings.lease_ms * 0.75) {
-        this.releaseLease(job, before, undefined, () => this.noteBacklog());
-        return;
+      if (job.delivery.lease_until! - before <= timeout) {
+        const until = before + Math.max(this.settings.lease_ms, timeout * 2 + 60_000);
+        if (!(await this.store.extendLease(job.delivery.id, leaseOf(job), until))) return this.noteBacklog();
+        job.delivery.lease_until = until;
       }
       const result = await send(job.event, destination, this.sendOptions);
       const now = this.deps.now();

@@ -115,6 +115,8 @@ export interface QueueStore {
   holdsLease(id: string, lease: Lease): Promise<boolean>;
   /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */
   releaseLease(id: string, lease: Lease, now: number, dueAt?: number): Promise<void>;
+  /** Moves the end of `lease` to `until` if the delivery still holds it; false when it does not (returned, taken over, ended). */
+  extendLease(id: string, lease: Lease, until: number): Promise<boolean>;
   releaseExpiredLeases(now: number): Promise<number>;
   /** Cancels a delivery whose destination is gone; false when it had already ended. */
   cancelOrphan(id: string, now: number): Promise<boolean>;

@@ -246,6 +246,15 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
+  extendLease(id: string, lease: Lease, until: number): Promise<boolean> {
+    return guarded(async () => {
+      const rows = await this.sql`UPDATE deliveries SET lease_until = ${Math.round(until)}
+        WHERE id = ${id} AND status = 'delivering' AND lease_owner = ${lease.owner} AND lease_until = ${Math.round(lease.until)}
+        RETURNING 1`;
+      return rows.length === 1;
+    });
+  }
+
   releaseExpiredLeases(now: number): Promise<number> {
     const at = Math.round(now);
     return guarded(async () => {

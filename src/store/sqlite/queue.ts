@@ -381,6 +381,13 @@ export class SqliteQueue implements QueueStore {
     });
   }
 
+  async extendLease(id: string, lease: Lease, until: number): Promise<boolean> {
+    const moved = this.db
+      .query("UPDATE deliveries SET lease_until = $next WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until")
+      .run({ id, owner: lease.owner, until: ms(lease.until), next: ms(until) });
+    return moved.changes === 1;
+  }
+
   /** Leased deliveries matching `condition` go back to pending, due at `due` (now unless given). */
   private releaseLeases(condition: string, now: number, due = now, params: Record<string, string | number> = {}): number {
     return this.db
