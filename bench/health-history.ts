@@ -12,7 +12,9 @@ import { tmpdir } from "node:os";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.ts";
 import type { Store } from "../src/store/store.ts";
-import { idFloor, newId } from "../src/store/ids.ts";
+import { newId } from "../src/store/ids.ts";
+import { destinationHealthRead } from "../src/store/sqlite/log.ts";
+import { destinationHealthRead as pgHealthRead } from "../src/store/postgres/log.ts";
 import { configuredKeys } from "../src/store/sealing-keys.ts";
 import { destination, newEvent } from "../test/store/records.ts";
 
@@ -36,16 +38,14 @@ const until = now + 1;
 const SQLITE_READS: [string, string, Record<string, unknown>][] = [
   ["attemptBuckets", `SELECT started_at, duration_ms FROM attempts WHERE destination_id = $destination AND started_at >= $since AND started_at < $until`,
    { destination: "a", since, until }],
-  ["destinationHealth counts", `SELECT status, count(*) AS n, sum(attempts > 0) AS tried FROM deliveries
-     WHERE destination_id = $destination AND id >= $id_since AND id < $id_until AND created_at >= $since AND created_at < $until GROUP BY status`,
-   { destination: "a", id_since: idFloor("dlv", since), id_until: idFloor("dlv", until), since, until }],
+  ["destinationHealth", destinationHealthRead({ ids: ["a"], since, until }).sql, destinationHealthRead({ ids: ["a"], since, until }).params],
 ];
 
 async function time(store: Store, label: string) {
   for (const [name, read] of [
     ["attemptBuckets 24h", () => store.log.attemptBuckets("a", since, until, HOUR)],
     ["attemptBuckets 7d", () => store.log.attemptBuckets("a", now - 7 * 24 * HOUR, until, 24 * HOUR)],
-    ["destinationHealth 24h", () => store.log.destinationHealth("a", since, until)],
+    ["destinationHealth 24h", () => store.log.destinationHealth({ ids: ["a"], since, until })],
   ] as const) {
     const runs: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -104,8 +104,7 @@ if (url) {
   await sql`ANALYZE attempts`;
   const pgReads: [string, string, unknown[]][] = [
     ["attemptBuckets", `SELECT started_at, duration_ms FROM attempts WHERE destination_id = $1 AND started_at >= $2 AND started_at < $3`, ["a", since, until]],
-    ["destinationHealth counts", `SELECT status, count(*) FROM deliveries
-       WHERE destination_id = $1 AND id >= $2 AND id < $3 AND created_at >= $4 AND created_at < $5 GROUP BY status`, ["a", idFloor("dlv", since), idFloor("dlv", until), since, until]],
+    ["destinationHealth", ...(({ sql: text, values }) => [text, values] as const)(pgHealthRead({ ids: ["a"], since, until }, (ids) => sql.array(ids, "TEXT")))],
   ];
   for (const [name, statement, params] of pgReads) {
     const plan = (await sql.unsafe(`EXPLAIN ${statement}`, params)) as { "QUERY PLAN": string }[];

@@ -83,6 +83,7 @@ const EXPECTED: Record<string, Who[] | typeof PUBLIC> = {
   "DELETE /v1/event-types/{name}": ADMINS,
 
   "GET /v1/stats": READERS,
+  "GET /v1/stats/destinations": READERS,
 
   "GET /v1/api-keys": ADMINS,
   "POST /v1/api-keys": ADMINS,

@@ -68,7 +68,7 @@ const OPERATION_IDS: Record<string, string> = {
   "POST /v1/events": "publishEvent", "POST /v1/events/batch": "publishEventBatch", "GET /v1/events": "listEvents",
   "GET /v1/events/{id}": "getEvent", "POST /v1/events/{id}/cancel": "cancelEvent",
   "GET /v1/deliveries": "listDeliveries", "GET /v1/deliveries/{id}": "getDelivery", "POST /v1/deliveries/retry": "retryDeliveries",
-  "POST /v1/deliveries/{id}/retry": "retryDelivery", "GET /v1/stats": "getDeliveryStats",
+  "POST /v1/deliveries/{id}/retry": "retryDelivery", "GET /v1/stats": "getDeliveryStats", "GET /v1/stats/destinations": "listDestinationStats",
   "GET /v1/destinations": "listDestinations", "POST /v1/destinations": "createDestination", "GET /v1/destinations/{id}": "getDestination",
   "PATCH /v1/destinations/{id}": "updateDestination", "DELETE /v1/destinations/{id}": "deleteDestination",
   "GET /v1/destinations/{id}/secret": "getDestinationSecret", "GET /v1/destinations/{id}/headers": "getDestinationHeaders",

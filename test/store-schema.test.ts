@@ -11,6 +11,7 @@ import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { newId } from "../src/store/ids.ts";
 import type { Delivery, DeliveryStatus } from "../src/store/types.ts";
 import { tempDir } from "./support/herald.ts";
+import { withDestinations } from "./store/records.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,6 +103,8 @@ describe("migration 4", () => {
   it("finds deliveries by creation time through their ids, with the window's ends exact", async () => {
     dir = tempDir("herald-schema-");
     const store = new SqliteStore(join(dir, "herald.db"), "full");
+    // The health read answers only for destinations the catalogue holds.
+    await withDestinations(store, "dst_a");
     const indexes = (store.db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'").all() as { name: string }[]).map((r) => r.name);
     expect(indexes).not.toContain("deliveries_created");
     // Two deliveries in each millisecond from T0 - 2 to T0 + 3, ids made as the publisher makes them.
@@ -123,7 +126,7 @@ describe("migration 4", () => {
     // A fractional bound means the same as the next whole millisecond.
     expect((await store.log.listDeliveries({ since: T0 - 0.5, until: T0 + 0.5, limit: 50 })).data.length).toBe(within(T0, T0 + 1).length);
     expect((await store.log.deliveryStats({ since: T0 - 1, until: T0 + 3, bucket_ms: 1000 })).counts.failed).toBe(within(T0 - 1, T0 + 3).length);
-    expect((await store.log.destinationHealth("dst_a", T0, T0 + 4)).counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
+    expect((await store.log.destinationHealth({ ids: ["dst_a"], since: T0, until: T0 + 4 })).get("dst_a")?.counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
     expect(await store.queue.requeueFailed("dst_b", T0 - 2, T0, T0 + 10)).toBe(within(T0 - 2, T0, "dst_b").length);
     await store.close();
   });

@@ -85,10 +85,17 @@ describe.skipIf(!existsSync(CHROMIUM))("the destination page", () => {
     const page = await openPage(browser);
     await openDestination(page, id);
     expect(await page.textContent("#health-rate")).toBe("0%");
-    // The destinations list says the same.
+    // The destinations list says the same, beside two more destinations: every card's stats from one request, not one per card.
+    for (const other of ["quiet-1", "quiet-2"]) expect((await herald!.api("POST", "/v1/destinations", { id: other, url: receiver.url })).status).toBe(201);
+    const statsRequests: string[] = [];
+    page.on("request", (request) => {
+      if (/^\/v1\/(stats\/destinations|destinations\/[^/]+\/stats)$/.test(new URL(request.url()).pathname)) statsRequests.push(new URL(request.url()).pathname);
+    });
     await page.goto(`${herald!.url}/ui/#/destinations`);
     await page.waitForSelector(`#dst-${id} .stats`);
     expect(await page.textContent(`#dst-${id} .stats dd.big`)).toBe("0%");
+    for (const other of ["quiet-1", "quiet-2"]) expect(await page.textContent(`#dst-${other} .stats dd.big`)).toBe("—");
+    expect(statsRequests).toEqual(["/v1/stats/destinations"]);
   });
 
   it("says the breaker is open, with the next probe", async () => {

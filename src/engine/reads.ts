@@ -131,10 +131,20 @@ export class Reads {
     return { ...(await this.visibleDestination(scope, id)).headers };
   }
 
-  /** Delivery counts and the last success and failure of one destination in [since, until). */
+  /** Delivery counts in [since, until) and the last success and failure of one destination: the read of many, with one id. */
   async destinationHealth(scope: Scope, id: string, since: number, until: number): Promise<DestinationHealth> {
-    await this.visibleDestination(scope, id);
-    return this.store.log.destinationHealth(id, since, until);
+    const health = (await this.destinationsHealth(scope, [id], since, until)).get(id);
+    if (!health) throw notFound("destination", id);
+    return health;
+  }
+
+  /**
+   * The same for many destinations in one read, keyed by id: those the scope
+   * does not see (another tenant's) are left out like unknown ones, so their
+   * existence is not revealed.
+   */
+  async destinationsHealth(scope: Scope, ids: string[], since: number, until: number): Promise<Map<string, DestinationHealth>> {
+    return this.store.log.destinationHealth({ ids, tenant: tenantOf(scope), since, until });
   }
 
   /**
@@ -146,7 +156,7 @@ export class Reads {
     const until = this.now();
     const since = until - HEALTH_RANGES[range].ms;
     const [deliveries, found, load] = await Promise.all([
-      this.store.log.destinationHealth(id, since, until + 1),
+      this.destinationHealth(scope, id, since, until + 1),
       this.attemptBuckets.get(`${id}\n${range}`, () => this.store.log.attemptBuckets(id, since, until + 1, HEALTH_RANGES[range].bucket_ms)),
       this.store.log.destinationLoad(id, until),
     ]);

@@ -81,6 +81,7 @@ export const ACCESS: readonly AccessRule[] = [
   rule("DELETE", "/v1/event-types/:name", ADMIN),
 
   rule("GET", "/v1/stats", READ),
+  rule("GET", "/v1/stats/destinations", READ),
 
   // The caller's own name, role and tenant: every role may ask who it is.
   rule("GET", "/v1/me", ["admin", "tenant", "reader", "publisher"]),

@@ -143,6 +143,11 @@ export function parseTime(value: string | undefined, path: string): number | und
   return ms;
 }
 
+/** A stats window from a query's `since` and `until`: by default the last 24 hours, now included. */
+export function statsWindow(query: { since?: string; until?: string }, now: number): { since: number; until: number } {
+  return { since: parseTime(query.since, "since") ?? now - 86_400_000, until: parseTime(query.until, "until") ?? now + 1 };
+}
+
 /** `limit` in list queries: 1 to 1000, default 100. */
 export const Limit = type("string.integer.parse").to("1 <= number.integer <= 1000").describe("how many to answer, 1 to 1000 (default 100)");
 export const DEFAULT_LIMIT = 100;

@@ -1,9 +1,10 @@
 // How records look in API answers: times as ISO 8601 strings, secrets and static
 // header values never included (a destination's secret and headers have their own routes).
-import type { Attempt, Delivery, Destination, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
+import type { Attempt, Delivery, Destination, DestinationHealth, EventType, HeraldEvent, Subscription } from "../engine/records.ts";
 import { breakerState } from "../engine/records.ts";
 import { currentSecret, publicKeyOf, schemeOf } from "../rules/signing-keys.ts";
 import type { Scope } from "../engine/scope.ts";
+import { successRate } from "../engine/success-rate.ts";
 
 export const time = (ms: number): string => new Date(ms).toISOString();
 export const iso = (ms: number | null): string | null => (ms === null ? null : time(ms));
@@ -46,6 +47,15 @@ export function presentDestination(d: Destination) {
     held_by_head: d.held_by_head ? { ...d.held_by_head, next_attempt_at: iso(d.held_by_head.next_attempt_at) } : null,
     in_flight: d.in_flight ?? 0,
     created_at: time(d.created_at), updated_at: time(d.updated_at),
+  };
+}
+
+/** A destination's stats over [since, until) (DestinationStatsBody): the same from its own route and from the route for many. */
+export function presentDestinationStats(id: string, since: number, until: number, health: DestinationHealth) {
+  return {
+    destination_id: id, since: time(since), until: time(until), counts: health.counts, retrying: health.retrying,
+    success_rate: successRate(health.counts, health.retrying),
+    last_success_at: iso(health.last_success_at), last_failure_at: iso(health.last_failure_at), last_error: health.last_error,
   };
 }
 

@@ -231,6 +231,15 @@ export interface QueueFigures {
   breakers: { open: number; half_open: number };
 }
 
+/** The destinations LogStore.destinationHealth reads, and the window of their counts. */
+export interface HealthFilter {
+  ids: string[];
+  /** Only this tenant's destinations; all when left out. */
+  tenant?: string;
+  since: number;
+  until: number;
+}
+
 /** Reads of what was published, sent and answered: the event and attempt log, and figures over it. */
 export interface LogStore {
   getEvent(id: string): Promise<HeraldEvent | null>;
@@ -253,7 +262,12 @@ export interface LogStore {
    */
   queueFigures(now: number): Promise<QueueFigures>;
   deliveryStats(filter: { tenant?: string; destination_id?: string; since: number; until: number; bucket_ms: number }): Promise<DeliveryStats>;
-  destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth>;
+  /**
+   * Each destination's deliveries created in [since, until) by state, and its
+   * newest success and failure (at any time), in one read for all of `ids`:
+   * keyed by id, holding only those that exist (and are `tenant`'s, when given).
+   */
+  destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>>;
   /**
    * The destination's attempts started in [since, until) in buckets of
    * `bucket_ms` (aligned to multiples of it), oldest first; empty buckets are left out.

@@ -13,6 +13,28 @@ import type { Attempt, Destination, DestinationStats, Subscription } from "../ty
 import { allSubscriptions } from "./subscriptions.ts";
 
 const DAY_MS = 86_400_000;
+/** The most ids GET /v1/stats/destinations takes in one request (MAX_STATS_IDS, src/http/routes/stats.ts). */
+const STATS_CHUNK = 100;
+
+/**
+ * Every destination's stats since `since`, in the destinations' order: one
+ * request per STATS_CHUNK of them (one for most consoles), not one per card. A
+ * chunk's failure is each of its cards' error; one its answer leaves out (deleted
+ * since the list was read) says so on its card.
+ */
+async function statsOf(destinations: Destination[], since: string, signal: AbortSignal): Promise<(DestinationStats | Error)[]> {
+  const chunks: Destination[][] = [];
+  for (let i = 0; i < destinations.length; i += STATS_CHUNK) chunks.push(destinations.slice(i, i + STATS_CHUNK));
+  const answers = await Promise.all(
+    chunks.map((chunk) => get<{ data: DestinationStats[] }>("/v1/stats/destinations", { ids: chunk.map((d) => d.id).join(","), since }, signal).catch((e: Error) => e)),
+  );
+  return chunks.flatMap((chunk, i) => {
+    const answer = answers[i]!;
+    if (answer instanceof Error) return chunk.map(() => answer);
+    const byId = new Map(answer.data.map((s) => [s.destination_id, s]));
+    return chunk.map((d) => byId.get(d.id) ?? new Error(`Herald has no statistics for ${d.id}: it may have just been deleted.`));
+  });
+}
 
 /** The value a datetime-local input shows for an instant, in local time. */
 function localInput(ms: number): string {
@@ -197,7 +219,7 @@ export async function destinationsPage(ctx: PageContext): Promise<void> {
     const destinations = await getAll<Destination>("/v1/destinations", {}, ctx.signal);
     const since = new Date(Date.now() - DAY_MS).toISOString();
     const [stats, subs] = await Promise.all([
-      Promise.all(destinations.map((d) => get<DestinationStats>(`/v1/destinations/${encodeURIComponent(d.id)}/stats`, { since }, ctx.signal).catch((e: Error) => e))),
+      statsOf(destinations, since, ctx.signal),
       allSubscriptions(ctx.signal).catch((e: Error) => e),
     ]);
     if (ctx.signal.aborted) return;

@@ -4,11 +4,10 @@ import { Elysia } from "elysia";
 import { type } from "arktype";
 import { ClientCertificate, duration, EventTypeName, Headers, HttpUrl, Id, MaxInFlight, RateLimit, Secret, SignatureScheme, StringMap, Tenant, TimeoutMs as Timeout } from "../../config/fields.ts";
 import { narrow, owningTenant, type Scope } from "../../engine/scope.ts";
-import { successRate } from "../../engine/success-rate.ts";
-import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, parseTime, security, type HttpContext } from "../context.ts";
+import { authenticated, changeErrors, DEFAULT_LIMIT, errorResponses, Limit, NoContent, parseTime, security, statsWindow, type HttpContext } from "../context.ts";
 import { Cursor, DESTINATION_ID, idParams, TenantFilter } from "../parameters.ts";
 import { callerOf } from "../caller.ts";
-import { iso, presentAttempt, presentDestination } from "../present.ts";
+import { iso, presentAttempt, presentDestination, presentDestinationStats } from "../present.ts";
 import { publicKeyOf, schemeOf } from "../../rules/signing-keys.ts";
 import { isoTime, AttemptBody, DestinationBody, DestinationList, DestinationStatsBody, EndpointHealthBody } from "../schemas.ts";
 
@@ -107,7 +106,6 @@ const HeadersAnswer = type({ headers: type({ "[string]": "string" }).describe("e
 const TestResult = type({ ok: type("boolean").describe("the receiver answered 2xx in time"), attempt: AttemptBody }).configure({ title: "TestResult" });
 
 const tags = ["Destinations"];
-const DAY = 24 * 3_600_000;
 
 export function destinationRoutes(ctx: HttpContext) {
   const service = ctx.engine.destinations;
@@ -286,21 +284,8 @@ export function destinationRoutes(ctx: HttpContext) {
     .get(
       "/:id/stats",
       async ({ params, query, scope }) => {
-        const now = ctx.engine.deps.now();
-        const since = parseTime(query.since, "since") ?? now - DAY;
-        const until = parseTime(query.until, "until") ?? now + 1;
-        const health = await ctx.engine.reads.destinationHealth(scope, params.id, since, until);
-        return {
-          destination_id: params.id,
-          since: iso(since)!,
-          until: iso(until)!,
-          counts: health.counts,
-          retrying: health.retrying,
-          success_rate: successRate(health.counts, health.retrying),
-          last_success_at: iso(health.last_success_at),
-          last_failure_at: iso(health.last_failure_at),
-          last_error: health.last_error,
-        };
+        const { since, until } = statsWindow(query, ctx.engine.deps.now());
+        return presentDestinationStats(params.id, since, until, await ctx.engine.reads.destinationHealth(scope, params.id, since, until));
       },
       {
         params: IdParams,

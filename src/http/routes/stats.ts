@@ -1,19 +1,24 @@
 // /v1/stats: deliveries in a window by state and over time, for the console's
-// overview. A tenant token counts only its tenant.
+// overview; /v1/stats/destinations: many destinations' stats in one request, for
+// its destinations page. A tenant token counts only its tenant.
 import { Elysia } from "elysia";
 import { type } from "arktype";
+import { Id } from "../../config/fields.ts";
 import { invalid } from "../../engine/problem.ts";
 import { narrow } from "../../engine/scope.ts";
 import { successRate } from "../../engine/success-rate.ts";
-import { authenticated, errorResponses, parseTime, security, type HttpContext } from "../context.ts";
-import { iso } from "../present.ts";
-import { StatsBody } from "../schemas.ts";
+import { authenticated, errorResponses, security, statsWindow, type HttpContext } from "../context.ts";
+import { iso, presentDestinationStats } from "../present.ts";
+import { DestinationStatsBody, StatsBody } from "../schemas.ts";
 import { DESTINATION_ID, Since, TenantFilter, Until } from "../parameters.ts";
 
 const BUCKETS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
-const Query = type({
+const window = {
   "since?": Since.describe("the window's start: ISO 8601, such as 2026-01-31T12:00:00Z (default 24 hours ago)"),
   "until?": Until.describe("the window's end: ISO 8601 (default now)"),
+} as const;
+const Query = type({
+  ...window,
   "bucket?": type("'1m' | '5m' | '15m' | '1h' | '1d'").describe("the width of each point of the series (default 1h)"),
   "tenant?": TenantFilter,
   "destination_id?": type("string").describe(`only deliveries to this destination: ${DESTINATION_ID}`),
@@ -21,14 +26,34 @@ const Query = type({
 });
 /** At most this many buckets per answer, so a wide window with small buckets stays cheap. */
 const MAX_BUCKETS = 2000;
+/** At most this many destinations per request (the console asks in chunks of it), so one answer stays cheap. */
+const MAX_STATS_IDS = 100;
+const DestinationsQuery = type({
+  // The framework hands a query value with commas (or a repeated name) over as a list already.
+  ids: type("string | string[]").describe(`the destinations' ids, comma-separated (such as dst_a,dst_b) or the parameter repeated, at most ${MAX_STATS_IDS}`),
+  ...window,
+  "+": "reject",
+});
+const DestinationStatsList = type({
+  data: DestinationStatsBody.array().describe("one per id asked that the token may see, in the order asked; unknown ids and other tenants' are left out"),
+}).configure({ title: "DestinationStatsList" });
+
+/** The ids of `ids=a,b,c`, each named once: at most MAX_STATS_IDS, each a valid id (a 400 naming `ids` otherwise). */
+function destinationIds(list: string | string[]): string[] {
+  const ids = typeof list === "string" ? [list] : list;
+  if (ids.length > MAX_STATS_IDS) {
+    throw invalid(`ids names ${ids.length} destinations; at most ${MAX_STATS_IDS} per request`, [{ path: "ids", message: `must name at most ${MAX_STATS_IDS} destinations` }]);
+  }
+  const bad = ids.findIndex((id) => Id(id) instanceof type.errors);
+  if (bad !== -1) throw invalid(`ids item ${bad + 1} is not a destination id`, [{ path: "ids", message: `each must be ${Id.description}, comma-separated` }]);
+  return [...new Set(ids)];
+}
 
 export function statsRoutes(ctx: HttpContext) {
   return new Elysia({ prefix: "/v1/stats" }).use(authenticated()).get(
     "",
     async ({ query, scope }) => {
-      const now = ctx.engine.deps.now();
-      const since = parseTime(query.since, "since") ?? now - 86_400_000;
-      const until = parseTime(query.until, "until") ?? now + 1;
+      const { since, until } = statsWindow(query, ctx.engine.deps.now());
       const bucket_ms = BUCKETS[query.bucket ?? "1h"];
       if (until <= since) throw invalid("until must be after since", [{ path: "until", message: "must be after since" }]);
       if ((until - since) / bucket_ms > MAX_BUCKETS) throw invalid(`that window holds more than ${MAX_BUCKETS} buckets; use a larger bucket`, [{ path: "bucket", message: "is too small for the window" }]);
@@ -49,6 +74,27 @@ export function statsRoutes(ctx: HttpContext) {
         ...errorResponses,
       },
       detail: { operationId: "getDeliveryStats", summary: "Delivery counts by state and over time (default: the last 24 h in 1 h buckets)", tags: ["Deliveries"], security },
+    },
+  ).get(
+    // Under /v1/stats, not /v1/destinations/stats: there "stats" would be taken
+    // from a destination that has that id (ids may be any name).
+    "/destinations",
+    async ({ query, scope }) => {
+      const ids = destinationIds(query.ids);
+      const { since, until } = statsWindow(query, ctx.engine.deps.now());
+      const found = await ctx.engine.reads.destinationsHealth(scope, ids, since, until);
+      return { data: ids.filter((id) => found.has(id)).map((id) => presentDestinationStats(id, since, until, found.get(id)!)) };
+    },
+    {
+      query: DestinationsQuery,
+      response: { 200: DestinationStatsList, ...errorResponses },
+      detail: {
+        operationId: "listDestinationStats",
+        summary: "Many destinations' stats in one request: for each, what GET /v1/destinations/{id}/stats answers (default window: the last 24 h)",
+        description: `At most ${MAX_STATS_IDS} ids per request. An id the token may not see (unknown, or another tenant's) is left out of \`data\`, not an error, so that nothing tells whether it exists.`,
+        tags: ["Destinations"],
+        security,
+      },
     },
   );
 }

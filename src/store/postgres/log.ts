@@ -1,14 +1,37 @@
 // The log on PostgreSQL: events, deliveries and attempts read back, newest
 // first in pages by id, and the figures over them (counts, series, health).
-import type { SQL } from "bun";
+import type { SQL, SQLArrayParameter } from "bun";
 import { idFloor } from "../ids.ts";
-import type { LogStore, QueueFigures } from "../store.ts";
+import type { HealthFilter, LogStore, QueueFigures } from "../store.ts";
+import { HEALTH_COUNT_COLUMNS, healthCounts } from "../health-counts.ts";
 import type {
   Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page, StatusCounts,
 } from "../types.ts";
 import { DELIVERY_STATUSES } from "../types.ts";
 import { type Condition, guarded, limitOf, page, where } from "./query.ts";
 import { num, toAttempt, toDelivery, toEvent } from "./rows.ts";
+
+/**
+ * LogStore.destinationHealth as one statement for every destination asked, as in
+ * SQLite's store (exported for its plan: bench/health-history.ts): the
+ * destinations by primary key, their counts from deliveries_destination
+ * (destination_id, id) grouped by destination, and each one's newest success and
+ * failure by lateral reads walking that index backwards.
+ */
+export function destinationHealthRead(filter: HealthFilter, array: (ids: string[]) => SQLArrayParameter): { sql: string; values: unknown[] } {
+  const ids = array(filter.ids);
+  const window = where([["destination_id = ANY(?)", ids], ...createdWithin(filter.since, filter.until)]);
+  const chosen = where([["d.id = ANY(?)", ids], ["d.tenant = ?", filter.tenant]], window.values.length + 1);
+  const sql = `SELECT d.id AS destination_id, c.*, s.finalized_at AS last_success_at, f.started_at AS last_failure_at, f.error AS last_error
+    FROM destinations d
+    LEFT JOIN (SELECT destination_id AS counted, ${HEALTH_COUNT_COLUMNS} FROM deliveries ${window.clause} GROUP BY destination_id) c ON c.counted = d.id
+    LEFT JOIN LATERAL (SELECT finalized_at FROM deliveries WHERE destination_id = d.id AND status = 'succeeded' ORDER BY id DESC LIMIT 1) s ON true
+    LEFT JOIN LATERAL (SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
+        SELECT id FROM deliveries WHERE destination_id = d.id AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
+      AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1) f ON true
+    ${chosen.clause}`;
+  return { sql, values: [...window.values, ...chosen.values] };
+}
 
 export class PostgresLog implements LogStore {
   constructor(private readonly sql: SQL) {}
@@ -147,28 +170,22 @@ export class PostgresLog implements LogStore {
     });
   }
 
-  destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth> {
-    const { clause, values } = where([["destination_id = ?", id], ...createdWithin(since, until)]);
+  destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
+    if (filter.ids.length === 0) return Promise.resolve(new Map());
+    const { sql, values } = destinationHealthRead(filter, (ids) => this.sql.array(ids, "TEXT"));
     return guarded(async () => {
-      const counts = await this.sql.unsafe(
-        `SELECT status, count(*) AS n, count(*) FILTER (WHERE attempts > 0) AS tried FROM deliveries ${clause} GROUP BY status`,
-        values,
+      const rows = await this.sql.unsafe(sql, values);
+      return new Map<string, DestinationHealth>(
+        rows.map((r: Record<string, string | null>) => [
+          r.destination_id!,
+          {
+            ...healthCounts(r),
+            last_success_at: r.last_success_at === null ? null : num(r.last_success_at),
+            last_failure_at: r.last_failure_at === null ? null : num(r.last_failure_at),
+            last_error: r.last_error,
+          },
+        ]),
       );
-      const retrying = counts
-        .filter((r: { status: string }) => r.status === "pending" || r.status === "delivering")
-        .reduce((sum: number, r: { tried: string }) => sum + num(r.tried), 0);
-      const [success] = await this.sql`SELECT finalized_at FROM deliveries
-        WHERE destination_id = ${id} AND status = 'succeeded' ORDER BY id DESC LIMIT 1`;
-      const [failure] = await this.sql`SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
-          SELECT id FROM deliveries WHERE destination_id = ${id} AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
-        AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1`;
-      return {
-        counts: statusCounts(counts),
-        retrying,
-        last_success_at: success ? num(success.finalized_at) : null,
-        last_failure_at: failure ? num(failure.started_at) : null,
-        last_error: failure?.error ?? null,
-      };
     });
   }
 

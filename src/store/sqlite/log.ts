@@ -1,7 +1,8 @@
 // The SQLite store's log: events, deliveries and attempts read back, and the
 // figures over them (counts by state, stats by time bucket, a destination's health).
 import type { Database } from "bun:sqlite";
-import type { LogStore, QueueFigures } from "../store.ts";
+import type { HealthFilter, LogStore, QueueFigures } from "../store.ts";
+import { HEALTH_COUNT_COLUMNS, healthCounts } from "../health-counts.ts";
 import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
 import { DELIVERY_COLUMNS, toAttempt, toDelivery, toEvent } from "./rows.ts";
 import { conditions, createdWithin, ms, page, statusCounts, statusTerm } from "./sql.ts";
@@ -19,6 +20,28 @@ export function readDelivery(db: Database, id: string): Delivery | null {
 
 export function readDeliveriesOfEvent(db: Database, eventId: string): Delivery[] {
   return db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY id`).all(eventId).map(toDelivery);
+}
+
+/**
+ * LogStore.destinationHealth as one statement for every destination asked (exported
+ * for its plan: the tests and bench/health-history.ts), each part on an index: the
+ * destinations by primary key, their counts from one range of deliveries_destination
+ * (destination_id, id) per id, grouped by destination, and each one's newest success
+ * and failure by subqueries walking that index backwards (the failure as one JSON
+ * pair: a scalar subquery has one column).
+ */
+export function destinationHealthRead(filter: HealthFilter): { sql: string; params: Record<string, string | number> } {
+  const ids = "IN (SELECT value FROM json_each($ids))";
+  const window = conditions([[`destination_id ${ids}`, "ids", JSON.stringify(filter.ids)], ...createdWithin(filter.since, filter.until)]);
+  const sql = `SELECT d.id AS destination_id, c.*,
+      (SELECT finalized_at FROM deliveries WHERE destination_id = d.id AND status = 'succeeded' ORDER BY id DESC LIMIT 1) AS last_success_at,
+      (SELECT json_array(a.started_at, a.error) FROM attempts a WHERE a.delivery_id IN (
+         SELECT id FROM deliveries WHERE destination_id = d.id AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
+       AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1) AS last_failure
+    FROM destinations d
+    LEFT JOIN (SELECT destination_id AS counted, ${HEALTH_COUNT_COLUMNS} FROM deliveries ${window.where} GROUP BY destination_id) c ON c.counted = d.id
+    WHERE d.id ${ids}${filter.tenant === undefined ? "" : " AND d.tenant = $tenant"}`;
+  return { sql, params: { ...window.params, ...(filter.tenant === undefined ? {} : { tenant: filter.tenant }) } };
 }
 
 export class SqliteLog implements LogStore {
@@ -156,30 +179,16 @@ export class SqliteLog implements LogStore {
     return { counts: statusCounts(counts), retrying: series.reduce((sum, b) => sum + b.retrying, 0), series };
   }
 
-  async destinationHealth(id: string, since: number, until: number): Promise<DestinationHealth> {
-    const { where, params } = conditions([["destination_id = $destination_id", "destination_id", id], ...createdWithin(since, until)]);
-    const counts = this.db
-      .query(`SELECT status, count(*) AS n, sum(attempts > 0) AS tried FROM deliveries ${where} GROUP BY status`)
-      .all(params) as { status: DeliveryStatus; n: number; tried: number }[];
-    const retrying = counts.filter((r) => r.status === "pending" || r.status === "delivering").reduce((sum, r) => sum + r.tried, 0);
-    // The newest succeeded delivery by id (time-ordered) walks the (destination_id, id) index backwards.
-    const success = this.db
-      .query("SELECT finalized_at FROM deliveries WHERE destination_id = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1")
-      .get(id) as { finalized_at: number } | null;
-    const failure = this.db
-      .query(
-        `SELECT a.started_at, a.error FROM attempts a WHERE a.delivery_id IN (
-           SELECT id FROM deliveries WHERE destination_id = ? AND last_error IS NOT NULL ORDER BY id DESC LIMIT 20)
-         AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1`,
-      )
-      .get(id) as { started_at: number; error: string } | null;
-    return {
-      counts: statusCounts(counts),
-      retrying,
-      last_success_at: success?.finalized_at ?? null,
-      last_failure_at: failure?.started_at ?? null,
-      last_error: failure?.error ?? null,
-    };
+  async destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
+    if (filter.ids.length === 0) return new Map();
+    const { sql, params } = destinationHealthRead(filter);
+    const rows = this.db.query(sql).all(params) as ({ destination_id: string; last_success_at: number | null; last_failure: string | null } & Record<string, unknown>)[];
+    return new Map(
+      rows.map((r) => {
+        const failure = r.last_failure === null ? null : (JSON.parse(r.last_failure) as [number, string]);
+        return [r.destination_id, { ...healthCounts(r), last_success_at: r.last_success_at, last_failure_at: failure?.[0] ?? null, last_error: failure?.[1] ?? null }];
+      }),
+    );
   }
 
   /**
