@@ -1,6 +1,6 @@
-// The floor under Herald's figures: the least a durable webhook dispatcher must
-// do, as a stand-in server that bench/floor.ts drives exactly as the `deliver`
-// and `ingest` scenarios drive Herald (same load generator, same receiver, same
+// A floor under Herald's figures: a minimal durable webhook dispatcher, as a
+// stand-in server that bench/floor.ts drives exactly as the `deliver` and
+// `ingest` scenarios drive Herald (same load generator, same receiver, same
 // machine). Not Herald and not a design to ship: no tenants, catalogue, retries,
 // limits, breaker, idempotency, metrics or API beyond two routes.
 //
@@ -56,9 +56,15 @@ function flush(): void {
   scheduled = false;
   const batch = writes;
   writes = [];
-  db.run("BEGIN IMMEDIATE");
-  for (const w of batch) w.run();
-  db.run("COMMIT");
+  try {
+    db.run("BEGIN IMMEDIATE");
+    for (const w of batch) w.run();
+    db.run("COMMIT");
+  } catch (error) {
+    // A stand-in has no failure path to offer: its driver must not wait for answers that never come.
+    console.error(`the floor server could not write: ${error}`);
+    process.exit(1);
+  }
   for (const w of batch) w.done();
 }
 

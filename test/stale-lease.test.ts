@@ -55,6 +55,8 @@ describeOnEachStore("a lease that runs out in memory", () => {
     const event = (await herald.api("GET", `/v1/events/${second}`)).body;
     expect(event.deliveries[0].status).toBe("succeeded");
     expect(event.deliveries[0].attempt_count).toBe(1);
+    // Dropped, not sent and refused: the attempt log holds the one send.
+    expect((await herald.api("GET", `/v1/deliveries/${event.deliveries[0].id}`)).body.attempts).toHaveLength(1);
   });
 
   it("is extended before a send to a destination whose timeout is longer than any lease", async () => {

@@ -15,6 +15,15 @@ const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!
 
 /** Leased deliveries kept in memory per concurrent send (see the constructor). */
 const CAPACITY_PER_SENDER = 32;
+/** The most leases held in memory whatever `delivery.concurrency` (~64 MiB of jobs). */
+const MAX_LEASES_IN_MEMORY = 65_536;
+/**
+ * What a lease must have left beyond a send's timeout: the address lookup before
+ * the timeout starts, the record's commit after the answer (behind others), and
+ * the clocks of other instances' sweeps. The same 60 s as the lease's own margin
+ * (engine.ts: lease_ms).
+ */
+const LEASE_MARGIN_MS = 60_000;
 /**
  * The same while other instances share the job table: what this one cannot
  * start sending soon is left pending for them (their wake-up, or their next
@@ -118,10 +127,10 @@ export class Dispatcher {
     // written: a delivery that goes to disk as pending costs a claim later (~16 µs
     // more than one leased at publish on SQLite). 32 × 256 jobs of ~1 KiB is ~8 MiB;
     // the backlog beyond it stays on disk. (128 per sender was tried: not shown by
-    // its A/B pairs, bench/README.md "In-memory leases".) At least 1,024, and at
-    // most 65,536 whatever the concurrency (~64 MiB). A lease that could run out
-    // before its send ends is extended first (deliver).
-    this.soloCapacity = Math.min(Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024), 65_536);
+    // its A/B pairs, bench/README.md "In-memory leases".) At least 1,024, at most
+    // MAX_LEASES_IN_MEMORY. A lease that could run out before its send ends is
+    // extended first (deliver).
+    this.soloCapacity = Math.min(Math.max(settings.concurrency * CAPACITY_PER_SENDER, 1024), MAX_LEASES_IN_MEMORY);
     this.rateLimiter = new RateLimiter(deps.now);
     catalog.onReload(() => this.noteParking());
   }
@@ -396,8 +405,8 @@ export class Dispatcher {
       // sweep returned it to pending: the next claim takes it).
       const timeout = destination.timeout_ms ?? this.sendOptions.timeout_ms;
       const before = this.deps.now();
-      if (job.delivery.lease_until! - before <= timeout) {
-        const until = before + Math.max(this.settings.lease_ms, timeout * 2 + 60_000);
+      if (job.delivery.lease_until! - before <= timeout + LEASE_MARGIN_MS) {
+        const until = before + Math.max(this.settings.lease_ms, timeout * 2 + LEASE_MARGIN_MS);
         if (!(await this.store.extendLease(job.delivery.id, leaseOf(job), until))) return this.noteBacklog();
         job.delivery.lease_until = until;
       }

@@ -58,6 +58,29 @@ describeEachStore("the queue", (current) => {
     expect((await store.log.listDeliveries({ status: "delivering", limit: 10 })).data).toHaveLength(2);
   });
 
+  it("extends a lease only while the delivery holds it, and the sweep keeps to the new end", async () => {
+    const { store } = current;
+    await withDestinations(store, "a");
+    for (let i = 0; i < 2; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
+    const done = newEvent({ at: T0, to: ["a"], status: "succeeded" });
+    await store.queue.publish(done);
+    const held = lease(T0 + 1_000);
+    const [job, other] = await store.queue.claimDue(T0 + 10, held, 2);
+    expect(await store.queue.extendLease(job!.delivery.id, held, T0 + 9_000)).toBe(true);
+    expect(await store.log.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_until: T0 + 9_000 });
+    // The old end no longer names it; another owner, or another end of the same owner's, never did.
+    expect(await store.queue.extendLease(job!.delivery.id, held, T0 + 20_000)).toBe(false);
+    expect(await store.queue.extendLease(other!.delivery.id, lease(T0 + 1_000, "ins_other"), T0 + 9_000)).toBe(false);
+    expect(await store.queue.extendLease(other!.delivery.id, lease(T0 + 2_000), T0 + 9_000)).toBe(false);
+    // The sweep at the old end takes back only the lease that was not extended.
+    expect(await store.queue.releaseExpiredLeases(T0 + 1_000)).toBe(1);
+    expect(await store.log.getDelivery(job!.delivery.id)).toMatchObject({ status: "delivering", lease_until: T0 + 9_000 });
+    // Returned to pending, or ended: nothing to extend, and nothing changed.
+    expect(await store.queue.extendLease(other!.delivery.id, held, T0 + 9_000)).toBe(false);
+    expect(await store.log.getDelivery(other!.delivery.id)).toMatchObject({ status: "pending", lease_until: null });
+    expect(await store.queue.extendLease(done.deliveries[0]!.id, held, T0 + 9_000)).toBe(false);
+  });
+
   it("records attempts in order and moves the delivery: retry due, then succeeded and final", async () => {
     const { store } = current;
     await withDestinations(store, "a");
