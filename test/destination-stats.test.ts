@@ -70,6 +70,7 @@ describeOnEachStore("many destinations' stats in one request", () => {
   it("takes the same default window as the per-destination route", async () => {
     const res = await many("ids=acme-ok,acme-failing");
     expect(res.status).toBe(200);
+    expect(res.body.data.map((s: { destination_id: string }) => s.destination_id)).toEqual(["acme-ok", "acme-failing"]);
     for (const stats of res.body.data) expect(stats).toEqual((await herald.api("GET", `/v1/destinations/${stats.destination_id}/stats`)).body);
   });
 
@@ -87,6 +88,14 @@ describeOnEachStore("many destinations' stats in one request", () => {
     expect(res.body.data.map((s: { destination_id: string }) => s.destination_id)).toEqual(["acme-ok", "acme-idle"]);
     const repeated = await many("ids=acme-ok&ids=acme-idle");
     expect(repeated.body.data.map((s: { destination_id: string }) => s.destination_id)).toEqual(["acme-ok", "acme-idle"]);
+    // Both forms at once, in either order.
+    for (const query of ["ids=acme-ok&ids=acme-idle,acme-failing", "ids=acme-ok,acme-idle&ids=acme-failing"]) {
+      const both = await many(query);
+      expect({ query, status: both.status }).toEqual({ query, status: 200 });
+      expect(both.body.data.map((s: { destination_id: string }) => s.destination_id)).toEqual(["acme-ok", "acme-idle", "acme-failing"]);
+    }
+    // 101 names of one destination name one.
+    expect((await many(`ids=${Array(101).fill("acme-ok").join(",")}`)).status).toBe(200);
   });
 
   it("takes 100 ids of the longest kind, and refuses 101 with a 400 naming ids", async () => {
@@ -107,13 +116,13 @@ describeOnEachStore("many destinations' stats in one request", () => {
     for (const [query, path] of [
       ["", "ids"],
       ["ids=", "ids"],
-      ["ids=acme-ok,,acme-idle", "ids"],
-      ["ids=acme-ok,not%20an%20id", "ids"],
-      [`ids=${"x".repeat(65)}`, "ids"],
+      ["ids=acme-ok,,acme-idle", "ids[1]"],
+      ["ids=acme-ok,not%20an%20id", "ids[1]"],
+      [`ids=${"x".repeat(65)}`, "ids[0]"],
+      ["ids=%5B%5D", "ids"],
       ["ids=acme-ok&since=yesterday", "since"],
       ["ids=acme-ok&until=2026-13-01T00:00:00Z", "until"],
       ["ids=acme-ok&tenant=acme", "tenant"],
-      ["ids=acme-ok&ids=acme-idle,acme-failing", "ids"],
       ["ids=[1,2]", "ids"],
       ["ids={}", "ids"],
     ] as const) {

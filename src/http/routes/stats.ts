@@ -29,8 +29,9 @@ const MAX_BUCKETS = 2000;
 /** At most this many destinations per request (the console asks in chunks of it), so one answer stays cheap. */
 const MAX_STATS_IDS = 100;
 const DestinationsQuery = type({
-  // The framework hands a query value with commas (or a repeated name) over as a list already.
-  ids: type("string | string[]").describe(`the destinations' ids, comma-separated (such as dst_a,dst_b) or the parameter repeated, at most ${MAX_STATS_IDS}`),
+  // The framework hands a query value with commas over as a list, and a repeated name
+  // as a list of those (a string, or a list of a value's comma-separated parts).
+  ids: type("string | (string | string[])[]").describe(`the destinations' ids, comma-separated (such as dst_a,dst_b) or the parameter repeated, at most ${MAX_STATS_IDS}`),
   ...window,
   "+": "reject",
 });
@@ -38,15 +39,21 @@ const DestinationStatsList = type({
   data: DestinationStatsBody.array().describe("one per id asked that the token may see, in the order asked; unknown ids and other tenants' are left out"),
 }).configure({ title: "DestinationStatsList" });
 
-/** The ids of `ids=a,b,c`, each named once: at most MAX_STATS_IDS, each a valid id (a 400 naming `ids` otherwise). */
-function destinationIds(list: string | string[]): string[] {
-  const ids = typeof list === "string" ? [list] : list;
+/**
+ * The ids of `ids=a,b,c` (or `ids=a&ids=b,c`), each named once: one to
+ * MAX_STATS_IDS of them, each a valid id (a 400 at `ids`, or `ids[i]` for a bad one).
+ */
+function destinationIds(list: string | (string | string[])[]): string[] {
+  // `ids=` alone names nothing (and is answered so), rather than one empty id.
+  const given = typeof list === "string" ? (list === "" ? [] : [list]) : list.flat();
+  const bad = given.findIndex((id) => Id(id) instanceof type.errors);
+  if (bad !== -1) throw invalid(`ids item ${bad + 1} is not a destination id`, [{ path: `ids[${bad}]`, message: `each must be ${Id.description}, comma-separated` }]);
+  const ids = [...new Set(given)];
+  if (ids.length === 0) throw invalid("ids names no destination", [{ path: "ids", message: "must name at least one destination" }]);
   if (ids.length > MAX_STATS_IDS) {
     throw invalid(`ids names ${ids.length} destinations; at most ${MAX_STATS_IDS} per request`, [{ path: "ids", message: `must name at most ${MAX_STATS_IDS} destinations` }]);
   }
-  const bad = ids.findIndex((id) => Id(id) instanceof type.errors);
-  if (bad !== -1) throw invalid(`ids item ${bad + 1} is not a destination id`, [{ path: "ids", message: `each must be ${Id.description}, comma-separated` }]);
-  return [...new Set(ids)];
+  return ids;
 }
 
 export function statsRoutes(ctx: HttpContext) {
