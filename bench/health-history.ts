@@ -1,4 +1,4 @@
-// The endpoint-health reads (LogStore.destinationHealth and attemptBuckets, what
+// The endpoint-health reads (LogStore.destinationsHealth and attemptBuckets, what
 // GET /v1/destinations/{id}/health runs) on a destination with a long history:
 // DAYS days of deliveries, PER_DAY a day, one attempt each, read over the last
 // 24 h. Prints each read's plan (SQLite: EXPLAIN QUERY PLAN; PostgreSQL:
@@ -13,8 +13,8 @@ import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.ts";
 import type { Store } from "../src/store/store.ts";
 import { newId } from "../src/store/ids.ts";
-import { destinationHealthRead } from "../src/store/sqlite/log.ts";
-import { destinationHealthRead as pgHealthRead } from "../src/store/postgres/log.ts";
+import { destinationsHealthRead } from "../src/store/sqlite/log.ts";
+import { destinationsHealthRead as pgHealthRead } from "../src/store/postgres/log.ts";
 import { configuredKeys } from "../src/store/sealing-keys.ts";
 import { destination, newEvent } from "../test/store/records.ts";
 
@@ -38,14 +38,14 @@ const until = now + 1;
 const SQLITE_READS: [string, string, Record<string, unknown>][] = [
   ["attemptBuckets", `SELECT started_at, duration_ms FROM attempts WHERE destination_id = $destination AND started_at >= $since AND started_at < $until`,
    { destination: "a", since, until }],
-  ["destinationHealth", destinationHealthRead({ ids: ["a"], since, until }).sql, destinationHealthRead({ ids: ["a"], since, until }).params],
+  ["destinationsHealth", destinationsHealthRead({ ids: ["a"], since, until }).sql, destinationsHealthRead({ ids: ["a"], since, until }).params],
 ];
 
 async function time(store: Store, label: string) {
   for (const [name, read] of [
     ["attemptBuckets 24h", () => store.log.attemptBuckets("a", since, until, HOUR)],
     ["attemptBuckets 7d", () => store.log.attemptBuckets("a", now - 7 * 24 * HOUR, until, 24 * HOUR)],
-    ["destinationHealth 24h", () => store.log.destinationHealth({ ids: ["a"], since, until })],
+    ["destinationsHealth 24h", () => store.log.destinationsHealth({ ids: ["a"], since, until })],
   ] as const) {
     const runs: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -104,7 +104,7 @@ if (url) {
   await sql`ANALYZE attempts`;
   const pgReads: [string, string, unknown[]][] = [
     ["attemptBuckets", `SELECT started_at, duration_ms FROM attempts WHERE destination_id = $1 AND started_at >= $2 AND started_at < $3`, ["a", since, until]],
-    ["destinationHealth", ...(({ sql: text, values }) => [text, values] as const)(pgHealthRead({ ids: ["a"], since, until }, (ids) => sql.array(ids, "TEXT")))],
+    ["destinationsHealth", ...(({ sql: text, values }) => [text, values] as const)(pgHealthRead({ ids: ["a"], since, until }, (ids) => sql.array(ids, "TEXT")))],
   ];
   for (const [name, statement, params] of pgReads) {
     const plan = (await sql.unsafe(`EXPLAIN ${statement}`, params)) as { "QUERY PLAN": string }[];

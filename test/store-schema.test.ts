@@ -126,7 +126,7 @@ describe("migration 4", () => {
     // A fractional bound means the same as the next whole millisecond.
     expect((await store.log.listDeliveries({ since: T0 - 0.5, until: T0 + 0.5, limit: 50 })).data.length).toBe(within(T0, T0 + 1).length);
     expect((await store.log.deliveryStats({ since: T0 - 1, until: T0 + 3, bucket_ms: 1000 })).counts.failed).toBe(within(T0 - 1, T0 + 3).length);
-    expect((await store.log.destinationHealth({ ids: ["dst_a"], since: T0, until: T0 + 4 })).get("dst_a")?.counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
+    expect((await store.log.destinationsHealth({ ids: ["dst_a"], since: T0, until: T0 + 4 })).get("dst_a")?.counts.failed).toBe(within(T0, T0 + 4, "dst_a").length);
     expect(await store.queue.requeueFailed("dst_b", T0 - 2, T0, T0 + 10)).toBe(within(T0 - 2, T0, "dst_b").length);
     await store.close();
   });

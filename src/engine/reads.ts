@@ -144,7 +144,7 @@ export class Reads {
    * existence is not revealed.
    */
   async destinationsHealth(scope: Scope, ids: string[], since: number, until: number): Promise<Map<string, DestinationHealth>> {
-    return this.store.log.destinationHealth({ ids, tenant: tenantOf(scope), since, until });
+    return this.store.log.destinationsHealth({ ids, tenant: tenantOf(scope), since, until });
   }
 
   /**

@@ -1,4 +1,4 @@
-// The counting half of LogStore.destinationHealth, the same SQL in both stores:
+// The counting half of LogStore.destinationsHealth, the same SQL in both stores:
 // each destination's deliveries in the window by state, and how many are retrying.
 import type { DestinationHealth, StatusCounts } from "./types.ts";
 import { DELIVERY_STATUSES } from "./types.ts";

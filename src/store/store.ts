@@ -231,7 +231,7 @@ export interface QueueFigures {
   breakers: { open: number; half_open: number };
 }
 
-/** The destinations LogStore.destinationHealth reads, and the window of their counts. */
+/** The destinations LogStore.destinationsHealth reads, and the window of their counts. */
 export interface HealthFilter {
   ids: string[];
   /** Only this tenant's destinations; all when left out. */
@@ -267,7 +267,7 @@ export interface LogStore {
    * newest success and failure (at any time), in one read for all of `ids`:
    * keyed by id, holding only those that exist (and are `tenant`'s, when given).
    */
-  destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>>;
+  destinationsHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>>;
   /**
    * The destination's attempts started in [since, until) in buckets of
    * `bucket_ms` (aligned to multiples of it), oldest first; empty buckets are left out.

@@ -9,7 +9,7 @@ import type { SQL } from "bun";
 import type { Store } from "../../src/store/store.ts";
 import type { AttemptOutcome, DeliveryJob } from "../../src/store/types.ts";
 import { describeEachStore } from "./stores.ts";
-import { destinationHealthRead } from "../../src/store/sqlite/log.ts";
+import { destinationsHealthRead } from "../../src/store/sqlite/log.ts";
 import { asLeased, attemptRecord, destination, lease, leaseOf, newEvent, T0, withDestinations } from "./records.ts";
 
 const HOUR = 3_600_000;
@@ -99,7 +99,7 @@ describeEachStore("endpoint health", (current) => {
     for (let i = 0; i < 3; i++) await store.queue.publish(newEvent({ at: T0 + i, to: ["a"] }));
     const jobs = await store.queue.claimDue(T0 + 10, lease(T0 + HOUR), 2);
     for (const job of jobs) await attempt(store, job, T0 + 20, 5, 503, { status: "pending", next_attempt_at: T0 + HOUR });
-    const health = (await store.log.destinationHealth({ ids: ["a"], since: T0 - 1, until: T0 + HOUR })).get("a")!;
+    const health = (await store.log.destinationsHealth({ ids: ["a"], since: T0 - 1, until: T0 + HOUR })).get("a")!;
     expect(health.counts).toMatchObject({ pending: 3, succeeded: 0, failed: 0 });
     expect(health.retrying).toBe(2);
     const stats = await store.log.deliveryStats({ since: T0 - 1, until: T0 + HOUR, bucket_ms: HOUR });
@@ -122,23 +122,23 @@ describeEachStore("endpoint health", (current) => {
     await attempt(store, of("b")[0]!, T0 + 50, 5, 500, { status: "failed" });
 
     const window = { since: T0 - 1, until: T0 + HOUR };
-    const all = await store.log.destinationHealth({ ids: ["a", "b", "c", "idle", "gone"], ...window });
+    const all = await store.log.destinationsHealth({ ids: ["a", "b", "c", "idle", "gone"], ...window });
     expect([...all.keys()].sort()).toEqual(["a", "b", "c", "idle"]);
-    for (const id of all.keys()) expect(all.get(id)).toEqual((await store.log.destinationHealth({ ids: [id], ...window })).get(id)!);
+    for (const id of all.keys()) expect(all.get(id)).toEqual((await store.log.destinationsHealth({ ids: [id], ...window })).get(id)!);
     expect(all.get("a")).toMatchObject({ counts: { succeeded: 2, pending: 1 }, retrying: 1, last_failure_at: T0 + 40, last_error: "HTTP 503" });
     expect(all.get("a")!.last_success_at).not.toBeNull();
     expect(all.get("b")).toMatchObject({ counts: { failed: 1 }, retrying: 0, last_success_at: null, last_failure_at: T0 + 50, last_error: "HTTP 500" });
     expect(all.get("c")).toMatchObject({ counts: { pending: 1 }, retrying: 0, last_failure_at: null });
     expect(all.get("idle")).toEqual({ counts: { pending: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 }, retrying: 0, last_success_at: null, last_failure_at: null, last_error: null });
     // The window bounds the counts only (the last success and failure are the newest at any time).
-    expect((await store.log.destinationHealth({ ids: ["a"], since: T0 + 1, until: T0 + 2 })).get("a")).toMatchObject({ counts: { pending: 0, succeeded: 1 }, last_error: "HTTP 503" });
+    expect((await store.log.destinationsHealth({ ids: ["a"], since: T0 + 1, until: T0 + 2 })).get("a")).toMatchObject({ counts: { pending: 0, succeeded: 1 }, last_error: "HTTP 503" });
     // A tenant's read holds only its own destinations.
-    expect([...(await store.log.destinationHealth({ ids: ["a", "c"], tenant: "acme", ...window })).keys()]).toEqual(["c"]);
-    expect((await store.log.destinationHealth({ ids: [], ...window })).size).toBe(0);
+    expect([...(await store.log.destinationsHealth({ ids: ["a", "c"], tenant: "acme", ...window })).keys()]).toEqual(["c"]);
+    expect((await store.log.destinationsHealth({ ids: [], ...window })).size).toBe(0);
 
     if ("db" in store) {
       // On SQLite, every table of the one statement is searched by an index, never scanned.
-      const { sql, params } = destinationHealthRead({ ids: ["a", "b"], tenant: "acme", ...window });
+      const { sql, params } = destinationsHealthRead({ ids: ["a", "b"], tenant: "acme", ...window });
       const plan = ((store.db as Database).query(`EXPLAIN QUERY PLAN ${sql}`).all(params as never) as { detail: string }[]).map((r) => r.detail);
       expect(plan.filter((d) => /^SCAN (deliveries|attempts|destinations|d|a)\b/.test(d))).toEqual([]);
       expect(plan).toContain("SEARCH deliveries USING INDEX deliveries_destination (destination_id=? AND id>? AND id<?)");

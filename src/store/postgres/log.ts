@@ -12,13 +12,13 @@ import { type Condition, guarded, limitOf, page, where } from "./query.ts";
 import { num, toAttempt, toDelivery, toEvent } from "./rows.ts";
 
 /**
- * LogStore.destinationHealth as one statement for every destination asked, as in
+ * LogStore.destinationsHealth as one statement for every destination asked, as in
  * SQLite's store (exported for its plan: bench/health-history.ts): the
  * destinations by primary key, their counts from deliveries_destination
  * (destination_id, id) grouped by destination, and each one's newest success and
  * failure by lateral reads walking that index backwards.
  */
-export function destinationHealthRead(filter: HealthFilter, array: (ids: string[]) => SQLArrayParameter): { sql: string; values: unknown[] } {
+export function destinationsHealthRead(filter: HealthFilter, array: (ids: string[]) => SQLArrayParameter): { sql: string; values: unknown[] } {
   const ids = array(filter.ids);
   const window = where([["destination_id = ANY(?)", ids], ...createdWithin(filter.since, filter.until)]);
   const chosen = where([["d.id = ANY(?)", ids], ["d.tenant = ?", filter.tenant]], window.values.length + 1);
@@ -170,9 +170,9 @@ export class PostgresLog implements LogStore {
     });
   }
 
-  destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
+  destinationsHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
     if (filter.ids.length === 0) return Promise.resolve(new Map());
-    const { sql, values } = destinationHealthRead(filter, (ids) => this.sql.array(ids, "TEXT"));
+    const { sql, values } = destinationsHealthRead(filter, (ids) => this.sql.array(ids, "TEXT"));
     return guarded(async () => {
       const rows = await this.sql.unsafe(sql, values);
       return new Map<string, DestinationHealth>(

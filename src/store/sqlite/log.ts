@@ -23,14 +23,14 @@ export function readDeliveriesOfEvent(db: Database, eventId: string): Delivery[]
 }
 
 /**
- * LogStore.destinationHealth as one statement for every destination asked (exported
+ * LogStore.destinationsHealth as one statement for every destination asked (exported
  * for its plan: the tests and bench/health-history.ts), each part on an index: the
  * destinations by primary key, their counts from one range of deliveries_destination
  * (destination_id, id) per id, grouped by destination, and each one's newest success
  * and failure by subqueries walking that index backwards (the failure as one JSON
  * pair: a scalar subquery has one column).
  */
-export function destinationHealthRead(filter: HealthFilter): { sql: string; params: Record<string, string | number> } {
+export function destinationsHealthRead(filter: HealthFilter): { sql: string; params: Record<string, string | number> } {
   const ids = "IN (SELECT value FROM json_each($ids))";
   const window = conditions([[`destination_id ${ids}`, "ids", JSON.stringify(filter.ids)], ...createdWithin(filter.since, filter.until)]);
   const sql = `SELECT d.id AS destination_id, c.*,
@@ -179,9 +179,9 @@ export class SqliteLog implements LogStore {
     return { counts: statusCounts(counts), retrying: series.reduce((sum, b) => sum + b.retrying, 0), series };
   }
 
-  async destinationHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
+  async destinationsHealth(filter: HealthFilter): Promise<Map<string, DestinationHealth>> {
     if (filter.ids.length === 0) return new Map();
-    const { sql, params } = destinationHealthRead(filter);
+    const { sql, params } = destinationsHealthRead(filter);
     const rows = this.db.query(sql).all(params) as ({ destination_id: string; last_success_at: number | null; last_failure: string | null } & Record<string, unknown>)[];
     return new Map(
       rows.map((r) => {
