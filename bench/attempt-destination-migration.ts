@@ -1,7 +1,7 @@
 // How long the migration that gives attempts their destination (SQLite 20,
 // PostgreSQL 13) takes on a database with COUNT attempts (one per delivery, 100
 // destinations): the column, its fill from the deliveries and the index, timed
-// apart. SQLite always; PostgreSQL too with HERALD_BENCH_POSTGRES_URL (an
+// apart; then SQLite 22 (attempt_health filled from those attempts), whole. SQLite always; PostgreSQL too with HERALD_BENCH_POSTGRES_URL (an
 // empty database: the bench writes its tables there).
 // Run: bun bench/attempt-destination-migration.ts [count=1000000]
 import { Database } from "bun:sqlite";
@@ -50,6 +50,11 @@ db.transaction(() => {
 db.run("PRAGMA wal_checkpoint(TRUNCATE)");
 console.log(`sqlite: ${COUNT} attempts, migration ${version + 1}`);
 for (const step of steps(MIGRATIONS[version]!)) timed(`  ${step.slice(0, 60)}`, () => db.run(step));
+// Then SQLite 22, which moves the health read's entries to attempt_health (health-samples.ts), timed whole.
+const health = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE attempt_health"));
+for (const sql of MIGRATIONS.slice(version + 1, health)) db.run(sql);
+console.log(`sqlite: migration ${health + 1}`);
+timed("  attempt_health made and filled, attempts_destination dropped", () => db.transaction(() => db.run(MIGRATIONS[health]!))());
 db.close();
 rmSync(dir, { recursive: true, force: true });
 

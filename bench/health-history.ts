@@ -36,7 +36,7 @@ const since = now - 24 * HOUR;
 const until = now + 1;
 // The statements as the stores run them (src/store/*/log.ts), for their plans.
 const SQLITE_READS: [string, string, Record<string, unknown>][] = [
-  ["attemptBuckets", `SELECT started_at, duration_ms FROM attempts WHERE destination_id = $destination AND started_at >= $since AND started_at < $until`,
+  ["attemptBuckets", `SELECT started_at, duration_ms, ok FROM attempt_health WHERE destination_id = $destination AND started_at >= $since AND started_at < $until`,
    { destination: "a", since, until }],
   ["destinationsHealth", destinationsHealthRead({ ids: ["a"], since, until }).sql, destinationsHealthRead({ ids: ["a"], since, until }).params],
 ];
@@ -68,10 +68,13 @@ const list = rows();
   const db = sqlite.db;
   const d = db.query("INSERT INTO deliveries (id, event_id, destination_id, tenant, event_type, status, attempts, schedule_start, last_error, created_at, updated_at, finalized_at) VALUES (?, ?, 'a', 'default', 'order.created', ?, 1, 0, ?, ?, ?, ?)");
   const a = db.query("INSERT INTO attempts (delivery_id, destination_id, number, id, started_at, duration_ms, request_url, request_headers, response_status, error) VALUES (?, 'a', 1, ?, ?, ?, 'https://x', '{}', ?, ?)");
+  // Each attempt's endpoint-health sample, as the store's records write it (health-samples.ts).
+  const h = db.query("INSERT INTO attempt_health (destination_id, started_at, delivery_id, number, duration_ms, ok) VALUES ('a', ?, ?, 1, ?, ?)");
   db.transaction(() => {
     for (const r of list) {
       d.run(r.id, item.event.id, r.ok ? "succeeded" : "failed", r.ok ? null : "HTTP 500", r.at, r.at + 5_000 + r.ms, r.at + 5_000 + r.ms);
       a.run(r.id, newId("att", r.at + 5_000), r.at + 5_000, r.ms, r.ok ? 200 : 500, r.ok ? null : "HTTP 500");
+      h.run(r.at + 5_000, r.id, r.ms, r.ok ? 1 : 0);
     }
   })();
   db.exec("ANALYZE");

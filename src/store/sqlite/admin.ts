@@ -95,6 +95,14 @@ export class SqliteAdmin implements AdminStore {
           )
           .all(ms(cutoff), chunk) as { id: string }[];
         for (const { id } of ids) {
+          // Each attempt's health sample goes with it (migration 22: the sample carries the attempt's key).
+          this.db
+            .query(
+              `DELETE FROM attempt_health WHERE (destination_id, started_at, delivery_id, number) IN (
+                 SELECT a.destination_id, a.started_at, a.delivery_id, a.number FROM attempts a
+                 WHERE a.delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?))`,
+            )
+            .run(id);
           this.db.query("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)").run(id);
           this.db.query("DELETE FROM deliveries WHERE event_id = ?").run(id);
           this.db.query("DELETE FROM events WHERE id = ?").run(id);

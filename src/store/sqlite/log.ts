@@ -4,6 +4,7 @@ import type { Database } from "bun:sqlite";
 import type { HealthFilter, LogStore, QueueFigures } from "../store.ts";
 import { HEALTH_COUNT_COLUMNS, healthCounts } from "../health-counts.ts";
 import type { Attempt, AttemptBucket, Delivery, DeliveryFilter, DeliveryStats, DeliveryStatus, DestinationHealth, DestinationLoad, EventFilter, HeraldEvent, Page } from "../types.ts";
+import type { HealthSamples } from "./health-samples.ts";
 import { DELIVERY_COLUMNS, toAttempt, toDelivery, toEvent } from "./rows.ts";
 import { conditions, createdWithin, ms, page, statusCounts, statusTerm } from "./sql.ts";
 
@@ -45,7 +46,11 @@ export function destinationsHealthRead(filter: HealthFilter): { sql: string; par
 }
 
 export class SqliteLog implements LogStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Endpoint health's samples not yet written (health-samples.ts): the health read writes them first. */
+    private readonly healthSamples: HealthSamples,
+  ) {}
 
   async getEvent(id: string): Promise<HeraldEvent | null> {
     return readEvent(this.db, id);
@@ -194,16 +199,17 @@ export class SqliteLog implements LogStore {
   /**
    * Percentiles in SQL: each bucket's durations ranked by a window function, the
    * nearest-rank p50/p95 picked by rank (ceil(p·n), as PostgreSQL's percentile_disc).
-   * Each attempt names its destination (migration 20): the window is one range
-   * of attempts_destination (destination_id, started_at), whatever the history kept.
+   * The window is one range of attempt_health (destination_id, started_at),
+   * whatever the history kept (migration 22); this instance's samples not yet
+   * written are written first (health-samples.ts).
    */
   async attemptBuckets(destinationId: string, since: number, until: number, bucket_ms: number): Promise<AttemptBucket[]> {
+    await this.healthSamples.flush();
     return this.db
       .query(
         `WITH tried AS (
-           SELECT (started_at / $bucket) * $bucket AS start, duration_ms AS ms,
-             (error IS NULL AND response_status BETWEEN 200 AND 299) AS ok
-           FROM attempts WHERE destination_id = $destination AND started_at >= $since AND started_at < $until),
+           SELECT (started_at / $bucket) * $bucket AS start, duration_ms AS ms, ok
+           FROM attempt_health WHERE destination_id = $destination AND started_at >= $since AND started_at < $until),
          ranked AS (
            SELECT start, ms, ok, row_number() OVER (PARTITION BY start ORDER BY ms) AS rank, count(*) OVER (PARTITION BY start) AS n FROM tried)
          SELECT start, n AS attempts, sum(ok) AS succeeded,

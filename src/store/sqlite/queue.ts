@@ -8,6 +8,7 @@ import { newId } from "../ids.ts";
 import type { ParkingSettled, QueueStore } from "../store.ts";
 import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
+import type { HealthSamples } from "./health-samples.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
@@ -30,6 +31,8 @@ export class SqliteQueue implements QueueStore {
     private readonly batcher: WriteBatcher,
     /** The database file (":memory:" for none): instance locks live beside it. */
     private readonly path: string,
+    /** Each attempt's sample for endpoint health, written in bulk (health-samples.ts). */
+    private readonly healthSamples: HealthSamples,
   ) {}
 
   // ── publishing ───────────────────────────────────────────────────────────
@@ -550,6 +553,8 @@ export class SqliteQueue implements QueueStore {
     // gets the next number instead of colliding with this one.
     const { number, destination_id } = row ? { number: row.attempts, destination_id: row.destination_id } : this.countStrayAttempt(r.delivery_id);
     const a = r.attempt;
+    const startedAt = ms(a.started_at);
+    const durationMs = ms(a.duration_ms);
     this.db
       .query(
         `INSERT INTO attempts (id, delivery_id, destination_id, number, started_at, duration_ms, request_url, request_headers,
@@ -557,10 +562,13 @@ export class SqliteQueue implements QueueStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        newId("att", a.started_at), r.delivery_id, destination_id, number, ms(a.started_at), ms(a.duration_ms), a.request_url,
+        newId("att", a.started_at), r.delivery_id, destination_id, number, startedAt, durationMs, a.request_url,
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
+    const ok = a.error === null && a.response_status !== null && a.response_status >= 200 && a.response_status <= 299;
+    // An attempt whose delivery row is gone names no destination, and no destination's health counts it.
+    if (destination_id !== null) this.healthSamples.add({ destination_id, started_at: startedAt, delivery_id: r.delivery_id, number, duration_ms: durationMs, ok });
     if (!row) return { applied: false, breaker: null };
     const breaker = this.recordHealth(row.destination_id, r, now);
     if (r.disable_destination) {

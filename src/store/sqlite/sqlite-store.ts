@@ -13,6 +13,7 @@ import { SqlitePortalLinks } from "./portal-links.ts";
 import { SqliteBackfills } from "./backfills.ts";
 import { SqliteCatalog } from "./catalog.ts";
 import { openDatabase, type Synchronous } from "./database.ts";
+import { HealthSamples } from "./health-samples.ts";
 import { SqliteLog } from "./log.ts";
 import { SqliteQueue } from "./queue.ts";
 import { SqliteSealing } from "./sealing.ts";
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   /** None: instances sharing a SQLite file learn of each other's changes at their sweeps. */
   readonly signals = null;
   private readonly batcher: WriteBatcher;
+  private readonly healthSamples: HealthSamples;
   private readonly walSync: WalSync | null;
   private closed = false;
 
@@ -55,9 +57,10 @@ export class SqliteStore implements Store {
     const walSync = syncAside ? new WalSync(`${path}-wal`) : null;
     this.walSync = walSync;
     this.batcher = new WriteBatcher(this.db, walSync && (() => walSync.sync()));
-    this.queue = new SqliteQueue(this.db, this.batcher, path);
+    this.healthSamples = new HealthSamples(this.db, this.batcher);
+    this.queue = new SqliteQueue(this.db, this.batcher, path, this.healthSamples);
     this.catalog = new SqliteCatalog(this.db, this.sealing.keyring);
-    this.log = new SqliteLog(this.db);
+    this.log = new SqliteLog(this.db, this.healthSamples);
     this.admin = new SqliteAdmin(this.db, this.batcher, path);
     this.backfills = new SqliteBackfills(this.db, this.batcher);
     this.audit = new SqliteAudit(this.db);
@@ -73,6 +76,8 @@ export class SqliteStore implements Store {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
+    // Endpoint health's gathered samples go with the last batch.
+    this.healthSamples.startFlush();
     this.batcher.flush();
     this.db.close();
     this.walSync?.close();
