@@ -40,12 +40,14 @@ export class HealthSamples {
   constructor(
     private readonly db: Database,
     private readonly batcher: WriteBatcher,
+    /** Tests set a longer one, to see what a flush writes. */
     private readonly flushAfterMs = FLUSH_AFTER_MS,
   ) {}
 
   /**
    * Called inside a record's write. A record replayed after a failed batch adds
-   * its sample twice: the table's key (the attempt's own) keeps one.
+   * its sample twice: the table's key (the attempt's own) keeps one. One whose
+   * batch could not be written at all keeps its sample: the attempt was made.
    */
   add(sample: HealthSample): void {
     this.gathered.push(sample);
