@@ -1,8 +1,9 @@
 // How long the migration that gives attempts their destination (SQLite 20,
 // PostgreSQL 13) takes on a database with COUNT attempts (one per delivery, 100
 // destinations): the column, its fill from the deliveries and the index, timed
-// apart; then SQLite 22 (attempt_health filled from those attempts), whole. SQLite always; PostgreSQL too with HERALD_BENCH_POSTGRES_URL (an
-// empty database: the bench writes its tables there).
+// apart; then SQLite 22 (attempt_health filled from those attempts), whole.
+// SQLite always; PostgreSQL too with HERALD_BENCH_POSTGRES_URL (an empty
+// database: the bench writes its tables there).
 // Run: bun bench/attempt-destination-migration.ts [count=1000000]
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";

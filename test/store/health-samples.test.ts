@@ -64,8 +64,7 @@ describe("endpoint health samples (SQLite)", () => {
     const path = join(dir, "herald.db");
     let store = new SqliteStore(path, "full");
     await withDestinations(store, "a");
-    const event = newEvent({ at: T0, to: ["a"] });
-    await store.queue.publish(event);
+    await store.queue.publish(newEvent({ at: T0, to: ["a"] }));
     const [job] = await store.queue.claimDue(T0 + 10, lease(T0 + HOUR), 10);
     await store.queue.recordAttempt(attemptRecord(job!, { status: "succeeded" }, T0 + 20), T0 + 20);
     // Read at once by the instance that recorded it (it writes its samples first).
@@ -82,7 +81,6 @@ describe("endpoint health samples (SQLite)", () => {
     // Retention takes the first event (all final) with its attempt and that attempt's sample, and leaves the second.
     expect(await store.admin.deleteFinishedBefore(T0 + 25)).toBe(1);
     expect(store.db.query("SELECT delivery_id FROM attempt_health").values()).toEqual([[second!.delivery.id]]);
-    expect(event.deliveries[0]!.id).not.toBe(second!.delivery.id);
     await store.close();
   });
 });

@@ -19,6 +19,16 @@
 import type { Database } from "bun:sqlite";
 import type { WriteBatcher } from "./write-batcher.ts";
 
+/**
+ * Whether an attempt counts as a success in its destination's health: answered
+ * 2xx with no error (the same rule as PostgreSQL's read, postgres/log.ts, and
+ * migration 22's fill).
+ */
+export function answeredOk(attempt: { error: string | null; response_status: number | null }): boolean {
+  const status = attempt.response_status;
+  return attempt.error === null && status !== null && status >= 200 && status <= 299;
+}
+
 export interface HealthSample {
   destination_id: string;
   started_at: number;
@@ -72,16 +82,17 @@ export class HealthSamples {
     const samples = this.gathered;
     if (samples.length === 0) return;
     this.gathered = [];
-    const written = this.batcher
+    // Batches settle in the order they were submitted, so the latest flush
+    // settling means every earlier one has too: it is the only one to wait for.
+    const written: Promise<void> = this.batcher
       .submit(() => this.write(samples))
       // Not written (the store could not write): health loses these samples, as
       // after a crash; the attempts themselves are in the attempt log.
-      .catch(() => {});
-    const all = Promise.all([this.flushing, written]).then(() => {});
-    this.flushing = all;
-    void all.then(() => {
-      if (this.flushing === all) this.flushing = null;
-    });
+      .catch(() => {})
+      .finally(() => {
+        if (this.flushing === written) this.flushing = null;
+      });
+    this.flushing = written;
   }
 
   private write(samples: HealthSample[]): void {

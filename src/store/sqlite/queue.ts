@@ -8,7 +8,7 @@ import { newId } from "../ids.ts";
 import type { ParkingSettled, QueueStore } from "../store.ts";
 import type { AttemptRecord, BreakerChange, BreakerSettings, Delivery, DeliveryJob, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
-import type { HealthSamples } from "./health-samples.ts";
+import { answeredOk, type HealthSamples } from "./health-samples.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
@@ -566,9 +566,10 @@ export class SqliteQueue implements QueueStore {
         JSON.stringify(a.request_headers), a.response_status,
         a.response_headers === null ? null : JSON.stringify(a.response_headers), a.response_body, a.error,
       );
-    const ok = a.error === null && a.response_status !== null && a.response_status >= 200 && a.response_status <= 299;
     // An attempt whose delivery row is gone names no destination, and no destination's health counts it.
-    if (destination_id !== null) this.healthSamples.add({ destination_id, started_at: startedAt, delivery_id: r.delivery_id, number, duration_ms: durationMs, ok });
+    if (destination_id !== null) {
+      this.healthSamples.add({ destination_id, started_at: startedAt, delivery_id: r.delivery_id, number, duration_ms: durationMs, ok: answeredOk(a) });
+    }
     if (!row) return { applied: false, breaker: null };
     const breaker = this.recordHealth(row.destination_id, r, now);
     if (r.disable_destination) {
