@@ -52,6 +52,18 @@ export async function cpuMsOf(pid: number): Promise<number> {
 /** Linux's USER_HZ: /proc counts CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
 
+/**
+ * Bytes a process has caused to be written to storage so far (Linux
+ * /proc/PID/io `write_bytes`: its files' pages as they are dirtied, not its
+ * sockets), or null where the kernel keeps no I/O accounting. For SQLite: the
+ * WAL's frames and the checkpoints' copies, what a disk has to take per delivery.
+ */
+export async function writtenBytesOf(pid: number): Promise<number | null> {
+  const io = await Bun.file(`/proc/${pid}/io`).text().catch(() => "");
+  const bytes = /^write_bytes:\s+(\d+)/m.exec(io)?.[1];
+  return bytes === undefined ? null : Number(bytes);
+}
+
 /** Resident and peak resident memory of a process, in MiB (Linux /proc). */
 export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await Bun.file(`/proc/${pid}/status`).text();
@@ -135,6 +147,8 @@ export interface Herald {
   memory(): Promise<{ rss: number; peak: number }>;
   /** CPU time used so far, ms (see cpuMsOf). */
   cpuMs(): Promise<number>;
+  /** Bytes written to storage so far (see writtenBytesOf). */
+  writtenBytes(): Promise<number | null>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -164,6 +178,8 @@ export async function startHerald(dir: string, config: BenchConfig, postgresUrl?
       https_only: false,
       allow_hosts: ["127.0.0.1"],
       timeout: "10s",
+      // HERALD_BENCH_CONCURRENCY=N: sends at once other than the default (256), to see what the default costs here.
+      ...(process.env.HERALD_BENCH_CONCURRENCY ? { concurrency: Number(process.env.HERALD_BENCH_CONCURRENCY) } : {}),
       ...(config.retry_schedule ? { retry_schedule: config.retry_schedule } : {}),
       ...(config.jitter !== undefined ? { jitter: config.jitter } : {}),
     },
@@ -211,6 +227,7 @@ export async function startHerald(dir: string, config: BenchConfig, postgresUrl?
     url, pid: proc.pid, dir, readyMs,
     memory: () => memoryOf(proc.pid),
     cpuMs: () => cpuMsOf(proc.pid),
+    writtenBytes: () => writtenBytesOf(proc.pid),
     stop: () => stopProcess(proc),
     output: () => output,
   };

@@ -77,6 +77,8 @@ interface Fleet {
   urls: string[];
   /** CPU time all of them have used so far, ms. */
   cpuMs(): Promise<number>;
+  /** Bytes all of them have written to storage so far (null without the kernel's I/O accounting). */
+  writtenBytes(): Promise<number | null>;
   /** The largest peak resident memory among them, MiB. */
   peakMiB(): Promise<number>;
   stop(): Promise<void>;
@@ -122,6 +124,10 @@ async function withSetup<T>(ctx: Context, receiverOptions: Parameters<typeof sta
         heralds: started,
         urls: started.map((h) => h.url),
         cpuMs: async () => (await Promise.all(started.map((h) => h.cpuMs()))).reduce((a, b) => a + b, 0),
+        writtenBytes: async () => {
+          const each = await Promise.all(started.map((h) => h.writtenBytes()));
+          return each.includes(null) ? null : (each as number[]).reduce((a, b) => a + b, 0);
+        },
         peakMiB: async () => Math.max(...(await Promise.all(started.map(async (h) => (await h.memory()).peak)))),
         stop: async () => void (await Promise.all(started.map((h) => h.stop()))),
       };
@@ -149,6 +155,17 @@ export const MULTI_INSTANCE = new Set(["baseline", "deliver", "ingest", "fanout"
 function serverCpuRow(scenario: string, cpu0: number | null, cpu1: number | null, deliveries: number): Row[] {
   if (cpu0 === null || cpu1 === null) return [];
   return [{ scenario, metric: "PostgreSQL CPU per delivery", value: ((cpu1 - cpu0) * 1000) / deliveries, unit: "µs" }];
+}
+
+/**
+ * On SQLite, what Herald wrote to disk per delivery (the WAL and the
+ * checkpoints, KiB): a commit writes each page it dirtied whole, so this is the
+ * figure a change of pages or indexes moves, and what a cloud disk's bandwidth
+ * has to carry. On PostgreSQL the server does the writing: no row.
+ */
+function diskRow(ctx: Context, scenario: string, bytes0: number | null, bytes1: number | null, deliveries: number): Row[] {
+  if (ctx.store.server || bytes0 === null || bytes1 === null) return [];
+  return [{ scenario, metric: "disk written per delivery", value: (bytes1 - bytes0) / 1024 / deliveries, unit: "KiB" }];
 }
 
 /** With several Heralds, the deliveries the receiver got more than once (at-least-once allows them). */
@@ -198,17 +215,18 @@ export const deliver: Scenario = (ctx) =>
     const { smoke, log } = ctx;
     const n = smoke ? 2_000 : 200_000;
     const fleet = await start(oneDestination(receiver));
-    const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
+    const [cpu0, db0, written0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes()];
     const started = clock();
     const published = await publishBatches(fleet.urls, n, { perCall: 1000, concurrency: 2, event });
     log(`  deliver: ${n} events published in ${(published.elapsedMs / 1000).toFixed(1)} s`);
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
-    const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
+    const [cpu, db1, written1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes()];
     const peak = await fleet.peakMiB();
     return [
       { scenario: "deliver", metric: "deliveries/s", value: (n / (lastAt - started)) * 1000, unit: "/s", target: targets(ctx).deliver, vsBaseline: true },
       { scenario: "deliver", metric: "Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs", target: targets(ctx).cpuPerDelivery },
       ...serverCpuRow("deliver", db0, db1, n),
+      ...diskRow(ctx, "deliver", written0, written1, n),
       { scenario: "deliver", metric: fleet.heralds.length > 1 ? "peak RSS (largest instance)" : "peak RSS", value: peak, unit: "MiB" },
       ...(await repeatRow(ctx, "deliver", receiver)),
     ];
@@ -241,15 +259,19 @@ export const latency: Scenario = (ctx) =>
     const { smoke } = ctx;
     const herald = (await start(oneDestination(receiver))).heralds[0]!;
     const rate = smoke ? 200 : 1000;
+    const written0 = await herald.writtenBytes();
     const sent = await openLoop(rate, smoke ? 1000 : 30_000, async (i) => {
       await post(`${herald.url}/v1/events`, event(i));
     });
     await drained(receiver, sent, 30_000);
+    const written1 = await herald.writtenBytes();
     const l = (await receiver.stats()).latencies!;
     return [
       { scenario: "latency", metric: `p50 @${rate}/s`, value: l.p50, unit: "ms" },
       { scenario: "latency", metric: `p99 @${rate}/s`, value: l.p99, unit: "ms", target: { op: "<=", value: 25 } },
       { scenario: "latency", metric: `max @${rate}/s`, value: l.max, unit: "ms" },
+      // One event at a time: each publish and each record is a commit of its own, the most a delivery writes.
+      ...diskRow(ctx, "latency", written0, written1, sent),
     ];
   });
 
@@ -265,15 +287,16 @@ export const fanout: Scenario = (ctx) =>
       destinations: ids.map((id) => ({ id, url: `${receiver.url}/${id}` })),
       subscriptions: ids.map((id) => ({ id: `s-${id}`, destination: id, event_types: [TYPE] })),
     });
-    const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
+    const [cpu0, db0, written0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes()];
     const started = clock();
     await publishBatches(fleet.urls, events, { perCall: 100, concurrency: 2, event });
     const lastAt = await drained(receiver, events * fan, smoke ? 30_000 : 300_000);
-    const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
+    const [cpu, db1, written1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes()];
     return [
       { scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: targets(ctx).fanout, vsBaseline: true },
       { scenario: "fanout", metric: "Herald CPU per delivery", value: (cpu * 1000) / (events * fan), unit: "µs", target: targets(ctx).cpuPerDelivery },
       ...serverCpuRow("fanout", db0, db1, events * fan),
+      ...diskRow(ctx, "fanout", written0, written1, events * fan),
       ...(await repeatRow(ctx, "fanout", receiver)),
     ];
   });
