@@ -8,7 +8,7 @@ import type { Herald } from "../src/app.ts";
 import { PostgresStore } from "../src/store/postgres/postgres-store.ts";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { until } from "./support/eventually.ts";
-import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
+import { startHerald, testConfig, verifyWithStandardWebhooks, type TestHerald } from "./support/herald.ts";
 import { startReceiver, type Answer, type Receiver } from "./support/receiver.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
@@ -74,6 +74,33 @@ describeOnEachStore("parked rows", () => {
     await herald.app.engine.idle();
     expect(await pendingOf(herald.app, "shop")).toEqual({ parked: 0, due: 0 });
   }, 120_000);
+
+  it("sends large events claimed from a backlog to every destination whole and signed (their data read once per claim)", async () => {
+    const secret = `whsec_${Buffer.from("parked-rows-large-events-secret!").toString("base64")}`;
+    const hooks = [startReceiver(), startReceiver(), startReceiver()];
+    receivers.push(...hooks);
+    herald = await startHerald(
+      testConfig({
+        event_types: [{ name: "job.done" }],
+        destinations: hooks.map((hook, i) => ({ id: `d${i}`, url: hook.url, secret })),
+        subscriptions: hooks.map((_, i) => ({ id: `to-d${i}`, destination: `d${i}`, event_types: ["*"] })),
+      }),
+    );
+    for (let i = 0; i < hooks.length; i++) expect((await herald.api("POST", `/v1/destinations/d${i}/disable`, { reason: "maintenance" })).status).toBe(200);
+    // Over SQLite's 8 KiB for data read with each claimed row: 20 KB, and ~12 KB in two-byte characters.
+    const events = [
+      { type: "job.done", data: { n: 0, blob: "x".repeat(20_000) } },
+      { type: "job.done", data: { n: 1, note: "é".repeat(6_000) } },
+      { type: "job.done", data: { n: 2 } },
+    ];
+    expect((await herald.api("POST", "/v1/events/batch", { events })).status).toBe(202);
+    for (let i = 0; i < hooks.length; i++) expect((await herald.api("POST", `/v1/destinations/d${i}/enable`)).status).toBe(200);
+    for (const hook of hooks) {
+      await until(() => received(hook) === events.length, "every event at each destination");
+      const bodies = hook.requests.map((request) => verifyWithStandardWebhooks(secret, request) as { data: { n: number } });
+      expect(bodies.map((body) => body.data).sort((a, b) => a.n - b.n)).toEqual(events.map((e) => e.data));
+    }
+  });
 
   it("parks an open breaker's backlog, still probes it, and drains it once the receiver is back", async () => {
     const answer: Answer = { status: 503 };

@@ -28,6 +28,27 @@ describeEachStore("the queue", (current) => {
     expect((await store.log.deliveriesOfEvent(future.event.id))[0]!.status).toBe("pending");
   });
 
+  it("hands every claimed delivery its event's data, small or large, one event object for an event's rows", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b", "c");
+    // Large in bytes (SQLite reads data over 8 KiB once per claim, not with each row): one of
+    // them under 8,192 characters but over 8 KiB in UTF-8, one with a single delivery.
+    const wide = newEvent({ at: T0, to: ["a", "b", "c"], data: { note: "é".repeat(5_000), items: Array.from({ length: 50 }, (_, i) => ({ sku: `sku-${i}` })) } });
+    const small = newEvent({ at: T0 + 1, to: ["a", "b"] });
+    const lone = newEvent({ at: T0 + 2, to: ["c"], data: { blob: "x".repeat(20_000) } });
+    for (const item of [wide, small, lone]) await store.queue.publish(item);
+    const jobs = await store.queue.claimDue(T0 + 5_000, lease(T0 + 5_000 + LEASE), 10);
+    expect(jobs).toHaveLength(6);
+    for (const item of [wide, small, lone]) {
+      const mine = jobs.filter((j) => j.event.id === item.event.id);
+      expect(mine.map((j) => j.delivery.destination_id).sort()).toEqual(item.deliveries.map((d) => d.destination_id).sort());
+      for (const job of mine) {
+        expect(job.event).toEqual({ id: item.event.id, type: item.event.type, created_at: item.event.created_at, data_json: item.data_json });
+        expect(job.event).toBe(mine[0]!.event);
+      }
+    }
+  });
+
   it("gives two instances claiming together disjoint rows, every due row to one of them", async () => {
     const { store, another } = current;
     const second = await another();

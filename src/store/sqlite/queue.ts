@@ -252,8 +252,9 @@ export class SqliteQueue implements QueueStore {
   /**
    * The claim proper: due rows of enabled destinations whose breaker is closed,
    * with their events. Run inside an IMMEDIATE transaction (the caller's): the
-   * rows are read with their events in one statement, then leased by id, and
-   * the write lock keeps both steps one. An `UPDATE … RETURNING *` followed by
+   * rows are read with their events in one statement (a large event's data
+   * apart, once: CLAIM_INLINE_DATA_BYTES), then leased by id, and the write
+   * lock keeps the steps one. An `UPDATE … RETURNING *` followed by
    * a read of the events cost ~2 µs more per row (SQLite gathers the returned
    * rows in a temporary table; bench/README.md, issue 17).
    */
@@ -275,6 +276,8 @@ export class SqliteQueue implements QueueStore {
     if (leased.changes !== rows.length) throw new Error(`claim leased ${leased.changes} of the ${rows.length} rows it read`);
     // The jobs of one event share one event object (a fan-out's rows come together).
     const events = new Map<string, DeliveryJob["event"]>();
+    // Events whose data the claim left out (CLAIM_INLINE_DATA_BYTES): read once each, below.
+    const large: DeliveryJob["event"][] = [];
     const jobs: DeliveryJob[] = [];
     for (const row of rows) {
       if (row.e_type === null) continue;
@@ -282,10 +285,19 @@ export class SqliteQueue implements QueueStore {
       if (!event) {
         event = { id: row.event_id, type: row.e_type, created_at: row.e_created_at, data_json: row.e_data };
         events.set(row.event_id, event);
+        if (row.e_data === null) large.push(event);
       }
       // The row as the UPDATE left it.
       Object.assign(row, { status: "delivering", lease_until: until, lease_owner: lease.owner, next_attempt_at: null, updated_at: at });
       jobs.push({ delivery: toDelivery(row), event });
+    }
+    if (large.length > 0) {
+      // Same transaction as the claim: the events read are the ones it joined.
+      const data = new Map(
+        (this.db.query("SELECT id, data FROM events WHERE id IN (SELECT value FROM json_each(?))").all(JSON.stringify(large.map((e) => e.id))) as { id: string; data: string }[])
+          .map((r) => [r.id, r.data]),
+      );
+      for (const event of large) event.data_json = data.get(event.id)!;
     }
     return jobs;
   }
@@ -744,12 +756,25 @@ interface Health {
 const D_COLUMNS = DELIVERY_COLUMNS.split(", ").map((c) => `d.${c}`).join(", ");
 
 /**
+ * An event's data larger than this is read once per claim (claimRows), not with
+ * each of its claimed rows: a fan-out's rows come together, and each row read
+ * copied the whole payload into a string of its own (10 KB events to ten
+ * destinations: the claim's CPU -45 %, a tenth of its garbage). Smaller data
+ * comes with its rows as before: for an event with one delivery, the commonest,
+ * the second read costs more than the copy it saves up to a few KB
+ * (`bun bench/claim-ab.ts`, bench/README.md).
+ */
+const CLAIM_INLINE_DATA_BYTES = 8192;
+
+/**
  * The claim proper's read (claimRows): due rows of destinations that are not
  * held, with their events. LEFT JOIN: a row whose event is gone is leased like
  * the rest (and not sent), as before, rather than walked past by every claim.
  * Exported for the test that reads its plan (test/store/parked-rows.test.ts).
  */
-export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at, e.data AS e_data
+export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
+           -- octet_length reads the value's size from the row's header without loading it.
+           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data
          -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
          -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
          FROM deliveries d INDEXED BY deliveries_due LEFT JOIN events e ON e.id = d.event_id
