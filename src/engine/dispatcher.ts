@@ -18,6 +18,14 @@ const CAPACITY_PER_SENDER = 32;
 /** The most leases held in memory whatever `delivery.concurrency` (~64 MiB of jobs). */
 const MAX_LEASES_IN_MEMORY = 65_536;
 /**
+ * The most event data (characters of the events' JSON) the ready queue holds;
+ * publishes and claims past it leave their deliveries on disk, pending. The
+ * counts above assume events of ~1 KiB: events of 200 KB to a receiver
+ * answering in 3 s took Herald to 1 GiB of RSS within 3,000 of them (an
+ * event may be 1 MiB). Sends under way are not counted: `concurrency` bounds them.
+ */
+const QUEUED_DATA_CHARS = 64 * 1024 * 1024;
+/**
  * What a lease must have left beyond a send's timeout: the address lookup before
  * the timeout starts, the record's commit after the answer (behind others), and
  * the clocks of other instances' sweeps. The same 60 s as the lease's own margin
@@ -69,6 +77,20 @@ export type BreakerListener = (change: BreakerChange) => void;
 export class Dispatcher {
   private ready: DeliveryJob[] = [];
   private head = 0;
+  /**
+   * The event data of the jobs in the ready queue, counted per job: a fan-out's
+   * jobs share one string, so this overstates it, which only makes its queue
+   * shallower (never below a sender's worth at these sizes).
+   */
+  private queuedChars = 0;
+  /** Event data reserved by publishes not yet accepted (reserve). */
+  private reservedChars = 0;
+  /**
+   * Characters of event data per claimed row, as the last claim found: sizes the
+   * next claim (claimRoomByData). Until a claim has found rows, as if each were
+   * an event of the largest body a publish takes: the first claim is a small one.
+   */
+  private claimedCharsPerRow = 1024 * 1024;
   private inFlight = 0;
   private reserved = 0;
   /** The job table may hold due pending rows that are not in memory. */
@@ -161,24 +183,53 @@ export class Dispatcher {
     this.listeners.push(listener);
   }
 
-  /** Reserves room for up to `n` deliveries a publish is about to lease; returns how many fit. */
-  reserve(n: number): number {
+  /**
+   * Reserves room for up to `n` deliveries of one event a publish is about to
+   * lease, its data `chars` long; returns how many fit: in count, and in the
+   * queue's event data (QUEUED_DATA_CHARS; one at least while the queue is empty,
+   * so an event larger than it still goes). The publish then accepts or releases
+   * the count and `granted × chars`.
+   */
+  reserve(n: number, chars = 0): number {
     if (!this.running) return 0;
-    const granted = Math.max(0, Math.min(n, this.room));
+    let granted = Math.max(0, Math.min(n, this.room));
+    if (granted > 0 && chars > 0) {
+      const fit = Math.floor((QUEUED_DATA_CHARS - this.queuedChars - this.reservedChars) / chars);
+      granted = Math.min(granted, this.queued + this.reserved === 0 ? Math.max(1, fit) : Math.max(0, fit));
+    }
     this.reserved += granted;
+    this.reservedChars += granted * chars;
     return granted;
   }
 
   /** Gives back a reservation that was not used (the publish failed or was a repeat). */
-  release(n: number): void {
+  release(n: number, chars = 0): void {
     this.reserved -= n;
+    this.reservedChars -= chars;
   }
 
-  /** Takes leased deliveries, using `reservedCount` of the reservation. */
-  accept(jobs: DeliveryJob[], reservedCount = 0): void {
+  /** Takes leased deliveries, using `reservedCount` (and `reservedChars`) of the reservation. */
+  accept(jobs: DeliveryJob[], reservedCount = 0, reservedChars = 0): void {
     this.reserved -= reservedCount;
-    for (const job of jobs) this.ready.push(job);
+    this.reservedChars -= reservedChars;
+    for (const job of jobs) this.enqueue(job);
     this.pump();
+  }
+
+  private enqueue(job: DeliveryJob): void {
+    this.ready.push(job);
+    this.queuedChars += job.event.data_json.length;
+  }
+
+  /**
+   * Rows the next claim may take within QUEUED_DATA_CHARS, at the last claim's
+   * data per row: at least one while the queue is empty, so an event larger
+   * than the budget still goes out.
+   */
+  private get claimRoomByData(): number {
+    const left = QUEUED_DATA_CHARS - this.queuedChars - this.reservedChars;
+    if (this.queued === 0) return Math.max(1, Math.floor(left / Math.max(1, this.claimedCharsPerRow)));
+    return Math.max(0, Math.floor(left / Math.max(1, this.claimedCharsPerRow)));
   }
 
   onBreaker(listener: BreakerListener): void {
@@ -279,6 +330,7 @@ export class Dispatcher {
     while (this.canSend && this.head < this.ready.length) {
       const job = this.ready[this.head]!;
       this.ready[this.head++] = undefined as unknown as DeliveryJob;
+      this.queuedChars -= job.event.data_json.length;
       this.inFlight++;
       void this.deliver(job);
     }
@@ -286,7 +338,7 @@ export class Dispatcher {
       this.ready = this.ready.slice(this.head);
       this.head = 0;
     }
-    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0) void this.claim();
+    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0 && this.claimRoomByData > 0) void this.claim();
     this.checkIdle();
   }
 
@@ -301,7 +353,7 @@ export class Dispatcher {
     let moreParking = false;
     try {
       if (this.parking !== "no") moreParking = await this.settleParking();
-      const limit = Math.min(this.room, 1000);
+      const limit = Math.min(this.room, 1000, this.claimRoomByData);
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
       // Whether to look for limited destinations' rows at all (store.ts: claimDue).
@@ -309,7 +361,12 @@ export class Dispatcher {
       // Probes come on top of the limit: only the others say whether the batch was full.
       const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
       if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
-      for (const job of jobs) this.ready.push(job);
+      let chars = 0;
+      for (const job of jobs) {
+        this.enqueue(job);
+        chars += job.event.data_json.length;
+      }
+      if (jobs.length > 0) this.claimedCharsPerRow = chars / jobs.length;
     } catch (error) {
       this.deps.log.error("claiming deliveries failed", { error: errorMessage(error) });
       if (notes === this.backlogNotes) this.backlog = false;
