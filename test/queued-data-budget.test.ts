@@ -10,6 +10,11 @@ import { describeOnEachStore } from "./support/test-stores.ts";
 
 /** The dispatcher's budget (src/engine/dispatcher.ts: QUEUED_DATA_CHARS). */
 const BUDGET_CHARS = 64 * 1024 * 1024;
+/** ~800,000 characters of data an event (each string under server.max_string): 100 of them are 80 Mi. */
+const PART = "x".repeat(200_000);
+const EVENTS = 100;
+const dataOf = (n: number) => ({ n, parts: [PART, PART, PART, PART] });
+const EVENT_CHARS = JSON.stringify(dataOf(10)).length;
 
 describeOnEachStore("the data of deliveries queued in memory", () => {
   let herald: TestHerald | undefined;
@@ -20,70 +25,59 @@ describeOnEachStore("the data of deliveries queued in memory", () => {
     herald = receiver = undefined;
   });
 
-  it("keeps the event data of deliveries queued in memory within its budget, the rest on disk, and delivers every event once", async () => {
-    // The first two answers hold both senders while the events are published; the rest come at once.
+  /** Two senders, both held by the receiver's first two answers (3 s each); the rest are answered at once. */
+  async function start(enabled: boolean): Promise<TestHerald> {
     receiver = startReceiver([{ status: 200, delay_ms: 3_000 }, { status: 200, delay_ms: 3_000 }]);
     herald = await startHerald(
       testConfig({
         delivery: { concurrency: 2 },
         event_types: [{ name: "report.ready" }],
-        destinations: [{ id: "archive", url: receiver.url }],
+        destinations: [{ id: "archive", url: receiver.url, enabled }],
         subscriptions: [{ id: "to-archive", destination: "archive", event_types: ["*"] }],
       }),
     );
-    // ~800,000 characters of data an event (each string under server.max_string): 100 of them are 80 Mi.
-    const part = "x".repeat(200_000);
-    const EVENTS = 100;
-    const eventChars = JSON.stringify({ n: 10, parts: [part, part, part, part] }).length;
-    expect(eventChars * EVENTS).toBeGreaterThan(BUDGET_CHARS);
-    for (let n = 0; n < EVENTS; n++) {
-      const res = await herald.api("POST", "/v1/events", { type: "report.ready", data: { n, parts: [part, part, part, part] } });
-      expect(res.status).toBe(202);
-    }
-    const dispatcher = herald.app.engine.dispatcher;
-    // Two are being sent; the queue holds what fits in the budget (one event's data may pass it).
-    expect(dispatcher.sending).toBe(2);
-    expect(dispatcher.queued).toBeGreaterThan(0);
-    expect((dispatcher.queued - 1) * eventChars).toBeLessThanOrEqual(BUDGET_CHARS);
-    const pending = (await herald.api("GET", "/v1/deliveries?status=pending&limit=100")).body.data as unknown[];
-    expect(pending.length).toBe(EVENTS - 2 - dispatcher.queued);
+    return herald;
+  }
 
-    await receiver.waitFor(EVENTS, 30_000);
-    await herald.app.engine.idle();
-    const ids = receiver.requests.map((r) => r.headers["webhook-id"]);
+  async function publishAll(h: TestHerald): Promise<void> {
+    expect(EVENT_CHARS * EVENTS).toBeGreaterThan(BUDGET_CHARS);
+    for (let n = 0; n < EVENTS; n++) expect((await h.api("POST", "/v1/events", { type: "report.ready", data: dataOf(n) })).status).toBe(202);
+  }
+
+  /** The queue holds what fits in the budget (one event's data may pass it alone). */
+  function expectWithinBudget(h: TestHerald): void {
+    const { queued } = h.app.engine.dispatcher;
+    expect(queued).toBeGreaterThan(0);
+    expect((queued - 1) * EVENT_CHARS).toBeLessThanOrEqual(BUDGET_CHARS);
+  }
+
+  async function expectEveryEventOnce(h: TestHerald, r: Receiver): Promise<void> {
+    await r.waitFor(EVENTS, 30_000);
+    await h.app.engine.idle();
+    const ids = r.requests.map((request) => request.headers["webhook-id"]);
     expect(new Set(ids).size).toBe(EVENTS);
     expect(ids.length).toBe(EVENTS);
-    const ns = receiver.requests.map((r) => (JSON.parse(r.body) as { data: { n: number } }).data.n).sort((a, b) => a - b);
+    const ns = r.requests.map((request) => (JSON.parse(request.body) as { data: { n: number } }).data.n).sort((a, b) => a - b);
     expect(ns).toEqual(Array.from({ length: EVENTS }, (_, n) => n));
+  }
+
+  it("keeps the event data of deliveries queued in memory within its budget, the rest on disk, and delivers every event once", async () => {
+    const h = await start(true);
+    await publishAll(h);
+    expect(h.app.engine.dispatcher.sending).toBe(2);
+    expectWithinBudget(h);
+    const pending = (await h.api("GET", "/v1/deliveries?status=pending&limit=100")).body.data as unknown[];
+    expect(pending.length).toBe(EVENTS - 2 - h.app.engine.dispatcher.queued);
+    await expectEveryEventOnce(h, receiver!);
   }, 60_000);
 
   it("claims a backlog of large events within the same budget, and delivers every event once", async () => {
-    receiver = startReceiver([{ status: 200, delay_ms: 3_000 }, { status: 200, delay_ms: 3_000 }]);
-    herald = await startHerald(
-      testConfig({
-        delivery: { concurrency: 2 },
-        event_types: [{ name: "report.ready" }],
-        destinations: [{ id: "archive", url: receiver.url, enabled: false }],
-        subscriptions: [{ id: "to-archive", destination: "archive", event_types: ["*"] }],
-      }),
-    );
-    const part = "x".repeat(200_000);
-    const EVENTS = 100;
-    const eventChars = JSON.stringify({ n: 10, parts: [part, part, part, part] }).length;
-    for (let n = 0; n < EVENTS; n++) {
-      expect((await herald.api("POST", "/v1/events", { type: "report.ready", data: { n, parts: [part, part, part, part] } })).status).toBe(202);
-    }
+    const h = await start(false);
+    await publishAll(h);
     // Enabled: every delivery now comes from the job table through claims.
-    expect((await herald.api("POST", "/v1/destinations/archive/enable")).status).toBe(200);
-    await receiver.waitFor(2);
-    const dispatcher = herald.app.engine.dispatcher;
-    expect(dispatcher.queued).toBeGreaterThan(0);
-    expect((dispatcher.queued - 1) * eventChars).toBeLessThanOrEqual(BUDGET_CHARS);
-
-    await receiver.waitFor(EVENTS, 30_000);
-    await herald.app.engine.idle();
-    const ids = receiver.requests.map((r) => r.headers["webhook-id"]);
-    expect(new Set(ids).size).toBe(EVENTS);
-    expect(ids.length).toBe(EVENTS);
+    expect((await h.api("POST", "/v1/destinations/archive/enable")).status).toBe(200);
+    await receiver!.waitFor(2);
+    expectWithinBudget(h);
+    await expectEveryEventOnce(h, receiver!);
   }, 60_000);
 });
