@@ -43,8 +43,9 @@ function newest(dir: string): number {
  * shared machine this moves far less from run to run than throughput does: the
  * CPU cost per delivery is the figure to compare two versions by.
  */
-export async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+export async function cpuMsOf(pid: number, thread?: number): Promise<number> {
+  // With `thread`, that thread's alone (its task under the process).
+  const stat = await Bun.file(`/proc/${pid}${thread === undefined ? "" : `/task/${thread}`}/stat`).text();
   // Fields after the command name in parentheses (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;

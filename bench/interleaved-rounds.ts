@@ -2,7 +2,7 @@
 // contender does `round` calls `atOnce` at a time, the contenders take turns and
 // the order is turned every turn, so rounds a second apart see the same machine.
 // One warm-up round each is not counted.
-import { readFileSync } from "node:fs";
+import { cpuMsOf } from "./harness.ts";
 
 /** One tree under test: its CPU and wall time in counted rounds, and its calls so far. */
 export interface Contender {
@@ -28,13 +28,13 @@ export async function interleavedRounds<V extends Contender>(
     const end = v.done + settings.round;
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const m0 = mainThreadMs();
+    const m0 = await mainThreadMs();
     await Promise.all(Array.from({ length: settings.atOnce }, async () => {
       while (next < end) await one(v, next++);
     }));
     const c = process.cpuUsage(c0);
     v.cpuMs += (c.user + c.system) / 1000;
-    v.mainMs += mainThreadMs() - m0;
+    v.mainMs += (await mainThreadMs()) - m0;
     v.wallMs += performance.now() - t0;
     v.done = end;
   }
@@ -47,9 +47,5 @@ export async function interleavedRounds<V extends Contender>(
   return contenders[0]!.done - start;
 }
 
-/** CPU time of this process's JavaScript thread so far, ms: its task's utime and stime (Linux /proc, ticks of 10 ms). */
-function mainThreadMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+/** CPU time of this process's JavaScript thread so far, ms (its task's id is the process's). */
+const mainThreadMs = () => cpuMsOf(process.pid, process.pid);

@@ -4,12 +4,11 @@
 // they were bounded only by count (8,192 at the default concurrency: at 1 MiB
 // an event, gigabytes). Every event still arrives, once.
 import { afterEach, expect, it } from "bun:test";
+import { QUEUED_DATA_CHARS as BUDGET_CHARS } from "../src/engine/dispatcher.ts";
 import { startHerald, testConfig, type TestHerald } from "./support/herald.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
-/** The dispatcher's budget (src/engine/dispatcher.ts: QUEUED_DATA_CHARS). */
-const BUDGET_CHARS = 64 * 1024 * 1024;
 /** ~800,000 characters of data an event (each string under server.max_string): 100 of them are 80 Mi. */
 const PART = "x".repeat(200_000);
 const EVENTS = 100;

@@ -23,8 +23,9 @@ const MAX_LEASES_IN_MEMORY = 65_536;
  * counts above assume events of ~1 KiB: events of 200 KB to a receiver
  * answering in 3 s took Herald to 1 GiB of RSS within 3,000 of them (an
  * event may be 1 MiB). Sends under way are not counted: `concurrency` bounds them.
+ * Exported for the test that fills it (test/queued-data-budget.test.ts).
  */
-const QUEUED_DATA_CHARS = 64 * 1024 * 1024;
+export const QUEUED_DATA_CHARS = 64 * 1024 * 1024;
 /**
  * What a lease must have left beyond a send's timeout: the address lookup before
  * the timeout starts, the record's commit after the answer (behind others), and
@@ -87,7 +88,7 @@ export class Dispatcher {
   private reservedChars = 0;
   /**
    * Characters of event data per claimed row, as the last claim found: sizes the
-   * next claim (claimRoomByData). Until a claim has found rows, as if each were
+   * next claim (fitByData). Until a claim has found rows, as if each were
    * an event of the largest body a publish takes: the first claim is a small one.
    */
   private claimedCharsPerRow = 1024 * 1024;
@@ -185,33 +186,27 @@ export class Dispatcher {
 
   /**
    * Reserves room for up to `n` deliveries of one event a publish is about to
-   * lease, its data `chars` long; returns how many fit: in count, and in the
-   * queue's event data (QUEUED_DATA_CHARS; one at least while the queue is empty,
-   * so an event larger than it still goes). The publish then accepts or releases
-   * the count and `granted × chars`.
+   * lease, its data `chars` long; returns how many fit, in count and in
+   * QUEUED_DATA_CHARS (fitByData). The publish then accepts or releases that
+   * many, with the same `chars`.
    */
   reserve(n: number, chars = 0): number {
     if (!this.running) return 0;
-    let granted = Math.max(0, Math.min(n, this.room));
-    if (granted > 0 && chars > 0) {
-      const fit = Math.floor((QUEUED_DATA_CHARS - this.queuedChars - this.reservedChars) / chars);
-      granted = Math.min(granted, this.queued + this.reserved === 0 ? Math.max(1, fit) : Math.max(0, fit));
-    }
+    const granted = Math.max(0, Math.min(n, this.room, this.fitByData(chars)));
     this.reserved += granted;
     this.reservedChars += granted * chars;
     return granted;
   }
 
-  /** Gives back a reservation that was not used (the publish failed or was a repeat). */
+  /** Gives back `n` reserved deliveries of `chars` each: not used (the publish failed or was a repeat), or taken (accept). */
   release(n: number, chars = 0): void {
     this.reserved -= n;
-    this.reservedChars -= chars;
+    this.reservedChars -= n * chars;
   }
 
-  /** Takes leased deliveries, using `reservedCount` (and `reservedChars`) of the reservation. */
-  accept(jobs: DeliveryJob[], reservedCount = 0, reservedChars = 0): void {
-    this.reserved -= reservedCount;
-    this.reservedChars -= reservedChars;
+  /** Takes leased deliveries, using `reservedCount` deliveries (of `chars` each) of the reservation. */
+  accept(jobs: DeliveryJob[], reservedCount = 0, chars = 0): void {
+    this.release(reservedCount, chars);
     for (const job of jobs) this.enqueue(job);
     this.pump();
   }
@@ -222,14 +217,13 @@ export class Dispatcher {
   }
 
   /**
-   * Rows the next claim may take within QUEUED_DATA_CHARS, at the last claim's
-   * data per row: at least one while the queue is empty, so an event larger
-   * than the budget still goes out.
+   * How many jobs of `chars` of event data each still fit in QUEUED_DATA_CHARS:
+   * at least one while nothing is queued or reserved, so an event larger than
+   * the budget still goes out.
    */
-  private get claimRoomByData(): number {
-    const left = QUEUED_DATA_CHARS - this.queuedChars - this.reservedChars;
-    if (this.queued === 0) return Math.max(1, Math.floor(left / Math.max(1, this.claimedCharsPerRow)));
-    return Math.max(0, Math.floor(left / Math.max(1, this.claimedCharsPerRow)));
+  private fitByData(chars: number): number {
+    const fit = Math.floor((QUEUED_DATA_CHARS - this.queuedChars - this.reservedChars) / Math.max(1, chars));
+    return this.queued + this.reserved === 0 ? Math.max(1, fit) : Math.max(0, fit);
   }
 
   onBreaker(listener: BreakerListener): void {
@@ -338,7 +332,7 @@ export class Dispatcher {
       this.ready = this.ready.slice(this.head);
       this.head = 0;
     }
-    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0 && this.claimRoomByData > 0) void this.claim();
+    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0 && this.fitByData(this.claimedCharsPerRow) > 0) void this.claim();
     this.checkIdle();
   }
 
@@ -353,7 +347,7 @@ export class Dispatcher {
     let moreParking = false;
     try {
       if (this.parking !== "no") moreParking = await this.settleParking();
-      const limit = Math.min(this.room, 1000, this.claimRoomByData);
+      const limit = Math.min(this.room, 1000, this.fitByData(this.claimedCharsPerRow));
       const now = this.deps.now();
       const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
       // Whether to look for limited destinations' rows at all (store.ts: claimDue).
@@ -361,12 +355,9 @@ export class Dispatcher {
       // Probes come on top of the limit: only the others say whether the batch was full.
       const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
       if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
-      let chars = 0;
-      for (const job of jobs) {
-        this.enqueue(job);
-        chars += job.event.data_json.length;
-      }
-      if (jobs.length > 0) this.claimedCharsPerRow = chars / jobs.length;
+      const queuedBefore = this.queuedChars;
+      for (const job of jobs) this.enqueue(job);
+      if (jobs.length > 0) this.claimedCharsPerRow = (this.queuedChars - queuedBefore) / jobs.length;
     } catch (error) {
       this.deps.log.error("claiming deliveries failed", { error: errorMessage(error) });
       if (notes === this.backlogNotes) this.backlog = false;

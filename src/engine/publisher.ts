@@ -94,7 +94,6 @@ export class Publisher {
     const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination)).length : 0;
     const limitedDue = scheduledAt === null && routes.some((r) => r.destination.enabled && isLimited(r.destination));
     const granted = this.dispatcher.reserve(sendable, data_json.length);
-    const reservedChars = granted * data_json.length;
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
       const lease = leasable(route.destination) && leased < granted;
@@ -134,11 +133,11 @@ export class Publisher {
       result = await this.store.publish(item);
     } catch (error) {
       // A store that cannot write is answered 503 by the HTTP layer's one error handler.
-      this.dispatcher.release(granted, reservedChars);
+      this.dispatcher.release(granted, data_json.length);
       throw error;
     }
     if (!result.created) {
-      this.dispatcher.release(granted, reservedChars);
+      this.dispatcher.release(granted, data_json.length);
       if (!result.same_request) {
         const message = `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`;
         return { ok: false, problem: new Problem("conflict", message, undefined, "idempotency_conflict") };
@@ -151,7 +150,7 @@ export class Publisher {
     this.onPublished(event.type);
     const forDelivery = { id: result.event.id, type: event.type, created_at: now, data_json };
     const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
-    this.dispatcher.accept(jobs, granted, reservedChars);
+    this.dispatcher.accept(jobs, granted, data_json.length);
     if (leased < sendable || limitedDue) this.dispatcher.noteBacklog();
     // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
     if (scheduledAt !== null && routes.length > 0) this.dispatcher.wakeAt(scheduledAt);
