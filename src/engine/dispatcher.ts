@@ -1,11 +1,13 @@
 // The dispatcher: a bounded in-memory ready queue of leased deliveries, drained
 // by up to `concurrency` sends at once. Publishes hand their deliveries straight
-// in (no wait for a sweep); when the queue runs low and the job table may hold
-// more due rows, it claims a batch. It holds no SQL: it is handed the queue.
+// in (no wait for a sweep), and past the queue leave them leased on disk, to be
+// read back in order; when the queue runs low and the job table may hold more
+// due rows, it claims a batch. It holds no SQL: it is handed the queue.
 import type { QueueStore } from "../store/store.ts";
 import type { BreakerChange, BreakerSettings, DeliveryJob, Destination, Lease } from "../store/types.ts";
 import { isLimited, type Catalog } from "./catalog.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
+import { DiskLeases } from "./disk-leases.ts";
 import { RateLimiter, share } from "./rate-limiter.ts";
 import { decide, type RetrySettings } from "./retry-policy.ts";
 import { send, type SendOptions, type SendResult } from "./sender.ts";
@@ -17,6 +19,20 @@ const leaseOf = (job: DeliveryJob): Lease => ({ owner: job.delivery.lease_owner!
 const CAPACITY_PER_SENDER = 32;
 /** The most leases held in memory whatever `delivery.concurrency` (~64 MiB of jobs). */
 const MAX_LEASES_IN_MEMORY = 65_536;
+/**
+ * Leases a publish may write on disk beyond the in-memory queue, while this
+ * instance is alone: such a delivery is written leased (`delivering`) instead
+ * of pending, and only its id and lease end wait here (~100 bytes); the rows
+ * are read back in publish order as the queue has room (store.readLeased). A
+ * pending row costs two more index entries at publish and a claim's write
+ * later (~10 µs on SQLite); this costs a read. At most this many, and no more
+ * than the senders have lately taken in half a lease (onDiskBound): past that,
+ * publishes write pending rows as before. A lease that runs out while its row
+ * waits anyway is returned by the sweep, and the row claimed like any pending one.
+ */
+const ON_DISK_LEASES = 262_144;
+/** How often the senders' rate is taken (onDiskBound). */
+const SEND_RATE_EVERY_MS = 1_000;
 /**
  * The most event data (characters of the events' JSON) the ready queue holds;
  * publishes and claims past it leave their deliveries on disk, pending. The
@@ -78,6 +94,13 @@ export type BreakerListener = (change: BreakerChange) => void;
 export class Dispatcher {
   private ready: DeliveryJob[] = [];
   private head = 0;
+  /** Leases publishes wrote on disk (ON_DISK_LEASES), oldest first, not yet read back. */
+  private readonly onDisk = new DiskLeases();
+  /** On-disk leases reserved by publishes not yet accepted (reserveOnDisk). */
+  private diskReserved = 0;
+  /** Sends begun since `sendsSince.at`, and the rate per millisecond last taken from them (onDiskBound). */
+  private sendsSince = { count: 0, at: 0 };
+  private sendRate = 0;
   /**
    * The event data of the jobs in the ready queue, counted per job: a fan-out's
    * jobs share one string, so this overstates it, which only makes its queue
@@ -177,6 +200,8 @@ export class Dispatcher {
       this.releaseLease(job, now, due);
     }
     this.deferred.clear();
+    // Leases waiting on disk are handed back with the instance's others (the engine's retireInstance).
+    this.onDisk.clear();
     await this.idle();
   }
 
@@ -191,7 +216,9 @@ export class Dispatcher {
    * many, with the same `chars`.
    */
   reserve(n: number, chars = 0): number {
-    if (!this.running) return 0;
+    // Leases are handed out in publish order: while some wait on disk, a publish's wait there too, behind them.
+    // Leases are handed out in publish order: while some wait on disk, a publish's wait there too, behind them.
+    if (!this.running || this.leasedOnDisk + this.diskReserved > 0) return 0;
     const granted = Math.max(0, Math.min(n, this.room, this.fitByData(chars)));
     this.reserved += granted;
     this.reservedChars += granted * chars;
@@ -209,6 +236,51 @@ export class Dispatcher {
     this.release(reservedCount, chars);
     for (const job of jobs) this.enqueue(job);
     this.pump();
+  }
+
+  /**
+   * Reserves up to `n` leases on disk for deliveries a publish could not lease
+   * in memory (ON_DISK_LEASES); only while alone. The publish then accepts them
+   * (acceptOnDisk) or gives them back (releaseOnDisk).
+   */
+  reserveOnDisk(n: number): number {
+    if (!this.running || this.instances > 1 || n <= 0) return 0;
+    const granted = Math.max(0, Math.min(n, this.onDiskBound() - this.leasedOnDisk - this.diskReserved));
+    this.diskReserved += granted;
+    return granted;
+  }
+
+  releaseOnDisk(n: number): void {
+    this.diskReserved -= n;
+  }
+
+  /** Takes the leases a publish wrote on disk (each row's id and lease end), using `reservedCount` of its reservation. */
+  acceptOnDisk(leases: { id: string; until: number }[], reservedCount: number): void {
+    this.releaseOnDisk(reservedCount);
+    if (leases.length === 0) return;
+    for (const lease of leases) this.onDisk.push(lease.id, lease.until);
+    this.pump();
+  }
+
+  /**
+   * How many leases may wait on disk: what the senders take within half a
+   * lease at the rate they sent in the last second or so (at least what the
+   * in-memory queue holds), so that a slow receiver's burst goes pending
+   * rather than into leases that run out on disk and come back through the sweep.
+   */
+  private onDiskBound(): number {
+    const now = this.deps.now();
+    const elapsed = now - this.sendsSince.at;
+    if (elapsed >= SEND_RATE_EVERY_MS) {
+      this.sendRate = this.sendsSince.count / elapsed;
+      this.sendsSince = { count: 0, at: now };
+    }
+    return Math.min(ON_DISK_LEASES, Math.max(this.soloCapacity, Math.floor((this.sendRate * this.settings.lease_ms) / 2)));
+  }
+
+  /** Leases publishes wrote on disk, waiting to be read back. */
+  get leasedOnDisk(): number {
+    return this.onDisk.size;
   }
 
   private enqueue(job: DeliveryJob): void {
@@ -332,14 +404,18 @@ export class Dispatcher {
       this.ready = this.ready.slice(this.head);
       this.head = 0;
     }
-    if (this.backlog && !this.claiming && this.queued < this.settings.concurrency && this.room > 0 && this.fitByData(this.claimedCharsPerRow) > 0) void this.claim();
+    if (
+      (this.backlog || this.leasedOnDisk > 0) &&
+      !this.claiming && this.queued < this.settings.concurrency && this.room > 0 && this.fitByData(this.claimedCharsPerRow) > 0
+    ) void this.claim();
     this.checkIdle();
   }
 
   /**
    * Claims due rows from the job table, one batch at a time (never two claims
    * at once), and pumps again: while a full batch came back, or a noteBacklog
-   * arrived meanwhile, there may be more.
+   * arrived meanwhile, there may be more. Leases waiting on disk come first:
+   * they are older than any due row a publish has left since, and held already.
    */
   private async claim(): Promise<void> {
     this.claiming = true;
@@ -348,13 +424,17 @@ export class Dispatcher {
     try {
       if (this.parking !== "no") moreParking = await this.settleParking();
       const limit = Math.min(this.room, 1000, this.fitByData(this.claimedCharsPerRow));
-      const now = this.deps.now();
-      const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
-      // Whether to look for limited destinations' rows at all (store.ts: claimDue).
-      const jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, this.catalog.anyLimited);
-      // Probes come on top of the limit: only the others say whether the batch was full.
-      const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
-      if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
+      let jobs: DeliveryJob[];
+      if (this.leasedOnDisk > 0) jobs = await this.readOnDisk(limit);
+      else {
+        const now = this.deps.now();
+        const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
+        // Whether to look for limited destinations' rows at all (store.ts: claimDue).
+        jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, this.catalog.anyLimited);
+        // Probes come on top of the limit: only the others say whether the batch was full.
+        const claimed = jobs.reduce((n, job) => n + (job.probe ? 0 : 1), 0);
+        if (claimed < limit && notes === this.backlogNotes) this.backlog = false;
+      }
       const queuedBefore = this.queuedChars;
       for (const job of jobs) this.enqueue(job);
       if (jobs.length > 0) this.claimedCharsPerRow = (this.queuedChars - queuedBefore) / jobs.length;
@@ -368,6 +448,15 @@ export class Dispatcher {
     // this chain of promises: a large move must not hold the thread.
     if (moreParking) setImmediate(() => this.noteBacklog());
     this.pump();
+  }
+
+  /**
+   * Reads back the oldest `limit` leases waiting on disk. Those the row no
+   * longer holds are left out by the store. If the read fails they are not read
+   * again: their leases run out and the sweep returns the rows to pending.
+   */
+  private readOnDisk(limit: number): Promise<DeliveryJob[]> {
+    return this.store.readLeased(this.deps.instance, this.onDisk.take(limit));
   }
 
   /** One chunk of settleParking; true when more is left to move. A failure is left to the next sweep's verify. */
@@ -397,6 +486,7 @@ export class Dispatcher {
   }
 
   private async deliver(job: DeliveryJob): Promise<void> {
+    this.sendsSince.count++;
     try {
       const destination = this.catalog.destinations.get(job.delivery.destination_id) ?? (await this.afterRefresh(job.delivery.destination_id));
       if (!destination) {
@@ -619,7 +709,7 @@ export class Dispatcher {
   }
 
   private isIdle(): boolean {
-    const waiting = this.queued + this.slotted.length;
+    const waiting = this.queued + this.slotted.length + this.leasedOnDisk;
     return (
       this.deferred.size === 0 && this.inFlight === 0 && this.pendingWrites.size === 0 && !this.claiming && (waiting === 0 || !this.running)
     );

@@ -94,12 +94,16 @@ export class Publisher {
     const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination)).length : 0;
     const limitedDue = scheduledAt === null && routes.some((r) => r.destination.enabled && isLimited(r.destination));
     const granted = this.dispatcher.reserve(sendable, data_json.length);
+    // Past the in-memory queue, leased on disk: the row is written leased and read back later (dispatcher.ts: ON_DISK_LEASES).
+    const grantedOnDisk = this.dispatcher.reserveOnDisk(sendable - granted);
+    const onDiskIds = grantedOnDisk > 0 ? new Set<string>() : null;
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
-      const lease = leasable(route.destination) && leased < granted;
-      if (lease) leased++;
+      const lease = leasable(route.destination) && leased < granted + grantedOnDisk;
+      const id = newId("dlv", now);
+      if (lease && leased++ >= granted) onDiskIds!.add(id);
       return {
-        id: newId("dlv", now),
+        id,
         event_id: event.id,
         destination_id: route.destination.id,
         subscription_id: route.subscription.id,
@@ -134,10 +138,12 @@ export class Publisher {
     } catch (error) {
       // A store that cannot write is answered 503 by the HTTP layer's one error handler.
       this.dispatcher.release(granted, data_json.length);
+      this.dispatcher.releaseOnDisk(grantedOnDisk);
       throw error;
     }
     if (!result.created) {
       this.dispatcher.release(granted, data_json.length);
+      this.dispatcher.releaseOnDisk(grantedOnDisk);
       if (!result.same_request) {
         const message = `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`;
         return { ok: false, problem: new Problem("conflict", message, undefined, "idempotency_conflict") };
@@ -149,8 +155,15 @@ export class Publisher {
     // One event object for all its jobs, so the sender builds its body once (fan-out).
     this.onPublished(event.type);
     const forDelivery = { id: result.event.id, type: event.type, created_at: now, data_json };
-    const jobs: DeliveryJob[] = result.deliveries.filter((d) => d.status === "delivering").map((delivery) => ({ delivery, event: forDelivery }));
+    const jobs: DeliveryJob[] = [];
+    const onDisk: { id: string; until: number }[] = [];
+    for (const delivery of result.deliveries) {
+      if (delivery.status !== "delivering") continue;
+      if (onDiskIds?.has(delivery.id)) onDisk.push({ id: delivery.id, until: delivery.lease_until! });
+      else jobs.push({ delivery, event: forDelivery });
+    }
     this.dispatcher.accept(jobs, granted, data_json.length);
+    this.dispatcher.acceptOnDisk(onDisk, grantedOnDisk);
     if (leased < sendable || limitedDue) this.dispatcher.noteBacklog();
     // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
     if (scheduledAt !== null && routes.length > 0) this.dispatcher.wakeAt(scheduledAt);

@@ -111,6 +111,14 @@ export interface QueueStore {
    * back. `more`: rows are left to move (call again).
    */
   settleParking(budget: number, verify?: boolean): Promise<ParkingSettled>;
+  /**
+   * The deliveries a publish leased to `owner` beyond what its dispatcher keeps
+   * in memory (leased on disk), each with its event as claimDue hands it: those
+   * still held with the lease each was written with (`leases`: delivery id to
+   * lease end). One taken back, cancelled or ended meanwhile is left out; the
+   * job table has it where it now belongs. A read: the leases are already held.
+   */
+  readLeased(owner: string, leases: Map<string, number>): Promise<DeliveryJob[]>;
   /** Whether the delivery is still leased under `lease` (another may have taken it over, or it was cancelled). */
   holdsLease(id: string, lease: Lease): Promise<boolean>;
   /** Hands one delivery back to pending without an attempt, if it still holds `lease`. */

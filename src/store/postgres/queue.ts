@@ -230,6 +230,16 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
+  readLeased(owner: string, leases: Map<string, number>): Promise<DeliveryJob[]> {
+    if (leases.size === 0) return Promise.resolve([]);
+    return guarded(async () => {
+      const rows = await this.sql`SELECT * FROM deliveries
+        WHERE id = ANY(${this.sql.array([...leases.keys()], "TEXT")}) AND status = 'delivering' AND lease_owner = ${owner}`;
+      const held = rows.map(toDelivery).filter((d: Delivery) => d.lease_until === Math.round(leases.get(d.id)!));
+      return this.attachEvents(held);
+    });
+  }
+
   holdsLease(id: string, lease: Lease): Promise<boolean> {
     return guarded(async () => {
       const rows = await this.sql`SELECT 1 FROM deliveries

@@ -274,7 +274,28 @@ export class SqliteQueue implements QueueStore {
     // The write lock makes the read and the lease one step: every row read is leased.
     // Were one not, its job would go out with no lease and could be sent twice.
     if (leased.changes !== rows.length) throw new Error(`claim leased ${leased.changes} of the ${rows.length} rows it read`);
-    // The jobs of one event share one event object (a fan-out's rows come together).
+    // Each row as the UPDATE left it.
+    for (const row of rows) Object.assign(row, { status: "delivering", lease_until: until, lease_owner: lease.owner, next_attempt_at: null, updated_at: at });
+    return this.jobsOf(rows);
+  }
+
+  async readLeased(owner: string, leases: Map<string, number>): Promise<DeliveryJob[]> {
+    if (leases.size === 0) return [];
+    // One read transaction: a large event's second read (jobsOf) sees what the first joined.
+    return this.db.transaction(() => {
+      const rows = this.db.query(READ_LEASED).all({ ids: JSON.stringify([...leases.keys()]), owner }) as Record<string, any>[];
+      return this.jobsOf(rows.filter((row) => row.lease_until === ms(leases.get(row.id)!)));
+    })();
+  }
+
+  /**
+   * Jobs from rows read with their events (CLAIM_DUE, READ_LEASED). A row whose
+   * event is gone gives no job. The jobs of one event share one event object (a
+   * fan-out's rows come together); data left out of the join
+   * (CLAIM_INLINE_DATA_BYTES) is read once per event. Inside the caller's
+   * transaction, so the events read are the ones it joined.
+   */
+  private jobsOf(rows: Record<string, any>[]): DeliveryJob[] {
     const events = new Map<string, DeliveryJob["event"]>();
     // Events whose data the claim left out (CLAIM_INLINE_DATA_BYTES): read once each, below.
     const large: DeliveryJob["event"][] = [];
@@ -287,12 +308,9 @@ export class SqliteQueue implements QueueStore {
         events.set(row.event_id, event);
         if (row.e_data === null) large.push(event);
       }
-      // The row as the UPDATE left it.
-      Object.assign(row, { status: "delivering", lease_until: until, lease_owner: lease.owner, next_attempt_at: null, updated_at: at });
       jobs.push({ delivery: toDelivery(row), event });
     }
     if (large.length > 0) {
-      // Same transaction as the claim: the events read are the ones it joined.
       const read = this.readEvents(large.map((e) => e.id));
       for (const event of large) event.data_json = read.get(event.id)!.data_json;
     }
@@ -788,6 +806,15 @@ export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS
            AND d.destination_id NOT IN (SELECT id FROM destinations
              WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
          ORDER BY d.next_attempt_at, d.id LIMIT $limit`;
+
+/**
+ * readLeased's read: the rows still leased to the owner among the ids, with
+ * their events as CLAIM_DUE reads them (by primary key: no index of the lease).
+ */
+const READ_LEASED = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
+           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data
+         FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
+         WHERE d.id IN (SELECT value FROM json_each($ids)) AND d.status = 'delivering' AND d.lease_owner = $owner`;
 
 /** What heldAtPublish reads: destinations a publish must not lease for, and those whose pending rows go parked. */
 interface Held {
