@@ -16,18 +16,72 @@
 // A crash would lose no accepted event (a restart would resend the events without
 // a delivery row); it keeps none of Herald's other promises.
 //
+// With ROWS=herald it writes what Herald writes for a delivery leased at
+// publish, in Herald's own schema (its migrations, every index): the event
+// row; the delivery row, leased, in the same transaction; at the answer, the
+// delivery's success and an attempt row with its request and answer headers.
+// What is left between it and Herald is then Herald's work beyond those rows.
+//
 // Env: PORT (0 = any), DB (file path), TARGET (the receiver's URL), SEND=0 to
-// accept without sending (the ingest floor). Prints {"listening": port} first.
+// accept without sending (the ingest floor), ROWS=herald. Prints {"listening": port} first.
 import { Database } from "bun:sqlite";
 import { createHmac } from "node:crypto";
+import { newId } from "../src/store/ids.ts";
+import { openDatabase } from "../src/store/sqlite/database.ts";
 
-const db = new Database(process.env.DB!, { create: true });
-db.run("PRAGMA journal_mode = WAL");
-db.run("PRAGMA synchronous = FULL");
-db.run("CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID");
-db.run("CREATE TABLE deliveries (event_id TEXT PRIMARY KEY, status INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID");
-const insertEvent = db.prepare("INSERT INTO events (id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)");
-const insertDelivery = db.prepare("INSERT INTO deliveries (event_id, status, at) VALUES (?1, ?2, ?3)");
+const heraldRows = process.env.ROWS === "herald";
+const db = heraldRows ? openDatabase(process.env.DB!, "full") : new Database(process.env.DB!, { create: true });
+const { insertEvent, atPublish, atAnswer } = heraldRows ? heraldStatements() : ownStatements();
+
+/** One row an event, one an answer, each under a primary key alone. */
+function ownStatements() {
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = FULL");
+  db.run("CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID");
+  db.run("CREATE TABLE deliveries (event_id TEXT PRIMARY KEY, status INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID");
+  const insertEvent = db.prepare("INSERT INTO events (id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)");
+  const insertDelivery = db.prepare("INSERT INTO deliveries (event_id, status, at) VALUES (?1, ?2, ?3)");
+  return {
+    insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now),
+    atPublish: null,
+    atAnswer: (job: Job, status: number) => insertDelivery.run(job.id, status, Date.now()),
+  };
+}
+
+/** Herald's rows (ROWS=herald): its events, deliveries and attempts tables, as its store writes them. */
+function heraldStatements() {
+  const insertEvent = db.prepare(
+    `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
+     VALUES (?1, ?2, 'default', ?3, ?4, NULL, ?5, NULL, NULL)`,
+  );
+  const insertDelivery = db.prepare(
+    `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start,
+       next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
+     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, 'delivering', 0, 0, NULL, ?4, 'ins_floor', NULL, NULL, ?5, ?5, NULL, 0)`,
+  );
+  const succeeded = db.prepare(
+    `UPDATE deliveries SET attempts = attempts + 1, status = 'succeeded', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL,
+       last_status = ?2, last_error = NULL, updated_at = ?3, finalized_at = ?3
+     WHERE id = ?1 AND status = 'delivering' AND lease_owner = 'ins_floor' AND attempts = 0`,
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO attempts (id, delivery_id, destination_id, number, started_at, duration_ms, request_url, request_headers,
+       response_status, response_headers, response_body, error)
+     VALUES (?1, ?2, 'dst_floor', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
+  );
+  return {
+    insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now, String(Bun.hash(job.data))),
+    atPublish: (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now),
+    atAnswer: (job: Job, status: number, sent?: Sent) => {
+      const now = Date.now();
+      if (succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
+      insertAttempt.run(
+        newId("att", now), job.delivery, sent!.at, now - sent!.at, `${target}/hooks`,
+        JSON.stringify(sent!.headers), status, JSON.stringify(sent!.answerHeaders), sent!.answerBody,
+      );
+    },
+  };
+}
 
 const target = process.env.TARGET ?? "";
 const sending = process.env.SEND !== "0";
@@ -36,8 +90,18 @@ const CONCURRENCY = 64;
 
 interface Job {
   id: string;
+  /** The delivery row's id (ROWS=herald). */
+  delivery: string;
   type: string;
   data: string;
+}
+
+/** What the attempt row keeps of a send (ROWS=herald). */
+interface Sent {
+  at: number;
+  headers: Record<string, string>;
+  answerHeaders: Record<string, string>;
+  answerBody: string;
 }
 
 // ── group commit: every write queued in one turn of the event loop, one transaction ──
@@ -89,18 +153,17 @@ async function deliver(job: Job): Promise<void> {
   const body = `{"type":${JSON.stringify(job.type)},"timestamp":"${new Date().toISOString()}","data":${job.data}}`;
   const signature = createHmac("sha256", SECRET).update(`${job.id}.${timestamp}.${body}`).digest("base64");
   let status = 0;
+  const headers = { "content-type": "application/json", "webhook-id": job.id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+  const sent: Sent = { at: Date.now(), headers, answerHeaders: {}, answerBody: "" };
   try {
-    const response = await fetch(`${target}/hooks`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": job.id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` },
-      body,
-    });
-    await response.arrayBuffer();
+    const response = await fetch(`${target}/hooks`, { method: "POST", headers, body });
+    sent.answerBody = await response.text();
+    if (heraldRows) sent.answerHeaders = Object.fromEntries(response.headers);
     status = response.status;
   } catch {
     status = 0;
   }
-  await write(() => insertDelivery.run(job.id, status, Date.now()));
+  await write(() => atAnswer(job, status, sent));
   inFlight--;
   pump();
 }
@@ -109,9 +172,15 @@ async function deliver(job: Job): Promise<void> {
 let sequence = 0;
 async function accept(events: { type: string; data?: unknown }[]): Promise<string[]> {
   const now = Date.now();
-  const jobs = events.map((e) => ({ id: `evt_${now.toString(36)}_${(sequence++).toString(36)}`, type: e.type, data: JSON.stringify(e.data ?? null) }));
+  const jobs = events.map((e) => {
+    const n = (sequence++).toString(36);
+    // Herald's ids where its rows are written: their length is in every index entry.
+    const [id, delivery] = heraldRows ? [newId("evt", now), newId("dlv", now)] : [`evt_${now.toString(36)}_${n}`, ""];
+    return { id, delivery, type: e.type, data: JSON.stringify(e.data ?? null) };
+  });
   await write(() => {
-    for (const j of jobs) insertEvent.run(j.id, j.type, j.data, now);
+    for (const j of jobs) insertEvent(j, now);
+    if (atPublish) for (const j of jobs) atPublish(j, now);
   });
   if (sending) {
     for (const j of jobs) ready.push(j);

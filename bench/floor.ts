@@ -9,6 +9,10 @@
 // delivery. It does strictly less than Herald per event and per delivery
 // (though it sends with fetch, which costs more per send than Herald's own
 // client): a target it reaches is within this machine's reach.
+// `ROWS=herald bun bench/floor.ts`: the same stand-in writing Herald's own rows
+// (its schema and indexes: the event, the delivery leased at publish, its
+// success and an attempt row), so that what is left between it and Herald is
+// Herald's work beyond those rows (bench/floor-server.ts).
 import { join } from "node:path";
 import { benchDir, cpuMsOf, removeDir, startReceiver, waitFor, type Receiver } from "./harness.ts";
 import { clock, closedLoop, post, publishBatches } from "./load.ts";
