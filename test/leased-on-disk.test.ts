@@ -105,6 +105,25 @@ describeOnEachStore("deliveries leased on disk past the in-memory queue", () => 
     expect(received.slice(1).filter((id) => id !== received[0]).length).toBe(EVENTS - 1);
   }, 60_000);
 
+  it("hands the leases on disk back when their destination is disabled, and sends them all once it is enabled", async () => {
+    const h = await start();
+    await publishAll(h);
+    expect(h.app.engine.dispatcher.leasedOnDisk).toBeGreaterThan(0);
+    expect((await h.api("POST", "/v1/destinations/shop/disable")).status).toBe(200);
+    receiver!.release();
+    await h.app.engine.idle();
+    // Read back, found disabled, handed back: pending (parked), none sent but the one under way.
+    expect(receiver!.requests.length).toBe(1);
+    expect(await count(h, "delivering")).toBe(0);
+    expect(await count(h, "pending")).toBe(EVENTS - 1);
+    expect((await h.api("POST", "/v1/destinations/shop/enable")).status).toBe(200);
+    await receiver!.waitFor(EVENTS, 30_000);
+    await h.app.engine.idle();
+    const received = receiver!.requests.map((r) => r.headers["webhook-id"]);
+    expect(new Set(received).size).toBe(EVENTS);
+    expect(received.length).toBe(EVENTS);
+  }, 60_000);
+
   it("hands the leases waiting on disk back at a clean stop", async () => {
     const h = await start();
     await publishAll(h);

@@ -408,12 +408,18 @@ export class SqliteQueue implements QueueStore {
   /**
    * Hands one leased delivery back to pending without an attempt, due at `dueAt`
    * (a disabled or rate-limited destination), if it still holds `lease`.
+   * Group-committed: a destination found disabled, or its breaker open, hands
+   * back every job of it the dispatcher holds, in memory or on disk, one call
+   * each: 6 µs of CPU each in a batch, 29 µs as transactions of their own
+   * (20,000 handed back at once, two runs each).
    */
-  async releaseLease(id: string, lease: Lease, now: number, dueAt = now): Promise<void> {
-    this.releaseLeases("id = $id AND lease_owner = $owner AND lease_until = $until", now, dueAt, {
-      id,
-      owner: lease.owner,
-      until: ms(lease.until),
+  releaseLease(id: string, lease: Lease, now: number, dueAt = now): Promise<void> {
+    return this.batcher.submit(() => {
+      this.releaseLeases("id = $id AND lease_owner = $owner AND lease_until = $until", now, dueAt, {
+        id,
+        owner: lease.owner,
+        until: ms(lease.until),
+      });
     });
   }
 
