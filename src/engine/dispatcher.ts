@@ -22,7 +22,7 @@ const MAX_LEASES_IN_MEMORY = 65_536;
 /**
  * Leases a publish may write on disk beyond the in-memory queue, while this
  * instance is alone: such a delivery is written leased (`delivering`) instead
- * of pending, and only its id and lease end wait here (~100 bytes); the rows
+ * of pending, and only its id and lease end wait here (24 bytes); the rows
  * are read back in publish order as the queue has room (store.readLeased). A
  * pending row costs two more index entries at publish and a claim's write
  * later (~10 µs on SQLite); this costs a read. At most this many, and no more
@@ -216,7 +216,6 @@ export class Dispatcher {
    * many, with the same `chars`.
    */
   reserve(n: number, chars = 0): number {
-    // Leases are handed out in publish order: while some wait on disk, a publish's wait there too, behind them.
     // Leases are handed out in publish order: while some wait on disk, a publish's wait there too, behind them.
     if (!this.running || this.leasedOnDisk + this.diskReserved > 0) return 0;
     const granted = Math.max(0, Math.min(n, this.room, this.fitByData(chars)));

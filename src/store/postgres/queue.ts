@@ -235,7 +235,13 @@ export class PostgresQueue implements QueueStore {
     return guarded(async () => {
       const rows = await this.sql`SELECT * FROM deliveries
         WHERE id = ANY(${this.sql.array([...leases.keys()], "TEXT")}) AND status = 'delivering' AND lease_owner = ${owner}`;
-      const held = rows.map(toDelivery).filter((d: Delivery) => d.lease_until === Math.round(leases.get(d.id)!));
+      // In the order given (the publish order), each only under the lease it was written with.
+      const byId = new Map<string, Delivery>(rows.map((row: Record<string, unknown>) => [row.id as string, toDelivery(row)]));
+      const held: Delivery[] = [];
+      for (const [id, until] of leases) {
+        const d = byId.get(id);
+        if (d && d.lease_until === Math.round(until)) held.push(d);
+      }
       return this.attachEvents(held);
     });
   }

@@ -284,7 +284,14 @@ export class SqliteQueue implements QueueStore {
     // One read transaction: a large event's second read (jobsOf) sees what the first joined.
     return this.db.transaction(() => {
       const rows = this.db.query(READ_LEASED).all({ ids: JSON.stringify([...leases.keys()]), owner }) as Record<string, any>[];
-      return this.jobsOf(rows.filter((row) => row.lease_until === ms(leases.get(row.id)!)));
+      // In the order given (the publish order), each only under the lease it was written with.
+      const byId = new Map(rows.map((row) => [row.id as string, row]));
+      const held: Record<string, any>[] = [];
+      for (const [id, until] of leases) {
+        const row = byId.get(id);
+        if (row && row.lease_until === ms(until)) held.push(row);
+      }
+      return this.jobsOf(held);
     })();
   }
 
@@ -799,9 +806,12 @@ const CLAIM_INLINE_DATA_BYTES = 8192;
  * the rest (and not sent), as before, rather than walked past by every claim.
  * Exported for the test that reads its plan (test/store/parked-rows.test.ts).
  */
-export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
+/** A delivery row with its event as jobsOf takes them (`d`: the delivery, `e`: its event). */
+const JOB_COLUMNS = `${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
            -- octet_length reads the value's size from the row's header without loading it.
-           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data
+           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data`;
+
+export const CLAIM_DUE = `SELECT ${JOB_COLUMNS}
          -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
          -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
          FROM deliveries d INDEXED BY deliveries_due LEFT JOIN events e ON e.id = d.event_id
@@ -817,8 +827,7 @@ export const CLAIM_DUE = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS
  * readLeased's read: the rows still leased to the owner among the ids, with
  * their events as CLAIM_DUE reads them (by primary key: no index of the lease).
  */
-const READ_LEASED = `SELECT ${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
-           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data
+const READ_LEASED = `SELECT ${JOB_COLUMNS}
          FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
          WHERE d.id IN (SELECT value FROM json_each($ids)) AND d.status = 'delivering' AND d.lease_owner = $owner`;
 
