@@ -1,6 +1,8 @@
 // At-least-once across a crash: Herald is killed (SIGKILL) while deliveries are
 // in flight and restarted on the same database; every acknowledged event arrives.
 import { afterAll, expect, it } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { missingWebhookIds, startReceiver } from "./support/receiver.ts";
 import { SOURCE_SERVE, spawnHerald, spawnSourceHerald } from "./support/process.ts";
 import { ADMIN_TOKEN, removeDir, tempDir } from "./support/herald.ts";
@@ -44,3 +46,47 @@ subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
     await receiver.stop();
   }
 }, 60_000);
+
+it("delivers every acknowledged event after a SIGKILL with leases waiting on disk, and a restart", async () => {
+  // One sender and a burst past its in-memory queue (1,024): the next 1,024 are
+  // leased on disk, the rest pending, when the process dies.
+  const crashDir = tempDir("herald-crash-on-disk-");
+  const receiver = startReceiver(Array.from({ length: 20 }, () => ({ status: 200, delay_ms: 200 })));
+  const first = await spawnSourceHerald(crashDir, ADMIN_TOKEN, {
+    delivery: "concurrency: 1",
+    resources: `event_types: [ { name: job.done } ]
+destinations: [ { id: sink, url: "${receiver.url}" } ]
+subscriptions: [ { id: all, destination: sink, event_types: ["*"] } ]
+`,
+  });
+  const published: string[] = [];
+  const events = Array.from({ length: 2_500 }, (_, i) => ({ type: "job.done", data: { i } }));
+  for (let i = 0; i < events.length; i += 500) {
+    const res = await fetch(`${first.url}/v1/events/batch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ events: events.slice(i, i + 500) }),
+    });
+    expect(res.status).toBe(202);
+    for (const e of (await res.json()).data) published.push(e.id);
+  }
+  await receiver.waitFor(3);
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBeLessThan(20);
+  // Leased past the in-memory queue when it died (memory's 1,024 and the send under way, then on disk).
+  const db = new Database(join(crashDir, "herald.db"), { readonly: true });
+  const leased = (db.query("SELECT count(*) AS n FROM deliveries WHERE status = 'delivering'").get() as { n: number }).n;
+  db.close();
+  expect(leased).toBeGreaterThan(1_025);
+
+  const second = await spawnHerald(SOURCE_SERVE, crashDir);
+  try {
+    expect(await missingWebhookIds(receiver, published, 40_000)).toEqual([]);
+  } finally {
+    second.proc.kill("SIGTERM");
+    await second.proc.exited;
+    await receiver.stop();
+    removeDir(crashDir);
+  }
+}, 90_000);
