@@ -84,11 +84,11 @@ export class SqliteQueue implements QueueStore {
     if (hold.size > 0 && deliveries.some((d) => d.status === "delivering")) {
       deliveries = deliveries.map((d) => (d.status === "delivering" && hold.has(d.destination_id) ? heldBack(d) : d));
     }
-    const insert = this.db.query(`${INSERT_DELIVERY} 0)`);
+    const insert = this.db.query(INSERT_DELIVERY[0]);
     if (park.size === 0) {
       for (const d of deliveries) insert.run(deliveryParams(d));
     } else {
-      const insertParked = this.db.query(`${INSERT_DELIVERY} 1)`);
+      const insertParked = this.db.query(INSERT_DELIVERY[1]);
       for (const d of deliveries) (d.status === "pending" && park.has(d.destination_id) ? insertParked : insert).run(deliveryParams(d));
     }
     return { created: true, event, deliveries };
@@ -580,15 +580,12 @@ export class SqliteQueue implements QueueStore {
       last_error: r.attempt.error,
       now: ms(now),
     };
-    const set = `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
-           lease_owner = NULL, last_status = $last_status, last_error = $last_error, updated_at = $now,
-           finalized_at = $finalized, schedule_start = schedule_start + $outside${parked ? ", parked = 1" : ""}
-         WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`;
+    const statements = RECORD_ATTEMPT[parked ? 1 : 0];
     const known = r.as_leased;
     let row: { attempts: number; destination_id: string } | null = null;
-    if (this.db.query(`${set} AND attempts = $attempts`).run({ ...params, attempts: known.attempts }).changes === 1) {
+    if (this.db.query(statements.asLeased).run({ ...params, attempts: known.attempts }).changes === 1) {
       row = { attempts: known.attempts + 1, destination_id: known.destination_id };
-    } else if (this.db.query(set).run(params).changes === 1) {
+    } else if (this.db.query(statements.any).run(params).changes === 1) {
       row = this.db.query("SELECT attempts, destination_id FROM deliveries WHERE id = ?").get(r.delivery_id) as { attempts: number; destination_id: string };
     }
     // The row no longer holds this attempt's lease: cancelled (destination
@@ -837,11 +834,30 @@ interface Held {
   park: Set<string>;
 }
 
-/** A publish's delivery INSERT, less its parked value and closing parenthesis. */
-const INSERT_DELIVERY = `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
+/**
+ * A publish's delivery INSERT, unparked ([0]) and parked ([1]). Whole strings
+ * made once: bun:sqlite finds its prepared statement by the SQL's text, and a
+ * text built per call is hashed anew each time (the record's below too).
+ */
+const INSERT_DELIVERY = [0, 1].map(
+  (parked) => `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
   schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
   VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts, $schedule_start,
-  $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at, $updated_at, $finalized_at,`;
+  $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at, $updated_at, $finalized_at, ${parked})`,
+) as [string, string];
+
+/**
+ * An attempt's delivery UPDATE (recordAttemptWrites), not parking the row ([0])
+ * and parking it ([1]): `asLeased` also checks the count the job was leased
+ * with, `any` does not.
+ */
+const RECORD_ATTEMPT = ["", ", parked = 1"].map((parking) => {
+  const any = `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,
+           lease_owner = NULL, last_status = $last_status, last_error = $last_error, updated_at = $now,
+           finalized_at = $finalized, schedule_start = schedule_start + $outside${parking}
+         WHERE id = $id AND status = 'delivering' AND lease_owner = $owner AND lease_until = $until`;
+  return { any, asLeased: `${any} AND attempts = $attempts` };
+}) as [{ any: string; asLeased: string }, { any: string; asLeased: string }];
 
 /** A delivery the publisher meant to lease, written pending instead: its destination's breaker is open. */
 function heldBack(d: Delivery): Delivery {
