@@ -59,6 +59,9 @@ describeOnEachStore("deliveries leased on disk past the in-memory queue", () => 
     expect(dispatcher.queued + dispatcher.sending + dispatcher.leasedOnDisk).toBe(EVENTS);
     expect(await count(h, "pending")).toBe(0);
     expect(await count(h, "delivering")).toBe(EVENTS);
+    // Operators see them waiting.
+    const scrape = (await h.api("GET", "/metrics")).body as string;
+    expect(scrape).toContain(`\nherald_dispatcher_leased_on_disk ${dispatcher.leasedOnDisk}\n`);
     receiver!.release();
     await receiver!.waitFor(EVENTS, 30_000);
     await h.app.engine.idle();

@@ -94,6 +94,9 @@ export async function renderMetrics(engine: Engine, requests: RequestMetrics): P
 
   out.family("herald_dispatcher_queued", "gauge", "Deliveries leased and waiting in memory.").sample("herald_dispatcher_queued", null, engine.dispatcher.queued);
   out.family("herald_dispatcher_sending", "gauge", "Sends under way.").sample("herald_dispatcher_sending", null, engine.dispatcher.sending);
+  out
+    .family("herald_dispatcher_leased_on_disk", "gauge", "Deliveries a publish leased past the in-memory queue, waiting on disk to be read back.")
+    .sample("herald_dispatcher_leased_on_disk", null, engine.dispatcher.leasedOnDisk);
 
   out.family("herald_http_requests_total", "counter", "API requests by route pattern, method and status.");
   for (const [route, figures] of requests.routes) {
