@@ -132,12 +132,11 @@ describeOnEachStore("deliveries leased on disk past the in-memory queue", () => 
     await publishAll(h);
     expect(h.app.engine.dispatcher.leasedOnDisk).toBeGreaterThan(0);
     receiver!.release();
-    const config = h.app.config;
-    await h.app.stop();
-    // Started again on the same store with the destination disabled: nothing is sent, and nothing is left leased.
-    herald = await startHerald({ ...config, destinations: config.destinations.map((d) => ({ ...d, enabled: false })) });
-    expect(await count(herald, "delivering")).toBe(0);
-    expect((await count(herald, "pending")) + (await count(herald, "succeeded"))).toBe(EVENTS);
-    expect(await count(herald, "pending")).toBeGreaterThan(0);
+    // The engine stopped, the store still open: read what the stop left, before any restart could take leases back.
+    await h.app.engine.stop();
+    expect(h.app.engine.dispatcher.leasedOnDisk).toBe(0);
+    expect(await count(h, "delivering")).toBe(0);
+    expect((await count(h, "pending")) + (await count(h, "succeeded"))).toBe(EVENTS);
+    expect(await count(h, "pending")).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -86,6 +86,18 @@ const PARK_CHUNK = 2_000;
 /** Rate-limited sends due later than this wait in the job table, not in memory. */
 const MAX_WAIT_IN_MEMORY_MS = 5_000;
 
+/**
+ * What reserve granted a publish: leases in the in-memory queue, each holding
+ * `chars` of event data, and leases on disk past it (ON_DISK_LEASES). The
+ * publish hands it back with accept, or with release when nothing was leased.
+ */
+export interface Reservation {
+  memory: number;
+  disk: number;
+  chars: number;
+}
+const NOTHING_RESERVED: Reservation = { memory: 0, disk: 0, chars: 0 };
+
 /** Told about every attempt, after it is recorded (metrics, operational events). */
 export type AttemptListener = (job: DeliveryJob, result: SendResult, status: string, nextAttemptAt: number | null) => void;
 /** Told when an attempt this instance recorded opened or closed its destination's breaker (once across instances). */
@@ -96,7 +108,7 @@ export class Dispatcher {
   private head = 0;
   /** Leases publishes wrote on disk (ON_DISK_LEASES), oldest first, not yet read back. */
   private readonly onDisk = new DiskLeases();
-  /** On-disk leases reserved by publishes not yet accepted (reserveOnDisk). */
+  /** On-disk leases reserved by publishes not yet accepted (reserve). */
   private diskReserved = 0;
   /** Sends begun since `sendsSince.at`, and the rate per millisecond last taken from them (onDiskBound). */
   private sendsSince = { count: 0, at: 0 };
@@ -210,54 +222,37 @@ export class Dispatcher {
   }
 
   /**
-   * Reserves room for up to `n` deliveries of one event a publish is about to
-   * lease, its data `chars` long; returns how many fit, in count and in
-   * QUEUED_DATA_CHARS (fitByData). The publish then accepts or releases that
-   * many, with the same `chars`.
+   * Reserves leases for up to `n` deliveries of one event a publish is about to
+   * write, its data `chars` long: first in the in-memory queue, as many as fit
+   * in count and in QUEUED_DATA_CHARS (fitByData); past it, while this instance
+   * is alone, on disk (onDiskBound). Leases are handed out in publish order:
+   * while some wait on disk, a publish's wait there too, behind them.
    */
-  reserve(n: number, chars = 0): number {
-    // Leases are handed out in publish order: while some wait on disk, a publish's wait there too, behind them.
-    if (!this.running || this.leasedOnDisk + this.diskReserved > 0) return 0;
-    const granted = Math.max(0, Math.min(n, this.room, this.fitByData(chars)));
-    this.reserved += granted;
-    this.reservedChars += granted * chars;
-    return granted;
+  reserve(n: number, chars = 0): Reservation {
+    if (!this.running) return NOTHING_RESERVED;
+    const memory = this.leasedOnDisk + this.diskReserved > 0 ? 0 : Math.max(0, Math.min(n, this.room, this.fitByData(chars)));
+    const disk = this.instances > 1 || n - memory <= 0 ? 0 : Math.max(0, Math.min(n - memory, this.onDiskBound() - this.leasedOnDisk - this.diskReserved));
+    this.reserved += memory;
+    this.reservedChars += memory * chars;
+    this.diskReserved += disk;
+    return { memory, disk, chars };
   }
 
-  /** Gives back `n` reserved deliveries of `chars` each: not used (the publish failed or was a repeat), or taken (accept). */
-  release(n: number, chars = 0): void {
-    this.reserved -= n;
-    this.reservedChars -= n * chars;
-  }
-
-  /** Takes leased deliveries, using `reservedCount` deliveries (of `chars` each) of the reservation. */
-  accept(jobs: DeliveryJob[], reservedCount = 0, chars = 0): void {
-    this.release(reservedCount, chars);
-    for (const job of jobs) this.enqueue(job);
-    this.pump();
+  /** Gives back a reservation: not used (the publish failed or was a repeat), or taken (accept). */
+  release(reservation: Reservation): void {
+    this.reserved -= reservation.memory;
+    this.reservedChars -= reservation.memory * reservation.chars;
+    this.diskReserved -= reservation.disk;
   }
 
   /**
-   * Reserves up to `n` leases on disk for deliveries a publish could not lease
-   * in memory (ON_DISK_LEASES); only while alone. The publish then accepts them
-   * (acceptOnDisk) or gives them back (releaseOnDisk).
+   * Takes leased deliveries: `jobs` into the queue, `onDisk` (each row's id and
+   * lease end) to be read back in order, using up `reservation`.
    */
-  reserveOnDisk(n: number): number {
-    if (!this.running || this.instances > 1 || n <= 0) return 0;
-    const granted = Math.max(0, Math.min(n, this.onDiskBound() - this.leasedOnDisk - this.diskReserved));
-    this.diskReserved += granted;
-    return granted;
-  }
-
-  releaseOnDisk(n: number): void {
-    this.diskReserved -= n;
-  }
-
-  /** Takes the leases a publish wrote on disk (each row's id and lease end), using `reservedCount` of its reservation. */
-  acceptOnDisk(leases: { id: string; until: number }[], reservedCount: number): void {
-    this.releaseOnDisk(reservedCount);
-    if (leases.length === 0) return;
-    for (const lease of leases) this.onDisk.push(lease.id, lease.until);
+  accept(jobs: DeliveryJob[], reservation = NOTHING_RESERVED, onDisk: { id: string; until: number }[] = []): void {
+    this.release(reservation);
+    for (const job of jobs) this.enqueue(job);
+    for (const lease of onDisk) this.onDisk.push(lease.id, lease.until);
     this.pump();
   }
 

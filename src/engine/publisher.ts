@@ -93,15 +93,14 @@ export class Publisher {
     const leasable = (d: Destination) => d.enabled && !this.dispatcher.breakerOpen(d.id) && !isLimited(d);
     const sendable = scheduledAt === null ? routes.filter((r) => leasable(r.destination)).length : 0;
     const limitedDue = scheduledAt === null && routes.some((r) => r.destination.enabled && isLimited(r.destination));
-    const granted = this.dispatcher.reserve(sendable, data_json.length);
     // Past the in-memory queue, leased on disk: the row is written leased and read back later (dispatcher.ts: ON_DISK_LEASES).
-    const grantedOnDisk = this.dispatcher.reserveOnDisk(sendable - granted);
-    const onDiskIds = grantedOnDisk > 0 ? new Set<string>() : null;
+    const granted = this.dispatcher.reserve(sendable, data_json.length);
+    const onDiskIds = granted.disk > 0 ? new Set<string>() : null;
     let leased = 0;
     const deliveries = routes.map((route): Delivery => {
-      const lease = leasable(route.destination) && leased < granted + grantedOnDisk;
+      const lease = leasable(route.destination) && leased < granted.memory + granted.disk;
       const id = newId("dlv", now);
-      if (lease && leased++ >= granted) onDiskIds!.add(id);
+      if (lease && leased++ >= granted.memory) onDiskIds!.add(id);
       return {
         id,
         event_id: event.id,
@@ -137,13 +136,11 @@ export class Publisher {
       result = await this.store.publish(item);
     } catch (error) {
       // A store that cannot write is answered 503 by the HTTP layer's one error handler.
-      this.dispatcher.release(granted, data_json.length);
-      this.dispatcher.releaseOnDisk(grantedOnDisk);
+      this.dispatcher.release(granted);
       throw error;
     }
     if (!result.created) {
-      this.dispatcher.release(granted, data_json.length);
-      this.dispatcher.releaseOnDisk(grantedOnDisk);
+      this.dispatcher.release(granted);
       if (!result.same_request) {
         const message = `event ${result.event.id} was already published with this ${input.idempotency_key ? "Idempotency-Key" : "id"} and a different body`;
         return { ok: false, problem: new Problem("conflict", message, undefined, "idempotency_conflict") };
@@ -162,8 +159,7 @@ export class Publisher {
       if (onDiskIds?.has(delivery.id)) onDisk.push({ id: delivery.id, until: delivery.lease_until! });
       else jobs.push({ delivery, event: forDelivery });
     }
-    this.dispatcher.accept(jobs, granted, data_json.length);
-    this.dispatcher.acceptOnDisk(onDisk, grantedOnDisk);
+    this.dispatcher.accept(jobs, granted, onDisk);
     if (leased < sendable || limitedDue) this.dispatcher.noteBacklog();
     // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
     if (scheduledAt !== null && routes.length > 0) this.dispatcher.wakeAt(scheduledAt);

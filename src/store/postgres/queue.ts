@@ -232,17 +232,14 @@ export class PostgresQueue implements QueueStore {
 
   readLeased(owner: string, leases: Map<string, number>): Promise<DeliveryJob[]> {
     if (leases.size === 0) return Promise.resolve([]);
+    const held = JSON.stringify(Array.from(leases, ([id, until], index) => ({ index, id, until: Math.round(until) })));
     return guarded(async () => {
-      const rows = await this.sql`SELECT * FROM deliveries
-        WHERE id = ANY(${this.sql.array([...leases.keys()], "TEXT")}) AND status = 'delivering' AND lease_owner = ${owner}`;
-      // In the order given (the publish order), each only under the lease it was written with.
-      const byId = new Map<string, Delivery>(rows.map((row: Record<string, unknown>) => [row.id as string, toDelivery(row)]));
-      const held: Delivery[] = [];
-      for (const [id, until] of leases) {
-        const d = byId.get(id);
-        if (d && d.lease_until === Math.round(until)) held.push(d);
-      }
-      return this.attachEvents(held);
+      // The rows still leased to the owner under the lease each was written with, in the order given.
+      const rows = await this.sql`SELECT d.* FROM json_to_recordset(${held}::text::json) AS l("index" INTEGER, id TEXT, until BIGINT)
+        JOIN deliveries d ON d.id = l.id AND d.lease_until = l.until
+        WHERE d.status = 'delivering' AND d.lease_owner = ${owner}
+        ORDER BY l."index"`;
+      return this.attachEvents(rows.map(toDelivery));
     });
   }
 

@@ -281,18 +281,9 @@ export class SqliteQueue implements QueueStore {
 
   async readLeased(owner: string, leases: Map<string, number>): Promise<DeliveryJob[]> {
     if (leases.size === 0) return [];
+    const pairs = JSON.stringify(Array.from(leases, ([id, until]) => [id, ms(until)]));
     // One read transaction: a large event's second read (jobsOf) sees what the first joined.
-    return this.db.transaction(() => {
-      const rows = this.db.query(READ_LEASED).all({ ids: JSON.stringify([...leases.keys()]), owner }) as Record<string, any>[];
-      // In the order given (the publish order), each only under the lease it was written with.
-      const byId = new Map(rows.map((row) => [row.id as string, row]));
-      const held: Record<string, any>[] = [];
-      for (const [id, until] of leases) {
-        const row = byId.get(id);
-        if (row && row.lease_until === ms(until)) held.push(row);
-      }
-      return this.jobsOf(held);
-    })();
+    return this.db.transaction(() => this.jobsOf(this.db.query(READ_LEASED).all({ leases: pairs, owner }) as Record<string, any>[]))();
   }
 
   /**
@@ -797,17 +788,17 @@ const D_COLUMNS = DELIVERY_COLUMNS.split(", ").map((c) => `d.${c}`).join(", ");
  */
 const CLAIM_INLINE_DATA_BYTES = 8192;
 
+/** A delivery row with its event as jobsOf takes them (`d`: the delivery, `e`: its event). */
+const JOB_COLUMNS = `${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
+           -- octet_length reads the value's size from the row's header without loading it.
+           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data`;
+
 /**
  * The claim proper's read (claimRows): due rows of destinations that are not
  * held, with their events. LEFT JOIN: a row whose event is gone is leased like
  * the rest (and not sent), as before, rather than walked past by every claim.
  * Exported for the test that reads its plan (test/store/parked-rows.test.ts).
  */
-/** A delivery row with its event as jobsOf takes them (`d`: the delivery, `e`: its event). */
-const JOB_COLUMNS = `${D_COLUMNS}, e.type AS e_type, e.created_at AS e_created_at,
-           -- octet_length reads the value's size from the row's header without loading it.
-           CASE WHEN octet_length(e.data) <= ${CLAIM_INLINE_DATA_BYTES} THEN e.data END AS e_data`;
-
 export const CLAIM_DUE = `SELECT ${JOB_COLUMNS}
          -- Without INDEXED BY the planner (no ANALYZE statistics) prefers another index
          -- and sorts every pending row for each claim: O(backlog) per batch of 1000.
@@ -821,12 +812,16 @@ export const CLAIM_DUE = `SELECT ${JOB_COLUMNS}
          ORDER BY d.next_attempt_at, d.id LIMIT $limit`;
 
 /**
- * readLeased's read: the rows still leased to the owner among the ids, with
- * their events as CLAIM_DUE reads them (by primary key: no index of the lease).
+ * readLeased's read: of the [id, lease end] pairs, the rows still leased to the
+ * owner under that lease, in the pairs' order, with their events as CLAIM_DUE
+ * reads them (each row by primary key: no index of the lease).
  */
 const READ_LEASED = `SELECT ${JOB_COLUMNS}
-         FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
-         WHERE d.id IN (SELECT value FROM json_each($ids)) AND d.status = 'delivering' AND d.lease_owner = $owner`;
+         FROM json_each($leases) l
+         JOIN deliveries d ON d.id = l.value ->> 0 AND d.lease_until = l.value ->> 1
+         LEFT JOIN events e ON e.id = d.event_id
+         WHERE d.status = 'delivering' AND d.lease_owner = $owner
+         ORDER BY l.key`;
 
 /** What heldAtPublish reads: destinations a publish must not lease for, and those whose pending rows go parked. */
 interface Held {
