@@ -5,7 +5,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { openDatabase } from "../src/store/sqlite/database.ts";
-import { WriteBatcher } from "../src/store/sqlite/write-batcher.ts";
+import { type DeferredRows, WriteBatcher } from "../src/store/sqlite/write-batcher.ts";
 import { WalSync } from "../src/store/sqlite/wal-sync.ts";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import { StoreUnavailableError } from "../src/store/unavailable.ts";
@@ -197,5 +197,76 @@ describe("write batcher", () => {
     await batcher.submit(insert(db, 2));
     expect(batcher.failing).toBeNull();
     db.close();
+  });
+
+  describe("rows a write leaves for later (defer)", () => {
+    /** Gathers ids for table t and writes them in one multi-row INSERT, as PublishRows does. */
+    class GatheredIds implements DeferredRows {
+      ids: number[] = [];
+      flushes = 0;
+      constructor(private readonly db: Database) {}
+      flush(): void {
+        const ids = this.ids;
+        this.ids = [];
+        this.flushes++;
+        if (ids.length) this.db.query(`INSERT INTO t (id, v) VALUES ${ids.map(() => "(?, 'g')").join(", ")}`).run(...ids);
+      }
+      discard(): void {
+        this.ids = [];
+      }
+    }
+    /** A write that gathers its row while the batcher allows it, and inserts it itself otherwise (the replay). */
+    const gathering = (db: Database, batcher: WriteBatcher, rows: GatheredIds, id: number) => () => {
+      if (!batcher.deferring) return insert(db, id)();
+      batcher.defer(rows);
+      rows.ids.push(id);
+      return 1;
+    };
+    const count = (db: Database) => (db.query("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+
+    it("writes gathered rows once, in the same commit, before a write that does not defer reads the table", async () => {
+      const { db, path, batcher } = open();
+      const rows = new GatheredIds(db);
+      let seen = -1;
+      const results = await Promise.all([
+        batcher.submit(gathering(db, batcher, rows, 1), true),
+        batcher.submit(gathering(db, batcher, rows, 2), true),
+        batcher.submit(() => (seen = count(db))),
+        batcher.submit(gathering(db, batcher, rows, 3), true),
+      ]);
+      expect(results).toEqual([1, 1, 2, 1]);
+      expect(seen).toBe(2); // rows 1 and 2 were written before the reader ran
+      expect(committedRows(path, "t")).toBe(3); // row 3 before COMMIT
+      expect(rows.flushes).toBe(2);
+      expect((db.query("SELECT v FROM t WHERE id = 3").get() as { v: string }).v).toBe("g"); // gathered, not written alone
+      expect(batcher.deferring).toBe(false);
+      db.close();
+    });
+
+    it("forgets what a rolled-back run gathered: the replay writes each row once, and a failing write fails alone", async () => {
+      const { db, path, batcher } = open();
+      await batcher.submit(insert(db, 9));
+      const rows = new GatheredIds(db);
+      const results = await Promise.allSettled([
+        batcher.submit(gathering(db, batcher, rows, 1), true),
+        batcher.submit(insert(db, 9), true), // duplicate: the first run is rolled back
+        batcher.submit(gathering(db, batcher, rows, 2), true),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(committedRows(path, "t")).toBe(3);
+      expect(rows.ids).toEqual([]);
+      db.close();
+    });
+
+    it("gathered rows that cannot be written are replayed with savepoints, failing only the write whose row it was", async () => {
+      const { db, path, batcher } = open();
+      await batcher.submit(insert(db, 5));
+      const rows = new GatheredIds(db);
+      const results = await Promise.allSettled([4, 5, 6].map((id) => batcher.submit(gathering(db, batcher, rows, id), true)));
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect((db.query("SELECT id FROM t ORDER BY id").all() as { id: number }[]).map((r) => r.id)).toEqual([4, 5, 6]);
+      expect(committedRows(path, "t")).toBe(3);
+      db.close();
+    });
   });
 });

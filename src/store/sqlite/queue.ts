@@ -12,7 +12,8 @@ import { answeredOk, type HealthSamples } from "./health-samples.ts";
 import { InstanceLock, lockPath, probeLock, removeLock } from "./instance-lock.ts";
 import { readDeliveriesOfEvent, readDelivery, readEvent } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
-import { DELIVERY_COLUMNS, deliveryParams, toDelivery } from "./rows.ts";
+import { PublishRows } from "./publish-rows.ts";
+import { DELIVERY_COLUMNS, toDelivery } from "./rows.ts";
 import { conditions, createdWithin, ms, statusTerm } from "./sql.ts";
 import type { WriteBatcher } from "./write-batcher.ts";
 
@@ -33,7 +34,12 @@ export class SqliteQueue implements QueueStore {
     private readonly path: string,
     /** Each attempt's sample for endpoint health, written in bulk (health-samples.ts). */
     private readonly healthSamples: HealthSamples,
-  ) {}
+  ) {
+    this.rows = new PublishRows(db);
+  }
+
+  /** Publishes' events and deliveries, gathered for the batch's multi-row INSERTs. */
+  private readonly rows: PublishRows;
 
   // ── publishing ───────────────────────────────────────────────────────────
 
@@ -45,33 +51,42 @@ export class SqliteQueue implements QueueStore {
    * is still this tenant's to use: the event gets a generated id instead.
    */
   publish(item: NewEvent): Promise<PublishResult> {
-    return this.batcher.submit(() => this.publishNow(item));
+    return this.batcher.submit(() => this.publishNow(item), true);
   }
 
   private publishNow(item: NewEvent): PublishResult {
     let id = item.event.id;
-    // Insert first, look for the original only when the id or idempotency key is
-    // taken: a repeat is rare, and the lookup cost every publish a search. A failed
-    // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
-    try {
-      this.insertEvent(item, id);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "SQLITE_CONSTRAINT_PRIMARYKEY" && code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
-      const existing = this.findExisting(item);
-      if (existing) {
-        return {
-          created: false,
-          event: readEvent(this.db, existing.id)!,
-          deliveries: readDeliveriesOfEvent(this.db, existing.id),
-          same_request: existing.request_hash === item.request_hash,
-        };
+    // An event with neither idempotency key nor producer id cannot be a repeat:
+    // its rows are gathered and written with the batch's others (publish-rows.ts).
+    // Any other is inserted first, and the original looked for only when the id
+    // or key is taken: a repeat is rare, and the lookup cost every publish a
+    // search. A failed INSERT undoes only itself (ON CONFLICT ABORT); the batch's
+    // transaction goes on.
+    const gathered = this.batcher.deferring && item.idempotency_key === null && !item.producer_id;
+    if (gathered) {
+      this.batcher.defer(this.rows);
+      this.rows.addEvent(item, id);
+    } else {
+      try {
+        this.insertEvent(item, id);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== "SQLITE_CONSTRAINT_PRIMARYKEY" && code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
+        const existing = this.findExisting(item);
+        if (existing) {
+          return {
+            created: false,
+            event: readEvent(this.db, existing.id)!,
+            deliveries: readDeliveriesOfEvent(this.db, existing.id),
+            same_request: existing.request_hash === item.request_hash,
+          };
+        }
+        // Not this tenant's: another tenant's event holds the id. This one is stored
+        // under a generated id, and nothing of the other event is read or shown.
+        if (!item.producer_id || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
+        id = newId("evt", item.event.created_at);
+        this.insertEvent(item, id);
       }
-      // Not this tenant's: another tenant's event holds the id. This one is stored
-      // under a generated id, and nothing of the other event is read or shown.
-      if (!item.producer_id || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
-      id = newId("evt", item.event.created_at);
-      this.insertEvent(item, id);
     }
     const moved = id !== item.event.id;
     const event = moved ? { ...item.event, id } : item.event;
@@ -84,13 +99,9 @@ export class SqliteQueue implements QueueStore {
     if (hold.size > 0 && deliveries.some((d) => d.status === "delivering")) {
       deliveries = deliveries.map((d) => (d.status === "delivering" && hold.has(d.destination_id) ? heldBack(d) : d));
     }
-    const insert = this.db.query(INSERT_DELIVERY[0]);
-    if (park.size === 0) {
-      for (const d of deliveries) insert.run(deliveryParams(d));
-    } else {
-      const insertParked = this.db.query(INSERT_DELIVERY[1]);
-      for (const d of deliveries) (d.status === "pending" && park.has(d.destination_id) ? insertParked : insert).run(deliveryParams(d));
-    }
+    for (const d of deliveries) this.rows.addDelivery(d, park.size > 0 && d.status === "pending" && park.has(d.destination_id));
+    // Not gathered: written now (a repeat later in the batch reads them).
+    if (!gathered) this.rows.flush();
     return { created: true, event, deliveries };
   }
 
@@ -829,22 +840,12 @@ interface Held {
   park: Set<string>;
 }
 
-/**
- * A publish's delivery INSERT, unparked ([0]) and parked ([1]). Whole strings
- * made once: bun:sqlite finds its prepared statement by the SQL's text, and a
- * text built per call is hashed anew each time (the record's below too).
- */
-const INSERT_DELIVERY = [0, 1].map(
-  (parked) => `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts,
-  schedule_start, next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
-  VALUES ($id, $event_id, $destination_id, $subscription_id, $tenant, $event_type, $status, $attempts, $schedule_start,
-  $next_attempt_at, $lease_until, $lease_owner, $last_status, $last_error, $created_at, $updated_at, $finalized_at, ${parked})`,
-) as [string, string];
 
 /**
  * An attempt's delivery UPDATE (recordAttemptWrites), not parking the row ([0])
  * and parking it ([1]): `asLeased` also checks the count the job was leased
- * with, `any` does not.
+ * with, `any` does not. Whole strings made once: bun:sqlite finds its prepared
+ * statement by the SQL's text, and a text built per call is hashed anew each time.
  */
 const RECORD_ATTEMPT = ["", ", parked = 1"].map((parking) => {
   const any = `UPDATE deliveries SET attempts = attempts + 1, status = $status, next_attempt_at = $next, lease_until = NULL,

@@ -131,10 +131,6 @@ export function toDelivery(row: any): Delivery {
   return row as Delivery;
 }
 
-export function deliveryParams(d: Delivery): Row {
-  return d as unknown as Row;
-}
-
 export function toAttempt(row: any): Attempt {
   return {
     id: row.id,
