@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { describeEachStore } from "./stores.ts";
-import { newEvent, withDestinations } from "./records.ts";
+import { newEvent, T0, withDestinations } from "./records.ts";
 
 describeEachStore("publishing together", (current) => {
   it("answers repeats inside the group and of rows already there as one-by-one publishes would", async () => {
@@ -55,6 +55,28 @@ describeEachStore("publishing together", (current) => {
     }
     expect(await store.log.deliveriesOfEvent(items[3]!.event.id)).toEqual([]);
     expect(await store.log.getEvent(items[3]!.event.id)).toBeNull();
+  });
+
+  it("writes a large group whole: 150 events, one of them to 100 destinations, every row as given", async () => {
+    const { store } = current;
+    const many = Array.from({ length: 100 }, (_, i) => `d${i}`);
+    await withDestinations(store, ...many);
+    // Leased, pending and scheduled rows mixed, so every column of every row is compared.
+    const items = [
+      newEvent({ to: many, status: "delivering" }),
+      ...Array.from({ length: 149 }, (_, i) =>
+        newEvent({ to: [`d${i % 100}`], data: { i }, status: i % 2 === 0 ? "pending" : "delivering", deliver_at: i % 3 === 0 ? T0 + 60_000 : undefined }),
+      ),
+    ];
+    const results = await Promise.all(items.map((item) => store.queue.publish(item)));
+    expect(results.every((r) => r.created)).toBe(true);
+    for (const item of items) {
+      const event = (await store.log.getEvent(item.event.id))!;
+      expect(event.data).toEqual(item.event.data);
+      expect(event.deliver_at).toBe(item.event.deliver_at);
+      const rows = await store.log.deliveriesOfEvent(item.event.id);
+      expect(rows.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...item.deliveries].sort((a, b) => a.id.localeCompare(b.id)));
+    }
   });
 });
 
