@@ -26,6 +26,8 @@ export class SqliteQueue implements QueueStore {
   private heldSeen: { transaction: number; held: Held } | null = null;
   /** Destinations' health as read, then written, in one batch transaction (healthInBatch). */
   private healthSeen: { transaction: number; byId: Map<string, Health> } | null = null;
+  /** Publishes' events and deliveries, gathered for the batch's multi-row INSERTs. */
+  private readonly rows: PublishRows;
 
   constructor(
     private readonly db: Database,
@@ -37,9 +39,6 @@ export class SqliteQueue implements QueueStore {
   ) {
     this.rows = new PublishRows(db);
   }
-
-  /** Publishes' events and deliveries, gathered for the batch's multi-row INSERTs. */
-  private readonly rows: PublishRows;
 
   // ── publishing ───────────────────────────────────────────────────────────
 
@@ -57,8 +56,9 @@ export class SqliteQueue implements QueueStore {
   private publishNow(item: NewEvent): PublishResult {
     let id = item.event.id;
     // An event with neither idempotency key nor producer id cannot be a repeat:
-    // its rows are gathered and written with the batch's others (publish-rows.ts).
-    // Any other is inserted first, and the original looked for only when the id
+    // its rows are gathered and written with the batch's others (publish-rows.ts;
+    // were its generated id taken all the same, that INSERT would fail and the
+    // batch's replay would write each publish alone). Any other is inserted first, and the original looked for only when the id
     // or key is taken: a repeat is rare, and the lookup cost every publish a
     // search. A failed INSERT undoes only itself (ON CONFLICT ABORT); the batch's
     // transaction goes on.
@@ -839,7 +839,6 @@ interface Held {
   hold: Set<string>;
   park: Set<string>;
 }
-
 
 /**
  * An attempt's delivery UPDATE (recordAttemptWrites), not parking the row ([0])

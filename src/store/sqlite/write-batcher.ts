@@ -32,7 +32,7 @@ interface QueuedWrite {
   run: () => unknown;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
-  /** Writes nothing that a DeferredRows holds back could be missing from: no flush before it. */
+  /** Gathers its rows (or reads none that another write gathered): what was gathered is not written before it. */
   defers: boolean;
 }
 
