@@ -258,6 +258,27 @@ describe("write batcher", () => {
       db.close();
     });
 
+    it("a full database fails the whole batch, and the rows it had gathered are never written later", async () => {
+      const { db, path, batcher } = open();
+      await batcher.submit(insert(db, 1));
+      const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+      db.run(`PRAGMA max_page_count = ${pages}`);
+      const rows = new GatheredIds(db);
+      const big = "x".repeat(64 * 1024);
+      const results = await Promise.allSettled([
+        batcher.submit(gathering(db, batcher, rows, 100), true),
+        batcher.submit(gathering(db, batcher, rows, 101), true),
+        batcher.submit(insert(db, 3, big), true), // SQLITE_FULL while rows 100 and 101 wait, gathered
+      ]);
+      for (const result of results) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      expect(committedRows(path, "t")).toBe(1);
+      db.run("PRAGMA max_page_count = 1000000");
+      await batcher.submit(insert(db, 2));
+      expect((db.query("SELECT id FROM t ORDER BY id").all() as { id: number }[]).map((r) => r.id)).toEqual([1, 2]);
+      expect(rows.flushes).toBe(0);
+      db.close();
+    });
+
     it("gathered rows that cannot be written are replayed with savepoints, failing only the write whose row it was", async () => {
       const { db, path, batcher } = open();
       await batcher.submit(insert(db, 5));
