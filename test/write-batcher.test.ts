@@ -32,6 +32,12 @@ function committedRows(path: string, table: string): number {
   }
 }
 
+/** Caps this connection's file at its present size: the next page it needs fails with SQLITE_FULL, as on a full disk. */
+function capFileSize(db: Database): void {
+  const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+  db.run(`PRAGMA max_page_count = ${pages}`);
+}
+
 const insert = (db: Database, id: number, v = "x") => () => db.query("INSERT INTO t (id, v) VALUES (?, ?)").run(id, v).changes;
 
 describe("write batcher", () => {
@@ -148,9 +154,7 @@ describe("write batcher", () => {
   it("a full database fails the whole batch with StoreUnavailableError, commits none of it, and writes again once there is room", async () => {
     const { db, path, batcher } = open();
     await batcher.submit(insert(db, 1));
-    const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
-    // A cap on this connection's file size: SQLITE_FULL, as on a full disk.
-    db.run(`PRAGMA max_page_count = ${pages}`);
+    capFileSize(db);
     const big = "x".repeat(64 * 1024);
     const results = await Promise.allSettled([batcher.submit(insert(db, 2)), batcher.submit(insert(db, 3, big)), batcher.submit(insert(db, 4))]);
     for (const result of results) {
@@ -261,8 +265,7 @@ describe("write batcher", () => {
     it("a full database fails the whole batch, and the rows it had gathered are never written later", async () => {
       const { db, path, batcher } = open();
       await batcher.submit(insert(db, 1));
-      const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
-      db.run(`PRAGMA max_page_count = ${pages}`);
+      capFileSize(db);
       const rows = new GatheredIds(db);
       const big = "x".repeat(64 * 1024);
       const results = await Promise.allSettled([
