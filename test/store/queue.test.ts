@@ -49,6 +49,30 @@ describeEachStore("the queue", (current) => {
     }
   });
 
+  it("reads back leases written on disk in the order given, only rows still held under the lease each was written with", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b");
+    // Leased at publish to ins_test until T0 + 60 s (records.ts), as a publish past the in-memory queue writes them.
+    const items = Array.from({ length: 5 }, (_, i) => newEvent({ to: ["a", "b"], data: { i }, status: "delivering" }));
+    for (const item of items) await store.queue.publish(item);
+    const rows = items.flatMap((item) => item.deliveries);
+    const until = T0 + 60_000;
+    // One lease was handed back (its row pending again), one is asked for under another lease end.
+    await store.queue.releaseLease(rows[2]!.id, lease(until), T0);
+    const asked = [rows[7]!, rows[2]!, rows[9]!, rows[0]!, rows[4]!];
+    const leases = new Map(asked.map((d) => [d.id, until]));
+    leases.set(rows[9]!.id, until + 5);
+    const jobs = await store.queue.readLeased("ins_test", leases);
+    expect(jobs.map((j) => j.delivery.id)).toEqual([rows[7]!.id, rows[0]!.id, rows[4]!.id]);
+    for (const job of jobs) {
+      const item = items.find((i) => i.event.id === job.delivery.event_id)!;
+      expect(job.event).toEqual({ id: item.event.id, type: item.event.type, created_at: item.event.created_at, data_json: item.data_json });
+      expect(job.delivery).toMatchObject({ status: "delivering", lease_owner: "ins_test", lease_until: until });
+    }
+    // Another owner holds none of them.
+    expect(await store.queue.readLeased("ins_other", new Map(asked.map((d) => [d.id, until])))).toEqual([]);
+  });
+
   it("gives two instances claiming together disjoint rows, every due row to one of them", async () => {
     const { store, another } = current;
     const second = await another();
