@@ -1,29 +1,26 @@
 // `bun bench/row-writes.ts [N] [--indexes]`: what SQLite costs to write a
 // published event with one delivery in Herald's schema (every migration, every
 // index; `synchronous: full`), N events in transactions of 1,000, COMMIT
-// included: one INSERT statement per row against multi-row INSERTs of 256 rows
-// (src/store/sqlite/publish-rows.ts), for a delivery written leased (as at
-// publish while the queue has room) and one written pending and parked (a
-// disabled destination, as in the ingest scenario). `--indexes` also writes
-// the parked rows one statement a row with each index of theirs dropped in
-// turn: what each index costs. Rounds alternate the shapes; the first is not
+// included, through the store's PublishRows (src/store/sqlite/publish-rows.ts):
+// one INSERT statement per row against its multi-row INSERTs of up to 256 rows,
+// for a delivery written leased (as at publish while the queue has room) and
+// one written pending and parked (a disabled destination, as in the ingest
+// scenario). `--indexes` also writes the parked rows one statement a row with
+// each index of theirs dropped in turn: what each index costs. Rounds alternate the shapes; the first is not
 // counted. Prints µs per event of wall time inside the transactions.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Database } from "bun:sqlite";
+import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
-import { DELIVERY_COLUMNS } from "../src/store/sqlite/rows.ts";
+import { PublishRows } from "../src/store/sqlite/publish-rows.ts";
+import type { Delivery, NewEvent } from "../src/store/types.ts";
 
 const total = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const withIndexes = process.argv.includes("--indexes");
 const PER_TRANSACTION = 1_000;
-const MULTI = 256;
-const EVENT_COLUMNS = "id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at";
-const COLUMNS = `${DELIVERY_COLUMNS}, parked`;
-const data = JSON.stringify({ order_id: 12345, amount: 99.5, currency: "EUR", items: [{ sku: "abc", qty: 2 }] });
-
-const values = (n: number, columns: string) => Array.from({ length: n }, () => `(${columns.split(", ").map(() => "?").join(", ")})`).join(", ");
+const data = { order_id: 12345, amount: 99.5, currency: "EUR", items: [{ sku: "abc", qty: 2 }] };
 
 type Shape = { name: string; parked: boolean; multi: boolean; drop?: string };
 const shapes: Shape[] = [
@@ -38,48 +35,38 @@ if (withIndexes) {
   }
 }
 
-/** One event's values and its delivery's, in the INSERTs' column order. */
-function rows(now: number, parked: boolean): [unknown[], unknown[]] {
-  const event = `evt_${Bun.randomUUIDv7("buffer", now).toString("hex")}`;
-  return [
-    [event, "order.created", "default", data, now, null, "1234567890", null, null],
-    [
-      `dlv_${Bun.randomUUIDv7("buffer", now).toString("hex")}`, event, "dst_bench", "sub_bench", "default", "order.created",
-      parked ? "pending" : "delivering", 0, 0, parked ? now : null, parked ? null : now + 180_000, parked ? null : "ins_bench",
-      null, null, now, now, null, parked ? 1 : 0,
-    ],
-  ];
+/** One published event and its delivery, as the publisher makes them. */
+function publish(now: number, parked: boolean): { item: NewEvent; delivery: Delivery } {
+  const id = newId("evt", now);
+  const delivery: Delivery = {
+    id: newId("dlv", now), event_id: id, destination_id: "dst_bench", subscription_id: "sub_bench", tenant: "default",
+    event_type: "order.created", status: parked ? "pending" : "delivering", attempts: 0, schedule_start: 0,
+    next_attempt_at: parked ? now : null, lease_until: parked ? null : now + 180_000, lease_owner: parked ? null : "ins_bench",
+    last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
+  };
+  const event = { id, type: "order.created", tenant: "default", data, created_at: now, deliver_at: null };
+  return { item: { event, data_json: JSON.stringify(data), idempotency_key: null, request_hash: "1234567890", deliveries: [delivery] }, delivery };
 }
 
+/**
+ * Writes `total` events through the store's own PublishRows: each publish's
+ * rows written at once (its statements of one row each), or every publish of a
+ * transaction gathered and written together, as the write batcher has them.
+ */
 function writeAll(db: Database, shape: Shape): number {
-  const oneEvent = db.query(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${values(1, EVENT_COLUMNS)}`);
-  const oneDelivery = db.query(`INSERT INTO deliveries (${COLUMNS}) VALUES ${values(1, COLUMNS)}`);
-  const manyEvents = db.query(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${values(MULTI, EVENT_COLUMNS)}`);
-  const manyDeliveries = db.query(`INSERT INTO deliveries (${COLUMNS}) VALUES ${values(MULTI, COLUMNS)}`);
+  const rows = new PublishRows(db);
   let ms = 0;
   for (let written = 0; written < total; written += PER_TRANSACTION) {
     const now = Date.now();
-    const batch = Array.from({ length: PER_TRANSACTION }, () => rows(now, shape.parked));
+    const batch = Array.from({ length: PER_TRANSACTION }, () => publish(now, shape.parked));
     const started = performance.now();
     db.transaction(() => {
-      if (!shape.multi) {
-        for (const [event, delivery] of batch) {
-          oneEvent.run(...(event as never[]));
-          oneDelivery.run(...(delivery as never[]));
-        }
-        return;
+      for (const { item, delivery } of batch) {
+        rows.addEvent(item, item.event.id);
+        rows.addDelivery(delivery, shape.parked);
+        if (!shape.multi) rows.flush();
       }
-      // PER_TRANSACTION is not a multiple of MULTI: the rest one statement a row, as publish-rows.ts would split it further.
-      let at = 0;
-      for (; at + MULTI <= batch.length; at += MULTI) {
-        const chunk = batch.slice(at, at + MULTI);
-        manyEvents.run(...(chunk.flatMap((r) => r[0]) as never[]));
-        manyDeliveries.run(...(chunk.flatMap((r) => r[1]) as never[]));
-      }
-      for (const [event, delivery] of batch.slice(at)) {
-        oneEvent.run(...(event as never[]));
-        oneDelivery.run(...(delivery as never[]));
-      }
+      rows.flush();
     })();
     ms += performance.now() - started;
   }

@@ -27,6 +27,12 @@ function insertSql(table: string, columns: string[], rows: number): string {
 const EVENT_INSERTS = new Map(CHUNKS.map((n) => [n, insertSql("events", EVENT_COLUMNS, n)]));
 const DELIVERY_INSERTS = new Map(CHUNKS.map((n) => [n, insertSql("deliveries", INSERTED_DELIVERY_COLUMNS, n)]));
 
+/** Appends an event's values to `into`, in EVENT_COLUMNS' order. */
+function pushEventValues(into: unknown[], item: NewEvent, id: string): void {
+  const e = item.event;
+  into.push(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
+}
+
 export class PublishRows implements DeferredRows {
   /** Each table's gathered rows, their values one after another in column order. */
   private events: unknown[] = [];
@@ -36,8 +42,17 @@ export class PublishRows implements DeferredRows {
 
   /** The event of `item`, stored under `id` (which may differ from the item's: a producer id another tenant holds). */
   addEvent(item: NewEvent, id: string): void {
-    const e = item.event;
-    this.events.push(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
+    pushEventValues(this.events, item, id);
+  }
+
+  /**
+   * Writes the event of `item` at once, alone: a publish with an idempotency key
+   * or producer id learns from this INSERT's failure that it is a repeat.
+   */
+  writeEvent(item: NewEvent, id: string): void {
+    const values: unknown[] = [];
+    pushEventValues(values, item, id);
+    this.db.query(EVENT_INSERTS.get(1)!).run(...(values as never[]));
   }
 
   /** A delivery; `parked` writes a pending row out of the claim's index (parking.ts). */

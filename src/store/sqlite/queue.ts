@@ -58,17 +58,17 @@ export class SqliteQueue implements QueueStore {
     // An event with neither idempotency key nor producer id cannot be a repeat:
     // its rows are gathered and written with the batch's others (publish-rows.ts;
     // were its generated id taken all the same, that INSERT would fail and the
-    // batch's replay would write each publish alone). Any other is inserted first, and the original looked for only when the id
-    // or key is taken: a repeat is rare, and the lookup cost every publish a
-    // search. A failed INSERT undoes only itself (ON CONFLICT ABORT); the batch's
-    // transaction goes on.
+    // batch's replay would write each publish alone). Any other is inserted
+    // first, and the original looked for only when the id or key is taken: a
+    // repeat is rare, and the lookup cost every publish a search. A failed
+    // INSERT undoes only itself (ON CONFLICT ABORT); the batch's transaction goes on.
     const gathered = this.batcher.deferring && item.idempotency_key === null && !item.producer_id;
     if (gathered) {
       this.batcher.defer(this.rows);
       this.rows.addEvent(item, id);
     } else {
       try {
-        this.insertEvent(item, id);
+        this.rows.writeEvent(item, id);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code !== "SQLITE_CONSTRAINT_PRIMARYKEY" && code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
@@ -85,7 +85,7 @@ export class SqliteQueue implements QueueStore {
         // under a generated id, and nothing of the other event is read or shown.
         if (!item.producer_id || code !== "SQLITE_CONSTRAINT_PRIMARYKEY") throw error;
         id = newId("evt", item.event.created_at);
-        this.insertEvent(item, id);
+        this.rows.writeEvent(item, id);
       }
     }
     const moved = id !== item.event.id;
@@ -103,16 +103,6 @@ export class SqliteQueue implements QueueStore {
     // Not gathered: written now (a repeat later in the batch reads them).
     if (!gathered) this.rows.flush();
     return { created: true, event, deliveries };
-  }
-
-  private insertEvent(item: NewEvent, id: string): void {
-    const e = item.event;
-    this.db
-      .query(
-        `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
   }
 
   /** The event this tenant already published with this producer id or idempotency key, if any. */
