@@ -5,7 +5,9 @@
 // park them again on a disable. postgres: a fresh schema on the server named by
 // HERALD_TEST_POSTGRES_URL (test/support/postgres-cluster.ts start). Runs on a
 // tree without parked rows too (the "before" of bench/README.md): the settle
-// part is then skipped.
+// part is then skipped. Last, the drain after an enable as the dispatcher runs
+// it (a settle chunk, then a claim of 1,000, until neither finds more): CPU
+// per row, the move and the claim together.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +27,9 @@ const store: Store = await openStore(
   { driver: schema ? "postgres" : "sqlite", path: join(dir, "herald.db"), synchronous: "normal", url: schema?.url, pool_size: 4 },
   { env },
 );
-type Settle = (budget: number, verify?: boolean) => Promise<{ moved: number; more: boolean }>;
+type Settle = (budget: number, verify: boolean, now: number) => Promise<{ moved: number; more: boolean }>;
+/** A settle's time before any row here is due: the whole move, due rows included (a store may leave those to the claim). */
+const BEFORE_DUE = T0 - 1;
 const settle = (store.queue as unknown as { settleParking?: Settle }).settleParking?.bind(store.queue);
 
 async function claimTimes(label: string, at: number): Promise<void> {
@@ -47,7 +51,7 @@ async function settleAll(label: string): Promise<void> {
   let moved = 0;
   for (;;) {
     const started = performance.now();
-    const step = await settle(CHUNK);
+    const step = await settle(CHUNK, false, BEFORE_DUE);
     chunks.push(performance.now() - started);
     moved += step.moved;
     if (!step.more) break;
@@ -56,6 +60,24 @@ async function settleAll(label: string): Promise<void> {
   const median = sorted[Math.floor(sorted.length / 2)]!;
   console.log(
     `${driver}: settle (${label}): ${moved} rows walked in ${chunks.length} chunks of ≤ ${CHUNK}; ms per chunk median ${median.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)}, total ${chunks.reduce((a, b) => a + b, 0).toFixed(0)}`,
+  );
+}
+
+/** The dispatcher's loop after an enable: a settle chunk, then a claim, until both are done; CPU µs per row. */
+async function drainTimes(at: number): Promise<void> {
+  if (!settle) return;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  let claimed = 0;
+  for (let more = true; ; ) {
+    if (more) more = (await settle(CHUNK, false, at)).more;
+    const got = (await store.queue.claimDue(at, lease(at + 60_000), 1_000)).length;
+    claimed += got;
+    if (got === 0 && !more) break;
+  }
+  const used = process.cpuUsage(cpu);
+  console.log(
+    `${driver}: drain after an enable: ${claimed} rows claimed in ${(performance.now() - started).toFixed(0)} ms, ${(((used.user + used.system) / claimed)).toFixed(2)} µs CPU per row`,
   );
 }
 
@@ -78,6 +100,8 @@ try {
     await store.catalog.setDestinationEnabled("held", false, "paused", T0);
     await settleAll("disabled again: park");
     await claimTimes(`${waiting} rows parked again`, T0 + waiting);
+    await store.catalog.setDestinationEnabled("held", true, null, T0);
+    await drainTimes(T0 + waiting);
   }
 } finally {
   await store.close();

@@ -318,14 +318,15 @@ export const backlog: Scenario = (ctx) =>
     log(`  backlog: ${n} pending deliveries written in ${(built.elapsedMs / 1000).toFixed(1)} s (${dbMiB.toFixed(0)} MiB)`);
     const herald = (await start(oneDestination(receiver, true))).heralds[0]!;
     const readyAt = clock();
-    const cpu0 = await herald.cpuMs();
+    const [cpu0, written0] = [await herald.cpuMs(), await herald.writtenBytes()];
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 600_000);
-    const cpu = (await herald.cpuMs()) - cpu0;
+    const [cpu, written1] = [(await herald.cpuMs()) - cpu0, await herald.writtenBytes()];
     const { peak } = await herald.memory();
     return [
       { scenario: "backlog", metric: "start to ready", value: herald.readyMs, unit: "ms", target: { op: "<=", value: 1000 } },
       { scenario: "backlog", metric: "drain deliveries/s", value: (n / (lastAt - readyAt)) * 1000, unit: "/s", target: targets(ctx).drain, vsBaseline: true },
       { scenario: "backlog", metric: "drain Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs", target: targets(ctx).cpuPerDelivery },
+      ...diskRow(ctx, "backlog", written0, written1, n),
       { scenario: "backlog", metric: "peak RSS", value: peak, unit: "MiB", target: { op: "<=", value: 300 } },
       { scenario: "backlog", metric: "backlog build events/s", value: (n / built.elapsedMs) * 1000, unit: "/s" },
     ];

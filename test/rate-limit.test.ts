@@ -153,7 +153,7 @@ describe("handing leased deliveries back to the job table", () => {
       expect((await herald.api("POST", "/v1/events", { type: "tick", data: {} })).status).toBe(202);
       await store.catalog.setDestinationEnabled("d", true, null, herald.clock.now());
       // Its row was parked while it was disabled: back among the due rows (as the engine's next claim would do).
-      await store.queue.settleParking(1_000);
+      await store.queue.settleParking(1_000, false, herald.clock.now());
 
       const now = herald.clock.now() + 0.25;
       const instance = herald.app.engine.deps.instance;

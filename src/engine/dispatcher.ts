@@ -415,13 +415,15 @@ export class Dispatcher {
     this.claiming = true;
     const notes = this.backlogNotes;
     let moreParking = false;
+    // One time for the settle and the claim: the rows a settle leaves parked for
+    // the claim (those due by then) are all due to the claim that follows.
+    const now = this.deps.now();
     try {
-      if (this.parking !== "no") moreParking = await this.settleParking();
+      if (this.parking !== "no") moreParking = await this.settleParking(now);
       const limit = Math.min(this.room, 1000, this.fitByData(this.claimedCharsPerRow));
       let jobs: DeliveryJob[];
       if (this.leasedOnDisk > 0) jobs = await this.readOnDisk(limit);
       else {
-        const now = this.deps.now();
         const lease = { owner: this.deps.instance, until: now + this.settings.lease_ms };
         // Whether to look for limited destinations' rows at all (store.ts: claimDue).
         jobs = await this.store.claimDue(now, lease, limit, this.settings.breaker, this.catalog.anyLimited);
@@ -453,12 +455,12 @@ export class Dispatcher {
     return this.store.readLeased(this.deps.instance, this.onDisk.take(limit));
   }
 
-  /** One chunk of settleParking; true when more is left to move. A failure is left to the next sweep's verify. */
-  private async settleParking(): Promise<boolean> {
+  /** One chunk of settleParking at `now`; true when more is left to move. A failure is left to the next sweep's verify. */
+  private async settleParking(now: number): Promise<boolean> {
     const verify = this.parking === "verify";
     this.parking = "no";
     try {
-      const { more } = await this.store.settleParking(PARK_CHUNK, verify);
+      const { more } = await this.store.settleParking(PARK_CHUNK, verify, now);
       // A verifying pass with more to move goes on verifying: only it unparks a gone destination's rows.
       // A note made during the await (the cast: TypeScript does not see one) asks for a
       // settle at most: it must not cut a verify short.

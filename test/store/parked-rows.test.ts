@@ -4,7 +4,7 @@
 // (max_in_flight, ordered); settleParking moves its rows a bounded chunk at a
 // time, unparks rows left parked by mistake, and nothing parked is ever stuck.
 import { expect, it } from "bun:test";
-import { CLAIM_DUE } from "../../src/store/sqlite/queue.ts";
+import { CLAIM_DUE, CLAIM_UNPARKING } from "../../src/store/sqlite/queue.ts";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -32,9 +32,15 @@ async function where(store: Store, destinationId: string): Promise<{ parked: num
   return { parked: Number(row!.parked), due: Number(row!.due) };
 }
 
+/**
+ * A settle's time before any row here is due: every row of an unparking
+ * destination moves (a store may leave those due by then to the claim).
+ */
+const BEFORE_DUE = T0 - 1;
+
 /** Settles until nothing is left to move; how many calls it took. */
-async function settleAll(store: Store, budget = 1_000, verify = false): Promise<number> {
-  for (let calls = 1; calls < 1_000; calls++) if (!(await store.queue.settleParking(budget, verify)).more) return calls;
+async function settleAll(store: Store, budget = 1_000, verify = false, now = BEFORE_DUE): Promise<number> {
+  for (let calls = 1; calls < 1_000; calls++) if (!(await store.queue.settleParking(budget, verify, now)).more) return calls;
   throw new Error("settleParking never finished");
 }
 
@@ -65,20 +71,54 @@ describeEachStore("parked rows", (current) => {
 
     await store.catalog.setDestinationEnabled("a", true, null, T0 + 2_000);
     // The first chunk is the earliest due: claimable at once, the rest follows.
-    expect(await store.queue.settleParking(10)).toEqual({ moved: 10, more: true });
-    const first = await claim(store, T0 + 2_000);
+    expect(await store.queue.settleParking(10, false, BEFORE_DUE)).toEqual({ moved: 10, more: true });
+    const first = await claim(store, T0 + 2_000, 10);
     expect(first.map((j) => JSON.parse(j.event.data_json).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await settleAll(store, 10);
     expect(await where(store, "a")).toEqual({ parked: 0, due: 21 });
     expect((await claim(store, T0 + 2_000)).length).toBe(21);
   });
 
-  it("claims through deliveries_due with the parked predicate (SQLite's plan)", async () => {
+  it("claims through deliveries_due with the parked predicate, and an unparking destination's rows through deliveries_parked (SQLite's plans)", async () => {
     const { store } = current;
     if (!(store instanceof SqliteStore)) return;
     const plan = (store.db.query(`EXPLAIN QUERY PLAN ${CLAIM_DUE}`).all({ now: T0, limit: 10 }) as { detail: string }[]).map((r) => r.detail);
     expect(plan.some((d) => d.includes("USING INDEX deliveries_due (next_attempt_at<?)"))).toBe(true);
     expect(plan.some((d) => d.includes("deliveries_parked"))).toBe(false);
+    const unparking = (store.db.query(`EXPLAIN QUERY PLAN ${CLAIM_UNPARKING}`).all({ destination: "a", now: T0, limit: 10 }) as { detail: string }[]).map((r) => r.detail);
+    expect(unparking.some((d) => d.includes("USING INDEX deliveries_parked (destination_id=? AND next_attempt_at<?)"))).toBe(true);
+    expect(unparking.some((d) => d.includes("TEMP B-TREE"))).toBe(false);
+  });
+
+  it("claims an enabled destination's due rows in due order with the others' while its move goes on, and ends the move once they are taken", async () => {
+    const { store } = current;
+    await withDestinations(store, "a", "b");
+    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
+    await settleAll(store);
+    // a's rows due at even times, b's at odd ones; a's written parked.
+    for (let i = 0; i < 20; i++) {
+      await store.queue.publish(newEvent({ at: T0 + 2 * i, to: ["a"], data: { due: 2 * i } }));
+      await store.queue.publish(newEvent({ at: T0 + 2 * i + 1, to: ["b"], data: { due: 2 * i + 1 } }));
+    }
+    expect(await where(store, "a")).toEqual({ parked: 20, due: 0 });
+    await store.catalog.setDestinationEnabled("a", true, null, T0 + 20);
+    const first = await store.queue.settleParking(1_000, false, T0 + 20);
+    if (store instanceof SqliteStore) {
+      // Only the nine due later move; the eleven due by now are left for the claim.
+      expect(first).toEqual({ moved: 9, more: true });
+      expect(await where(store, "a")).toEqual({ parked: 11, due: 9 });
+    } else {
+      expect(first).toEqual({ moved: 20, more: false });
+    }
+    // (A claim's jobs come in no promised order: the set is what counts.)
+    const dueOf = (jobs: DeliveryJob[]) => jobs.map((j) => JSON.parse(j.event.data_json).due as number).sort((x, y) => x - y);
+    // 21 rows due by T0+20 (eleven of a, ten of b): the earliest fifteen.
+    expect(dueOf(await claim(store, T0 + 20, 15))).toEqual([...Array(15).keys()]);
+    expect(dueOf(await claim(store, T0 + 40, 100))).toEqual([...Array(25).keys()].map((i) => i + 15));
+    expect(await store.queue.settleParking(1_000, false, T0 + 40)).toEqual({ moved: 0, more: false });
+    expect(await where(store, "a")).toEqual({ parked: 0, due: 0 });
+    const [state] = await query(store, "SELECT park_state FROM destinations WHERE id = 'a'");
+    expect(Number(state!.park_state)).toBe(0);
   });
 
   it("parks an open breaker's rows, still sends a probe when due, and a success lets the backlog go", async () => {
@@ -130,7 +170,7 @@ describeEachStore("parked rows", (current) => {
     await query(store, "UPDATE deliveries SET parked = (1 = 1) WHERE destination_id = 'a'");
     expect(await claim(store, T0 + 1_000)).toEqual([]);
     // Nothing is moving: a plain settle has nothing to do; the verifying one finds the strays.
-    expect(await store.queue.settleParking(100)).toEqual({ moved: 0, more: false });
+    expect(await store.queue.settleParking(100, false, BEFORE_DUE)).toEqual({ moved: 0, more: false });
     await settleAll(store, 100, true);
     await settleAll(store, 100);
     expect(await where(store, "a")).toEqual({ parked: 0, due: 3 });
@@ -166,7 +206,7 @@ describeEachStore("parked rows", (current) => {
     await store.catalog.setDestinationEnabled("a", false, "paused", T0);
     const steps = [];
     for (;;) {
-      const step = await store.queue.settleParking(10);
+      const step = await store.queue.settleParking(10, false, BEFORE_DUE);
       steps.push(step);
       expect(step.moved).toBeLessThanOrEqual(10);
       if (!step.more) break;
@@ -196,7 +236,7 @@ describeEachStore("parked rows", (current) => {
     const enabling = (async () => {
       await Bun.sleep(5);
       await other.catalog.setDestinationEnabled("a", true, null, T0);
-      while ((await other.queue.settleParking(25)).more) {}
+      while ((await other.queue.settleParking(25, false, BEFORE_DUE)).more) {}
     })();
     await Promise.all([publishing, enabling]);
     // What a publish wrote parked after the move had finished is found by the sweep's verify.

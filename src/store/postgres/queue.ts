@@ -209,7 +209,8 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
-  settleParking(budget: number, verify = false): Promise<ParkingSettled> {
+  /** Every row moves, due or not (`now` unused): PostgreSQL's claim reads deliveries_due only. */
+  settleParking(budget: number, verify: boolean, _now: number): Promise<ParkingSettled> {
     return guarded(() => settleParking(this.sql, budget, verify, inTransaction));
   }
 

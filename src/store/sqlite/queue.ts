@@ -261,14 +261,22 @@ export class SqliteQueue implements QueueStore {
    */
   private claimRows(now: number, lease: Lease, limit: number): DeliveryJob[] {
     if (limit <= 0) return [];
-    const rows = this.db.query(CLAIM_DUE).all({ now: ms(now), limit }) as Record<string, any>[];
+    let rows = this.db.query(CLAIM_DUE).all({ now: ms(now), limit }) as Record<string, any>[];
+    // Destinations being unparked (parking.ts): their due rows are still parked, claimed
+    // from there in the same due order. Through destinations_park: empty nearly always.
+    const unparking = this.db.query("SELECT id FROM destinations WHERE park_state <> 0 AND park_state = 3").all() as { id: string }[];
+    for (const { id } of unparking) {
+      const parked = this.db.query(CLAIM_UNPARKING).all({ destination: id, now: ms(now), limit }) as Record<string, any>[];
+      if (parked.length > 0) rows = rows.length === 0 ? parked : inDueOrder(rows.concat(parked)).slice(0, limit);
+    }
     if (rows.length === 0) return [];
     const at = ms(now);
     const until = ms(lease.until);
+    // parked = 0 costs no index entry more: every index parked is in has status in it too.
     const leased = this.db
       .query(
         `UPDATE deliveries SET status = 'delivering', lease_until = $lease, lease_owner = $owner, next_attempt_at = NULL,
-           updated_at = $now
+           updated_at = $now, parked = 0
          WHERE id IN (SELECT value FROM json_each($ids)) AND +status = 'pending'`,
       )
       .run({ ids: JSON.stringify(rows.map((row) => row.id)), now: at, lease: until, owner: lease.owner });
@@ -320,8 +328,8 @@ export class SqliteQueue implements QueueStore {
     return [...this.openBreakerIds()];
   }
 
-  async settleParking(budget: number, verify = false): Promise<ParkingSettled> {
-    return settleParking(this.db, budget, verify);
+  async settleParking(budget: number, verify: boolean, now: number): Promise<ParkingSettled> {
+    return settleParking(this.db, budget, verify, ms(now));
   }
 
   /**
@@ -811,6 +819,21 @@ export const CLAIM_DUE = `SELECT ${JOB_COLUMNS}
            AND d.destination_id NOT IN (SELECT id FROM destinations
              WHERE enabled = 0 OR breaker_opened_at IS NOT NULL OR max_in_flight IS NOT NULL OR ordered = 1)
          ORDER BY d.next_attempt_at, d.id LIMIT $limit`;
+
+/**
+ * The claim's read of a destination being unparked (park_state 3): its parked
+ * rows already due, which the move leaves for the claim (parking.ts), as
+ * CLAIM_DUE reads the rest. Exported for the test that reads its plan.
+ */
+export const CLAIM_UNPARKING = `SELECT ${JOB_COLUMNS}
+         FROM deliveries d INDEXED BY deliveries_parked LEFT JOIN events e ON e.id = d.event_id
+         WHERE d.destination_id = $destination AND d.status = 'pending' AND d.parked = 1 AND d.next_attempt_at <= $now
+         ORDER BY d.next_attempt_at, d.id LIMIT $limit`;
+
+/** Claimed rows in the order the claim takes them: by next_attempt_at, then id. */
+function inDueOrder(rows: Record<string, any>[]): Record<string, any>[] {
+  return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 
 /**
  * readLeased's read: of the [id, lease end] pairs, the rows still leased to the
