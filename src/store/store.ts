@@ -108,9 +108,9 @@ export interface QueueStore {
    * Nothing to move costs one read of an empty partial index. `verify` also
    * looks for parked rows of a destination that is not held (a publish that
    * raced a move on another instance, a deleted destination) and moves them
-   * back. A store may leave an unparking destination's rows due by `now` where
-   * they are, for claimDue to take from there (SQLite does): the move is under
-   * way (`more`) until they are taken. `more`: rows are left to move (call again).
+   * back. An unparking destination's rows due by `now` are left where they
+   * are, for claimDue to take from there: the move is under way (`more`) until
+   * they are taken. `more`: rows are left to move (call again).
    */
   settleParking(budget: number, verify: boolean, now: number): Promise<ParkingSettled>;
   /**

@@ -6,6 +6,12 @@
 // rows together and neither waits for the other; the rows themselves are
 // updated without SKIP LOCKED (a claim holds a row for one statement; a row it
 // took is then delivering, which the move's WHERE checks again).
+//
+// Being unparked, a destination's rows already due are not moved: the claim
+// takes them straight from deliveries_parked (queue.ts: claimDue's
+// `unparking`), as it would have from deliveries_due. Moving them first
+// rewrote each row (every index of it: not a HOT update) only for the claim to
+// rewrite it again. Rows due later are moved; the state is 0 once none is left.
 import type { SQL } from "bun";
 import type { ParkingSettled } from "../store.ts";
 
@@ -27,7 +33,8 @@ export function parkedNow(row = "deliveries"): string {
   return `coalesce((SELECT x.park_state IN (1, 2) FROM destinations x WHERE x.id = ${row}.destination_id), false)`;
 }
 
-export async function settleParking(sql: SQL, budget: number, verify: boolean, inTransaction: Transact): Promise<ParkingSettled> {
+/** Moves up to `budget` rows of the destinations whose move is under way; an unparking destination's rows due by `now` stay for the claim. */
+export async function settleParking(sql: SQL, budget: number, verify: boolean, now: number, inTransaction: Transact): Promise<ParkingSettled> {
   let moved = 0;
   let more = false;
   if (verify) ({ moved, more } = await releaseStrays(sql, budget, inTransaction));
@@ -40,7 +47,7 @@ export async function settleParking(sql: SQL, budget: number, verify: boolean, i
     for (const d of moving as { id: string; park_state: number; park_cursor: string | null }[]) {
       const room = budget - moved - done;
       if (room <= 0) return { done, left: true };
-      const step = Number(d.park_state) === 2 ? await park(tx, d.id, d.park_cursor ?? "", room) : await unpark(tx, d.id, room);
+      const step = Number(d.park_state) === 2 ? await park(tx, d.id, d.park_cursor ?? "", room) : await unpark(tx, d.id, room, now);
       done += step.walked;
       if (step.done) await tx`UPDATE destinations SET park_state = ${Number(d.park_state) === 2 ? 1 : 0}, park_cursor = NULL WHERE id = ${d.id}`;
       else left = true;
@@ -63,16 +70,24 @@ async function park(tx: SQL, destination: string, cursor: string, limit: number)
   return { walked, done };
 }
 
-/** Unparks the destination's earliest due parked rows (each chunk leaves deliveries_parked, so the next starts at its front). */
-async function unpark(tx: SQL, destination: string, limit: number): Promise<{ walked: number; done: boolean }> {
+/**
+ * Unparks the destination's earliest parked rows due after `leaveDueBy` (null:
+ * all of them; each chunk leaves deliveries_parked, so the next starts at the
+ * same place). Done once nothing is left parked at all: the rows left due wait
+ * for the claim, and keep the move under way (more) until it has taken them.
+ */
+async function unpark(tx: SQL, destination: string, limit: number, leaveDueBy: number | null): Promise<{ walked: number; done: boolean }> {
+  const after = leaveDueBy ?? Number.MIN_SAFE_INTEGER;
   const [row] = await tx`WITH picked AS (
-      SELECT id FROM deliveries WHERE destination_id = ${destination} AND status = 'pending' AND parked
+      SELECT id FROM deliveries WHERE destination_id = ${destination} AND status = 'pending' AND parked AND next_attempt_at > ${after}
       ORDER BY next_attempt_at, id LIMIT ${limit}),
     moved AS (
       UPDATE deliveries SET parked = false FROM picked WHERE deliveries.id = picked.id AND deliveries.status = 'pending' AND deliveries.parked)
-    SELECT count(*) AS walked FROM picked`;
+    SELECT count(*) AS walked,
+      EXISTS (SELECT 1 FROM deliveries WHERE destination_id = ${destination} AND status = 'pending' AND parked AND next_attempt_at <= ${after}) AS left_due
+    FROM picked`;
   const walked = Number(row.walked);
-  return { walked, done: walked < limit };
+  return { walked, done: walked < limit && !row.left_due };
 }
 
 /**
@@ -98,7 +113,7 @@ async function releaseStrays(sql: SQL, budget: number, inTransaction: Transact):
       await sql`UPDATE destinations SET park_state = 3, park_cursor = NULL WHERE id = ${stray.id} AND park_state = 0`;
       continue;
     }
-    const step = await inTransaction(sql, (tx) => unpark(tx, stray.id, Math.max(0, budget - moved)));
+    const step = await inTransaction(sql, (tx) => unpark(tx, stray.id, Math.max(0, budget - moved), null));
     moved += step.walked;
     if (!step.done) more = true;
   }

@@ -128,6 +128,7 @@ export class PostgresQueue implements QueueStore {
     return guarded(async () => {
       // No limited destination in the caller's catalogue: no round trip to look for them.
       const held: Delivery[] = anyLimited ? await this.claimLimited(at, lease, Math.max(0, Math.floor(limit))) : [];
+      const room = Math.max(0, Math.floor(limit) - held.length);
       const rows = await inDueOrder(this.sql, (tx) => tx`WITH probe_grants AS (
           UPDATE destinations x SET breaker_probe_at = ${nextProbe}, breaker_probe_started_at = ${at}
           WHERE ${probing}::boolean AND x.breaker_opened_at IS NOT NULL AND x.enabled AND x.breaker_probe_at <= ${at}
@@ -143,16 +144,29 @@ export class PostgresQueue implements QueueStore {
             FOR UPDATE SKIP LOCKED) pick
           WHERE pick.next_attempt_at <= ${at}),
         due AS (
-          SELECT id FROM deliveries d
+          SELECT id, next_attempt_at FROM deliveries d
           -- NOT parked: a held destination's rows are parked (parking.ts), out of
           -- deliveries_due; the NOT EXISTS stays as the safety net for those not yet.
           WHERE status = 'pending' AND NOT parked AND next_attempt_at <= ${at}
             AND NOT EXISTS (SELECT 1 FROM destinations x WHERE x.id = d.destination_id
               AND (NOT x.enabled OR x.breaker_opened_at IS NOT NULL OR x.max_in_flight IS NOT NULL OR x.ordered))
           ORDER BY next_attempt_at, id
-          LIMIT ${Math.max(0, Math.floor(limit) - held.length)}
+          LIMIT ${room}
           FOR UPDATE SKIP LOCKED),
-        picked AS (SELECT id, false AS probe FROM due UNION ALL SELECT id, true AS probe FROM probes)
+        -- A destination being unparked (park_state 3): its due rows are left parked
+        -- for the claim (parking.ts), read from deliveries_parked in the same order.
+        -- Through destinations_moving: empty nearly always.
+        unparking AS (
+          SELECT u.id, u.next_attempt_at FROM destinations x CROSS JOIN LATERAL (
+            SELECT p.id, p.next_attempt_at FROM deliveries p
+            WHERE p.destination_id = x.id AND p.status = 'pending' AND p.parked AND p.next_attempt_at <= ${at}
+            ORDER BY p.next_attempt_at, p.id LIMIT ${room}
+            FOR UPDATE SKIP LOCKED) u
+          WHERE x.park_state IN (2, 3) AND x.park_state = 3),
+        taken AS (
+          SELECT id FROM (SELECT id, next_attempt_at FROM due UNION ALL SELECT id, next_attempt_at FROM unparking) m
+          ORDER BY next_attempt_at, id LIMIT ${room}),
+        picked AS (SELECT id, false AS probe FROM taken UNION ALL SELECT id, true AS probe FROM probes)
         UPDATE deliveries SET status = 'delivering', lease_until = ${Math.round(lease.until)}, lease_owner = ${lease.owner},
           next_attempt_at = NULL, updated_at = ${at}, parked = false
         FROM picked WHERE deliveries.id = picked.id
@@ -209,9 +223,8 @@ export class PostgresQueue implements QueueStore {
     });
   }
 
-  /** Every row moves, due or not (`now` unused): PostgreSQL's claim reads deliveries_due only. */
-  settleParking(budget: number, verify: boolean, _now: number): Promise<ParkingSettled> {
-    return guarded(() => settleParking(this.sql, budget, verify, inTransaction));
+  settleParking(budget: number, verify: boolean, now: number): Promise<ParkingSettled> {
+    return guarded(() => settleParking(this.sql, budget, verify, Math.round(now), inTransaction));
   }
 
   openBreakers(): Promise<string[]> {
