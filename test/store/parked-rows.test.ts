@@ -116,6 +116,32 @@ describeEachStore("parked rows", (current) => {
     expect(Number(state!.park_state)).toBe(0);
   });
 
+  it("hands each of an unparking destination's due rows to one claim when two stores settle and claim at once", async () => {
+    const { store } = current;
+    const other = await current.another();
+    await withDestinations(store, "a");
+    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
+    await settleAll(store);
+    const N = 300;
+    await publishMany(store, N, ["a"]);
+    expect(await where(store, "a")).toEqual({ parked: N, due: 0 });
+    await store.catalog.setDestinationEnabled("a", true, null, T0 + N);
+    const drain = async (s: Store): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let more = true; ; ) {
+        if (more) more = (await s.queue.settleParking(40, false, T0 + N)).more;
+        const jobs = await claim(s, T0 + N, 25);
+        ids.push(...jobs.map((j) => j.delivery.id));
+        if (jobs.length === 0 && !more) return ids;
+      }
+    };
+    const [mine, theirs] = await Promise.all([drain(store), drain(other)]);
+    const all = [...mine, ...theirs];
+    expect(all.length).toBe(N);
+    expect(new Set(all).size).toBe(N);
+    expect(await where(store, "a")).toEqual({ parked: 0, due: 0 });
+  });
+
   it("parks an open breaker's rows, still sends a probe when due, and a success lets the backlog go", async () => {
     const { store } = current;
     await withDestinations(store, "a", "b");

@@ -155,7 +155,8 @@ export class PostgresQueue implements QueueStore {
           FOR UPDATE SKIP LOCKED),
         -- A destination being unparked (park_state 3): its due rows are left parked
         -- for the claim (parking.ts), read from deliveries_parked in the same order.
-        -- Through destinations_moving: empty nearly always.
+        -- The state written with destinations_moving's predicate too, so the planner
+        -- may read that partial index (empty nearly always).
         unparking AS (
           SELECT u.id, u.next_attempt_at FROM destinations x CROSS JOIN LATERAL (
             SELECT p.id, p.next_attempt_at FROM deliveries p
