@@ -28,10 +28,14 @@ describe("Deadlines", () => {
   it("keeps live calls through compactions and times them out in order, each once; calls ended meanwhile never", async () => {
     const deadlines = new Deadlines();
     const timedOut: number[] = [];
+    // Resolved by the timeout that brings the count to `awaited` (set below).
+    let awaited = Infinity;
+    let allOut!: () => void;
+    const out = new Promise<void>((resolve) => (allOut = resolve));
     const live: Deadline[] = [];
     const liveNames: number[] = [];
     for (let i = 0; i < 30_000; i++) {
-      const deadline = deadlines.add(call(i, timedOut), 80);
+      const deadline = deadlines.add({ timedOut: () => { if (timedOut.push(i) === awaited) allOut(); } }, 80);
       if (i % 97 === 0) {
         live.push(deadline);
         liveNames.push(i);
@@ -47,19 +51,10 @@ describe("Deadlines", () => {
       endedLater.add(liveNames[k]!);
     }
     const expected = liveNames.filter((name) => !endedLater.has(name));
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (timedOut.length >= expected.length) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-      setTimeout(() => {
-        clearInterval(check);
-        reject(new Error(`only ${timedOut.length} of ${expected.length} timed out`));
-      }, 5_000);
-    });
+    awaited = expected.length;
+    await out;
     expect(timedOut).toEqual(expected);
+    // Nothing is left to time out later.
     expect(deadlines.held(80)).toBe(0);
   });
 });

@@ -38,6 +38,12 @@ async function where(store: Store, destinationId: string): Promise<{ parked: num
  */
 const BEFORE_DUE = T0 - 1;
 
+/** Destination `a` disabled at T0, its move done: what it is sent from now on is written parked. */
+async function parkedDestination(store: Store): Promise<void> {
+  await store.catalog.setDestinationEnabled("a", false, "paused", T0);
+  await settleAll(store);
+}
+
 /** Settles until nothing is left to move; how many calls it took. */
 async function settleAll(store: Store, budget = 1_000, verify = false, now = BEFORE_DUE): Promise<number> {
   for (let calls = 1; calls < 1_000; calls++) if (!(await store.queue.settleParking(budget, verify, now)).more) return calls;
@@ -58,8 +64,7 @@ describeEachStore("parked rows", (current) => {
     const { store } = current;
     await withDestinations(store, "a", "b");
     await publishMany(store, 30, ["a", "b"]);
-    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
-    await settleAll(store);
+    await parkedDestination(store);
     expect(await where(store, "a")).toEqual({ parked: 30, due: 0 });
     expect(await where(store, "b")).toEqual({ parked: 0, due: 30 });
     // Published while disabled: written parked at once.
@@ -93,8 +98,7 @@ describeEachStore("parked rows", (current) => {
   it("claims an enabled destination's due rows in due order with the others' while its move goes on, and ends the move once they are taken", async () => {
     const { store } = current;
     await withDestinations(store, "a", "b");
-    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
-    await settleAll(store);
+    await parkedDestination(store);
     // a's rows due at even times, b's at odd ones; a's written parked.
     for (let i = 0; i < 20; i++) {
       await store.queue.publish(newEvent({ at: T0 + 2 * i, to: ["a"], data: { due: 2 * i } }));
@@ -120,8 +124,7 @@ describeEachStore("parked rows", (current) => {
     const { store } = current;
     const other = await current.another();
     await withDestinations(store, "a");
-    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
-    await settleAll(store);
+    await parkedDestination(store);
     const N = 300;
     await publishMany(store, N, ["a"]);
     expect(await where(store, "a")).toEqual({ parked: N, due: 0 });
@@ -213,8 +216,7 @@ describeEachStore("parked rows", (current) => {
     const { store } = current;
     await withDestinations(store, "a", "b");
     await publishMany(store, 3, ["a"]);
-    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
-    await settleAll(store);
+    await parkedDestination(store);
     expect(await where(store, "a")).toEqual({ parked: 3, due: 0 });
     await store.queue.publish(newEvent({ at: T0 + 500, to: ["b"] }));
     expect((await store.log.queueFigures(T0 + 1_000)).oldest_due_at).toBe(T0);
@@ -243,8 +245,7 @@ describeEachStore("parked rows", (current) => {
     const { store } = current;
     const other = await current.another();
     await withDestinations(store, "a");
-    await store.catalog.setDestinationEnabled("a", false, "paused", T0);
-    await settleAll(store);
+    await parkedDestination(store);
     const N = 400;
     const publishing = (async () => {
       const writes = [];

@@ -57,25 +57,23 @@ export class Deadlines {
   private arm(ms: number, list: List, wait: number): void {
     const timer = setTimeout(() => {
       const now = performance.now();
-      const { entries } = list;
       // Every ended call and every call whose deadline has come, from the front.
-      while (list.head < entries.length) {
-        const first = entries[list.head]!;
+      // (list.entries read each time: a call added meanwhile may have compacted it.)
+      while (list.head < list.entries.length) {
+        const first = list.entries[list.head]!;
         if (first.call !== null && first.at > now) break;
         list.head++;
         const call = first.call;
         first.call = null;
         call?.timedOut();
       }
-      if (list.head >= entries.length) {
+      if (list.head >= list.entries.length) {
         // Nothing left: the list goes (a call made later starts a new one).
         this.lists.delete(ms);
         return;
       }
-      if (list.head > 1024 && list.head * 2 > entries.length) {
-        list.entries = entries.slice(list.head);
-        list.head = 0;
-      }
+      // The passed front goes once it is most of the list (a slow client's adds never compact).
+      if (list.head > 1024 && list.head * 2 > list.entries.length) compact(list);
       this.arm(ms, list, Math.max(1, list.entries[list.head]!.at - now));
     }, wait);
     // A call in progress keeps the process alive through its socket; the timer of
@@ -84,7 +82,7 @@ export class Deadlines {
   }
 }
 
-/** Keeps only the list's live entries, in their order; the next compaction waits until as many more have come. */
+/** Keeps only the list's live entries past its head, in their order; the next compaction on add waits until as many more have come. */
 function compact(list: List): void {
   const live: Deadline[] = [];
   for (let i = list.head; i < list.entries.length; i++) if (list.entries[i]!.call !== null) live.push(list.entries[i]!);

@@ -261,16 +261,16 @@ export class SqliteQueue implements QueueStore {
    */
   private claimRows(now: number, lease: Lease, limit: number): DeliveryJob[] {
     if (limit <= 0) return [];
-    let rows = this.db.query(CLAIM_DUE).all({ now: ms(now), limit }) as Record<string, any>[];
+    const at = ms(now);
+    let rows = this.db.query(CLAIM_DUE).all({ now: at, limit }) as Record<string, any>[];
     // Destinations being unparked (parking.ts): their due rows are still parked, claimed
     // from there in the same due order. Through destinations_park: empty nearly always.
     const unparking = this.db.query("SELECT id FROM destinations WHERE park_state <> 0 AND park_state = 3").all() as { id: string }[];
     for (const { id } of unparking) {
-      const parked = this.db.query(CLAIM_UNPARKING).all({ destination: id, now: ms(now), limit }) as Record<string, any>[];
+      const parked = this.db.query(CLAIM_UNPARKING).all({ destination: id, now: at, limit }) as Record<string, any>[];
       if (parked.length > 0) rows = rows.length === 0 ? parked : inDueOrder(rows.concat(parked)).slice(0, limit);
     }
     if (rows.length === 0) return [];
-    const at = ms(now);
     const until = ms(lease.until);
     // parked = 0 costs no index entry more: every index parked is in has status in it too.
     const leased = this.db
