@@ -85,6 +85,13 @@ export interface QueueStore {
    */
   publish(item: NewEvent): Promise<PublishResult>;
   /**
+   * Writes several events, each exactly as `publish` would (a repeat among them
+   * is answered as one), one result per item in order: a batch request's
+   * events in one write instead of one per event. A store that cannot write
+   * fails them all.
+   */
+  publishMany(items: NewEvent[]): Promise<PublishResult[]>;
+  /**
    * Leases up to `limit` due pending deliveries, earliest due first, each with
    * its event. Deliveries of a destination whose breaker is open are held back,
    * except one probe per destination whose next probe time has come: taken in

@@ -187,7 +187,7 @@ export function eventRoutes(ctx: HttpContext) {
           else problems.push(...checked.details);
         });
         if (problems.length) throw invalid("some events in the batch are invalid; none were published", problems);
-        const outcomes = await Promise.all(inputs.map((input) => ctx.engine.publisher.publish(input)));
+        const outcomes = await ctx.engine.publisher.publishMany(inputs);
         set.status = 202;
         return {
           data: outcomes.map((o) =>

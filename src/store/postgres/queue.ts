@@ -104,6 +104,11 @@ export class PostgresQueue implements QueueStore {
     return guarded(() => this.publishes.submit(item));
   }
 
+  /** Each gathered as a publish is: the gatherer already writes up to batch_max of them in one transaction. */
+  publishMany(items: NewEvent[]): Promise<PublishResult[]> {
+    return Promise.all(items.map((item) => this.publish(item)));
+  }
+
   /**
    * One statement. The CTE picks the earliest due rows and locks them FOR UPDATE
    * SKIP LOCKED: rows that another instance's claim has locked at this moment are

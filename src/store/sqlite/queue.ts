@@ -53,6 +53,11 @@ export class SqliteQueue implements QueueStore {
     return this.batcher.submit(() => this.publishNow(item), true);
   }
 
+  /** One write of the group commit for all of them (a promise and a queued write each cost more than their rows' JavaScript). */
+  publishMany(items: NewEvent[]): Promise<PublishResult[]> {
+    return this.batcher.submit(() => items.map((item) => this.publishNow(item)), true);
+  }
+
   private publishNow(item: NewEvent): PublishResult {
     let id = item.event.id;
     // An event with neither idempotency key nor producer id cannot be a repeat:
