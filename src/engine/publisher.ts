@@ -1,5 +1,7 @@
 // Publishing: check an event against the catalogue, fan it out, and write the
 // event with one delivery per destination in one (group-committed) transaction.
+// A batch request's events go to the store in one call (publishMany): each is
+// prepared and settled as a single publish is, and the store writes them together.
 // Deliveries that fit in the dispatcher's queue are leased at once and handed
 // over after the commit, so a fresh event is sent without waiting for a sweep.
 // A scheduled event (deliver_at ahead) leases nothing: its deliveries wait in
@@ -30,7 +32,7 @@ export type PublishOutcome = Outcome<{ created: boolean; event: HeraldEvent; del
 
 export class Publisher {
   constructor(
-    private readonly store: Pick<QueueStore, "publishMany">,
+    private readonly store: Pick<QueueStore, "publish" | "publishMany">,
     private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
     private readonly deps: EngineDeps,
@@ -73,7 +75,17 @@ export class Publisher {
 
   /** Writes a checked input. Resolves after the commit: a created event is on disk. */
   async publish(input: PublishInput): Promise<PublishOutcome> {
-    return (await this.publishMany([input]))[0]!;
+    const now = this.deps.now();
+    const prepared = this.prepare(input, now);
+    let result: PublishResult;
+    try {
+      result = await this.store.publish(prepared.item);
+    } catch (error) {
+      // A store that cannot write is answered 503 by the HTTP layer's one error handler.
+      this.dispatcher.release(prepared.granted);
+      throw error;
+    }
+    return this.settle(prepared, result, now);
   }
 
   /**
@@ -88,7 +100,6 @@ export class Publisher {
     try {
       results = await this.store.publishMany(prepared.map((p) => p.item));
     } catch (error) {
-      // A store that cannot write is answered 503 by the HTTP layer's one error handler.
       for (const p of prepared) this.dispatcher.release(p.granted);
       throw error;
     }
