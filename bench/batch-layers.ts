@@ -2,8 +2,9 @@
 // costs at two depths of this tree's Herald, in one process (the destination
 // disabled, so nothing is sent; `synchronous: full`): the whole HTTP route
 // through `app.http.handle` (no socket: the body's parse, the checks, the
-// publish, the answer), and the engine's `publisher.publish` called directly
-// for the same 1,000 inputs (the fan-out, the ids, the store's group commit).
+// publish, the answer), and the engine's `publisher.publishMany` called
+// directly for the same 1,000 inputs, as the route calls it (the fan-out, the
+// ids, the store's group commit).
 // Their difference is the HTTP layer's share; `bun bench/row-writes.ts` gives
 // the store's rows alone, and the publisher's JavaScript is what is left.
 // Prints CPU µs per event (the whole process: the WAL sync's thread too).
@@ -24,7 +25,7 @@ async function throughHttp(): Promise<void> {
 
 async function throughPublisher(): Promise<void> {
   const inputs = Array.from({ length: PER_BATCH }, (_, i) => ({ type: TYPE, data: orderEvent(i).data, tenant: "default" }));
-  const outcomes = await Promise.all(inputs.map((input) => tree.app.engine.publisher.publish(input)));
+  const outcomes = await tree.app.engine.publisher.publishMany(inputs);
   if (!outcomes.every((o) => o.ok && o.created)) throw new Error("a publish was refused");
 }
 
@@ -40,7 +41,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     const http = await cpuPerEvent(throughHttp);
     const publisher = await cpuPerEvent(throughPublisher);
-    console.log(`round ${round + 1}: HTTP route ${http.toFixed(2)} µs an event, publisher.publish ${publisher.toFixed(2)} µs an event`);
+    console.log(`round ${round + 1}: HTTP route ${http.toFixed(2)} µs an event, publisher.publishMany ${publisher.toFixed(2)} µs an event`);
   }
 } finally {
   await tree.stop();
