@@ -26,7 +26,7 @@ async function throughHttp(): Promise<void> {
 async function throughPublisher(): Promise<void> {
   const inputs = Array.from({ length: PER_BATCH }, (_, i) => ({ type: TYPE, data: orderEvent(i).data, tenant: "default" }));
   const outcomes = await tree.app.engine.publisher.publishMany(inputs);
-  if (!outcomes.every((o) => o.ok && o.created)) throw new Error("a publish was refused");
+  if (!outcomes.every((o: { ok: boolean; created?: boolean }) => o.ok && o.created)) throw new Error("a publish was refused");
 }
 
 async function cpuPerEvent(run: () => Promise<void>): Promise<number> {

@@ -87,8 +87,9 @@ export interface QueueStore {
   /**
    * Writes several events, each exactly as `publish` would (a repeat among them
    * is answered as one), one result per item in order: a batch request's
-   * events in one write instead of one per event. A store that cannot write
-   * fails them all.
+   * events. SQLite writes them in one write of its group commit, all or none;
+   * PostgreSQL gathers each as a publish, so a failure fails the call but may
+   * leave some of them written (each whole, with its deliveries).
    */
   publishMany(items: NewEvent[]): Promise<PublishResult[]>;
   /**

@@ -95,38 +95,35 @@ describe("publishing together [sqlite]", () => {
   let dir = "";
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("fails one publish whose rows break a rule alone; the others of its group are written", async () => {
+  /** A fresh store with destination "a", and three events to it; the second's leased delivery has no lease time, which breaks the job table's CHECK. */
+  async function withRuleBreakingGroup(run: (store: SqliteStore, items: NewEvent[]) => Promise<void>): Promise<void> {
     dir = mkdtempSync(join(tmpdir(), "herald-publish-together-"));
     const store = new SqliteStore(join(dir, "herald.db"), "normal");
     try {
       await withDestinations(store, "a");
       const items = [newEvent({ to: ["a"] }), newEvent({ to: ["a"] }), newEvent({ to: ["a"] })];
-      // A leased delivery without a lease time breaks the job table's CHECK.
       items[1]!.deliveries[0] = { ...items[1]!.deliveries[0]!, status: "delivering", lease_until: null, next_attempt_at: null };
+      await run(store, items);
+    } finally {
+      store.closeNow();
+    }
+  }
+
+  it("fails one publish whose rows break a rule alone; the others of its group are written", () =>
+    withRuleBreakingGroup(async (store, items) => {
       const settled = await Promise.allSettled(items.map((item) => store.queue.publish(item)));
       expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
       expect(await store.log.getEvent(items[1]!.event.id)).toBeNull();
       for (const i of [0, 2]) expect(await store.log.deliveriesOfEvent(items[i]!.event.id)).toHaveLength(1);
-    } finally {
-      store.closeNow();
-    }
-  });
+    }));
 
-  it("fails a whole publishMany whose rows break a rule, and writes none of it; a publish beside it is written", async () => {
-    dir = mkdtempSync(join(tmpdir(), "herald-publish-together-"));
-    const store = new SqliteStore(join(dir, "herald.db"), "normal");
-    try {
-      await withDestinations(store, "a");
-      const items = [newEvent({ to: ["a"] }), newEvent({ to: ["a"] }), newEvent({ to: ["a"] })];
-      items[1]!.deliveries[0] = { ...items[1]!.deliveries[0]!, status: "delivering", lease_until: null, next_attempt_at: null };
+  it("fails a whole publishMany whose rows break a rule, and writes none of it; a publish beside it is written", () =>
+    withRuleBreakingGroup(async (store, items) => {
       const beside = newEvent({ to: ["a"] });
       const [many, one] = await Promise.allSettled([store.queue.publishMany(items), store.queue.publish(beside)]);
       expect(many.status).toBe("rejected");
       expect(one.status).toBe("fulfilled");
       for (const item of items) expect(await store.log.getEvent(item.event.id)).toBeNull();
       expect(await store.log.deliveriesOfEvent(beside.event.id)).toHaveLength(1);
-    } finally {
-      store.closeNow();
-    }
-  });
+    }));
 });
