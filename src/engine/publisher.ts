@@ -85,7 +85,7 @@ export class Publisher {
       this.dispatcher.release(prepared.granted);
       throw error;
     }
-    return this.settle(prepared, result, now);
+    return this.settle(prepared, result);
   }
 
   /**
@@ -103,7 +103,7 @@ export class Publisher {
       for (const p of prepared) this.dispatcher.release(p.granted);
       throw error;
     }
-    return prepared.map((p, i) => this.settle(p, results[i]!, now));
+    return prepared.map((p, i) => this.settle(p, results[i]!));
   }
 
   /** An input's event and deliveries, leased where the dispatcher has room (reserved here). */
@@ -165,11 +165,12 @@ export class Publisher {
       request_hash: String(Bun.hash(`${event.type}\n${event.tenant}\n${data_json}${input.deliver_at === undefined ? "" : `\n${input.deliver_at}`}`)),
       deliveries,
     };
-    return { item, granted, onDiskIds, backlog: leased < sendable || limitedDue, scheduledAt, routed: routes.length > 0 };
+    const wakeAt = scheduledAt !== null && routes.length > 0 ? scheduledAt : null;
+    return { item, granted, onDiskIds, backlog: leased < sendable || limitedDue, wakeAt };
   }
 
   /** After the commit: hands the leased deliveries to the dispatcher, or the reservation back for a repeat. */
-  private settle(p: Prepared, result: PublishResult, now: number): PublishOutcome {
+  private settle(p: Prepared, result: PublishResult): PublishOutcome {
     const { item, granted } = p;
     if (!result.created) {
       this.dispatcher.release(granted);
@@ -183,7 +184,7 @@ export class Publisher {
     // (a producer id that another tenant's event holds).
     // One event object for all its jobs, so the sender builds its body once (fan-out).
     this.onPublished(item.event.type);
-    const forDelivery = { id: result.event.id, type: item.event.type, created_at: now, data_json: item.data_json };
+    const forDelivery = { id: result.event.id, type: item.event.type, created_at: item.event.created_at, data_json: item.data_json };
     const jobs: DeliveryJob[] = [];
     const onDisk: { id: string; until: number }[] = [];
     for (const delivery of result.deliveries) {
@@ -193,8 +194,7 @@ export class Publisher {
     }
     this.dispatcher.accept(jobs, granted, onDisk);
     if (p.backlog) this.dispatcher.noteBacklog();
-    // Woken at its time like a near retry; one further ahead is found by a sweep's claim.
-    if (p.scheduledAt !== null && p.routed) this.dispatcher.wakeAt(p.scheduledAt);
+    if (p.wakeAt !== null) this.dispatcher.wakeAt(p.wakeAt);
     return { ok: true, created: true, event: result.event, deliveries: result.deliveries };
   }
 }
@@ -207,7 +207,6 @@ interface Prepared {
   onDiskIds: Set<string> | null;
   /** Due deliveries were left for a claim: not all could be leased, or a destination's limit is the claim's to count. */
   backlog: boolean;
-  scheduledAt: number | null;
-  /** The event reached at least one destination. */
-  routed: boolean;
+  /** A scheduled event's time, when it reached a destination: the dispatcher is woken then like for a near retry (one further ahead is found by a sweep's claim). */
+  wakeAt: number | null;
 }

@@ -53,7 +53,7 @@ export class SqliteQueue implements QueueStore {
     return this.batcher.submit(() => this.publishNow(item), true);
   }
 
-  /** One write of the group commit for all of them (a promise and a queued write each cost more than their rows' JavaScript). */
+  /** One write of the group commit for all of them: a write queued per event (its promise, its closure) cost ~1 µs of the ~13 an event costs (bench/README.md). */
   publishMany(items: NewEvent[]): Promise<PublishResult[]> {
     return this.batcher.submit(() => items.map((item) => this.publishNow(item)), true);
   }
