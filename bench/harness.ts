@@ -16,13 +16,15 @@ export const BINARY = process.env.HERALD_BENCH_BINARY ?? BUILT;
 const BUN = process.execPath;
 export const TOKEN = "bench-admin-token-0123456789";
 
-/** Builds dist/herald when it is missing or older than any file under src/ or ui/. */
+/** Builds dist/herald when it is missing or older than any file under src/ or ui/, or than package.json. */
 export async function ensureBinary(log: (line: string) => void): Promise<void> {
   if (BINARY !== BUILT) return log(`using ${BINARY} (HERALD_BENCH_BINARY)`);
   const built = existsSync(BINARY) ? statSync(BINARY).mtimeMs : 0;
-  if (built > newest(join(ROOT, "src")) && built > newest(join(ROOT, "ui"))) return;
-  log("building dist/herald (missing or older than src/) …");
-  const proc = Bun.spawn([BUN, "build", "src/main.ts", "--compile", "--outfile", "dist/herald"], {
+  const sources = Math.max(newest(join(ROOT, "src")), newest(join(ROOT, "ui")), statSync(join(ROOT, "package.json")).mtimeMs);
+  if (built > sources) return;
+  log("building dist/herald (missing or older than src/, ui/ or package.json's build) …");
+  // The build users run (package.json's "build"), flags and all: they change what is measured.
+  const proc = Bun.spawn([BUN, "run", "build"], {
     cwd: ROOT, stdout: "pipe", stderr: "pipe",
   });
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

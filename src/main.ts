@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<void> {
       console.log(usage(command));
       return;
     }
+    // Only `serve` keeps the executable's raised JIT thresholds through its start (serve.ts).
+    if (command.name !== "serve") Bun.unsafe.setJITPolicy(1);
     await (await command.load()).run(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

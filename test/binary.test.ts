@@ -1,4 +1,4 @@
-// The single executable: built with `bun build --compile`, started from an
+// The single executable: built as `npm run build` builds it, started from an
 // empty temporary directory (nothing from the source tree), it delivers an event
 // and serves its embedded assets.
 import { afterAll, beforeAll, expect, it } from "bun:test";
@@ -15,7 +15,12 @@ let receiver: Receiver;
 let herald: HeraldProcess;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync([process.execPath, "build", join(import.meta.dir, "../src/main.ts"), "--compile", "--outfile", binary], { stderr: "pipe" });
+  // package.json's "build", flags and all, writing to the temporary directory instead of dist/.
+  const root = join(import.meta.dir, "..");
+  const script: string = (await Bun.file(join(root, "package.json")).json()).scripts.build;
+  const [tool, ...args] = script.split(" ");
+  expect(tool).toBe("bun");
+  const build = Bun.spawnSync([process.execPath, ...args.map((arg) => (arg === "dist/herald" ? binary : arg))], { cwd: root, stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(build.stderr.toString());
   receiver = startReceiver();
   writeFileSync(

@@ -23,6 +23,12 @@ export async function run(args: ParsedArgs): Promise<void> {
       console.log(`\nNo API token is configured, so Herald made an admin token. It is shown only this once:\n\n  ${token}\n\nOnly its SHA-256 is stored. Put tokens in auth.tokens to manage them yourself.\n`),
   });
   const { url } = await herald.start();
+  // The executable starts with JavaScriptCore's tier-up thresholds raised
+  // (package.json's build: --compile-jit-policy), so the start-up code that runs
+  // once (the schemas, the routes, the migrations) is not compiled and its
+  // compiled code is not kept: an idle Herald's RSS is ~10 MiB lower
+  // (bench/README.md). From here the hot paths compile as usual.
+  Bun.unsafe.setJITPolicy(1);
   log.info("herald started", { version: VERSION, config: source, url, database: describeStorage(config.storage) });
   let stopping = false;
   const shutdown = async (signal: string) => {
