@@ -71,9 +71,10 @@ describeEachStore("publishing together", (current) => {
       const { store } = current;
       const many = Array.from({ length: 100 }, (_, i) => `d${i}`);
       await withDestinations(store, ...many);
-      // Leased, pending and scheduled rows mixed, so every column of every row is compared.
+      // Leased, pending and scheduled rows mixed, so every column of every row is compared;
+      // 249 rows, which PostgreSQL writes with COPY, whose text format escapes the tenant's tab, newline and backslashes.
       const items = [
-        newEvent({ to: many, status: "delivering" }),
+        newEvent({ to: many, status: "delivering", tenant: "tab\there\nnew\\line\\N\r" }),
         ...Array.from({ length: 149 }, (_, i) =>
           newEvent({ to: [`d${i % 100}`], data: { i }, status: i % 2 === 0 ? "pending" : "delivering", deliver_at: i % 3 === 0 ? T0 + 60_000 : undefined }),
         ),

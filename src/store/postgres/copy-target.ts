@@ -5,6 +5,7 @@
 // an advisory lock meanwhile, so two copies into one database cannot interleave.
 import { SQL, type ReservedSQL } from "bun";
 import { CopyRefused, type CopyRow, type CopyTable } from "../copy-tables.ts";
+import { copyIn } from "./copy-in.ts";
 import { migrate } from "./migrate.ts";
 
 /** How a chunk goes over the wire: COPY's text format (the default), or INSERT … VALUES (kept to measure against). */
@@ -83,7 +84,7 @@ export class PostgresCopyTarget {
         await tx`DELETE FROM event_types WHERE name LIKE 'herald.%' AND managed_by = 'config'`;
         this.operationalTypesCleared = true;
       }
-      if (this.method === "copy") await copyRows(tx, table, rows, meanwhile);
+      if (this.method === "copy") await copyIn(tx, table.name, table.columns, rows, meanwhile);
       else await insertRows(tx, table, rows, meanwhile);
     });
   }
@@ -108,35 +109,6 @@ export class PostgresCopyTarget {
     await this.sql.close({ timeout: 5 });
   }
 }
-
-/** COPY's text format: tab between columns, \N for NULL, backslash escapes in text. */
-async function copyRows(tx: SQL, table: CopyTable, rows: CopyRow[], meanwhile: () => void): Promise<void> {
-  let text = "";
-  for (const row of rows) {
-    for (let i = 0; i < row.length; i++) {
-      if (i > 0) text += "\t";
-      const value = row[i];
-      if (value === null || value === undefined) text += "\\N";
-      else if (typeof value === "string") text += NEEDS_ESCAPE.test(value) ? value.replace(ESCAPED, escape) : value;
-      else if (typeof value === "boolean") text += value ? "t" : "f";
-      else text += String(value);
-    }
-    text += "\n";
-  }
-  const writer = tx.unsafe(`COPY ${table.name} (${table.columns.join(", ")}) FROM STDIN`).writable().getWriter();
-  try {
-    await writer.write(text);
-    meanwhile();
-    await writer.close();
-  } catch (error) {
-    await writer.abort(error).catch(() => {});
-    throw error;
-  }
-}
-
-const NEEDS_ESCAPE = /[\\\n\r\t]/;
-const ESCAPED = /[\\\n\r\t]/g;
-const escape = (c: string): string => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t");
 
 /** Multi-row INSERT … VALUES, as many rows a statement as the parameter limit allows. */
 async function insertRows(tx: SQL, table: CopyTable, rows: CopyRow[], meanwhile: () => void): Promise<void> {
