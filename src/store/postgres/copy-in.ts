@@ -23,7 +23,7 @@ export async function copyIn(
 }
 
 /** COPY's text format: a line a row, a tab between values, \N for NULL, backslash escapes in text. */
-export function copyText(rows: readonly CopyValues[]): string {
+function copyText(rows: readonly CopyValues[]): string {
   let text = "";
   for (const row of rows) {
     for (let i = 0; i < row.length; i++) {

@@ -1,5 +1,6 @@
 // Publishing on PostgreSQL: a gathered batch of events written in one
-// transaction with multi-row INSERTs. Idempotency keys and producer ids are
+// transaction with multi-row INSERTs (and its deliveries, when many, with one
+// COPY). Idempotency keys and producer ids are
 // enforced by the unique indexes (migration 1), so a repeat returns the
 // original even when two instances publish the same id at the same moment: the
 // second INSERT … ON CONFLICT DO NOTHING waits for the first transaction and
