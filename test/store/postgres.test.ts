@@ -26,6 +26,14 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     cleanup.push(schema.drop);
     return schema;
   }
+  /**
+   * The next transaction id the server will hand out, read without taking one:
+   * the write transactions between two reads. The test server is this suite's
+   * own, and its tests run one at a time.
+   */
+  async function nextXid(schema: Awaited<ReturnType<typeof fresh>>): Promise<number> {
+    return Number((await schema.admin`SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x`)[0].x);
+  }
   async function open(url: string, extra: Partial<Parameters<typeof openPostgresStore>[0]> = {}): Promise<PostgresStore> {
     const store = await openPostgresStore({ url, pool_size: 4, keys, ...extra });
     cleanup.push(() => store.close());
@@ -108,14 +116,11 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     const schema = await fresh();
     const store = await open(schema.url);
     await withDestinations(store, "a", "b");
-    // Write transactions counted by the transaction ids the server handed out
-    // (the next id to be assigned, read without taking one); the test server is
-    // this suite's own, and its tests run one at a time.
-    const nextXid = async () => Number((await schema.admin`SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x`)[0].x);
-    const before = await nextXid();
+    // Write transactions counted by the transaction ids the server handed out.
+    const before = await nextXid(schema);
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.queue.publish(newEvent({ at: T0 + i, to: ["a", "b"] }))));
     expect(results.every((r) => r.created)).toBe(true);
-    const used = (await nextXid()) - before;
+    const used = (await nextXid(schema)) - before;
     // One at a time would be 200 transactions; gathered, a handful.
     expect(used).toBeLessThan(20);
     expect((await store.log.countDeliveriesByStatus()).pending).toBe(400);
@@ -125,15 +130,14 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     const schema = await fresh();
     const store = await open(schema.url);
     await withDestinations(store, "a", "b");
-    const nextXid = async () => Number((await schema.admin`SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x`)[0].x);
     const tenant = "t\tab\t\nline\r\\N\\";
-    const before = await nextXid();
+    const before = await nextXid(schema);
     // A row COPY could not read fails the batch, and the batch's replay, one
     // publish at a time, would take 200 transactions.
     const items = Array.from({ length: 200 }, (_, i) => newEvent({ at: T0 + i, to: ["a", "b"], tenant, status: i % 2 ? "pending" : "delivering" }));
     const results = await Promise.all(items.map((item) => store.queue.publish(item)));
     expect(results.every((r) => r.created)).toBe(true);
-    expect((await nextXid()) - before).toBeLessThan(20);
+    expect((await nextXid(schema)) - before).toBeLessThan(20);
     for (const item of [items[0]!, items[199]!]) {
       const rows = await store.log.deliveriesOfEvent(item.event.id);
       expect(rows.sort((x, y) => x.id.localeCompare(y.id))).toEqual([...item.deliveries].sort((x, y) => x.id.localeCompare(y.id)));

@@ -93,6 +93,9 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
  */
 const COPY_FROM_ROWS = 128;
 
+/** The COPY's columns: the INSERT's, then `parked`, which COPY cannot work out and is given. */
+const DELIVERIES_COPIED = [...DELIVERIES.columns, "parked"];
+
 /** The delivery rows of events stored as `id`: one INSERT, or one COPY for many. */
 async function insertDeliveries(tx: SQL, created: { item: NewEvent; id: string }[]): Promise<void> {
   const deliveries = created.flatMap(({ item, id }) => item.deliveries.map((d) => deliveryRow(id === item.event.id ? d : { ...d, event_id: id })));
@@ -110,7 +113,7 @@ async function insertDeliveries(tx: SQL, created: { item: NewEvent; id: string }
     ? new Set((await tx.unsafe(PARKING_DESTINATIONS)).map((r: { id: string }) => r.id))
     : new Set<string>();
   const rows = deliveries.map((d) => [...DELIVERIES.columns.map((c) => d[c]), d.status === "pending" && parking.has(d.destination_id)]);
-  await copyIn(tx, "deliveries", [...DELIVERIES.columns, "parked"], rows);
+  await copyIn(tx, "deliveries", DELIVERIES_COPIED, rows);
 }
 
 /**
