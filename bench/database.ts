@@ -12,7 +12,8 @@
 // HERALD_BENCH_PG_EXPLAIN_MS=N with it: auto_explain's plans (rows, buffers)
 // of every statement slower than N ms, in FILE.log.
 // HERALD_BENCH_PG_SETTINGS="name=value …" passes more settings to a started
-// cluster (an A/B of server settings).
+// cluster (an A/B of server settings); HERALD_BENCH_PG_LOCALE=en_US.UTF-8 starts
+// it with that locale instead of C (the collation every text index compares by).
 import { SQL } from "bun";
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,7 +63,8 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
     log(`store: HERALD_BENCH_PG_SETTINGS/HERALD_BENCH_PG_STATEMENTS ignored: HERALD_BENCH_DATABASE_URL names a running server`);
     settings.length = 0;
   }
-  const cluster = given ? null : await startCluster({ durable: true, settings });
+  const locale = process.env.HERALD_BENCH_PG_LOCALE || undefined;
+  const cluster = given ? null : await startCluster({ durable: true, settings, ...(locale ? { locale } : {}) });
   const serverUrl = given ?? cluster!.url;
   const admin = new SQL(serverUrl, { max: 1, idleTimeout: 30 });
   let version: string;
@@ -74,7 +76,7 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
     throw error;
   }
   const describe = cluster ? `a PostgreSQL ${version} cluster started for this run (${cluster.dir})` : `PostgreSQL ${version} from HERALD_BENCH_DATABASE_URL`;
-  log(`store: ${describe}${settings.length > 0 ? `, with ${settings.join(" ")}` : ""}`);
+  log(`store: ${describe}${locale ? `, locale ${locale}` : ""}${settings.length > 0 ? `, with ${settings.join(" ")}` : ""}`);
   if (statementsFile && cluster) {
     await admin`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
     writeFileSync(statementsFile, `# ${describe}\n`);

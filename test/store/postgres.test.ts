@@ -173,6 +173,39 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     expect(heard).toEqual(["after-disabled", "after-broken", "", "after-enabled", "", "after-deleted"]);
   });
 
+  it("keeps every text column of its schema in byte order (COLLATE \"C\"), whatever the database's collation", async () => {
+    const schema = await fresh();
+    await open(schema.url);
+    const columns = await schema.admin`SELECT table_name, column_name, collation_name FROM information_schema.columns
+      WHERE table_schema = ${schema.name} AND data_type = 'text'`;
+    expect(columns.length).toBeGreaterThan(50);
+    // A column a later migration adds without COLLATE "C" shows here by name.
+    expect(columns.filter((c: { collation_name: string | null }) => c.collation_name !== "C").map((c: { table_name: string; column_name: string }) => `${c.table_name}.${c.column_name}`)).toEqual([]);
+  });
+
+  it("lists ids in byte order, as SQLite does, on a database whose collation is a language's (ICU en-US)", async () => {
+    // A database of its own: a schema takes its database's collation.
+    const name = `herald_test_icu_${process.pid}`;
+    const { admin } = await fresh();
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'`);
+    cleanup.push(async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+    const url = new URL(process.env.HERALD_TEST_POSTGRES_URL!);
+    url.pathname = `/${name}`;
+    const store = await open(url.toString());
+    const ids = ["alpha", "Beta", "_x", "Zed", "a-b", "ab", "B"];
+    await withDestinations(store, ...ids);
+    // Page by page, so the cursor's comparison is in the order too. (en-US would give _x, a-b, ab, alpha, B, Beta, Zed.)
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.catalog.listDestinations({ limit: 2, ...(cursor ? { cursor } : {}) });
+      listed.push(...page.data.map((d) => d.id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(listed).toEqual(["B", "Beta", "Zed", "_x", "a-b", "ab", "alpha"]);
+  });
+
   it("refuses a backup plainly, naming pg_dump", async () => {
     const schema = await fresh();
     const store = await open(schema.url);

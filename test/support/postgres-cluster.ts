@@ -50,9 +50,10 @@ function freePort(): number {
  * `durable: true` keeps PostgreSQL's defaults for fsync, synchronous_commit and
  * full_page_writes (the benchmarks compare it with SQLite's synchronous: full);
  * without it the cluster skips the syncs a throwaway test server does not need.
- * `settings` are passed to the server as `-c name=value` each.
+ * `settings` are passed to the server as `-c name=value` each. `locale` is
+ * the cluster's (C unless given: en_US.UTF-8 is what many servers run).
  */
-export async function startCluster(options: { durable?: boolean; settings?: string[] } = {}): Promise<PostgresCluster> {
+export async function startCluster(options: { durable?: boolean; settings?: string[]; locale?: string } = {}): Promise<PostgresCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql");
   const dir = mkdtempSync(join(tmpdir(), "herald-pg-"));
@@ -61,7 +62,7 @@ export async function startCluster(options: { durable?: boolean; settings?: stri
   if (process.getuid?.() === 0) Bun.spawnSync(["chown", "postgres:postgres", dir]);
   const data = join(dir, "data");
   // fsync off: a test cluster is thrown away, and fsyncs would make the suite wait on the disk.
-  run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "herald", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "herald", "--no-sync", "-E", "UTF8", `--locale=${options.locale ?? "C"}`]);
   for (let tries = 0; ; tries++) {
     const port = freePort();
     const settings = [
