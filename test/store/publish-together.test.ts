@@ -94,6 +94,29 @@ describeEachStore("publishing together", (current) => {
   }
 });
 
+describeEachStore("publishing together, an id taken", (current) => {
+  it("refuses the one publish whose generated id is somehow taken, and writes the others of its group as given", async () => {
+    const { store } = current;
+    await withDestinations(store, "a");
+    const there = await store.queue.publish(newEvent({ to: ["a"] }));
+    // No key of its producer's, yet its id is taken. On PostgreSQL such events go
+    // in without ON CONFLICT: the group's transaction fails and its publishes are
+    // written again one by one, this one refused as it always was.
+    const clash = newEvent({ to: ["a"] });
+    clash.event = { ...clash.event, id: there.event.id };
+    clash.deliveries = clash.deliveries.map((d) => ({ ...d, event_id: there.event.id }));
+    const items = [newEvent({ to: ["a"] }), clash, newEvent({ to: ["a"] })];
+    const settled = await Promise.allSettled(items.map((item) => store.queue.publish(item)));
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    for (const i of [0, 2]) {
+      const rows = await store.log.deliveriesOfEvent(items[i]!.event.id);
+      expect(rows.map((d) => d.id)).toEqual(items[i]!.deliveries.map((d) => d.id));
+    }
+    // The event already there keeps its own delivery, and only that.
+    expect((await store.log.deliveriesOfEvent(there.event.id)).map((d) => d.id)).toEqual(there.deliveries.map((d) => d.id));
+  });
+});
+
 describe("publishing together [sqlite]", () => {
   let dir = "";
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
