@@ -62,7 +62,7 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
   bulk.sort((a, b) => (items[a]!.event.id < items[b]!.event.id ? -1 : 1));
 
   const created: { index: number; item: NewEvent; id: string }[] = [];
-  // Alone (a single publish, or a failed batch written again one by one) an event goes by EVENTS.
+  // Written alone (a gathered batch of one, or a failed batch written again one by one) an event goes by EVENTS.
   const fresh = items.length > 1 ? bulk.filter((i) => isFresh(items[i]!)) : [];
   if (fresh.length > 0) {
     await tx.unsafe(FRESH_EVENTS.insert, [JSON.stringify(fresh.map((i) => eventRow(items[i]!, items[i]!.event.id)))]);
