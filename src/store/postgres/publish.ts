@@ -175,7 +175,6 @@ async function findExisting(tx: SQL, item: NewEvent): Promise<{ id: string; requ
   return byKey ?? null;
 }
 
-/** The unique keys an event claims: its id, and its tenant's producer id and idempotency key. */
 /**
  * An event with no key of its producer's (no idempotency key, no id of its
  * own): its id is one Herald generated (a UUIDv7, 74 random bits), so no row
@@ -185,6 +184,7 @@ function isFresh(item: NewEvent): boolean {
   return item.idempotency_key === null && !item.producer_id;
 }
 
+/** The unique keys an event claims: its id, and its tenant's producer id and idempotency key. */
 function keysOf(item: NewEvent): string[] {
   const { tenant } = item.event;
   const keys = [`id\n${item.event.id}`];
