@@ -10,6 +10,7 @@ import { openPostgresStore } from "../src/store/postgres/postgres-store.ts";
 import { configuredKeys } from "../src/store/sealing-keys.ts";
 import { copyIn } from "../src/store/postgres/copy-in.ts";
 import { PARKING_DESTINATIONS } from "../src/store/postgres/parking.ts";
+import { DELIVERIES, DELIVERIES_COPIED } from "../src/store/postgres/publish.ts";
 
 const url = process.argv[2];
 if (!url) throw new Error("usage: bun bench/copy-deliveries.ts POSTGRES_URL [ROWS]");
@@ -22,15 +23,9 @@ const sql = new SQL(url);
 await sql`INSERT INTO destinations (id, tenant, url, secrets, headers, timeout_ms, enabled, managed_by, created_at, updated_at)
   VALUES ('d1', 'default', 'http://127.0.0.1/', '[]', '{}', 1000, true, 'api', 0, 0) ON CONFLICT DO NOTHING`;
 
-const TYPES: Record<string, string> = {
-  id: "text", event_id: "text", destination_id: "text", subscription_id: "text", tenant: "text", event_type: "text", status: "text",
-  attempts: "integer", schedule_start: "integer", next_attempt_at: "bigint", lease_until: "bigint", lease_owner: "text",
-  last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
-};
-const COLUMNS = Object.keys(TYPES);
-const INSERT = `INSERT INTO deliveries (${COLUMNS.join(", ")}, parked)
-  SELECT ${COLUMNS.join(", ")}, r.status = 'pending' AND r.destination_id IN (${PARKING_DESTINATIONS})
-  FROM json_to_recordset($1::text::json) AS r(${COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(", ")})`;
+// The store's own statement and columns (publish.ts), so the two ways cannot drift from it.
+const COLUMNS = DELIVERIES.columns;
+const INSERT = DELIVERIES.insert;
 
 function rows(): Record<string, unknown>[] {
   const now = Date.now();
@@ -51,7 +46,7 @@ const WAYS = {
     await sql.begin(async (tx) => {
       const parking = new Set((await tx.unsafe(PARKING_DESTINATIONS)).map((r: { id: string }) => r.id));
       const values = batch.map((r) => [...COLUMNS.map((c) => r[c]), r.status === "pending" && parking.has(r.destination_id as string)]);
-      await copyIn(tx, "deliveries", [...COLUMNS, "parked"], values);
+      await copyIn(tx, "deliveries", DELIVERIES_COPIED, values);
     });
   },
 };

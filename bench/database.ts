@@ -64,7 +64,7 @@ export async function openBenchServer(log: (line: string) => void): Promise<Benc
     settings.length = 0;
   }
   const locale = process.env.HERALD_BENCH_PG_LOCALE || undefined;
-  const cluster = given ? null : await startCluster({ durable: true, settings, ...(locale ? { locale } : {}) });
+  const cluster = given ? null : await startCluster({ durable: true, settings, locale });
   const serverUrl = given ?? cluster!.url;
   const admin = new SQL(serverUrl, { max: 1, idleTimeout: 30 });
   let version: string;

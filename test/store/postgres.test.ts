@@ -186,12 +186,14 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
   it("lists ids in byte order, as SQLite does, on a database whose collation is a language's (ICU en-US)", async () => {
     // A database of its own: a schema takes its database's collation.
     const name = `herald_test_icu_${process.pid}`;
-    const { admin } = await fresh();
+    const { admin, url: schemaUrl } = await fresh();
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'`);
     cleanup.push(async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
-    const url = new URL(process.env.HERALD_TEST_POSTGRES_URL!);
+    // The same server, that database, its default schema.
+    const url = new URL(schemaUrl);
     url.pathname = `/${name}`;
+    url.search = "";
     const store = await open(url.toString());
     const ids = ["alpha", "Beta", "_x", "Zed", "a-b", "ab", "B"];
     await withDestinations(store, ...ids);

@@ -9,7 +9,7 @@ import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts"
 import { setEnabled } from "./catalog.ts";
 import { parkedNow } from "./parking.ts";
 import { recordset } from "./recordset.ts";
-import { num } from "./rows.ts";
+import { holdsLease, num } from "./rows.ts";
 
 /** The attempts' columns, for the batch's one INSERT (rows from attemptRow). */
 const ATTEMPTS = recordset("attempts", {
@@ -42,7 +42,7 @@ export async function recordAll(tx: SQL, records: { record: AttemptRecord; now: 
     const current = new Map(locked.map((row) => [row.id, row]));
     const holding = (r: AttemptRecord): boolean => {
       const row = current.get(r.delivery_id);
-      return row !== undefined && row.status === "delivering" && row.lease_owner === r.lease.owner && num(row.lease_until) === Math.round(r.lease.until);
+      return row !== undefined && holdsLease(row, r.lease.owner, r.lease.until);
     };
     const moves = records.flatMap(({ record: r, now }, index) => (!holding(r) ? [] : [{
       index,

@@ -31,7 +31,7 @@ const EVENTS = recordset("events", EVENT_COLUMNS, "ON CONFLICT DO NOTHING RETURN
 const FRESH_EVENTS = recordset("events", EVENT_COLUMNS, "");
 
 /** The deliveries' columns in insert order (the one INSERT of a publish batch's deliveries; rows from deliveryRow). */
-const DELIVERIES = recordset("deliveries", {
+export const DELIVERIES = recordset("deliveries", {
   id: "text", event_id: "text", destination_id: "text", subscription_id: "text", tenant: "text", event_type: "text", status: "text",
   attempts: "integer", schedule_start: "integer", next_attempt_at: "bigint", lease_until: "bigint", lease_owner: "text",
   last_status: "integer", last_error: "text", created_at: "bigint", updated_at: "bigint", finalized_at: "bigint",
@@ -47,12 +47,16 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
   const results: (PublishResult | undefined)[] = new Array(items.length);
   // Items whose keys repeat an earlier item of the batch go after the bulk insert,
   // one by one, so they find that item's row exactly as a later request would.
+  // Events that cannot be repeats go apart (FRESH_EVENTS), but never when written
+  // alone (a gathered batch of one, or a failed batch written again one by one).
   const seen = new Set<string>();
-  let bulk: number[] = [];
+  const fresh: number[] = [];
+  const bulk: number[] = [];
   const later: number[] = [];
   items.forEach((item, i) => {
     const keys = keysOf(item);
     if (keys.some((k) => seen.has(k))) later.push(i);
+    else if (items.length > 1 && isFresh(item)) fresh.push(i);
     else bulk.push(i);
     for (const k of keys) seen.add(k);
   });
@@ -62,12 +66,9 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
   bulk.sort((a, b) => (items[a]!.event.id < items[b]!.event.id ? -1 : 1));
 
   const created: { index: number; item: NewEvent; id: string }[] = [];
-  // Written alone (a gathered batch of one, or a failed batch written again one by one) an event goes by EVENTS.
-  const fresh = items.length > 1 ? bulk.filter((i) => isFresh(items[i]!)) : [];
   if (fresh.length > 0) {
     await tx.unsafe(FRESH_EVENTS.insert, [JSON.stringify(fresh.map((i) => eventRow(items[i]!, items[i]!.event.id)))]);
     for (const i of fresh) created.push({ index: i, item: items[i]!, id: items[i]!.event.id });
-    bulk = bulk.filter((i) => !isFresh(items[i]!));
   }
   if (bulk.length > 0) {
     const rows = bulk.map((i) => eventRow(items[i]!, items[i]!.event.id));
@@ -112,7 +113,7 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
 const COPY_FROM_ROWS = 128;
 
 /** The COPY's columns: the INSERT's, then `parked`, which COPY cannot work out and is given. */
-const DELIVERIES_COPIED = [...DELIVERIES.columns, "parked"];
+export const DELIVERIES_COPIED = [...DELIVERIES.columns, "parked"];
 
 /** The delivery rows of events stored as `id`: one INSERT, or one COPY for many. */
 async function insertDeliveries(tx: SQL, created: { item: NewEvent; id: string }[]): Promise<void> {

@@ -13,7 +13,7 @@ import { createdWithin } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
 import { publishAll } from "./publish.ts";
 import { guarded, sqlState, where } from "./query.ts";
-import { toDelivery, toEventForDelivery } from "./rows.ts";
+import { holdsLease, toDelivery, toEventForDelivery } from "./rows.ts";
 
 export interface QueueOptions {
   /** Most publishes (or attempt records) in one gathered transaction; 1 turns gathering off (for measuring). */
@@ -263,16 +263,12 @@ export class PostgresQueue implements QueueStore {
       // and matched each against the whole list: 787 ms for 1,000 rows at a
       // 20,000-row backlog (bench/README.md), as the records' UPDATE once did.
       const rows = await this.sql`SELECT * FROM deliveries WHERE id = ANY(${this.sql.array([...leases.keys()], "TEXT")})`;
-      const byId = new Map<string, Delivery>();
-      for (const row of rows) {
-        const d = toDelivery(row);
-        if (d.status === "delivering" && d.lease_owner === owner && d.lease_until === Math.round(leases.get(d.id)!)) byId.set(d.id, d);
-      }
+      const byId = new Map<string, Record<string, unknown>>(rows.map((row: Record<string, unknown>) => [row.id as string, row]));
       // The rows still leased to the owner under the lease each was written with, in the order given.
       const held: Delivery[] = [];
-      for (const id of leases.keys()) {
-        const d = byId.get(id);
-        if (d) held.push(d);
+      for (const [id, until] of leases) {
+        const row = byId.get(id);
+        if (row && holdsLease(row, owner, until)) held.push(toDelivery(row));
       }
       return this.attachEvents(held);
     });
