@@ -5,11 +5,12 @@
 // (one WAL flush) for every answer that came back in the same turn.
 import type { SQL } from "bun";
 import { newId } from "../ids.ts";
+import { holdsLease } from "../lease-held.ts";
 import type { AttemptRecord, BreakerChange, RecordedAttempt } from "../types.ts";
 import { setEnabled } from "./catalog.ts";
 import { parkedNow } from "./parking.ts";
 import { recordset } from "./recordset.ts";
-import { holdsLease, num } from "./rows.ts";
+import { num } from "./rows.ts";
 
 /** The attempts' columns, for the batch's one INSERT (rows from attemptRow). */
 const ATTEMPTS = recordset("attempts", {

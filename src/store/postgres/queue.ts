@@ -2,6 +2,7 @@
 // under a lease with FOR UPDATE SKIP LOCKED, recording attempts (gathered),
 // handing leases back, and the instances whose leases they are.
 import type { SQL } from "bun";
+import { stillHeld } from "../lease-held.ts";
 import type { ParkingSettled, QueueStore } from "../store.ts";
 import type {
   AttemptRecord, BreakerSettings, Delivery, DeliveryJob, EventForDelivery, Lease, NewEvent, PublishResult, RecordedAttempt, RetryRefusal, RetrySelection,
@@ -13,7 +14,7 @@ import { createdWithin } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
 import { publishAll } from "./publish.ts";
 import { guarded, sqlState, where } from "./query.ts";
-import { holdsLease, toDelivery, toEventForDelivery } from "./rows.ts";
+import { toDelivery, toEventForDelivery } from "./rows.ts";
 
 export interface QueueOptions {
   /** Most publishes (or attempt records) in one gathered transaction; 1 turns gathering off (for measuring). */
@@ -263,14 +264,7 @@ export class PostgresQueue implements QueueStore {
       // and matched each against the whole list: 787 ms for 1,000 rows at a
       // 20,000-row backlog (bench/README.md), as the records' UPDATE once did.
       const rows = await this.sql`SELECT * FROM deliveries WHERE id = ANY(${this.sql.array([...leases.keys()], "TEXT")})`;
-      const byId = new Map<string, Record<string, unknown>>(rows.map((row: Record<string, unknown>) => [row.id as string, row]));
-      // The rows still leased to the owner under the lease each was written with, in the order given.
-      const held: Delivery[] = [];
-      for (const [id, until] of leases) {
-        const row = byId.get(id);
-        if (row && holdsLease(row, owner, until)) held.push(toDelivery(row));
-      }
-      return this.attachEvents(held);
+      return this.attachEvents(stillHeld(rows as Record<string, unknown>[], owner, leases).map(toDelivery));
     });
   }
 

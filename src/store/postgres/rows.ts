@@ -127,11 +127,6 @@ export function toEventForDelivery(row: Row): EventForDelivery {
   return { id: row.id, type: row.type, created_at: num(row.created_at), data_json: row.data_json };
 }
 
-/** Whether a delivery row, as read, is still leased to `owner` under the lease that ends at `until` (its lease_until as written). */
-export function holdsLease(row: Row, owner: string, until: number): boolean {
-  return row.status === "delivering" && row.lease_owner === owner && num(row.lease_until) === Math.round(until);
-}
-
 export function toDelivery(row: Row): Delivery {
   return {
     id: row.id,
