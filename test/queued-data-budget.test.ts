@@ -24,9 +24,12 @@ describeOnEachStore("the data of deliveries queued in memory", () => {
     herald = receiver = undefined;
   });
 
-  /** Two senders, both held by the receiver's first two answers (3 s each); the rest are answered at once. */
+  /**
+   * Two senders, both held by the receiver's first two answers until the test
+   * lets them go (release), however long the publishes took; the rest are answered at once.
+   */
   async function start(enabled: boolean): Promise<TestHerald> {
-    receiver = startReceiver([{ status: 200, delay_ms: 3_000 }, { status: 200, delay_ms: 3_000 }]);
+    receiver = startReceiver([{ status: 200, hang: true }, { status: 200, hang: true }]);
     herald = await startHerald(
       testConfig({
         delivery: { concurrency: 2 },
@@ -71,6 +74,8 @@ describeOnEachStore("the data of deliveries queued in memory", () => {
     expect(h.app.engine.dispatcher.leasedOnDisk).toBe(EVENTS - 2 - queued);
     const delivering = (await h.api("GET", "/v1/deliveries?status=delivering&limit=100")).body.data as unknown[];
     expect(delivering.length).toBe(EVENTS);
+    await receiver!.waitFor(2);
+    receiver!.release();
     await expectEveryEventOnce(h, receiver!);
   }, 60_000);
 
@@ -81,6 +86,7 @@ describeOnEachStore("the data of deliveries queued in memory", () => {
     expect((await h.api("POST", "/v1/destinations/archive/enable")).status).toBe(200);
     await receiver!.waitFor(2);
     expectWithinBudget(h);
+    receiver!.release();
     await expectEveryEventOnce(h, receiver!);
   }, 60_000);
 });
