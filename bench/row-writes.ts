@@ -12,15 +12,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Database } from "bun:sqlite";
-import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 import { PublishRows } from "../src/store/sqlite/publish-rows.ts";
-import type { Delivery, NewEvent } from "../src/store/types.ts";
+import { publishedEvent } from "./published-event.ts";
 
 const total = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const withIndexes = process.argv.includes("--indexes");
 const PER_TRANSACTION = 1_000;
-const data = { order_id: 12345, amount: 99.5, currency: "EUR", items: [{ sku: "abc", qty: 2 }] };
 
 type Shape = { name: string; parked: boolean; multi: boolean; drop?: string };
 const shapes: Shape[] = [
@@ -35,19 +33,6 @@ if (withIndexes) {
   }
 }
 
-/** One published event and its delivery, as the publisher makes them. */
-function publish(now: number, parked: boolean): { item: NewEvent; delivery: Delivery } {
-  const id = newId("evt", now);
-  const delivery: Delivery = {
-    id: newId("dlv", now), event_id: id, destination_id: "dst_bench", subscription_id: "sub_bench", tenant: "default",
-    event_type: "order.created", status: parked ? "pending" : "delivering", attempts: 0, schedule_start: 0,
-    next_attempt_at: parked ? now : null, lease_until: parked ? null : now + 180_000, lease_owner: parked ? null : "ins_bench",
-    last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
-  };
-  const event = { id, type: "order.created", tenant: "default", data, created_at: now, deliver_at: null };
-  return { item: { event, data_json: JSON.stringify(data), idempotency_key: null, request_hash: "1234567890", deliveries: [delivery] }, delivery };
-}
-
 /**
  * Writes `total` events through the store's own PublishRows: each publish's
  * rows written at once (its statements of one row each), or every publish of a
@@ -58,7 +43,7 @@ function writeAll(db: Database, shape: Shape): number {
   let ms = 0;
   for (let written = 0; written < total; written += PER_TRANSACTION) {
     const now = Date.now();
-    const batch = Array.from({ length: PER_TRANSACTION }, () => publish(now, shape.parked));
+    const batch = Array.from({ length: PER_TRANSACTION }, () => publishedEvent(now, shape.parked));
     const started = performance.now();
     db.transaction(() => {
       for (const { item, delivery } of batch) {

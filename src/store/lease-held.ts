@@ -2,7 +2,7 @@
 // the read-back of leases waiting on disk (readLeased), and PostgreSQL's record
 // path. Made in the statement it cost more: PostgreSQL's planner walked the
 // lease index (787 ms for 1,000 rows), SQLite took each lease end out of JSON
-// pairs (2.4–2.6 against 1.9–2.0 µs a row; bench/README.md).
+// pairs (2.4–2.6 against 1.9–2.0 µs a row: bench/read-leased-ab.ts).
 
 type Row = Record<string, unknown>;
 

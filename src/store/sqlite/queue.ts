@@ -844,9 +844,7 @@ function inDueOrder(rows: Record<string, any>[]): Record<string, any>[] {
 /**
  * readLeased's read: the rows of the ids given (a JSON array), by primary key,
  * with their events as CLAIM_DUE reads them; which still hold their lease is
- * decided in Herald (lease-held.ts). The lease test in the statement (the ids
- * and lease ends as JSON pairs, `->>` on each) cost 2.4–2.6 µs a row against
- * 1.9–2.0 with it in Herald (bench/read-leased-ab.ts).
+ * decided in Herald (lease-held.ts says why).
  */
 const READ_LEASED = `SELECT ${JOB_COLUMNS}
          FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
