@@ -26,18 +26,25 @@ describe("AuthFailureLimiter", () => {
   it("refuses an address past its limit within a minute, says how long to wait, and forgets failures a minute old", () => {
     const clock = new TestClock();
     const limiter = new AuthFailureLimiter(3, clock.now);
+    // Empty: the server does not even look up a request's address.
+    expect(limiter.empty).toBe(true);
     for (let i = 0; i < 3; i++) {
       expect(limiter.retryAfter("10.0.0.1")).toBeNull();
       limiter.fail("10.0.0.1");
       clock.advance(10_000);
     }
     // Failures at 0 s, 10 s and 20 s; now 30 s: the first is a minute old at 60 s.
+    expect(limiter.empty).toBe(false);
     expect(limiter.retryAfter("10.0.0.1")).toBe(30);
     expect(limiter.retryAfter("10.0.0.2")).toBeNull();
     clock.advance(29_999);
     expect(limiter.retryAfter("10.0.0.1")).toBe(1);
     clock.advance(1);
     expect(limiter.retryAfter("10.0.0.1")).toBeNull();
+    // The last failures run out in turn: once none is left, nothing is remembered.
+    clock.advance(20_000);
+    expect(limiter.retryAfter("10.0.0.1")).toBeNull();
+    expect(limiter.empty).toBe(true);
   });
 
   it("counts an IPv6 host by its /64 and an IPv4-mapped address as its IPv4", () => {

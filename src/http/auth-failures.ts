@@ -20,6 +20,11 @@ export class AuthFailureLimiter {
     private readonly now: () => number,
   ) {}
 
+  /** True when no address has a failure remembered: no address needs looking up. */
+  get empty(): boolean {
+    return this.failures.size === 0;
+  }
+
   /** Seconds until this address may try again (for Retry-After), or null when it may now. */
   retryAfter(address: string): number | null {
     const times = this.recent(address);

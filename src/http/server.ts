@@ -132,7 +132,7 @@ export function createHttpApp(ctx: HttpContext) {
       const preflight = edge.preflight(request);
       if (preflight) return preflight;
       // Authentication first, from the headers alone: before any size check, parse or validation.
-      const address = clientAddress(request, server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
+      const address = () => clientAddress(request, server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
       const refused = await admitRequest(ctx, limiter, request, path, address, ctx.engine.deps.now());
       if (refused) return refused;
       const length = Number(request.headers.get("content-length") ?? 0);
