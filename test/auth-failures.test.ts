@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { addressKey, AuthFailureLimiter } from "../src/http/auth-failures.ts";
 import { ADMIN_TOKEN, startHerald, TestClock, testConfig, type TestHerald } from "./support/herald.ts";
 import { parseAnswer, type RawAnswer } from "./support/raw-http.ts";
+import { describeOnEachStore } from "./support/test-stores.ts";
 
 /** GET `path` from the local address `from`, with `token` as the bearer token (none when null). */
 function getFrom(from: string, port: number, path: string, token: string | null, extra = ""): Promise<RawAnswer> {
@@ -55,7 +56,7 @@ describe("AuthFailureLimiter", () => {
   });
 });
 
-describe("failed authentications end to end", () => {
+describeOnEachStore("failed authentications end to end", () => {
   let herald: TestHerald;
   afterEach(() => herald?.stop());
 
@@ -83,6 +84,31 @@ describe("failed authentications end to end", () => {
     clock.advance(30_000);
     expect(Number((await getFrom("127.0.0.1", port, "/v1/events", ADMIN_TOKEN)).headers["retry-after"])).toBe(30);
     clock.advance(30_000);
+    expect((await getFrom("127.0.0.1", port, "/v1/events", ADMIN_TOKEN)).status).toBe(200);
+  });
+
+  it("counts a bad API key or portal link against the address of a client that hangs up while it is looked up", async () => {
+    const clock = new TestClock();
+    herald = await startHerald(testConfig({ server: { port: 0, auth_failures_per_minute: 4 } }), { clock });
+    const port = Number(new URL(herald.url).port);
+    // Each request is sent and the socket destroyed at once: the key's store read outlives the connection.
+    const hangUp = (token: string) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.3" }, () => {
+          socket.write(`GET /v1/events HTTP/1.1\r\nHost: herald\r\nAuthorization: Bearer ${token}\r\n\r\n`, () => socket.destroy());
+        });
+        socket.on("close", () => resolve());
+        socket.on("error", reject);
+      });
+    for (let i = 0; i < 2; i++) await hangUp(`hrk_${"0".repeat(40)}${i}`);
+    for (let i = 0; i < 2; i++) await hangUp(`hpl_${"0".repeat(40)}${i}`);
+    // The four failures reach the server whatever the order it read them in; then this address waits, another does not.
+    let answer: RawAnswer = await getFrom("127.0.0.3", port, "/v1/events", ADMIN_TOKEN);
+    for (let tries = 0; answer.status !== 429 && tries < 50; tries++) {
+      await Bun.sleep(20);
+      answer = await getFrom("127.0.0.3", port, "/v1/events", ADMIN_TOKEN);
+    }
+    expect(answer.status).toBe(429);
     expect((await getFrom("127.0.0.1", port, "/v1/events", ADMIN_TOKEN)).status).toBe(200);
   });
 

@@ -45,6 +45,16 @@ export class Authenticator {
     return this.tokens.map(({ id, name, role, tenant, event_types }) => ({ id, name, role, tenant, event_types }));
   }
 
+  /**
+   * Whether authenticating this header may read the store (an API key's or a
+   * portal link's text): its answer then comes after a wait, when a client that
+   * has hung up no longer has an address to count a failure against.
+   */
+  readsStore(header: string | null): boolean {
+    const text = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    return text !== undefined && (text.startsWith(PORTAL_PREFIX) || (this.keys !== null && text.startsWith(KEY_PREFIX)));
+  }
+
   /** The principal behind an Authorization header, or null (no token, unknown, revoked or expired alike). */
   async authenticate(header: string | null | undefined, now: number): Promise<Principal | null> {
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);

@@ -78,11 +78,13 @@ export async function admitRequest(
     });
   }
   const header = request.headers.get("authorization");
+  // Taken before a store read's wait: a client that hangs up meanwhile has no address any more.
+  const taken = ctx.auth.readsStore(header) ? address() : null;
   const principal = await ctx.auth.authenticate(header, now);
   if (!principal) {
     // Only a presented credential counts as a failed try: a request with none
     // (a browser asking for /favicon.ico, a probe) guesses nothing.
-    if (header !== null) limiter.fail(address());
+    if (header !== null) limiter.fail(taken ?? address());
     const error = unauthorized();
     return Response.json(error.toJSON(), { status: error.status });
   }

@@ -122,7 +122,7 @@ export function createHttpApp(ctx: HttpContext) {
       const answer = (handle as unknown as (request: Request, ...rest: unknown[]) => Response | Promise<Response>)(request, ...rest);
       return answer instanceof Promise ? answer.then(done) : done(answer);
     })
-    .onRequest(async ({ request, server, set }) => {
+    .onRequest(async ({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);
       const path = new URL(request.url).pathname;
       // Security headers and CORS before anything can answer: Elysia adds what is
@@ -132,7 +132,8 @@ export function createHttpApp(ctx: HttpContext) {
       const preflight = edge.preflight(request);
       if (preflight) return preflight;
       // Authentication first, from the headers alone: before any size check, parse or validation.
-      const address = () => clientAddress(request, server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
+      // The server from the app, not the hook's context: naming it there makes Elysia define a getter on every request's context.
+      const address = () => clientAddress(request, app.server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
       const refused = await admitRequest(ctx, limiter, request, path, address, ctx.engine.deps.now());
       if (refused) return refused;
       const length = Number(request.headers.get("content-length") ?? 0);
