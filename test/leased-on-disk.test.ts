@@ -4,7 +4,7 @@
 // claimed. Every event still arrives once, signed; a lease that runs out while
 // its row waits is returned by the sweep and the delivery still goes out once;
 // a clean stop hands the waiting leases back.
-import { afterEach, expect, it } from "bun:test";
+import { afterEach, describe, expect, it } from "bun:test";
 import { secretOf, startHerald, testConfig, TestClock, verifyWithStandardWebhooks, type TestHerald } from "./support/herald.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
@@ -138,5 +138,73 @@ describeOnEachStore("deliveries leased on disk past the in-memory queue", () => 
     expect(await count(h, "delivering")).toBe(0);
     expect((await count(h, "pending")) + (await count(h, "succeeded"))).toBe(EVENTS);
     expect(await count(h, "pending")).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+// With other instances sharing the job table, what a publish cannot keep in
+// memory (two leases a sender) goes on disk only up to what this instance's
+// senders take in 10 s (dispatcher.ts: SHARED_ON_DISK_MS), and nothing before
+// it has a send rate: the rest is left pending, for any instance to claim.
+// SQLite is never shared, and PostgreSQL's count of instances follows its
+// table, so the dispatcher is told of the others here; its reservation is the
+// same code on both stores.
+describe("deliveries leased on disk while other instances share the job table", () => {
+  let herald: TestHerald | undefined;
+  let receiver: Receiver | undefined;
+  afterEach(async () => {
+    await herald?.stop();
+    await receiver?.stop();
+    herald = receiver = undefined;
+  });
+
+  it("keeps 10 s of its senders' rate on disk, leaves the rest pending, and delivers every event once", async () => {
+    const clock = new TestClock();
+    const FIRST = 200;
+    // The first send and the first of the second burst are held until released.
+    receiver = startReceiver([{ hang: true }, ...Array.from({ length: FIRST - 1 }, () => ({ status: 200 })), { hang: true }]);
+    herald = await startHerald(
+      testConfig({
+        delivery: { concurrency: 1 },
+        event_types: [{ name: "order.paid" }],
+        destinations: [{ id: "shop", url: receiver.url }],
+        subscriptions: [{ id: "to-shop", destination: "shop", event_types: ["*"] }],
+      }),
+      { clock },
+    );
+    const h = herald;
+    const { dispatcher } = h.app.engine;
+    dispatcher.setInstanceCount(3);
+    const count = async (status: string) => (await h.app.store.log.countDeliveriesByStatus())[status] ?? 0;
+    const publish = async (n: number) => {
+      for (let i = 0; i < n; i += 500) {
+        const events = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ type: "order.paid", data: { n: i + k } }));
+        expect((await h.api("POST", "/v1/events/batch", { events })).status).toBe(202);
+      }
+    };
+
+    // No send rate yet: two leases in memory (one of them being sent), none on disk, the rest pending.
+    await publish(FIRST);
+    await receiver.waitFor(1);
+    expect(dispatcher.leasedOnDisk).toBe(0);
+    expect(await count("pending")).toBe(FIRST - 2);
+    receiver.release();
+    await receiver.waitFor(FIRST, 30_000);
+    await h.app.engine.idle();
+
+    // 200 sends in the second the clock now moves on: 0.2 a millisecond, so 2,000 may wait on disk.
+    clock.advance(1_000);
+    const SECOND = 3_000;
+    await publish(SECOND);
+    await receiver.waitFor(FIRST + 1);
+    expect(dispatcher.leasedOnDisk).toBe(2_000);
+    expect(await count("delivering")).toBe(2 + 2_000);
+    expect(await count("pending")).toBe(SECOND - 2 - 2_000);
+    receiver.release();
+    await receiver.waitFor(FIRST + SECOND, 30_000);
+    await h.app.engine.idle();
+    const received = receiver.requests.map((r) => r.headers["webhook-id"]);
+    expect(received.length).toBe(FIRST + SECOND);
+    expect(new Set(received).size).toBe(FIRST + SECOND);
+    expect(await count("succeeded")).toBe(FIRST + SECOND);
   }, 60_000);
 });

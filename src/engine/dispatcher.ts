@@ -20,8 +20,8 @@ const CAPACITY_PER_SENDER = 32;
 /** The most leases held in memory whatever `delivery.concurrency` (~64 MiB of jobs). */
 const MAX_LEASES_IN_MEMORY = 65_536;
 /**
- * Leases a publish may write on disk beyond the in-memory queue, while this
- * instance is alone: such a delivery is written leased (`delivering`) instead
+ * Leases a publish may write on disk beyond the in-memory queue (with other
+ * instances, fewer: SHARED_ON_DISK_MS): such a delivery is written leased (`delivering`) instead
  * of pending, and only its id and lease end wait here (24 bytes); the rows
  * are read back in publish order as the queue has room (store.readLeased). A
  * pending row costs two more index entries at publish and a claim's write
@@ -31,6 +31,15 @@ const MAX_LEASES_IN_MEMORY = 65_536;
  * waits anyway is returned by the sweep, and the row claimed like any pending one.
  */
 const ON_DISK_LEASES = 262_144;
+/**
+ * While other instances share the job table: leases on disk at most what this
+ * instance's senders take in this long (onDiskBound), none before they have a
+ * rate. A delivery kept so waits at most about this long for this instance
+ * where another might have sent it sooner; each one saves a claim, which on
+ * PostgreSQL with three instances cost ~70 µs of the server's time a row
+ * (bench/README.md). 2 s and 5 s saved too few claims to show.
+ */
+const SHARED_ON_DISK_MS = 10_000;
 /** How often the senders' rate is taken (onDiskBound). */
 const SEND_RATE_EVERY_MS = 1_000;
 /**
@@ -224,14 +233,14 @@ export class Dispatcher {
   /**
    * Reserves leases for up to `n` deliveries of one event a publish is about to
    * write, its data `chars` long: first in the in-memory queue, as many as fit
-   * in count and in QUEUED_DATA_CHARS (fitByData); past it, while this instance
-   * is alone, on disk (onDiskBound). Leases are handed out in publish order:
+   * in count and in QUEUED_DATA_CHARS (fitByData); past it, on disk, as many
+   * as onDiskBound allows. Leases are handed out in publish order:
    * while some wait on disk, a publish's wait there too, behind them.
    */
   reserve(n: number, chars = 0): Reservation {
     if (!this.running) return NOTHING_RESERVED;
     const memory = this.leasedOnDisk + this.diskReserved > 0 ? 0 : Math.max(0, Math.min(n, this.room, this.fitByData(chars)));
-    const disk = this.instances > 1 || n - memory <= 0 ? 0 : Math.max(0, Math.min(n - memory, this.onDiskBound() - this.leasedOnDisk - this.diskReserved));
+    const disk = n - memory <= 0 ? 0 : Math.max(0, Math.min(n - memory, this.onDiskBound() - this.leasedOnDisk - this.diskReserved));
     this.reserved += memory;
     this.reservedChars += memory * chars;
     this.diskReserved += disk;
@@ -261,6 +270,10 @@ export class Dispatcher {
    * lease at the rate they sent in the last second or so (at least what the
    * in-memory queue holds), so that a slow receiver's burst goes pending
    * rather than into leases that run out on disk and come back through the sweep.
+   * With other instances, what they take in SHARED_ON_DISK_MS (none before a
+   * rate is known): the rest is pending, for whichever instance is free. An
+   * instance that dies leaves its leases to the others' sweep, as it leaves
+   * those in memory (Sweeper: releaseLeasesOfDeadInstances).
    */
   private onDiskBound(): number {
     const now = this.deps.now();
@@ -269,6 +282,7 @@ export class Dispatcher {
       this.sendRate = this.sendsSince.count / elapsed;
       this.sendsSince = { count: 0, at: now };
     }
+    if (this.instances > 1) return Math.min(ON_DISK_LEASES, Math.floor(this.sendRate * SHARED_ON_DISK_MS));
     return Math.min(ON_DISK_LEASES, Math.max(this.soloCapacity, Math.floor((this.sendRate * this.settings.lease_ms) / 2)));
   }
 
@@ -350,8 +364,9 @@ export class Dispatcher {
   /**
    * The most leases held in memory: a deep queue while alone (the fewest claims);
    * while other instances share the job table, no more than its senders take on
-   * soon, so a publish past that is left to idle instances (a deep queue here
-   * would hold deliveries that they could send now, behind a slow receiver).
+   * soon (a deep queue here would hold deliveries that they could send now,
+   * behind a slow receiver): a publish past that goes on disk for a few seconds
+   * of its sends (onDiskBound), and the rest is left to idle instances.
    */
   private get capacity(): number {
     return this.instances > 1 ? this.settings.concurrency * SHARED_CAPACITY_PER_SENDER : this.soloCapacity;
