@@ -69,7 +69,7 @@ export async function admitRequest(
 ): Promise<Response | null> {
   if (isPublicPath(path, ctx.config.metrics.public)) return null;
   // The address is asked for only when there is something to look up or count:
-  // the socket's address costs ~2 µs a request (bench/README.md, 5 Dec 2026, midday).
+  // the socket's address costs ~2 µs a request (bench/README.md, 5 Dec 2026, 10:00 UTC).
   const wait = limiter.empty ? null : limiter.retryAfter(address());
   if (wait !== null) {
     return Response.json(errorBody("too_many_auth_failures", `too many failed authentications from this address; try again in ${wait} s`), {
