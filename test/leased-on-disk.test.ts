@@ -6,49 +6,51 @@
 // a clean stop hands the waiting leases back.
 import { afterEach, describe, expect, it } from "bun:test";
 import { secretOf, startHerald, testConfig, TestClock, verifyWithStandardWebhooks, type TestHerald } from "./support/herald.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { startReceiver, type Answer, type Receiver } from "./support/receiver.ts";
 import { describeOnEachStore } from "./support/test-stores.ts";
 
 /** With concurrency 1 the in-memory queue holds 1,024 leases (its floor), and as many may wait on disk: 2,000 events overflow the first. */
 const EVENTS = 2_000;
 
+let herald: TestHerald | undefined;
+let receiver: Receiver | undefined;
+afterEach(async () => {
+  await herald?.stop();
+  await receiver?.stop();
+  herald = receiver = undefined;
+});
+
+/** One sender to one destination; the receiver answers by `script`: its first answer held until released. */
+async function start(clock?: TestClock, script: Answer[] = [{ hang: true }]): Promise<TestHerald> {
+  receiver = startReceiver(script);
+  herald = await startHerald(
+    testConfig({
+      delivery: { concurrency: 1 },
+      event_types: [{ name: "order.paid" }],
+      destinations: [{ id: "shop", url: receiver.url }],
+      subscriptions: [{ id: "to-shop", destination: "shop", event_types: ["*"] }],
+    }),
+    clock ? { clock } : {},
+  );
+  return herald;
+}
+
+/** Publishes `n` events in batches of 500 and waits for the first send; answers their ids in order. */
+async function publishAll(h: TestHerald, n = EVENTS): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 500) {
+    const events = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ type: "order.paid", data: { n: i + k } }));
+    const answer = await h.api("POST", "/v1/events/batch", { events });
+    expect(answer.status).toBe(202);
+    for (const e of answer.body.data as { id: string }[]) ids.push(e.id);
+  }
+  await receiver!.waitFor(1);
+  return ids;
+}
+
+const count = async (h: TestHerald, status: string) => (await h.app.store.log.countDeliveriesByStatus())[status] ?? 0;
+
 describeOnEachStore("deliveries leased on disk past the in-memory queue", () => {
-  let herald: TestHerald | undefined;
-  let receiver: Receiver | undefined;
-  afterEach(async () => {
-    await herald?.stop();
-    await receiver?.stop();
-    herald = receiver = undefined;
-  });
-
-  /** One sender, held by the receiver's first answer until released. */
-  async function start(clock?: TestClock): Promise<TestHerald> {
-    receiver = startReceiver([{ hang: true }]);
-    herald = await startHerald(
-      testConfig({
-        delivery: { concurrency: 1 },
-        event_types: [{ name: "order.paid" }],
-        destinations: [{ id: "shop", url: receiver.url }],
-        subscriptions: [{ id: "to-shop", destination: "shop", event_types: ["*"] }],
-      }),
-      clock ? { clock } : {},
-    );
-    return herald;
-  }
-
-  async function publishAll(h: TestHerald, n = EVENTS): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < n; i += 500) {
-      const events = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ type: "order.paid", data: { n: i + k } }));
-      const answer = await h.api("POST", "/v1/events/batch", { events });
-      expect(answer.status).toBe(202);
-      for (const e of answer.body.data as { id: string }[]) ids.push(e.id);
-    }
-    await receiver!.waitFor(1);
-    return ids;
-  }
-
-  const count = async (h: TestHerald, status: string) => (await h.app.store.log.countDeliveriesByStatus())[status] ?? 0;
 
   it("writes the deliveries past the in-memory queue leased, reads them back in order, and delivers every event once", async () => {
     const h = await start();
@@ -149,62 +151,36 @@ describeOnEachStore("deliveries leased on disk past the in-memory queue", () => 
 // table, so the dispatcher is told of the others here; its reservation is the
 // same code on both stores.
 describe("deliveries leased on disk while other instances share the job table", () => {
-  let herald: TestHerald | undefined;
-  let receiver: Receiver | undefined;
-  afterEach(async () => {
-    await herald?.stop();
-    await receiver?.stop();
-    herald = receiver = undefined;
-  });
-
   it("keeps 10 s of its senders' rate on disk, leaves the rest pending, and delivers every event once", async () => {
     const clock = new TestClock();
     const FIRST = 200;
     // The first send and the first of the second burst are held until released.
-    receiver = startReceiver([{ hang: true }, ...Array.from({ length: FIRST - 1 }, () => ({ status: 200 })), { hang: true }]);
-    herald = await startHerald(
-      testConfig({
-        delivery: { concurrency: 1 },
-        event_types: [{ name: "order.paid" }],
-        destinations: [{ id: "shop", url: receiver.url }],
-        subscriptions: [{ id: "to-shop", destination: "shop", event_types: ["*"] }],
-      }),
-      { clock },
-    );
-    const h = herald;
+    const h = await start(clock, [{ hang: true }, ...Array.from({ length: FIRST - 1 }, () => ({ status: 200 })), { hang: true }]);
     const { dispatcher } = h.app.engine;
     dispatcher.setInstanceCount(3);
-    const count = async (status: string) => (await h.app.store.log.countDeliveriesByStatus())[status] ?? 0;
-    const publish = async (n: number) => {
-      for (let i = 0; i < n; i += 500) {
-        const events = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ type: "order.paid", data: { n: i + k } }));
-        expect((await h.api("POST", "/v1/events/batch", { events })).status).toBe(202);
-      }
-    };
 
     // No send rate yet: two leases in memory (one of them being sent), none on disk, the rest pending.
-    await publish(FIRST);
-    await receiver.waitFor(1);
+    await publishAll(h, FIRST);
     expect(dispatcher.leasedOnDisk).toBe(0);
-    expect(await count("pending")).toBe(FIRST - 2);
-    receiver.release();
-    await receiver.waitFor(FIRST, 30_000);
+    expect(await count(h, "pending")).toBe(FIRST - 2);
+    receiver!.release();
+    await receiver!.waitFor(FIRST, 30_000);
     await h.app.engine.idle();
 
     // 200 sends in the second the clock now moves on: 0.2 a millisecond, so 2,000 may wait on disk.
     clock.advance(1_000);
     const SECOND = 3_000;
-    await publish(SECOND);
-    await receiver.waitFor(FIRST + 1);
+    await publishAll(h, SECOND);
+    await receiver!.waitFor(FIRST + 1);
     expect(dispatcher.leasedOnDisk).toBe(2_000);
-    expect(await count("delivering")).toBe(2 + 2_000);
-    expect(await count("pending")).toBe(SECOND - 2 - 2_000);
-    receiver.release();
-    await receiver.waitFor(FIRST + SECOND, 30_000);
+    expect(await count(h, "delivering")).toBe(2 + 2_000);
+    expect(await count(h, "pending")).toBe(SECOND - 2 - 2_000);
+    receiver!.release();
+    await receiver!.waitFor(FIRST + SECOND, 30_000);
     await h.app.engine.idle();
-    const received = receiver.requests.map((r) => r.headers["webhook-id"]);
+    const received = receiver!.requests.map((r) => r.headers["webhook-id"]);
     expect(received.length).toBe(FIRST + SECOND);
     expect(new Set(received).size).toBe(FIRST + SECOND);
-    expect(await count("succeeded")).toBe(FIRST + SECOND);
+    expect(await count(h, "succeeded")).toBe(FIRST + SECOND);
   }, 60_000);
 });
