@@ -33,6 +33,11 @@ interface KnownToken extends Principal {
 /** What /v1/api-keys lists for a config token: never its text or hash. */
 export type ConfigTokenRecord = Omit<Principal, "kind">;
 
+/** The token an `Authorization: Bearer …` header presents, or null for any other header. */
+function bearerText(header: string | null | undefined): string | null {
+  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
+}
+
 export class Authenticator {
   constructor(
     private readonly tokens: KnownToken[],
@@ -51,15 +56,14 @@ export class Authenticator {
    * has hung up no longer has an address to count a failure against.
    */
   readsStore(header: string | null): boolean {
-    const text = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    return text !== undefined && (text.startsWith(PORTAL_PREFIX) || (this.keys !== null && text.startsWith(KEY_PREFIX)));
+    const text = bearerText(header);
+    return text !== null && (text.startsWith(PORTAL_PREFIX) || (this.keys !== null && text.startsWith(KEY_PREFIX)));
   }
 
   /** The principal behind an Authorization header, or null (no token, unknown, revoked or expired alike). */
   async authenticate(header: string | null | undefined, now: number): Promise<Principal | null> {
-    const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-    if (!match) return null;
-    const text = match[1]!;
+    const text = bearerText(header);
+    if (text === null) return null;
     const presented = sha256Bytes(text);
     let found: KnownToken | null = null;
     // No early exit: the time taken does not depend on which token matched.

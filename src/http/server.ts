@@ -133,7 +133,8 @@ export function createHttpApp(ctx: HttpContext) {
       if (preflight) return preflight;
       // Authentication first, from the headers alone: before any size check, parse or validation.
       // The server from the app, not the hook's context: naming it there makes Elysia define a getter on every request's context.
-      const address = () => clientAddress(request, app.server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for);
+      let known: string | undefined;
+      const address = () => (known ??= clientAddress(request, app.server?.requestIP(request)?.address, ctx.config.server.trust_forwarded_for));
       const refused = await admitRequest(ctx, limiter, request, path, address, ctx.engine.deps.now());
       if (refused) return refused;
       const length = Number(request.headers.get("content-length") ?? 0);
