@@ -33,11 +33,6 @@ interface KnownToken extends Principal {
 /** What /v1/api-keys lists for a config token: never its text or hash. */
 export type ConfigTokenRecord = Omit<Principal, "kind">;
 
-/** The token an `Authorization: Bearer …` header presents, or null for any other header. */
-function bearerText(header: string | null | undefined): string | null {
-  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
-}
-
 export class Authenticator {
   constructor(
     private readonly tokens: KnownToken[],
@@ -51,19 +46,14 @@ export class Authenticator {
   }
 
   /**
-   * Whether authenticating this header may read the store (an API key's or a
-   * portal link's text): its answer then comes after a wait, when a client that
-   * has hung up no longer has an address to count a failure against.
+   * The principal behind an Authorization header, or null (no token, unknown,
+   * revoked or expired alike). `beforeStoreRead` is called just before a store
+   * read (an API key's or a portal link's text), the one wait in here.
    */
-  readsStore(header: string | null): boolean {
-    const text = bearerText(header);
-    return text !== null && (text.startsWith(PORTAL_PREFIX) || (this.keys !== null && text.startsWith(KEY_PREFIX)));
-  }
-
-  /** The principal behind an Authorization header, or null (no token, unknown, revoked or expired alike). */
-  async authenticate(header: string | null | undefined, now: number): Promise<Principal | null> {
-    const text = bearerText(header);
-    if (text === null) return null;
+  async authenticate(header: string | null | undefined, now: number, beforeStoreRead?: () => void): Promise<Principal | null> {
+    const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!match) return null;
+    const text = match[1]!;
     const presented = sha256Bytes(text);
     let found: KnownToken | null = null;
     // No early exit: the time taken does not depend on which token matched.
@@ -71,9 +61,13 @@ export class Authenticator {
       if (timingSafeEqual(presented, token.hash) && !found) found = token;
     }
     if (found) return { id: found.id, name: found.name, kind: "token", role: found.role, tenant: found.tenant, event_types: found.event_types };
-    if (text.startsWith(PORTAL_PREFIX)) return this.portalPrincipal(text, now);
+    if (text.startsWith(PORTAL_PREFIX)) {
+      beforeStoreRead?.();
+      return this.portalPrincipal(text, now);
+    }
     // Only a key's text is looked up as a key: other tokens cost no store read.
     if (!this.keys || !text.startsWith(KEY_PREFIX)) return null;
+    beforeStoreRead?.();
     const key = await this.keys.authenticate(presented.toString("hex"), now);
     if (!key) return null;
     return { id: key.id, name: key.name, kind: "key", role: key.role, tenant: key.tenant, event_types: key.event_types };

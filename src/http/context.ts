@@ -64,6 +64,7 @@ export async function admitRequest(
   limiter: AuthFailureLimiter,
   request: Request,
   path: string,
+  /** The client's address, worked out on the first call and the same after (server.ts). */
   address: () => string,
   now: number,
 ): Promise<Response | null> {
@@ -79,12 +80,11 @@ export async function admitRequest(
   }
   const header = request.headers.get("authorization");
   // Taken before a store read's wait: a client that hangs up meanwhile has no address any more.
-  const taken = ctx.auth.readsStore(header) ? address() : null;
-  const principal = await ctx.auth.authenticate(header, now);
+  const principal = await ctx.auth.authenticate(header, now, address);
   if (!principal) {
     // Only a presented credential counts as a failed try: a request with none
     // (a browser asking for /favicon.ico, a probe) guesses nothing.
-    if (header !== null) limiter.fail(taken ?? address());
+    if (header !== null) limiter.fail(address());
     const error = unauthorized();
     return Response.json(error.toJSON(), { status: error.status });
   }
