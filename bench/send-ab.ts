@@ -44,21 +44,28 @@ for (const [k, tree] of trees.entries()) {
   const clientModule = join(tree, "src/engine/http-client.ts");
   const client = (await Bun.file(clientModule).exists()) ? new (await import(clientModule)).HttpClient() : undefined;
   if (client) clients.push(client);
-  const options = {
-    ...(client ? { client } : {}),
-    fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
-    timeout_ms: 10_000, keep_response_bytes: 4096, user_agent: "Herald/bench",
-  };
-  variants.push({
-    name: tree,
-    async one(i) {
-      const t = Date.now();
-      // A fresh event object per send, as the store hands them (one per claimed event).
-      const result = await send({ id: `evt_${k}_${i}`, type: "bench.event", created_at: t, data_json: data }, destination, options);
-      if (!result.ok) throw new Error(`send failed: ${result.attempt.error}`);
-    },
-    cpuMs: 0, mainMs: 0, wallMs: 0, done: 0,
-  });
+  // A tree with the client on a worker thread is measured both ways.
+  const workerModule = join(tree, "src/engine/worker-http-client.ts");
+  const workerClient = (await Bun.file(workerModule).exists()) ? new (await import(workerModule)).WorkerHttpClient() : undefined;
+  if (workerClient) clients.push(workerClient);
+  for (const [name, c] of [[tree, client], ...(workerClient ? [[`${tree} (worker client)`, workerClient]] : [])] as const) {
+    const options = {
+      ...(c ? { client: c } : {}),
+      fetch, now: Date.now, guard: createAddressGuard({ https_only: false, allow_private_networks: false, allow_hosts: ["127.0.0.1"] }),
+      timeout_ms: 10_000, keep_response_bytes: 4096, user_agent: "Herald/bench",
+    };
+    const prefix = `evt_${variants.length}_`;
+    variants.push({
+      name,
+      async one(i) {
+        const t = Date.now();
+        // A fresh event object per send, as the store hands them (one per claimed event).
+        const result = await send({ id: `${prefix}${i}`, type: "bench.event", created_at: t, data_json: data }, destination, options);
+        if (!result.ok) throw new Error(`send failed: ${result.attempt.error}`);
+      },
+      cpuMs: 0, mainMs: 0, wallMs: 0, done: 0,
+    });
+  }
 }
 
 try {

@@ -18,28 +18,9 @@ export const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-
 // Labels as RFC 1123 allows, plus "_", which Docker and Compose service names use.
 export const LABEL = "[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?";
 export const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(\\.${LABEL})*$`);
-export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 "token"
-/**
- * Headers that frame the message or govern the connection rather than the
- * request (RFC 9110 §7.6.1, plus those Herald writes itself). The webhook
- * client writes its own content-length on kept-alive connections: a
- * destination's `transfer-encoding: chunked` or `connection: upgrade` would
- * make the receiver read the next request's bytes out of step (request
- * smuggling). The config and the API refuse them; the client's header checks
- * (src/engine/http-client/header-block.ts) refuse them too, for destinations
- * stored before that check.
- */
-export const FRAMING_HEADERS = [
-  "content-length",
-  "host",
-  "transfer-encoding",
-  "connection",
-  "upgrade",
-  "te",
-  "keep-alive",
-  "trailer",
-  "proxy-connection",
-];
+// HEADER_NAME and FRAMING_HEADERS live with the rules the webhook client shares (it runs on a thread of its own).
+export { FRAMING_HEADERS, HEADER_NAME } from "../rules/http-headers.ts";
+import { FRAMING_HEADERS, HEADER_NAME } from "../rules/http-headers.ts";
 /** The Standard Webhooks headers Herald sets on every send. */
 export const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"];
 // Herald sets these itself or they frame the request; letting a destination override them would break signatures or framing.

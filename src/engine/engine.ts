@@ -12,7 +12,7 @@ import { Catalog } from "./catalog.ts";
 import { LatestRead } from "./latest-read.ts";
 import { errorMessage, type EngineDeps } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { HttpClient } from "./http-client.ts";
+import { WorkerHttpClient } from "./worker-http-client.ts";
 import { OperationalEvents } from "./operational-events.ts";
 import { notFound, Problem } from "./problem.ts";
 import { Publisher } from "./publisher.ts";
@@ -68,8 +68,8 @@ export class Engine {
   readonly lease_ms: number;
   /** How every send is made (the dispatcher's and test sends'), built once. */
   readonly sendOptions: SendOptions;
-  /** Direct sends' keep-alive connections, closed at stop (through a proxy, sends use fetch). */
-  private readonly httpClient = new HttpClient();
+  /** Direct sends' keep-alive connections, on a thread of their own (worker-http-client.ts), closed at stop (through a proxy, sends use fetch). */
+  private readonly httpClient = new WorkerHttpClient();
   private readonly counts = new LatestRead();
 
   constructor(

@@ -7,7 +7,7 @@ import { Call, type CallClient } from "./http-client/call.ts";
 import { Pool, type Connection } from "./http-client/connection.ts";
 import { Deadlines } from "./http-client/deadlines.ts";
 import { BAD_VALUE, headerProblem } from "./http-client/header-block.ts";
-import type { HttpAnswer, HttpRequest } from "./http-client/request-and-answer.ts";
+import type { HttpAnswer, HttpRequest, RequestPlan } from "./http-client/request-and-answer.ts";
 import { identity, NO_TLS } from "./http-client/tls-identity.ts";
 
 /**
@@ -28,6 +28,10 @@ interface Place {
   origin: string;
 }
 const PLACES_MAX = 1024;
+
+function refused(error: string): HttpAnswer {
+  return { status: null, headers: null, body: null, error };
+}
 
 export class HttpClient implements CallClient {
   /** Every call's timeout (Deadlines). */
@@ -61,29 +65,44 @@ export class HttpClient implements CallClient {
   /** POSTs `request.body`; never throws, never outlives `timeout_ms`. */
   post(request: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve) => {
-      const place = this.place(request.url);
-      if (typeof place === "string") return resolve({ status: null, headers: null, body: null, error: place });
-      const { https, hostname, port } = place;
-      const tls = https ? (request.tls ?? NO_TLS) : null;
-      const key = tls ? `${place.origin} ${identity(tls)}` : place.origin;
-      if (BAD_VALUE.test(request.host)) return resolve({ status: null, headers: null, body: null, error: "invalid host header" });
-      let head = `${place.start}${request.host}\r\n`;
-      if (request.fixed) {
-        if (request.fixed.problem !== null) return resolve({ status: null, headers: null, body: null, error: request.fixed.problem });
-        head += request.fixed.text;
-      }
-      for (const name in request.headers) {
-        const value = request.headers[name]!;
-        const problem = headerProblem(name, value);
-        if (problem !== null) return resolve({ status: null, headers: null, body: null, error: problem });
-        head += `${name}: ${value}\r\n`;
-      }
-      const bodyBytes = Buffer.byteLength(request.body);
-      head += `content-length: ${bodyBytes}\r\n\r\n`;
-      // Written as a string: encoding it to a Buffer first cost ~3 µs more a request
-      // (bench/socket-write-probe.ts); the body's byte length is measured once.
-      new Call(this, key, { hostname, port, tls }, head + request.body, Buffer.byteLength(head) + bodyBytes, request, resolve).start();
+      const plan = this.plan(request);
+      if ("error" in plan) resolve(plan);
+      else this.run(plan, resolve);
     });
+  }
+
+  /** The request as bytes to write and where to write them, or the answer that refuses it (RequestPlan). */
+  plan(request: HttpRequest): RequestPlan | HttpAnswer {
+    const place = this.place(request.url);
+    if (typeof place === "string") return refused(place);
+    const { https, hostname, port } = place;
+    const tls = https ? (request.tls ?? NO_TLS) : null;
+    const key = tls ? `${place.origin} ${identity(tls)}` : place.origin;
+    if (BAD_VALUE.test(request.host)) return refused("invalid host header");
+    let head = `${place.start}${request.host}\r\n`;
+    if (request.fixed) {
+      if (request.fixed.problem !== null) return refused(request.fixed.problem);
+      head += request.fixed.text;
+    }
+    for (const name in request.headers) {
+      const value = request.headers[name]!;
+      const problem = headerProblem(name, value);
+      if (problem !== null) return refused(problem);
+      head += `${name}: ${value}\r\n`;
+    }
+    const bodyBytes = Buffer.byteLength(request.body);
+    head += `content-length: ${bodyBytes}\r\n\r\n`;
+    // Written as a string: encoding it to a Buffer first cost ~3 µs more a request
+    // (bench/socket-write-probe.ts); the body's byte length is measured once.
+    return {
+      key, hostname, port, tls, text: head + request.body, bytes: Buffer.byteLength(head) + bodyBytes,
+      timeout_ms: request.timeout_ms, keep_response_bytes: request.keep_response_bytes,
+    };
+  }
+
+  /** Writes a planned request and reads its answer; never throws, never outlives `plan.timeout_ms`. */
+  run(plan: RequestPlan, resolve: (answer: HttpAnswer) => void): void {
+    new Call(this, plan, resolve).start();
   }
 
   /** The most recently idle connection for `key`, taken out of its pool; pools emptied here go at the next sweep. */

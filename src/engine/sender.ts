@@ -3,10 +3,9 @@
 import { SIGNATURE_HEADERS } from "../config/fields.ts";
 import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
-import type { HttpClient } from "./http-client.ts";
 import { HeaderBlock } from "./http-client/header-block.ts";
 import { networkError } from "./http-client/network-error.ts";
-import type { ClientTls, HttpAnswer } from "./http-client/request-and-answer.ts";
+import type { ClientTls, HttpAnswer, HttpRequest } from "./http-client/request-and-answer.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -35,7 +34,7 @@ export interface SendOptions {
    * Sends through `proxy` always use fetch, which speaks CONNECT and the
    * proxy's own authentication; the client connects only directly.
    */
-  client?: HttpClient;
+  client?: { post(request: HttpRequest): Promise<HttpAnswer> };
 }
 
 const REDACTED = "[redacted]";

@@ -3,9 +3,9 @@
 // keep-alive connection once.
 import { Connection, handlers, type ConnectionCall } from "./connection.ts";
 import type { Deadline, Deadlines, Timed } from "./deadlines.ts";
-import { HEADER_NAME } from "../../config/fields.ts";
+import { HEADER_NAME } from "../../rules/http-headers.ts";
 import { networkError } from "./network-error.ts";
-import type { ClientTls, HttpAnswer, HttpRequest } from "./request-and-answer.ts";
+import type { HttpAnswer, RequestPlan } from "./request-and-answer.ts";
 
 /**
  * A status line and headers past this are refused: a receiver cannot make
@@ -31,6 +31,7 @@ export interface CallClient {
 
 /** One request from start to answer, across at most two connections (a stale keep-alive one, then a fresh one). */
 export class Call implements ConnectionCall, Timed {
+  private readonly key: string;
   private connection: Connection | null = null;
   private reused = false;
   private done = false;
@@ -58,15 +59,12 @@ export class Call implements ConnectionCall, Timed {
 
   constructor(
     private readonly client: CallClient,
-    private readonly key: string,
-    private readonly target: { hostname: string; port: number; tls: ClientTls | null },
-    out: string,
-    outBytes: number,
-    private readonly request: HttpRequest,
+    private readonly request: RequestPlan,
     private readonly resolve: (answer: HttpAnswer) => void,
   ) {
-    this.out = out;
-    this.outBytes = outBytes;
+    this.key = request.key;
+    this.out = request.text;
+    this.outBytes = request.bytes;
     this.deadline = client.deadlines.add(this, request.timeout_ms);
   }
 
@@ -91,7 +89,7 @@ export class Call implements ConnectionCall, Timed {
   private connect(): void {
     const connection = new Connection(this.key);
     this.attach(connection, false);
-    const { hostname, port, tls } = this.target;
+    const { hostname, port, tls } = this.request;
     const options: Bun.TCPSocketConnectOptions<Connection> = {
       hostname, port, data: connection, socket: handlers,
       ...(tls ? { tls: { rejectUnauthorized: true, ...(tls.servername ? { serverName: tls.servername } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}), ...(tls.ca ? { ca: tls.ca } : {}) } } : {}),

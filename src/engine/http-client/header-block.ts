@@ -1,6 +1,6 @@
 // Request headers checked before they are written: one header (headerProblem),
 // and a destination's static headers checked and written out once (HeaderBlock).
-import { FRAMING_HEADERS, HEADER_NAME } from "../../config/fields.ts";
+import { FRAMING_HEADERS, HEADER_NAME } from "../../rules/http-headers.ts";
 
 /** What would end a header line early (or the Host line). */
 export const BAD_VALUE = /[\r\n\0]/;

@@ -35,3 +35,21 @@ export interface HttpAnswer {
   body: string | null;
   error: string | null;
 }
+
+/**
+ * A request written out and checked (HttpClient.plan), ready to be sent by any
+ * client's pool: plain data, so it can cross to the client's worker.
+ */
+export interface RequestPlan {
+  /** The pool key: origin and TLS identity. */
+  key: string;
+  hostname: string;
+  port: number;
+  tls: ClientTls | null;
+  /** The whole request: head and body. */
+  text: string;
+  /** Its length in bytes. */
+  bytes: number;
+  timeout_ms: number;
+  keep_response_bytes: number;
+}
