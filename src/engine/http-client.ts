@@ -7,7 +7,7 @@ import { Call, type CallClient } from "./http-client/call.ts";
 import { Pool, type Connection } from "./http-client/connection.ts";
 import { Deadlines } from "./http-client/deadlines.ts";
 import { BAD_VALUE, headerProblem } from "./http-client/header-block.ts";
-import type { HttpAnswer, HttpRequest, RequestPlan } from "./http-client/request-and-answer.ts";
+import type { HttpAnswer, HttpRequest, RequestPlan, WebhookClient } from "./http-client/request-and-answer.ts";
 import { identity, NO_TLS } from "./http-client/tls-identity.ts";
 
 /**
@@ -33,7 +33,7 @@ function refused(error: string): HttpAnswer {
   return { status: null, headers: null, body: null, error };
 }
 
-export class HttpClient implements CallClient {
+export class HttpClient implements CallClient, WebhookClient {
   /** Every call's timeout (Deadlines). */
   readonly deadlines = new Deadlines();
   private readonly pools = new Map<string, Pool>();

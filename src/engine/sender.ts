@@ -5,7 +5,7 @@ import type { Attempt, Destination, EventForDelivery } from "../store/types.ts";
 import type { AddressGuard } from "./address-guard.ts";
 import { HeaderBlock } from "./http-client/header-block.ts";
 import { networkError } from "./http-client/network-error.ts";
-import type { ClientTls, HttpAnswer, HttpRequest } from "./http-client/request-and-answer.ts";
+import type { ClientTls, HttpAnswer, WebhookClient } from "./http-client/request-and-answer.ts";
 import { signatureHeader } from "./signing.ts";
 
 export interface SendResult {
@@ -34,7 +34,7 @@ export interface SendOptions {
    * Sends through `proxy` always use fetch, which speaks CONNECT and the
    * proxy's own authentication; the client connects only directly.
    */
-  client?: { post(request: HttpRequest): Promise<HttpAnswer> };
+  client?: WebhookClient;
 }
 
 const REDACTED = "[redacted]";

@@ -3,9 +3,10 @@
 // answered on the worker (http-client/client-worker.ts). On loopback the kernel
 // does the receiver's side of TCP inside each send's write, ~80 % of the send's
 // time on this thread (bench/README.md, issue 17); on the worker it runs beside
-// the store and the API instead of in their turn.
+// the store and the API instead of in their turn. The engine sends through it
+// when SQLite's work shares this thread (engine.ts).
 import { HttpClient } from "./http-client.ts";
-import type { HttpAnswer, HttpRequest } from "./http-client/request-and-answer.ts";
+import type { HttpAnswer, HttpRequest, WebhookClient } from "./http-client/request-and-answer.ts";
 import { eachAnswer, pushPlan, READY } from "./http-client/worker-messages.ts";
 
 /** Where the worker's code is: inside the executable (package.json's build names it as an entry point), or beside this file. */
@@ -25,7 +26,7 @@ function lostAnswer(why: string): HttpAnswer {
 }
 const STOPPED = lostAnswer("the sending thread stopped");
 
-export class WorkerHttpClient {
+export class WorkerHttpClient implements WebhookClient {
   /** Plans every request (its URL cache and header checks); it sends nothing itself. */
   private readonly planner = new HttpClient();
   private worker: Worker | null = null;

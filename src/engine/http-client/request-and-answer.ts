@@ -10,6 +10,14 @@ export interface ClientTls {
   ca?: string[];
 }
 
+/** A client that sends webhook POSTs: HttpClient on this thread, or WorkerHttpClient through a thread of its own. */
+export interface WebhookClient {
+  /** Never throws, never outlives the request's `timeout_ms`. */
+  post(request: HttpRequest): Promise<HttpAnswer>;
+  /** Closes its connections; it stays usable. */
+  close(): void;
+}
+
 export interface HttpRequest {
   /** http: or https:; the host may be a pinned IP address (IPv6 in brackets). */
   url: string;
