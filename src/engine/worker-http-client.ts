@@ -25,6 +25,8 @@ function lostAnswer(why: string): HttpAnswer {
   return { status: null, headers: null, body: null, error: `connection lost: ${why}` };
 }
 const STOPPED = lostAnswer("the sending thread stopped");
+/** A worker loads in ~6 ms; one not ready after this is given up. */
+const START_MS = 5_000;
 
 export class WorkerHttpClient implements WebhookClient {
   /** Plans every request (its URL cache and header checks); it sends nothing itself. */
@@ -56,19 +58,32 @@ export class WorkerHttpClient implements WebhookClient {
     this.scheduled = false;
     // Started by the first request (an idle Herald has no thread for it): ready ~6 ms later, when these go.
     const worker = this.worker ?? this.start();
-    if (!this.ready || this.out.length === 0) return;
+    if (!worker || !this.ready || this.out.length === 0) return;
     const batch = this.out;
     this.out = [];
     holdsProcess(worker, true);
     worker.postMessage(batch);
   }
 
-  private start(): Worker {
-    const worker = new Worker(workerUrl());
+  /** A new worker, or null when none could be made (the requests in hand then fail, and the next request tries again). */
+  private start(): Worker | null {
+    let worker: Worker;
+    try {
+      worker = new Worker(workerUrl());
+    } catch (error) {
+      this.failWaiting(lostAnswer(`the sending thread could not start: ${error instanceof Error ? error.message : String(error)}`));
+      return null;
+    }
     this.worker = worker;
+    // Its deadlines run on the worker: one that never comes up must not hold these requests for good.
+    const startBound = setTimeout(() => {
+      if (!this.ready) this.lost(worker, lostAnswer(`the sending thread did not start within ${START_MS} ms`));
+    }, START_MS);
+    (startBound as { unref?: () => void }).unref?.();
     worker.onmessage = (event: MessageEvent<unknown[] | typeof READY>) => {
       if (this.worker !== worker) return;
       if (event.data !== READY) return this.answered(event.data);
+      clearTimeout(startBound);
       this.ready = true;
       this.flush();
     };
@@ -96,6 +111,10 @@ export class WorkerHttpClient implements WebhookClient {
     this.worker = null;
     this.ready = false;
     void worker.terminate(); // closes its sockets; after an error it is in an unknown state
+    this.failWaiting(answer);
+  }
+
+  private failWaiting(answer: HttpAnswer): void {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     this.out = [];
