@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { type } from "arktype";
 import { Cron } from "croner";
 import { checkSchema } from "../rules/data-schema.ts";
+import { FRAMING_HEADERS, HEADER_NAME } from "../rules/http-headers.ts";
 import { isReservedEventType, RESERVED_EVENT_TYPE } from "../rules/patterns.ts";
 import { isValidSecret } from "../rules/secrets.ts";
 import { isValidPrivateKey, PRIVATE_KEY_PREFIX } from "../rules/signing-keys.ts";
@@ -19,8 +20,7 @@ export const EVENT_TYPE_PATTERN = /^(\*|(?=.{1,128}(\.\*)?$)[a-zA-Z0-9_-]+(\.[a-
 export const LABEL = "[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?";
 export const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(\\.${LABEL})*$`);
 // HEADER_NAME and FRAMING_HEADERS live with the rules the webhook client shares (it runs on a thread of its own).
-export { FRAMING_HEADERS, HEADER_NAME } from "../rules/http-headers.ts";
-import { FRAMING_HEADERS, HEADER_NAME } from "../rules/http-headers.ts";
+export { FRAMING_HEADERS, HEADER_NAME };
 /** The Standard Webhooks headers Herald sets on every send. */
 export const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"];
 // Herald sets these itself or they frame the request; letting a destination override them would break signatures or framing.
