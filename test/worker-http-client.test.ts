@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { HttpClient } from "../src/engine/http-client.ts";
 import type { HttpRequest } from "../src/engine/http-client/request-and-answer.ts";
 import { WorkerHttpClient } from "../src/engine/worker-http-client.ts";
+import { until } from "./support/eventually.ts";
 
 const clients: { close(): void }[] = [];
 const servers: { stop(force?: boolean): unknown }[] = [];
@@ -20,12 +21,18 @@ function request(url: string, more: Partial<HttpRequest> = {}): HttpRequest {
   return { url, host: new URL(url).host, headers: { "content-type": "application/json" }, body: '{"a":1}', timeout_ms: 2000, keep_response_bytes: 4096, ...more };
 }
 
-/** A receiver that answers each request with a few headers and its own body back, after `delayMs` when the path says /slow. */
+/**
+ * A receiver that answers each request with a few headers and its own body
+ * back; /never is never answered, /chunked in two chunks, /gone with a 410.
+ * `seen` counts the requests that reached it.
+ */
 function echoReceiver() {
+  let seen = 0;
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     async fetch(req) {
+      seen++;
       const body = await req.text();
       const path = new URL(req.url).pathname;
       if (path === "/never") return new Promise<Response>(() => {});
@@ -37,7 +44,7 @@ function echoReceiver() {
     },
   });
   servers.push(server);
-  return `http://127.0.0.1:${server.port}`;
+  return { base: `http://127.0.0.1:${server.port}`, seen: () => seen };
 }
 
 /** An answer without the date header, which differs by the second between two requests. */
@@ -47,7 +54,7 @@ function comparable(answer: Awaited<ReturnType<HttpClient["post"]>>) {
 
 describe("the webhook client on a worker thread", () => {
   it("answers as the in-thread client does: statuses, headers, bodies, framings, refusals and network errors", async () => {
-    const base = echoReceiver();
+    const { base } = echoReceiver();
     const local = new HttpClient();
     const worker = new WorkerHttpClient();
     clients.push(local, worker);
@@ -65,18 +72,17 @@ describe("the webhook client on a worker thread", () => {
       request(refusedUrl),
       request(`${base}/never`, { timeout_ms: 300 }),
     ];
-    // Twice: while the worker starts (the first requests wait for it) and once it runs.
+    // Twice: the first request waits for the worker to start, the rest find it running.
     for (let round = 0; round < 2; round++) {
       for (const r of cases) {
         const [a, b] = await Promise.all([local.post(r), worker.post(r)]);
         expect(comparable(b)).toEqual(comparable(a));
       }
-      await Bun.sleep(100);
     }
   });
 
   it("matches every answer to its request with a thousand in flight", async () => {
-    const base = echoReceiver();
+    const { base } = echoReceiver();
     const worker = new WorkerHttpClient();
     clients.push(worker);
     const answers = await Promise.all(
@@ -90,11 +96,11 @@ describe("the webhook client on a worker thread", () => {
   });
 
   it("fails the requests in hand at once when stopped, and sends again afterwards", async () => {
-    const base = echoReceiver();
+    const { base, seen } = echoReceiver();
     const worker = new WorkerHttpClient();
     clients.push(worker);
     const hanging = Array.from({ length: 5 }, () => worker.post(request(`${base}/never`, { timeout_ms: 60_000 })));
-    await Bun.sleep(100);
+    await until(() => seen() === 5, "the five requests to reach the receiver");
     const started = performance.now();
     worker.close();
     for (const a of await Promise.all(hanging)) expect(a).toEqual({ status: null, headers: null, body: null, error: "connection lost: the sending thread stopped" });
@@ -103,7 +109,7 @@ describe("the webhook client on a worker thread", () => {
   });
 
   it("does not keep a process alive once its requests are answered", async () => {
-    const base = echoReceiver();
+    const { base } = echoReceiver();
     const script = `
       import { WorkerHttpClient } from ${JSON.stringify(join(import.meta.dir, "../src/engine/worker-http-client.ts"))};
       const client = new WorkerHttpClient();
