@@ -1,5 +1,6 @@
 // How large the SQLite store lets its WAL grow before copying it into the
-// database file: a real file, written through the store's own group commit.
+// database file: a real file, written in transactions on the store's own
+// connection (the pragmas are the connection's, whoever commits).
 import { afterEach, expect, it } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";

@@ -31,14 +31,13 @@ export interface CallClient {
 
 /** One request from start to answer, across at most two connections (a stale keep-alive one, then a fresh one). */
 export class Call implements ConnectionCall, Timed {
-  private readonly key: string;
   private connection: Connection | null = null;
   private reused = false;
   private done = false;
   /** Its place in the client's deadlines; emptied when the call ends. */
   private readonly deadline: Deadline;
+  /** The request's text, as bytes once a short write needs an exact offset. */
   private out: Buffer | string;
-  private readonly outBytes: number;
   private written = 0;
   // The answer being read.
   private buffer: Buffer | null = null;
@@ -62,9 +61,7 @@ export class Call implements ConnectionCall, Timed {
     private readonly request: RequestPlan,
     private readonly resolve: (answer: HttpAnswer) => void,
   ) {
-    this.key = request.key;
     this.out = request.text;
-    this.outBytes = request.bytes;
     this.deadline = client.deadlines.add(this, request.timeout_ms);
   }
 
@@ -74,7 +71,7 @@ export class Call implements ConnectionCall, Timed {
   }
 
   start(): void {
-    const idle = this.client.takeIdle(this.key);
+    const idle = this.client.takeIdle(this.request.key);
     if (idle) this.attach(idle, true);
     else this.connect();
   }
@@ -87,7 +84,7 @@ export class Call implements ConnectionCall, Timed {
   }
 
   private connect(): void {
-    const connection = new Connection(this.key);
+    const connection = new Connection(this.request.key);
     this.attach(connection, false);
     const { hostname, port, tls } = this.request;
     const options: Bun.TCPSocketConnectOptions<Connection> = {
@@ -106,7 +103,7 @@ export class Call implements ConnectionCall, Timed {
     if (typeof this.out === "string") {
       // The common case: the socket takes the whole request at once.
       const n = socket.write(this.out);
-      if (n >= this.outBytes) return void (this.written = -1);
+      if (n >= this.request.bytes) return void (this.written = -1);
       // A short write: the rest as bytes, so the offset is exact.
       this.out = Buffer.from(this.out);
       this.written = Math.max(0, n);
@@ -114,7 +111,7 @@ export class Call implements ConnectionCall, Timed {
     }
     const n = socket.write(this.out, this.written);
     this.written += Math.max(0, n);
-    if (this.written >= this.outBytes) this.written = -1;
+    if (this.written >= this.request.bytes) this.written = -1;
   }
 
   received(chunk: Buffer): void {
