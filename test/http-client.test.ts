@@ -136,6 +136,18 @@ describe("the webhook HTTP client", () => {
     expect(raw.requests[0]!.body).toBe('{"é":1}');
   });
 
+  it("sends a request longer than the socket takes at once whole, the rest as the socket drains", async () => {
+    client = new HttpClient();
+    const server = track(Bun.serve({ port: 0, hostname: "127.0.0.1", maxRequestBodySize: 64 * 1024 * 1024, async fetch(req) {
+      const text = await req.text();
+      return new Response(`${text.length} ${text === body}`);
+    } }));
+    // 16 MB in two-byte characters: far past what one write to a loopback socket takes.
+    const body = "é".repeat(8_000_000);
+    const answer = await post(`http://127.0.0.1:${server.port}/big`, { body, timeout_ms: 20_000 });
+    expect(answer).toMatchObject({ status: 200, body: "8000000 true", error: null });
+  });
+
   it("reaches an IPv6 literal", async () => {
     client = new HttpClient();
     let server: ReturnType<typeof Bun.serve>;

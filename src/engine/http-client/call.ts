@@ -109,7 +109,8 @@ export class Call implements ConnectionCall, Timed {
       this.written = Math.max(0, n);
       return;
     }
-    const n = socket.write(this.out, this.written);
+    // The length too: without it Bun takes the whole buffer's from the offset on, and throws.
+    const n = socket.write(this.out, this.written, this.request.bytes - this.written);
     this.written += Math.max(0, n);
     if (this.written >= this.request.bytes) this.written = -1;
   }
