@@ -4,7 +4,10 @@
 // (a WAL flush), both shared by the batch. The counterpart of SQLite's
 // WriteBatcher, but the database is across a socket: while one batch is in
 // flight, calls keep arriving and form the next one, and up to `inFlight`
-// batches run at once on separate pooled connections.
+// batches run at once on separate pooled connections. While other instances
+// share the database (`fullOnlyBeside`), a batch starts beside one in flight
+// only when it is full: the cluster's transactions are then about one per
+// instance at a time, each larger, instead of two small ones per instance.
 //
 // A batch is all or nothing in PostgreSQL (one error aborts the transaction), so
 // when it fails for a reason that is not the server's (a bad row), each call is
@@ -27,6 +30,11 @@ export interface GatherOptions<I, R> {
   max: number;
   /** How many batches may run at once. */
   inFlight: number;
+  /**
+   * While it answers true, a batch starts beside one in flight only when it is
+   * full (`max` calls waiting); a smaller one waits for the batch in flight to end.
+   */
+  fullOnlyBeside?: () => boolean;
 }
 
 export class Gatherer<I, R> {
@@ -63,6 +71,8 @@ export class Gatherer<I, R> {
 
   private start(): void {
     while (this.queue.length > 0 && this.running < this.options.inFlight) {
+      // The batch in flight starts the next when it ends (run's finally).
+      if (this.running > 0 && this.queue.length < this.options.max && this.options.fullOnlyBeside?.()) return;
       const batch = this.queue.splice(0, this.options.max);
       this.running++;
       void this.run(batch).finally(() => {
