@@ -234,12 +234,15 @@ export const deliver: Scenario = (ctx) =>
 
 /** Publishing with delivery paused (destination disabled): single events at concurrency 64, then batches of 1000. */
 export const ingest: Scenario = (ctx) =>
-  withSetup(ctx, {}, async ({ receiver, start }) => {
+  withSetup(ctx, {}, async ({ receiver, start, serverCpuMs }) => {
     const { smoke } = ctx;
-    const { urls } = await start(oneDestination(receiver, false));
+    const fleet = await start(oneDestination(receiver, false));
+    const { urls } = fleet;
+    const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
     const single = await closedLoop({ concurrency: 64, durationMs: smoke ? 500 : 10_000 }, async (i) => {
       await post(`${urls[i % urls.length]}/v1/events`, event(i));
     });
+    const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
     const sorted = single.times.sort();
     const batchCount = smoke ? 5_000 : 200_000;
     const batch = await publishBatches(urls, batchCount, { perCall: 1000, concurrency: 4, event });
@@ -249,6 +252,8 @@ export const ingest: Scenario = (ctx) =>
       { scenario: "ingest", metric: "single events/s", value: (single.calls / single.elapsedMs) * 1000, unit: "/s", target: targets(ctx).singleIngest, vsBaseline: true },
       { scenario: "ingest", metric: "single p50", value: percentile(sorted, 0.5), unit: "ms" },
       { scenario: "ingest", metric: "single p99", value: percentile(sorted, 0.99), unit: "ms", target: targets(ctx).singleP99 },
+      { scenario: "ingest", metric: "single: Herald CPU per event", value: (cpu * 1000) / single.calls, unit: "µs" },
+      ...(db0 === null || db1 === null ? [] : [{ scenario: "ingest", metric: "single: PostgreSQL CPU per event", value: ((db1 - db0) * 1000) / single.calls, unit: "µs" }]),
       { scenario: "ingest", metric: "batch events/s", value: (batchCount / batch.elapsedMs) * 1000, unit: "/s", target: targets(ctx).batchIngest, vsBaseline: true },
     ];
   });
