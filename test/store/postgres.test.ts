@@ -1,7 +1,8 @@
 // What only the PostgreSQL store has to prove, on a real server: migrations
 // applied once when several instances open together, liveness by advisory lock
 // (a dead session's leases come back at once), storage failures answered as
-// StoreUnavailableError, and publishes gathered into few transactions.
+// StoreUnavailableError, and publishes gathered into few transactions (and,
+// while other instances share the database, one small one at a time).
 // Declared only when HERALD_TEST_STORES names postgres (stores.ts says so otherwise).
 import { afterEach, describe, expect, it } from "bun:test";
 import { openPostgresStore, type PostgresStore } from "../../src/store/postgres/postgres-store.ts";
@@ -124,6 +125,56 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     // One at a time would be 200 transactions; gathered, a handful.
     expect(used).toBeLessThan(20);
     expect((await store.log.countDeliveriesByStatus()).pending).toBe(400);
+  });
+
+  /**
+   * Publishes one event, holds its transaction (its INSERT waits on a lock of
+   * the events table), then publishes another: the most publish transactions
+   * seen waiting at once. The second comes once the first waits, so it can
+   * only be a batch of its own, beside the first or after it.
+   */
+  async function publishTransactionsBesideAHeldOne(othersShare: boolean): Promise<number> {
+    const schema = await fresh();
+    const store = await open(schema.url, { pool_size: 6 });
+    await withDestinations(store, "a");
+    await store.queue.registerInstance("ins_here", T0);
+    if (othersShare) await (await open(schema.url)).queue.registerInstance("ins_other", T0);
+    // What the engine's start and its sweeps do: the store learns who shares the database.
+    expect(await store.queue.countInstances()).toBe(othersShare ? 2 : 1);
+    const holder = await schema.admin.reserve();
+    await holder`BEGIN`;
+    await holder.unsafe(`LOCK TABLE ${schema.name}.events IN EXCLUSIVE MODE`);
+    let held = true;
+    const letGo = async () => {
+      if (!held) return;
+      held = false;
+      await holder`COMMIT`;
+      holder.release();
+    };
+    cleanup.push(letGo);
+    const waiting = async () =>
+      Number((await store.sql`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO events%'`)[0].n);
+    const first = store.queue.publish(newEvent({ at: T0, to: ["a"] }));
+    await until(async () => (await waiting()) === 1, "the first publish's transaction to wait on the lock");
+    const second = store.queue.publish(newEvent({ at: T0 + 1, to: ["a"] }));
+    // A bounded wait for an absence: a transaction started beside the first waits on the lock within milliseconds.
+    let most = 1;
+    const deadline = Date.now() + 1_000;
+    while (Date.now() < deadline && most < 2) {
+      most = Math.max(most, await waiting());
+      await Bun.sleep(20);
+    }
+    await letGo();
+    expect((await Promise.all([first, second])).map((r) => r.created)).toEqual([true, true]);
+    return most;
+  }
+
+  it("alone, starts a publish transaction beside one in flight", async () => {
+    expect(await publishTransactionsBesideAHeldOne(false)).toBe(2);
+  });
+
+  it("while other instances share the database, starts a small publish transaction only after the one in flight", async () => {
+    expect(await publishTransactionsBesideAHeldOne(true)).toBe(1);
   });
 
   it("writes a gathered batch's many deliveries in its one transaction, text with tabs, line breaks and backslashes intact (the COPY path)", async () => {

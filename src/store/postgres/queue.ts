@@ -89,10 +89,10 @@ export class PostgresQueue implements QueueStore {
       one: async (item) => (await inTransaction(sql, (tx) => publishAll(tx, [item]), tries, PUBLISH_RETRYABLE))[0]!,
       max: options.batch_max,
       inFlight: options.batch_in_flight,
-      // With other instances on the same server, single publishes in two small
-      // transactions at once per instance cost the server and each Herald about
-      // twice the CPU a publish of one instance alone (bench/README.md, "one
-      // publish transaction at a time"); alone, the second hides the first's round trip.
+      // Three instances' single publishes, each instance up to two small
+      // transactions at once, cost the server and the Heralds about twice the
+      // CPU a publish that one instance alone costs (bench/README.md, "one
+      // publish transaction at a time"). Alone, the second hides the first's round trip.
       fullOnlyBeside: () => this.shared,
     });
     this.attempts = new Gatherer({
