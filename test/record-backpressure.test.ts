@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { validateConfig } from "../src/config/schema.ts";
 import { ADMIN_TOKEN, startHerald, type TestHerald } from "./support/herald.ts";
 import { startReceiver } from "./support/receiver.ts";
-import { postgresSchema, STORE_NAMES } from "./store/stores.ts";
+import { holdTableLock, postgresSchema, STORE_NAMES } from "./store/stores.ts";
 
 if (STORE_NAMES.includes("postgres")) describe("attempt records and sends", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -36,16 +36,7 @@ if (STORE_NAMES.includes("postgres")) describe("attempt records and sends", () =
     cleanups.push(() => herald.stop());
 
     // Every attempt record inserts into attempts: this lock makes each wait until it is let go.
-    const holder = await schema.admin.reserve();
-    await holder`BEGIN`;
-    await holder.unsafe(`LOCK TABLE ${schema.name}.attempts IN SHARE MODE`);
-    let held = true;
-    const letGo = async () => {
-      if (!held) return;
-      held = false;
-      await holder`COMMIT`;
-      holder.release();
-    };
+    const letGo = await holdTableLock(schema, "attempts", "SHARE");
     cleanups.push(letGo);
 
     const published = await herald.api("POST", "/v1/events/batch", { events: Array.from({ length: 40 }, (_, n) => ({ type: "job.done", data: { n } })) });

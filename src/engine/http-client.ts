@@ -7,7 +7,7 @@ import { Call, type CallClient } from "./http-client/call.ts";
 import { Pool, type Connection } from "./http-client/connection.ts";
 import { Deadlines } from "./http-client/deadlines.ts";
 import { BAD_VALUE, headerProblem } from "./http-client/header-block.ts";
-import type { HttpAnswer, HttpRequest, RequestPlan, WebhookClient } from "./http-client/request-and-answer.ts";
+import { noAnswer, type HttpAnswer, type HttpRequest, type RequestPlan, type WebhookClient } from "./http-client/request-and-answer.ts";
 import { identity, NO_TLS } from "./http-client/tls-identity.ts";
 
 /**
@@ -28,10 +28,6 @@ interface Place {
   origin: string;
 }
 const PLACES_MAX = 1024;
-
-function refused(error: string): HttpAnswer {
-  return { status: null, headers: null, body: null, error };
-}
 
 export class HttpClient implements CallClient, WebhookClient {
   /** Every call's timeout (Deadlines). */
@@ -74,20 +70,20 @@ export class HttpClient implements CallClient, WebhookClient {
   /** The request as bytes to write and where to write them, or the answer that refuses it (RequestPlan). */
   plan(request: HttpRequest): RequestPlan | HttpAnswer {
     const place = this.place(request.url);
-    if (typeof place === "string") return refused(place);
+    if (typeof place === "string") return noAnswer(place);
     const { https, hostname, port } = place;
     const tls = https ? (request.tls ?? NO_TLS) : null;
     const key = tls ? `${place.origin} ${identity(tls)}` : place.origin;
-    if (BAD_VALUE.test(request.host)) return refused("invalid host header");
+    if (BAD_VALUE.test(request.host)) return noAnswer("invalid host header");
     let head = `${place.start}${request.host}\r\n`;
     if (request.fixed) {
-      if (request.fixed.problem !== null) return refused(request.fixed.problem);
+      if (request.fixed.problem !== null) return noAnswer(request.fixed.problem);
       head += request.fixed.text;
     }
     for (const name in request.headers) {
       const value = request.headers[name]!;
       const problem = headerProblem(name, value);
-      if (problem !== null) return refused(problem);
+      if (problem !== null) return noAnswer(problem);
       head += `${name}: ${value}\r\n`;
     }
     const bodyBytes = Buffer.byteLength(request.body);

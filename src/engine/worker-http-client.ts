@@ -6,7 +6,7 @@
 // the store and the API instead of in their turn. The engine sends through it
 // when SQLite's work shares this thread (engine.ts).
 import { HttpClient } from "./http-client.ts";
-import type { HttpAnswer, HttpRequest, WebhookClient } from "./http-client/request-and-answer.ts";
+import { noAnswer, type HttpAnswer, type HttpRequest, type WebhookClient } from "./http-client/request-and-answer.ts";
 import { eachAnswer, pushPlan, READY } from "./http-client/worker-messages.ts";
 
 /** Where the worker's code is: inside the executable (package.json's build names it as an entry point), or beside this file. */
@@ -22,7 +22,7 @@ function holdsProcess(worker: Worker, held: boolean): void {
 }
 
 function lostAnswer(why: string): HttpAnswer {
-  return { status: null, headers: null, body: null, error: `connection lost: ${why}` };
+  return noAnswer(`connection lost: ${why}`);
 }
 const STOPPED = lostAnswer("the sending thread stopped");
 /** A worker loads in ~6 ms; one not ready after this is given up. */

@@ -9,7 +9,7 @@ import { openPostgresStore, type PostgresStore } from "../../src/store/postgres/
 import { PG_MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { StoreUnavailableError } from "../../src/store/unavailable.ts";
 import { lease, newEvent, T0, withDestinations } from "./records.ts";
-import { postgresSchema, STORE_NAMES } from "./stores.ts";
+import { holdTableLock, postgresSchema, STORE_NAMES } from "./stores.ts";
 import { until } from "../support/eventually.ts";
 import { configuredKeys } from "../../src/store/sealing-keys.ts";
 import { TEST_KEY_ENV } from "../support/test-stores.ts";
@@ -141,16 +141,7 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     if (othersShare) await (await open(schema.url)).queue.registerInstance("ins_other", T0);
     // What the engine's start and its sweeps do: the store learns who shares the database.
     expect(await store.queue.countInstances()).toBe(othersShare ? 2 : 1);
-    const holder = await schema.admin.reserve();
-    await holder`BEGIN`;
-    await holder.unsafe(`LOCK TABLE ${schema.name}.events IN EXCLUSIVE MODE`);
-    let held = true;
-    const letGo = async () => {
-      if (!held) return;
-      held = false;
-      await holder`COMMIT`;
-      holder.release();
-    };
+    const letGo = await holdTableLock(schema, "events", "EXCLUSIVE");
     cleanup.push(letGo);
     const waiting = async () =>
       Number((await store.sql`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO events%'`)[0].n);

@@ -9,9 +9,9 @@ import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../support/herald.ts";
 import { configuredKeys } from "../../src/store/sealing-keys.ts";
-import { postgresSchema, STORE_NAMES, TEST_KEY_ENV, type StoreName } from "../support/test-stores.ts";
+import { holdTableLock, postgresSchema, STORE_NAMES, TEST_KEY_ENV, type StoreName } from "../support/test-stores.ts";
 
-export { postgresSchema, STORE_NAMES };
+export { holdTableLock, postgresSchema, STORE_NAMES };
 
 /** A fresh store, and how to put it away when the test is done. */
 export interface OpenedStore {

@@ -89,6 +89,25 @@ export async function postgresSchema(extraOptions = ""): Promise<{ name: string;
   return { name, url: url.toString(), admin, drop: async () => void (await admin.unsafe(`DROP SCHEMA ${name} CASCADE`)) };
 }
 
+/**
+ * Holds a lock on `table` of `schema` in a transaction of its own (a reserved
+ * connection of the admin client) until the returned `letGo` is called: the
+ * writes that need the table wait for it meanwhile. `letGo` may be called
+ * more than once (a test's own call, then its cleanup).
+ */
+export async function holdTableLock(schema: { name: string; admin: SQL }, table: string, mode: string): Promise<() => Promise<void>> {
+  const holder = await schema.admin.reserve();
+  await holder`BEGIN`;
+  await holder.unsafe(`LOCK TABLE ${schema.name}.${table} IN ${mode} MODE`);
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    await holder`COMMIT`;
+    holder.release();
+  };
+}
+
 let schemas = 0;
 let admin: SQL | null = null;
 

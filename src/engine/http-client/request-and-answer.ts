@@ -44,6 +44,11 @@ export interface HttpAnswer {
   error: string | null;
 }
 
+/** An answer with nothing usable: `error` says why (the request was refused, or its connection lost). */
+export function noAnswer(error: string): HttpAnswer {
+  return { status: null, headers: null, body: null, error };
+}
+
 /**
  * A request written out and checked (HttpClient.plan), ready to be sent by any
  * client's pool: plain data, so it can cross to the client's worker.
