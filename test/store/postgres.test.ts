@@ -144,7 +144,7 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     const letGo = await holdTableLock(schema, "events", "EXCLUSIVE");
     cleanup.push(letGo);
     const waiting = async () =>
-      Number((await store.sql`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO events%'`)[0].n);
+      Number((await store.sql`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO events%'`)[0].n);
     const first = store.queue.publish(newEvent({ at: T0, to: ["a"] }));
     await until(async () => (await waiting()) === 1, "the first publish's transaction to wait on the lock");
     const second = store.queue.publish(newEvent({ at: T0 + 1, to: ["a"] }));
@@ -166,6 +166,39 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
 
   it("while other instances share the database, starts a small publish transaction only after the one in flight", async () => {
     expect(await publishTransactionsBesideAHeldOne(true)).toBe(1);
+  });
+
+  /**
+   * Publishes one event while the events table is locked and reads how its
+   * waiting INSERT runs: whether it is the first statement of its transaction
+   * (the transaction started with it: no BEGIN before), and whether the
+   * deliveries' INSERT is in the same statement.
+   */
+  async function howAPublishWaits(event: ReturnType<typeof newEvent>) {
+    const schema = await fresh();
+    const store = await open(schema.url);
+    await withDestinations(store, "a", "b");
+    const letGo = await holdTableLock(schema, "events", "EXCLUSIVE");
+    cleanup.push(letGo);
+    const publishing = store.queue.publish(event);
+    let seen: { alone: boolean; with_deliveries: boolean } | undefined;
+    await until(async () => {
+      [seen] = await store.sql`SELECT xact_start = query_start AS alone, query LIKE '%INSERT INTO deliveries%' AS with_deliveries
+        FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO events%'`;
+      return seen !== undefined;
+    }, "the publish to wait on the lock");
+    await letGo();
+    expect((await publishing).created).toBe(true);
+    expect(await store.log.countDeliveriesByStatus()).toMatchObject({ pending: 2 });
+    return { ...seen! };
+  }
+
+  it("writes a publish with no key of its producer's, events and deliveries, in one statement outside a transaction", async () => {
+    expect(await howAPublishWaits(newEvent({ to: ["a", "b"] }))).toEqual({ alone: true, with_deliveries: true });
+  });
+
+  it("writes a publish with an idempotency key in a transaction, where a repeat finds its original", async () => {
+    expect(await howAPublishWaits(newEvent({ to: ["a", "b"], idempotency_key: "k1" }))).toEqual({ alone: false, with_deliveries: false });
   });
 
   it("writes a gathered batch's many deliveries in its one transaction, text with tabs, line breaks and backslashes intact (the COPY path)", async () => {

@@ -12,7 +12,7 @@ import { Gatherer } from "./gather.ts";
 import { Instances } from "./instances.ts";
 import { createdWithin } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
-import { publishAll } from "./publish.ts";
+import { publishAll, publishAtOnce, writableAtOnce } from "./publish.ts";
 import { guarded, sqlState, where } from "./query.ts";
 import { toDelivery, toEventForDelivery } from "./rows.ts";
 
@@ -42,10 +42,15 @@ const RETRYABLE = new Set(["40P01", "40001"]);
  */
 const PUBLISH_RETRYABLE = new Set([...RETRYABLE, "57P01", "57P02"]);
 
-export async function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5, retryable = RETRYABLE): Promise<T> {
+export function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5, retryable = RETRYABLE): Promise<T> {
+  return retried(() => sql.begin(work), tries, retryable);
+}
+
+/** Runs `work` again after an error whose SQLSTATE is in `retryable`, at most `tries` times in all. */
+async function retried<T>(work: () => Promise<T>, tries: number, retryable: Set<string>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sql.begin(work);
+      return await work();
     } catch (error) {
       if (attempt >= tries || !retryable.has(sqlState(error) ?? "")) throw error;
     }
@@ -84,9 +89,14 @@ export class PostgresQueue implements QueueStore {
     this.instances = new Instances(sql);
     // One more try than the pool has connections: every stale session may be met once.
     const tries = Math.max(5, (options.pool_size ?? 0) + 1);
+    // Most batches of plain publishes are one statement; the rest a transaction.
+    const publish = (items: NewEvent[]) =>
+      writableAtOnce(items)
+        ? retried(() => publishAtOnce(sql, items), tries, PUBLISH_RETRYABLE)
+        : inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE);
     this.publishes = new Gatherer({
-      batch: (items) => inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE),
-      one: async (item) => (await inTransaction(sql, (tx) => publishAll(tx, [item]), tries, PUBLISH_RETRYABLE))[0]!,
+      batch: publish,
+      one: async (item) => (await publish([item]))[0]!,
       max: options.batch_max,
       inFlight: options.batch_in_flight,
       // Three instances' single publishes, each instance up to two small

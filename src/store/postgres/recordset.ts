@@ -14,6 +14,8 @@ export interface Recordset<C extends string> {
   columns: readonly C[];
   /** `INSERT INTO table (…) SELECT … FROM json_to_recordset($1)`: one statement of fixed text for any number of rows. */
   insert: string;
+  /** The same INSERT with its rows in parameter `$n` (to join it to others in one statement). */
+  insertFrom(n: number): string;
 }
 
 /**
@@ -32,8 +34,7 @@ export function recordset<const T extends Record<string, string>>(
   const into = [list, ...extra].join(", ");
   const select = [list, ...extra.map((c) => computed[c])].join(", ");
   const rowType = columns.map((c) => `${c} ${types[c]}`).join(", ");
-  return {
-    columns,
-    insert: `INSERT INTO ${table} (${into}) SELECT ${select} FROM json_to_recordset($1::text::json) AS r(${rowType})${suffix ? ` ${suffix}` : ""}`,
-  };
+  const insertFrom = (n: number) =>
+    `INSERT INTO ${table} (${into}) SELECT ${select} FROM json_to_recordset($${n}::text::json) AS r(${rowType})${suffix ? ` ${suffix}` : ""}`;
+  return { columns, insert: insertFrom(1), insertFrom };
 }
