@@ -169,18 +169,18 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
   });
 
   /**
-   * Publishes one event while the events table is locked and reads how its
-   * waiting INSERT runs: whether it is the first statement of its transaction
-   * (the transaction started with it: no BEGIN before), and whether the
+   * Publishes events together (one gathered batch) while the events table is
+   * locked and reads how their waiting INSERT runs: whether it is the first
+   * statement of its transaction (no BEGIN before it), and whether the
    * deliveries' INSERT is in the same statement.
    */
-  async function howAPublishWaits(event: ReturnType<typeof newEvent>) {
+  async function howAPublishWaits(...events: ReturnType<typeof newEvent>[]) {
     const schema = await fresh();
     const store = await open(schema.url);
     await withDestinations(store, "a", "b");
     const letGo = await holdTableLock(schema, "events", "EXCLUSIVE");
     cleanup.push(letGo);
-    const publishing = store.queue.publish(event);
+    const publishing = store.queue.publishMany(events);
     let seen: { alone: boolean; with_deliveries: boolean } | undefined;
     await until(async () => {
       [seen] = await store.sql`SELECT xact_start = query_start AS alone, query LIKE '%INSERT INTO deliveries%' AS with_deliveries
@@ -188,17 +188,41 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
       return seen !== undefined;
     }, "the publish to wait on the lock");
     await letGo();
-    expect((await publishing).created).toBe(true);
-    expect(await store.log.countDeliveriesByStatus()).toMatchObject({ pending: 2 });
+    expect((await publishing).map((r) => r.created)).toEqual(events.map(() => true));
+    expect(await store.log.countDeliveriesByStatus()).toMatchObject({ pending: 2 * events.length });
     return { ...seen! };
   }
 
-  it("writes a publish with no key of its producer's, events and deliveries, in one statement outside a transaction", async () => {
-    expect(await howAPublishWaits(newEvent({ to: ["a", "b"] }))).toEqual({ alone: true, with_deliveries: true });
+  it("writes publishes with no keys of their producers', events and deliveries, in one statement outside a transaction", async () => {
+    expect(await howAPublishWaits(newEvent({ to: ["a", "b"] }), newEvent({ to: ["a", "b"] }))).toEqual({ alone: true, with_deliveries: true });
   });
 
-  it("writes a publish with an idempotency key in a transaction, where a repeat finds its original", async () => {
-    expect(await howAPublishWaits(newEvent({ to: ["a", "b"], idempotency_key: "k1" }))).toEqual({ alone: false, with_deliveries: false });
+  it("writes publishes with idempotency keys or ids of their own in one statement outside a transaction too", async () => {
+    const events = [newEvent({ to: ["a", "b"], idempotency_key: "k1" }), newEvent({ to: ["a", "b"], id: "order-1" })];
+    expect(await howAPublishWaits(...events)).toEqual({ alone: true, with_deliveries: true });
+  });
+
+  it("writes a batch that mixes the two in a transaction", async () => {
+    const events = [newEvent({ to: ["a", "b"], idempotency_key: "k1" }), newEvent({ to: ["a", "b"] })];
+    expect(await howAPublishWaits(...events)).toEqual({ alone: false, with_deliveries: false });
+  });
+
+  it("answers a repeat within a batch written in one statement with its original, and writes the rest once", async () => {
+    const schema = await fresh();
+    const store = await open(schema.url);
+    await withDestinations(store, "a", "b");
+    const original = await store.queue.publish(newEvent({ to: ["a"], idempotency_key: "k1" }));
+    const [repeat, other, byId] = await store.queue.publishMany([
+      newEvent({ to: ["a", "b"], idempotency_key: "k1" }),
+      newEvent({ to: ["a", "b"], idempotency_key: "k2" }),
+      newEvent({ to: ["b"], id: "order-1" }),
+    ]);
+    expect(repeat!.created).toBe(false);
+    expect(repeat!.event.id).toBe(original.event.id);
+    expect(repeat!.deliveries.map((d) => d.id)).toEqual(original.deliveries.map((d) => d.id));
+    expect([other!.created, byId!.created, byId!.event.id]).toEqual([true, true, "order-1"]);
+    const [counts] = await store.sql`SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM deliveries)::int AS deliveries`;
+    expect(counts).toEqual({ events: 3, deliveries: 1 + 2 + 1 });
   });
 
   it("writes a gathered batch's many deliveries in its one transaction, text with tabs, line breaks and backslashes intact (the COPY path)", async () => {

@@ -8,7 +8,7 @@ import type { SQL } from "bun";
 import type { BackfillStore } from "../store.ts";
 import type { BackfillChunk, BackfillJob, BackfillStatus, HeraldEvent, Lease, Page } from "../types.ts";
 import { PARKING_DESTINATIONS } from "./parking.ts";
-import { inTransaction } from "./queue.ts";
+import { inTransaction } from "./transactions.ts";
 import { guarded, limitOf, page, where } from "./query.ts";
 import { num, numOrNull, toEvent } from "./rows.ts";
 

@@ -14,9 +14,7 @@
 // rewrite it again. Rows due later are moved; the state is 0 once none is left.
 import type { SQL } from "bun";
 import type { ParkingSettled } from "../store.ts";
-
-/** Runs `work` in a transaction, run again on a deadlock or serialization failure (queue.ts: inTransaction). */
-type Transact = <T>(sql: SQL, work: (tx: SQL) => Promise<T>) => Promise<T>;
+import { inTransaction } from "./transactions.ts";
 
 /**
  * The destinations whose new pending rows go parked (parked, or being parked),
@@ -34,10 +32,10 @@ export function parkedNow(row = "deliveries"): string {
 }
 
 /** Moves up to `budget` rows of the destinations whose move is under way; an unparking destination's rows due by `now` stay for the claim. */
-export async function settleParking(sql: SQL, budget: number, verify: boolean, now: number, inTransaction: Transact): Promise<ParkingSettled> {
+export async function settleParking(sql: SQL, budget: number, verify: boolean, now: number): Promise<ParkingSettled> {
   let moved = 0;
   let more = false;
-  if (verify) ({ moved, more } = await releaseStrays(sql, budget, inTransaction));
+  if (verify) ({ moved, more } = await releaseStrays(sql, budget));
   const settled = await inTransaction(sql, async (tx) => {
     // Through destinations_moving (partial on park_state IN (2, 3)): empty nearly always.
     const moving = await tx`SELECT id, park_state, park_cursor FROM destinations WHERE park_state IN (2, 3)
@@ -98,7 +96,7 @@ async function unpark(tx: SQL, destination: string, limit: number, leaveDueBy: n
  * backlogs. One whose state says unparked starts a move back (park_state 3,
  * settled next); a gone one's rows are unparked here, a chunk at a time.
  */
-async function releaseStrays(sql: SQL, budget: number, inTransaction: Transact): Promise<ParkingSettled> {
+async function releaseStrays(sql: SQL, budget: number): Promise<ParkingSettled> {
   const strays = (await sql`WITH RECURSIVE parked AS (
       SELECT (SELECT min(destination_id) FROM deliveries WHERE status = 'pending' AND parked) AS id
       UNION ALL

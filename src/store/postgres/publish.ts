@@ -1,14 +1,15 @@
-// Publishing on PostgreSQL: a gathered batch of events written in one
-// transaction with multi-row INSERTs (and its deliveries, when many, with one
-// COPY). Idempotency keys and producer ids are
-// enforced by the unique indexes (migration 1), so a repeat returns the
-// original even when two instances publish the same id at the same moment: the
-// second INSERT … ON CONFLICT DO NOTHING waits for the first transaction and
-// then finds its row.
+// Publishing on PostgreSQL: a gathered batch of events and their deliveries,
+// most often in one statement committed on its own (publishBatch), otherwise
+// in one transaction of multi-row INSERTs (and its deliveries, when many, one
+// COPY). Idempotency keys and producer ids are enforced by the unique indexes
+// (migration 1), so a repeat returns the original even when two instances
+// publish the same id at the same moment: the second INSERT … ON CONFLICT DO
+// NOTHING waits for the first's commit and then finds its row.
 import type { SQL } from "bun";
 import { newId } from "../ids.ts";
 import type { NewEvent, PublishResult } from "../types.ts";
 import { copyIn } from "./copy-in.ts";
+import { inTransaction, PUBLISH_RETRYABLE, retried } from "./transactions.ts";
 import { recordset } from "./recordset.ts";
 import { PARKING_DESTINATIONS } from "./parking.ts";
 import { deliveryRow, toDelivery, toEvent } from "./rows.ts";
@@ -42,34 +43,88 @@ export const DELIVERIES = recordset("deliveries", {
 });
 
 /**
- * A batch of events that cannot be repeats and their deliveries in ONE
- * statement, committed on its own: no BEGIN and COMMIT round trips, and one
- * statement instead of two (bench/README.md, "one statement a publish batch").
- * Nothing is written if any row fails.
+ * Events that cannot be repeats and their deliveries in ONE statement,
+ * committed on its own: no BEGIN and COMMIT round trips, and one statement
+ * instead of two (bench/README.md, "one statement a publish batch"). Nothing
+ * is written if any row fails.
  */
 const FRESH_EVENTS_AND_DELIVERIES = `WITH events_written AS (${FRESH_EVENTS.insertFrom(1)}) ${DELIVERIES.insertFrom(2)}`;
 
-/** A batch publishAtOnce can write: events that cannot be repeats (isFresh), with fewer deliveries than go in by COPY. */
-export function writableAtOnce(items: NewEvent[]): boolean {
-  let deliveries = 0;
-  for (const item of items) {
-    if (!isFresh(item)) return false;
-    deliveries += item.deliveries.length;
-  }
-  return deliveries < COPY_FROM_ROWS;
+/**
+ * Events with keys of their producers' and, in the same statement, the
+ * deliveries of those that went in; answers their ids. An event left out is a
+ * repeat (or holds an id another tenant's event has): publishBatch looks it up
+ * in a transaction of its own.
+ */
+const KEYED_EVENTS_AND_DELIVERIES = `WITH events_written AS (${EVENTS.insertFrom(1)}),
+  deliveries_written AS (${DELIVERIES.insertFrom(2)} WHERE r.event_id IN (SELECT id FROM events_written))
+  SELECT id FROM events_written`;
+
+/**
+ * Writes a gathered batch of publishes; one result per item, in order. Most
+ * batches are one statement committed on its own: every event without keys of
+ * its producer's, or every event with them and none twice, and fewer
+ * deliveries than go in by COPY. The rest go in a transaction (publishAll).
+ */
+export async function publishBatch(sql: SQL, items: NewEvent[], tries: number): Promise<PublishResult[]> {
+  const shape = atOnceShape(items);
+  if (shape === null) return inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE);
+  const written = await retried(() => publishAtOnce(sql, items, shape), tries, PUBLISH_RETRYABLE);
+  // Only keyed events are left out, so what went in stays: a retry of the whole
+  // batch would find those as repeats, and create nothing twice.
+  const left = items.flatMap((_, i) => (written[i] === null ? [i] : []));
+  if (left.length === 0) return written as PublishResult[];
+  const found = await inTransaction(sql, (tx) => publishAll(tx, left.map((i) => items[i]!)), tries, PUBLISH_RETRYABLE);
+  left.forEach((i, k) => (written[i] = found[k]!));
+  return written as PublishResult[];
 }
 
 /**
- * Writes a batch that writableAtOnce accepts, outside a transaction; every
- * item is created. The read of held destinations, when a delivery is leased,
- * comes first, as in a transaction: at READ COMMITTED it sees no more there.
+ * Whether a batch can be one statement: "fresh" when no event has keys of its
+ * producer's (isFresh), "keyed" when every event has and no key comes twice
+ * (a repeat within the batch must find its original's row), null otherwise
+ * (a mix would leave its fresh events written should the lookup of a repeat
+ * fail, and the gatherer write them again one by one).
  */
-export async function publishAtOnce(sql: SQL, items: NewEvent[]): Promise<PublishResult[]> {
+function atOnceShape(items: NewEvent[]): "fresh" | "keyed" | null {
+  let deliveries = 0;
+  let fresh = 0;
+  const seen = new Set<string>();
+  for (const item of items) {
+    deliveries += item.deliveries.length;
+    if (isFresh(item)) fresh++;
+    else for (const key of keysOf(item)) {
+      if (seen.has(key)) return null;
+      seen.add(key);
+    }
+  }
+  if (deliveries >= COPY_FROM_ROWS) return null;
+  return fresh === items.length ? "fresh" : fresh === 0 ? "keyed" : null;
+}
+
+/**
+ * One statement for a batch of atOnceShape's `shape`: a result per item, null
+ * for an event left out (keyed only). The read of held destinations, when a
+ * delivery is leased, comes first, as in a transaction: at READ COMMITTED it
+ * sees no more there.
+ */
+async function publishAtOnce(sql: SQL, items: NewEvent[], shape: "fresh" | "keyed"): Promise<(PublishResult | null)[]> {
   items = await holdBackOpenBreakers(sql, items);
-  const events = items.map((item) => eventRow(item, item.event.id));
-  const deliveries = items.flatMap((item) => item.deliveries.map(deliveryRow));
-  await sql.unsafe(FRESH_EVENTS_AND_DELIVERIES, [JSON.stringify(events), JSON.stringify(deliveries)]);
-  return items.map((item) => ({ created: true, event: item.event, deliveries: item.deliveries }));
+  // Keyed rows in id order, as publishAll's bulk: two batches sharing keys wait rather than deadlock.
+  const rows = shape === "keyed" ? [...items].sort((a, b) => (a.event.id < b.event.id ? -1 : 1)) : items;
+  const events = rows.map((item) => eventRow(item, item.event.id));
+  const deliveries = rows.flatMap((item) => item.deliveries.map(deliveryRow));
+  const params = [JSON.stringify(events), JSON.stringify(deliveries)];
+  if (shape === "fresh") {
+    await sql.unsafe(FRESH_EVENTS_AND_DELIVERIES, params);
+    return items.map(created);
+  }
+  const ids = new Set((await sql.unsafe(KEYED_EVENTS_AND_DELIVERIES, params)).map((r: { id: string }) => r.id));
+  return items.map((item) => (ids.has(item.event.id) ? created(item) : null));
+}
+
+function created(item: NewEvent): PublishResult {
+  return { created: true, event: item.event, deliveries: item.deliveries };
 }
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */

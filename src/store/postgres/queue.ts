@@ -12,8 +12,9 @@ import { Gatherer } from "./gather.ts";
 import { Instances } from "./instances.ts";
 import { createdWithin } from "./log.ts";
 import { parkedNow, settleParking } from "./parking.ts";
-import { publishAll, publishAtOnce, writableAtOnce } from "./publish.ts";
-import { guarded, sqlState, where } from "./query.ts";
+import { publishBatch } from "./publish.ts";
+import { guarded, where } from "./query.ts";
+import { inTransaction } from "./transactions.ts";
 import { toDelivery, toEventForDelivery } from "./rows.ts";
 
 export interface QueueOptions {
@@ -23,38 +24,6 @@ export interface QueueOptions {
   batch_in_flight: number;
   /** Connections in the pool: how many sessions a server restart may have left stale. */
   pool_size?: number;
-}
-
-/**
- * SQLSTATEs after which a whole transaction is simply run again: 40P01
- * deadlock (two batches waiting on each other's unique keys or destination
- * rows) and 40001 serialization failure. Nothing of it was committed.
- */
-const RETRYABLE = new Set(["40P01", "40001"]);
-/**
- * Publishes are also run again when the server ended the session they ran on
- * (57P01, 57P02: it was restarted, failed over or had its backends
- * terminated). Each pooled connection from before fails once, on first use,
- * and the pool opens a fresh one; without this, the first publishes after the
- * server is back would answer 503 though it takes writes. Safe: the server ends
- * a session only outside a commit, and a publish is insert-if-absent anyway (a
- * batch that had committed would find its events and answer them as repeats).
- */
-const PUBLISH_RETRYABLE = new Set([...RETRYABLE, "57P01", "57P02"]);
-
-export function inTransaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>, tries = 5, retryable = RETRYABLE): Promise<T> {
-  return retried(() => sql.begin(work), tries, retryable);
-}
-
-/** Runs `work` again after an error whose SQLSTATE is in `retryable`, at most `tries` times in all. */
-async function retried<T>(work: () => Promise<T>, tries: number, retryable: Set<string>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= tries || !retryable.has(sqlState(error) ?? "")) throw error;
-    }
-  }
 }
 
 /**
@@ -89,11 +58,7 @@ export class PostgresQueue implements QueueStore {
     this.instances = new Instances(sql);
     // One more try than the pool has connections: every stale session may be met once.
     const tries = Math.max(5, (options.pool_size ?? 0) + 1);
-    // Most batches of plain publishes are one statement; the rest a transaction.
-    const publish = (items: NewEvent[]) =>
-      writableAtOnce(items)
-        ? retried(() => publishAtOnce(sql, items), tries, PUBLISH_RETRYABLE)
-        : inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE);
+    const publish = (items: NewEvent[]) => publishBatch(sql, items, tries);
     this.publishes = new Gatherer({
       batch: publish,
       one: async (item) => (await publish([item]))[0]!,
@@ -252,7 +217,7 @@ export class PostgresQueue implements QueueStore {
   }
 
   settleParking(budget: number, verify: boolean, now: number): Promise<ParkingSettled> {
-    return guarded(() => settleParking(this.sql, budget, verify, Math.round(now), inTransaction));
+    return guarded(() => settleParking(this.sql, budget, verify, Math.round(now)));
   }
 
   openBreakers(): Promise<string[]> {
