@@ -239,8 +239,10 @@ export const ingest: Scenario = (ctx) =>
     const fleet = await start(oneDestination(receiver, false));
     const { urls } = fleet;
     const [cpu0, db0] = [await fleet.cpuMs(), await serverCpuMs()];
+    // HERALD_BENCH_SINGLE_IDS=1: each single publish with an id of its own (a producer's key, checked for repeats).
+    const ownIds = process.env.HERALD_BENCH_SINGLE_IDS === "1";
     const single = await closedLoop({ concurrency: 64, durationMs: smoke ? 500 : 10_000 }, async (i) => {
-      await post(`${urls[i % urls.length]}/v1/events`, event(i));
+      await post(`${urls[i % urls.length]}/v1/events`, ownIds ? { ...event(i), id: `single-${i}` } : event(i));
     });
     const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
     const sorted = single.times.sort();
