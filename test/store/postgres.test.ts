@@ -266,10 +266,13 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     await settled("after-broken");
     await store.queue.publish(newEvent({ to: ["on"] }));
     await settled("after-enabled");
+    // A keyed publish's deliveries go in by a statement's WITH part (publish.ts): it wakes too.
+    await store.queue.publish(newEvent({ to: ["on"], idempotency_key: "k1" }));
+    await settled("after-keyed");
     // A deleted destination's rows still wake: the dispatcher claims and cancels them.
     await store.queue.publish(newEvent({ to: ["gone"] }));
     await settled("after-deleted");
-    expect(heard).toEqual(["after-disabled", "after-broken", "", "after-enabled", "", "after-deleted"]);
+    expect(heard).toEqual(["after-disabled", "after-broken", "", "after-enabled", "", "after-keyed", "", "after-deleted"]);
   });
 
   it("keeps every text column of its schema in byte order (COLLATE \"C\"), whatever the database's collation", async () => {
