@@ -247,7 +247,9 @@ export const ingest: Scenario = (ctx) =>
     const [cpu, db1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs()];
     const sorted = single.times.sort();
     const batchCount = smoke ? 5_000 : 200_000;
+    const [cpu2, db2] = [await fleet.cpuMs(), await serverCpuMs()];
     const batch = await publishBatches(urls, batchCount, { perCall: 1000, concurrency: 4, event });
+    const [batchCpu, db3] = [(await fleet.cpuMs()) - cpu2, await serverCpuMs()];
     const s = await receiver.stats();
     if (s.requests !== 0) throw new Error(`ingest: the paused destination received ${s.requests} requests`);
     return [
@@ -257,6 +259,8 @@ export const ingest: Scenario = (ctx) =>
       { scenario: "ingest", metric: "single: Herald CPU per event", value: (cpu * 1000) / single.calls, unit: "µs" },
       ...(db0 === null || db1 === null ? [] : [{ scenario: "ingest", metric: "single: PostgreSQL CPU per event", value: ((db1 - db0) * 1000) / single.calls, unit: "µs" }]),
       { scenario: "ingest", metric: "batch events/s", value: (batchCount / batch.elapsedMs) * 1000, unit: "/s", target: targets(ctx).batchIngest, vsBaseline: true },
+      { scenario: "ingest", metric: "batch: Herald CPU per event", value: (batchCpu * 1000) / batchCount, unit: "µs" },
+      ...(db2 === null || db3 === null ? [] : [{ scenario: "ingest", metric: "batch: PostgreSQL CPU per event", value: ((db3 - db2) * 1000) / batchCount, unit: "µs" }]),
     ];
   });
 
