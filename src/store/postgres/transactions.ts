@@ -9,15 +9,16 @@ import { sqlState } from "./query.ts";
  * deadlock (two batches waiting on each other's unique keys or destination
  * rows) and 40001 serialization failure. Nothing of it was committed.
  */
-export const RETRYABLE = new Set(["40P01", "40001"]);
+const RETRYABLE = new Set(["40P01", "40001"]);
 /**
  * Publishes are also run again when the server ended the session they ran on
  * (57P01, 57P02: it was restarted, failed over or had its backends
  * terminated). Each pooled connection from before fails once, on first use,
  * and the pool opens a fresh one; without this, the first publishes after the
  * server is back would answer 503 though it takes writes. Safe: the server ends
- * a session only outside a commit, and a publish is insert-if-absent anyway (a
- * batch that had committed would find its events and answer them as repeats).
+ * a session only outside a commit, and a publish writes each event under its
+ * own id anyway (a batch that had committed would find its keyed events and
+ * answer them as repeats, and fail on the ids of the others, never write twice).
  */
 export const PUBLISH_RETRYABLE = new Set([...RETRYABLE, "57P01", "57P02"]);
 
