@@ -69,12 +69,15 @@ const KEYED_EVENTS_AND_DELIVERIES = `WITH events_written AS (${EVENTS.insertFrom
 export async function publishBatch(sql: SQL, items: NewEvent[], tries: number): Promise<PublishResult[]> {
   const shape = atOnceShape(items);
   if (shape === null) return inTransaction(sql, (tx) => publishAll(tx, items), tries, PUBLISH_RETRYABLE);
-  const written = await retried(() => publishAtOnce(sql, items, shape), tries, PUBLISH_RETRYABLE);
+  // The read of held destinations, when a delivery is leased, comes first, as
+  // in a transaction: at READ COMMITTED it sees no more there.
+  const held = await retried(() => holdBackOpenBreakers(sql, items), tries, PUBLISH_RETRYABLE);
+  const written = await retried(() => publishAtOnce(sql, held, shape), tries, PUBLISH_RETRYABLE);
   // Only keyed events are left out, so what went in stays: a retry of the whole
   // batch would find those as repeats, and create nothing twice.
-  const left = items.flatMap((_, i) => (written[i] === null ? [i] : []));
+  const left = held.flatMap((_, i) => (written[i] === null ? [i] : []));
   if (left.length === 0) return written as PublishResult[];
-  const found = await inTransaction(sql, (tx) => publishAll(tx, left.map((i) => items[i]!)), tries, PUBLISH_RETRYABLE);
+  const found = await inTransaction(sql, (tx) => publishEach(tx, left.map((i) => held[i]!)), tries, PUBLISH_RETRYABLE);
   left.forEach((i, k) => (written[i] = found[k]!));
   return written as PublishResult[];
 }
@@ -102,30 +105,47 @@ function atOnceShape(items: NewEvent[]): "fresh" | "keyed" | null {
   return fresh === items.length ? "fresh" : fresh === 0 ? "keyed" : null;
 }
 
-/**
- * One statement for a batch of atOnceShape's `shape`: a result per item, null
- * for an event left out (keyed only). The read of held destinations, when a
- * delivery is leased, comes first, as in a transaction: at READ COMMITTED it
- * sees no more there.
- */
+/** One statement for a batch of atOnceShape's `shape` (held back already): a result per item, null for an event left out (keyed only). */
 async function publishAtOnce(sql: SQL, items: NewEvent[], shape: "fresh" | "keyed"): Promise<(PublishResult | null)[]> {
-  items = await holdBackOpenBreakers(sql, items);
   // Keyed rows in id order, as publishAll's bulk: two batches sharing keys wait rather than deadlock.
-  const rows = shape === "keyed" ? [...items].sort((a, b) => (a.event.id < b.event.id ? -1 : 1)) : items;
+  const rows = shape === "keyed" ? [...items].sort(byEventId) : items;
   const events = rows.map((item) => eventRow(item, item.event.id));
   const deliveries = rows.flatMap((item) => item.deliveries.map(deliveryRow));
   const params = [JSON.stringify(events), JSON.stringify(deliveries)];
   if (shape === "fresh") {
     await sql.unsafe(FRESH_EVENTS_AND_DELIVERIES, params);
-    return items.map(created);
+    return items.map((item) => createdAs(item, item.event.id));
   }
   const ids = new Set((await sql.unsafe(KEYED_EVENTS_AND_DELIVERIES, params)).map((r: { id: string }) => r.id));
-  return items.map((item) => (ids.has(item.event.id) ? created(item) : null));
+  return items.map((item) => (ids.has(item.event.id) ? createdAs(item, item.event.id) : null));
 }
 
-function created(item: NewEvent): PublishResult {
-  return { created: true, event: item.event, deliveries: item.deliveries };
+/** Publishes held back already, each alone in the transaction `tx` (publishOne), in order. */
+async function publishEach(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {
+  const results: PublishResult[] = [];
+  for (const item of items) results.push(await publishOne(tx, item));
+  return results;
 }
+
+/** One publish alone: stored (under its id, or a generated one), or its original found. */
+async function publishOne(tx: SQL, item: NewEvent): Promise<PublishResult> {
+  const outcome = await insertOrFind(tx, item);
+  if ("existing" in outcome) return outcome.existing;
+  await insertDeliveries(tx, [{ item, id: outcome.id }]);
+  return createdAs(item, outcome.id);
+}
+
+/** The result of a publish stored as `id` (its own id, or one generated when another tenant's event holds it). */
+function createdAs(item: NewEvent, id: string): PublishResult {
+  const moved = id !== item.event.id;
+  return {
+    created: true,
+    event: moved ? { ...item.event, id } : item.event,
+    deliveries: moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries,
+  };
+}
+
+const byEventId = (a: NewEvent, b: NewEvent): number => (a.event.id < b.event.id ? -1 : 1);
 
 /** Writes a batch of publishes in the transaction `tx`; one result per item, in order. */
 export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishResult[]> {
@@ -149,7 +169,7 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
   // A stable order of rows across instances makes two batches that share keys
   // wait for each other in the same order rather than deadlock (a deadlock is
   // still retried: postgres-store.ts).
-  bulk.sort((a, b) => (items[a]!.event.id < items[b]!.event.id ? -1 : 1));
+  bulk.sort((a, b) => byEventId(items[a]!, items[b]!));
 
   const created: { index: number; item: NewEvent; id: string }[] = [];
   if (fresh.length > 0) {
@@ -169,25 +189,9 @@ export async function publishAll(tx: SQL, items: NewEvent[]): Promise<PublishRes
   // The bulk's deliveries go in before the rest is looked at: a repeat of one
   // of these events further on in the batch is answered with its deliveries.
   await insertDeliveries(tx, created);
+  for (const { index, item, id } of created) results[index] = createdAs(item, id);
   later.sort((a, b) => a - b);
-  for (const i of later) {
-    const item = items[i]!;
-    const outcome = await insertOrFind(tx, item);
-    if ("existing" in outcome) results[i] = outcome.existing;
-    else {
-      created.push({ index: i, item, id: outcome.id });
-      await insertDeliveries(tx, [{ item, id: outcome.id }]);
-    }
-  }
-
-  for (const { index, item, id } of created) {
-    const moved = id !== item.event.id;
-    results[index] = {
-      created: true,
-      event: moved ? { ...item.event, id } : item.event,
-      deliveries: moved ? item.deliveries.map((d) => ({ ...d, event_id: id })) : item.deliveries,
-    };
-  }
+  for (const i of later) results[i] = await publishOne(tx, items[i]!);
   return results as PublishResult[];
 }
 
