@@ -55,6 +55,36 @@ export async function cpuMsOf(pid: number, thread?: number): Promise<number> {
 /** Linux's USER_HZ: /proc counts CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
 
+/** A process's CPU time so far by thread, ms (see threadCpuMsOf). */
+export interface ThreadCpu {
+  /** The JavaScript thread: the task whose id is the process's. */
+  main: number;
+  /** Threads Bun runs a `Worker` on (its thread name): Herald's sending thread. */
+  workers: number;
+  /** Every thread, those that have exited included. */
+  all: number;
+}
+
+/**
+ * Where a process's CPU time went so far, by thread: what bounds a run shows
+ * here (a thread near 100 % of a core, or none, with the cores idle part of the time).
+ */
+export async function threadCpuMsOf(pid: number): Promise<ThreadCpu> {
+  let workers = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const name = await Bun.file(`/proc/${pid}/task/${task}/comm`).text().catch(() => "");
+    if (name.trim() === "Worker") workers += await cpuMsOf(pid, Number(task)).catch(() => 0);
+  }
+  return { main: await cpuMsOf(pid, pid), workers, all: await cpuMsOf(pid) };
+}
+
+/** The machine's CPU ticks so far (/proc/stat, all cores): idle (and waiting for I/O), and all. */
+export async function machineTicks(): Promise<{ idle: number; all: number }> {
+  const line = (await Bun.file("/proc/stat").text()).split("\n")[0]!;
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { idle: ticks[3]! + ticks[4]!, all: ticks.reduce((a, b) => a + b, 0) };
+}
+
 /**
  * Bytes a process has caused to be written to storage so far (Linux
  * /proc/PID/io `write_bytes`: its files' pages as they are dirtied, not its
@@ -91,6 +121,8 @@ export interface Receiver {
   port: number;
   stats(): Promise<ReceiverStats>;
   reset(): Promise<void>;
+  /** The receiver process's CPU time so far, ms (see cpuMsOf). */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -125,6 +157,7 @@ export async function startReceiver(env: { FAIL_RATE?: number; LATENCY?: boolean
       return (await (await fetch(`${url}/__stats`)).json()) as ReceiverStats;
     },
     reset: async () => void (await fetch(`${url}/__reset`, { method: "POST" })).text(),
+    cpuMs: () => cpuMsOf(proc.pid),
     stop: () => stopProcess(proc),
   };
 }
@@ -150,6 +183,8 @@ export interface Herald {
   memory(): Promise<{ rss: number; peak: number }>;
   /** CPU time used so far, ms (see cpuMsOf). */
   cpuMs(): Promise<number>;
+  /** The same by thread (see threadCpuMsOf). */
+  threadCpuMs(): Promise<ThreadCpu>;
   /** Bytes written to storage so far (see writtenBytesOf). */
   writtenBytes(): Promise<number | null>;
   stop(): Promise<void>;
@@ -230,6 +265,7 @@ export async function startHerald(dir: string, config: BenchConfig, postgresUrl?
     url, pid: proc.pid, dir, readyMs,
     memory: () => memoryOf(proc.pid),
     cpuMs: () => cpuMsOf(proc.pid),
+    threadCpuMs: () => threadCpuMsOf(proc.pid),
     writtenBytes: () => writtenBytesOf(proc.pid),
     stop: () => stopProcess(proc),
     output: () => output,

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchDatabase, BenchServer } from "./database.ts";
-import { TOKEN, benchDir, removeDir, startHerald, startReceiver, waitFor, type BenchConfig, type Herald, type Receiver } from "./harness.ts";
+import { TOKEN, benchDir, machineTicks, removeDir, startHerald, startReceiver, waitFor, type BenchConfig, type Herald, type Receiver, type ThreadCpu } from "./harness.ts";
 import { clock, closedLoop, openLoop, percentile, post, publishBatches } from "./load.ts";
 import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
 
@@ -168,6 +168,42 @@ function diskRow(ctx: Context, scenario: string, bytes0: number | null, bytes1: 
   return [{ scenario, metric: "disk written per delivery", value: (bytes1 - bytes0) / 1024 / deliveries, unit: "KiB" }];
 }
 
+/** Where the CPU of a run went, read at its start and end (cpuSplitRows). */
+interface CpuSplit {
+  heralds: ThreadCpu;
+  receiver: number;
+  machine: { idle: number; all: number };
+}
+
+async function cpuSplit(heralds: Herald[], receiver: Receiver): Promise<CpuSplit> {
+  const each = await Promise.all(heralds.map((h) => h.threadCpuMs()));
+  const sum = (pick: (t: ThreadCpu) => number) => each.reduce((total, t) => total + pick(t), 0);
+  return {
+    heralds: { main: sum((t) => t.main), workers: sum((t) => t.workers), all: sum((t) => t.all) },
+    receiver: await receiver.cpuMs(),
+    machine: await machineTicks(),
+  };
+}
+
+/**
+ * What bounds a delivery run, between two cpuSplits: Herald's CPU per delivery
+ * on its JavaScript thread (the store and the API, all instances) and on its
+ * sending thread (SQLite only: engine.ts sends through one there), the
+ * receiver's, and the share of the machine's cores left idle. A thread near
+ * 1,000,000 / (deliveries/s) µs a delivery is a core's worth: that thread
+ * bounds the run; idle cores with none there mean the sends wait on each other.
+ */
+function cpuSplitRows(scenario: string, a: CpuSplit, b: CpuSplit, deliveries: number): Row[] {
+  const perDelivery = (ms: number) => (ms * 1000) / deliveries;
+  const workers = b.heralds.workers - a.heralds.workers;
+  return [
+    { scenario, metric: "CPU per delivery: Herald's JavaScript thread", value: perDelivery(b.heralds.main - a.heralds.main), unit: "µs" },
+    ...(workers > 0 ? [{ scenario, metric: "CPU per delivery: Herald's sending thread", value: perDelivery(workers), unit: "µs" }] : []),
+    { scenario, metric: "CPU per delivery: the receiver", value: perDelivery(b.receiver - a.receiver), unit: "µs" },
+    { scenario, metric: "cores idle", value: ((b.machine.idle - a.machine.idle) * 100) / Math.max(1, b.machine.all - a.machine.all), unit: "%" },
+  ];
+}
+
 /** With several Heralds, the deliveries the receiver got more than once (at-least-once allows them). */
 async function repeatRow(ctx: Context, scenario: string, receiver: Receiver): Promise<Row[]> {
   if (ctx.store.instances === 1) return [];
@@ -215,16 +251,17 @@ export const deliver: Scenario = (ctx) =>
     const { smoke, log } = ctx;
     const n = smoke ? 2_000 : 200_000;
     const fleet = await start(oneDestination(receiver));
-    const [cpu0, db0, written0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes()];
+    const [cpu0, db0, written0, split0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes(), await cpuSplit(fleet.heralds, receiver)];
     const started = clock();
     const published = await publishBatches(fleet.urls, n, { perCall: 1000, concurrency: 2, event });
     log(`  deliver: ${n} events published in ${(published.elapsedMs / 1000).toFixed(1)} s`);
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 300_000);
-    const [cpu, db1, written1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes()];
+    const [cpu, db1, written1, split1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes(), await cpuSplit(fleet.heralds, receiver)];
     const peak = await fleet.peakMiB();
     return [
       { scenario: "deliver", metric: "deliveries/s", value: (n / (lastAt - started)) * 1000, unit: "/s", target: targets(ctx).deliver, vsBaseline: true },
       { scenario: "deliver", metric: "Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs", target: targets(ctx).cpuPerDelivery },
+      ...cpuSplitRows("deliver", split0, split1, n),
       ...serverCpuRow("deliver", db0, db1, n),
       ...diskRow(ctx, "deliver", written0, written1, n),
       { scenario: "deliver", metric: fleet.heralds.length > 1 ? "peak RSS (largest instance)" : "peak RSS", value: peak, unit: "MiB" },
@@ -298,14 +335,15 @@ export const fanout: Scenario = (ctx) =>
       destinations: ids.map((id) => ({ id, url: `${receiver.url}/${id}` })),
       subscriptions: ids.map((id) => ({ id: `s-${id}`, destination: id, event_types: [TYPE] })),
     });
-    const [cpu0, db0, written0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes()];
+    const [cpu0, db0, written0, split0] = [await fleet.cpuMs(), await serverCpuMs(), await fleet.writtenBytes(), await cpuSplit(fleet.heralds, receiver)];
     const started = clock();
     await publishBatches(fleet.urls, events, { perCall: 100, concurrency: 2, event });
     const lastAt = await drained(receiver, events * fan, smoke ? 30_000 : 300_000);
-    const [cpu, db1, written1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes()];
+    const [cpu, db1, written1, split1] = [(await fleet.cpuMs()) - cpu0, await serverCpuMs(), await fleet.writtenBytes(), await cpuSplit(fleet.heralds, receiver)];
     return [
       { scenario: "fanout", metric: `deliveries/s (x${fan})`, value: ((events * fan) / (lastAt - started)) * 1000, unit: "/s", target: targets(ctx).fanout, vsBaseline: true },
       { scenario: "fanout", metric: "Herald CPU per delivery", value: (cpu * 1000) / (events * fan), unit: "µs", target: targets(ctx).cpuPerDelivery },
+      ...cpuSplitRows("fanout", split0, split1, events * fan),
       ...serverCpuRow("fanout", db0, db1, events * fan),
       ...diskRow(ctx, "fanout", written0, written1, events * fan),
       ...(await repeatRow(ctx, "fanout", receiver)),
@@ -329,14 +367,15 @@ export const backlog: Scenario = (ctx) =>
     log(`  backlog: ${n} pending deliveries written in ${(built.elapsedMs / 1000).toFixed(1)} s (${dbMiB.toFixed(0)} MiB)`);
     const herald = (await start(oneDestination(receiver, true))).heralds[0]!;
     const readyAt = clock();
-    const [cpu0, written0] = [await herald.cpuMs(), await herald.writtenBytes()];
+    const [cpu0, written0, split0] = [await herald.cpuMs(), await herald.writtenBytes(), await cpuSplit([herald], receiver)];
     const lastAt = await drained(receiver, n, smoke ? 30_000 : 600_000);
-    const [cpu, written1] = [(await herald.cpuMs()) - cpu0, await herald.writtenBytes()];
+    const [cpu, written1, split1] = [(await herald.cpuMs()) - cpu0, await herald.writtenBytes(), await cpuSplit([herald], receiver)];
     const { peak } = await herald.memory();
     return [
       { scenario: "backlog", metric: "start to ready", value: herald.readyMs, unit: "ms", target: { op: "<=", value: 1000 } },
       { scenario: "backlog", metric: "drain deliveries/s", value: (n / (lastAt - readyAt)) * 1000, unit: "/s", target: targets(ctx).drain, vsBaseline: true },
       { scenario: "backlog", metric: "drain Herald CPU per delivery", value: (cpu * 1000) / n, unit: "µs", target: targets(ctx).cpuPerDelivery },
+      ...cpuSplitRows("backlog", split0, split1, n).map((row) => ({ ...row, metric: `drain ${row.metric}` })),
       ...diskRow(ctx, "backlog", written0, written1, n),
       { scenario: "backlog", metric: "peak RSS", value: peak, unit: "MiB", target: { op: "<=", value: 300 } },
       { scenario: "backlog", metric: "backlog build events/s", value: (n / built.elapsedMs) * 1000, unit: "/s" },
