@@ -61,8 +61,6 @@ export interface ThreadCpu {
   main: number;
   /** Threads Bun runs a `Worker` on (its thread name): Herald's sending thread. */
   workers: number;
-  /** Every thread, those that have exited included. */
-  all: number;
 }
 
 /**
@@ -75,7 +73,7 @@ export async function threadCpuMsOf(pid: number): Promise<ThreadCpu> {
     const name = await Bun.file(`/proc/${pid}/task/${task}/comm`).text().catch(() => "");
     if (name.trim() === "Worker") workers += await cpuMsOf(pid, Number(task)).catch(() => 0);
   }
-  return { main: await cpuMsOf(pid, pid), workers, all: await cpuMsOf(pid) };
+  return { main: await cpuMsOf(pid, pid), workers };
 }
 
 /** The machine's CPU ticks so far (/proc/stat, all cores): idle (and waiting for I/O), and all. */

@@ -179,7 +179,7 @@ async function cpuSplit(heralds: Herald[], receiver: Receiver): Promise<CpuSplit
   const each = await Promise.all(heralds.map((h) => h.threadCpuMs()));
   const sum = (pick: (t: ThreadCpu) => number) => each.reduce((total, t) => total + pick(t), 0);
   return {
-    heralds: { main: sum((t) => t.main), workers: sum((t) => t.workers), all: sum((t) => t.all) },
+    heralds: { main: sum((t) => t.main), workers: sum((t) => t.workers) },
     receiver: await receiver.cpuMs(),
     machine: await machineTicks(),
   };
