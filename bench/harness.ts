@@ -57,6 +57,8 @@ const TICKS_PER_SECOND = 100;
 
 /** A process's CPU time so far by thread, ms (see threadCpuMsOf). */
 export interface ThreadCpu {
+  /** Every thread, those that have exited included (cpuMsOf). */
+  all: number;
   /** The JavaScript thread: the task whose id is the process's. */
   main: number;
   /** Threads Bun runs a `Worker` on (its thread name): Herald's sending thread. */
@@ -73,7 +75,7 @@ export async function threadCpuMsOf(pid: number): Promise<ThreadCpu> {
     const name = await Bun.file(`/proc/${pid}/task/${task}/comm`).text().catch(() => "");
     if (name.trim() === "Worker") workers += await cpuMsOf(pid, Number(task)).catch(() => 0);
   }
-  return { main: await cpuMsOf(pid, pid), workers };
+  return { all: await cpuMsOf(pid), main: await cpuMsOf(pid, pid), workers };
 }
 
 /** The machine's CPU ticks so far (/proc/stat, all cores): idle (and waiting for I/O), and all. */
