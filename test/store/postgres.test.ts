@@ -128,12 +128,12 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
   });
 
   /**
-   * Publishes one event, holds its transaction (its INSERT waits on a lock of
-   * the events table), then publishes another: the most publish transactions
-   * seen waiting at once. The second comes once the first waits, so it can
+   * Publishes one event, holds its write (its INSERT waits on a lock of the
+   * events table), then publishes another: the most publish batches seen
+   * waiting at once. The second comes once the first waits, so it can
    * only be a batch of its own, beside the first or after it.
    */
-  async function publishTransactionsBesideAHeldOne(othersShare: boolean): Promise<number> {
+  async function publishBatchesBesideAHeldOne(othersShare: boolean): Promise<number> {
     const schema = await fresh();
     const store = await open(schema.url, { pool_size: 6 });
     await withDestinations(store, "a");
@@ -146,9 +146,9 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     const waiting = async () =>
       Number((await store.sql`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO events%'`)[0].n);
     const first = store.queue.publish(newEvent({ at: T0, to: ["a"] }));
-    await until(async () => (await waiting()) === 1, "the first publish's transaction to wait on the lock");
+    await until(async () => (await waiting()) === 1, "the first publish's write to wait on the lock");
     const second = store.queue.publish(newEvent({ at: T0 + 1, to: ["a"] }));
-    // A bounded wait for an absence: a transaction started beside the first waits on the lock within milliseconds.
+    // A bounded wait for an absence: a batch started beside the first waits on the lock within milliseconds.
     let most = 1;
     const deadline = Date.now() + 1_000;
     while (Date.now() < deadline && most < 2) {
@@ -160,12 +160,12 @@ if (STORE_NAMES.includes("postgres")) describe("the PostgreSQL store", () => {
     return most;
   }
 
-  it("alone, starts a publish transaction beside one in flight", async () => {
-    expect(await publishTransactionsBesideAHeldOne(false)).toBe(2);
+  it("alone, starts a publish batch beside one in flight", async () => {
+    expect(await publishBatchesBesideAHeldOne(false)).toBe(2);
   });
 
-  it("while other instances share the database, starts a small publish transaction only after the one in flight", async () => {
-    expect(await publishTransactionsBesideAHeldOne(true)).toBe(1);
+  it("while other instances share the database, starts a small publish batch only after the one in flight", async () => {
+    expect(await publishBatchesBesideAHeldOne(true)).toBe(1);
   });
 
   /**

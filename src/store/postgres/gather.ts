@@ -1,15 +1,15 @@
 // Gathers concurrent calls into batches, so that many publishes (or attempt
-// records) arriving together cost one transaction and a few round trips, not
-// one each: PostgreSQL's cost per write is mostly the round trip and the commit
+// records) arriving together cost one write (a transaction, or one statement
+// committed on its own) and a few round trips, not one each: PostgreSQL's cost per write is mostly the round trip and the commit
 // (a WAL flush), both shared by the batch. The counterpart of SQLite's
 // WriteBatcher, but the database is across a socket: while one batch is in
 // flight, calls keep arriving and form the next one, and up to `inFlight`
 // batches run at once on separate pooled connections. While other instances
 // share the database (`fullOnlyBeside`), a batch starts beside one in flight
-// only when it is full: the cluster's transactions are then about one per
+// only when it is full: the cluster's batches are then about one per
 // instance at a time, each larger, instead of two small ones per instance.
 //
-// A batch is all or nothing in PostgreSQL (one error aborts the transaction), so
+// A batch is all or nothing in PostgreSQL (one error aborts its statement or transaction), so
 // when it fails for a reason that is not the server's (a bad row), each call is
 // run again alone, in order, and fails or succeeds on its own. Storage failures fail the
 // whole batch at once: running the calls again would only fail again.
@@ -22,7 +22,7 @@ interface Waiting<I, R> {
 }
 
 export interface GatherOptions<I, R> {
-  /** Runs a whole batch in one transaction; answers one result per item, in order. */
+  /** Runs a whole batch as one write (all or nothing); answers one result per item, in order. */
   batch: (items: I[]) => Promise<R[]>;
   /** Runs one item alone (the replay after a failed batch). */
   one: (item: I) => Promise<R>;

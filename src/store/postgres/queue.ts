@@ -65,7 +65,7 @@ export class PostgresQueue implements QueueStore {
       max: options.batch_max,
       inFlight: options.batch_in_flight,
       // Three instances' single publishes, each instance up to two small
-      // transactions at once, cost the server and the Heralds about twice the
+      // batches at once, cost the server and the Heralds about twice the
       // CPU a publish that one instance alone costs (bench/README.md, "one
       // publish transaction at a time"). Alone, the second hides the first's round trip.
       fullOnlyBeside: () => this.shared,
