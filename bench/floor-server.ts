@@ -21,15 +21,27 @@
 // row; the delivery row, leased, in the same transaction; at the answer, the
 // delivery's success and an attempt row with its request and answer headers.
 // What is left between it and Herald is then Herald's work beyond those rows.
+// ROWS_WITHOUT (with ROWS=herald, a comma-separated list) leaves parts out, to
+// weigh each against the whole (none of them is a state Herald could ship):
+// - `delivery-at-publish`: no delivery row at publish; it is written once, at the
+//   answer, already succeeded (what deliveries derived from their event until
+//   their first attempt would write);
+// - `update`: no UPDATE of the delivery at the answer (it stays leased);
+// - `attempt`: no attempt row;
+// - `headers`: the attempt's request and answer headers written as `{}`.
 //
 // Env: PORT (0 = any), DB (file path), TARGET (the receiver's URL), SEND=0 to
-// accept without sending (the ingest floor), ROWS=herald. Prints {"listening": port} first.
+// accept without sending (the ingest floor), ROWS=herald, ROWS_WITHOUT. Prints {"listening": port} first.
 import { Database } from "bun:sqlite";
 import { createHmac } from "node:crypto";
 import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 
 const heraldRows = process.env.ROWS === "herald";
+const WITHOUT_PARTS = ["delivery-at-publish", "update", "attempt", "headers"];
+const without = new Set((process.env.ROWS_WITHOUT ?? "").split(",").filter((part) => part !== ""));
+for (const part of without) if (!WITHOUT_PARTS.includes(part)) throw new Error(`ROWS_WITHOUT: unknown part ${part} (${WITHOUT_PARTS.join(", ")})`);
+if (without.size > 0 && !heraldRows) throw new Error("ROWS_WITHOUT leaves out parts of Herald's rows: set ROWS=herald too");
 const db = heraldRows ? openDatabase(process.env.DB!, "full") : new Database(process.env.DB!, { create: true });
 const { insertEvent, atPublish, atAnswer } = heraldRows ? heraldStatements() : ownStatements();
 
@@ -69,15 +81,25 @@ function heraldStatements() {
        response_status, response_headers, response_body, error)
      VALUES (?1, ?2, 'dst_floor', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
   );
+  // The delivery as it would be written once, at its answer (ROWS_WITHOUT=delivery-at-publish).
+  const insertAnswered = db.prepare(
+    `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start,
+       next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
+     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, 'succeeded', 1, 0, NULL, NULL, NULL, ?4, NULL, ?5, ?6, ?6, 0)`,
+  );
+  const atPublish = without.has("delivery-at-publish") ? null : (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now);
   return {
     insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now, String(Bun.hash(job.data))),
-    atPublish: (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now),
+    atPublish,
     atAnswer: (job: Job, status: number, sent?: Sent) => {
       const now = Date.now();
-      if (succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
+      if (!atPublish) insertAnswered.run(job.delivery, job.id, job.type, status, job.at, now);
+      else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
+      if (without.has("attempt")) return;
+      const headers = without.has("headers");
       insertAttempt.run(
         newId("att", now), job.delivery, sent!.at, now - sent!.at, `${target}/hooks`,
-        JSON.stringify(sent!.headers), status, JSON.stringify(sent!.answerHeaders), sent!.answerBody,
+        headers ? "{}" : JSON.stringify(sent!.headers), status, headers ? "{}" : JSON.stringify(sent!.answerHeaders), sent!.answerBody,
       );
     },
   };
@@ -92,6 +114,8 @@ interface Job {
   id: string;
   /** The delivery row's id (ROWS=herald). */
   delivery: string;
+  /** When it was published. */
+  at: number;
   type: string;
   data: string;
 }
@@ -176,7 +200,7 @@ async function accept(events: { type: string; data?: unknown }[]): Promise<strin
     const n = (sequence++).toString(36);
     // Herald's ids where its rows are written: their length is in every index entry.
     const [id, delivery] = heraldRows ? [newId("evt", now), newId("dlv", now)] : [`evt_${now.toString(36)}_${n}`, ""];
-    return { id, delivery, type: e.type, data: JSON.stringify(e.data ?? null) };
+    return { id, delivery, at: now, type: e.type, data: JSON.stringify(e.data ?? null) };
   });
   await write(() => {
     for (const j of jobs) insertEvent(j, now);

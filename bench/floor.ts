@@ -13,6 +13,8 @@
 // (its schema and indexes: the event, the delivery leased at publish, its
 // success and an attempt row), so that what is left between it and Herald is
 // Herald's work beyond those rows (bench/floor-server.ts).
+// `ROWS=herald ROWS_WITHOUT=delivery-at-publish,attempt,…`: the same with parts of
+// those rows left out, to weigh each (bench/floor-server.ts lists the parts).
 import { join } from "node:path";
 import { benchDir, cpuMsOf, removeDir, startReceiver, waitFor, type Receiver } from "./harness.ts";
 import { clock, closedLoop, post, publishBatches } from "./load.ts";
@@ -95,6 +97,8 @@ try {
     await floor.stop();
     removeDir(dir);
   }
+  const written = process.env.ROWS === "herald" ? `Herald's rows${process.env.ROWS_WITHOUT ? `, without ${process.env.ROWS_WITHOUT}` : ""}` : "its own rows";
+  console.log(`the stand-in writes ${written}`);
   for (const [name, value, unit] of rows) {
     const share = unit === "/s" ? `  ${((value / base) * 100).toFixed(0)} % of baseline` : "";
     console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}${share}`);
