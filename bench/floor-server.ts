@@ -26,6 +26,10 @@
 // - `delivery-at-publish`: no delivery row at publish; it is written once, at the
 //   answer, already succeeded (what deliveries derived from their event until
 //   their first attempt would write);
+// - `delivery-at-publish-narrow`: the same, with a narrow entry in its place from
+//   publish to answer (destination, due time, id and event: one B-tree, where the
+//   delivery row is in five or seven), what a delivery waiting to be sent would
+//   cost at the least in such a design;
 // - `update`: no UPDATE of the delivery at the answer (it stays leased);
 // - `attempt`: no attempt row;
 // - `headers`: the attempt's request and answer headers written as `{}`.
@@ -38,7 +42,7 @@ import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 
 const heraldRows = process.env.ROWS === "herald";
-const WITHOUT_PARTS = ["delivery-at-publish", "update", "attempt", "headers"];
+const WITHOUT_PARTS = ["delivery-at-publish", "delivery-at-publish-narrow", "update", "attempt", "headers"];
 const without = new Set((process.env.ROWS_WITHOUT ?? "").split(",").filter((part) => part !== ""));
 for (const part of without) if (!WITHOUT_PARTS.includes(part)) throw new Error(`ROWS_WITHOUT: unknown part ${part} (${WITHOUT_PARTS.join(", ")})`);
 if (without.size > 0 && !heraldRows) throw new Error("ROWS_WITHOUT leaves out parts of Herald's rows: set ROWS=herald too");
@@ -87,13 +91,23 @@ function heraldStatements() {
        next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
      VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, 'succeeded', 1, 0, NULL, NULL, NULL, ?4, NULL, ?5, ?6, ?6, 0)`,
   );
-  const atPublish = without.has("delivery-at-publish") ? null : (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now);
+  const narrow = without.has("delivery-at-publish-narrow");
+  if (narrow) db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
+  const insertWaiting = narrow ? db.prepare("INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ('dst_floor', ?1, ?2, ?3)") : null;
+  const deleteWaiting = narrow ? db.prepare("DELETE FROM waiting_probe WHERE destination_id = 'dst_floor' AND due = ?1 AND id = ?2") : null;
+  const written = !without.has("delivery-at-publish") && !narrow;
+  const atPublish = written
+    ? (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now)
+    : insertWaiting && ((job: Job, now: number) => insertWaiting.run(now, job.delivery, job.id));
   return {
     insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now, String(Bun.hash(job.data))),
     atPublish,
     atAnswer: (job: Job, status: number, sent?: Sent) => {
       const now = Date.now();
-      if (!atPublish) insertAnswered.run(job.delivery, job.id, job.type, status, job.at, now);
+      if (!written) {
+        insertAnswered.run(job.delivery, job.id, job.type, status, job.at, now);
+        deleteWaiting?.run(job.at, job.delivery);
+      }
       else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
       if (without.has("attempt")) return;
       const headers = without.has("headers");
