@@ -70,11 +70,14 @@ function heraldStatements() {
     `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
      VALUES (?1, ?2, 'default', ?3, ?4, NULL, ?5, NULL, NULL)`,
   );
+  // Leased at publish (as Herald writes it), or already succeeded at its answer (ROWS_WITHOUT=delivery-at-publish).
   const insertDelivery = db.prepare(
     `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start,
        next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
-     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, 'delivering', 0, 0, NULL, ?4, 'ins_floor', NULL, NULL, ?5, ?5, NULL, 0)`,
+     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, ?4, ?5, 0, NULL, ?6, ?7, ?8, NULL, ?9, ?10, ?11, 0)`,
   );
+  const leased = (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, "delivering", 0, now + 180_000, "ins_floor", null, now, now, null);
+  const answered = (job: Job, status: number, now: number) => insertDelivery.run(job.delivery, job.id, job.type, "succeeded", 1, null, null, status, job.at, now, now);
   const succeeded = db.prepare(
     `UPDATE deliveries SET attempts = attempts + 1, status = 'succeeded', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL,
        last_status = ?2, last_error = NULL, updated_at = ?3, finalized_at = ?3
@@ -85,30 +88,25 @@ function heraldStatements() {
        response_status, response_headers, response_body, error)
      VALUES (?1, ?2, 'dst_floor', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
   );
-  // The delivery as it would be written once, at its answer (ROWS_WITHOUT=delivery-at-publish).
-  const insertAnswered = db.prepare(
-    `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start,
-       next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
-     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, 'succeeded', 1, 0, NULL, NULL, NULL, ?4, NULL, ?5, ?6, ?6, 0)`,
-  );
+  // ROWS_WITHOUT=delivery-at-publish-narrow: a narrow entry from publish to answer, in the delivery row's place.
   const narrow = without.has("delivery-at-publish-narrow");
   if (narrow) db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
   const insertWaiting = narrow ? db.prepare("INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ('dst_floor', ?1, ?2, ?3)") : null;
   const deleteWaiting = narrow ? db.prepare("DELETE FROM waiting_probe WHERE destination_id = 'dst_floor' AND due = ?1 AND id = ?2") : null;
-  const written = !without.has("delivery-at-publish") && !narrow;
-  const atPublish = written
-    ? (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, now + 180_000, now)
-    : insertWaiting && ((job: Job, now: number) => insertWaiting.run(now, job.delivery, job.id));
+  // Whether the delivery row is written at publish (and updated at the answer) or once, at the answer.
+  const atPublishToo = !without.has("delivery-at-publish") && !narrow;
+  let atPublish: ((job: Job, now: number) => unknown) | null = null;
+  if (atPublishToo) atPublish = leased;
+  else if (insertWaiting) atPublish = (job, now) => insertWaiting.run(now, job.delivery, job.id);
   return {
     insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now, String(Bun.hash(job.data))),
     atPublish,
     atAnswer: (job: Job, status: number, sent?: Sent) => {
       const now = Date.now();
-      if (!written) {
-        insertAnswered.run(job.delivery, job.id, job.type, status, job.at, now);
+      if (!atPublishToo) {
+        answered(job, status, now);
         deleteWaiting?.run(job.at, job.delivery);
-      }
-      else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
+      } else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
       if (without.has("attempt")) return;
       const headers = without.has("headers");
       insertAttempt.run(
