@@ -30,6 +30,9 @@
 //   publish to answer (destination, due time, id and event: one B-tree, where the
 //   delivery row is in five or seven), what a delivery waiting to be sent would
 //   cost at the least in such a design;
+// - `delivery-at-publish-findable`: the same with the narrow entry findable as a
+//   delivery must be before it is sent: by its id (the table's key), by its
+//   destination in due order and by its event (two indexes: three B-trees);
 // - `update`: no UPDATE of the delivery at the answer (it stays leased);
 // - `attempt`: no attempt row;
 // - `headers`: the attempt's request and answer headers written as `{}`.
@@ -42,7 +45,7 @@ import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 
 const heraldRows = process.env.ROWS === "herald";
-const WITHOUT_PARTS = ["delivery-at-publish", "delivery-at-publish-narrow", "update", "attempt", "headers"];
+const WITHOUT_PARTS = ["delivery-at-publish", "delivery-at-publish-narrow", "delivery-at-publish-findable", "update", "attempt", "headers"];
 const without = new Set((process.env.ROWS_WITHOUT ?? "").split(",").filter((part) => part !== ""));
 for (const part of without) if (!WITHOUT_PARTS.includes(part)) throw new Error(`ROWS_WITHOUT: unknown part ${part} (${WITHOUT_PARTS.join(", ")})`);
 if (without.size > 0 && !heraldRows) throw new Error("ROWS_WITHOUT leaves out parts of Herald's rows: set ROWS=herald too");
@@ -88,9 +91,16 @@ function heraldStatements() {
        response_status, response_headers, response_body, error)
      VALUES (?1, ?2, 'dst_floor', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
   );
-  // ROWS_WITHOUT=delivery-at-publish-narrow: a narrow entry from publish to answer, in the delivery row's place.
-  const narrow = without.has("delivery-at-publish-narrow");
-  if (narrow) db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
+  // ROWS_WITHOUT=delivery-at-publish-narrow (or -findable): a narrow entry from publish to answer, in the delivery row's place.
+  const findable = without.has("delivery-at-publish-findable");
+  const narrow = without.has("delivery-at-publish-narrow") || findable;
+  if (findable) {
+    db.run("CREATE TABLE waiting_probe (id TEXT PRIMARY KEY, destination_id TEXT NOT NULL, due INTEGER NOT NULL, event_id TEXT NOT NULL) STRICT, WITHOUT ROWID");
+    db.run("CREATE INDEX waiting_probe_due ON waiting_probe (destination_id, due, id)");
+    db.run("CREATE INDEX waiting_probe_event ON waiting_probe (event_id)");
+  } else if (narrow) {
+    db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
+  }
   const insertWaiting = narrow ? db.prepare("INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ('dst_floor', ?1, ?2, ?3)") : null;
   const deleteWaiting = narrow ? db.prepare("DELETE FROM waiting_probe WHERE destination_id = 'dst_floor' AND due = ?1 AND id = ?2") : null;
   // Whether the delivery row is written at publish (and updated at the answer) or once, at the answer.
@@ -105,7 +115,7 @@ function heraldStatements() {
       const now = Date.now();
       if (!atPublishToo) {
         answered(job, status, now);
-        deleteWaiting?.run(job.at, job.delivery);
+        if (deleteWaiting && deleteWaiting.run(job.at, job.delivery).changes !== 1) throw new Error(`delivery ${job.delivery} had no entry waiting`);
       } else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
       if (without.has("attempt")) return;
       const headers = without.has("headers");
