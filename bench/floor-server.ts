@@ -16,11 +16,14 @@
 // A crash would lose no accepted event (a restart would resend the events without
 // a delivery row); it keeps none of Herald's other promises.
 //
-// With ROWS=herald it writes what Herald writes for a delivery leased at
-// publish, in Herald's own schema (its migrations, every index): the event
-// row; the delivery row, leased, in the same transaction; at the answer, the
-// delivery's success and an attempt row with its request and answer headers.
-// What is left between it and Herald is then Herald's work beyond those rows.
+// With ROWS=herald it writes what Herald writes, in Herald's own schema (its
+// migrations, every index) and with its own writer of publishes' rows
+// (PublishRows: a group commit's rows in multi-row INSERTs): the event row and
+// its delivery row, leased when it is sent (`deliver`) or pending and parked
+// when it is not (SEND=0: `ingest`'s destination is disabled); at the answer,
+// the delivery's success and an attempt row with its request and answer
+// headers. What is left between it and Herald is then Herald's work beyond
+// those rows.
 // ROWS_WITHOUT (with ROWS=herald, a comma-separated list) leaves parts out, to
 // weigh each against the whole (none of them is a state Herald could ship):
 // - `delivery-at-publish`: no delivery row at publish; it is written once, at the
@@ -33,6 +36,7 @@
 // - `delivery-at-publish-findable`: the same with the narrow entry findable as a
 //   delivery must be before it is sent: by its id (the table's key), by its
 //   destination in due order and by its event (two indexes: three B-trees);
+//   the entries, like the rows, in multi-row INSERTs;
 // - `update`: no UPDATE of the delivery at the answer (it stays leased);
 // - `attempt`: no attempt row;
 // - `headers`: the attempt's request and answer headers written as `{}`.
@@ -43,6 +47,8 @@ import { Database } from "bun:sqlite";
 import { createHmac } from "node:crypto";
 import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
+import { PublishRows } from "../src/store/sqlite/publish-rows.ts";
+import type { Delivery, NewEvent } from "../src/store/types.ts";
 
 const heraldRows = process.env.ROWS === "herald";
 const WITHOUT_PARTS = ["delivery-at-publish", "delivery-at-publish-narrow", "delivery-at-publish-findable", "update", "attempt", "headers"];
@@ -50,7 +56,31 @@ const without = new Set((process.env.ROWS_WITHOUT ?? "").split(",").filter((part
 for (const part of without) if (!WITHOUT_PARTS.includes(part)) throw new Error(`ROWS_WITHOUT: unknown part ${part} (${WITHOUT_PARTS.join(", ")})`);
 if (without.size > 0 && !heraldRows) throw new Error("ROWS_WITHOUT leaves out parts of Herald's rows: set ROWS=herald too");
 const db = heraldRows ? openDatabase(process.env.DB!, "full") : new Database(process.env.DB!, { create: true });
-const { insertEvent, atPublish, atAnswer } = heraldRows ? heraldStatements() : ownStatements();
+const sending = process.env.SEND !== "0";
+// Ids as long as Herald's (a prefix and 32 hex digits): they are in most of the index entries written.
+const DESTINATION = newId("dst", Date.now());
+const SUBSCRIPTION = newId("sub", Date.now());
+const OWNER = newId("ins", Date.now());
+const ENTRY_ROWS = 256;
+/** The narrow entries of a group commit (ROWS_WITHOUT=delivery-at-publish-narrow, -findable), written before its COMMIT, ENTRY_ROWS a statement. */
+class WaitingEntries {
+  private values: unknown[] = [];
+  add(job: Job, now: number): void {
+    this.values.push(now, job.delivery, job.id);
+  }
+  flush(): void {
+    const values = this.values;
+    this.values = [];
+    for (let at = 0; at < values.length; ) {
+      const n = Math.min(ENTRY_ROWS, (values.length - at) / 3);
+      db.query(`INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ${Array(n).fill(`('${DESTINATION}', ?, ?, ?)`).join(", ")}`)
+        .run(...(values.slice(at, at + n * 3) as never[]));
+      at += n * 3;
+    }
+  }
+}
+
+const { atPublish, beforeCommit, atAnswer } = heraldRows ? heraldStatements() : ownStatements();
 
 /** One row an event, one an answer, each under a primary key alone. */
 function ownStatements() {
@@ -61,35 +91,32 @@ function ownStatements() {
   const insertEvent = db.prepare("INSERT INTO events (id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)");
   const insertDelivery = db.prepare("INSERT INTO deliveries (event_id, status, at) VALUES (?1, ?2, ?3)");
   return {
-    insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now),
-    atPublish: null,
+    atPublish: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now),
+    beforeCommit: null,
     atAnswer: (job: Job, status: number) => insertDelivery.run(job.id, status, Date.now()),
   };
 }
 
 /** Herald's rows (ROWS=herald): its events, deliveries and attempts tables, as its store writes them. */
 function heraldStatements() {
-  const insertEvent = db.prepare(
-    `INSERT INTO events (id, type, tenant, data, created_at, idempotency_key, request_hash, producer_id, deliver_at)
-     VALUES (?1, ?2, 'default', ?3, ?4, NULL, ?5, NULL, NULL)`,
-  );
-  // Leased at publish (as Herald writes it), or already succeeded at its answer (ROWS_WITHOUT=delivery-at-publish).
+  // A group commit's events and deliveries, written before its COMMIT in multi-row INSERTs, as Herald's write batcher has them.
+  const rows = new PublishRows(db);
+  // The delivery row written once, at its answer, already succeeded (ROWS_WITHOUT=delivery-at-publish and the narrow entries).
   const insertDelivery = db.prepare(
     `INSERT INTO deliveries (id, event_id, destination_id, subscription_id, tenant, event_type, status, attempts, schedule_start,
        next_attempt_at, lease_until, lease_owner, last_status, last_error, created_at, updated_at, finalized_at, parked)
-     VALUES (?1, ?2, 'dst_floor', 'sub_floor', 'default', ?3, ?4, ?5, 0, NULL, ?6, ?7, ?8, NULL, ?9, ?10, ?11, 0)`,
+     VALUES (?1, ?2, '${DESTINATION}', '${SUBSCRIPTION}', 'default', ?3, 'succeeded', 1, 0, NULL, NULL, NULL, ?4, NULL, ?5, ?6, ?6, 0)`,
   );
-  const leased = (job: Job, now: number) => insertDelivery.run(job.delivery, job.id, job.type, "delivering", 0, now + 180_000, "ins_floor", null, now, now, null);
-  const answered = (job: Job, status: number, now: number) => insertDelivery.run(job.delivery, job.id, job.type, "succeeded", 1, null, null, status, job.at, now, now);
+  const answered = (job: Job, status: number, now: number) => insertDelivery.run(job.delivery, job.id, job.type, status, job.at, now);
   const succeeded = db.prepare(
     `UPDATE deliveries SET attempts = attempts + 1, status = 'succeeded', next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL,
        last_status = ?2, last_error = NULL, updated_at = ?3, finalized_at = ?3
-     WHERE id = ?1 AND status = 'delivering' AND lease_owner = 'ins_floor' AND attempts = 0`,
+     WHERE id = ?1 AND status = 'delivering' AND lease_owner = '${OWNER}' AND attempts = 0`,
   );
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (id, delivery_id, destination_id, number, started_at, duration_ms, request_url, request_headers,
        response_status, response_headers, response_body, error)
-     VALUES (?1, ?2, 'dst_floor', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
+     VALUES (?1, ?2, '${DESTINATION}', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
   );
   // ROWS_WITHOUT=delivery-at-publish-narrow (or -findable): a narrow entry from publish to answer, in the delivery row's place.
   const findable = without.has("delivery-at-publish-findable");
@@ -101,16 +128,21 @@ function heraldStatements() {
   } else if (narrow) {
     db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
   }
-  const insertWaiting = narrow ? db.prepare("INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ('dst_floor', ?1, ?2, ?3)") : null;
-  const deleteWaiting = narrow ? db.prepare("DELETE FROM waiting_probe WHERE destination_id = 'dst_floor' AND due = ?1 AND id = ?2") : null;
+  const entries = narrow ? new WaitingEntries() : null;
+  const deleteWaiting = narrow ? db.prepare(`DELETE FROM waiting_probe WHERE destination_id = '${DESTINATION}' AND due = ?1 AND id = ?2`) : null;
   // Whether the delivery row is written at publish (and updated at the answer) or once, at the answer.
   const atPublishToo = !without.has("delivery-at-publish") && !narrow;
-  let atPublish: ((job: Job, now: number) => unknown) | null = null;
-  if (atPublishToo) atPublish = leased;
-  else if (insertWaiting) atPublish = (job, now) => insertWaiting.run(now, job.delivery, job.id);
   return {
-    insertEvent: (job: Job, now: number) => insertEvent.run(job.id, job.type, job.data, now, String(Bun.hash(job.data))),
-    atPublish,
+    atPublish: (job: Job, now: number) => {
+      const { item, delivery } = published(job, now);
+      rows.addEvent(item, job.id);
+      if (atPublishToo) rows.addDelivery(delivery, !sending);
+      entries?.add(job, now);
+    },
+    beforeCommit: () => {
+      rows.flush();
+      entries?.flush();
+    },
     atAnswer: (job: Job, status: number, sent?: Sent) => {
       const now = Date.now();
       if (!atPublishToo) {
@@ -127,8 +159,24 @@ function heraldStatements() {
   };
 }
 
+/**
+ * A job's event and delivery as Herald's publisher makes them (ROWS=herald):
+ * leased to this stand-in for three minutes when it is sent, else pending, due
+ * now (written parked: its destination is held).
+ */
+function published(job: Job, now: number): { item: NewEvent; delivery: Delivery } {
+  const delivery: Delivery = {
+    id: job.delivery, event_id: job.id, destination_id: DESTINATION, subscription_id: SUBSCRIPTION, tenant: "default", event_type: job.type,
+    status: sending ? "delivering" : "pending", attempts: 0, schedule_start: 0, next_attempt_at: sending ? null : now,
+    lease_until: sending ? now + 180_000 : null, lease_owner: sending ? OWNER : null,
+    last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
+  };
+  const event = { id: job.id, type: job.type, tenant: "default", data: null, created_at: now, deliver_at: null };
+  return { item: { event, data_json: job.data, idempotency_key: null, request_hash: String(Bun.hash(job.data)), deliveries: [delivery] }, delivery };
+}
+
+
 const target = process.env.TARGET ?? "";
-const sending = process.env.SEND !== "0";
 const SECRET = Buffer.from("floor-secret-0123456789abcdef0123");
 const CONCURRENCY = 64;
 
@@ -169,6 +217,7 @@ function flush(): void {
   try {
     db.run("BEGIN IMMEDIATE");
     for (const w of batch) w.run();
+    beforeCommit?.();
     db.run("COMMIT");
   } catch (error) {
     // A stand-in has no failure path to offer: its driver must not wait for answers that never come.
@@ -225,8 +274,7 @@ async function accept(events: { type: string; data?: unknown }[]): Promise<strin
     return { id, delivery, at: now, type: e.type, data: JSON.stringify(e.data ?? null) };
   });
   await write(() => {
-    for (const j of jobs) insertEvent(j, now);
-    if (atPublish) for (const j of jobs) atPublish(j, now);
+    for (const j of jobs) atPublish(j, now);
   });
   if (sending) {
     for (const j of jobs) ready.push(j);

@@ -15,12 +15,25 @@
 // Herald's work beyond those rows (bench/floor-server.ts).
 // `ROWS=herald ROWS_WITHOUT=delivery-at-publish,attempt,…`: the same with parts of
 // those rows left out, to weigh each (bench/floor-server.ts lists the parts).
+// `--herald` also runs Herald's own `deliver` and `ingest` scenarios (the
+// compiled binary, as `npm run bench` does), each right after the stand-in's
+// same load, and prints Herald's figures as shares of the stand-in's: with
+// ROWS=herald, how near Herald comes to the floor of its own rows in one run.
 import { join } from "node:path";
-import { benchDir, cpuMsOf, removeDir, startReceiver, waitFor, type Receiver } from "./harness.ts";
+import { benchDir, cpuMsOf, ensureBinary, removeDir, startReceiver, waitFor, type Receiver } from "./harness.ts";
 import { clock, closedLoop, post, publishBatches } from "./load.ts";
+import { SCENARIOS, type Context, type Row } from "./scenarios.ts";
 import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
 
 const smoke = process.argv.includes("--smoke");
+const withHerald = process.argv.includes("--herald");
+const herald: Context = { smoke, log: (line) => console.error(line), store: { server: null, instances: 1 } };
+/** Herald's figure named `metric` among a scenario's rows. */
+function figure(found: Row[], metric: string): number {
+  const row = found.find((r) => r.metric === metric);
+  if (!row) throw new Error(`no "${metric}" row from Herald's scenario`);
+  return row.value;
+}
 const TYPE = "bench.event";
 const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: clock() } });
 
@@ -58,6 +71,8 @@ async function baseline(receiver: Receiver): Promise<number> {
 }
 
 const rows: [string, number, string][] = [];
+/** --herald: Herald's figure, the stand-in's, the unit. */
+const compared: [string, number, number, string][] = [];
 const receiver = await startReceiver();
 try {
   const base = await baseline(receiver);
@@ -84,6 +99,12 @@ try {
     await receiver.reset();
     removeDir(dir);
   }
+  if (withHerald) {
+    await ensureBinary(herald.log);
+    const found = await SCENARIOS.deliver!(herald);
+    compared.push(["deliver deliveries/s", figure(found, "deliveries/s"), rows.find((r) => r[0] === "deliver deliveries/s")![1], "/s"]);
+    compared.push(["deliver CPU per delivery", figure(found, "Herald CPU per delivery"), rows.find((r) => r[0] === "deliver CPU per delivery")![1], "µs"]);
+  }
 
   // ingest: single publishes, then batches, with nothing sent.
   {
@@ -97,11 +118,22 @@ try {
     await floor.stop();
     removeDir(dir);
   }
+  if (withHerald) {
+    const found = await SCENARIOS.ingest!(herald);
+    for (const [name, metric] of [["single ingest events/s", "single events/s"], ["batch ingest events/s", "batch events/s"]] as const) {
+      compared.push([name, figure(found, metric), rows.find((r) => r[0] === name)![1], "/s"]);
+    }
+  }
   const written = process.env.ROWS === "herald" ? `Herald's rows${process.env.ROWS_WITHOUT ? `, without ${process.env.ROWS_WITHOUT}` : ""}` : "its own rows";
   console.log(`the stand-in writes ${written}`);
   for (const [name, value, unit] of rows) {
     const share = unit === "/s" ? `  ${((value / base) * 100).toFixed(0)} % of baseline` : "";
     console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}${share}`);
+  }
+  if (compared.length > 0) console.log("Herald in the same run, and its figure as a share of the stand-in's:");
+  for (const [name, value, standIn, unit] of compared) {
+    const share = `${((value / standIn) * 100).toFixed(0)} % of the stand-in's`;
+    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}  ${share}`);
   }
 } finally {
   await receiver.stop();
