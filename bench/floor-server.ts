@@ -48,7 +48,8 @@ import { createHmac } from "node:crypto";
 import { newId } from "../src/store/ids.ts";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 import { PublishRows } from "../src/store/sqlite/publish-rows.ts";
-import type { Delivery, NewEvent } from "../src/store/types.ts";
+import { publishedEvent } from "./published-event.ts";
+import { WaitingEntries } from "./waiting-entries.ts";
 
 const heraldRows = process.env.ROWS === "herald";
 const WITHOUT_PARTS = ["delivery-at-publish", "delivery-at-publish-narrow", "delivery-at-publish-findable", "update", "attempt", "headers"];
@@ -61,25 +62,6 @@ const sending = process.env.SEND !== "0";
 const DESTINATION = newId("dst", Date.now());
 const SUBSCRIPTION = newId("sub", Date.now());
 const OWNER = newId("ins", Date.now());
-const ENTRY_ROWS = 256;
-/** The narrow entries of a group commit (ROWS_WITHOUT=delivery-at-publish-narrow, -findable), written before its COMMIT, ENTRY_ROWS a statement. */
-class WaitingEntries {
-  private values: unknown[] = [];
-  add(job: Job, now: number): void {
-    this.values.push(now, job.delivery, job.id);
-  }
-  flush(): void {
-    const values = this.values;
-    this.values = [];
-    for (let at = 0; at < values.length; ) {
-      const n = Math.min(ENTRY_ROWS, (values.length - at) / 3);
-      db.query(`INSERT INTO waiting_probe (destination_id, due, id, event_id) VALUES ${Array(n).fill(`('${DESTINATION}', ?, ?, ?)`).join(", ")}`)
-        .run(...(values.slice(at, at + n * 3) as never[]));
-      at += n * 3;
-    }
-  }
-}
-
 const { atPublish, beforeCommit, atAnswer } = heraldRows ? heraldStatements() : ownStatements();
 
 /** One row an event, one an answer, each under a primary key alone. */
@@ -119,25 +101,17 @@ function heraldStatements() {
      VALUES (?1, ?2, '${DESTINATION}', 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)`,
   );
   // ROWS_WITHOUT=delivery-at-publish-narrow (or -findable): a narrow entry from publish to answer, in the delivery row's place.
-  const findable = without.has("delivery-at-publish-findable");
-  const narrow = without.has("delivery-at-publish-narrow") || findable;
-  if (findable) {
-    db.run("CREATE TABLE waiting_probe (id TEXT PRIMARY KEY, destination_id TEXT NOT NULL, due INTEGER NOT NULL, event_id TEXT NOT NULL) STRICT, WITHOUT ROWID");
-    db.run("CREATE INDEX waiting_probe_due ON waiting_probe (destination_id, due, id)");
-    db.run("CREATE INDEX waiting_probe_event ON waiting_probe (event_id)");
-  } else if (narrow) {
-    db.run("CREATE TABLE waiting_probe (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID");
-  }
-  const entries = narrow ? new WaitingEntries() : null;
-  const deleteWaiting = narrow ? db.prepare(`DELETE FROM waiting_probe WHERE destination_id = '${DESTINATION}' AND due = ?1 AND id = ?2`) : null;
+  let entries: WaitingEntries | null = null;
+  if (without.has("delivery-at-publish-findable")) entries = new WaitingEntries(db, "findable");
+  else if (without.has("delivery-at-publish-narrow")) entries = new WaitingEntries(db, "narrow");
   // Whether the delivery row is written at publish (and updated at the answer) or once, at the answer.
-  const atPublishToo = !without.has("delivery-at-publish") && !narrow;
+  const atPublishToo = !without.has("delivery-at-publish") && !entries;
   return {
     atPublish: (job: Job, now: number) => {
       const { item, delivery } = published(job, now);
       rows.addEvent(item, job.id);
       if (atPublishToo) rows.addDelivery(delivery, !sending);
-      entries?.add(job, now);
+      entries?.add(DESTINATION, now, job.delivery, job.id);
     },
     beforeCommit: () => {
       rows.flush();
@@ -147,7 +121,7 @@ function heraldStatements() {
       const now = Date.now();
       if (!atPublishToo) {
         answered(job, status, now);
-        if (deleteWaiting && deleteWaiting.run(job.at, job.delivery).changes !== 1) throw new Error(`delivery ${job.delivery} had no entry waiting`);
+        if (entries && !entries.delete(DESTINATION, job.at, job.delivery)) throw new Error(`delivery ${job.delivery} had no entry waiting`);
       } else if (!without.has("update") && succeeded.run(job.delivery, status, now).changes !== 1) throw new Error(`delivery ${job.delivery} was not leased`);
       if (without.has("attempt")) return;
       const headers = without.has("headers");
@@ -159,22 +133,13 @@ function heraldStatements() {
   };
 }
 
-/**
- * A job's event and delivery as Herald's publisher makes them (ROWS=herald):
- * leased to this stand-in for three minutes when it is sent, else pending, due
- * now (written parked: its destination is held).
- */
-function published(job: Job, now: number): { item: NewEvent; delivery: Delivery } {
-  const delivery: Delivery = {
-    id: job.delivery, event_id: job.id, destination_id: DESTINATION, subscription_id: SUBSCRIPTION, tenant: "default", event_type: job.type,
-    status: sending ? "delivering" : "pending", attempts: 0, schedule_start: 0, next_attempt_at: sending ? null : now,
-    lease_until: sending ? now + 180_000 : null, lease_owner: sending ? OWNER : null,
-    last_status: null, last_error: null, created_at: now, updated_at: now, finalized_at: null,
-  };
-  const event = { id: job.id, type: job.type, tenant: "default", data: null, created_at: now, deliver_at: null };
-  return { item: { event, data_json: job.data, idempotency_key: null, request_hash: String(Bun.hash(job.data)), deliveries: [delivery] }, delivery };
+/** A job's event and delivery as Herald's publisher makes them (ROWS=herald): leased to this stand-in when it is sent, else pending (written parked: its destination is held). */
+function published(job: Job, now: number) {
+  return publishedEvent(now, !sending, {
+    eventId: job.id, deliveryId: job.delivery, type: job.type, dataJson: job.data, requestHash: String(Bun.hash(job.data)),
+    destinationId: DESTINATION, subscriptionId: SUBSCRIPTION, owner: OWNER,
+  });
 }
-
 
 const target = process.env.TARGET ?? "";
 const SECRET = Buffer.from("floor-secret-0123456789abcdef0123");

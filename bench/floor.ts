@@ -28,12 +28,6 @@ import { BASELINE_CONCURRENCY, plainSend, webhookBody } from "./yardstick.ts";
 const smoke = process.argv.includes("--smoke");
 const withHerald = process.argv.includes("--herald");
 const herald: Context = { smoke, log: (line) => console.error(line), store: { server: null, instances: 1 } };
-/** Herald's figure named `metric` among a scenario's rows. */
-function figure(found: Row[], metric: string): number {
-  const row = found.find((r) => r.metric === metric);
-  if (!row) throw new Error(`no "${metric}" row from Herald's scenario`);
-  return row.value;
-}
 const TYPE = "bench.event";
 const event = (i: number) => ({ type: TYPE, data: { order_id: i, customer: "c-" + (i % 977), amount: 4200, sent_at: clock() } });
 
@@ -73,6 +67,13 @@ async function baseline(receiver: Receiver): Promise<number> {
 const rows: [string, number, string][] = [];
 /** --herald: Herald's figure, the stand-in's, the unit. */
 const compared: [string, number, number, string][] = [];
+/** Herald's row `metric` (of a scenario's rows) beside the stand-in's row `name`, in its unit. */
+function compare(found: Row[], name: string, metric: string): void {
+  const herald = found.find((r) => r.metric === metric);
+  const standIn = rows.find((r) => r[0] === name);
+  if (!herald || !standIn) throw new Error(`no "${metric}" row from Herald's scenario, or no "${name}" from the stand-in`);
+  compared.push([name, herald.value, standIn[1], standIn[2]]);
+}
 const receiver = await startReceiver();
 try {
   const base = await baseline(receiver);
@@ -102,8 +103,8 @@ try {
   if (withHerald) {
     await ensureBinary(herald.log);
     const found = await SCENARIOS.deliver!(herald);
-    compared.push(["deliver deliveries/s", figure(found, "deliveries/s"), rows.find((r) => r[0] === "deliver deliveries/s")![1], "/s"]);
-    compared.push(["deliver CPU per delivery", figure(found, "Herald CPU per delivery"), rows.find((r) => r[0] === "deliver CPU per delivery")![1], "µs"]);
+    compare(found, "deliver deliveries/s", "deliveries/s");
+    compare(found, "deliver CPU per delivery", "Herald CPU per delivery");
   }
 
   // ingest: single publishes, then batches, with nothing sent.
@@ -120,9 +121,8 @@ try {
   }
   if (withHerald) {
     const found = await SCENARIOS.ingest!(herald);
-    for (const [name, metric] of [["single ingest events/s", "single events/s"], ["batch ingest events/s", "batch events/s"]] as const) {
-      compared.push([name, figure(found, metric), rows.find((r) => r[0] === name)![1], "/s"]);
-    }
+    compare(found, "single ingest events/s", "single events/s");
+    compare(found, "batch ingest events/s", "batch events/s");
   }
   const written = process.env.ROWS === "herald" ? `Herald's rows${process.env.ROWS_WITHOUT ? `, without ${process.env.ROWS_WITHOUT}` : ""}` : "its own rows";
   console.log(`the stand-in writes ${written}`);

@@ -7,7 +7,7 @@
 // one written pending and parked (a disabled destination, as in the ingest
 // scenario). `--indexes` also writes the parked rows one statement a row with
 // each index of theirs dropped in turn: what each index costs. `--entries`
-// also writes, in statements of 250 rows, the event alone, and the event with,
+// also writes, in statements of up to 256 rows, the event alone, and the event with,
 // in its delivery row's place, a narrow entry (destination, due time, id and
 // event: one B-tree) or the same entry findable by id, by destination in due
 // order and by event (three B-trees): what a design that writes the delivery
@@ -20,17 +20,16 @@ import { join } from "node:path";
 import type { Database } from "bun:sqlite";
 import { openDatabase } from "../src/store/sqlite/database.ts";
 import { PublishRows } from "../src/store/sqlite/publish-rows.ts";
-import type { Delivery } from "../src/store/types.ts";
 import { publishedEvent } from "./published-event.ts";
+import { WaitingEntries, type EntryShape } from "./waiting-entries.ts";
 
 const total = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const withIndexes = process.argv.includes("--indexes");
 const withEntries = process.argv.includes("--entries");
 const PER_TRANSACTION = 1_000;
 
-/** In the delivery row's place (--entries): nothing, or a narrow entry, one B-tree or three. */
-type Entry = "none" | "narrow" | "findable";
-type Shape = { name: string; parked: boolean; multi: boolean; drop?: string; entry?: Entry };
+/** In the delivery row's place (--entries): nothing, or a narrow entry, one B-tree or three (waiting-entries.ts). */
+type Shape = { name: string; parked: boolean; multi: boolean; drop?: string; entry?: EntryShape | "none" };
 const shapes: Shape[] = [
   { name: "leased, a statement a row", parked: false, multi: false },
   { name: "leased, 256 rows a statement", parked: false, multi: true },
@@ -45,26 +44,8 @@ if (withIndexes) {
 
 if (withEntries) {
   shapes.push({ name: "the event alone, 256 rows a statement", parked: true, multi: true, entry: "none" });
-  shapes.push({ name: "the event and a narrow entry (one B-tree), 250 rows a statement", parked: true, multi: true, entry: "narrow" });
-  shapes.push({ name: "the event and a findable entry (three B-trees), 250 rows a statement", parked: true, multi: true, entry: "findable" });
-}
-
-const ENTRY_ROWS = 250;
-const ENTRY_TABLES: Record<Exclude<Entry, "none">, string[]> = {
-  narrow: ["CREATE TABLE entries (destination_id TEXT, due INTEGER, id TEXT, event_id TEXT, PRIMARY KEY (destination_id, due, id)) STRICT, WITHOUT ROWID"],
-  findable: [
-    "CREATE TABLE entries (id TEXT PRIMARY KEY, destination_id TEXT NOT NULL, due INTEGER NOT NULL, event_id TEXT NOT NULL) STRICT, WITHOUT ROWID",
-    "CREATE INDEX entries_due ON entries (destination_id, due, id)",
-    "CREATE INDEX entries_event ON entries (event_id)",
-  ],
-};
-
-/** The entries of a transaction's deliveries, ENTRY_ROWS a statement (PER_TRANSACTION is a multiple of it). */
-function writeEntries(db: Database, deliveries: Delivery[]): void {
-  const statement = db.query(`INSERT INTO entries (destination_id, due, id, event_id) VALUES ${Array(ENTRY_ROWS).fill("(?, ?, ?, ?)").join(", ")}`);
-  for (let at = 0; at < deliveries.length; at += ENTRY_ROWS) {
-    statement.run(...deliveries.slice(at, at + ENTRY_ROWS).flatMap((d) => [d.destination_id, d.next_attempt_at, d.id, d.event_id]));
-  }
+  shapes.push({ name: "the event and a narrow entry (one B-tree), 256 rows a statement", parked: true, multi: true, entry: "narrow" });
+  shapes.push({ name: "the event and a findable entry (three B-trees), 256 rows a statement", parked: true, multi: true, entry: "findable" });
 }
 
 /**
@@ -74,6 +55,7 @@ function writeEntries(db: Database, deliveries: Delivery[]): void {
  */
 function writeAll(db: Database, shape: Shape): number {
   const rows = new PublishRows(db);
+  const entries = shape.entry && shape.entry !== "none" ? new WaitingEntries(db, shape.entry) : null;
   let ms = 0;
   for (let written = 0; written < total; written += PER_TRANSACTION) {
     const now = Date.now();
@@ -83,10 +65,11 @@ function writeAll(db: Database, shape: Shape): number {
       for (const { item, delivery } of batch) {
         rows.addEvent(item, item.event.id);
         if (!shape.entry) rows.addDelivery(delivery, shape.parked);
+        entries?.add(delivery.destination_id, delivery.next_attempt_at!, delivery.id, delivery.event_id);
         if (!shape.multi) rows.flush();
       }
       rows.flush();
-      if (shape.entry && shape.entry !== "none") writeEntries(db, batch.map((b) => b.delivery));
+      entries?.flush();
     })();
     ms += performance.now() - started;
   }
@@ -101,7 +84,6 @@ try {
       const path = join(dir, `round-${round}-${shapes.indexOf(shape)}.db`);
       const db = openDatabase(path, "full");
       if (shape.drop) db.run(`DROP INDEX ${shape.drop}`);
-      if (shape.entry && shape.entry !== "none") for (const sql of ENTRY_TABLES[shape.entry]) db.run(sql);
       const us = writeAll(db, shape);
       db.close();
       for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
