@@ -6,7 +6,8 @@
 // 1,000 (2 at once) delivered to the bench receiver; single publishes at 64
 // at once for 10 s; 200,000 events in batches (4 at once), nothing sent.
 // Prints each figure, its share of the baseline, and the stand-in's CPU per
-// delivery. It does strictly less than Herald per event and per delivery
+// delivery (also in receiver units: divided by the receiver's, as the scenarios
+// give Herald's). It does strictly less than Herald per event and per delivery
 // (though it sends with fetch, which costs more per send than Herald's own
 // client): a target it reaches is within this machine's reach.
 // `ROWS=herald bun bench/floor.ts`: the same stand-in writing Herald's own rows
@@ -84,7 +85,7 @@ try {
     const dir = benchDir();
     const floor = await startFloor(dir, receiver, true);
     const n = smoke ? 2_000 : 200_000;
-    const cpu0 = await cpuMsOf(floor.pid);
+    const [cpu0, receiverCpu0] = [await cpuMsOf(floor.pid), await receiver.cpuMs()];
     const started = clock();
     await publishBatches(floor.url, n, { perCall: 1000, concurrency: 2, event });
     let lastAt = 0;
@@ -93,9 +94,11 @@ try {
       lastAt = s.last_at;
       return s.unique >= n;
     });
-    const cpu = (await cpuMsOf(floor.pid)) - cpu0;
+    const [cpu, receiverCpu] = [(await cpuMsOf(floor.pid)) - cpu0, (await receiver.cpuMs()) - receiverCpu0];
     rows.push(["deliver deliveries/s", (n / (lastAt - started)) * 1000, "/s"]);
     rows.push(["deliver CPU per delivery", (cpu * 1000) / n, "µs"]);
+    // The same in receiver units (bench/scenarios.ts: cpuSplitRows), the steadier figure to set against Herald's.
+    if (receiverCpu > 0) rows.push(["deliver CPU, receiver units", cpu / receiverCpu, "×"]);
     await floor.stop();
     await receiver.reset();
     removeDir(dir);
@@ -105,6 +108,7 @@ try {
     const found = await SCENARIOS.deliver!(herald);
     compare(found, "deliver deliveries/s", "deliveries/s");
     compare(found, "deliver CPU per delivery", "Herald CPU per delivery");
+    if (rows.some((r) => r[0] === "deliver CPU, receiver units")) compare(found, "deliver CPU, receiver units", "Herald CPU per delivery, in receiver units");
   }
 
   // ingest: single publishes, then batches, with nothing sent.
@@ -126,14 +130,15 @@ try {
   }
   const written = process.env.ROWS === "herald" ? `Herald's rows${process.env.ROWS_WITHOUT ? `, without ${process.env.ROWS_WITHOUT}` : ""}` : "its own rows";
   console.log(`the stand-in writes ${written}`);
+  const digits = (unit: string) => (unit === "×" ? { minimumFractionDigits: 2, maximumFractionDigits: 2 } : { maximumFractionDigits: 1 });
   for (const [name, value, unit] of rows) {
     const share = unit === "/s" ? `  ${((value / base) * 100).toFixed(0)} % of baseline` : "";
-    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}${share}`);
+    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", digits(unit)).padStart(10)} ${unit}${share}`);
   }
   if (compared.length > 0) console.log("Herald in the same run, and its figure as a share of the stand-in's:");
   for (const [name, value, standIn, unit] of compared) {
     const share = `${((value / standIn) * 100).toFixed(0)} % of the stand-in's`;
-    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", { maximumFractionDigits: 1 }).padStart(10)} ${unit}  ${share}`);
+    console.log(`${name.padEnd(28)} ${value.toLocaleString("en", digits(unit)).padStart(10)} ${unit}  ${share}`);
   }
 } finally {
   await receiver.stop();

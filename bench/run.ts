@@ -74,7 +74,8 @@ try {
 }
 
 const base = rows.find((r) => r.scenario === "baseline")?.value;
-const fmt = (v: number) => (Number.isNaN(v) ? "-" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
+const fmt = (v: number, unit = "") =>
+  Number.isNaN(v) ? "-" : unit === "×" ? v.toFixed(2) : v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1);
 /** Whether a row meets its target; a target "of baseline" compares value / baseline. */
 function meets(r: Row, baseline: number | undefined): boolean {
   const t = r.target!;
@@ -88,7 +89,7 @@ for (const r of rows) {
   const ratio = r.vsBaseline && base ? `${((r.value / base) * 100).toFixed(0)} %` : "";
   const target = !r.target ? "" : r.target.of ? `${r.target.op} ${r.target.value * 100} % of baseline` : `${r.target.op} ${fmt(r.target.value)}`;
   const met = r.target && !smoke ? (meets(r, base) ? "met" : "MISSED") : "";
-  table.push([r.scenario, r.metric, fmt(r.value), r.unit, ratio, target, met]);
+  table.push([r.scenario, r.metric, fmt(r.value, r.unit), r.unit, ratio, target, met]);
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
 for (const row of table) console.log(row.map((cell, c) => (c === 2 || c === 4 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd());
