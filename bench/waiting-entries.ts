@@ -2,9 +2,10 @@
 // its row (the "two tiers" weighed in bench/README.md, 5 Dec 2026, late night),
 // for the benches that weigh it (row-writes.ts --entries, floor-server.ts
 // ROWS_WITHOUT): its table in either shape, and a writer that gathers a
-// transaction's entries and writes them in multi-row INSERTs, as Herald's
-// PublishRows writes its rows.
+// transaction's entries and writes them in multi-row INSERTs with the writer
+// Herald's PublishRows uses (MultiRowInsert).
 import type { Database } from "bun:sqlite";
+import { MultiRowInsert } from "../src/store/sqlite/multi-row-insert.ts";
 
 /**
  * `narrow`: one B-tree, keyed by destination and due time. `findable`: keyed by
@@ -22,10 +23,8 @@ const SCHEMA: Record<EntryShape, string[]> = {
     `CREATE INDEX ${TABLE}_event ON ${TABLE} (event_id)`,
   ],
 };
-const COLUMNS = 4;
-/** Rows a statement: a run is split into the largest that fit, as PublishRows does. */
-const CHUNKS = [256, 128, 64, 32, 16, 8, 4, 2, 1];
-const INSERTS = new Map(CHUNKS.map((n) => [n, `INSERT INTO ${TABLE} (destination_id, due, id, event_id) VALUES ${Array(n).fill("(?, ?, ?, ?)").join(", ")}`]));
+/** The entries' writer: a transaction's entries in statements of up to 256 rows, as PublishRows writes its rows. */
+const ROWS = new MultiRowInsert(TABLE, ["destination_id", "due", "id", "event_id"]);
 
 export class WaitingEntries {
   private values: unknown[] = [];
@@ -45,13 +44,7 @@ export class WaitingEntries {
   flush(): void {
     const values = this.values;
     this.values = [];
-    let at = 0;
-    for (const n of CHUNKS) {
-      while (values.length - at >= n * COLUMNS) {
-        this.db.query(INSERTS.get(n)!).run(...(values.slice(at, at + n * COLUMNS) as never[]));
-        at += n * COLUMNS;
-      }
-    }
+    ROWS.write(this.db, values);
   }
 
   /** Deletes one entry (its delivery is answered); whether it was there. */

@@ -1,33 +1,21 @@
 // The events and deliveries that publishes write, gathered and written in
-// multi-row INSERTs. Each run of an INSERT opens a cursor on the table and on
-// every index of it, then closes them: a statement of 256 rows does that once
-// for all of them. Measured on Herald's schema, 200,000 events with one
-// delivery each in transactions of 1,000: 8.5 µs an event as one statement a
-// row, 6.0 as statements of 50 rows (parked pending rows: 6 index entries
-// each), 6.5 against 4.6 for leased ones. Statements of 256 rows rather than
-// 64 took another 0.5 µs an event off batch publishes (bench/ingest-ab.ts, two
-// runs); 512 showed nothing more.
+// multi-row INSERTs (MultiRowInsert). Measured on Herald's schema, 200,000
+// events with one delivery each in transactions of 1,000: 8.5 µs an event as
+// one statement a row, 6.0 as statements of 50 rows (parked pending rows: 6
+// index entries each), 6.5 against 4.6 for leased ones. Statements of 256 rows
+// rather than 64 took another 0.5 µs an event off batch publishes
+// (bench/ingest-ab.ts, two runs); 512 showed nothing more.
 import type { Database } from "bun:sqlite";
 import type { Delivery, NewEvent } from "../types.ts";
+import { MultiRowInsert } from "./multi-row-insert.ts";
 import { DELIVERY_COLUMNS } from "./rows.ts";
 import type { DeferredRows } from "./write-batcher.ts";
 
-const EVENT_COLUMNS = ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"];
+const EVENT_ROWS = new MultiRowInsert("events", ["id", "type", "tenant", "data", "created_at", "idempotency_key", "request_hash", "producer_id", "deliver_at"]);
 /** A delivery's columns as read (rows.ts), and whether the row is parked; addDelivery's values in this order. */
-const INSERTED_DELIVERY_COLUMNS = [...DELIVERY_COLUMNS.split(", "), "parked"];
+const DELIVERY_ROWS = new MultiRowInsert("deliveries", [...DELIVERY_COLUMNS.split(", "), "parked"]);
 
-/** Rows per statement: a run is split into the largest of these that fit, so at most nine statements per table are ever prepared. */
-const CHUNKS = [256, 128, 64, 32, 16, 8, 4, 2, 1];
-
-function insertSql(table: string, columns: string[], rows: number): string {
-  const row = `(${columns.map(() => "?").join(", ")})`;
-  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
-}
-
-const EVENT_INSERTS = new Map(CHUNKS.map((n) => [n, insertSql("events", EVENT_COLUMNS, n)]));
-const DELIVERY_INSERTS = new Map(CHUNKS.map((n) => [n, insertSql("deliveries", INSERTED_DELIVERY_COLUMNS, n)]));
-
-/** Appends an event's values to `into`, in EVENT_COLUMNS' order. */
+/** Appends an event's values to `into`, in EVENT_ROWS' column order. */
 function pushEventValues(into: unknown[], item: NewEvent, id: string): void {
   const e = item.event;
   into.push(id, e.type, e.tenant, item.data_json, e.created_at, item.idempotency_key, item.request_hash, item.producer_id ?? null, e.deliver_at ?? null);
@@ -52,7 +40,7 @@ export class PublishRows implements DeferredRows {
   writeEvent(item: NewEvent, id: string): void {
     const values: unknown[] = [];
     pushEventValues(values, item, id);
-    this.db.query(EVENT_INSERTS.get(1)!).run(...(values as never[]));
+    EVENT_ROWS.write(this.db, values);
   }
 
   /** A delivery; `parked` writes a pending row out of the claim's index (parking.ts). */
@@ -68,26 +56,12 @@ export class PublishRows implements DeferredRows {
     const events = this.events;
     const deliveries = this.deliveries;
     this.discard();
-    this.write(EVENT_INSERTS, events, EVENT_COLUMNS.length);
-    this.write(DELIVERY_INSERTS, deliveries, INSERTED_DELIVERY_COLUMNS.length);
+    EVENT_ROWS.write(this.db, events);
+    DELIVERY_ROWS.write(this.db, deliveries);
   }
 
   discard(): void {
     this.events = [];
     this.deliveries = [];
-  }
-
-  private write(inserts: Map<number, string>, values: unknown[], columns: number): void {
-    let at = 0;
-    let left = values.length / columns;
-    for (const n of CHUNKS) {
-      if (left < n) continue;
-      const statement = this.db.query(inserts.get(n)!);
-      while (left >= n) {
-        statement.run(...(values.slice(at, at + n * columns) as never[]));
-        at += n * columns;
-        left -= n;
-      }
-    }
   }
 }
