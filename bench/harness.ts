@@ -45,11 +45,19 @@ async function buildIfStale(log: (line: string) => void): Promise<void> {
   if (built > sources) return;
   log("building dist/herald (missing or older than src/, ui/ or package.json's build) …");
   // The build users run (package.json's "build"), flags and all: they change what is measured.
-  const proc = Bun.spawn([BUN, "run", "build"], {
-    cwd: ROOT, stdout: "pipe", stderr: "pipe",
-  });
-  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  const { code, err } = await runToEnd([BUN, "run", "build"]);
   if (code !== 0) throw new Error(`building dist/herald failed:\n${err}`);
+}
+
+/** Runs `command` in ROOT to its end: its exit code and what it wrote to stderr (-1 and why, when it could not start). */
+async function runToEnd(command: string[]): Promise<{ code: number; err: string }> {
+  try {
+    const proc = Bun.spawn(command, { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
+    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    return { code, err };
+  } catch (error) {
+    return { code: -1, err: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /**
@@ -66,15 +74,8 @@ async function buildIfStale(log: (line: string) => void): Promise<void> {
  * smoke still reads either, bench/README.md.)
  */
 async function dropFromPageCache(file: string, log: (line: string) => void): Promise<void> {
-  let why: string | null;
-  try {
-    const proc = Bun.spawn(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"], { stdout: "ignore", stderr: "pipe" });
-    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    why = code === 0 ? null : err.trim() || `exit ${code}`;
-  } catch (error) {
-    why = error instanceof Error ? error.message : String(error);
-  }
-  if (why !== null) log(`could not drop ${file} from the page cache (dd: ${why}): its RSS rows may read a few MiB higher`);
+  const { code, err } = await runToEnd(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+  if (code !== 0) log(`could not drop ${file} from the page cache (dd: ${err.trim() || `exit ${code}`}): its RSS rows may read a few MiB higher`);
 }
 
 function newest(dir: string): number {
