@@ -28,15 +28,23 @@ const HERALD_ENV: Record<string, string> = Object.fromEntries(
 );
 export const TOKEN = "bench-admin-token-0123456789";
 
+let ensured: Promise<void> | null = null;
+
 /**
  * Builds dist/herald when it is missing or older than any file under src/ or
  * ui/, or than package.json; then has its pages read back from disk
- * (dropFromPageCache) whichever build runs.
+ * (dropFromPageCache) whichever build runs. Once a process: startHerald
+ * awaits it too, so no bench can start a stale build or one whose pages a
+ * build left resident; a bench calls it first only to keep the build out of
+ * what it times.
  */
-export async function ensureBinary(log: (line: string) => void): Promise<void> {
-  if (BINARY !== BUILT) log(`using ${BINARY} (HERALD_BENCH_BINARY)`);
-  else await buildIfStale(log);
-  await dropFromPageCache(BINARY, log);
+export function ensureBinary(log: (line: string) => void): Promise<void> {
+  ensured ??= (async () => {
+    if (BINARY !== BUILT) log(`using ${BINARY} (HERALD_BENCH_BINARY)`);
+    else await buildIfStale(log);
+    await dropFromPageCache(BINARY, log);
+  })();
+  return ensured;
 }
 
 async function buildIfStale(log: (line: string) => void): Promise<void> {
@@ -255,6 +263,7 @@ export function removeDir(dir: string): void {
  * (default pool size), which several Heralds may share.
  */
 export async function startHerald(dir: string, config: BenchConfig, postgresUrl?: string): Promise<Herald> {
+  await ensureBinary((line) => console.error(line));
   const file = {
     server: { host: "127.0.0.1", port: 0, max_body: "8MiB" },
     storage: postgresUrl ? { driver: "postgres", url: postgresUrl } : { path: join(dir, "herald.db"), synchronous: "full" },
